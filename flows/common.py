@@ -1,0 +1,31 @@
+"""The one routine every sync flow runs: page through each stream, load each page."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pmsync.rules import Stream
+from pmsync.source.client import PageCursor
+from tasks.extract import extract_page, listing_params
+from tasks.load import SyncSession, close_run, load_page
+
+
+def sync_streams(
+    session: SyncSession, streams: tuple[Stream, ...], windows: dict[str, datetime | None] | None = None
+) -> dict[str, dict[str, int]]:
+    """Sync the streams in order (parents first), each from its window start (None: everything).
+
+    A failure closes the run as failed and re-raises.
+    """
+    try:
+        for stream in streams:
+            params = listing_params(stream, (windows or {}).get(stream.name), session.started_at)
+            cursor: PageCursor | None = PageCursor()
+            while cursor is not None:
+                page = extract_page(session.client, stream, cursor, params)
+                load_page(session, stream, page)
+                cursor = page.next_cursor
+    except Exception as failure:
+        close_run(session, error=f"{type(failure).__name__}: {failure}")
+        raise
+    return close_run(session)

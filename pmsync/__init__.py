@@ -1,0 +1,1 @@
+"""pmsync: keeps a property-management platform database in step with its source system."""

@@ -1,0 +1,56 @@
+"""An integration (one source account): its settings, resolved at the edge, and the client it opens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import SecretStr
+
+from pmsync.rules import RULE_TABLES, RuleTable
+from pmsync.settings import IntegrationSettings
+from pmsync.source import PropertywareClient, RetryPolicy
+
+
+class IntegrationNotConfigured(Exception):
+    """Fatal: the integration lacks settings a sync needs; set them and run again."""
+
+
+@dataclass(frozen=True)
+class Integration:
+    """Everything a sync needs to reach one source account; the secret stays a SecretStr."""
+
+    name: str
+    base_url: str
+    client_id: str
+    client_secret: SecretStr
+    system_id: str
+    integration_user: str
+    source_system: str = "propertyware"
+    max_attempts: int = 6
+    backoff_seconds: float = 0.5
+
+    @property
+    def rules(self) -> RuleTable:
+        return RULE_TABLES[self.source_system]
+
+    def open_client(self) -> PropertywareClient:
+        retry = RetryPolicy(max_attempts=self.max_attempts, backoff_base=self.backoff_seconds)
+        return PropertywareClient(self.base_url, self.client_id, self.client_secret, self.system_id, retry=retry)
+
+
+def integration_from_environment(settings: IntegrationSettings | None = None) -> Integration:
+    """The default integration, from the PMSYNC_* variables."""
+    settings = settings or IntegrationSettings()
+    missing = settings.missing()
+    if missing:
+        raise IntegrationNotConfigured(f"set {', '.join(missing)} (the default integration needs them)")
+    return Integration(
+        name=settings.integration_name,
+        base_url=settings.pw_base_url,
+        client_id=settings.pw_client_id,
+        client_secret=settings.pw_client_secret,
+        system_id=settings.pw_system_id,
+        integration_user=settings.integration_user,
+        max_attempts=settings.pw_max_attempts,
+        backoff_seconds=settings.pw_backoff_seconds,
+    )

@@ -1,0 +1,21 @@
+"""The source system's client and its errors (no Prefect here)."""
+
+from pmsync.source.client import PropertywareClient, RetryPolicy, SourcePage
+from pmsync.source.errors import (
+    SourceAuthError,
+    SourceDataError,
+    SourceError,
+    SourceRequestRejected,
+    SourceUnavailable,
+)
+
+__all__ = [
+    "PropertywareClient",
+    "RetryPolicy",
+    "SourcePage",
+    "SourceAuthError",
+    "SourceDataError",
+    "SourceError",
+    "SourceRequestRejected",
+    "SourceUnavailable",
+]

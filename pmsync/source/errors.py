@@ -1,0 +1,54 @@
+"""Source errors, named by what the caller must do; each names the request, never a secret."""
+
+from __future__ import annotations
+
+
+class SourceError(Exception):
+    """Base: something about a request to the source went wrong."""
+
+    retriable = False
+
+    def __init__(self, message: str, *, request: str) -> None:
+        super().__init__(f"{message} [{request}]")
+        self.request = request
+
+
+class SourceUnavailable(SourceError):
+    """Retriable: the source kept answering 429/5xx or timing out; run again later."""
+
+    retriable = True
+
+
+class SourceAuthError(SourceError):
+    """Fatal: the source refused the credentials (401); fix the client id, secret or system id."""
+
+
+class SourceRequestRejected(SourceError):
+    """Fatal: the source rejected the request (400/403/404 …); fix the request or permissions."""
+
+    def __init__(self, message: str, *, request: str, status: int) -> None:
+        super().__init__(message, request=request)
+        self.status = status
+
+
+class SourceDataError(SourceError):
+    """Fatal for the page: the source sent a body we cannot read; names entity, record and field."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        request: str,
+        entity: str,
+        record_id: object = None,
+        field: str | None = None,
+    ) -> None:
+        where = f"{entity}"
+        if record_id is not None:
+            where += f" id={record_id}"
+        if field:
+            where += f" field={field}"
+        super().__init__(f"{where}: {message}", request=request)
+        self.entity = entity
+        self.record_id = record_id
+        self.field = field

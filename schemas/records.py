@@ -1,0 +1,224 @@
+"""Source record models (the vendor's field names) and the candidate platform rows they become."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict
+
+
+def _as_utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+UtcMoment = Annotated[datetime, AfterValidator(_as_utc)]
+"""The vendor documents its date-times as UTC; a moment without an offset is read as UTC."""
+
+
+@dataclass
+class Candidate:
+    """A would-be platform row for one source record, before the sync rules decide its fate."""
+
+    entity: str
+    source_id: int
+    columns: dict[str, Any]
+    parents: dict[str, int | None] = field(default_factory=dict)
+    facts: dict[str, Any] = field(default_factory=dict)
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+class SourceRecord(BaseModel):
+    """Fields every listed source record has."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: int
+    lastModifiedDateTime: UtcMoment | None = None
+    createdDateTime: UtcMoment | None = None
+
+
+class Address(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    address: str | None = None
+    addressCont: str | None = None
+    city: str | None = None
+    stateRegion: str | None = None
+    postalCode: str | None = None
+    country: str | None = None
+
+    def columns(self) -> dict[str, Any]:
+        return {
+            "address_line": self.address,
+            "address_city": self.city,
+            "address_state": self.stateRegion,
+            "address_postal_code": self.postalCode,
+            "address_country": self.country,
+        }
+
+
+EMPTY_ADDRESS = Address()
+
+
+class PropertyManager(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: int | None = None
+    userID: int | None = None
+    name: str | None = None
+    email: str | None = None
+
+
+class BuildingRecord(SourceRecord):
+    name: str | None = None
+    abbreviation: str | None = None
+    active: bool | None = None
+    address: Address | None = None
+    portfolioID: int | None = None
+    propertyManagerList: list[PropertyManager] | None = None
+
+    def candidates(self, raw: dict[str, Any]) -> list[Candidate]:
+        manager = (self.propertyManagerList or [PropertyManager()])[0]
+        columns = {
+            "name": self.name,
+            "abbreviation": self.abbreviation,
+            **(self.address or EMPTY_ADDRESS).columns(),
+            "portfolio_source_id": self.portfolioID,
+            "manager_source_id": manager.userID or manager.id,
+            "manager_name": manager.name,
+            "manager_email": manager.email,
+            "source_data": raw,
+            "source_modified_at": self.lastModifiedDateTime,
+        }
+        return [Candidate("property", self.id, columns, facts={"source_active": self.active}, payload=raw)]
+
+
+class UnitRecord(SourceRecord):
+    name: str | None = None
+    abbreviation: str | None = None
+    active: bool | None = None
+    buildingID: int | None = None
+    address: Address | None = None
+
+    def candidates(self, raw: dict[str, Any]) -> list[Candidate]:
+        columns = {
+            "name": self.name,
+            "abbreviation": self.abbreviation,
+            **(self.address or EMPTY_ADDRESS).columns(),
+            "source_data": raw,
+            "source_modified_at": self.lastModifiedDateTime,
+        }
+        return [
+            Candidate(
+                "unit", self.id, columns, {"property": self.buildingID}, {"source_active": self.active}, raw
+            )
+        ]
+
+
+class LeaseContact(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: int
+    firstName: str | None = None
+    lastName: str | None = None
+    email: str | None = None
+    mobilePhone: str | None = None
+    homePhone: str | None = None
+    workPhone: str | None = None
+    role: str | None = None
+    primary: bool | None = None
+
+
+class LeaseRecord(SourceRecord):
+    leaseName: str | None = None
+    unitID: int | None = None
+    buildingID: int | None = None
+    active: bool | None = None
+    status: str | None = None
+    startDate: date | None = None
+    endDate: date | None = None
+    moveInDate: date | None = None
+    moveOutDate: date | None = None
+    scheduleMoveOutDate: date | None = None
+    baseRent: Decimal | None = None
+    leaseBalance: Decimal | None = None
+    contacts: list[LeaseContact] | None = None
+
+    def candidates(self, raw: dict[str, Any]) -> list[Candidate]:
+        move_out = self.moveOutDate or self.scheduleMoveOutDate
+        lease = Candidate(
+            "lease",
+            self.id,
+            {
+                "name": self.leaseName,
+                "status": self.status,
+                "active": bool(self.active),
+                "start_date": self.startDate,
+                "end_date": self.endDate,
+                "move_in_date": self.moveInDate,
+                "move_out_date": move_out,
+                "base_rent": self.baseRent,
+                "balance": self.leaseBalance,
+                "primary_contact_source_id": next((c.id for c in self.contacts or [] if c.primary), None),
+                "source_data": raw,
+                "source_modified_at": self.lastModifiedDateTime,
+            },
+            {"unit": self.unitID, "property": self.buildingID},
+            payload=raw,
+        )
+        residents = [
+            Candidate(
+                "resident",
+                contact.id,
+                {
+                    "first_name": contact.firstName,
+                    "last_name": contact.lastName,
+                    "email": contact.email,
+                    "phone": contact.mobilePhone or contact.homePhone or contact.workPhone,
+                    "role": contact.role,
+                    "move_in_date": self.moveInDate,
+                    "move_out_date": move_out,
+                    "source_modified_at": self.lastModifiedDateTime,
+                },
+                {"unit": self.unitID, "lease": self.id},
+                {"role": contact.role, "lease_active": self.active, "lease_source_id": self.id},
+                raw,
+            )
+            for contact in self.contacts or []
+        ]
+        return [lease, *residents]
+
+
+class WorkOrderRecord(SourceRecord):
+    number: int | None = None
+    buildingID: int | None = None
+    unitID: int | None = None
+    description: str | None = None
+    priority: str | None = None
+    status: str | None = None
+    type: str | None = None
+    category: str | None = None
+    managedBy: str | None = None
+    requestedBy: str | None = None
+    lease: str | None = None
+
+    def candidates(self, raw: dict[str, Any]) -> list[Candidate]:
+        columns = {
+            "number": self.number,
+            "description": self.description,
+            "priority": self.priority,
+            "status": self.status,
+            "category": self.category,
+            "type": self.type,
+            "managed_by": self.managedBy,
+            "requested_by": self.requestedBy,
+            "lease_name": self.lease,
+            "origin": "source",
+            "source_data": raw,
+            "source_modified_at": self.lastModifiedDateTime,
+        }
+        parents = {"property": self.buildingID, "unit": self.unitID}
+        return [Candidate("work_order", self.id, columns, parents, {"managed_by": self.managedBy}, raw)]

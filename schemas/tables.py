@@ -1,0 +1,321 @@
+"""The platform's public tables (analysts query them); each says its grain. Changes go through migrations."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+Key = BigInteger().with_variant(Integer, "sqlite")
+Json = JSON().with_variant(JSONB(), "postgresql")
+Money = Numeric(14, 2)
+
+
+class UtcDateTime(TypeDecorator):
+    """A moment stored in UTC and always read back timezone-aware (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: pmsync stores timezone-aware UTC only")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def _pk() -> Column:
+    return Column("id", Key, primary_key=True, autoincrement=True)
+
+
+def _stamps() -> list[Column]:
+    return [
+        Column("created_at", UtcDateTime(), nullable=False),
+        Column("updated_at", UtcDateTime(), nullable=False),
+    ]
+
+
+def _synced(name: str, grain: str, *columns: Any, source_id_required: bool = True) -> Table:
+    """A table the sync writes: keyed by (integration_id, source_id), with integration data kept."""
+    return Table(
+        name,
+        metadata,
+        _pk(),
+        Column("integration_id", Key, ForeignKey("integrations.id"), nullable=False),
+        Column("source_id", BigInteger, nullable=not source_id_required),
+        *columns,
+        Column("active", Boolean, nullable=False, default=True),
+        Column("source_data", Json),
+        Column("source_modified_at", UtcDateTime()),
+        Column("last_sync_run_id", Key),
+        *_stamps(),
+        UniqueConstraint("integration_id", "source_id"),
+        comment=grain,
+    )
+
+
+def _address() -> list[Column]:
+    return [
+        Column("address_line", String(300)),
+        Column("address_city", String(120)),
+        Column("address_state", String(60)),
+        Column("address_postal_code", String(20)),
+        Column("address_country", String(60)),
+    ]
+
+
+integrations = Table(
+    "integrations",
+    metadata,
+    _pk(),
+    Column("name", String(120), nullable=False, unique=True),
+    Column("source_system", String(40), nullable=False),
+    Column("base_url", String(500), nullable=False),
+    Column("system_id", String(120), nullable=False),
+    Column("integration_user", String(320), nullable=False),
+    *_stamps(),
+    comment="One row per source account synced into the platform (no credentials are stored).",
+)
+
+sync_runs = Table(
+    "sync_runs",
+    metadata,
+    _pk(),
+    Column("integration_id", Key, ForeignKey("integrations.id"), nullable=False),
+    Column("flow", String(40), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("finished_at", UtcDateTime()),
+    Column("window_start", UtcDateTime()),
+    Column("window_end", UtcDateTime()),
+    Column("source_requests", Integer, nullable=False, default=0),
+    Column("error", Text),
+    Column("prefect_flow_run_id", String(40)),
+    Index(None, "integration_id", "started_at"),
+    comment="One row per execution of a sync flow for one integration.",
+)
+
+sync_run_entities = Table(
+    "sync_run_entities",
+    metadata,
+    Column("run_id", Key, ForeignKey("sync_runs.id"), primary_key=True),
+    Column("entity", String(40), primary_key=True),
+    *(Column(count, Integer, nullable=False, default=0) for count in (
+        "fetched", "created", "updated", "unchanged", "excluded", "parked")),
+    comment="One row per sync run and entity: what the run did with that entity's records.",
+)
+
+sync_state = Table(
+    "sync_state",
+    metadata,
+    Column("integration_id", Key, ForeignKey("integrations.id"), primary_key=True),
+    Column("stream", String(40), primary_key=True),
+    Column("high_water_mark", UtcDateTime(), nullable=False),
+    Column("run_id", Key, ForeignKey("sync_runs.id"), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    comment=(
+        "One row per integration and source stream: the upper bound of its last complete pass, "
+        "written in the same transaction as that pass's last page."
+    ),
+)
+
+unapplied_records = Table(
+    "unapplied_records",
+    metadata,
+    Column("integration_id", Key, ForeignKey("integrations.id"), primary_key=True),
+    Column("entity", String(40), primary_key=True),
+    Column("source_id", BigInteger, primary_key=True),
+    Column("status", String(20), nullable=False),
+    Column("reason", String(60), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("parent_entity", String(40)),
+    Column("parent_source_id", BigInteger),
+    Column("payload", Json),
+    Column("run_id", Key, ForeignKey("sync_runs.id"), nullable=False),
+    Column("first_seen_at", UtcDateTime(), nullable=False),
+    Column("last_seen_at", UtcDateTime(), nullable=False),
+    Index(None, "integration_id", "parent_entity", "parent_source_id"),
+    comment=(
+        "One row per source record the latest sync to see it did not apply (excluded or parked), "
+        "with the reason; a parked row keeps the record until its parent arrives."
+    ),
+)
+
+properties = _synced(
+    "properties",
+    "One row per property (Propertyware building) per integration.",
+    Column("name", String(300)),
+    Column("abbreviation", String(120)),
+    *_address(),
+    Column("portfolio_source_id", BigInteger),
+    Column("manager_source_id", BigInteger),
+    Column("manager_name", String(200)),
+    Column("manager_email", String(320)),
+    Column("manually_disabled", Boolean, nullable=False, default=False),
+    Column("deactivated_at", UtcDateTime()),
+    Column("deactivation_reason", Text),
+)
+
+units = _synced(
+    "units",
+    "One row per unit per integration.",
+    Column("property_id", Key, ForeignKey("properties.id"), nullable=False, index=True),
+    Column("name", String(300)),
+    Column("abbreviation", String(120)),
+    *_address(),
+    Column("deactivated_at", UtcDateTime()),
+    Column("deactivation_reason", Text),
+)
+
+leases = _synced(
+    "leases",
+    "One row per lease per integration (active flag as the source says).",
+    Column("unit_id", Key, ForeignKey("units.id"), nullable=False, index=True),
+    Column("property_id", Key, ForeignKey("properties.id"), index=True),
+    Column("name", String(300)),
+    Column("status", String(60)),
+    Column("start_date", Date),
+    Column("end_date", Date),
+    Column("move_in_date", Date),
+    Column("move_out_date", Date),
+    Column("base_rent", Money),
+    Column("balance", Money),
+    Column("primary_contact_source_id", BigInteger),
+)
+
+residents = _synced(
+    "residents",
+    "One row per resident (a lease contact who lives in the unit) per integration.",
+    Column("unit_id", Key, ForeignKey("units.id"), nullable=False, index=True),
+    Column("lease_id", Key, ForeignKey("leases.id"), index=True),
+    Column("first_name", String(120)),
+    Column("last_name", String(120)),
+    Column("email", String(320)),
+    Column("phone", String(60)),
+    Column("role", String(40)),
+    Column("move_in_date", Date),
+    Column("move_out_date", Date),
+)
+
+work_orders = _synced(
+    "work_orders",
+    "One row per work order per integration; source_id is empty until a platform-made one is pushed.",
+    Column("property_id", Key, ForeignKey("properties.id"), nullable=False, index=True),
+    Column("unit_id", Key, ForeignKey("units.id")),
+    Column("resident_id", Key, ForeignKey("residents.id")),
+    Column("number", Integer),
+    Column("description", Text),
+    Column("priority", String(20)),
+    Column("status", String(60)),
+    Column("category", String(120)),
+    Column("type", String(120)),
+    Column("managed_by", String(320)),
+    Column("requested_by", String(320)),
+    Column("lease_name", String(300)),
+    Column("assigned_manager_source_id", BigInteger),
+    Column("assigned_manager_name", String(200)),
+    Column("assigned_manager_email", String(320)),
+    Column("origin", String(20), nullable=False, default="source"),
+    source_id_required=False,
+)
+
+owners = _synced(
+    "owners",
+    "One row per property owner per integration (imported by CSV, not synced automatically).",
+    Column("group_name", String(120), nullable=False, default="Owners"),
+    Column("first_name", String(120)),
+    Column("last_name", String(120)),
+    Column("company", String(300)),
+    Column("email", String(320)),
+    Column("phone", String(60)),
+)
+
+service_providers = _synced(
+    "service_providers",
+    "One row per service provider (vendor) per integration (imported by CSV, not synced automatically).",
+    Column("company_name", String(300)),
+    Column("contact_name", String(200)),
+    Column("email", String(320)),
+    Column("phone", String(60)),
+    Column("trade", String(120)),
+)
+
+property_logs = Table(
+    "property_logs",
+    metadata,
+    _pk(),
+    Column("property_id", Key, ForeignKey("properties.id"), nullable=False, index=True),
+    Column("logged_at", UtcDateTime(), nullable=False),
+    Column("event", String(60), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("run_id", Key, ForeignKey("sync_runs.id")),
+    comment="One row per event logged on a property (deactivations, reactivations, …).",
+)
+
+reconciliation_snapshots = Table(
+    "reconciliation_snapshots",
+    metadata,
+    _pk(),
+    Column("integration_id", Key, ForeignKey("integrations.id"), nullable=False),
+    Column("run_id", Key, ForeignKey("sync_runs.id"), nullable=False),
+    Column("taken_at", UtcDateTime(), nullable=False),
+    Column("source_unit_count", Integer, nullable=False),
+    Column("platform_active_unit_count", Integer, nullable=False),
+    comment="One row per property reconciliation run: the snapshot analysts export.",
+)
+
+snapshot_deactivated_units = Table(
+    "snapshot_deactivated_units",
+    metadata,
+    Column("snapshot_id", Key, ForeignKey("reconciliation_snapshots.id"), primary_key=True),
+    Column("unit_id", Key, ForeignKey("units.id"), primary_key=True),
+    Column("property_id", Key, ForeignKey("properties.id"), nullable=False),
+    Column("deactivated_at", UtcDateTime(), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("source_evidence", String(40), nullable=False),
+    comment="One row per unit a reconciliation snapshot deactivated.",
+)
+
+SYNCED_TABLES: dict[str, Table] = {
+    "property": properties,
+    "unit": units,
+    "lease": leases,
+    "resident": residents,
+    "work_order": work_orders,
+    "owner": owners,
+    "service_provider": service_providers,
+}

@@ -1,0 +1,88 @@
+"""Load: open and close a run, and write one page (policy + upsert + counts) in one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NONE
+from sqlalchemy import Engine
+
+from pmsync.integrations import Integration
+from pmsync.platform import make_engine, migrate
+from pmsync.rules import Stream
+from pmsync.runs import add_counts, ensure_integration, finish_run, run_counts, start_run, utc_now
+from pmsync.source import PropertywareClient, SourcePage
+from pmsync.state import mark_stream_complete
+from tasks.transform import LoadContext, PageOutcome, apply_candidates
+
+
+@dataclass(frozen=True)
+class SyncSession:
+    """One run of one integration: where it reads, where it writes, and its run id."""
+
+    integration: Integration
+    client: PropertywareClient
+    engine: Engine
+    integration_id: int
+    run_id: int
+    flow: str
+    started_at: datetime
+
+
+@task(name="open_run", cache_policy=NONE, persist_result=False)
+def open_run(
+    integration: Integration, database_url: str, flow: str, window_start: datetime | None = None
+) -> SyncSession:
+    """Migrate the platform schema, register the integration and start a sync_runs row."""
+    engine = make_engine(database_url)
+    migrate(engine)
+    with engine.begin() as connection:
+        integration_id = ensure_integration(connection, integration)
+    started_at = utc_now()
+    entities = integration.rules.entities()
+    run_id = start_run(engine, integration_id, flow, entities, (window_start, started_at))
+    get_run_logger().info("run %s: %s sync of integration %r started", run_id, flow, integration.name)
+    return SyncSession(integration, integration.open_client(), engine, integration_id, run_id, flow, started_at)
+
+
+@task(name="load_page", cache_policy=NONE, persist_result=False)
+def load_page(session: SyncSession, stream: Stream, page: SourcePage) -> dict[str, dict[str, int]]:
+    """Apply a page's records under the sync rules; rows, reasons and counts commit together."""
+    rules = session.integration.rules
+    context = LoadContext(session.integration_id, session.integration.integration_user, session.run_id, utc_now(), rules)
+    candidates = [c for record, raw in zip(page.records, page.raw) for c in record.candidates(raw)]
+    outcome = PageOutcome()
+    with session.engine.begin() as connection:
+        for entity in stream.entities:
+            batch = [c for c in candidates if c.entity == entity]
+            outcome.add(entity, fetched=len(batch))
+            apply_candidates(connection, context, rules.rules[entity], batch, outcome)
+        add_counts(connection, session.run_id, outcome.counts)
+        if page.next_cursor is None:
+            mark_stream_complete(connection, session.integration_id, stream.name, session.started_at, session.run_id)
+    summary = {entity: dict(numbers) for entity, numbers in outcome.counts.items()}
+    pages = max(1, -(-page.total // session.client.page_size))
+    page_number = page.offset // session.client.page_size + 1
+    get_run_logger().info("%s: page %d/%d %s", stream.name, page_number, pages, _describe(summary))
+    return summary
+
+
+@task(name="close_run", cache_policy=NONE, persist_result=False)
+def close_run(session: SyncSession, error: str | None = None) -> dict[str, dict[str, int]]:
+    """Mark the run succeeded or failed and return its counts per entity."""
+    finish_run(session.engine, session.run_id, error=error, source_requests=session.client.requests_made)
+    with session.engine.connect() as connection:
+        counts = run_counts(connection, session.run_id)
+    state = "failed" if error else "succeeded"
+    get_run_logger().info("run %s %s after %d source requests", session.run_id, state, session.client.requests_made)
+    session.client.close()
+    return counts
+
+
+def _describe(summary: dict[str, dict[str, int]]) -> str:
+    return "; ".join(
+        f"{entity} " + ", ".join(f"{name} {value}" for name, value in numbers.items() if value)
+        for entity, numbers in summary.items()
+    )

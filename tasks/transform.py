@@ -1,0 +1,248 @@
+"""Policy: apply an entity's sync rule to candidate rows (include, link parents, create or update, park)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, bindparam, delete, select, tuple_, update
+from sqlalchemy.engine import Connection
+
+from pmsync.platform import insert_ignoring_existing, upsert
+from pmsync.rules import EntityRule, Exclusion, ParentLink, RuleTable
+from schemas.records import Candidate
+from schemas.tables import SYNCED_TABLES, leases, residents, unapplied_records
+
+CHUNK = 900
+
+
+@dataclass(frozen=True)
+class LoadContext:
+    """What the policy needs to know about the run it is part of."""
+
+    integration_id: int
+    integration_user: str
+    run_id: int
+    now: datetime
+    rules: RuleTable
+
+
+@dataclass
+class PageOutcome:
+    """What one page did, per entity (fetched, created, updated, unchanged, excluded, parked)."""
+
+    counts: dict[str, Counter] = field(default_factory=dict)
+
+    def add(self, entity: str, **numbers: int) -> None:
+        self.counts.setdefault(entity, Counter()).update(numbers)
+
+
+@dataclass
+class _Held:
+    candidate: Candidate
+    status: str
+    exclusion: Exclusion
+    parent: tuple[str, int | None] | None = None
+
+
+def apply_candidates(
+    connection: Connection, context: LoadContext, rule: EntityRule, candidates: Iterable[Candidate], outcome: PageOutcome
+) -> None:
+    """Apply one entity's candidates; then apply any parked children this makes possible."""
+    by_id = {candidate.source_id: candidate for candidate in candidates}
+    held: list[_Held] = []
+    included: list[Candidate] = []
+    for candidate in by_id.values():
+        exclusion = rule.include.exclusion(candidate, context.integration_user)
+        if exclusion:
+            held.append(_Held(candidate, "excluded", exclusion))
+        else:
+            included.append(candidate)
+    ready = _link_parents(connection, context, rule, included, held)
+    created, updated, unchanged = _write(connection, context, rule, ready)
+    _record_held(connection, context, rule.entity, held)
+    applied = [row["source_id"] for row in ready]
+    _forget_held(connection, context, rule.entity, applied)
+    outcome.add(
+        rule.entity,
+        created=created,
+        updated=updated,
+        unchanged=unchanged,
+        excluded=sum(h.status == "excluded" for h in held),
+        parked=sum(h.status == "parked" for h in held),
+    )
+    _release_parked_children(connection, context, rule.entity, applied, outcome)
+
+
+def _link_parents(
+    connection: Connection, context: LoadContext, rule: EntityRule, included: list[Candidate], held: list[_Held]
+) -> list[dict[str, Any]]:
+    rows = {c.source_id: {**c.columns, "source_id": c.source_id} for c in included}
+    waiting = {c.source_id: c for c in included}
+    for link in rule.parents:
+        found = _resolve(connection, context, link, list(waiting.values()), rows)
+        for source_id, candidate in list(waiting.items()):
+            parent = found.get(source_id)
+            if parent is None and link.required:
+                parent_source_id = candidate.parents.get(link.entity)
+                detail = (
+                    f"{link.entity} {parent_source_id} is not on the platform yet"
+                    if parent_source_id is not None
+                    else f"the record names no {link.entity}"
+                )
+                held.append(_Held(candidate, "parked", Exclusion("parent_missing", detail), (link.entity, parent_source_id)))
+                del waiting[source_id], rows[source_id]
+                continue
+            rows[source_id][link.column] = parent["id"] if parent else None
+            for column, parent_column in link.inherit.items():
+                rows[source_id][column] = parent[parent_column] if parent else None
+    return list(rows.values())
+
+
+def _resolve(
+    connection: Connection, context: LoadContext, link: ParentLink, candidates: list[Candidate], rows: dict
+) -> dict[int, dict[str, Any]]:
+    """Platform parent row (id and inherited columns) per candidate source id."""
+    if link.resolve == "primary_resident_of_named_lease":
+        return _primary_resident_of_named_lease(connection, context, candidates, rows)
+    table = SYNCED_TABLES[link.entity]
+    wanted = {c.parents.get(link.entity) for c in candidates} - {None}
+    columns = [table.c.id, table.c.source_id, *(table.c[name] for name in link.inherit.values())]
+    parents = {}
+    for chunk in _chunks(sorted(wanted)):
+        query = select(*columns).where(table.c.integration_id == context.integration_id, table.c.source_id.in_(chunk))
+        parents.update({row.source_id: row._asdict() for row in connection.execute(query)})
+    return {c.source_id: parents[c.parents[link.entity]] for c in candidates if c.parents.get(link.entity) in parents}
+
+
+def _primary_resident_of_named_lease(
+    connection: Connection, context: LoadContext, candidates: list[Candidate], rows: dict
+) -> dict[int, dict[str, Any]]:
+    named: dict[tuple, list[int]] = {}
+    for c in candidates:
+        key = (rows[c.source_id].get("unit_id"), c.columns.get("lease_name"))
+        if None not in key:
+            named.setdefault(key, []).append(c.source_id)
+    if not named:
+        return {}
+    query = (
+        select(leases.c.unit_id, leases.c.name, residents.c.id)
+        .join(
+            residents,
+            and_(
+                residents.c.integration_id == leases.c.integration_id,
+                residents.c.source_id == leases.c.primary_contact_source_id,
+            ),
+        )
+        .where(leases.c.integration_id == context.integration_id, tuple_(leases.c.unit_id, leases.c.name).in_(list(named)))
+    )
+    return {
+        source_id: {"id": row.id}
+        for row in connection.execute(query)
+        for source_id in named[(row.unit_id, row.name)]
+    }
+
+
+def _write(connection: Connection, context: LoadContext, rule: EntityRule, ready: list[dict[str, Any]]) -> tuple[int, int, int]:
+    if not ready:
+        return 0, 0, 0
+    table = SYNCED_TABLES[rule.entity]
+    compared = [name for name in ready[0] if name != "source_id"]
+    existing: dict[int, Any] = {}
+    for chunk in _chunks([row["source_id"] for row in ready]):
+        query = select(table.c.id, table.c.source_id, *(table.c[name] for name in compared)).where(
+            table.c.integration_id == context.integration_id, table.c.source_id.in_(chunk)
+        )
+        existing.update({row.source_id: row for row in connection.execute(query)})
+    stamp = {"integration_id": context.integration_id, "last_sync_run_id": context.run_id}
+    inserts, updates, unchanged = [], [], 0
+    updatable = [name for name in compared if rule.updatable(name)]
+    for row in ready:
+        current = existing.get(row["source_id"])
+        if current is None:
+            inserts.append({"active": True, **row, **stamp, "created_at": context.now, "updated_at": context.now})
+        elif any(getattr(current, name) != row[name] for name in updatable):
+            updates.append({"b_id": current.id, "b_run": context.run_id, "b_now": context.now,
+                            **{f"b_{name}": row[name] for name in updatable}})
+        else:
+            unchanged += 1
+    insert_ignoring_existing(connection, table, inserts, ["integration_id", "source_id"])
+    if updates:
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(
+                last_sync_run_id=bindparam("b_run"),
+                updated_at=bindparam("b_now"),
+                **{name: bindparam(f"b_{name}") for name in updatable},
+            )
+        )
+        connection.execute(statement, updates)
+    return len(inserts), len(updates), unchanged
+
+
+def _record_held(connection: Connection, context: LoadContext, entity: str, held: list[_Held]) -> None:
+    rows = [
+        {
+            "integration_id": context.integration_id,
+            "entity": entity,
+            "source_id": h.candidate.source_id,
+            "status": h.status,
+            "reason": h.exclusion.reason,
+            "detail": h.exclusion.detail,
+            "parent_entity": h.parent[0] if h.parent else None,
+            "parent_source_id": h.parent[1] if h.parent else None,
+            "payload": h.candidate.payload if h.status == "parked" else None,
+            "run_id": context.run_id,
+            "first_seen_at": context.now,
+            "last_seen_at": context.now,
+        }
+        for h in held
+    ]
+    changing = ["status", "reason", "detail", "parent_entity", "parent_source_id", "payload", "run_id", "last_seen_at"]
+    upsert(connection, unapplied_records, rows, ["integration_id", "entity", "source_id"], changing)
+
+
+def _forget_held(connection: Connection, context: LoadContext, entity: str, applied: list[int]) -> None:
+    for chunk in _chunks(applied):
+        connection.execute(
+            delete(unapplied_records).where(
+                unapplied_records.c.integration_id == context.integration_id,
+                unapplied_records.c.entity == entity,
+                unapplied_records.c.source_id.in_(chunk),
+            )
+        )
+
+
+def _release_parked_children(
+    connection: Connection, context: LoadContext, parent_entity: str, applied: list[int], outcome: PageOutcome
+) -> None:
+    parked = []
+    for chunk in _chunks(applied):
+        query = select(unapplied_records.c.entity, unapplied_records.c.source_id, unapplied_records.c.payload).where(
+            unapplied_records.c.integration_id == context.integration_id,
+            unapplied_records.c.status == "parked",
+            unapplied_records.c.parent_entity == parent_entity,
+            unapplied_records.c.parent_source_id.in_(chunk),
+        )
+        parked.extend(connection.execute(query))
+    order = context.rules.entities()
+    for entity in sorted({row.entity for row in parked}, key=order.index):
+        stream = context.rules.stream_of(entity)
+        wanted = {row.source_id for row in parked if row.entity == entity}
+        records = [(stream.record.model_validate(row.payload), row.payload) for row in parked if row.entity == entity]
+        candidates = [
+            candidate
+            for record, raw in records
+            for candidate in record.candidates(raw)
+            if candidate.entity == entity and candidate.source_id in wanted
+        ]
+        apply_candidates(connection, context, context.rules.rules[entity], candidates, outcome)
+
+
+def _chunks(values: list, size: int = CHUNK) -> Iterable[list]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]

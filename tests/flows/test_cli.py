@@ -1,0 +1,52 @@
+"""The `pmsync` command line as a user runs it: a real process, the sandbox over HTTP, a real Prefect server."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from prefect.settings import PREFECT_API_URL
+
+from sandbox import SANDBOX_CLIENT_SECRET
+
+PMSYNC = str(Path(sys.executable).with_name("pmsync"))
+
+
+def run_pmsync(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, **env, "PREFECT_API_URL": PREFECT_API_URL.value(), "COLUMNS": "200"}
+    return subprocess.run([PMSYNC, *args], env=full_env, capture_output=True, text=True, timeout=300)
+
+
+def test_cli_is_installed_next_to_the_interpreter():
+    assert shutil.which(PMSYNC), "pmsync console script missing: `make venv` installs it"
+
+
+def test_sync_initial_prints_counts_and_runs_lists_the_run(integration_env):
+    synced = run_pmsync("sync", "initial", env=integration_env)
+    assert synced.returncode == 0, synced.stderr[-2000:]
+    assert "initial sync — run 1" in synced.stdout
+    assert "resident" in synced.stdout and "platform rows: properties" in synced.stdout
+
+    listed = run_pmsync("runs", env=integration_env)
+    assert listed.returncode == 0, listed.stderr[-2000:]
+    assert "run 1 · initial · default · succeeded" in listed.stdout
+
+
+def test_a_failed_run_exits_non_zero_with_one_line_and_no_secret(integration_env):
+    env = {**integration_env, "PMSYNC_PW_CLIENT_SECRET": "cli-wrong-secret-456"}
+    failed = run_pmsync("sync", "initial", env=env)
+    assert failed.returncode == 1
+    last_line = failed.stdout.strip().splitlines()[-1]
+    assert last_line.startswith("error: ") and "401" in last_line and "GET /buildings" in last_line
+    for text in (failed.stdout, failed.stderr):
+        assert "cli-wrong-secret-456" not in text and SANDBOX_CLIENT_SECRET not in text
+
+
+def test_missing_configuration_is_named(integration_env):
+    env = {**integration_env, "PMSYNC_INTEGRATION_USER": ""}
+    failed = run_pmsync("sync", "initial", env=env)
+    assert failed.returncode == 1
+    assert failed.stdout.strip().splitlines()[-1] == "error: set PMSYNC_INTEGRATION_USER (the default integration needs them)"

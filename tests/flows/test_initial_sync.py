@@ -1,0 +1,246 @@
+"""Initial sync against the sandbox over HTTP, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from flows.initial_sync import initial_sync
+from pmsync.source import SourceAuthError, SourceDataError, SourceUnavailable
+from sandbox import SANDBOX_CLIENT_SECRET, SANDBOX_INTEGRATION_USER, SandboxServer
+from sandbox.faults import status_fault, truncated_json_fault, wrong_type_fault
+from schemas.tables import (
+    leases,
+    properties,
+    residents,
+    sync_run_entities,
+    sync_runs,
+    unapplied_records,
+    units,
+    work_orders,
+)
+
+RESIDENT_ROLES = {"tenant", "occupant"}
+
+
+def expected_counts(store, integration_user: str) -> dict[str, dict[str, int]]:
+    """What an initial sync must do, worked out from the source's raw data and the spec's rules alone."""
+    buildings = {b["id"] for b in store.records("buildings") if b["active"]}
+    active_units = {u["id"] for u in store.records("units") if u["active"]}
+    unit_ok = {u for u in active_units if _building_of(store, u) in buildings}
+    all_leases = store.records("leases")
+    lease_ok = {lease["id"] for lease in all_leases if lease["unitID"] in unit_ok}
+    contacts: dict[int, tuple[dict, dict]] = {}
+    for lease in all_leases:
+        for contact in lease.get("contacts") or []:
+            contacts[contact["id"]] = (contact, lease)
+    included = {
+        cid: lease
+        for cid, (contact, lease) in contacts.items()
+        if (contact.get("role") or "").lower() in RESIDENT_ROLES and lease["active"] is True
+    }
+    orders = store.records("workorders")
+    mine = [w for w in orders if (w.get("managedBy") or "").strip().lower() == integration_user.lower()]
+    return {
+        "property": _counts(len(buildings), created=len(buildings)),
+        "unit": _counts(len(active_units), created=len(unit_ok), parked=len(active_units - unit_ok)),
+        "lease": _counts(len(all_leases), created=len(lease_ok), parked=len(all_leases) - len(lease_ok)),
+        "resident": _counts(
+            len(contacts),
+            created=sum(lease["id"] in lease_ok for lease in included.values()),
+            excluded=len(contacts) - len(included),
+            parked=sum(lease["id"] not in lease_ok for lease in included.values()),
+        ),
+        "work_order": _counts(
+            len(orders),
+            created=sum(w["buildingID"] in buildings for w in mine),
+            excluded=len(orders) - len(mine),
+            parked=sum(w["buildingID"] not in buildings for w in mine),
+        ),
+    }
+
+
+def _building_of(store, unit_id: int) -> int:
+    return store.get("units", unit_id)["buildingID"]
+
+
+def _counts(fetched: int, created: int = 0, excluded: int = 0, parked: int = 0) -> dict[str, int]:
+    return {"fetched": fetched, "created": created, "updated": 0, "unchanged": 0, "excluded": excluded, "parked": parked}
+
+
+def table_counts(engine: sa.Engine) -> dict[str, int]:
+    with engine.connect() as connection:
+        return {
+            table.name: connection.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+            for table in (properties, units, leases, residents, work_orders)
+        }
+
+
+def last_run(engine: sa.Engine):
+    with engine.connect() as connection:
+        return connection.execute(sa.select(sync_runs).order_by(sync_runs.c.id.desc()).limit(1)).one()
+
+
+def test_initial_sync_applies_the_rules_and_is_idempotent(integration_env, sandbox, platform_engine):
+    expected = expected_counts(sandbox.store, SANDBOX_INTEGRATION_USER)
+    assert expected["resident"]["excluded"] > 0 and expected["work_order"]["excluded"] > 0
+
+    first = initial_sync()
+
+    assert first["counts"] == expected
+    rows = table_counts(platform_engine)
+    assert rows == {
+        "properties": expected["property"]["created"],
+        "units": expected["unit"]["created"],
+        "leases": expected["lease"]["created"],
+        "residents": expected["resident"]["created"],
+        "work_orders": expected["work_order"]["created"],
+    }
+
+    second = initial_sync()
+
+    for entity, numbers in second["counts"].items():
+        assert numbers["created"] == 0 and numbers["updated"] == 0, entity
+        assert numbers["unchanged"] == expected[entity]["created"], entity
+    assert table_counts(platform_engine) == rows
+
+
+def test_work_orders_link_to_manager_property_unit_and_resident(integration_env, sandbox, platform_engine):
+    initial_sync()
+    store = sandbox.store
+    with platform_engine.connect() as connection:
+        linked = connection.execute(
+            sa.select(
+                work_orders.c.source_id,
+                work_orders.c.assigned_manager_email,
+                properties.c.source_id.label("building"),
+                units.c.source_id.label("unit"),
+                residents.c.source_id.label("resident"),
+            )
+            .join(properties, properties.c.id == work_orders.c.property_id)
+            .outerjoin(units, units.c.id == work_orders.c.unit_id)
+            .outerjoin(residents, residents.c.id == work_orders.c.resident_id)
+        ).all()
+    assert linked
+    with_resident = 0
+    for row in linked:
+        order = store.get("workorders", row.source_id)
+        building = store.get("buildings", order["buildingID"])
+        assert row.building == order["buildingID"]
+        assert row.assigned_manager_email == building["propertyManagerList"][0]["email"]
+        assert row.unit == order.get("unitID")
+        lease = next(
+            (l for l in store.records("leases") if l["unitID"] == order.get("unitID") and l["leaseName"] == order.get("lease")),
+            None,
+        )
+        primary = next((c["id"] for c in (lease or {}).get("contacts") or [] if c.get("primary")), None)
+        assert row.resident == (primary if lease and lease["active"] else None)
+        with_resident += row.resident is not None
+    assert with_resident > 0
+
+
+def test_a_contact_without_email_becomes_a_resident_without_email(integration_env, sandbox, platform_engine):
+    lease = next(l for l in sandbox.store.records("leases") if l["active"] and l["unitID"] and _unit_active(sandbox, l))
+    contact = next(c for c in lease["contacts"] if c["role"] == "Tenant")
+    contact["email"] = None
+    sandbox.store.update("leases", lease["id"], contacts=lease["contacts"])
+
+    initial_sync()
+
+    with platform_engine.connect() as connection:
+        row = connection.execute(sa.select(residents).where(residents.c.source_id == contact["id"])).one()
+    assert row.email is None and row.first_name == contact["firstName"]
+
+
+def _unit_active(sandbox, lease) -> bool:
+    unit = sandbox.store.get("units", lease["unitID"])
+    return bool(unit and unit["active"] and sandbox.store.get("buildings", unit["buildingID"])["active"])
+
+
+def test_rate_limit_then_success(integration_env, sandbox, platform_engine):
+    sandbox.store.inject(status_fault("/units", 429, times=1, retry_after=1))
+    result = initial_sync()
+    assert result["counts"]["unit"]["created"] == table_counts(platform_engine)["units"] > 0
+
+
+def test_server_error_storm_fails_clearly_and_a_rerun_completes(integration_env, sandbox, platform_engine, monkeypatch):
+    monkeypatch.setenv("PMSYNC_PW_MAX_ATTEMPTS", "2")
+    sandbox.store.inject(status_fault("/leases", 500, times=10))
+
+    with pytest.raises(SourceUnavailable, match=r"after 2 attempts.*GET /leases\?"):
+        initial_sync()
+
+    failed = last_run(platform_engine)
+    assert failed.status == "failed" and "/leases" in failed.error
+    assert table_counts(platform_engine)["leases"] == 0
+    sandbox.store.clear_faults()
+
+    initial_sync()
+
+    assert last_run(platform_engine).status == "succeeded"
+    assert table_counts(platform_engine) == _clean_run_counts(sandbox)
+
+
+def _clean_run_counts(sandbox) -> dict[str, int]:
+    expected = expected_counts(sandbox.store, SANDBOX_INTEGRATION_USER)
+    names = {"property": "properties", "unit": "units", "lease": "leases", "resident": "residents", "work_order": "work_orders"}
+    return {names[entity]: numbers["created"] for entity, numbers in expected.items()}
+
+
+def test_wrong_credentials_fail_with_401_and_never_show_the_secret(
+    integration_env, sandbox, platform_engine, monkeypatch, caplog, capfd
+):
+    monkeypatch.setenv("PMSYNC_PW_CLIENT_SECRET", "wrong-secret-value-xyz")
+    with caplog.at_level(logging.DEBUG), pytest.raises(SourceAuthError) as refused:
+        initial_sync()
+    message = str(refused.value)
+    assert "401" in message and "GET /buildings" in message
+    captured = capfd.readouterr()
+    for text in (message, caplog.text, captured.out, captured.err, last_run(platform_engine).error):
+        assert "wrong-secret-value-xyz" not in text
+        assert SANDBOX_CLIENT_SECRET not in text
+
+
+def test_truncated_json_page_fails_naming_the_entity_and_writes_no_part_of_it(integration_env, sandbox, platform_engine):
+    sandbox.store.inject(truncated_json_fault("/units"))
+    with pytest.raises(SourceDataError, match=r"units: response is not valid JSON.*GET /units"):
+        initial_sync()
+    assert table_counts(platform_engine)["units"] == 0
+
+
+def test_wrong_typed_field_names_entity_record_and_field(integration_env, sandbox, platform_engine):
+    first_unit = sandbox.store.records("units")[0]["id"]
+    sandbox.store.inject(wrong_type_fault("/units", record_index=0, field="buildingID", value="not-a-number"))
+    with pytest.raises(SourceDataError, match=rf"units id={first_unit} field=buildingID"):
+        initial_sync()
+    assert table_counts(platform_engine)["units"] == 0
+
+
+def test_logs_carry_ids_and_counts_not_personal_data(integration_env, sandbox, platform_engine, caplog, capfd):
+    with caplog.at_level(logging.DEBUG):
+        initial_sync()
+    captured = capfd.readouterr()
+    text = "\n".join([caplog.text, captured.out, captured.err])
+    assert "units: page 1/" in text
+    personal = set()
+    for lease in sandbox.store.records("leases"):
+        for contact in lease.get("contacts") or []:
+            personal |= {contact.get(k) for k in ("email", "mobilePhone", "homePhone", "workPhone")}
+            personal.add(f"{contact.get('firstName')} {contact.get('lastName')}")
+    personal.discard(None)
+    leaked = sorted(value for value in personal if value and value in text)
+    assert leaked == []
+    assert SANDBOX_CLIENT_SECRET not in text
+
+
+def test_initial_sync_of_a_10000_unit_portfolio(monkeypatch, platform_url, integration_env, report_measurement):
+    with SandboxServer(units=10_000, seed=11) as big:
+        monkeypatch.setenv("PMSYNC_PW_BASE_URL", big.base_url)
+        started = time.perf_counter()
+        result = initial_sync()
+        took = time.perf_counter() - started
+    report_measurement(f"initial sync of 10,000 units on {platform_url.split(':')[0]}: {took:.1f} s")
+    assert result["counts"]["unit"]["created"] > 9000

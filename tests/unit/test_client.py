@@ -1,0 +1,118 @@
+"""The Propertyware client over real HTTP against the sandbox: paging, retries, and errors that say what to do."""
+
+from __future__ import annotations
+
+import pytest
+
+from pmsync.source import (
+    PropertywareClient,
+    RetryPolicy,
+    SourceAuthError,
+    SourceDataError,
+    SourceRequestRejected,
+    SourceUnavailable,
+)
+from sandbox import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_SYSTEM_ID
+from sandbox.faults import drift_fault, status_fault, truncated_json_fault, wrong_type_fault
+from schemas.records import LeaseRecord, UnitRecord
+
+
+def make_client(sandbox, *, secret=SANDBOX_CLIENT_SECRET, attempts=4, page_size=10, sleeps=None) -> PropertywareClient:
+    return PropertywareClient(
+        sandbox.base_url,
+        SANDBOX_CLIENT_ID,
+        secret,
+        SANDBOX_SYSTEM_ID,
+        retry=RetryPolicy(max_attempts=attempts, backoff_base=0.01),
+        page_size=page_size,
+        sleep=(sleeps.append if sleeps is not None else lambda _seconds: None),
+    )
+
+
+def all_ids(client, path="/units", model=UnitRecord, params=None) -> list[int]:
+    return [r.id for page in client.iter_pages(path, model, entity=path.strip("/"), params=params) for r in page.records]
+
+
+def test_pages_cover_the_listing_once_in_id_order(sandbox):
+    expected = [u["id"] for u in sandbox.store.records("units") if u["active"]]
+    client = make_client(sandbox)
+    ids = all_ids(client)
+    assert ids == sorted(expected)
+    assert client.requests_made == -(-len(expected) // 10)
+    sent = [query for method, path, query in sandbox.store.requests_log if path.endswith("/units")]
+    assert all(q["orderby"] == "id asc" and q["limit"] == "10" for q in sent)
+
+
+def test_the_auth_headers_are_sent_and_a_wrong_secret_is_a_clear_401(sandbox):
+    with pytest.raises(SourceAuthError) as refused:
+        all_ids(make_client(sandbox, secret="not-the-secret-123"))
+    message = str(refused.value)
+    assert "401" in message and "GET /units?" in message and "PMSYNC_PW_CLIENT_SECRET" in message
+    assert "not-the-secret-123" not in message and SANDBOX_CLIENT_SECRET not in message
+    assert "not-the-secret-123" not in repr(make_client(sandbox, secret="not-the-secret-123"))
+
+
+def test_429_waits_as_told_by_retry_after_then_succeeds(sandbox):
+    sleeps: list[float] = []
+    sandbox.store.inject(status_fault("/units", 429, times=2, retry_after=3))
+    ids = all_ids(make_client(sandbox, sleeps=sleeps))
+    assert len(ids) == len([u for u in sandbox.store.records("units") if u["active"]])
+    assert sleeps == [3, 3]
+
+
+def test_5xx_backs_off_exponentially_and_gives_up_naming_the_request(sandbox):
+    sleeps: list[float] = []
+    sandbox.store.inject(status_fault("/units", 503, times=10))
+    with pytest.raises(SourceUnavailable, match=r"after 4 attempts \(last: HTTP 503\).*GET /units\?") as unavailable:
+        all_ids(make_client(sandbox, attempts=4, sleeps=sleeps))
+    assert unavailable.value.retriable
+    assert sleeps == [0.01, 0.02, 0.04]
+
+
+def test_connection_refused_is_retried_then_reported(sandbox):
+    client = PropertywareClient(
+        "http://127.0.0.1:9/pw/api/rest/v1", "id", "secret", "1",
+        retry=RetryPolicy(max_attempts=2, backoff_base=0.01, connect_timeout=1),
+    )
+    with pytest.raises(SourceUnavailable, match="ConnectionError"):
+        all_ids(client)
+
+
+def test_400_and_404_fail_at_once(sandbox):
+    client = make_client(sandbox)
+    with pytest.raises(SourceRequestRejected, match=r"\(400") as rejected:
+        all_ids(client, params={"lastModifiedDateTimeStart": "yesterday"})
+    assert rejected.value.status == 400 and client.requests_made == 1
+    assert client.get_one("/units/999999999", UnitRecord, entity="units") is None
+
+
+def test_truncated_json_is_a_data_error_naming_entity_and_request(sandbox):
+    sandbox.store.inject(truncated_json_fault("/units"))
+    with pytest.raises(SourceDataError, match=r"^units: response is not valid JSON.*\[GET /units\?"):
+        all_ids(make_client(sandbox))
+
+
+def test_a_wrong_typed_field_names_entity_record_and_field(sandbox):
+    record = sandbox.store.records("leases")[2]
+    sandbox.store.inject(wrong_type_fault("/leases", record_index=2, field="unitID", value="twelve"))
+    with pytest.raises(SourceDataError, match=rf"^leases id={record['id']} field=unitID: "):
+        all_ids(make_client(sandbox), "/leases", LeaseRecord)
+
+
+def test_records_inserted_while_paging_are_neither_missed_nor_duplicated(sandbox):
+    before = {u["id"] for u in sandbox.store.records("units") if u["active"]}
+    sandbox.store.inject(drift_fault("/units", after_pages=1, insert=7))
+    ids = all_ids(make_client(sandbox))
+    assert len(ids) == len(set(ids))
+    assert before <= set(ids)
+
+
+def test_records_leaving_the_listing_while_paging_shift_no_record_past_us(sandbox):
+    client = make_client(sandbox)
+    units = sorted(u["id"] for u in sandbox.store.records("units") if u["active"])
+    pages = client.iter_pages("/units", UnitRecord, entity="units")
+    first = next(pages)
+    for gone in units[:3]:
+        sandbox.store.delete("units", gone)
+    rest = [r.id for page in pages for r in page.records]
+    assert [r.id for r in first.records] + rest == units
