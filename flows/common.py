@@ -12,7 +12,7 @@ from tasks.load import SyncSession, close_run, load_page
 
 def sync_streams(
     session: SyncSession, streams: tuple[Stream, ...], windows: dict[str, datetime | None] | None = None
-) -> dict[str, dict[str, int]]:
+) -> dict:
     """Sync the streams in order (parents first), each from its window start (None: everything).
 
     A failure closes the run as failed and re-raises.

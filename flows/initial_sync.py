@@ -14,6 +14,5 @@ from tasks.load import open_run
 def initial_sync() -> dict:
     """Pull everything the rules include; re-runnable (a second run creates and updates nothing)."""
     integration = integration_from_environment()
-    session = open_run(integration, PlatformSettings().database_url, "initial")
-    counts = sync_streams(session, integration.rules.streams)
-    return {"run_id": session.run_id, "counts": counts}
+    session = open_run(integration, PlatformSettings(), "initial")
+    return sync_streams(session, integration.rules.streams)

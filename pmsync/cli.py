@@ -8,13 +8,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from pmsync.rules import PROPERTYWARE_RULES
 from pmsync.runs import COUNTS
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 sync_app = typer.Typer(no_args_is_help=True, help="Run a sync flow now, in this process.")
 sandbox_app = typer.Typer(no_args_is_help=True, help="The bundled Propertyware-dialect source.")
+state_app = typer.Typer(invoke_without_command=True, help="Each stream's high-water mark; reset one to re-read it.")
 app.add_typer(sync_app, name="sync")
 app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(state_app, name="state")
 console = Console()
 
 
@@ -37,13 +40,24 @@ def _run_flow(flow: Callable[[], dict]) -> dict:
 
 
 def counts_table(title: str, counts: dict[str, dict[str, int]]) -> Table:
-    table = Table(title=title)
+    table = Table(title=title, title_justify="left")
     table.add_column("entity")
     for name in COUNTS:
         table.add_column(name, justify="right")
-    for entity, numbers in counts.items():
-        table.add_row(entity, *(str(numbers.get(name, 0)) for name in COUNTS))
+    order = {entity: index for index, entity in enumerate(PROPERTYWARE_RULES.entities())}
+    for entity in sorted(counts, key=lambda e: order.get(e, len(order))):
+        table.add_row(entity, *(str(counts[entity].get(name, 0)) for name in COUNTS))
     return table
+
+
+def print_reasons(engine, run_id: int) -> None:
+    from pmsync.runs import unapplied_reasons
+
+    reasons = unapplied_reasons(engine, run_id)
+    if reasons:
+        console.print("not applied: " + "; ".join(
+            f"{r['entity']} {r['status']} {r['reason']} {r['records']}" for r in reasons
+        ), highlight=False)
 
 
 def platform_totals(database_url: str) -> dict[str, int]:
@@ -65,12 +79,37 @@ def platform_totals(database_url: str) -> dict[str, int]:
 def sync_initial() -> None:
     """Full pull of properties, units, leases, residents and work orders into the platform."""
     from flows.initial_sync import initial_sync
+
+    _print_result("initial sync", _run_flow(initial_sync))
+
+
+@sync_app.command("delta")
+def sync_delta(overlap_hours: float = typer.Option(72.0, help="How far before the last complete pass to re-read.")) -> None:
+    """Everything created or updated since the last complete pass (minus the overlap)."""
+    from flows.delta_sync import delta_sync
+
+    _print_result("delta sync", _run_flow(lambda: delta_sync(overlap_hours=overlap_hours)))
+
+
+@sync_app.command("leases")
+def sync_leases() -> None:
+    """All leases; existing leases are overwritten with the source's values."""
+    from flows.lease_sync import lease_sync
+
+    _print_result("lease sync", _run_flow(lease_sync))
+
+
+def _print_result(title: str, result: dict) -> None:
+    from pmsync.platform import make_engine
     from pmsync.settings import PlatformSettings
 
-    result = _run_flow(initial_sync)
-    console.print(counts_table(f"initial sync — run {result['run_id']}", result["counts"]))
-    totals = platform_totals(PlatformSettings().database_url)
-    console.print("platform rows: " + ", ".join(f"{name} {count}" for name, count in totals.items()))
+    database_url = PlatformSettings().database_url
+    console.print(counts_table(f"{title} — run {result['run_id']}", result["counts"]))
+    print_reasons(make_engine(database_url), result["run_id"])
+    totals = platform_totals(database_url)
+    console.print("platform rows: " + ", ".join(f"{name} {count}" for name, count in totals.items()), highlight=False)
+    if result.get("stale_parked"):
+        console.print(f"[yellow]{result['stale_parked']} parked records are still waiting for their parent[/yellow]")
 
 
 @app.command("runs")
@@ -95,8 +134,86 @@ def runs(limit: int = typer.Option(10, help="How many recent runs to show.")) ->
             f" · started {run['started_at']:%Y-%m-%d %H:%M:%S} UTC{took} · {run['source_requests']} requests"
         )
         console.print(counts_table(title, run["counts"]))
+        print_reasons(engine, run["id"])
         if run["error"]:
             console.print(f"  [red]{run['error']}[/red]", soft_wrap=True, highlight=False)
+
+
+def _open_platform():
+    from pmsync.platform import make_engine, migrate
+    from pmsync.settings import PlatformSettings
+
+    engine = make_engine(PlatformSettings().database_url)
+    migrate(engine)
+    return engine
+
+
+def _integration_id(engine, name: str) -> int:
+    from sqlalchemy import select
+
+    from schemas.tables import integrations
+
+    with engine.connect() as connection:
+        found = connection.execute(select(integrations.c.id).where(integrations.c.name == name)).scalar_one_or_none()
+    if found is None:
+        _fail(f"no sync has run for integration {name!r} yet")
+    return found
+
+
+@state_app.callback()
+def state(context: typer.Context, integration: str = typer.Option("default", help="Integration name.")) -> None:
+    """Show each stream's high-water mark and the run that set it."""
+    if context.invoked_subcommand:
+        context.obj = integration
+        return
+    from pmsync.state import state_rows
+
+    engine = _open_platform()
+    rows = state_rows(engine, _integration_id(engine, integration))
+    table = Table(title=f"sync state of {integration!r}", title_justify="left")
+    for column in ("stream", "entities", "high-water mark (UTC)", "set by run", "flow"):
+        table.add_column(column)
+    for row in rows:
+        entities = ", ".join(PROPERTYWARE_RULES.stream(row["stream"]).entities)
+        table.add_row(row["stream"], entities, f"{row['high_water_mark']:%Y-%m-%d %H:%M:%S}", str(row["run_id"]), row["flow"])
+    console.print(table if rows else "no stream has completed a pass yet: the next run reads everything")
+
+
+@state_app.command("reset")
+def state_reset(context: typer.Context, entity: str = typer.Argument(..., help="Entity or stream, e.g. unit or units.")) -> None:
+    """Forget one stream's high-water mark: the next delta re-reads it fully. Nothing else changes."""
+    from pmsync.state import reset_stream
+
+    streams = {s.name: s for s in PROPERTYWARE_RULES.streams}
+    stream = streams.get(entity) or next((s for s in streams.values() if entity in s.entities), None)
+    if stream is None:
+        _fail(f"unknown entity {entity!r}; use one of: {', '.join(PROPERTYWARE_RULES.entities())}")
+    engine = _open_platform()
+    removed = reset_stream(engine, _integration_id(engine, context.obj or "default"), stream.name)
+    shared = f" (shared by {', '.join(stream.entities)})" if len(stream.entities) > 1 else ""
+    verb = "reset" if removed else "had no mark to reset"
+    console.print(f"stream {stream.name}{shared} {verb}: the next delta sync re-reads it fully")
+
+
+@app.command("explain")
+def explain_record(
+    entity: str = typer.Argument(..., help="property, unit, lease, resident or work_order"),
+    source_id: int = typer.Argument(..., help="The record's id in the source."),
+    compare_source: bool = typer.Option(True, "--compare-source/--no-source", help="Also fetch the record from the source now."),
+) -> None:
+    """Why is this record (not) on the platform, and why didn't it change?"""
+    from pmsync.explain import explain
+    from pmsync.integrations import IntegrationNotConfigured, integration_from_environment
+    from pmsync.source import SourceError
+
+    try:
+        integration = integration_from_environment()
+        client = integration.open_client() if compare_source else None
+        lines = explain(_open_platform(), integration, entity.replace("-", "_"), source_id, client)
+    except (SourceError, IntegrationNotConfigured) as failure:
+        _fail(str(failure))
+    for line in lines:
+        console.print(line, highlight=False, soft_wrap=True)
 
 
 @sandbox_app.command("serve")

@@ -28,6 +28,7 @@ class Integration:
     source_system: str = "propertyware"
     max_attempts: int = 6
     backoff_seconds: float = 0.5
+    page_size: int = 500
 
     @property
     def rules(self) -> RuleTable:
@@ -35,7 +36,9 @@ class Integration:
 
     def open_client(self) -> PropertywareClient:
         retry = RetryPolicy(max_attempts=self.max_attempts, backoff_base=self.backoff_seconds)
-        return PropertywareClient(self.base_url, self.client_id, self.client_secret, self.system_id, retry=retry)
+        return PropertywareClient(
+            self.base_url, self.client_id, self.client_secret, self.system_id, retry=retry, page_size=self.page_size
+        )
 
 
 def integration_from_environment(settings: IntegrationSettings | None = None) -> Integration:
@@ -44,6 +47,9 @@ def integration_from_environment(settings: IntegrationSettings | None = None) ->
     missing = settings.missing()
     if missing:
         raise IntegrationNotConfigured(f"set {', '.join(missing)} (the default integration needs them)")
+    if settings.source_system not in RULE_TABLES:
+        known = ", ".join(sorted(RULE_TABLES))
+        raise IntegrationNotConfigured(f"PMSYNC_SOURCE_SYSTEM={settings.source_system!r} is unknown; use one of: {known}")
     return Integration(
         name=settings.integration_name,
         base_url=settings.pw_base_url,
@@ -51,6 +57,8 @@ def integration_from_environment(settings: IntegrationSettings | None = None) ->
         client_secret=settings.pw_client_secret,
         system_id=settings.pw_system_id,
         integration_user=settings.integration_user,
+        source_system=settings.source_system,
+        page_size=settings.pw_page_size,
         max_attempts=settings.pw_max_attempts,
         backoff_seconds=settings.pw_backoff_seconds,
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from schemas.records import (
@@ -167,4 +167,17 @@ PROPERTYWARE_RULES = RuleTable(
     },
 )
 
-RULE_TABLES: dict[str, RuleTable] = {"propertyware": PROPERTYWARE_RULES}
+CONTACT_UPDATING_RULES = replace(
+    PROPERTYWARE_RULES,
+    source_system="propertyware-contact-updates",
+    rules={
+        **PROPERTYWARE_RULES.rules,
+        "resident": replace(
+            PROPERTYWARE_RULES.rules["resident"],
+            on_update=PROPERTYWARE_RULES.rules["resident"].on_update | {"first_name", "last_name", "email", "phone"},
+        ),
+    },
+)
+"""Like Condo Manager → Condo Control: syncs also refresh residents' names, e-mails and phones."""
+
+RULE_TABLES: dict[str, RuleTable] = {table.source_system: table for table in (PROPERTYWARE_RULES, CONTACT_UPDATING_RULES)}

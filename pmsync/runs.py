@@ -6,12 +6,12 @@ from collections import Counter
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.engine import Connection
 
 from pmsync.integrations import Integration
 from pmsync.platform import upsert
-from schemas.tables import integrations, sync_run_entities, sync_runs
+from schemas.tables import integrations, sync_run_entities, sync_runs, unapplied_records
 
 COUNTS = ("fetched", "created", "updated", "unchanged", "excluded", "parked")
 
@@ -57,6 +57,20 @@ def start_run(
     return run_id
 
 
+def record_window_start(connection: Connection, run_id: int, start: datetime | None) -> None:
+    connection.execute(update(sync_runs).where(sync_runs.c.id == run_id).values(window_start=start))
+
+
+def stale_parked(connection: Connection, integration_id: int, older_than: datetime) -> int:
+    """Parked records first seen before `older_than`: parents that may never come."""
+    table = unapplied_records
+    return connection.execute(
+        select(func.count()).where(
+            table.c.integration_id == integration_id, table.c.status == "parked", table.c.first_seen_at < older_than
+        )
+    ).scalar_one()
+
+
 def add_counts(connection: Connection, run_id: int, counts: dict[str, Counter]) -> None:
     """Add a page's counts to its run, in the page's own transaction."""
     table = sync_run_entities
@@ -85,6 +99,19 @@ def finish_run(engine: Engine, run_id: int, *, error: str | None, source_request
 def run_counts(connection: Connection, run_id: int) -> dict[str, dict[str, int]]:
     rows = connection.execute(select(sync_run_entities).where(sync_run_entities.c.run_id == run_id))
     return {row.entity: {name: getattr(row, name) for name in COUNTS} for row in rows}
+
+
+def unapplied_reasons(engine: Engine, run_id: int) -> list[dict[str, Any]]:
+    """How many records the run left unapplied, per entity, status and reason."""
+    table = unapplied_records
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(table.c.entity, table.c.status, table.c.reason, func.count().label("records"))
+            .where(table.c.run_id == run_id)
+            .group_by(table.c.entity, table.c.status, table.c.reason)
+            .order_by(table.c.entity, table.c.status, table.c.reason)
+        )
+        return [row._asdict() for row in rows]
 
 
 def recent_runs(engine: Engine, limit: int = 10) -> list[dict[str, Any]]:

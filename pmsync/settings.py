@@ -12,6 +12,7 @@ class PlatformSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PMSYNC_", extra="ignore")
 
     database_url: str = "sqlite:///pmsync.db"
+    parked_alert_hours: float = 24.0
 
 
 class IntegrationSettings(BaseSettings):
@@ -20,6 +21,7 @@ class IntegrationSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PMSYNC_", extra="ignore")
 
     integration_name: str = "default"
+    source_system: str = "propertyware"
     pw_base_url: str = "http://127.0.0.1:8765/pw/api/rest/v1"
     pw_client_id: str = ""
     pw_client_secret: SecretStr = SecretStr("")
@@ -27,6 +29,7 @@ class IntegrationSettings(BaseSettings):
     integration_user: str = ""
     pw_max_attempts: int = 6
     pw_backoff_seconds: float = 0.5
+    pw_page_size: int = 500
 
     def missing(self) -> list[str]:
         """Names of the variables a sync needs that are empty."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NONE
@@ -12,9 +12,19 @@ from sqlalchemy import Engine
 from pmsync.integrations import Integration
 from pmsync.platform import make_engine, migrate
 from pmsync.rules import Stream
-from pmsync.runs import add_counts, ensure_integration, finish_run, run_counts, start_run, utc_now
+from pmsync.runs import (
+    add_counts,
+    ensure_integration,
+    finish_run,
+    record_window_start,
+    run_counts,
+    stale_parked,
+    start_run,
+    utc_now,
+)
+from pmsync.settings import PlatformSettings
 from pmsync.source import PropertywareClient, SourcePage
-from pmsync.state import mark_stream_complete
+from pmsync.state import high_water_marks, mark_stream_complete, window_start
 from tasks.transform import LoadContext, PageOutcome, apply_candidates
 
 
@@ -29,22 +39,37 @@ class SyncSession:
     run_id: int
     flow: str
     started_at: datetime
+    parked_alert: timedelta
 
 
 @task(name="open_run", cache_policy=NONE, persist_result=False)
-def open_run(
-    integration: Integration, database_url: str, flow: str, window_start: datetime | None = None
-) -> SyncSession:
+def open_run(integration: Integration, platform: PlatformSettings, flow: str) -> SyncSession:
     """Migrate the platform schema, register the integration and start a sync_runs row."""
-    engine = make_engine(database_url)
+    engine = make_engine(platform.database_url)
     migrate(engine)
     with engine.begin() as connection:
         integration_id = ensure_integration(connection, integration)
     started_at = utc_now()
     entities = integration.rules.entities()
-    run_id = start_run(engine, integration_id, flow, entities, (window_start, started_at))
+    run_id = start_run(engine, integration_id, flow, entities, (None, started_at))
     get_run_logger().info("run %s: %s sync of integration %r started", run_id, flow, integration.name)
-    return SyncSession(integration, integration.open_client(), engine, integration_id, run_id, flow, started_at)
+    parked_alert = timedelta(hours=platform.parked_alert_hours)
+    client = integration.open_client()
+    return SyncSession(integration, client, engine, integration_id, run_id, flow, started_at, parked_alert)
+
+
+@task(name="plan_windows", cache_policy=NONE, persist_result=False)
+def plan_windows(session: SyncSession, streams: tuple[Stream, ...], overlap_hours: float) -> dict[str, datetime | None]:
+    """Each stream's window start: min(now − overlap, high-water mark − overlap); None re-reads it fully."""
+    overlap = timedelta(hours=overlap_hours)
+    with session.engine.begin() as connection:
+        marks = high_water_marks(connection, session.integration_id)
+        windows = {s.name: window_start(session.started_at, marks.get(s.name), overlap) for s in streams}
+        earliest = None if None in windows.values() else min(windows.values())
+        record_window_start(connection, session.run_id, earliest)
+    for name, start in windows.items():
+        get_run_logger().info("%s: window from %s", name, f"{start:%Y-%m-%dT%H:%M:%SZ}" if start else "the beginning")
+    return windows
 
 
 @task(name="load_page", cache_policy=NONE, persist_result=False)
@@ -70,15 +95,19 @@ def load_page(session: SyncSession, stream: Stream, page: SourcePage) -> dict[st
 
 
 @task(name="close_run", cache_policy=NONE, persist_result=False)
-def close_run(session: SyncSession, error: str | None = None) -> dict[str, dict[str, int]]:
-    """Mark the run succeeded or failed and return its counts per entity."""
+def close_run(session: SyncSession, error: str | None = None) -> dict:
+    """Mark the run succeeded or failed; return its counts per entity and the parked records waiting too long."""
     finish_run(session.engine, session.run_id, error=error, source_requests=session.client.requests_made)
     with session.engine.connect() as connection:
         counts = run_counts(connection, session.run_id)
+        stale = stale_parked(connection, session.integration_id, session.started_at - session.parked_alert)
+    logger = get_run_logger()
     state = "failed" if error else "succeeded"
-    get_run_logger().info("run %s %s after %d source requests", session.run_id, state, session.client.requests_made)
+    logger.info("run %s %s after %d source requests", session.run_id, state, session.client.requests_made)
+    if stale:
+        logger.warning("%d parked records have waited longer than %s for their parent", stale, session.parked_alert)
     session.client.close()
-    return counts
+    return {"run_id": session.run_id, "counts": counts, "stale_parked": stale}
 
 
 def _describe(summary: dict[str, dict[str, int]]) -> str:

@@ -50,7 +50,6 @@ class PageCursor:
 
     offset: int = 0
     last_id: int | None = None
-    total: int | None = None
 
 
 @dataclass
@@ -121,19 +120,23 @@ class PropertywareClient:
         cursor: PageCursor = PageCursor(),
         params: Mapping[str, Any] | None = None,
     ) -> SourcePage[Record]:
-        """Fetch one id-ordered page; re-reads the page start when the listing shrank meanwhile."""
+        """Fetch one id-ordered page holding only records above the previous page's last id.
+
+        Each page after the first starts one record early; if that record is not one we have seen, the
+        listing shifted under us (records left it), so we step further back until the page overlaps.
+        """
         query = {**(params or {}), "orderby": "id asc", "limit": self.page_size}
-        offset, calls = cursor.offset, 0
+        step_back = 1 if cursor.last_id is not None and cursor.offset > 0 else 0
+        calls = 0
         while True:
+            offset = max(0, cursor.offset - step_back)
             body, headers, request = self._get(path, {**query, "offset": offset}, entity)
             calls += 1
             total = self._total(headers, request, entity)
-            shrunk = (cursor.total or 0) - total
-            if cursor.total is not None and shrunk > 0 and offset > 0 and calls == 1:
-                offset = max(0, offset - shrunk)
-                continue
-            break
-        raw = self._as_list(body, request, entity)
+            raw = self._as_list(body, request, entity)
+            if step_back == 0 or offset == 0 or _overlaps(raw, cursor.last_id):
+                break
+            step_back *= 4
         if len(raw) < self.page_size and offset + len(raw) < total:
             raise SourceUnavailable(
                 f"{entity} listing ended at {offset + len(raw)} of {total} records", request=request
@@ -143,7 +146,7 @@ class PropertywareClient:
         next_offset = offset + len(raw)
         done = len(raw) < self.page_size or next_offset >= total
         last_id = max((r.id for r in records), default=cursor.last_id)  # type: ignore[attr-defined]
-        next_cursor = None if done else PageCursor(next_offset, last_id, total)
+        next_cursor = None if done else PageCursor(next_offset, last_id)
         return SourcePage(entity, request, records, fresh, total, next_cursor, offset, calls)
 
     def iter_pages(
@@ -258,6 +261,11 @@ class PropertywareClient:
                 record_id=_record_id(record),
                 field=".".join(str(part) for part in field_path) or None,
             ) from None
+
+
+def _overlaps(raw: list[dict[str, Any]], last_id: int | None) -> bool:
+    first = raw[0].get("id") if raw else None
+    return isinstance(first, int) and last_id is not None and first <= last_id
 
 
 def _is_new(record: dict[str, Any], last_id: int | None) -> bool:

@@ -38,7 +38,7 @@ def test_pages_cover_the_listing_once_in_id_order(sandbox):
     client = make_client(sandbox)
     ids = all_ids(client)
     assert ids == sorted(expected)
-    assert client.requests_made == -(-len(expected) // 10)
+    assert client.requests_made == 1 + -(-(len(expected) - 10) // 9)
     sent = [query for method, path, query in sandbox.store.requests_log if path.endswith("/units")]
     assert all(q["orderby"] == "id asc" and q["limit"] == "10" for q in sent)
 
@@ -105,6 +105,14 @@ def test_records_inserted_while_paging_are_neither_missed_nor_duplicated(sandbox
     ids = all_ids(make_client(sandbox))
     assert len(ids) == len(set(ids))
     assert before <= set(ids)
+
+
+def test_deletions_in_front_and_inserts_at_the_end_cancelling_out_skip_nothing(sandbox):
+    before = sorted(u["id"] for u in sandbox.store.records("units") if u["active"])
+    sandbox.store.inject(drift_fault("/units", after_pages=2, insert=4, delete_front=4))
+    ids = all_ids(make_client(sandbox))
+    assert len(ids) == len(set(ids))
+    assert set(before[4:]) <= set(ids)
 
 
 def test_records_leaving_the_listing_while_paging_shift_no_record_past_us(sandbox):

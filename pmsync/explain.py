@@ -1,0 +1,105 @@
+"""Explain one record: is it on the platform, what did the last run do with it, and why (live source compared)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from pmsync.integrations import Integration
+from pmsync.source import PropertywareClient
+from schemas.tables import SYNCED_TABLES, integrations, leases, sync_runs, sync_state, unapplied_records
+
+HIDDEN_COLUMNS = {"source_data", "source_modified_at", "source_id"}
+
+
+def explain(engine: Engine, integration: Integration, entity: str, source_id: int, client: PropertywareClient | None) -> list[str]:
+    """Plain-language lines answering "why isn't this record on the platform / why didn't it change"."""
+    rules = integration.rules
+    if entity not in rules.rules:
+        return [f"unknown entity {entity!r}; use one of: {', '.join(rules.entities())}"]
+    table = SYNCED_TABLES[entity]
+    with engine.connect() as connection:
+        integration_id = connection.execute(
+            select(integrations.c.id).where(integrations.c.name == integration.name)
+        ).scalar_one_or_none()
+        if integration_id is None:
+            return [f"no sync has run for integration {integration.name!r} yet"]
+        row = connection.execute(
+            select(table).where(table.c.integration_id == integration_id, table.c.source_id == source_id)
+        ).one_or_none()
+        held = connection.execute(
+            select(unapplied_records, sync_runs.c.flow)
+            .join(sync_runs, sync_runs.c.id == unapplied_records.c.run_id)
+            .where(
+                unapplied_records.c.integration_id == integration_id,
+                unapplied_records.c.entity == entity,
+                unapplied_records.c.source_id == source_id,
+            )
+        ).one_or_none()
+        stream = rules.stream_of(entity)
+        mark = connection.execute(
+            select(sync_state.c.high_water_mark, sync_state.c.run_id).where(
+                sync_state.c.integration_id == integration_id, sync_state.c.stream == stream.name
+            )
+        ).one_or_none()
+        lease_source_id = _lease_of_resident(connection, row, held) if entity == "resident" else None
+        writer = connection.execute(select(sync_runs).where(sync_runs.c.id == row.last_sync_run_id)).one_or_none() if row else None
+    lines = []
+    if row is not None:
+        state = "active" if row.active else f"inactive ({getattr(row, 'deactivation_reason', None) or 'deactivated'})"
+        lines.append(f"{entity} {source_id} is on the platform (id {row.id}, {state}), created {row.created_at:%Y-%m-%d %H:%M} UTC")
+        if writer is not None:
+            lines.append(f"last written by run {writer.id} ({writer.flow} sync, {writer.started_at:%Y-%m-%d %H:%M} UTC)")
+    if held is not None:
+        lines.append(
+            f"{entity} {source_id} was {held.status} by run {held.run_id} ({held.flow} sync, "
+            f"{held.last_seen_at:%Y-%m-%d %H:%M} UTC; first seen {held.first_seen_at:%Y-%m-%d %H:%M} UTC): "
+            f"{held.reason} — {held.detail}"
+        )
+    if row is None and held is None:
+        lines.append(f"no run has seen {entity} {source_id} for integration {integration.name!r}")
+    if mark is not None:
+        lines.append(f"the {stream.name} stream was last read completely up to {mark.high_water_mark:%Y-%m-%d %H:%M} UTC (run {mark.run_id})")
+    if client is not None:
+        lines.extend(_compare_with_source(client, integration, entity, source_id, row, lease_source_id))
+    return lines
+
+
+def _lease_of_resident(connection, row, held) -> int | None:
+    if row is not None and row.lease_id is not None:
+        return connection.execute(select(leases.c.source_id).where(leases.c.id == row.lease_id)).scalar_one_or_none()
+    if held is not None and held.payload:
+        return held.payload.get("id")
+    return None
+
+
+def _compare_with_source(
+    client: PropertywareClient, integration: Integration, entity: str, source_id: int, row: Any, lease_source_id: int | None
+) -> list[str]:
+    rules = integration.rules
+    stream = rules.stream_of(entity)
+    record_id = lease_source_id if entity == "resident" else source_id
+    if record_id is None:
+        return ["the source record cannot be looked up (its lease is unknown)"]
+    record = client.get_one(f"{stream.path}/{record_id}", stream.record, entity=stream.name)
+    if record is None:
+        return [f"the source has no {stream.name} record {record_id} (404)"]
+    raw = record.model_dump(mode="json", exclude_none=True)
+    found = [c for c in record.candidates(raw) if c.entity == entity and c.source_id == source_id]
+    if not found:
+        return [f"the source's {stream.name} record {record_id} no longer lists {entity} {source_id}"]
+    candidate = found[0]
+    exclusion = rules.rules[entity].include.exclusion(candidate, integration.integration_user)
+    lines = [f"source now: {'excluded — ' + exclusion.detail if exclusion else 'included by the ' + entity + ' rule'}"]
+    if row is None:
+        return lines
+    rule = rules.rules[entity]
+    for column, value in candidate.columns.items():
+        if column in HIDDEN_COLUMNS or not hasattr(row, column) or getattr(row, column) == value:
+            continue
+        verdict = "applied by the next run that sees it" if rule.updatable(column) else "not updatable by policy"
+        lines.append(f"{column}: platform {getattr(row, column)!r}, source {value!r} — {verdict}")
+    if len(lines) == 1:
+        lines.append("the platform matches the source in every field the rule maps")
+    return lines

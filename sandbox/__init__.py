@@ -1,0 +1,16 @@
+"""Bundled Propertyware REST v1 sandbox: realistic generated data served in the vendor's exact dialect."""
+
+from .constants import (BASE_PATH, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_INTEGRATION_USER,
+                        SANDBOX_SYSTEM_ID)
+from .data import generate_portfolio
+from .faults import (Fault, disconnect_fault, drift_fault, drop_page_fault, fault_from_dict, status_fault,
+                     truncated_json_fault, wrong_type_fault)
+from .runner import SandboxServer, serve
+from .server import create_app
+from .store import SandboxStore
+
+__all__ = [
+    "BASE_PATH", "SANDBOX_CLIENT_ID", "SANDBOX_CLIENT_SECRET", "SANDBOX_INTEGRATION_USER", "SANDBOX_SYSTEM_ID",
+    "Fault", "SandboxServer", "SandboxStore", "create_app", "disconnect_fault", "drift_fault", "drop_page_fault",
+    "fault_from_dict", "generate_portfolio", "serve", "status_fault", "truncated_json_fault", "wrong_type_fault",
+]

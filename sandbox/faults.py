@@ -1,0 +1,108 @@
+"""Injectable faults of the sandbox: the Fault record, its constructors and its JSON form for /_sandbox/faults."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+KINDS = ("status", "truncated_json", "wrong_type", "drift", "drop_page", "disconnect")
+
+
+@dataclasses.dataclass
+class Fault:
+    """One queued fault.
+
+    Faults wait in a queue. For each vendor request only the first queued fault whose `path` (vendor path such as
+    "/units", compared exactly; None matches any) and `method` (None matches any) match is considered:
+
+    - status:         answers with `status` (ErrorResponse body; 429 carries Retry-After when `retry_after` is set)
+                      `times` times, after authentication succeeded.
+    - truncated_json: a 200 whose JSON body is cut in half (X-Total-Count intact), `times` times.
+    - wrong_type:     the next 200 page (or single record) has record `record_index`'s `field` set to `value`, once.
+    - drift:          counts the list pages served for the path; once `after_pages` were served, inserts `insert`
+                      copies of the entity (new ids, modified now) and deletes the `delete_front` lowest-id records
+                      before serving the next page, once.
+    - drop_page:      the list request whose offset equals `page_offset` gets [] with the true X-Total-Count, once.
+                      Until such a request arrives it stays first in the queue for its path.
+    - disconnect:     the server closes the TCP connection without any response bytes (the client sees the remote
+                      end close: requests raises ConnectionError). With `after_processing` the request is handled
+                      first (side effects happen) and only the response is lost. Not subject to authentication.
+    """
+
+    kind: str
+    path: str | None = None
+    method: str | None = None
+    times: int = 1
+    status: int = 500
+    retry_after: int | None = None
+    record_index: int = 0
+    field: str = "buildingID"
+    value: Any = "not-a-number"
+    after_pages: int = 1
+    insert: int = 1
+    delete_front: int = 0
+    page_offset: int = 0
+    after_processing: bool = False
+    pages_seen: int = dataclasses.field(default=0, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {', '.join(KINDS)}")
+        if self.path is not None and not self.path.startswith("/"):
+            raise ValueError(f"fault path must be a vendor path such as '/units', got {self.path!r}")
+        if self.times < 1:
+            raise ValueError("times must be >= 1")
+        self.method = self.method.upper() if self.method else None
+
+    def matches(self, path: str, method: str) -> bool:
+        return (self.path is None or self.path == path) and (self.method is None or self.method == method.upper())
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def status_fault(path: str | None, status: int, times: int = 1, retry_after: int | None = None,
+                 *, method: str | None = None) -> Fault:
+    return Fault("status", path, method, times=times, status=status, retry_after=retry_after)
+
+
+def truncated_json_fault(path: str | None, times: int = 1, *, method: str | None = None) -> Fault:
+    return Fault("truncated_json", path, method, times=times)
+
+
+def wrong_type_fault(path: str | None, record_index: int = 0, field: str = "buildingID",
+                     value: Any = "not-a-number", *, method: str | None = None) -> Fault:
+    return Fault("wrong_type", path, method, record_index=record_index, field=field, value=value)
+
+
+def drift_fault(path: str, after_pages: int = 1, insert: int = 1, *, delete_front: int = 0) -> Fault:
+    return Fault("drift", path, "GET", after_pages=after_pages, insert=insert, delete_front=delete_front)
+
+
+def drop_page_fault(path: str, page_offset: int) -> Fault:
+    return Fault("drop_page", path, "GET", page_offset=page_offset)
+
+
+def disconnect_fault(path: str | None, method: str | None = "POST", *, after_processing: bool = False) -> Fault:
+    return Fault("disconnect", path, method, after_processing=after_processing)
+
+
+_BODY_FIELDS = {f.name for f in dataclasses.fields(Fault)} - {"pages_seen"}
+
+
+def fault_from_dict(body: dict) -> Fault:
+    """A Fault from the JSON body of POST /_sandbox/faults; ValueError names what is wrong."""
+    if not isinstance(body, dict) or "kind" not in body:
+        raise ValueError('a fault is a JSON object with at least "kind"')
+    unknown = set(body) - _BODY_FIELDS
+    if unknown:
+        raise ValueError(f"unknown fault field(s): {', '.join(sorted(unknown))}")
+    if body["kind"] == "drop_page" and "page_offset" not in body:
+        raise ValueError("drop_page needs page_offset")
+    if body["kind"] == "status" and "status" not in body:
+        raise ValueError("status needs status")
+    if body["kind"] in ("drift", "drop_page"):
+        body = {"method": "GET", **body}
+    if body["kind"] == "disconnect":
+        body = {"method": "POST", **body}
+    return Fault(**body)

@@ -1,0 +1,205 @@
+"""FastAPI app speaking the Propertyware REST v1 read dialect under BASE_PATH, plus /_sandbox test controls."""
+
+from __future__ import annotations
+
+import hmac
+import json
+from http import HTTPStatus
+from typing import Any, Callable
+from urllib.parse import parse_qsl
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from .constants import (BASE_PATH, ENTITY_PATHS, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_SYSTEM_ID)
+from .control import control_router
+from .faults import Fault
+from .query import QueryError, ResultCache, parse_list_query
+from .store import SandboxStore, clone
+
+BY_ID_ROUTES = (
+    ("buildings", "/buildings/{buildingID}"), ("units", "/units/{unitID}"), ("leases", "/leases/{leaseId}"),
+    ("workorders", "/workorders/{workOrderId}"), ("vendors", "/vendors/{vendorID}"),
+    ("portfolios", "/portfolios/{portfolioID}"),
+)
+_CONTAINERS = (dict, list)
+_SINGULAR = {"buildings": "Building", "units": "Unit", "leases": "Lease", "workorders": "Work order",
+             "vendors": "Vendor", "portfolios": "Portfolio", "charges": "Charge", "payments": "Payment"}
+
+
+def error_response(status: int, message: str, errors: list[dict] | None = None,
+                   headers: dict[str, str] | None = None) -> Response:
+    """An ErrorResponse body: errorCode, userMessage and errors[{key, message}]."""
+    try:
+        code = HTTPStatus(status).name
+    except ValueError:
+        code = f"HTTP_{status}"
+    body = {"errorCode": code, "userMessage": message, "errors": errors or []}
+    return Response(json.dumps(body), status_code=status, media_type="application/json", headers=headers)
+
+
+def strip_nulls(value: Any) -> Any:
+    """The vendor schemas declare nothing nullable: absent values are left out instead of sent as null."""
+    kind = type(value)
+    if kind is dict:
+        return {k: strip_nulls(v) if type(v) in _CONTAINERS else v for k, v in value.items() if v is not None}
+    if kind is list:
+        return [strip_nulls(v) if type(v) in _CONTAINERS else v for v in value]
+    return value
+
+
+def _set_path(record: Any, dotted: str, value: Any) -> None:
+    *parents, last = dotted.split(".")
+    for part in parents:
+        record = record[int(part)] if isinstance(record, list) else record.setdefault(part, {})
+    if isinstance(record, list):
+        record[int(last)] = value
+    else:
+        record[last] = value
+
+
+class VendorApi:
+    def __init__(self, store: SandboxStore, credentials: dict[str, str], emit_nulls: bool):
+        self.store = store
+        self.credentials = {name: secret.encode() for name, secret in credentials.items()}
+        self.render: Callable[[dict], dict] = clone if emit_nulls else strip_nulls
+        self.cache = ResultCache()
+
+    def refuse(self, request: Request, path: str) -> Response | None:
+        """401 on bad credentials (never echoed), or the queued status fault for this request."""
+        headers = request.headers
+        if not all(hmac.compare_digest(headers.get(name, "").encode(), expected)
+                   for name, expected in self.credentials.items()):
+            return error_response(401, "The API key couldn't be authorized. Check the client id, secret and "
+                                       "system id headers.",
+                                  [{"key": "authorization", "message": "Invalid or missing API credentials."}])
+        fault = self.store.claim_fault(path, request.method, ("status",))
+        if fault is not None:
+            return self.status_fault_response(fault)
+        return None
+
+    @staticmethod
+    def status_fault_response(fault: Fault) -> Response:
+        headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else None
+        messages = {429: "Too many requests against the API too quickly.", 500: "Something went wrong on our end.",
+                    503: "The service is temporarily unavailable."}
+        return error_response(fault.status, messages.get(fault.status, "Injected failure."), headers=headers)
+
+    def finish(self, request: Request, path: str, payload: Any, headers: dict[str, str] | None = None) -> Response:
+        fault = self.store.claim_fault(path, request.method, ("wrong_type", "truncated_json"))
+        if fault is not None and fault.kind == "wrong_type":
+            if isinstance(payload, dict):
+                _set_path(payload, fault.field, fault.value)
+            elif -len(payload) <= fault.record_index < len(payload):
+                _set_path(payload[fault.record_index], fault.field, fault.value)
+        body = json.dumps(payload, separators=(",", ":")).encode()
+        if fault is not None and fault.kind == "truncated_json":
+            body = body[: len(body) // 2]
+        return Response(body, media_type="application/json", headers=headers)
+
+    def list_endpoint(self, entity: str) -> Callable[[Request], Response]:
+        path = ENTITY_PATHS[entity]
+        store, cache = self.store, self.cache
+
+        def list_records(request: Request) -> Response:
+            refused = self.refuse(request, path)
+            if refused is not None:
+                return refused
+            params = request.query_params
+            for name in params:
+                if name.lower() in ("limit", "offset") and name not in ("limit", "offset"):
+                    return error_response(404, f"Unknown parameter '{name}': 'limit' and 'offset' are case-sensitive.")
+            try:
+                query = parse_list_query(entity, params)
+            except QueryError as exc:
+                return error_response(400, str(exc), [{"key": exc.parameter, "message": str(exc)}])
+            store.before_list_page(path)
+            with store.lock:
+                table = store.table(entity)
+                ids = cache.ids(store.version, table.ids, table.by_id, query)
+                page_ids = ids[query.offset: query.offset + query.limit]
+                dropped = store.claim_fault(path, "GET", ("drop_page",), lambda f: f.page_offset == query.offset)
+                page = [] if dropped else [self.render(table.by_id[i]) for i in page_ids]
+                total = len(ids)
+            return self.finish(request, path, page, {"X-Total-Count": str(total)})
+
+        list_records.__name__ = f"get_{entity}"
+        return list_records
+
+    def get_endpoint(self, entity: str, param: str) -> Callable[[Request], Response]:
+        store = self.store
+
+        def get_record(request: Request) -> Response:
+            path = request.url.path[len(BASE_PATH):]
+            refused = self.refuse(request, path)
+            if refused is not None:
+                return refused
+            raw = request.path_params[param]
+            try:
+                record_id = int(raw)
+            except ValueError:
+                message = f"Parameter '{param}' must be an integer, got '{raw}'."
+                return error_response(400, message, [{"key": param, "message": message}])
+            with store.lock:
+                record = store.table(entity).by_id.get(record_id)
+                payload = self.render(record) if record is not None else None
+            if payload is None:
+                return error_response(404, f"{_SINGULAR[entity]} {record_id} not found.")
+            return self.finish(request, path, payload)
+
+        get_record.__name__ = f"get_{entity}_by_id"
+        return get_record
+
+
+class SandboxApp(FastAPI):
+    """Logs vendor requests and applies disconnect faults before any routing, at the raw ASGI level."""
+
+    sandbox_store: SandboxStore
+
+    async def __call__(self, scope, receive, send) -> None:
+        raw_path = scope.get("path", "")
+        if scope["type"] == "http" and (raw_path == BASE_PATH or raw_path.startswith(BASE_PATH + "/")):
+            path, method = raw_path[len(BASE_PATH):] or "/", scope["method"]
+            query = dict(parse_qsl(scope.get("query_string", b"").decode("utf-8", "replace"), keep_blank_values=True))
+            self.sandbox_store.log_request(method, path, query)
+            fault = self.sandbox_store.claim_fault(path, method, ("disconnect",))
+            if fault is not None:
+                await self._disconnect(scope, receive, send, fault)
+                return
+        await super().__call__(scope, receive, send)
+
+    async def _disconnect(self, scope, receive, send, fault: Fault) -> None:
+        cycle = getattr(send, "__self__", None)
+        transport = getattr(cycle, "transport", None)
+        if fault.after_processing:
+            async def discard(message) -> None:
+                return None
+            await super().__call__(scope, receive, discard)
+        if transport is None:
+            raise ConnectionAbortedError("disconnect fault: server could not reach the connection to drop it")
+        cycle.disconnected = True
+        transport.abort()
+
+
+def create_app(store: SandboxStore, *, client_id: str = SANDBOX_CLIENT_ID, client_secret: str = SANDBOX_CLIENT_SECRET,
+               system_id: str = SANDBOX_SYSTEM_ID, emit_nulls: bool = False) -> FastAPI:
+    """The sandbox app over `store`. emit_nulls=True sends None values as JSON null (outside the vendor schemas)."""
+    app = SandboxApp(title="Propertyware sandbox", docs_url=None, redoc_url=None, openapi_url=None)
+    app.sandbox_store = store
+    app.state.store = store
+    api = VendorApi(store, {"x-propertyware-client-id": client_id, "x-propertyware-client-secret": client_secret,
+                            "x-propertyware-system-id": system_id}, emit_nulls)
+    for entity, path in ENTITY_PATHS.items():
+        app.add_api_route(BASE_PATH + path, api.list_endpoint(entity), methods=["GET"])
+    for entity, route in BY_ID_ROUTES:
+        param = route.rsplit("{", 1)[1].rstrip("}")
+        app.add_api_route(BASE_PATH + route, api.get_endpoint(entity, param), methods=["GET"])
+    app.include_router(control_router(store))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        message = "The requested resource doesn't exist." if exc.status_code == 404 else str(exc.detail)
+        return error_response(exc.status_code, message, headers=getattr(exc, "headers", None))
+
+    return app
