@@ -1,4 +1,4 @@
-"""The one routine every sync flow runs: page through each stream, load each page."""
+"""The one routine every sync flow runs: page through each stream; check, then load, each page."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pmsync.rules import Stream
 from pmsync.source.client import PageCursor
 from tasks.extract import extract_page, listing_params
 from tasks.load import SyncSession, close_run, load_page
+from tasks.validate import open_quality_gate, validate_page
 
 
 def sync_streams(
@@ -18,12 +19,15 @@ def sync_streams(
     A failure closes the run as failed and re-raises.
     """
     try:
+        entities = [entity for stream in streams for entity in stream.entities]
+        gate = open_quality_gate(session.expectations_dir, entities, session.max_failure_share)
         for stream in streams:
             params = listing_params(stream, (windows or {}).get(stream.name), session.started_at)
             cursor: PageCursor | None = PageCursor()
             while cursor is not None:
                 page = extract_page(session.client, stream, cursor, params)
-                load_page(session, stream, page)
+                checked = validate_page(gate, stream, page)
+                load_page(session, stream, checked)
                 cursor = page.next_cursor
     except Exception as failure:
         close_run(session, error=f"{type(failure).__name__}: {failure}")

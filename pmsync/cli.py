@@ -115,16 +115,15 @@ def _print_result(title: str, result: dict) -> None:
 @app.command("runs")
 def runs(limit: int = typer.Option(10, help="How many recent runs to show.")) -> None:
     """Recent runs, newest first, with their counts per entity."""
-    from pmsync.platform import make_engine, migrate
     from pmsync.runs import recent_runs
     from pmsync.settings import PlatformSettings
 
-    engine = make_engine(PlatformSettings().database_url)
-    migrate(engine)
+    engine = _open_platform()
     found = recent_runs(engine, limit)
     if not found:
         console.print("no runs yet")
         return
+    _print_stale_parked(engine, PlatformSettings().parked_alert_hours)
     for run in found:
         took = ""
         if run["finished_at"]:
@@ -195,6 +194,30 @@ def state_reset(context: typer.Context, entity: str = typer.Argument(..., help="
     console.print(f"stream {stream.name}{shared} {verb}: the next delta sync re-reads it fully")
 
 
+@app.command("quality")
+def quality(limit: int = typer.Option(20, help="How many of the newest open items to list.")) -> None:
+    """Open quarantine items: counts per entity and expectation, then the newest items."""
+    from pmsync.quality import open_items
+
+    summary, items = open_items(_open_platform(), limit)
+    if not summary:
+        console.print("quarantine is empty: every record seen passed its expectations")
+        return
+    table = Table(title="open quarantine", title_justify="left")
+    for column in ("integration", "entity", "expectation", "records"):
+        table.add_column(column, justify="right" if column == "records" else "left")
+    for row in summary:
+        table.add_row(row["integration"], row["entity"], row["expectation"], str(row["records"]))
+    console.print(table)
+    for item in items:
+        console.print(
+            f"{item['entity']} {item['source_id']} (run {item['run_id']}, since {item['first_seen_at']:%Y-%m-%d %H:%M} UTC): "
+            + "; ".join(item["expectations"]),
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
 @app.command("explain")
 def explain_record(
     entity: str = typer.Argument(..., help="property, unit, lease, resident or work_order"),
@@ -214,6 +237,19 @@ def explain_record(
         _fail(str(failure))
     for line in lines:
         console.print(line, highlight=False, soft_wrap=True)
+
+
+def _print_stale_parked(engine, hours: float) -> None:
+    from datetime import timedelta
+
+    from pmsync.runs import stale_parked_by_entity, utc_now
+
+    for row in stale_parked_by_entity(engine, utc_now() - timedelta(hours=hours)):
+        console.print(
+            f"[yellow]{row['integration']}: {row['records']} {row['entity']} record(s) parked longer than {hours:g} h "
+            f"(oldest since {row['oldest']:%Y-%m-%d %H:%M} UTC) — see `pmsync explain {row['entity']} ID`[/yellow]",
+            highlight=False,
+        )
 
 
 @sandbox_app.command("serve")

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from pmsync.integrations import Integration
+from pmsync.quality import record_quarantine
 from pmsync.source import PropertywareClient
 from schemas.tables import SYNCED_TABLES, integrations, leases, sync_runs, sync_state, unapplied_records
 
@@ -43,6 +44,7 @@ def explain(engine: Engine, integration: Integration, entity: str, source_id: in
                 sync_state.c.integration_id == integration_id, sync_state.c.stream == stream.name
             )
         ).one_or_none()
+        quarantined = record_quarantine(connection, integration_id, entity, source_id)
         lease_source_id = _lease_of_resident(connection, row, held) if entity == "resident" else None
         writer = connection.execute(select(sync_runs).where(sync_runs.c.id == row.last_sync_run_id)).one_or_none() if row else None
     lines = []
@@ -57,7 +59,16 @@ def explain(engine: Engine, integration: Integration, entity: str, source_id: in
             f"{held.last_seen_at:%Y-%m-%d %H:%M} UTC; first seen {held.first_seen_at:%Y-%m-%d %H:%M} UTC): "
             f"{held.reason} — {held.detail}"
         )
-    if row is None and held is None:
+    if quarantined is not None:
+        since = f"{quarantined.first_seen_at:%Y-%m-%d %H:%M} UTC"
+        if quarantined.status == "open":
+            lines.append(
+                f"{entity} {source_id} is quarantined since {since} (last checked by run {quarantined.run_id}): "
+                f"failed {'; '.join(quarantined.expectations)} — fix it in the source; the next run that sees it releases it"
+            )
+        else:
+            lines.append(f"{entity} {source_id} was quarantined ({'; '.join(quarantined.expectations)}) and released by run {quarantined.released_by_run_id}")
+    if row is None and held is None and quarantined is None:
         lines.append(f"no run has seen {entity} {source_id} for integration {integration.name!r}")
     if mark is not None:
         lines.append(f"the {stream.name} stream was last read completely up to {mark.high_water_mark:%Y-%m-%d %H:%M} UTC (run {mark.run_id})")

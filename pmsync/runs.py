@@ -13,7 +13,7 @@ from pmsync.integrations import Integration
 from pmsync.platform import upsert
 from schemas.tables import integrations, sync_run_entities, sync_runs, unapplied_records
 
-COUNTS = ("fetched", "created", "updated", "unchanged", "excluded", "parked")
+COUNTS = ("fetched", "created", "updated", "unchanged", "excluded", "parked", "quarantined")
 
 
 def utc_now() -> datetime:
@@ -69,6 +69,25 @@ def stale_parked(connection: Connection, integration_id: int, older_than: dateti
             table.c.integration_id == integration_id, table.c.status == "parked", table.c.first_seen_at < older_than
         )
     ).scalar_one()
+
+
+def stale_parked_by_entity(engine: Engine, older_than: datetime) -> list[dict[str, Any]]:
+    """Per integration and entity: parked records first seen before `older_than`, and the oldest one's time."""
+    table = unapplied_records
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(
+                integrations.c.name.label("integration"),
+                table.c.entity,
+                func.count().label("records"),
+                func.min(table.c.first_seen_at).label("oldest"),
+            )
+            .join(integrations, integrations.c.id == table.c.integration_id)
+            .where(table.c.status == "parked", table.c.first_seen_at < older_than)
+            .group_by(integrations.c.name, table.c.entity)
+            .order_by(integrations.c.name, table.c.entity)
+        )
+        return [row._asdict() for row in rows]
 
 
 def add_counts(connection: Connection, run_id: int, counts: dict[str, Counter]) -> None:

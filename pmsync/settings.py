@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -13,6 +15,8 @@ class PlatformSettings(BaseSettings):
 
     database_url: str = "sqlite:///pmsync.db"
     parked_alert_hours: float = 24.0
+    expectations_dir: Path = Path(__file__).resolve().parents[1] / "expectations"
+    quality_max_failure_share: float = 0.2
 
 
 class IntegrationSettings(BaseSettings):

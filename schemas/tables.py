@@ -135,7 +135,7 @@ sync_run_entities = Table(
     Column("run_id", Key, ForeignKey("sync_runs.id"), primary_key=True),
     Column("entity", String(40), primary_key=True),
     *(Column(count, Integer, nullable=False, default=0) for count in (
-        "fetched", "created", "updated", "unchanged", "excluded", "parked")),
+        "fetched", "created", "updated", "unchanged", "excluded", "parked", "quarantined")),
     comment="One row per sync run and entity: what the run did with that entity's records.",
 )
 
@@ -172,6 +172,27 @@ unapplied_records = Table(
     comment=(
         "One row per source record the latest sync to see it did not apply (excluded or parked), "
         "with the reason; a parked row keeps the record until its parent arrives."
+    ),
+)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("integration_id", Key, ForeignKey("integrations.id"), primary_key=True),
+    Column("entity", String(40), primary_key=True),
+    Column("source_id", String(40), primary_key=True),
+    Column("status", String(20), nullable=False),
+    Column("expectations", Json, nullable=False),
+    Column("record", Json),
+    Column("run_id", Key, ForeignKey("sync_runs.id"), nullable=False),
+    Column("first_seen_at", UtcDateTime(), nullable=False),
+    Column("last_seen_at", UtcDateTime(), nullable=False),
+    Column("released_at", UtcDateTime()),
+    Column("released_by_run_id", Key, ForeignKey("sync_runs.id")),
+    Index(None, "integration_id", "status", "entity"),
+    comment=(
+        "One row per source record that failed a data-quality expectation: open until a later run "
+        "sees it pass (then released, kept for history)."
     ),
 )
 

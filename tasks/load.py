@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from prefect import get_run_logger, task
+from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NONE
 from sqlalchemy import Engine
 
 from pmsync.integrations import Integration
 from pmsync.platform import make_engine, migrate
+from pmsync.quality import quarantine_records, release_passing, run_quality
 from pmsync.rules import Stream
 from pmsync.runs import (
     add_counts,
@@ -23,9 +28,10 @@ from pmsync.runs import (
     utc_now,
 )
 from pmsync.settings import PlatformSettings
-from pmsync.source import PropertywareClient, SourcePage
+from pmsync.source import PropertywareClient
 from pmsync.state import high_water_marks, mark_stream_complete, window_start
 from tasks.transform import LoadContext, PageOutcome, apply_candidates
+from tasks.validate import CheckedPage
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,8 @@ class SyncSession:
     flow: str
     started_at: datetime
     parked_alert: timedelta
+    expectations_dir: Path
+    max_failure_share: float
 
 
 @task(name="open_run", cache_policy=NONE, persist_result=False)
@@ -55,7 +63,10 @@ def open_run(integration: Integration, platform: PlatformSettings, flow: str) ->
     get_run_logger().info("run %s: %s sync of integration %r started", run_id, flow, integration.name)
     parked_alert = timedelta(hours=platform.parked_alert_hours)
     client = integration.open_client()
-    return SyncSession(integration, client, engine, integration_id, run_id, flow, started_at, parked_alert)
+    return SyncSession(
+        integration, client, engine, integration_id, run_id, flow, started_at, parked_alert,
+        platform.expectations_dir, platform.quality_max_failure_share,
+    )
 
 
 @task(name="plan_windows", cache_policy=NONE, persist_result=False)
@@ -73,17 +84,21 @@ def plan_windows(session: SyncSession, streams: tuple[Stream, ...], overlap_hour
 
 
 @task(name="load_page", cache_policy=NONE, persist_result=False)
-def load_page(session: SyncSession, stream: Stream, page: SourcePage) -> dict[str, dict[str, int]]:
-    """Apply a page's records under the sync rules; rows, reasons and counts commit together."""
+def load_page(session: SyncSession, stream: Stream, checked: CheckedPage) -> dict[str, dict[str, int]]:
+    """Apply a checked page under the sync rules; rows, quarantine, reasons and counts commit together."""
     rules = session.integration.rules
+    page = checked.page
     context = LoadContext(session.integration_id, session.integration.integration_user, session.run_id, utc_now(), rules)
-    candidates = [c for record, raw in zip(page.records, page.raw) for c in record.candidates(raw)]
     outcome = PageOutcome()
     with session.engine.begin() as connection:
+        quarantine_records(connection, session.integration_id, session.run_id, context.now, checked.failures)
         for entity in stream.entities:
-            batch = [c for c in candidates if c.entity == entity]
-            outcome.add(entity, fetched=len(batch))
-            apply_candidates(connection, context, rules.rules[entity], batch, outcome)
+            passed = checked.candidates.get(entity, [])
+            failed = sum(failure.entity == entity for failure in checked.failures)
+            outcome.add(entity, fetched=len(passed) + failed, quarantined=failed)
+            passing_ids = [str(c.source_id) for c in passed]
+            release_passing(connection, session.integration_id, session.run_id, context.now, entity, passing_ids)
+            apply_candidates(connection, context, rules.rules[entity], passed, outcome)
         add_counts(connection, session.run_id, outcome.counts)
         if page.next_cursor is None:
             mark_stream_complete(connection, session.integration_id, stream.name, session.started_at, session.run_id)
@@ -101,6 +116,8 @@ def close_run(session: SyncSession, error: str | None = None) -> dict:
     with session.engine.connect() as connection:
         counts = run_counts(connection, session.run_id)
         stale = stale_parked(connection, session.integration_id, session.started_at - session.parked_alert)
+        failing = run_quality(connection, session.run_id)
+    publish_run_summary(session, counts, failing, error)
     logger = get_run_logger()
     state = "failed" if error else "succeeded"
     logger.info("run %s %s after %d source requests", session.run_id, state, session.client.requests_made)
@@ -108,6 +125,25 @@ def close_run(session: SyncSession, error: str | None = None) -> dict:
         logger.warning("%d parked records have waited longer than %s for their parent", stale, session.parked_alert)
     session.client.close()
     return {"run_id": session.run_id, "counts": counts, "stale_parked": stale}
+
+
+def publish_run_summary(session: SyncSession, counts: dict, failing: dict, error: str | None) -> None:
+    """A table artifact of the run: per entity counts and its top failing expectations (ids and counts only)."""
+    rows = [
+        {"entity": entity, **numbers, "passed quality": numbers["fetched"] - numbers["quarantined"], "top failing expectations": ", ".join(f"{label} ×{n}" for label, n in failing.get(entity, Counter()).most_common(3))}
+        for entity, numbers in counts.items()
+    ]
+    took = (utc_now() - session.started_at).total_seconds()
+    state = f"failed: {error}" if error else "succeeded"
+    create_table_artifact(
+        key=f"{session.flow}-sync-{_slug(session.integration.name)}",
+        table=rows,
+        description=f"run {session.run_id} · {session.flow} sync of {session.integration.name!r} · {state} · {took:.1f} s",
+    )
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "integration"
 
 
 def _describe(summary: dict[str, dict[str, int]]) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from prefect.settings import PREFECT_API_URL
 
+from flows.initial_sync import initial_sync
 from sandbox import SANDBOX_CLIENT_SECRET
 
 PMSYNC = str(Path(sys.executable).with_name("pmsync"))
@@ -50,3 +51,27 @@ def test_missing_configuration_is_named(integration_env):
     failed = run_pmsync("sync", "initial", env=env)
     assert failed.returncode == 1
     assert failed.stdout.strip().splitlines()[-1] == "error: set PMSYNC_INTEGRATION_USER (the default integration needs them)"
+
+
+def test_state_shows_marks_reset_rereads_one_stream_and_explain_answers(integration_env, sandbox):
+    initial_sync()
+    shown = run_pmsync("state", env=integration_env)
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    for stream in ("buildings", "units", "leases", "workorders"):
+        assert stream in shown.stdout
+
+    reset = run_pmsync("state", "reset", "unit", env=integration_env)
+    assert reset.returncode == 0 and "stream units reset" in reset.stdout
+    after = run_pmsync("state", env=integration_env).stdout
+    assert "units" not in after and "buildings" in after
+
+    delta = run_pmsync("sync", "delta", env=integration_env)
+    assert delta.returncode == 0, delta.stderr[-2000:]
+    active_units = sum(1 for u in sandbox.store.records("units") if u["active"])
+    unit_row = next(line for line in delta.stdout.splitlines() if line.strip("│ ").startswith("unit "))
+    assert f"│ {active_units:>7} │" in unit_row
+
+    order = next(o for o in sandbox.store.records("workorders") if (o.get("managedBy") or "").strip() == "")
+    explained = run_pmsync("explain", "work_order", str(order["id"]), env=integration_env)
+    assert explained.returncode == 0, explained.stderr[-2000:]
+    assert "managed_by_nobody" in explained.stdout and "source now: excluded" in explained.stdout

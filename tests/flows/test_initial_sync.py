@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 
 import pytest
@@ -24,6 +25,7 @@ from schemas.tables import (
 )
 
 RESIDENT_ROLES = {"tenant", "occupant"}
+WELL_FORMED = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 
 
 def expected_counts(store, integration_user: str) -> dict[str, dict[str, int]]:
@@ -37,10 +39,11 @@ def expected_counts(store, integration_user: str) -> dict[str, dict[str, int]]:
     for lease in all_leases:
         for contact in lease.get("contacts") or []:
             contacts[contact["id"]] = (contact, lease)
+    bad_email = {cid for cid, (contact, _) in contacts.items() if contact.get("email") and not WELL_FORMED.fullmatch(contact["email"])}
     included = {
         cid: lease
         for cid, (contact, lease) in contacts.items()
-        if (contact.get("role") or "").lower() in RESIDENT_ROLES and lease["active"] is True
+        if cid not in bad_email and (contact.get("role") or "").lower() in RESIDENT_ROLES and lease["active"] is True
     }
     orders = store.records("workorders")
     mine = [w for w in orders if (w.get("managedBy") or "").strip().lower() == integration_user.lower()]
@@ -51,8 +54,9 @@ def expected_counts(store, integration_user: str) -> dict[str, dict[str, int]]:
         "resident": _counts(
             len(contacts),
             created=sum(lease["id"] in lease_ok for lease in included.values()),
-            excluded=len(contacts) - len(included),
+            excluded=len(contacts) - len(included) - len(bad_email),
             parked=sum(lease["id"] not in lease_ok for lease in included.values()),
+            quarantined=len(bad_email),
         ),
         "work_order": _counts(
             len(orders),
@@ -67,8 +71,11 @@ def _building_of(store, unit_id: int) -> int:
     return store.get("units", unit_id)["buildingID"]
 
 
-def _counts(fetched: int, created: int = 0, excluded: int = 0, parked: int = 0) -> dict[str, int]:
-    return {"fetched": fetched, "created": created, "updated": 0, "unchanged": 0, "excluded": excluded, "parked": parked}
+def _counts(fetched: int, created: int = 0, excluded: int = 0, parked: int = 0, quarantined: int = 0) -> dict[str, int]:
+    return {
+        "fetched": fetched, "created": created, "updated": 0, "unchanged": 0,
+        "excluded": excluded, "parked": parked, "quarantined": quarantined,
+    }
 
 
 def table_counts(engine: sa.Engine) -> dict[str, int]:
@@ -87,6 +94,7 @@ def last_run(engine: sa.Engine):
 def test_initial_sync_applies_the_rules_and_is_idempotent(integration_env, sandbox, platform_engine):
     expected = expected_counts(sandbox.store, SANDBOX_INTEGRATION_USER)
     assert expected["resident"]["excluded"] > 0 and expected["work_order"]["excluded"] > 0
+    assert expected["resident"]["quarantined"] > 0
 
     first = initial_sync()
 
@@ -136,8 +144,9 @@ def test_work_orders_link_to_manager_property_unit_and_resident(integration_env,
             (l for l in store.records("leases") if l["unitID"] == order.get("unitID") and l["leaseName"] == order.get("lease")),
             None,
         )
-        primary = next((c["id"] for c in (lease or {}).get("contacts") or [] if c.get("primary")), None)
-        assert row.resident == (primary if lease and lease["active"] else None)
+        primary = next((c for c in (lease or {}).get("contacts") or [] if c.get("primary")), None)
+        resident_ok = primary and lease["active"] and WELL_FORMED.fullmatch(primary.get("email") or "a@b.cd")
+        assert row.resident == (primary["id"] if resident_ok else None)
         with_resident += row.resident is not None
     assert with_resident > 0
 

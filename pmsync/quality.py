@@ -1,0 +1,99 @@
+"""Quarantine bookkeeping: record what the quality gate kept out, release it when it passes, list what is open."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+from sqlalchemy.engine import Connection
+
+from pmsync.platform import upsert
+from schemas.tables import integrations, quarantine
+
+CHUNK = 900
+
+
+def quarantine_records(connection: Connection, integration_id: int, run_id: int, now: datetime, failures: Iterable[Any]) -> None:
+    """Open (or refresh) a quarantine row per failed record, in the page's transaction (copies merged)."""
+    merged: dict[tuple[str, str], Any] = {}
+    for failure in failures:
+        key = (failure.entity, failure.source_id)
+        seen = merged.get(key)
+        labels = sorted(set(failure.expectations) | set(seen.expectations if seen else []))
+        merged[key] = replace(failure, expectations=labels)
+    rows = [
+        {
+            "integration_id": integration_id,
+            "entity": failure.entity,
+            "source_id": failure.source_id,
+            "status": "open",
+            "expectations": failure.expectations,
+            "record": failure.record,
+            "run_id": run_id,
+            "first_seen_at": now,
+            "last_seen_at": now,
+            "released_at": None,
+            "released_by_run_id": None,
+        }
+        for failure in merged.values()
+    ]
+    changing = ["status", "expectations", "record", "run_id", "last_seen_at", "released_at", "released_by_run_id"]
+    upsert(connection, quarantine, rows, ["integration_id", "entity", "source_id"], changing)
+
+
+def release_passing(connection: Connection, integration_id: int, run_id: int, now: datetime, entity: str, source_ids: list[str]) -> None:
+    """Records that now pass every expectation leave quarantine (kept as released, for history)."""
+    for start in range(0, len(source_ids), CHUNK):
+        connection.execute(
+            update(quarantine)
+            .where(
+                quarantine.c.integration_id == integration_id,
+                quarantine.c.entity == entity,
+                quarantine.c.status == "open",
+                quarantine.c.source_id.in_(source_ids[start : start + CHUNK]),
+            )
+            .values(status="released", released_at=now, released_by_run_id=run_id)
+        )
+
+
+def open_items(engine: Engine, limit: int = 20) -> tuple[list[dict], list[dict]]:
+    """Open quarantine counts per integration, entity and expectation, and the most recent open items."""
+    with engine.connect() as connection:
+        items = connection.execute(
+            select(quarantine, integrations.c.name.label("integration"))
+            .join(integrations, integrations.c.id == quarantine.c.integration_id)
+            .where(quarantine.c.status == "open")
+            .order_by(quarantine.c.last_seen_at.desc())
+        ).mappings().all()
+    counts: dict[tuple, int] = {}
+    for item in items:
+        for expectation in item["expectations"]:
+            key = (item["integration"], item["entity"], expectation)
+            counts[key] = counts.get(key, 0) + 1
+    summary = [
+        {"integration": i, "entity": e, "expectation": x, "records": n} for (i, e, x), n in sorted(counts.items())
+    ]
+    return summary, [dict(item) for item in items[:limit]]
+
+
+def run_quality(connection: Connection, run_id: int) -> dict[str, Counter]:
+    """Failing expectations of the records a run quarantined, per entity."""
+    rows = connection.execute(select(quarantine.c.entity, quarantine.c.expectations).where(quarantine.c.run_id == run_id, quarantine.c.status == "open"))
+    found: dict[str, Counter] = {}
+    for row in rows:
+        found.setdefault(row.entity, Counter()).update(row.expectations)
+    return found
+
+
+def record_quarantine(connection: Connection, integration_id: int, entity: str, source_id: int) -> Any:
+    return connection.execute(
+        select(quarantine).where(
+            quarantine.c.integration_id == integration_id,
+            quarantine.c.entity == entity,
+            quarantine.c.source_id == str(source_id),
+        )
+    ).one_or_none()

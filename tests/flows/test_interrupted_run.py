@@ -1,0 +1,81 @@
+"""A delta run killed between pages, run again, ends in the state of an uninterrupted run."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+import sqlalchemy as sa
+from prefect.settings import PREFECT_API_URL
+
+from flows.delta_sync import delta_sync
+from flows.initial_sync import initial_sync
+from pmsync.platform import make_engine
+from sandbox.faults import status_fault
+from schemas.tables import SYNCED_TABLES, sync_runs, unapplied_records
+from tests.flows.test_cli import PMSYNC
+
+VOLATILE = {"id", "integration_id", "created_at", "updated_at", "last_sync_run_id"}
+
+
+def platform_state(engine: sa.Engine) -> dict[str, set]:
+    """Everything the sync decided, with platform ids replaced by source ids so two databases compare."""
+    state: dict[str, set] = {}
+    with engine.connect() as connection:
+        to_source = {
+            name: dict(connection.execute(sa.select(table.c.id, table.c.source_id)).all())
+            for name, table in SYNCED_TABLES.items()
+        }
+        for entity, table in SYNCED_TABLES.items():
+            rows = set()
+            for row in connection.execute(sa.select(table)).mappings():
+                kept = {}
+                for column, value in row.items():
+                    if column in VOLATILE:
+                        continue
+                    if column.endswith("_id") and column[:-3] in to_source and value is not None:
+                        value = to_source[column[:-3]][value]
+                    kept[column] = json.dumps(value, sort_keys=True, default=str)
+                rows.add(tuple(sorted(kept.items())))
+            state[entity] = rows
+        held = connection.execute(sa.select(unapplied_records.c.entity, unapplied_records.c.source_id, unapplied_records.c.status, unapplied_records.c.reason))
+        state["unapplied"] = {tuple(row) for row in held}
+    return state
+
+
+def test_a_killed_delta_run_rerun_ends_like_an_uninterrupted_one(integration_env, sandbox, platform_engine, tmp_path, monkeypatch):
+    store = sandbox.store
+    reference_url = f"sqlite:///{tmp_path / 'reference.db'}"
+    initial_sync()
+    monkeypatch.setenv("PMSYNC_DATABASE_URL", reference_url)
+    initial_sync()
+    for unit in store.records("units")[:25]:
+        store.update("units", unit["id"], name=f"{unit['name']} (renamed)")
+    for lease in store.records("leases")[:25]:
+        store.update("leases", lease["id"], baseRent=(lease.get("baseRent") or 1000) + 10)
+    delta_sync()
+    reference = platform_state(make_engine(reference_url))
+    monkeypatch.setenv("PMSYNC_DATABASE_URL", integration_env["PMSYNC_DATABASE_URL"])
+
+    store.inject(status_fault("/leases", 503, times=10_000))
+    store.clear_requests_log()
+    env = {**os.environ, "PMSYNC_PW_PAGE_SIZE": "5", "PMSYNC_PW_MAX_ATTEMPTS": "10000", "PREFECT_API_URL": PREFECT_API_URL.value()}
+    process = subprocess.Popen([PMSYNC, "sync", "delta"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not any(path.endswith("/leases") for _, path, _ in store.requests_log):
+        assert process.poll() is None and time.monotonic() < deadline, "delta run ended before reaching /leases"
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    store.clear_faults()
+    with platform_engine.connect() as connection:
+        killed = connection.execute(sa.select(sync_runs).order_by(sync_runs.c.id.desc())).first()
+    assert killed.flow == "delta" and killed.status == "running"
+    assert platform_state(platform_engine) != reference
+
+    delta_sync()
+
+    assert platform_state(platform_engine) == reference
