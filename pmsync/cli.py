@@ -194,6 +194,22 @@ def state_reset(context: typer.Context, entity: str = typer.Argument(..., help="
     console.print(f"stream {stream.name}{shared} {verb}: the next delta sync re-reads it fully")
 
 
+@app.command("unlock")
+def unlock(integration: str = typer.Argument("default", help="Integration name.")) -> None:
+    """Clear an integration's sync lock by hand (after a crash), saying who held it."""
+    from pmsync.locks import force_unlock
+
+    held = force_unlock(_open_platform(), integration)
+    if held is None:
+        console.print(f"integration {integration!r} was not locked")
+    else:
+        console.print(
+            f"unlocked {integration!r}: it was held by {held.holder} ({held.flow} sync) since "
+            f"{held.acquired_at:%Y-%m-%d %H:%M:%S} UTC",
+            highlight=False,
+        )
+
+
 @app.command("quality")
 def quality(limit: int = typer.Option(20, help="How many of the newest open items to list.")) -> None:
     """Open quarantine items: counts per entity and expectation, then the newest items."""

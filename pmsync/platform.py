@@ -39,10 +39,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the platform schema to the newest migration (idempotent)."""
+    """Bring the platform schema to the newest migration (idempotent; serialised across processes on PostgreSQL)."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7410001)")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 

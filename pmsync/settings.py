@@ -17,6 +17,8 @@ class PlatformSettings(BaseSettings):
     parked_alert_hours: float = 24.0
     expectations_dir: Path = Path(__file__).resolve().parents[1] / "expectations"
     quality_max_failure_share: float = 0.2
+    lock_lease_minutes: float = 15.0
+    lock_wait_minutes: float = 360.0
 
 
 class IntegrationSettings(BaseSettings):

@@ -175,6 +175,17 @@ unapplied_records = Table(
     ),
 )
 
+integration_locks = Table(
+    "integration_locks",
+    metadata,
+    Column("integration_name", String(120), primary_key=True),
+    Column("holder", String(200), nullable=False),
+    Column("flow", String(40), nullable=False),
+    Column("acquired_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    comment="One row per integration a sync is writing right now: the lock that keeps syncs of one integration in line.",
+)
+
 quarantine = Table(
     "quarantine",
     metadata,

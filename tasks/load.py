@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import os
 import re
+import socket
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import prefect.runtime
 from prefect import get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NONE
 from sqlalchemy import Engine
 
 from pmsync.integrations import Integration
+from pmsync.locks import acquire, release, renew
 from pmsync.platform import make_engine, migrate
 from pmsync.quality import quarantine_records, release_passing, run_quality
 from pmsync.rules import Stream
@@ -48,24 +52,33 @@ class SyncSession:
     parked_alert: timedelta
     expectations_dir: Path
     max_failure_share: float
+    lock_holder: str
+    lock_lease: timedelta
 
 
 @task(name="open_run", cache_policy=NONE, persist_result=False)
 def open_run(integration: Integration, platform: PlatformSettings, flow: str) -> SyncSession:
-    """Migrate the platform schema, register the integration and start a sync_runs row."""
+    """Migrate the platform schema, wait for the integration's lock, register it and start a sync_runs row."""
+    logger = get_run_logger()
     engine = make_engine(platform.database_url)
     migrate(engine)
-    with engine.begin() as connection:
-        integration_id = ensure_integration(connection, integration)
-    started_at = utc_now()
-    entities = integration.rules.entities()
-    run_id = start_run(engine, integration_id, flow, entities, (None, started_at))
-    get_run_logger().info("run %s: %s sync of integration %r started", run_id, flow, integration.name)
+    holder = f"{socket.gethostname()}:{os.getpid()} flow run {prefect.runtime.flow_run.id}"
+    lease = timedelta(minutes=platform.lock_lease_minutes)
+    acquire(engine, integration.name, holder, flow, lease, timedelta(minutes=platform.lock_wait_minutes), logger.info)
+    try:
+        with engine.begin() as connection:
+            integration_id = ensure_integration(connection, integration)
+        started_at = utc_now()
+        run_id = start_run(engine, integration_id, flow, integration.rules.entities(), (None, started_at))
+    except BaseException:
+        release(engine, integration.name, holder)
+        raise
+    logger.info("run %s: %s sync of integration %r started", run_id, flow, integration.name)
     parked_alert = timedelta(hours=platform.parked_alert_hours)
     client = integration.open_client()
     return SyncSession(
         integration, client, engine, integration_id, run_id, flow, started_at, parked_alert,
-        platform.expectations_dir, platform.quality_max_failure_share,
+        platform.expectations_dir, platform.quality_max_failure_share, holder, lease,
     )
 
 
@@ -91,6 +104,7 @@ def load_page(session: SyncSession, stream: Stream, checked: CheckedPage) -> dic
     context = LoadContext(session.integration_id, session.integration.integration_user, session.run_id, utc_now(), rules)
     outcome = PageOutcome()
     with session.engine.begin() as connection:
+        renew(connection, session.integration.name, session.lock_holder, session.lock_lease)
         quarantine_records(connection, session.integration_id, session.run_id, context.now, checked.failures)
         for entity in stream.entities:
             passed = checked.candidates.get(entity, [])
@@ -111,8 +125,11 @@ def load_page(session: SyncSession, stream: Stream, checked: CheckedPage) -> dic
 
 @task(name="close_run", cache_policy=NONE, persist_result=False)
 def close_run(session: SyncSession, error: str | None = None) -> dict:
-    """Mark the run succeeded or failed; return its counts per entity and the parked records waiting too long."""
-    finish_run(session.engine, session.run_id, error=error, source_requests=session.client.requests_made)
+    """Mark the run succeeded or failed, release the lock; return counts per entity and long-parked records."""
+    try:
+        finish_run(session.engine, session.run_id, error=error, source_requests=session.client.requests_made)
+    finally:
+        release(session.engine, session.integration.name, session.lock_holder)
     with session.engine.connect() as connection:
         counts = run_counts(connection, session.run_id)
         stale = stale_parked(connection, session.integration_id, session.started_at - session.parked_alert)

@@ -1,4 +1,4 @@
-"""Quarantine (records that failed a data-quality expectation) and the quarantined count per run and entity.
+"""Quarantine (records that failed a data-quality expectation), quarantined counts, and per-integration sync locks.
 
 Revision ID: 0002
 Revises: 0001
@@ -15,6 +15,15 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table('integration_locks',
+    sa.Column('integration_name', sa.String(length=120), nullable=False),
+    sa.Column('holder', sa.String(length=200), nullable=False),
+    sa.Column('flow', sa.String(length=40), nullable=False),
+    sa.Column('acquired_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('integration_name', name=op.f('pk_integration_locks')),
+    comment='One row per integration a sync is writing right now: the lock that keeps syncs of one integration in line.'
+    )
     op.create_table('quarantine',
     sa.Column('integration_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('entity', sa.String(length=40), nullable=False),
@@ -47,3 +56,4 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_quarantine_integration_id_status_entity'))
 
     op.drop_table('quarantine')
+    op.drop_table('integration_locks')

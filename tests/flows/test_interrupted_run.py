@@ -75,6 +75,8 @@ def test_a_killed_delta_run_rerun_ends_like_an_uninterrupted_one(integration_env
         killed = connection.execute(sa.select(sync_runs).order_by(sync_runs.c.id.desc())).first()
     assert killed.flow == "delta" and killed.status == "running"
     assert platform_state(platform_engine) != reference
+    unlocked = subprocess.run([PMSYNC, "unlock", "default"], env=env, capture_output=True, text=True, timeout=120)
+    assert unlocked.returncode == 0 and f":{process.pid} flow run" in unlocked.stdout and "(delta sync)" in unlocked.stdout
 
     delta_sync()
 
