@@ -5,14 +5,14 @@ from __future__ import annotations
 from prefect import flow
 
 from flows.common import sync_streams
-from pmsync.integrations import integration_from_environment
+from pmsync.integrations import resolve_integration
 from pmsync.settings import PlatformSettings
 from tasks.load import open_run
 
 
 @flow(name="initial-sync")
-def initial_sync() -> dict:
+def initial_sync(integration: str | None = None) -> dict:
     """Pull everything the rules include; re-runnable (a second run creates and updates nothing)."""
-    integration = integration_from_environment()
-    session = open_run(integration, PlatformSettings(), "initial")
-    return sync_streams(session, integration.rules.streams)
+    account = resolve_integration(integration)
+    session = open_run(account, PlatformSettings(), "initial")
+    return sync_streams(session, account.rules.streams)

@@ -5,14 +5,14 @@ from __future__ import annotations
 from prefect import flow
 
 from flows.common import sync_streams
-from pmsync.integrations import integration_from_environment
+from pmsync.integrations import resolve_integration
 from pmsync.settings import PlatformSettings
 from tasks.load import open_run
 
 
 @flow(name="lease-sync")
-def lease_sync() -> dict:
+def lease_sync(integration: str | None = None) -> dict:
     """Read every lease (no window) and apply the lease and resident rules."""
-    integration = integration_from_environment()
-    session = open_run(integration, PlatformSettings(), "lease")
-    return sync_streams(session, (integration.rules.stream("leases"),))
+    account = resolve_integration(integration)
+    session = open_run(account, PlatformSettings(), "lease")
+    return sync_streams(session, (account.rules.stream("leases"),))

@@ -19,6 +19,7 @@ app.add_typer(sync_app, name="sync")
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(state_app, name="state")
 console = Console()
+FORCED_SYNC = "delta-sync/now"
 
 
 def _fail(reason: str) -> None:
@@ -75,28 +76,56 @@ def platform_totals(database_url: str) -> dict[str, int]:
         }
 
 
+INTEGRATION = typer.Option(None, "--integration", help="Integration block name (default: the PMSYNC_* environment).")
+
+
 @sync_app.command("initial")
-def sync_initial() -> None:
+def sync_initial(integration: str | None = INTEGRATION) -> None:
     """Full pull of properties, units, leases, residents and work orders into the platform."""
     from flows.initial_sync import initial_sync
 
-    _print_result("initial sync", _run_flow(initial_sync))
+    _print_result("initial sync", _run_flow(lambda: initial_sync(integration=integration)))
 
 
 @sync_app.command("delta")
-def sync_delta(overlap_hours: float = typer.Option(72.0, help="How far before the last complete pass to re-read.")) -> None:
+def sync_delta(
+    integration: str | None = INTEGRATION,
+    overlap_hours: float = typer.Option(72.0, help="How far before the last complete pass to re-read."),
+) -> None:
     """Everything created or updated since the last complete pass (minus the overlap)."""
     from flows.delta_sync import delta_sync
 
-    _print_result("delta sync", _run_flow(lambda: delta_sync(overlap_hours=overlap_hours)))
+    _print_result("delta sync", _run_flow(lambda: delta_sync(integration=integration, overlap_hours=overlap_hours)))
+
+
+@sync_app.command("now")
+def sync_now(
+    integration: str | None = INTEGRATION,
+    local: bool = typer.Option(False, "--local", help="Run the delta sync in this process instead of on a worker."),
+) -> None:
+    """A forced delta sync now: triggers the `delta-sync/now` deployment (queued behind a running sync)."""
+    if local:
+        sync_delta(integration=integration, overlap_hours=72.0)
+        return
+    import httpx
+    from prefect.deployments import run_deployment
+    from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
+    from prefect.settings import PREFECT_UI_URL
+
+    try:
+        run = run_deployment(FORCED_SYNC, parameters={"integration": integration} if integration else {}, timeout=0)
+    except (ObjectNotFound, PrefectHTTPStatusError, httpx.HTTPError) as failure:
+        _fail(f"could not trigger {FORCED_SYNC} ({type(failure).__name__}: {failure}); deploy first or use --local")
+    watch = f"{PREFECT_UI_URL.value()}/runs/flow-run/{run.id}" if PREFECT_UI_URL.value() else f"prefect flow-run inspect {run.id}"
+    console.print(f"forced sync queued as flow run {run.name} ({run.id}); watch it at {watch}", highlight=False)
 
 
 @sync_app.command("leases")
-def sync_leases() -> None:
+def sync_leases(integration: str | None = INTEGRATION) -> None:
     """All leases; existing leases are overwritten with the source's values."""
     from flows.lease_sync import lease_sync
 
-    _print_result("lease sync", _run_flow(lease_sync))
+    _print_result("lease sync", _run_flow(lambda: lease_sync(integration=integration)))
 
 
 def _print_result(title: str, result: dict) -> None:

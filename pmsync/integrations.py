@@ -62,3 +62,33 @@ def integration_from_environment(settings: IntegrationSettings | None = None) ->
         max_attempts=settings.pw_max_attempts,
         backoff_seconds=settings.pw_backoff_seconds,
     )
+
+
+def integration_from_block(block_name: str) -> Integration:
+    """An integration stored as a Prefect block (needs the Prefect API); tuning comes from PMSYNC_* defaults."""
+    from pmsync.blocks import PropertywareIntegration
+
+    try:
+        block = PropertywareIntegration.load(block_name)
+    except ValueError as missing:
+        raise IntegrationNotConfigured(f"no Propertyware Integration block named {block_name!r}: create it in the Prefect UI") from missing
+    if block.source_system not in RULE_TABLES:
+        raise IntegrationNotConfigured(f"block {block_name!r} names an unknown rule table {block.source_system!r}")
+    tuning = IntegrationSettings()
+    return Integration(
+        name=block_name,
+        base_url=block.base_url,
+        client_id=block.client_id,
+        client_secret=block.client_secret,
+        system_id=block.system_id,
+        integration_user=block.integration_user,
+        source_system=block.source_system,
+        max_attempts=tuning.pw_max_attempts,
+        backoff_seconds=tuning.pw_backoff_seconds,
+        page_size=tuning.pw_page_size,
+    )
+
+
+def resolve_integration(block_name: str | None) -> Integration:
+    """The integration a flow syncs: the named block, or the environment's default integration."""
+    return integration_from_block(block_name) if block_name else integration_from_environment()

@@ -1,0 +1,21 @@
+"""The Prefect block type for a source integration: created in the Prefect UI, its secret kept a secret."""
+
+from __future__ import annotations
+
+from prefect.blocks.core import Block
+from pydantic import Field, SecretStr
+
+
+class PropertywareIntegration(Block):
+    """One Propertyware account to sync; the block's name is the integration's name on the platform."""
+
+    _block_type_name = "Propertyware Integration"
+    _block_type_slug = "propertyware-integration"
+    _description = "A Propertyware account pmsync keeps the platform in step with (REST API v1)."
+
+    base_url: str = Field(description="API root including the version path, e.g. https://api.propertyware.com/pw/api/rest/v1")
+    client_id: str = Field(description="API key client id (x-propertyware-client-id).")
+    client_secret: SecretStr = Field(description="API key secret (x-propertyware-client-secret); never logged.")
+    system_id: str = Field(description="Organisation / system id (x-propertyware-system-id).")
+    integration_user: str = Field(description="E-mail of the integration user: work orders sync when managedBy is this user.")
+    source_system: str = Field(default="propertyware", description="Rule table: propertyware or propertyware-contact-updates.")
