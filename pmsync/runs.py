@@ -61,6 +61,10 @@ def record_window_start(connection: Connection, run_id: int, start: datetime | N
     connection.execute(update(sync_runs).where(sync_runs.c.id == run_id).values(window_start=start))
 
 
+def run_window_start(connection: Connection, run_id: int) -> datetime | None:
+    return connection.execute(select(sync_runs.c.window_start).where(sync_runs.c.id == run_id)).scalar_one()
+
+
 def stale_parked(connection: Connection, integration_id: int, older_than: datetime) -> int:
     """Parked records first seen before `older_than`: parents that may never come."""
     table = unapplied_records

@@ -27,6 +27,7 @@ from pmsync.runs import (
     finish_run,
     record_window_start,
     run_counts,
+    run_window_start,
     stale_parked,
     start_run,
     utc_now,
@@ -134,7 +135,8 @@ def close_run(session: SyncSession, error: str | None = None) -> dict:
         counts = run_counts(connection, session.run_id)
         stale = stale_parked(connection, session.integration_id, session.started_at - session.parked_alert)
         failing = run_quality(connection, session.run_id)
-    publish_run_summary(session, counts, failing, error)
+        window_from = run_window_start(connection, session.run_id)
+    publish_run_summary(session, counts, failing, error, window_from)
     logger = get_run_logger()
     state = "failed" if error else "succeeded"
     logger.info("run %s %s after %d source requests", session.run_id, state, session.client.requests_made)
@@ -144,7 +146,7 @@ def close_run(session: SyncSession, error: str | None = None) -> dict:
     return {"run_id": session.run_id, "counts": counts, "stale_parked": stale}
 
 
-def publish_run_summary(session: SyncSession, counts: dict, failing: dict, error: str | None) -> None:
+def publish_run_summary(session: SyncSession, counts: dict, failing: dict, error: str | None, window_from: datetime | None) -> None:
     """A table artifact of the run: per entity counts and its top failing expectations (ids and counts only)."""
     rows = [
         {"entity": entity, **numbers, "passed quality": numbers["fetched"] - numbers["quarantined"], "top failing expectations": ", ".join(f"{label} ×{n}" for label, n in failing.get(entity, Counter()).most_common(3))}
@@ -152,10 +154,14 @@ def publish_run_summary(session: SyncSession, counts: dict, failing: dict, error
     ]
     took = (utc_now() - session.started_at).total_seconds()
     state = f"failed: {error}" if error else "succeeded"
+    since = f"{window_from:%Y-%m-%d %H:%M:%S}" if window_from else "the beginning"
     create_table_artifact(
         key=f"{session.flow}-sync-{_slug(session.integration.name)}",
         table=rows,
-        description=f"run {session.run_id} · {session.flow} sync of {session.integration.name!r} · {state} · {took:.1f} s",
+        description=(
+            f"run {session.run_id} · {session.flow} sync of {session.integration.name!r} · {state} · {took:.1f} s · "
+            f"window {since} → {session.started_at:%Y-%m-%d %H:%M:%S} UTC"
+        ),
     )
 
 

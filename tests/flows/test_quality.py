@@ -138,6 +138,6 @@ def test_each_run_publishes_pass_fail_counts_and_top_failures_without_progress_b
     assert resident["quarantined"] == result["counts"]["resident"]["quarantined"] > 0
     assert resident["passed quality"] == resident["fetched"] - resident["quarantined"]
     assert "expect_column_values_to_match_regex(email)" in resident["top failing expectations"]
-    assert f"run {result['run_id']}" in artifact.description
+    assert f"run {result['run_id']}" in artifact.description and "window the beginning → " in artifact.description
     output = capfd.readouterr()
     assert "Calculating Metrics" not in output.out + output.err
