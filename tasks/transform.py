@@ -32,7 +32,7 @@ class LoadContext:
 
 @dataclass
 class PageOutcome:
-    """What one page did, per entity (fetched, created, updated, unchanged, excluded, parked)."""
+    """What one page did, per entity (the counts of pmsync.runs.COUNTS)."""
 
     counts: dict[str, Counter] = field(default_factory=dict)
 
@@ -51,16 +51,18 @@ class _Held:
 def apply_candidates(
     connection: Connection, context: LoadContext, rule: EntityRule, candidates: Iterable[Candidate], outcome: PageOutcome
 ) -> None:
-    """Apply one entity's candidates; then apply any parked children this makes possible."""
-    by_id = {candidate.source_id: candidate for candidate in candidates}
-    held: list[_Held] = []
-    included: list[Candidate] = []
-    for candidate in by_id.values():
+    """Apply one entity's candidates; then apply any parked children this makes possible.
+
+    A record seen twice (a contact on an old and a current lease) counts once: an included copy wins.
+    """
+    verdicts: dict[int, tuple[Candidate, Exclusion | None]] = {}
+    for candidate in candidates:
         exclusion = rule.include.exclusion(candidate, context.integration_user)
-        if exclusion:
-            held.append(_Held(candidate, "excluded", exclusion))
-        else:
-            included.append(candidate)
+        earlier = verdicts.get(candidate.source_id)
+        if earlier is None or exclusion is None or earlier[1] is not None:
+            verdicts[candidate.source_id] = (candidate, exclusion)
+    held = [_Held(candidate, "excluded", exclusion) for candidate, exclusion in verdicts.values() if exclusion]
+    included = [candidate for candidate, exclusion in verdicts.values() if exclusion is None]
     ready = _link_parents(connection, context, rule, included, held)
     created, updated, unchanged = _write(connection, context, rule, ready)
     _record_held(connection, context, rule.entity, held)

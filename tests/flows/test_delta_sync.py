@@ -212,3 +212,18 @@ def test_lease_sync_overwrites_leases_and_follows_the_resident_rule(integration_
     assert one(platform_engine, residents, newcomer["id"]).first_name == "Nia"
     assert one(platform_engine, residents, tenant["id"]).first_name == tenant["firstName"]
     assert result["counts"]["resident"]["created"] == 1
+
+
+def test_a_contact_on_an_old_and_a_current_lease_stays_a_resident(integration_env, sandbox, platform_engine):
+    store = sandbox.store
+    lease, tenant = synced_lease_with_resident(store)
+    old = next(l for l in store.records("leases") if not l["active"] and l["id"] > lease["id"])
+    store.update("leases", old["id"], contacts=[*old["contacts"], {**tenant, "primary": False}])
+    store.update("leases", lease["id"], moveOutDate="2027-05-31")
+
+    initial_sync()
+
+    resident = one(platform_engine, residents, tenant["id"])
+    assert resident is not None and str(resident.move_out_date) == "2027-05-31"
+    with platform_engine.connect() as connection:
+        assert connection.execute(sa.select(unapplied_records).where(unapplied_records.c.source_id == tenant["id"])).first() is None
