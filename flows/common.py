@@ -2,30 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from prefect.utilities.annotations import quote
 
 from pmsync.rules import Stream
 from pmsync.source.client import PageCursor
 from tasks.extract import extract_page, listing_params
-from tasks.load import SyncSession, close_run, load_page
+from tasks.load import SyncSession, close_run, load_page, plan_windows
 from tasks.validate import open_quality_gate, validate_page
 
 
-def sync_streams(
-    session: SyncSession, streams: tuple[Stream, ...], windows: dict[str, datetime | None] | None = None
-) -> dict:
-    """Sync the streams in order (parents first), each from its window start (None: everything).
+def sync_streams(session: SyncSession, streams: tuple[Stream, ...], overlap_hours: float | None = None) -> dict:
+    """Sync the streams in order (parents first): everything, or with `overlap_hours` each stream's delta window.
 
     A failure closes the run as failed and re-raises. Pages and sessions cross task boundaries `quote`d:
     Prefect would otherwise walk every record of every argument (measured: 172 ms instead of 36 ms a task).
     """
     try:
+        windows = plan_windows(quote(session), streams, overlap_hours) if overlap_hours is not None else {}
         entities = [entity for stream in streams for entity in stream.entities]
         gate = open_quality_gate(session.expectations_dir, entities, session.max_failure_share)
         for stream in streams:
-            params = listing_params(stream, (windows or {}).get(stream.name), session.started_at)
+            params = listing_params(stream, windows.get(stream.name), session.started_at)
             cursor: PageCursor | None = PageCursor()
             while cursor is not None:
                 page = extract_page(quote(session.client), stream, cursor, params)

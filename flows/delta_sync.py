@@ -7,7 +7,7 @@ from prefect import flow
 from flows.common import sync_streams
 from pmsync.integrations import resolve_integration
 from pmsync.settings import PlatformSettings
-from tasks.load import open_run, plan_windows
+from tasks.load import open_run
 
 
 @flow(name="delta-sync")
@@ -15,5 +15,4 @@ def delta_sync(integration: str | None = None, overlap_hours: float = 72.0) -> d
     """Each stream from min(now − overlap, its high-water mark − overlap) to the run's start; never-synced streams in full."""
     account = resolve_integration(integration)
     session = open_run(account, PlatformSettings(), "delta")
-    windows = plan_windows(session, account.rules.streams, overlap_hours)
-    return sync_streams(session, account.rules.streams, windows)
+    return sync_streams(session, account.rules.streams, overlap_hours)

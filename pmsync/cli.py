@@ -308,3 +308,8 @@ def sandbox_serve(
     from sandbox.runner import serve
 
     serve(host=host, port=port, units=size, seed=seed)
+
+
+from pmsync.cli_reconcile import register as _register_reconcile  # noqa: E402
+
+_register_reconcile(app)

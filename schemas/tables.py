@@ -327,6 +327,10 @@ reconciliation_snapshots = Table(
     Column("taken_at", UtcDateTime(), nullable=False),
     Column("source_unit_count", Integer, nullable=False),
     Column("platform_active_unit_count", Integer, nullable=False),
+    Column("reactivated_unit_count", Integer, nullable=False, server_default="0"),
+    Column("deactivated_property_count", Integer, nullable=False, server_default="0"),
+    Column("mass_deactivation_allowed", Boolean, nullable=False, server_default="0"),
+    Index(None, "integration_id", "taken_at"),
     comment="One row per property reconciliation run: the snapshot analysts export.",
 )
 
@@ -339,6 +343,7 @@ snapshot_deactivated_units = Table(
     Column("deactivated_at", UtcDateTime(), nullable=False),
     Column("reason", Text, nullable=False),
     Column("source_evidence", String(40), nullable=False),
+    Index(None, "unit_id"),
     comment="One row per unit a reconciliation snapshot deactivated.",
 )
 

@@ -1,0 +1,176 @@
+"""`pmsync` commands of reconciliation: reconcile, undo or force a unit's or property's state, export, Reports page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from pmsync.cli import _fail, _open_platform, _run_flow, console
+
+SHOWN_ROWS = 50
+
+
+def register(app: typer.Typer) -> None:
+    """Add the reconciliation commands to the `pmsync` app."""
+    unit_app = typer.Typer(no_args_is_help=True, help="Units on the platform.")
+    property_app = typer.Typer(no_args_is_help=True, help="Properties on the platform.")
+    report_app = typer.Typer(no_args_is_help=True, help="Reports analysts download.")
+    reports_app = typer.Typer(no_args_is_help=True, help="The Reports web page.")
+    app.command("reconcile")(reconcile)
+    unit_app.command("reactivate")(unit_reactivate)
+    property_app.command("disable")(property_disable)
+    property_app.command("enable")(property_enable)
+    report_app.command("deactivated")(report_deactivated)
+    report_app.command("snapshots")(report_snapshots)
+    reports_app.command("serve")(reports_serve)
+    app.add_typer(unit_app, name="unit")
+    app.add_typer(property_app, name="property")
+    app.add_typer(report_app, name="report")
+    app.add_typer(reports_app, name="reports")
+
+
+def reconcile(
+    integration: str | None = typer.Option(None, "--integration", help="Integration block name (default: the PMSYNC_* environment)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change; write nothing."),
+    allow_mass_deactivation: bool = typer.Option(
+        False, "--allow-mass-deactivation", help="Go ahead although the run deactivates more than --max-share."
+    ),
+    max_share: float = typer.Option(0.2, "--max-share", min=0.0, max=1.0, help="Largest share of active units one run may deactivate."),
+) -> None:
+    """Deactivate units and properties the source no longer has, reactivate ones that came back, store a snapshot."""
+    from flows.reconciliation import reconcile as reconcile_flow
+
+    result = _run_flow(lambda: reconcile_flow(
+        integration=integration, dry_run=dry_run, allow_mass_deactivation=allow_mass_deactivation, max_deactivation_share=max_share
+    ))
+    if dry_run:
+        console.print("dry run — nothing was written; a real run would make these changes:", highlight=False)
+    else:
+        console.print(f"reconciliation — run {result['run_id']} · snapshot {result['snapshot_id']}", highlight=False)
+    for key, title in (
+        ("deactivated_units", "units deactivated"),
+        ("reactivated_units", "units reactivated"),
+        ("deactivated_properties", "properties deactivated"),
+        ("reactivated_properties", "properties reactivated"),
+    ):
+        _print_rows(f"{title}: {len(result[key])}", result[key])
+    if not dry_run:
+        console.print(
+            f"CSV of the snapshot: pmsync report deactivated --snapshot {result['snapshot_id']} --out FILE", highlight=False
+        )
+
+
+def _print_rows(title: str, rows: list[dict]) -> None:
+    if not rows:
+        console.print(title, highlight=False)
+        return
+    table = Table(title=title, title_justify="left")
+    for column in rows[0]:
+        table.add_column(column)
+    for row in rows[:SHOWN_ROWS]:
+        table.add_row(*(str(value) for value in row.values()))
+    console.print(table)
+    if len(rows) > SHOWN_ROWS:
+        console.print(f"… and {len(rows) - SHOWN_ROWS} more", highlight=False)
+
+
+def _integration_name(integration: Optional[str]) -> str:
+    from pmsync.settings import IntegrationSettings
+
+    return integration or IntegrationSettings().integration_name
+
+
+INTEGRATION = typer.Option(None, "--integration", help="Integration name (default: PMSYNC_INTEGRATION_NAME or 'default').")
+
+
+def unit_reactivate(source_id: int = typer.Argument(..., help="The unit's id in the source."), integration: Optional[str] = INTEGRATION) -> None:
+    """Undo a unit's deactivation in one step (logged on its property)."""
+    from pmsync.reconciliation import ChangeRefused, NotOnPlatform, reactivate_unit_by_hand
+
+    try:
+        console.print(reactivate_unit_by_hand(_open_platform(), _integration_name(integration), source_id), highlight=False)
+    except (NotOnPlatform, ChangeRefused) as refused:
+        _fail(str(refused))
+
+
+def _set_disabled(source_id: int, integration: Optional[str], disabled: bool) -> None:
+    from pmsync.reconciliation import ChangeRefused, NotOnPlatform, set_property_disabled_by_hand
+
+    try:
+        message = set_property_disabled_by_hand(_open_platform(), _integration_name(integration), source_id, disabled)
+    except (NotOnPlatform, ChangeRefused) as refused:
+        _fail(str(refused))
+    console.print(message, highlight=False)
+
+
+def property_disable(source_id: int = typer.Argument(..., help="The property's id in the source."), integration: Optional[str] = INTEGRATION) -> None:
+    """Disable a property on the platform by hand; no sync or reconciliation reactivates it."""
+    _set_disabled(source_id, integration, True)
+
+
+def property_enable(source_id: int = typer.Argument(..., help="The property's id in the source."), integration: Optional[str] = INTEGRATION) -> None:
+    """Enable a property that was disabled by hand (the next reconciliation deactivates it if the source lost it)."""
+    _set_disabled(source_id, integration, False)
+
+
+def report_deactivated(
+    out: Path = typer.Option(..., "--out", help="CSV file to write (UTF-8, header row)."),
+    snapshot: Optional[int] = typer.Option(None, "--snapshot", help="Snapshot id (default: the most recent)."),
+    integration: Optional[str] = typer.Option(None, "--integration", help="Only this integration's snapshots."),
+) -> None:
+    """The deactivated units of a reconciliation snapshot as CSV (formula-like cells neutralised)."""
+    from tasks.export import UnknownSnapshot, export_deactivated_units
+
+    try:
+        found, rows = export_deactivated_units(_open_platform(), out, snapshot, integration)
+    except UnknownSnapshot as unknown:
+        _fail(str(unknown))
+    except OSError as unwritable:
+        _fail(f"cannot write {out}: {unwritable.strerror or unwritable}")
+    console.print(
+        f"wrote {rows} deactivated unit(s) of snapshot {found['id']} ({found['integration']}, "
+        f"{found['taken_at']:%Y-%m-%d %H:%M} UTC) to {out}",
+        highlight=False,
+    )
+
+
+def report_snapshots(limit: int = typer.Option(20, help="How many recent snapshots to list.")) -> None:
+    """Recent reconciliation snapshots, newest first, with what each changed."""
+    from tasks.export import recent_snapshots
+
+    found = recent_snapshots(_open_platform(), limit)
+    if not found:
+        console.print("no reconciliation snapshot yet; run `pmsync reconcile`", highlight=False)
+        return
+    table = Table(title="reconciliation snapshots", title_justify="left")
+    for column in ("snapshot", "integration", "taken at (UTC)", "run", "units deactivated", "units reactivated",
+                   "properties deactivated", "guard overridden"):
+        table.add_column(column)
+    for s in found:
+        table.add_row(
+            str(s["id"]), s["integration"], f"{s['taken_at']:%Y-%m-%d %H:%M:%S}", str(s["run_id"]), str(s["deactivated_units"]),
+            str(s["reactivated_unit_count"]), str(s["deactivated_property_count"]), "yes" if s["mass_deactivation_allowed"] else "no",
+        )
+    console.print(table)
+
+
+def reports_serve(
+    host: str = typer.Option("127.0.0.1", help="Address to bind; any but loopback needs PMSYNC_REPORTS_TOKEN."),
+    port: int = typer.Option(8780, help="Port."),
+) -> None:
+    """Serve the Reports page (recent snapshots, their deactivated units, CSV downloads) until interrupted."""
+    from pmsync.settings import PlatformSettings
+    from reports.app import ReportsRefused, check_binding, serve
+    from reports.settings import ReportsSettings
+
+    token = ReportsSettings().token
+    try:
+        check_binding(host, token)
+    except ReportsRefused as refused:
+        _fail(str(refused))
+    _open_platform()
+    console.print(f"Reports at http://{host}:{port}/ (Ctrl-C stops)", highlight=False)
+    serve(PlatformSettings().database_url, host, port, token)

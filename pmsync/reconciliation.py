@@ -1,0 +1,217 @@
+"""Reconciliation's plain parts (no Prefect): listings, the guard, change targets, and changes made by hand."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, Table, bindparam, select, update
+from sqlalchemy.engine import Connection
+
+from pmsync.rules import Stream
+from pmsync.runs import utc_now
+from pmsync.source import SourcePage, SourceUnavailable
+from schemas.records import SourceRecord
+from schemas.tables import integrations, properties, property_logs, units
+
+DELETED = "deleted_in_source"
+DEACTIVATED = "deactivated_in_source"
+REACTIVATED = "active in the source again"
+
+
+class ListedRecord(SourceRecord):
+    """Just enough of a listed unit or building to reconcile it: its id and whether the source calls it active."""
+
+    active: bool | None = None
+
+
+UNIT_LISTING = Stream("units", "/units", ListedRecord, ("unit",), {"includeDeactivated": "true"})
+BUILDING_LISTING = Stream("buildings", "/buildings", ListedRecord, ("property",), {"includeDeactivated": "true"})
+
+
+class IncompleteListing(SourceUnavailable):
+    """Retriable: a full listing did not hold still twice; nothing was deactivated, run again later."""
+
+
+class MassDeactivationRefused(Exception):
+    """Fatal until overridden: the run would deactivate too much; nothing was deactivated."""
+
+
+class NotOnPlatform(LookupError):
+    """The integration, unit or property named is not on the platform; the message says which."""
+
+
+class ChangeRefused(ValueError):
+    """A change by hand that would contradict the platform's state; the message says what to do instead."""
+
+
+@dataclass(frozen=True)
+class MassGuard:
+    """How much of an integration's active units (and properties) one run may deactivate without an override."""
+
+    max_share: float = 0.2
+    allowed: bool = False
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.max_share <= 1:
+            raise ValueError(f"max deactivation share must be between 0 and 1, got {self.max_share}")
+
+
+@dataclass
+class SourceListing:
+    """What one scan of a full listing saw: the ids the source calls active, how many ids, every total reported."""
+
+    stream: Stream
+    active_ids: set[int] = field(default_factory=set)
+    listed: int = 0
+    totals: list[int] = field(default_factory=list)
+
+    def add(self, page: SourcePage) -> None:
+        self.totals.append(page.total)
+        self.listed += len(page.records)
+        self.active_ids.update(record.id for record in page.records if record.active is not False)
+
+    def problem(self, total_after: int) -> str | None:
+        """Why the scan cannot be trusted (None when the ids fetched match X-Total-Count before, during and after)."""
+        if set(self.totals) | {total_after} == {self.listed}:
+            return None
+        return (
+            f"fetched {self.listed} ids but X-Total-Count said {self.totals[0] if self.totals else '?'} "
+            f"at the start and {total_after} after the scan"
+        )
+
+
+@dataclass(frozen=True)
+class Target:
+    """A platform unit or property a run may change, with what its logs and the report show of it."""
+
+    entity: str
+    id: int
+    source_id: int
+    name: str | None
+    property_id: int
+    property_source_id: int
+    property_name: str | None
+    evidence: str | None = None
+
+    @property
+    def path(self) -> str:
+        return f"/{'units' if self.entity == 'unit' else 'buildings'}/{self.source_id}"
+
+    def reason(self) -> str:
+        if self.evidence == DELETED:
+            return f"deleted in source (GET {self.path} answered 404)"
+        return f"deactivated in source (GET {self.path} says active: false)"
+
+    def row(self) -> dict:
+        row = {"property id": self.property_source_id, "property": self.property_name or ""}
+        if self.entity == "unit":
+            row = {"unit id": self.source_id, "unit": self.name or "", **row}
+        return {**row, "evidence": self.evidence or REACTIVATED}
+
+
+@dataclass
+class ReconciliationPlan:
+    """What a run found: platform counts, and the units and properties to deactivate (confirmed) or reactivate."""
+
+    source_active_units: int
+    active_units: int
+    active_properties: int
+    gone_units: list[Target] = field(default_factory=list)
+    back_units: list[Target] = field(default_factory=list)
+    gone_properties: list[Target] = field(default_factory=list)
+    back_properties: list[Target] = field(default_factory=list)
+    mass_deactivation_allowed: bool = False
+
+    def summary(self, **extra: object) -> dict:
+        return {
+            **extra,
+            "deactivated_units": [t.row() for t in self.gone_units],
+            "reactivated_units": [t.row() for t in self.back_units],
+            "deactivated_properties": [t.row() for t in self.gone_properties],
+            "reactivated_properties": [t.row() for t in self.back_properties],
+        }
+
+
+def log_row(target: Target, event: str, message: str, run_id: int | None, now: datetime) -> dict[str, Any]:
+    """A property_logs row on the target's property."""
+    return {"property_id": target.property_id, "logged_at": now, "event": event, "message": message, "run_id": run_id}
+
+
+def set_active(connection: Connection, table: Table, targets: list[Target], active: bool, now: datetime, run_id: int | None) -> None:
+    """Activate or deactivate the targets (deactivation stores the time and the target's reason)."""
+    if not targets:
+        return
+    values: dict[str, Any] = {
+        "active": active, "updated_at": now, "deactivated_at": bindparam("b_at"), "deactivation_reason": bindparam("b_reason"),
+    }
+    if run_id is not None:
+        values["last_sync_run_id"] = run_id
+    connection.execute(
+        update(table).where(table.c.id == bindparam("b_id")).values(values),
+        [{"b_id": t.id, "b_at": None if active else now, "b_reason": None if active else t.reason()} for t in targets],
+    )
+
+
+def integration_id_of(connection: Connection, name: str) -> int:
+    found = connection.execute(select(integrations.c.id).where(integrations.c.name == name)).scalar_one_or_none()
+    if found is None:
+        raise NotOnPlatform(f"no sync has run for integration {name!r} yet; run `pmsync sync initial` first")
+    return found
+
+
+def _one(connection: Connection, query, entity: str, source_id: int, integration: str) -> Any:
+    row = connection.execute(query).one_or_none()
+    if row is None:
+        raise NotOnPlatform(f"{entity} {source_id} is not on the platform for integration {integration!r}; check the source id")
+    return row
+
+
+def reactivate_unit_by_hand(engine: Engine, integration: str, source_id: int) -> str:
+    """Undo a unit's deactivation in one step, logged on its property; refused under a manually disabled property."""
+    with engine.begin() as connection:
+        integration_id = integration_id_of(connection, integration)
+        row = _one(connection, select(
+            units.c.id, units.c.source_id, units.c.name, units.c.property_id, units.c.active,
+            properties.c.source_id.label("property_source_id"), properties.c.name.label("property_name"),
+            properties.c.manually_disabled,
+        ).join(properties, properties.c.id == units.c.property_id).where(
+            units.c.integration_id == integration_id, units.c.source_id == source_id
+        ), "unit", source_id, integration)
+        if row.active:
+            raise ChangeRefused(f"unit {source_id} is already active; nothing to undo")
+        if row.manually_disabled:
+            raise ChangeRefused(
+                f"unit {source_id} belongs to property {row.property_source_id}, which was disabled by hand; "
+                f"run `pmsync property enable {row.property_source_id}` first"
+            )
+        target = Target("unit", row.id, row.source_id, row.name, row.property_id, row.property_source_id, row.property_name)
+        now = utc_now()
+        set_active(connection, units, [target], True, now, None)
+        message = f"unit {source_id} {row.name!r} reactivated by hand (pmsync unit reactivate)"
+        connection.execute(property_logs.insert().values(log_row(target, "unit_reactivated_by_hand", message, None, now)))
+    return message
+
+
+def set_property_disabled_by_hand(engine: Engine, integration: str, source_id: int, disabled: bool) -> str:
+    """Disable a property on the platform (no sync or reconciliation reactivates it), or enable it again; logged."""
+    with engine.begin() as connection:
+        integration_id = integration_id_of(connection, integration)
+        row = _one(connection, select(properties.c.id, properties.c.name, properties.c.manually_disabled).where(
+            properties.c.integration_id == integration_id, properties.c.source_id == source_id
+        ), "property", source_id, integration)
+        if row.manually_disabled == disabled:
+            raise ChangeRefused(f"property {source_id} is already {'disabled' if disabled else 'enabled'} by hand")
+        now = utc_now()
+        verb = "disabled" if disabled else "enabled"
+        connection.execute(update(properties).where(properties.c.id == row.id).values(
+            manually_disabled=disabled, active=not disabled, updated_at=now,
+            deactivated_at=now if disabled else None,
+            deactivation_reason="disabled by hand on the platform" if disabled else None,
+        ))
+        message = f"property {source_id} {row.name!r} {verb} by hand (pmsync property {'disable' if disabled else 'enable'})"
+        connection.execute(property_logs.insert().values(
+            property_id=row.id, logged_at=now, event=f"property_{verb}_by_hand", message=message, run_id=None
+        ))
+    return message

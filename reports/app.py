@@ -1,0 +1,172 @@
+"""The Reports app: recent snapshots, each snapshot's deactivated units, and a "Download CSV" link per snapshot."""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+from html import escape
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, Response
+from pydantic import SecretStr
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from pmsync.platform import make_engine
+from tasks.export import UnknownSnapshot, csv_text, format_moment, recent_snapshots, snapshot_units
+
+TOKEN_HEADER = "X-Reports-Token"
+TOKEN_COOKIE = "pmsync_reports_token"
+STYLE = (
+    "body{font-family:system-ui,sans-serif;margin:2rem;color:#222}table{border-collapse:collapse;margin:1rem 0}"
+    "th,td{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}th{background:#f3f3f3}.num{text-align:right}"
+    "a.download{font-weight:600}"
+)
+
+
+class ReportsRefused(Exception):
+    """The Reports app will not start as configured; the message says what to change."""
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_binding(host: str, token: SecretStr | None) -> None:
+    """Refuse to serve beyond this machine without an access token."""
+    if token is None and not is_loopback(host):
+        raise ReportsRefused(
+            f"refusing to serve the reports on {host}, beyond this machine, without an access token: set "
+            "PMSYNC_REPORTS_TOKEN (clients send it as the X-Reports-Token header or ?token=) or bind 127.0.0.1"
+        )
+
+
+def serve(database_url: str, host: str = "127.0.0.1", port: int = 8780, token: SecretStr | None = None) -> None:
+    """Serve the Reports page until interrupted; off this machine only with an access token."""
+    check_binding(host, token)
+    uvicorn.run(create_app(database_url, token), host=host, port=port, log_level="warning", access_log=False)
+
+
+def create_app(database_url: str, token: SecretStr | None = None) -> FastAPI:
+    """The Reports app over one platform database; with a token, every request must carry it."""
+    engine = make_engine(database_url)
+    app = FastAPI(title="pmsync reports", docs_url=None, redoc_url=None, openapi_url=None)
+
+    if token is not None:
+        expected = token.get_secret_value().encode()
+
+        @app.middleware("http")
+        async def require_token(request: Request, call_next):
+            bearer = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+            offered = request.query_params.get("token")
+            candidates = [request.headers.get(TOKEN_HEADER), bearer, offered, request.cookies.get(TOKEN_COOKIE)]
+            if not any(c and hmac.compare_digest(c.encode(), expected) for c in candidates):
+                return page("Access token required", "<p>Send the reports token as the X-Reports-Token header "
+                            "or as <code>?token=</code>.</p>", 401)
+            response = await call_next(request)
+            if offered:
+                response.set_cookie(TOKEN_COOKIE, offered, httponly=True, samesite="strict")
+            return response
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        if error.status_code == 404:
+            return not_found("There is no such page.")
+        return page(f"Error {error.status_code}", f"<p>{escape(str(error.detail))}</p>", error.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_path(request: Request, error: RequestValidationError) -> Response:
+        return not_found("Snapshot ids are whole numbers.")
+
+    @app.get("/", response_class=HTMLResponse)
+    def index() -> Response:
+        snapshots = recent_snapshots(engine, 20)
+        if not snapshots:
+            return page("Reconciliation reports", "<p>No reconciliation has run yet (<code>pmsync reconcile</code>).</p>")
+        latest, rows = snapshot_units(engine, snapshots[0]["id"])
+        body = (
+            "<h2>Recent snapshots</h2>" + snapshots_table(snapshots)
+            + f'<section id="latest"><h2>Latest snapshot {latest["id"]}: deactivated units</h2>'
+            + snapshot_section(latest, rows) + "</section>"
+        )
+        return page("Reconciliation reports", body)
+
+    @app.get("/snapshots/{snapshot_id}", response_class=HTMLResponse)
+    def snapshot(snapshot_id: int) -> Response:
+        try:
+            found, rows = snapshot_units(engine, snapshot_id)
+        except UnknownSnapshot as unknown:
+            return not_found(str(unknown).split(";")[0])
+        body = f'<p><a href="/">All snapshots</a></p><section id="snapshot">{snapshot_section(found, rows)}</section>'
+        return page(f"Snapshot {found['id']} of {found['integration']}", body)
+
+    @app.get("/snapshots/{snapshot_id}/deactivated-units.csv")
+    def snapshot_csv(snapshot_id: int) -> Response:
+        try:
+            found, rows = snapshot_units(engine, snapshot_id)
+        except UnknownSnapshot as unknown:
+            return not_found(str(unknown).split(";")[0])
+        filename = f"deactivated-units-snapshot-{found['id']}.csv"
+        return Response(
+            csv_text(rows).encode("utf-8"),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
+
+    return app
+
+
+def page(title: str, body: str, status: int = 200) -> HTMLResponse:
+    html = (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
+        f"<style>{STYLE}</style></head><body><h1>{escape(title)}</h1>{body}</body></html>"
+    )
+    return HTMLResponse(html, status_code=status)
+
+
+def not_found(message: str) -> HTMLResponse:
+    return page("Not found", f'<p>{escape(message)}</p><p><a href="/">All snapshots</a></p>', 404)
+
+
+def _table(headers: list[str], rows: list[list[str]], table_id: str) -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
+    return f'<table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _download(snapshot_id: int) -> str:
+    return f'<a class="download" href="/snapshots/{snapshot_id}/deactivated-units.csv" download>Download CSV</a>'
+
+
+def snapshots_table(snapshots: list[dict[str, Any]]) -> str:
+    headers = ["snapshot", "integration", "taken at (UTC)", "run", "units deactivated", "units reactivated",
+               "properties deactivated", "active units in source", "active units on platform", "guard overridden", ""]
+    rows = [
+        [f'<a href="/snapshots/{s["id"]}">{s["id"]}</a>', escape(s["integration"]),
+         escape(f"{s['taken_at']:%Y-%m-%d %H:%M:%S}"), str(s["run_id"]), str(s["deactivated_units"]),
+         str(s["reactivated_unit_count"]), str(s["deactivated_property_count"]), str(s["source_unit_count"]),
+         str(s["platform_active_unit_count"]), "yes" if s["mass_deactivation_allowed"] else "no", _download(s["id"])]
+        for s in snapshots
+    ]
+    return _table(headers, rows, "snapshots")
+
+
+def snapshot_section(snapshot: dict[str, Any], rows: list[dict[str, Any]]) -> str:
+    summary = (
+        f"<p>Integration {escape(snapshot['integration'])}, taken {escape(format_moment(snapshot['taken_at']))} "
+        f"by run {snapshot['run_id']}: {len(rows)} unit(s) deactivated. {_download(snapshot['id'])}</p>"
+    )
+    headers = ["property id", "property", "unit id", "unit", "deactivated at (UTC)", "reason"]
+    cells = [
+        [str(r["property_id"]), escape(r["property_name"] or ""), str(r["unit_id"]), escape(r["unit_name"] or ""),
+         escape(r["deactivated_at"]), escape(r["reason"])]
+        for r in rows
+    ]
+    return summary + (_table(headers, cells, "deactivated-units") if rows else "<p>No unit was deactivated.</p>")

@@ -1,0 +1,113 @@
+"""Browser tests: real headless Chromium driven over the W3C WebDriver protocol (Debian's chromium-driver)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from prefect.settings import PREFECT_SERVER_LOGGING_LEVEL, temporary_settings
+from prefect.testing.utilities import prefect_test_harness
+
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def prefect_harness() -> Iterator[None]:
+    """The flows that make the data run under a Prefect test harness of this module's own."""
+    with temporary_settings(updates={PREFECT_SERVER_LOGGING_LEVEL: "CRITICAL"}):
+        with prefect_test_harness(server_startup_timeout=90):
+            yield
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_http(url: str, process: subprocess.Popen, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args[0]} exited with {process.returncode} before answering on {url}")
+        try:
+            requests.get(url, timeout=1)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing answered on {url} within {timeout:.0f} s")
+
+
+class Browser:
+    """One WebDriver session of headless Chromium, with downloads going to `downloads`."""
+
+    def __init__(self, driver_url: str, downloads: Path, profile: Path, binary: str) -> None:
+        self.driver_url = driver_url
+        options = {
+            "binary": binary,
+            "args": [*CHROMIUM_FLAGS, f"--user-data-dir={profile}"],
+            "prefs": {"download.default_directory": str(downloads), "download.prompt_for_download": False},
+        }
+        capabilities = {"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": options}}}
+        self.session = self._call("POST", "/session", capabilities)["sessionId"]
+        self.command("chromium/send_command", {"cmd": "Page.setDownloadBehavior",
+                                               "params": {"behavior": "allow", "downloadPath": str(downloads)}})
+
+    def _call(self, method: str, path: str, body: dict | None = None) -> Any:
+        response = requests.request(method, self.driver_url + path, json=body, timeout=60)
+        payload = response.json()
+        if response.status_code >= 400:
+            raise RuntimeError(f"WebDriver {method} {path} failed: {payload.get('value', payload)}")
+        return payload["value"]
+
+    def command(self, path: str, body: dict | None = None, method: str = "POST") -> Any:
+        return self._call(method, f"/session/{self.session}/{path}", body if body is not None else {})
+
+    def open(self, url: str) -> None:
+        self.command("url", {"url": url})
+
+    def run(self, script: str, *args: Any) -> Any:
+        return self.command("execute/sync", {"script": script, "args": list(args)})
+
+    def click(self, css: str) -> None:
+        element = self.command("element", {"using": "css selector", "value": css})
+        self.command(f"element/{next(iter(element.values()))}/click")
+
+    def quit(self) -> None:
+        self._call("DELETE", f"/session/{self.session}")
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Browser]:
+    """Headless Chromium; skipped only where none is installed and CI is not set (CI must have it)."""
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if chromium is None or driver is None:
+        missing = "chromium" if chromium is None else "chromedriver"
+        if os.environ.get("CI"):
+            pytest.fail(f"{missing} is missing in CI: .ci/run installs Debian's chromium and chromium-driver")
+        pytest.skip(f"{missing} is not installed (apt-get install chromium chromium-driver)")
+    port = free_port()
+    process = subprocess.Popen([driver, f"--port={port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/status", process)
+        downloads = tmp_path / "downloads"
+        downloads.mkdir()
+        session = Browser(f"http://127.0.0.1:{port}", downloads, tmp_path / "profile", chromium)
+        try:
+            yield session
+        finally:
+            session.quit()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

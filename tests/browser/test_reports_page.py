@@ -1,0 +1,83 @@
+"""The Reports page in real headless Chromium: the latest snapshot's units, and its "Download CSV" link."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from flows.initial_sync import initial_sync
+from flows.reconciliation import reconcile
+from schemas.tables import properties, snapshot_deactivated_units, units
+from tasks.export import COLUMNS, format_moment, restore
+from tests.browser.conftest import free_port, wait_for_http
+
+PMSYNC = str(Path(sys.executable).with_name("pmsync"))
+LATEST_ROWS = "return [...document.querySelectorAll('#latest #deactivated-units tbody tr')].map(r => [...r.cells].map(c => c.textContent))"
+
+
+def stored_rows(engine: sa.Engine, snapshot_id: int) -> list[tuple]:
+    sdu = snapshot_deactivated_units
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(properties.c.source_id, properties.c.name, units.c.source_id, units.c.name, sdu.c.deactivated_at, sdu.c.reason)
+            .join(units, units.c.id == sdu.c.unit_id).join(properties, properties.c.id == sdu.c.property_id)
+            .where(sdu.c.snapshot_id == snapshot_id)
+        ).all()
+    return sorted((str(p), pn, str(u), un, format_moment(at), reason) for p, pn, u, un, at, reason in rows)
+
+
+def wait_for_download(folder: Path, timeout: float = 30.0) -> Path:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done = [f for f in folder.iterdir() if f.suffix == ".csv"]
+        if done:
+            return done[0]
+        time.sleep(0.1)
+    raise AssertionError(f"no CSV arrived in {folder} within {timeout:.0f} s: {[f.name for f in folder.iterdir()]}")
+
+
+def test_the_reports_page_shows_the_latest_snapshot_and_downloads_its_csv(integration_env, sandbox, platform_engine, browser, tmp_path):
+    store = sandbox.store
+    synced = [u["id"] for u in store.records("units") if u.get("active") is not False and store.get("buildings", u["buildingID"])["active"]]
+    store.update("units", synced[2], name='=HYPERLINK("http://x","y")')
+    initial_sync()
+    for unit_id in synced[:2]:
+        store.delete("units", unit_id)
+    reconcile()
+    for unit_id in synced[2:4]:
+        store.delete("units", unit_id)
+    latest = reconcile()["snapshot_id"]
+    expected = stored_rows(platform_engine, latest)
+    assert sorted(row[2] for row in expected) == sorted(map(str, synced[2:4]))
+
+    port = free_port()
+    server = subprocess.Popen(
+        [PMSYNC, "reports", "serve", "--port", str(port)], env={**os.environ, **integration_env},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/", server)
+        browser.open(f"http://127.0.0.1:{port}/")
+        shown = browser.run(LATEST_ROWS)
+        browser.click("#latest a.download")
+        downloaded = wait_for_download(tmp_path / "downloads")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+    assert sorted(tuple(row) for row in shown) == [(p, pn, u, un, at, reason) for p, pn, u, un, at, reason in expected]
+    assert downloaded.name == f"deactivated-units-snapshot-{latest}.csv"
+    with downloaded.open(encoding="utf-8", newline="") as file:
+        header, *rows = list(csv.reader(file))
+    assert tuple(header) == COLUMNS
+    as_stored = sorted(
+        (row[1], restore(row[2]), row[3], restore(row[4]), row[5], row[6]) for row in rows
+    )
+    assert as_stored == expected
+    assert all(row[0] == "default" and row[7] == str(latest) for row in rows)

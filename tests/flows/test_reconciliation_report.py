@@ -1,0 +1,228 @@
+"""What analysts get from a reconciliation: the CSV, the run's Prefect artifacts, the Reports app, the CLI."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+import requests
+import sqlalchemy as sa
+import uvicorn
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+from prefect.client.schemas.sorting import ArtifactSort
+from prefect.settings import PREFECT_API_URL
+from pydantic import SecretStr
+
+from flows.initial_sync import initial_sync
+from flows.reconciliation import reconcile
+from reports.app import create_app
+from sandbox import SANDBOX_CLIENT_SECRET
+from schemas.tables import properties, snapshot_deactivated_units, units
+from tasks.export import COLUMNS, csv_text, restore, snapshot_units
+
+PMSYNC = str(Path(sys.executable).with_name("pmsync"))
+TRICKY_NAMES = ['=HYPERLINK("http://x","y")', "+1-555", "@SUM(A1:A9)", "-2+3", "\tTabbed", "'=already quoted",
+                '<script>alert("x")</script>', "Ünïcødé, \"quoted\" 東京"]
+
+
+def run_pmsync(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, **env, "PREFECT_API_URL": PREFECT_API_URL.value(), "COLUMNS": "200"}
+    return subprocess.run([PMSYNC, *args], env=full_env, capture_output=True, text=True, timeout=300)
+
+
+class Site:
+    """A requests session (it keeps cookies) against one server."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.http = requests.Session()
+
+    def get(self, path: str, **options) -> requests.Response:
+        return self.http.get(self.base_url + path, timeout=30, **options)
+
+
+@contextmanager
+def served(app):
+    """The app behind a real uvicorn server on 127.0.0.1."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    try:
+        yield Site(f"http://127.0.0.1:{port}")
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def deactivated_rows(engine: sa.Engine, snapshot_id: int) -> dict[int, tuple]:
+    """Per unit source id: (property source id, property name, unit name, deactivated at, reason) as stored."""
+    sdu = snapshot_deactivated_units
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(units.c.source_id, properties.c.source_id, properties.c.name, units.c.name, sdu.c.deactivated_at, sdu.c.reason)
+            .join(units, units.c.id == sdu.c.unit_id).join(properties, properties.c.id == sdu.c.property_id)
+            .where(sdu.c.snapshot_id == snapshot_id)
+        ).all()
+    return {row[0]: tuple(row[1:]) for row in rows}
+
+
+def reconcile_tricky_names(sandbox) -> tuple[dict, list[int]]:
+    """Units named like formulas (and worse), synced, then deleted in the source and reconciled away."""
+    store = sandbox.store
+    chosen = [
+        u["id"] for u in store.records("units")
+        if u.get("active") is not False and store.get("buildings", u["buildingID"])["active"]
+    ][: len(TRICKY_NAMES)]
+    for unit_id, name in zip(chosen, TRICKY_NAMES):
+        store.update("units", unit_id, name=name)
+    initial_sync()
+    for unit_id in chosen:
+        store.delete("units", unit_id)
+    return reconcile(), chosen
+
+
+def test_formula_like_names_come_out_of_the_csv_as_text_and_pandas_round_trips(integration_env, sandbox, platform_engine, tmp_path):
+    result, chosen = reconcile_tricky_names(sandbox)
+    out = tmp_path / "deactivated.csv"
+
+    exported = run_pmsync("report", "deactivated", "--out", str(out), env=integration_env)
+
+    assert exported.returncode == 0, exported.stdout + exported.stderr[-2000:]
+    assert f"wrote {len(chosen)} deactivated unit(s) of snapshot {result['snapshot_id']}" in exported.stdout
+    with out.open(encoding="utf-8", newline="") as file:
+        header, *rows = list(csv.reader(file))
+    assert tuple(header) == COLUMNS
+    cells = [cell for row in rows for cell in row]
+    assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in cells)
+    names = {row[COLUMNS.index("unit_name")] for row in rows}
+    assert "'=HYPERLINK(\"http://x\",\"y\")" in names and "'+1-555" in names and "''=already quoted" in names
+
+    stored = deactivated_rows(platform_engine, result["snapshot_id"])
+    frame = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert sorted(int(i) for i in frame["unit_id"]) == sorted(chosen)
+    for row in frame.to_dict("records"):
+        prop_id, prop_name, unit_name, at, reason = stored[int(row["unit_id"])]
+        assert (int(row["property_id"]), restore(row["property_name"]), restore(row["unit_name"])) == (prop_id, prop_name, unit_name)
+        assert (pd.Timestamp(row["deactivated_at"]), row["reason"]) == (pd.Timestamp(at), reason)
+        assert (row["integration"], int(row["snapshot_id"])) == ("default", result["snapshot_id"])
+    typed = pd.read_csv(out)
+    assert typed["unit_id"].dtype.kind == "i" and typed["snapshot_id"].eq(result["snapshot_id"]).all()
+
+    unknown = run_pmsync("report", "deactivated", "--snapshot", "999", "--out", str(tmp_path / "x.csv"), env=integration_env)
+    assert unknown.returncode == 1
+    assert unknown.stdout.strip().splitlines()[-1].startswith("error: there is no reconciliation snapshot 999")
+
+
+def latest_artifact(key: str):
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])), sort=ArtifactSort.CREATED_DESC, limit=1
+        )
+    assert found, f"no artifact {key}"
+    return found[0]
+
+
+def test_the_run_publishes_its_deactivated_units_and_a_link_to_the_report(integration_env, sandbox, platform_engine):
+    result, chosen = reconcile_tricky_names(sandbox)
+
+    table = latest_artifact("reconciliation-deactivated-units-default")
+    report = latest_artifact("reconciliation-report-default")
+
+    assert f"snapshot {result['snapshot_id']}" in table.description
+    rows = json.loads(table.data) if isinstance(table.data, str) else table.data
+    assert sorted(row["unit id"] for row in rows) == sorted(chosen)
+    assert f"http://127.0.0.1:8780/snapshots/{result['snapshot_id']}" in report.data
+    for artifact in (table, report):
+        assert SANDBOX_CLIENT_SECRET not in json.dumps(artifact.data) + (artifact.description or "")
+
+
+def test_the_reports_app_lists_snapshots_shows_units_serves_the_csv_and_404s(integration_env, sandbox, platform_url, platform_engine):
+    result, _ = reconcile_tricky_names(sandbox)
+    snapshot_id = result["snapshot_id"]
+    with served(create_app(platform_url)) as client:
+        check_pages(client, snapshot_id, platform_engine)
+
+
+def check_pages(client, snapshot_id: int, platform_engine) -> None:
+    index = client.get("/")
+    detail = client.get(f"/snapshots/{snapshot_id}")
+    download = client.get(f"/snapshots/{snapshot_id}/deactivated-units.csv")
+
+    assert index.status_code == detail.status_code == download.status_code == 200
+    for page in (index.text, detail.text):
+        assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page and "<script>" not in page
+        assert f'href="/snapshots/{snapshot_id}/deactivated-units.csv"' in page and "Download CSV" in page
+    assert download.headers["content-type"] == "text/csv; charset=utf-8"
+    assert f'filename="deactivated-units-snapshot-{snapshot_id}.csv"' in download.headers["content-disposition"]
+    assert download.content.decode("utf-8") == csv_text(snapshot_units(platform_engine, snapshot_id)[1])
+    for missing in (f"/snapshots/{snapshot_id + 100}", f"/snapshots/{snapshot_id + 100}/deactivated-units.csv", "/snapshots/abc", "/nope"):
+        response = client.get(missing)
+        assert response.status_code == 404 and "Not found" in response.text and "Traceback" not in response.text
+
+
+def test_with_a_token_the_reports_app_answers_401_without_it(integration_env, sandbox, platform_url):
+    reconcile_tricky_names(sandbox)
+    with served(create_app(platform_url, SecretStr("s3cret-reports-token"))) as client:
+        check_token(client)
+
+
+def check_token(client) -> None:
+    assert client.get("/").status_code == 401
+    assert client.get("/", headers={"X-Reports-Token": "wrong"}).status_code == 401
+    assert client.get("/", headers={"X-Reports-Token": "s3cret-reports-token"}).status_code == 200
+    assert client.get("/snapshots/1/deactivated-units.csv", params={"token": "s3cret-reports-token"}).status_code == 200
+    assert client.get("/snapshots/1").status_code == 200, "the cookie set by ?token= lets the page's links work"
+
+
+def test_the_command_line_previews_refuses_overrides_and_undoes(integration_env, sandbox, platform_engine):
+    store = sandbox.store
+    initial_sync()
+    with platform_engine.connect() as connection:
+        synced = sorted(connection.execute(sa.select(units.c.source_id)).scalars())
+    doomed = synced[: round(len(synced) * 0.5)]
+    for unit_id in doomed:
+        store.delete("units", unit_id)
+
+    preview = run_pmsync("reconcile", "--dry-run", "--allow-mass-deactivation", env=integration_env)
+    refused = run_pmsync("reconcile", env=integration_env)
+    forced = run_pmsync("reconcile", "--max-share", "0.6", env=integration_env)
+    undone = run_pmsync("unit", "reactivate", str(doomed[0]), env=integration_env)
+    again = run_pmsync("unit", "reactivate", str(doomed[0]), env=integration_env)
+    exposed = run_pmsync("reports", "serve", "--host", "0.0.0.0", env=integration_env)
+    building_id = store.get("units", synced[-1])["buildingID"]
+    disabled = run_pmsync("property", "disable", str(building_id), env=integration_env)
+    unknown = run_pmsync("property", "enable", "424242", env=integration_env)
+
+    assert preview.returncode == 0, preview.stdout + preview.stderr[-2000:]
+    assert "dry run — nothing was written" in preview.stdout and f"units deactivated: {len(doomed)}" in preview.stdout
+    assert refused.returncode == 1
+    assert refused.stdout.strip().splitlines()[-1].startswith(
+        f"error: MassDeactivationRefused: would deactivate {len(doomed)} of {len(synced)} active units"
+    )
+    assert forced.returncode == 0 and "snapshot 1" in forced.stdout, forced.stdout + forced.stderr[-2000:]
+    assert undone.returncode == 0 and f"unit {doomed[0]} " in undone.stdout and "reactivated by hand" in undone.stdout
+    assert again.returncode == 1 and again.stdout.strip().splitlines()[-1] == f"error: unit {doomed[0]} is already active; nothing to undo"
+    assert exposed.returncode == 1 and "PMSYNC_REPORTS_TOKEN" in exposed.stdout.strip().splitlines()[-1]
+    assert disabled.returncode == 0 and f"property {building_id} " in disabled.stdout and "disabled by hand" in disabled.stdout
+    assert unknown.returncode == 1
+    assert unknown.stdout.strip().splitlines()[-1] == "error: property 424242 is not on the platform for integration 'default'; check the source id"
+    with platform_engine.connect() as connection:
+        active = set(connection.execute(sa.select(units.c.source_id).where(units.c.active.is_(True))).scalars())
+        building = connection.execute(sa.select(properties).where(properties.c.source_id == building_id)).one()
+    assert active == (set(synced) - set(doomed)) | {doomed[0]}
+    assert building.manually_disabled is True and building.active is False
