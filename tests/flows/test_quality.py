@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, FlowRunFilter, FlowRunFilterId
 
 from flows.delta_sync import delta_sync
 from flows.initial_sync import initial_sync
@@ -129,10 +129,14 @@ def test_a_misspelt_expectation_in_a_suite_stops_the_run_with_the_file_named(int
 
 
 def test_each_run_publishes_pass_fail_counts_and_top_failures_without_progress_bars(integration_env, sandbox, capfd):
-    result = initial_sync()
+    state = initial_sync(return_state=True)
+    result = state.result()
 
     with get_client(sync_client=True) as client:
-        artifact = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["initial-sync-default"])))[0]
+        (artifact,) = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["initial-sync-default"])),
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id])),
+        )
     rows = {row["entity"]: row for row in json.loads(artifact.data)}
     resident = rows["resident"]
     assert resident["quarantined"] == result["counts"]["resident"]["quarantined"] > 0
