@@ -98,21 +98,19 @@ def create_app(database_url: str, token: SecretStr | None = None) -> FastAPI:
         )
         return page("Reconciliation reports", body)
 
+    @app.exception_handler(UnknownSnapshot)
+    async def unknown_snapshot(request: Request, unknown: UnknownSnapshot) -> Response:
+        return not_found(str(unknown).split(";")[0])
+
     @app.get("/snapshots/{snapshot_id}", response_class=HTMLResponse)
     def snapshot(snapshot_id: int) -> Response:
-        try:
-            found, rows = snapshot_units(engine, snapshot_id)
-        except UnknownSnapshot as unknown:
-            return not_found(str(unknown).split(";")[0])
+        found, rows = snapshot_units(engine, snapshot_id)
         body = f'<p><a href="/">All snapshots</a></p><section id="snapshot">{snapshot_section(found, rows)}</section>'
         return page(f"Snapshot {found['id']} of {found['integration']}", body)
 
     @app.get("/snapshots/{snapshot_id}/deactivated-units.csv")
     def snapshot_csv(snapshot_id: int) -> Response:
-        try:
-            found, rows = snapshot_units(engine, snapshot_id)
-        except UnknownSnapshot as unknown:
-            return not_found(str(unknown).split(";")[0])
+        found, rows = snapshot_units(engine, snapshot_id)
         filename = f"deactivated-units-snapshot-{found['id']}.csv"
         return Response(
             csv_text(rows).encode("utf-8"),

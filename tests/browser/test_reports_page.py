@@ -13,23 +13,17 @@ import sqlalchemy as sa
 
 from flows.initial_sync import initial_sync
 from flows.reconciliation import reconcile
-from schemas.tables import properties, snapshot_deactivated_units, units
 from tasks.export import COLUMNS, format_moment, restore
 from tests.browser.conftest import free_port, wait_for_http
+from tests.flows.test_reconciliation_report import deactivated_rows
 
 PMSYNC = str(Path(sys.executable).with_name("pmsync"))
 LATEST_ROWS = "return [...document.querySelectorAll('#latest #deactivated-units tbody tr')].map(r => [...r.cells].map(c => c.textContent))"
 
 
 def stored_rows(engine: sa.Engine, snapshot_id: int) -> list[tuple]:
-    sdu = snapshot_deactivated_units
-    with engine.connect() as connection:
-        rows = connection.execute(
-            sa.select(properties.c.source_id, properties.c.name, units.c.source_id, units.c.name, sdu.c.deactivated_at, sdu.c.reason)
-            .join(units, units.c.id == sdu.c.unit_id).join(properties, properties.c.id == sdu.c.property_id)
-            .where(sdu.c.snapshot_id == snapshot_id)
-        ).all()
-    return sorted((str(p), pn, str(u), un, format_moment(at), reason) for p, pn, u, un, at, reason in rows)
+    stored = deactivated_rows(engine, snapshot_id)
+    return sorted((str(p), pn, str(u), un, format_moment(at), reason) for u, (p, pn, un, at, reason) in stored.items())
 
 
 def wait_for_download(folder: Path, timeout: float = 30.0) -> Path:
