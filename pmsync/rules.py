@@ -79,6 +79,15 @@ class ParentLink:
 
 
 @dataclass(frozen=True)
+class AdoptByMarker:
+    """A source record carrying a marker the platform wrote (a pushed work order's searchTag) is that platform row:
+    it gets the record's source id instead of a duplicate being created (the push's answer may have been lost)."""
+
+    fact: str
+    column: str
+
+
+@dataclass(frozen=True)
 class EntityRule:
     """What a sync may do with one entity."""
 
@@ -86,6 +95,7 @@ class EntityRule:
     include: Inclusion = Always()
     parents: tuple[ParentLink, ...] = ()
     on_update: frozenset[str] = ALL_FIELDS
+    adopt: AdoptByMarker | None = None
 
     def updatable(self, column: str) -> bool:
         return self.on_update is ALL_FIELDS or column in self.on_update
@@ -163,6 +173,7 @@ PROPERTYWARE_RULES = RuleTable(
                 ParentLink("resident", "resident_id", required=False, resolve="primary_resident_of_named_lease"),
             ),
             on_update=frozenset(),
+            adopt=AdoptByMarker("search_tag", "push_marker"),
         ),
     },
 )

@@ -74,6 +74,18 @@ def control_router(store: SandboxStore) -> APIRouter:
             store.clear_requests_log()
         return {"cleared": cleared}
 
+    @router.get("/writes")
+    def writes_log() -> list:
+        with store.lock:
+            return list(store.writes_log)
+
+    @router.delete("/writes")
+    def clear_writes() -> dict:
+        with store.lock:
+            cleared = len(store.writes_log)
+            store.writes_log.clear()
+        return {"cleared": cleared}
+
     @router.get("/records/{entity}/{record_id}")
     def get_record(entity: str, record_id: str) -> Response:
         try:

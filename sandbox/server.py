@@ -1,10 +1,9 @@
-"""FastAPI app speaking the Propertyware REST v1 read dialect under BASE_PATH, plus /_sandbox test controls."""
+"""FastAPI app speaking the Propertyware REST v1 dialect under BASE_PATH, plus /_sandbox test controls."""
 
 from __future__ import annotations
 
 import hmac
 import json
-from http import HTTPStatus
 from typing import Any, Callable
 from urllib.parse import parse_qsl
 
@@ -14,9 +13,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .constants import (BASE_PATH, ENTITY_PATHS, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_SYSTEM_ID)
 from .control import control_router
+from .errors import error_response
 from .faults import Fault
 from .query import QueryError, ResultCache, parse_list_query
 from .store import SandboxStore, clone
+from .writes import add_work_order_write_routes
 
 BY_ID_ROUTES = (
     ("buildings", "/buildings/{buildingID}"), ("units", "/units/{unitID}"), ("leases", "/leases/{leaseId}"),
@@ -26,17 +27,6 @@ BY_ID_ROUTES = (
 _CONTAINERS = (dict, list)
 _SINGULAR = {"buildings": "Building", "units": "Unit", "leases": "Lease", "workorders": "Work order",
              "vendors": "Vendor", "portfolios": "Portfolio", "charges": "Charge", "payments": "Payment"}
-
-
-def error_response(status: int, message: str, errors: list[dict] | None = None,
-                   headers: dict[str, str] | None = None) -> Response:
-    """An ErrorResponse body: errorCode, userMessage and errors[{key, message}]."""
-    try:
-        code = HTTPStatus(status).name
-    except ValueError:
-        code = f"HTTP_{status}"
-    body = {"errorCode": code, "userMessage": message, "errors": errors or []}
-    return Response(json.dumps(body), status_code=status, media_type="application/json", headers=headers)
 
 
 def strip_nulls(value: Any) -> Any:
@@ -195,6 +185,7 @@ def create_app(store: SandboxStore, *, client_id: str = SANDBOX_CLIENT_ID, clien
     for entity, route in BY_ID_ROUTES:
         param = route.rsplit("{", 1)[1].rstrip("}")
         app.add_api_route(BASE_PATH + route, api.get_endpoint(entity, param), methods=["GET"])
+    add_work_order_write_routes(app, api)
     app.include_router(control_router(store))
 
     @app.exception_handler(StarletteHTTPException)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import json
 import threading
 from datetime import datetime
 from typing import Any, Callable
@@ -53,6 +54,9 @@ class SandboxStore:
         self._version = 0
         self._faults: list[Fault] = []
         self.requests_log: list[tuple[str, str, dict[str, str]]] = []
+        self.writes_log: list[dict[str, Any]] = []
+        self.work_order_tasks: dict[int, list[dict]] = {}
+        self._task_ids = 70_000_001
 
     @property
     def version(self) -> int:
@@ -174,6 +178,20 @@ class SandboxStore:
             self.requests_log.append((method, path, query))
             if len(self.requests_log) > _REQUEST_LOG_LIMIT:
                 del self.requests_log[: len(self.requests_log) - _REQUEST_LOG_LIMIT]
+
+    def log_write(self, method: str, path: str, raw_body: bytes, status: int) -> None:
+        """Every write received, in order: method, vendor path, the body as sent (parsed when JSON), our answer."""
+        try:
+            body: Any = json.loads(raw_body) if raw_body else None
+        except ValueError:
+            body = raw_body.decode("utf-8", "replace")
+        with self.lock:
+            self.writes_log.append({"method": method, "path": path, "body": body, "status": status})
+
+    def next_task_id(self) -> int:
+        with self.lock:
+            self._task_ids += 1
+            return self._task_ids - 1
 
     def clear_requests_log(self) -> None:
         with self.lock:

@@ -204,6 +204,7 @@ class WorkOrderRecord(SourceRecord):
     managedBy: str | None = None
     requestedBy: str | None = None
     lease: str | None = None
+    searchTag: str | None = None
 
     def candidates(self, raw: dict[str, Any]) -> list[Candidate]:
         columns = {
@@ -221,4 +222,5 @@ class WorkOrderRecord(SourceRecord):
             "source_modified_at": self.lastModifiedDateTime,
         }
         parents = {"property": self.buildingID, "unit": self.unitID}
-        return [Candidate("work_order", self.id, columns, parents, {"managed_by": self.managedBy}, raw)]
+        facts = {"managed_by": self.managedBy, "search_tag": self.searchTag}
+        return [Candidate("work_order", self.id, columns, parents, facts, raw)]

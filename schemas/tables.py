@@ -282,7 +282,33 @@ work_orders = _synced(
     Column("assigned_manager_name", String(200)),
     Column("assigned_manager_email", String(320)),
     Column("origin", String(20), nullable=False, default="source"),
+    Column("custom_fields", Json),
+    Column("push_marker", String(64), unique=True),
+    Column("sync_status", String(10)),
+    Column("sync_error", Text),
+    Column("last_push_attempt_at", UtcDateTime()),
+    Column("push_claimed_until", UtcDateTime()),
     source_id_required=False,
+)
+
+work_order_changes = Table(
+    "work_order_changes",
+    metadata,
+    _pk(),
+    Column("work_order_id", Key, ForeignKey("work_orders.id"), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("payload", Json, nullable=False),
+    Column("marker", String(64), nullable=False, unique=True),
+    Column("status", String(10), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("last_attempt_at", UtcDateTime()),
+    Column("last_error", Text),
+    Column("source_result_id", BigInteger),
+    Column("sent_at", UtcDateTime()),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Index(None, "work_order_id", "id"),
+    Index(None, "status"),
+    comment="One row per change made to a work order on the platform, sent to the source in id order.",
 )
 
 owners = _synced(

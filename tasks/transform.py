@@ -63,6 +63,8 @@ def apply_candidates(
             verdicts[candidate.source_id] = (candidate, exclusion)
     held = [_Held(candidate, "excluded", exclusion) for candidate, exclusion in verdicts.values() if exclusion]
     included = [candidate for candidate, exclusion in verdicts.values() if exclusion is None]
+    if rule.adopt is not None:
+        _adopt_platform_rows(connection, context, rule, included)
     ready = _link_parents(connection, context, rule, included, held)
     created, updated, unchanged = _write(connection, context, rule, ready)
     _record_held(connection, context, rule.entity, held)
@@ -77,6 +79,18 @@ def apply_candidates(
         parked=sum(h.status == "parked" for h in held),
     )
     _release_parked_children(connection, context, rule.entity, applied, outcome)
+
+
+def _adopt_platform_rows(connection: Connection, context: LoadContext, rule: EntityRule, included: list[Candidate]) -> None:
+    """Platform-made rows without a source id whose marker a source record carries get that record's source id."""
+    table, fact, column = SYNCED_TABLES[rule.entity], rule.adopt.fact, rule.adopt.column
+    marked = {c.facts[fact]: c.source_id for c in included if c.facts.get(fact)}
+    for chunk in _chunks(sorted(marked)):
+        query = select(table.c.id, table.c[column].label("marker")).where(
+            table.c.integration_id == context.integration_id, table.c.source_id.is_(None), table.c[column].in_(chunk)
+        )
+        for row in connection.execute(query).all():
+            connection.execute(update(table).where(table.c.id == row.id).values(source_id=marked[row.marker]))
 
 
 def _link_parents(

@@ -5,6 +5,7 @@ from pmsync.source.errors import (
     SourceAuthError,
     SourceDataError,
     SourceError,
+    SourceOutcomeUnknown,
     SourceRequestRejected,
     SourceUnavailable,
 )
@@ -16,6 +17,7 @@ __all__ = [
     "SourceAuthError",
     "SourceDataError",
     "SourceError",
+    "SourceOutcomeUnknown",
     "SourceRequestRejected",
     "SourceUnavailable",
 ]

@@ -18,6 +18,7 @@ from pydantic import BaseModel, SecretStr
 from pmsync.source.errors import (
     SourceAuthError,
     SourceDataError,
+    SourceOutcomeUnknown,
     SourceRequestRejected,
     SourceUnavailable,
 )
@@ -173,6 +174,36 @@ class PropertywareClient:
                 return None
             raise
         return self._parse([body], model, request, entity)[0]
+
+    def send_write(self, method: str, path: str, body: Any, *, entity: str) -> Any:
+        """One POST or PUT with a JSON body; the parsed answer (None when empty).
+
+        Only 429 is retried here (the source applied nothing). A timeout, a dropped connection or a 5xx raises
+        SourceOutcomeUnknown: the write may have landed, so the caller must look before sending it again.
+        """
+        request = f"{method} {path}"
+        for attempt in range(1, self.retry.max_attempts + 1):
+            try:
+                self.requests_made += 1
+                response = self._session.request(
+                    method, self.base_url + path, json=body, timeout=(self.retry.connect_timeout, self.retry.read_timeout)
+                )
+            except (requests.ConnectionError, requests.Timeout) as error:
+                raise SourceOutcomeUnknown(f"no answer ({type(error).__name__}); it may have been applied", request=request) from None
+            if response.status_code == 429 and attempt < self.retry.max_attempts:
+                self._sleep(self.retry.delay(attempt, _retry_after_seconds(response.headers.get("Retry-After"))))
+                continue
+            if response.status_code in RETRIABLE_STATUSES:
+                raise SourceOutcomeUnknown(f"HTTP {response.status_code}{_error_message(response)}", request=request)
+            if response.status_code >= 400:
+                raise self._rejection(response, request)
+            if not response.content:
+                return None
+            try:
+                return pydantic_core.from_json(response.content)
+            except ValueError:
+                raise SourceDataError("write answer is not valid JSON", request=request, entity=entity) from None
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _get(self, path: str, params: Mapping[str, Any], entity: str) -> tuple[Any, Mapping[str, str], str]:
         request = f"GET {path}" + (f"?{urlencode(params)}" if params else "")

@@ -19,6 +19,10 @@ class SourceUnavailable(SourceError):
     retriable = True
 
 
+class SourceOutcomeUnknown(SourceUnavailable):
+    """Retriable, but look first: a write got no clear answer (timeout, dropped connection, 5xx) and may have landed."""
+
+
 class SourceAuthError(SourceError):
     """Fatal: the source refused the credentials (401); fix the client id, secret or system id."""
 

@@ -79,7 +79,7 @@ def prefect(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
-def test_deploy_forced_syncs_queue_and_the_reconciliation_schedule(prefect_server, integration_env, sandbox, platform_engine, report_measurement):
+def test_deploy_forced_syncs_queue_and_the_reconciliation_and_push_schedules(prefect_server, integration_env, sandbox, platform_engine, report_measurement):
     begun = time.monotonic()
     env = {**prefect_server, **integration_env, "PMSYNC_PW_MAX_ATTEMPTS": "6", "PMSYNC_PW_BACKOFF_SECONDS": "0.4"}
     prefect(env, "work-pool", "create", "pmsync", "--type", "process")
@@ -97,6 +97,7 @@ def test_deploy_forced_syncs_queue_and_the_reconciliation_schedule(prefect_serve
         states = wait_for_flow_runs(env, "delta-sync", count=2, timeout=240)
         assert states == ["COMPLETED", "COMPLETED"]
         next_runs = scheduled_runs(env, "property-reconciliation", timeout=60)
+        sweeps = scheduled_runs(env, "work-order-push", timeout=60)
     finally:
         for worker in workers:
             worker.terminate()
@@ -112,6 +113,7 @@ def test_deploy_forced_syncs_queue_and_the_reconciliation_schedule(prefect_serve
     assert runs[1].started_at >= runs[0].finished_at
     assert landed == sum(1 for u in sandbox.store.records("units") if u["active"] and sandbox.store.get("buildings", u["buildingID"])["active"])
     assert next_runs
+    assert sweeps and all(moment.minute % 5 == 0 for moment in sweeps)
     for moment in next_runs:
         local = moment.astimezone(LOS_ANGELES)
         assert (local.day, local.hour, local.minute) == (27, 3, 0)

@@ -1,0 +1,181 @@
+"""`pmsync workorder …`: create and change work orders on the platform, push them to the source, show their status."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from pmsync.cli import INTEGRATION, _fail, _open_platform, _run_flow, console
+
+NO_PUSH = typer.Option(False, "--no-push", help="Only save on the platform; the sweep (every 5 minutes) pushes it.")
+STATUS_COLOURS = {"synced": "green", "pending": "yellow", "failed": "red", "busy": "yellow"}
+
+
+def register(app: typer.Typer) -> None:
+    """Add the work-order commands to the `pmsync` app."""
+    workorder_app = typer.Typer(no_args_is_help=True, help="Work orders made on the platform and pushed to the source.")
+    workorder_app.command("create")(workorder_create)
+    workorder_app.command("update")(workorder_update)
+    workorder_app.command("sync-now")(workorder_sync_now)
+    workorder_app.command("show")(workorder_show)
+    workorder_app.command("list")(workorder_list)
+    workorder_app.command("push-pending")(workorder_push_pending)
+    app.add_typer(workorder_app, name="workorder")
+
+
+def workorder_create(
+    property_id: int = typer.Option(..., "--property", help="Platform id of the property."),
+    description: str = typer.Option(..., help="What needs doing."),
+    unit_id: Optional[int] = typer.Option(None, "--unit", help="Platform id of the unit."),
+    resident_id: Optional[int] = typer.Option(None, "--resident", help="Platform id of the resident who reported it."),
+    priority: str = typer.Option("MEDIUM", help="HIGH, MEDIUM or LOW."),
+    category: Optional[str] = typer.Option(None),
+    type_: Optional[str] = typer.Option(None, "--type"),
+    no_push: bool = NO_PUSH,
+    integration: Optional[str] = INTEGRATION,
+) -> None:
+    """Create a work order on the platform and push it to the source."""
+    from pmsync.integrations import IntegrationNotConfigured, resolve_integration
+    from pmsync.workorders import InvalidWorkOrder, create_work_order
+
+    engine = _open_platform()
+    try:
+        name = resolve_integration(integration).name
+        work_order_id = create_work_order(
+            engine, name, property_id=property_id, description=description, unit_id=unit_id,
+            resident_id=resident_id, priority=priority, category=category, type=type_,
+        )
+    except (InvalidWorkOrder, IntegrationNotConfigured) as invalid:
+        _fail(str(invalid))
+    console.print(f"work order {work_order_id} saved on the platform", highlight=False)
+    if not no_push:
+        _push(work_order_id, integration, retry_failed=False)
+
+
+def workorder_update(
+    work_order_id: int = typer.Argument(..., help="Platform id of the work order."),
+    note: Optional[str] = typer.Option(None, help="A note (sent as a task on the work order)."),
+    complete: bool = typer.Option(False, "--complete", help="Mark it completed (closes it in the source)."),
+    completed_on: Optional[datetime] = typer.Option(None, formats=["%Y-%m-%d"], help="Completion date (default today)."),
+    comment: Optional[str] = typer.Option(None, help="Comment sent with the completion."),
+    field: list[str] = typer.Option([], "--field", help="Custom field NAME=VALUE (repeatable)."),
+    description: Optional[str] = typer.Option(None),
+    priority: Optional[str] = typer.Option(None),
+    category: Optional[str] = typer.Option(None),
+    type_: Optional[str] = typer.Option(None, "--type"),
+    no_push: bool = NO_PUSH,
+    integration: Optional[str] = INTEGRATION,
+) -> None:
+    """Change a work order on the platform and push the change to the source."""
+    from pmsync.workorders import InvalidWorkOrder, WorkOrderNotFound, update_work_order
+
+    custom = {}
+    for pair in field:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            _fail(f"--field {pair!r} is not NAME=VALUE")
+        custom[name.strip()] = value
+    engine = _open_platform()
+    try:
+        queued = update_work_order(
+            engine, work_order_id, note=note, complete=complete,
+            completed_on=completed_on.date() if completed_on else None, completion_comment=comment,
+            custom_fields=custom or None, description=description, priority=priority, category=category, type=type_,
+        )
+    except (InvalidWorkOrder, WorkOrderNotFound) as invalid:
+        _fail(str(invalid))
+    console.print(f"work order {work_order_id}: {queued} change(s) queued for the source", highlight=False)
+    if not no_push:
+        _push(work_order_id, integration, retry_failed=False)
+
+
+def workorder_sync_now(
+    work_order_id: int = typer.Argument(..., help="Platform id of the work order."),
+    integration: Optional[str] = INTEGRATION,
+) -> None:
+    """Push one work order now, including changes the source refused before; exits 1 unless it ends synced."""
+    outcome = _push(work_order_id, integration, retry_failed=True)
+    if outcome["sync_status"] != "synced":
+        raise typer.Exit(1)
+
+
+def workorder_push_pending(integration: Optional[str] = INTEGRATION) -> None:
+    """What the scheduled sweep does: push every work order with pending changes."""
+    from flows.work_order_push import work_order_push
+
+    result = _run_flow(lambda: work_order_push(integration=integration))
+    for outcome in result["work_orders"]:
+        _print_outcome(outcome)
+    console.print(f"{len(result['work_orders'])} work order(s) pushed", highlight=False)
+
+
+def workorder_show(work_order_id: int = typer.Argument(..., help="Platform id of the work order.")) -> None:
+    """Sync status, last attempt and error of a work order, and each change sent (or not) to the source."""
+    from pmsync.workorders import WorkOrderNotFound, work_order_status
+
+    try:
+        status = work_order_status(_open_platform(), work_order_id)
+    except WorkOrderNotFound as missing:
+        _fail(str(missing))
+    colour = STATUS_COLOURS.get(status.sync_status or "", "white")
+    console.print(f"work order {status.id} ({status.integration}): {status.description}", highlight=False)
+    console.print(f"  source id:    {status.source_id or '(not in the source yet)'}", highlight=False)
+    console.print(f"  status:       {status.status}, priority {status.priority}", highlight=False)
+    console.print(f"  sync status:  [{colour}]{status.sync_status or 'not pushed (came from the source)'}[/{colour}]", highlight=False)
+    console.print(f"  last attempt: {_when(status.last_push_attempt_at)}", highlight=False)
+    console.print(f"  last error:   {status.sync_error or '-'}", highlight=False, soft_wrap=True)
+    if status.changes:
+        table = Table(title="changes", title_justify="left")
+        for column in ("id", "kind", "status", "attempts", "last attempt", "error"):
+            table.add_column(column)
+        for change in status.changes:
+            table.add_row(str(change.id), change.kind, change.status, str(change.attempts), _when(change.last_attempt_at),
+                          change.last_error or "")
+        console.print(table)
+
+
+def workorder_list(
+    status: Optional[str] = typer.Option(None, help="Only this sync status: pending, failed or synced."),
+    limit: int = typer.Option(20, help="How many, newest first."),
+) -> None:
+    """Work orders made or changed on the platform, with their sync status."""
+    from sqlalchemy import select
+
+    from schemas.tables import work_orders
+
+    query = select(work_orders).where(work_orders.c.sync_status.is_not(None)).order_by(work_orders.c.id.desc()).limit(limit)
+    if status:
+        query = query.where(work_orders.c.sync_status == status)
+    with _open_platform().connect() as connection:
+        rows = connection.execute(query).all()
+    table = Table(title="work orders pushed from the platform", title_justify="left")
+    for column in ("id", "source id", "description", "sync status", "last attempt", "error"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(str(row.id), str(row.source_id or ""), (row.description or "")[:40], row.sync_status,
+                      _when(row.last_push_attempt_at), (row.sync_error or "")[:80])
+    console.print(table)
+
+
+def _push(work_order_id: int, integration: Optional[str], retry_failed: bool) -> dict:
+    from flows.work_order_push import work_order_push
+
+    result = _run_flow(lambda: work_order_push(work_order_id=work_order_id, retry_failed=retry_failed, integration=integration))
+    outcome = result["work_orders"][0]
+    _print_outcome(outcome)
+    return outcome
+
+
+def _print_outcome(outcome: dict) -> None:
+    colour = STATUS_COLOURS.get(outcome["sync_status"], "white")
+    where = f" (source id {outcome['source_id']})" if outcome["source_id"] else ""
+    error = f": {outcome['error']}" if outcome["error"] else ""
+    console.print(f"work order {outcome['id']}: [{colour}]{outcome['sync_status']}[/{colour}]{where}{error}",
+                  highlight=False, soft_wrap=True)
+
+
+def _when(moment: date | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M:%S} UTC" if moment else "-"

@@ -1,0 +1,206 @@
+"""Work orders made or changed on the platform: the functions a CLI or web form calls, and their push status."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, select, update
+
+from pmsync.runs import utc_now
+from schemas.tables import integrations, properties, residents, units, work_order_changes, work_orders
+
+PRIORITIES = ("HIGH", "MEDIUM", "LOW")
+EDITABLE = ("description", "priority", "category", "type")
+CHANGE_KINDS = ("create", "note", "progress", "close", "custom_fields")
+
+
+class WorkOrderNotFound(LookupError):
+    """No such work order on the platform: check the id (`pmsync workorder show ID`)."""
+
+
+class InvalidWorkOrder(ValueError):
+    """The work order cannot be saved as given; the message names the field and what to change."""
+
+
+@dataclass(frozen=True)
+class ChangeStatus:
+    """One change and how its push went."""
+
+    id: int
+    kind: str
+    status: str
+    attempts: int
+    last_attempt_at: datetime | None
+    last_error: str | None
+
+
+@dataclass(frozen=True)
+class WorkOrderStatus:
+    """What `pmsync workorder show` prints."""
+
+    id: int
+    integration: str
+    source_id: int | None
+    description: str | None
+    priority: str | None
+    status: str | None
+    sync_status: str | None
+    sync_error: str | None
+    last_push_attempt_at: datetime | None
+    changes: list[ChangeStatus]
+
+
+def _marker(kind: str) -> str:
+    return f"pmsync-{kind}-{uuid.uuid4().hex[:16]}"
+
+
+def _add_change(connection: Connection, work_order_id: int, kind: str, payload: dict[str, Any], marker: str | None = None) -> None:
+    connection.execute(
+        work_order_changes.insert().values(
+            work_order_id=work_order_id, kind=kind, payload=payload, marker=marker or _marker(kind[:4]),
+            status="pending", created_at=utc_now(),
+        )
+    )
+    connection.execute(update(work_orders).where(work_orders.c.id == work_order_id).values(sync_status="pending"))
+
+
+def _check_priority(priority: str | None) -> str | None:
+    if priority is not None and priority.upper() not in PRIORITIES:
+        raise InvalidWorkOrder(f"priority {priority!r} is not one of {', '.join(PRIORITIES)}")
+    return priority.upper() if priority else None
+
+
+def create_work_order(
+    engine: Engine,
+    integration: str,
+    *,
+    property_id: int,
+    description: str,
+    unit_id: int | None = None,
+    resident_id: int | None = None,
+    priority: str = "MEDIUM",
+    category: str | None = None,
+    type: str | None = None,
+) -> int:
+    """Save a new work order on the platform and queue its creation in the source; its platform id."""
+    if not description.strip():
+        raise InvalidWorkOrder("description is empty; say what needs doing")
+    with engine.begin() as connection:
+        found = connection.execute(
+            select(integrations.c.id, integrations.c.integration_user, properties.c.active)
+            .join(properties, properties.c.integration_id == integrations.c.id)
+            .where(integrations.c.name == integration, properties.c.id == property_id)
+        ).first()
+        if found is None:
+            raise InvalidWorkOrder(f"property {property_id} is not a property of integration {integration!r}")
+        if not found.active:
+            raise InvalidWorkOrder(f"property {property_id} is deactivated; choose an active property")
+        if unit_id is not None and connection.execute(
+            select(units.c.id).where(units.c.id == unit_id, units.c.property_id == property_id)
+        ).first() is None:
+            raise InvalidWorkOrder(f"unit {unit_id} is not a unit of property {property_id}")
+        if resident_id is not None and connection.execute(
+            select(residents.c.id).where(residents.c.id == resident_id, residents.c.integration_id == found.id)
+        ).first() is None:
+            raise InvalidWorkOrder(f"resident {resident_id} is not a resident of integration {integration!r}")
+        now, marker = utc_now(), _marker("wo")
+        work_order_id = connection.execute(
+            work_orders.insert().values(
+                integration_id=found.id, property_id=property_id, unit_id=unit_id, resident_id=resident_id,
+                description=description.strip(), priority=_check_priority(priority), category=category, type=type,
+                status="Open", managed_by=found.integration_user, origin="platform", push_marker=marker,
+                active=True, created_at=now, updated_at=now,
+            )
+        ).inserted_primary_key[0]
+        _add_change(connection, work_order_id, "create", {}, marker)
+    return work_order_id
+
+
+def update_work_order(
+    engine: Engine,
+    work_order_id: int,
+    *,
+    note: str | None = None,
+    complete: bool = False,
+    completed_on: date | None = None,
+    completion_comment: str | None = None,
+    custom_fields: dict[str, str] | None = None,
+    **fields: str | None,
+) -> int:
+    """Change a work order on the platform and queue each change for the source; how many changes were queued.
+
+    Before the source has it, edited fields simply go into the creation. After, the source has no update
+    endpoint for them: they are sent as a progress task ("priority: MEDIUM → HIGH"), a note as a task,
+    completion through close, custom fields through the custom-field endpoint.
+    """
+    unknown = set(fields) - set(EDITABLE)
+    if unknown:
+        raise InvalidWorkOrder(f"cannot edit {', '.join(sorted(unknown))}; editable: {', '.join(EDITABLE)}")
+    if "priority" in fields:
+        fields["priority"] = _check_priority(fields["priority"])
+    with engine.begin() as connection:
+        row = connection.execute(select(work_orders).where(work_orders.c.id == work_order_id)).first()
+        if row is None:
+            raise WorkOrderNotFound(f"no work order {work_order_id} on the platform")
+        creation_pending = connection.execute(
+            select(work_order_changes.c.id).where(
+                work_order_changes.c.work_order_id == work_order_id, work_order_changes.c.kind == "create",
+                work_order_changes.c.status != "sent",
+            )
+        ).first() is not None
+        changed = {name: value for name, value in fields.items() if value is not None and getattr(row, name) != value}
+        queued = 0
+        values: dict[str, Any] = {**changed, "updated_at": utc_now()}
+        if changed and not creation_pending:
+            lines = [f"{name}: {getattr(row, name) or '(none)'} → {value}" for name, value in changed.items()]
+            _add_change(connection, work_order_id, "progress", {"text": "Changed on the platform: " + "; ".join(lines)})
+            queued += 1
+        if note and note.strip():
+            _add_change(connection, work_order_id, "note", {"text": note.strip()})
+            queued += 1
+        if custom_fields:
+            values["custom_fields"] = {**(row.custom_fields or {}), **custom_fields}
+            _add_change(connection, work_order_id, "custom_fields", {"fields": custom_fields})
+            queued += 1
+        if complete and row.status != "Closed":
+            values["status"] = "Closed"
+            on = (completed_on or utc_now().date()).isoformat()
+            _add_change(connection, work_order_id, "close", {"completed_on": on, "comments": completion_comment})
+            queued += 1
+        connection.execute(update(work_orders).where(work_orders.c.id == work_order_id).values(**values))
+    return queued
+
+
+def retry_failed_changes(engine: Engine, work_order_id: int) -> int:
+    """Put a work order's failed changes back in the queue ("Sync Now" after the cause is fixed); how many."""
+    with engine.begin() as connection:
+        if connection.execute(select(work_orders.c.id).where(work_orders.c.id == work_order_id)).first() is None:
+            raise WorkOrderNotFound(f"no work order {work_order_id} on the platform")
+        return connection.execute(
+            update(work_order_changes)
+            .where(and_(work_order_changes.c.work_order_id == work_order_id, work_order_changes.c.status == "failed"))
+            .values(status="pending")
+        ).rowcount
+
+
+def work_order_status(engine: Engine, work_order_id: int) -> WorkOrderStatus:
+    with engine.connect() as connection:
+        row = connection.execute(
+            select(work_orders, integrations.c.name.label("integration_name"))
+            .join(integrations, integrations.c.id == work_orders.c.integration_id)
+            .where(work_orders.c.id == work_order_id)
+        ).first()
+        if row is None:
+            raise WorkOrderNotFound(f"no work order {work_order_id} on the platform")
+        changes = connection.execute(
+            select(work_order_changes).where(work_order_changes.c.work_order_id == work_order_id).order_by(work_order_changes.c.id)
+        ).all()
+    return WorkOrderStatus(
+        id=row.id, integration=row.integration_name, source_id=row.source_id, description=row.description,
+        priority=row.priority, status=row.status, sync_status=row.sync_status, sync_error=row.sync_error,
+        last_push_attempt_at=row.last_push_attempt_at,
+        changes=[ChangeStatus(c.id, c.kind, c.status, c.attempts, c.last_attempt_at, c.last_error) for c in changes],
+    )

@@ -1,0 +1,150 @@
+"""Work orders made on the platform reach the source once, through the vendor's real endpoints, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from flows.delta_sync import delta_sync
+from flows.initial_sync import initial_sync
+from flows.work_order_push import work_order_push
+from pmsync.workorders import create_work_order, update_work_order, work_order_status
+from sandbox import disconnect_fault, status_fault
+from schemas.tables import properties, units, work_orders
+from tests.flows.test_cli import run_pmsync
+
+
+def a_unit_with_its_property(engine: sa.Engine):
+    with engine.connect() as connection:
+        return connection.execute(
+            sa.select(units.c.id.label("unit_id"), units.c.source_id.label("unit_source_id"),
+                      properties.c.id.label("property_id"), properties.c.source_id.label("building_source_id"))
+            .join(properties, properties.c.id == units.c.property_id)
+            .where(units.c.active, properties.c.active)
+            .order_by(units.c.id)
+        ).first()
+
+
+def writes(store) -> list[tuple[str, str]]:
+    return [(write["method"], write["path"]) for write in store.writes_log]
+
+
+def tagged(store, marker: str) -> list[dict]:
+    return [order for order in store.records("workorders") if order.get("searchTag") == marker]
+
+
+def marker_of(engine: sa.Engine, work_order_id: int) -> str:
+    with engine.connect() as connection:
+        return connection.execute(sa.select(work_orders.c.push_marker).where(work_orders.c.id == work_order_id)).scalar_one()
+
+
+def work_order_rows(engine: sa.Engine) -> int:
+    with engine.connect() as connection:
+        return connection.execute(sa.select(sa.func.count()).select_from(work_orders)).scalar_one()
+
+
+def test_create_note_and_completion_each_send_one_write_and_the_next_delta_adds_no_duplicate(
+    integration_env, sandbox, platform_engine
+):
+    store = sandbox.store
+    initial_sync()
+    place = a_unit_with_its_property(platform_engine)
+    work_order_id = create_work_order(
+        platform_engine, "default", property_id=place.property_id, unit_id=place.unit_id,
+        description="Kitchen tap leaks", priority="high", category="Plumbing",
+    )
+    marker = marker_of(platform_engine, work_order_id)
+
+    assert work_order_push(work_order_id=work_order_id)["work_orders"][0]["sync_status"] == "synced"
+    assert writes(store) == [("POST", "/workorders")]
+    assert store.writes_log[0]["body"] == {
+        "buildingID": place.building_source_id, "unitIDs": [place.unit_source_id], "description": "Kitchen tap leaks",
+        "priority": "HIGH", "category": "Plumbing", "searchTag": marker, "source": "Internal",
+    }
+    [created] = tagged(store, marker)
+    status = work_order_status(platform_engine, work_order_id)
+    assert (status.source_id, status.sync_status, status.sync_error) == (created["id"], "synced", None)
+    assert status.last_push_attempt_at is not None
+
+    store.writes_log.clear()
+    update_work_order(platform_engine, work_order_id, note="Plumber booked for Tuesday 9:00")
+    work_order_push(work_order_id=work_order_id)
+    assert writes(store) == [("POST", f"/workorders/{created['id']}/tasks")]
+    assert store.writes_log[0]["body"]["description"] == "Plumber booked for Tuesday 9:00"
+
+    store.writes_log.clear()
+    update_work_order(platform_engine, work_order_id, complete=True, completion_comment="Washer replaced")
+    work_order_push(work_order_id=work_order_id)
+    assert writes(store) == [("PUT", f"/workorders/closeworkorder/{created['id']}")]
+    assert store.get("workorders", created["id"])["status"] == "Closed"
+    assert work_order_status(platform_engine, work_order_id).sync_status == "synced"
+
+    rows_before = work_order_rows(platform_engine)
+    result = delta_sync()
+    assert result["counts"]["work_order"]["created"] == 0
+    assert work_order_rows(platform_engine) == rows_before
+    assert len(tagged(store, marker)) == 1
+
+
+def test_a_create_whose_answer_is_lost_is_adopted_on_retry_not_sent_twice(integration_env, sandbox, platform_engine):
+    store = sandbox.store
+    initial_sync()
+    place = a_unit_with_its_property(platform_engine)
+    store.inject(status_fault("/workorders", 503, method="POST"))
+    store.inject(disconnect_fault("/workorders", "POST", after_processing=True))
+    work_order_id = create_work_order(platform_engine, "default", property_id=place.property_id, description="No heat in unit")
+
+    outcome = work_order_push(work_order_id=work_order_id)["work_orders"][0]
+
+    [created] = tagged(store, marker_of(platform_engine, work_order_id))
+    assert writes(store) == [("POST", "/workorders"), ("POST", "/workorders")]
+    assert [write["status"] for write in store.writes_log] == [503, 201]
+    assert (outcome["sync_status"], outcome["source_id"]) == ("synced", created["id"])
+
+
+def test_a_delta_sync_adopts_a_pushed_work_order_the_platform_never_heard_back_about(integration_env, sandbox, platform_engine):
+    store = sandbox.store
+    initial_sync()
+    place = a_unit_with_its_property(platform_engine)
+    work_order_id = create_work_order(platform_engine, "default", property_id=place.property_id, description="Broken window")
+    landed = store.add("workorders", {"buildingID": place.building_source_id, "description": "Broken window",
+                                      "managedBy": integration_env["PMSYNC_INTEGRATION_USER"],
+                                      "searchTag": marker_of(platform_engine, work_order_id)})
+    rows_before = work_order_rows(platform_engine)
+
+    delta_sync()
+    assert work_order_rows(platform_engine) == rows_before
+    assert work_order_status(platform_engine, work_order_id).source_id == landed["id"]
+
+    outcome = work_order_push(work_order_id=work_order_id)["work_orders"][0]
+    assert (outcome["sync_status"], outcome["source_id"]) == ("synced", landed["id"])
+    assert store.writes_log == []
+
+
+def test_a_refused_push_fails_with_the_source_message_until_sync_now_after_the_fix(integration_env, sandbox, platform_engine):
+    store = sandbox.store
+    initial_sync()
+    place = a_unit_with_its_property(platform_engine)
+    store.update("buildings", place.building_source_id, active=False)
+    work_order_id = create_work_order(platform_engine, "default", property_id=place.property_id, description="Gate is stuck")
+
+    refused = run_pmsync("workorder", "sync-now", str(work_order_id), env=integration_env)
+    assert refused.returncode == 1
+    assert f"work order {work_order_id}: failed" in refused.stdout
+    assert f"Building {place.building_source_id} does not exist or is deactivated" in refused.stdout
+    shown = run_pmsync("workorder", "show", str(work_order_id), env=integration_env)
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    assert "sync status:  failed" in shown.stdout
+    assert "last attempt: 20" in shown.stdout
+    assert f"last error:   source rejected the request (400: Building {place.building_source_id}" in shown.stdout
+
+    work_order_push()
+    assert writes(store) == [("POST", "/workorders")]
+    assert work_order_status(platform_engine, work_order_id).sync_status == "failed"
+
+    store.update("buildings", place.building_source_id, active=True)
+    fixed = run_pmsync("workorder", "sync-now", str(work_order_id), env=integration_env)
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr[-2000:]
+    assert f"work order {work_order_id}: synced (source id" in fixed.stdout
+    assert len(tagged(store, marker_of(platform_engine, work_order_id))) == 1
+    status = work_order_status(platform_engine, work_order_id)
+    assert (status.sync_status, status.sync_error) == ("synced", None)
