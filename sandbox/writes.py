@@ -89,13 +89,23 @@ class WorkOrderWrites:
             if not isinstance(unit_id, int) or units.get(unit_id, {}).get("buildingID") != building["id"]:
                 raise Rejected(400, f"Unit {unit_id} is not a unit of building {building['id']}.", "unitIDs")
         number = 1 + max((w.get("number") or 0 for w in self.store.table("workorders").by_id.values()), default=1000)
-        record = {key: value for key, value in body.items() if value is not None}
+        record = {key: value for key, value in body.items() if value is not None and key != "unitIDs"}
         record.update({"number": number, "portfolioID": building.get("portfolioID"), "status": "Open",
                        "managedBy": SANDBOX_INTEGRATION_USER, "createdBy": SANDBOX_INTEGRATION_USER,
-                       "lastModifiedBy": SANDBOX_INTEGRATION_USER, "unitIDs": unit_ids})
+                       "lastModifiedBy": SANDBOX_INTEGRATION_USER})
         if unit_ids:
             record["unitID"] = unit_ids[0]
+        if "requestedBy" in record:
+            record["requestedBy"] = self._person_name(record["requestedBy"])
         return 201, self.store.add("workorders", record)
+
+    def _person_name(self, contact_id: int) -> str:
+        """The work order answer names the reporter (the save body gives a contact id)."""
+        for lease in self.store.table("leases").by_id.values():
+            for contact in lease.get("contacts") or ():
+                if contact.get("id") == contact_id:
+                    return f"{contact.get('firstName', '')} {contact.get('lastName', '')}".strip()
+        return str(contact_id)
 
     def close(self, body: Any, params: dict[str, str]) -> tuple[int, Any]:
         record = self._work_order(params["workOrderID"], "workOrderID")
