@@ -119,6 +119,19 @@ def finish_run(engine: Engine, run_id: int, *, error: str | None, source_request
         )
 
 
+def abandon_dead_runs(connection: Connection, integration_id: int, holder: str) -> int:
+    """Runs still marked running when a new run holds the integration's lock died (killed, crashed): say so."""
+    return connection.execute(
+        update(sync_runs)
+        .where(sync_runs.c.integration_id == integration_id, sync_runs.c.status == "running")
+        .values(
+            status="abandoned",
+            finished_at=utc_now(),
+            error=f"the run stopped without finishing (process killed or crashed); {holder} took over the integration",
+        )
+    ).rowcount
+
+
 def run_counts(connection: Connection, run_id: int) -> dict[str, dict[str, int]]:
     rows = connection.execute(select(sync_run_entities).where(sync_run_entities.c.run_id == run_id))
     return {row.entity: {name: getattr(row, name) for name in COUNTS} for row in rows}

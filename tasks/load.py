@@ -22,6 +22,7 @@ from pmsync.platform import make_engine, migrate
 from pmsync.quality import quarantine_records, release_passing, run_quality
 from pmsync.rules import Stream
 from pmsync.runs import (
+    abandon_dead_runs,
     add_counts,
     ensure_integration,
     finish_run,
@@ -69,6 +70,9 @@ def open_run(integration: Integration, platform: PlatformSettings, flow: str) ->
     try:
         with engine.begin() as connection:
             integration_id = ensure_integration(connection, integration)
+            abandoned = abandon_dead_runs(connection, integration_id, holder)
+        if abandoned:
+            logger.warning("%d earlier run(s) of %r never finished; marked abandoned", abandoned, integration.name)
         started_at = utc_now()
         run_id = start_run(engine, integration_id, flow, integration.rules.entities(), (None, started_at))
     except BaseException:

@@ -19,7 +19,7 @@ from pmsync.integrations import Integration
 from pmsync.platform import make_engine, migrate
 from pmsync.runs import ensure_integration, utc_now
 from pmsync.settings import PlatformSettings
-from pmsync.source import SourceRequestRejected, SourceUnavailable
+from pmsync.source import SourceError, SourceRequestRejected, SourceUnavailable
 from pmsync.source.workorders import WorkOrderWriter
 from pmsync.workorders import WorkOrderNotFound, retry_failed_changes
 from schemas.tables import properties, residents, units, work_order_changes, work_orders
@@ -122,7 +122,11 @@ def push_work_order(target: PushTarget, work_order_id: int) -> dict[str, Any]:
             work_order = _work_order(target.engine, work_order_id)
             looked_before = change.attempts > 0
             _begin_attempt(target.engine, change.id, work_order_id)
-            result = _send(target, work_order, change, looked_before)
+            try:
+                result = _send(target, work_order, change, looked_before)
+            except SourceError as unexpected:
+                _record(target.engine, change, Sent("pending", error=str(unexpected)))
+                raise
             _record(target.engine, change, result)
             if result.status != "sent":
                 break

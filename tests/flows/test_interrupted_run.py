@@ -81,3 +81,6 @@ def test_a_killed_delta_run_rerun_ends_like_an_uninterrupted_one(integration_env
     delta_sync()
 
     assert platform_state(platform_engine) == reference
+    with platform_engine.connect() as connection:
+        abandoned = connection.execute(sa.select(sync_runs).where(sync_runs.c.id == killed.id)).one()
+    assert abandoned.status == "abandoned" and "stopped without finishing" in abandoned.error

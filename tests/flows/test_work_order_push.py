@@ -125,7 +125,11 @@ def test_a_refused_push_fails_with_the_source_message_until_sync_now_after_the_f
     initial_sync()
     place = a_unit_with_its_property(platform_engine)
     store.update("buildings", place.building_source_id, active=False)
-    work_order_id = create_work_order(platform_engine, "default", property_id=place.property_id, description="Gate is stuck")
+    created = run_pmsync("workorder", "create", "--property", str(place.property_id), "--description", "Gate is stuck",
+                         "--no-push", env=integration_env)
+    assert created.returncode == 0, created.stdout + created.stderr[-2000:]
+    work_order_id = int(created.stdout.split()[2])
+    assert created.stdout.strip() == f"work order {work_order_id} saved on the platform"
 
     refused = run_pmsync("workorder", "sync-now", str(work_order_id), env=integration_env)
     assert refused.returncode == 1
