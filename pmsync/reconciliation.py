@@ -6,14 +6,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Table, bindparam, select, update
+from sqlalchemy import Engine, Table, bindparam, exists, select, update
 from sqlalchemy.engine import Connection
 
 from pmsync.rules import Stream
 from pmsync.runs import utc_now
 from pmsync.source import SourcePage, SourceUnavailable
 from schemas.records import SourceRecord
-from schemas.tables import integrations, properties, property_logs, units
+from schemas.tables import integrations, properties, property_logs, snapshot_deactivated_units, units
 
 DELETED = "deleted_in_source"
 DEACTIVATED = "deactivated_in_source"
@@ -152,6 +152,29 @@ def set_active(connection: Connection, table: Table, targets: list[Target], acti
         update(table).where(table.c.id == bindparam("b_id")).values(values),
         [{"b_id": t.id, "b_at": None if active else now, "b_reason": None if active else t.reason()} for t in targets],
     )
+
+
+def reactivate_listed_units(connection: Connection, integration_id: int, source_ids: list[int], run_id: int, now: datetime) -> int:
+    """Units a reconciliation deactivated that a sync sees listed again come back, unless their property was
+    disabled by hand; each is logged on its property. How many came back."""
+    deactivated_by_reconciliation = exists().where(snapshot_deactivated_units.c.unit_id == units.c.id)
+    back: list[Target] = []
+    for start in range(0, len(source_ids), 900):
+        query = select(
+            units.c.id, units.c.source_id, units.c.name, units.c.property_id,
+            properties.c.source_id.label("property_source_id"), properties.c.name.label("property_name"),
+        ).join(properties, properties.c.id == units.c.property_id).where(
+            units.c.integration_id == integration_id, units.c.source_id.in_(source_ids[start:start + 900]),
+            units.c.active.is_(False), deactivated_by_reconciliation, properties.c.manually_disabled.is_(False),
+        )
+        back += [Target("unit", **row._asdict()) for row in connection.execute(query)]
+    set_active(connection, units, back, True, now, run_id)
+    if back:
+        connection.execute(property_logs.insert(), [
+            log_row(t, "unit_reactivated", f"unit {t.source_id} {t.name!r} reactivated by sync run {run_id}: {REACTIVATED}", run_id, now)
+            for t in back
+        ])
+    return len(back)
 
 
 def integration_id_of(connection: Connection, name: str) -> int:

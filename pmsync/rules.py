@@ -96,6 +96,7 @@ class EntityRule:
     parents: tuple[ParentLink, ...] = ()
     on_update: frozenset[str] = ALL_FIELDS
     adopt: AdoptByMarker | None = None
+    comes_back_when_listed: bool = False
 
     def updatable(self, column: str) -> bool:
         return self.on_update is ALL_FIELDS or column in self.on_update
@@ -153,6 +154,7 @@ PROPERTYWARE_RULES = RuleTable(
             "unit",
             parents=(ParentLink("property", "property_id"),),
             on_update=INTEGRATION_DATA | {"property_id"},
+            comes_back_when_listed=True,
         ),
         "lease": EntityRule(
             "lease",

@@ -12,6 +12,7 @@ from sqlalchemy import and_, bindparam, delete, select, tuple_, update
 from sqlalchemy.engine import Connection
 
 from pmsync.platform import insert_ignoring_existing, upsert
+from pmsync.reconciliation import reactivate_listed_units
 from pmsync.rules import EntityRule, Exclusion, ParentLink, RuleTable
 from schemas.records import Candidate
 from schemas.tables import SYNCED_TABLES, leases, residents, unapplied_records
@@ -69,6 +70,8 @@ def apply_candidates(
     created, updated, unchanged = _write(connection, context, rule, ready)
     _record_held(connection, context, rule.entity, held)
     applied = [row["source_id"] for row in ready]
+    if rule.comes_back_when_listed:
+        reactivate_listed_units(connection, context.integration_id, applied, context.run_id, context.now)
     _forget_held(connection, context, rule.entity, applied)
     outcome.add(
         rule.entity,

@@ -112,20 +112,24 @@ def test_a_property_disabled_by_hand_stays_disabled_through_syncs_and_reconcilia
 def test_a_deleted_then_restored_unit_comes_back_active_and_logged(integration_env, sandbox, platform_engine):
     store = sandbox.store
     initial_sync()
-    unit_id = synced_unit_ids(sandbox, platform_engine, 1)[0]
-    record = store.get("units", unit_id)
-    store.delete("units", unit_id)
+    unit_ids = synced_unit_ids(sandbox, platform_engine, 2)
+    records = [store.get("units", unit_id) for unit_id in unit_ids]
+    for unit_id in unit_ids:
+        store.delete("units", unit_id)
     reconcile()
-    assert one(platform_engine, units, unit_id).active is False
+    assert not active_units(platform_engine) & set(unit_ids)
 
-    store.add("units", record)
-    result = reconcile()
-
-    unit = one(platform_engine, units, unit_id)
+    store.add("units", {key: value for key, value in records[0].items() if key != "lastModifiedDateTime"})
+    delta_sync()
+    unit = one(platform_engine, units, unit_ids[0])
     assert unit.active is True and unit.deactivated_at is None and unit.deactivation_reason is None
-    assert [row["unit id"] for row in result["reactivated_units"]] == [unit_id]
-    events = [log.event for log in logs_of(platform_engine, record["buildingID"])]
-    assert events[-2:] == ["unit_deactivated", "unit_reactivated"]
+    logs = logs_of(platform_engine, records[0]["buildingID"])
+    assert logs[-1].event == "unit_reactivated" and "by sync run" in logs[-1].message
+
+    store.add("units", records[1])
+    result = reconcile()
+    assert [row["unit id"] for row in result["reactivated_units"]] == [unit_ids[1]]
+    assert one(platform_engine, units, unit_ids[1]).active is True
 
 
 def test_a_source_listing_no_units_deactivates_nothing_and_fails_clearly(integration_env, sandbox, platform_engine):
