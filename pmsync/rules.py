@@ -9,7 +9,9 @@ from typing import Protocol
 from schemas.records import (
     BuildingRecord,
     Candidate,
+    ChargeRecord,
     LeaseRecord,
+    PaymentRecord,
     SourceRecord,
     UnitRecord,
     WorkOrderRecord,
@@ -132,6 +134,8 @@ PROPERTYWARE_STREAMS = (
     Stream("units", "/units", UnitRecord, ("unit",)),
     Stream("leases", "/leases", LeaseRecord, ("lease", "resident")),
     Stream("workorders", "/workorders", WorkOrderRecord, ("work_order",)),
+    Stream("charges", "/leases/charges", ChargeRecord, ("charge",)),
+    Stream("payments", "/leases/payments", PaymentRecord, ("payment",)),
 )
 
 PROPERTYWARE_RULES = RuleTable(
@@ -164,6 +168,8 @@ PROPERTYWARE_RULES = RuleTable(
             ),
             on_update=frozenset(),
         ),
+        "charge": EntityRule("charge", parents=(ParentLink("lease", "lease_id"),)),
+        "payment": EntityRule("payment", parents=(ParentLink("lease", "lease_id"),)),
     },
 )
 
