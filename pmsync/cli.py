@@ -313,3 +313,6 @@ def sandbox_serve(
 from pmsync.cli_reconcile import register as _register_reconcile  # noqa: E402
 
 _register_reconcile(app)
+from pmsync.cli_commerce import register as _register_commerce  # noqa: E402
+
+_register_commerce(app)

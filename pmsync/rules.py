@@ -187,3 +187,10 @@ CONTACT_UPDATING_RULES = replace(
 """Like Condo Manager → Condo Control: syncs also refresh residents' names, e-mails and phones."""
 
 RULE_TABLES: dict[str, RuleTable] = {table.source_system: table for table in (PROPERTYWARE_RULES, CONTACT_UPDATING_RULES)}
+
+CSV_IMPORT_RULES = RuleTable(
+    source_system="csv-import",
+    streams=(),
+    rules={"owner": EntityRule("owner"), "service_provider": EntityRule("service_provider")},
+)
+"""Owners and service providers come by CSV upload, not by sync: the file's values win on create and on update."""
