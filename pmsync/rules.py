@@ -102,6 +102,7 @@ class Stream:
     record: type[SourceRecord]
     entities: tuple[str, ...]
     list_params: Mapping[str, str] = field(default_factory=dict)
+    readable_by_id: bool = True
 
 
 @dataclass(frozen=True)
@@ -134,8 +135,8 @@ PROPERTYWARE_STREAMS = (
     Stream("units", "/units", UnitRecord, ("unit",)),
     Stream("leases", "/leases", LeaseRecord, ("lease", "resident")),
     Stream("workorders", "/workorders", WorkOrderRecord, ("work_order",)),
-    Stream("charges", "/leases/charges", ChargeRecord, ("charge",)),
-    Stream("payments", "/leases/payments", PaymentRecord, ("payment",)),
+    Stream("charges", "/leases/charges", ChargeRecord, ("charge",), readable_by_id=False),
+    Stream("payments", "/leases/payments", PaymentRecord, ("payment",), readable_by_id=False),
 )
 
 PROPERTYWARE_RULES = RuleTable(
