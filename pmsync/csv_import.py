@@ -1,18 +1,18 @@
-"""CSV files of owners and service providers: strict reading, and every row checked cell by cell before anything is written."""
+"""CSV import of owners and service providers: what each kind of file holds, every cell checked before anything is written."""
 
 from __future__ import annotations
 
 import csv
-import io
-import itertools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-HEAD_BYTES = 64 * 1024
-ROW_NUMBER_OF_HEADER = 1
+from pmsync.csv_reading import CsvRefused, CsvRows, CsvSource, normalise_header, open_csv
+
+__all__ = ["CsvRefused", "CsvRejected", "CsvSource", "check_file", "valid_rows", "write_fix_file"]
+
 IGNORED_COLUMNS = frozenset({"problems"})
 """The column pmsync adds to the fix-up file, so that file can be uploaded again as it is."""
 MAX_SOURCE_ID = 2**63 - 1
@@ -22,10 +22,6 @@ EMAIL = re.compile(
 )
 EXTENSION = re.compile(r"\s*(?:x|ext\.?)\s*(?=[0-9])", re.IGNORECASE)
 PHONE = re.compile(r"\+?[0-9 ().\-/]+((\s*(x|ext\.?)\s*)[0-9]{1,6})?", re.IGNORECASE)
-
-
-class CsvRefused(Exception):
-    """Fatal for the upload: the file is not a CSV pmsync reads (encoding, binary, separator, header); nothing was written."""
 
 
 @dataclass(frozen=True)
@@ -93,7 +89,7 @@ def _phone(value: str) -> str | None:
 
 
 @dataclass(frozen=True)
-class Column:
+class CsvColumn:
     """One column of an import file: where it lands, how long it may be, and what its value must satisfy."""
 
     name: str
@@ -110,13 +106,10 @@ class ImportKind:
     name: str
     entity: str
     key: str
-    columns: tuple[Column, ...]
+    columns: tuple[CsvColumn, ...]
     aliases: dict[str, str]
     defaults: dict[str, str] = field(default_factory=dict)
     row_checks: tuple[Callable[[dict[str, str]], tuple[str, str] | None], ...] = ()
-
-    def column(self, name: str) -> Column:
-        return next(c for c in self.columns if c.name == name)
 
     def platform_columns(self, values: dict[str, str]) -> dict[str, Any]:
         """The platform row of a valid record (blank cells become NULL, or the kind's default)."""
@@ -138,13 +131,13 @@ OWNERS = ImportKind(
     entity="owner",
     key="owner_id",
     columns=(
-        Column("owner_id", None, 20, _source_id),
-        Column("first_name", "first_name", 120),
-        Column("last_name", "last_name", 120),
-        Column("company", "company", 300, in_header=False),
-        Column("email", "email", 320, _email),
-        Column("phone", "phone", 60, _phone, in_header=False),
-        Column("group", "group_name", 120, in_header=False),
+        CsvColumn("owner_id", None, 20, _source_id),
+        CsvColumn("first_name", "first_name", 120),
+        CsvColumn("last_name", "last_name", 120),
+        CsvColumn("company", "company", 300, in_header=False),
+        CsvColumn("email", "email", 320, _email),
+        CsvColumn("phone", "phone", 60, _phone, in_header=False),
+        CsvColumn("group", "group_name", 120, in_header=False),
     ),
     aliases={"id": "owner_id", "e_mail": "email", "phone_number": "phone", "group_name": "group", "company_name": "company"},
     defaults={"group": "Owners"},
@@ -156,12 +149,12 @@ SERVICE_PROVIDERS = ImportKind(
     entity="service_provider",
     key="vendor_id",
     columns=(
-        Column("vendor_id", None, 20, _source_id),
-        Column("company_name", "company_name", 300, _required),
-        Column("contact_name", "contact_name", 200, in_header=False),
-        Column("email", "email", 320, _email),
-        Column("phone", "phone", 60, _phone, in_header=False),
-        Column("trade", "trade", 120, in_header=False),
+        CsvColumn("vendor_id", None, 20, _source_id),
+        CsvColumn("company_name", "company_name", 300, _required),
+        CsvColumn("contact_name", "contact_name", 200, in_header=False),
+        CsvColumn("email", "email", 320, _email),
+        CsvColumn("phone", "phone", 60, _phone, in_header=False),
+        CsvColumn("trade", "trade", 120, in_header=False),
     ),
     aliases={"id": "vendor_id", "provider_id": "vendor_id", "e_mail": "email", "phone_number": "phone", "company": "company_name"},
 )
@@ -176,68 +169,13 @@ def import_kind(name: str) -> ImportKind:
         raise CsvRefused(f"unknown import kind {name!r}; use one of: {', '.join(KINDS)}") from None
 
 
-CsvSource = Path | bytes
-"""A file on disk, or uploaded content."""
-
-
-def _refuse_head(head: bytes) -> None:
-    if not head:
-        raise CsvRefused("the file is empty; it needs a header row and at least one data row")
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise CsvRefused("the file is UTF-16 text; save it as 'CSV UTF-8 (Comma delimited)' and upload that")
-    if head.startswith(b"PK\x03\x04") or head.startswith(b"\xd0\xcf\x11\xe0"):
-        raise CsvRefused("the file is a spreadsheet workbook, not CSV; save it as 'CSV UTF-8 (Comma delimited)' and upload that")
-    nul = head.find(b"\x00")
-    if nul >= 0:
-        raise CsvRefused(f"the file is binary (a NUL byte at byte {nul}), not CSV text")
-
-
-def _open_binary(source: CsvSource) -> IO[bytes]:
-    if isinstance(source, bytes):
-        return io.BytesIO(source)
-    try:
-        return open(source, "rb")
-    except OSError as unreadable:
-        raise CsvRefused(f"cannot read {source}: {unreadable.strerror}") from None
-
-
-def _guarded_lines(text: IO[str]) -> Iterator[str]:
-    try:
-        for line_number, line in enumerate(text, start=1):
-            if "\x00" in line:
-                raise CsvRefused(f"the file is binary (a NUL byte on line {line_number}), not CSV text")
-            yield line
-    except UnicodeDecodeError as undecodable:
-        raise CsvRefused(
-            f"the file is not UTF-8 text (it holds byte 0x{undecodable.object[undecodable.start]:02x}, as Latin-1 or "
-            "Windows-1252 files do); save it as 'CSV UTF-8 (Comma delimited)' and upload that"
-        ) from None
-
-
-def _delimiter(header_line: str) -> str:
-    outside_quotes = re.sub(r'"[^"]*"', "", header_line)
-    counts = {sep: outside_quotes.count(sep) for sep in (",", ";", "\t", "|")}
-    if counts[";"] > counts[","]:
-        return ";"
-    if counts[","]:
-        return ","
-    other = next((name for sep, name in (("\t", "tabs"), ("|", "'|'")) if counts[sep]), None)
-    if other:
-        raise CsvRefused(f"the header is separated by {other}; separate columns with commas or semicolons")
-    raise CsvRefused("the header has a single column (no comma or semicolon); separate columns with commas or semicolons")
-
-
-def _normalise(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
-
-
 def _header_columns(kind: ImportKind, header: list[str]) -> list[str | None]:
     """The kind's column name of each header cell (None for a column pmsync ignores); refuses a header it cannot use."""
     known = {column.name for column in kind.columns}
     names: list[str | None] = []
     unknown = []
     for cell in header:
-        name = _normalise(cell)
+        name = normalise_header(cell)
         name = kind.aliases.get(name, name)
         if name in IGNORED_COLUMNS:
             names.append(None)
@@ -256,52 +194,6 @@ def _header_columns(kind: ImportKind, header: list[str]) -> list[str | None]:
     if missing:
         raise CsvRefused(f"the header lacks column(s) {', '.join(missing)}; {kind.name} files have: {expected}")
     return names
-
-
-@dataclass
-class CsvRows:
-    """An open import file: its delimiter, its header, and its records as (row number, cells), streamed."""
-
-    header: list[str]
-    delimiter: str
-    records: Iterator[tuple[int, list[str]]]
-    closer: IO[bytes]
-
-    def __enter__(self) -> CsvRows:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.closer.close()
-
-
-def open_csv(source: CsvSource) -> CsvRows:
-    """Open a file as UTF-8 (BOM or not), comma or semicolon separated, Excel quoting; refuse anything else."""
-    binary = _open_binary(source)
-    try:
-        _refuse_head(binary.read(HEAD_BYTES))
-        binary.seek(0)
-        lines = _guarded_lines(io.TextIOWrapper(binary, encoding="utf-8-sig", newline=""))
-        first = next(lines, "")
-        delimiter = _delimiter(first)
-        reader = csv.reader(itertools.chain([first], lines), dialect="excel", delimiter=delimiter, strict=True)
-        header = next(_records(reader))[1]
-    except BaseException:
-        binary.close()
-        raise
-    return CsvRows(header, delimiter, _records(reader, start=ROW_NUMBER_OF_HEADER + 1), binary)
-
-
-def _records(reader: Any, start: int = ROW_NUMBER_OF_HEADER) -> Iterator[tuple[int, list[str]]]:
-    number = start
-    while True:
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as malformed:
-            raise CsvRefused(f"the file is not well-formed CSV near line {reader.line_num} ({malformed})") from None
-        yield number, cells
-        number += 1
 
 
 def rows_of(kind: ImportKind, rows: CsvRows) -> Iterator[tuple[int, dict[str, str], list[CellError]]]:
@@ -361,7 +253,7 @@ def write_fix_file(kind: ImportKind, source: CsvSource, report: CheckReport, out
     for error in report.errors:
         by_row.setdefault(error.row, []).append(error)
     with open_csv(source) as rows:
-        keep = [i for i, cell in enumerate(rows.header) if _normalise(cell) not in IGNORED_COLUMNS]
+        keep = [i for i, cell in enumerate(rows.header) if normalise_header(cell) not in IGNORED_COLUMNS]
         writer = csv.writer(out, dialect="excel", delimiter=rows.delimiter, lineterminator="\r\n")
         writer.writerow([rows.header[i] for i in keep] + ["problems"])
         for number, cells in rows.records:

@@ -208,7 +208,8 @@ def test_server_error_storm_fails_clearly_and_a_rerun_completes(integration_env,
 
 def _clean_run_counts(sandbox) -> dict[str, int]:
     expected = expected_counts(sandbox.store, SANDBOX_INTEGRATION_USER)
-    names = {"property": "properties", "unit": "units", "lease": "leases", "resident": "residents", "work_order": "work_orders"}
+    names = {"property": "properties", "unit": "units", "lease": "leases", "resident": "residents", "work_order": "work_orders",
+             "charge": "lease_charges", "payment": "lease_payments"}
     return {names[entity]: numbers["created"] for entity, numbers in expected.items()}
 
 
