@@ -38,7 +38,7 @@ def rows(engine: sa.Engine, table: sa.Table) -> list:
         return connection.execute(sa.select(table).order_by(table.c.source_id)).all()
 
 
-def test_a_valid_owners_file_imports_and_the_same_file_again_changes_nothing(platform, tmp_path):
+def test_a_valid_owners_file_imports_and_the_same_file_uploaded_again_changes_nothing(platform, tmp_path):
     lines = [owner_line(n) for n in range(1, 13)]
     lines[2] = owner_line(3, last_name="", company="Harbor Holdings LLC", group="Board")
     path = tmp_path / "owners.csv"
@@ -53,7 +53,7 @@ def test_a_valid_owners_file_imports_and_the_same_file_again_changes_nothing(pla
     harbor = next(r for r in imported if r.source_id == 5003)
     assert (harbor.company, harbor.last_name, harbor.group_name) == ("Harbor Holdings LLC", None, "Board")
 
-    again = csv_import(kind="owners", path=str(path))
+    again = csv_import(kind="owners", content=path.read_text(encoding="utf-8"))
 
     assert again["counts"]["owner"] == {**again["counts"]["owner"], "created": 0, "updated": 0, "unchanged": 12}
     assert rows(platform, owners) == imported
