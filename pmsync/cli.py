@@ -312,6 +312,8 @@ def sandbox_serve(
 
 from pmsync.cli_reconcile import register as _register_reconcile  # noqa: E402
 from pmsync.cli_workorders import register as _register_workorders  # noqa: E402
+from pmsync.cli_commerce import register as _register_commerce  # noqa: E402
 
 _register_reconcile(app)
 _register_workorders(app)
+_register_commerce(app)

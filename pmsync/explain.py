@@ -93,6 +93,8 @@ def _compare_with_source(
     record_id = lease_source_id if entity == "resident" else source_id
     if record_id is None:
         return ["the source record cannot be looked up (its lease is unknown)"]
+    if not stream.readable_by_id:
+        return [f"the source has no endpoint to read one {stream.name} record; `pmsync balance LEASE_ID` re-reads a lease's"]
     record = client.get_one(f"{stream.path}/{record_id}", stream.record, entity=stream.name)
     if record is None:
         return [f"the source has no {stream.name} record {record_id} (404)"]

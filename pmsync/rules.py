@@ -9,7 +9,9 @@ from typing import Protocol
 from schemas.records import (
     BuildingRecord,
     Candidate,
+    ChargeRecord,
     LeaseRecord,
+    PaymentRecord,
     SourceRecord,
     UnitRecord,
     WorkOrderRecord,
@@ -111,6 +113,7 @@ class Stream:
     record: type[SourceRecord]
     entities: tuple[str, ...]
     list_params: Mapping[str, str] = field(default_factory=dict)
+    readable_by_id: bool = True
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,8 @@ PROPERTYWARE_STREAMS = (
     Stream("units", "/units", UnitRecord, ("unit",)),
     Stream("leases", "/leases", LeaseRecord, ("lease", "resident")),
     Stream("workorders", "/workorders", WorkOrderRecord, ("work_order",)),
+    Stream("charges", "/leases/charges", ChargeRecord, ("charge",), readable_by_id=False),
+    Stream("payments", "/leases/payments", PaymentRecord, ("payment",), readable_by_id=False),
 )
 
 PROPERTYWARE_RULES = RuleTable(
@@ -177,6 +182,8 @@ PROPERTYWARE_RULES = RuleTable(
             on_update=frozenset(),
             adopt=AdoptByMarker("search_tag", "push_marker"),
         ),
+        "charge": EntityRule("charge", parents=(ParentLink("lease", "lease_id"),)),
+        "payment": EntityRule("payment", parents=(ParentLink("lease", "lease_id"),)),
     },
 )
 
@@ -194,3 +201,10 @@ CONTACT_UPDATING_RULES = replace(
 """Like Condo Manager → Condo Control: syncs also refresh residents' names, e-mails and phones."""
 
 RULE_TABLES: dict[str, RuleTable] = {table.source_system: table for table in (PROPERTYWARE_RULES, CONTACT_UPDATING_RULES)}
+
+CSV_IMPORT_RULES = RuleTable(
+    source_system="csv-import",
+    streams=(),
+    rules={"owner": EntityRule("owner"), "service_provider": EntityRule("service_provider")},
+)
+"""Owners and service providers come by CSV upload, not by sync: the file's values win on create and on update."""

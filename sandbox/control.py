@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from .clock import parse_datetime_param
 from .constants import CONTROL_PATH, ENTITIES
 from .faults import fault_from_dict
+from .ledger import post_payment
 from .query import QueryError, parse_bool
 from .store import SandboxStore
 
@@ -156,5 +157,20 @@ def control_router(store: SandboxStore) -> APIRouter:
         except ValueError as exc:
             return _problem(400, exc)
         return Response(status_code=204)
+
+    @router.post("/leases/{lease_id}/payments")
+    async def receive_payment(lease_id: str, request: Request) -> Response:
+        """A payment received in the source: {"amount": 120.5, "paymentType": "CHECK", "refNo": "..."} (optional ?at=)."""
+        try:
+            body = await _json_body(request) or {}
+            if not isinstance(body, dict) or not isinstance(body.get("amount"), (int, float)):
+                raise ValueError('body must be a JSON object with a numeric "amount"')
+            posted = post_payment(store, int(lease_id), float(body["amount"]), at=_at(request),
+                                  payment_type=body.get("paymentType", "ECHECK"), ref_no=body.get("refNo"))
+        except KeyError as exc:
+            return _problem(404, exc)
+        except ValueError as exc:
+            return _problem(400, exc)
+        return JSONResponse(posted, status_code=201)
 
     return router

@@ -10,6 +10,7 @@ from .clock import format_date
 
 if TYPE_CHECKING:
     from .data import _PortfolioGenerator
+    from .store import SandboxStore
 
 DAY = 86_400
 RENT_GL_ACCOUNT = 4000
@@ -67,3 +68,35 @@ def generate_ledger(gen: _PortfolioGenerator, active_leases: list[dict]) -> tupl
     gen.assign_ids("charges", charges)
     gen.assign_ids("payments", payments)
     return charges, payments
+
+
+def post_payment(store: SandboxStore, lease_id: int, amount: float, *, at: datetime | None = None,
+                 payment_type: str = "ECHECK", ref_no: str | None = None) -> dict:
+    """What the source does when a lease payment is received: a Payment, applied to the lease's oldest open
+    charges (amountDue down, amountPaid up), and the lease's leaseBalance lowered by the amount."""
+    if amount <= 0:
+        raise ValueError("amount must be positive")
+    with store.lock:
+        lease = store.get("leases", lease_id)
+        if lease is None:
+            raise KeyError(f"leases {lease_id} does not exist")
+        moment = at or datetime.now(timezone.utc)
+        payer = next((c["id"] for c in lease.get("contacts") or []), None)
+        payment = store.add("payments", {
+            "leaseID": lease_id, "portfolioID": lease.get("portfolioID"), "contactID": payer, "amount": amount,
+            "date": format_date(int(moment.timestamp())), "paymentType": payment_type,
+            "refNo": ref_no or f"PMT{store.next_id('payments')}",
+        }, at)
+        left = amount
+        open_charges = sorted((c for c in store.table("charges").by_id.values()
+                               if c.get("leaseID") == lease_id and (c.get("amountDue") or 0) > 0),
+                              key=lambda c: (c["date"], c["id"]))
+        for charge in open_charges:
+            applied = min(left, charge["amountDue"])
+            if applied <= 0:
+                break
+            store.update("charges", charge["id"], at, amountDue=round(charge["amountDue"] - applied, 2),
+                         amountPaid=round((charge.get("amountPaid") or 0) + applied, 2))
+            left = round(left - applied, 2)
+        balance = round((lease.get("leaseBalance") or 0) - amount, 2)
+        return {"payment": payment, "lease": store.update("leases", lease_id, at, leaseBalance=balance)}

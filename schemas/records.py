@@ -7,7 +7,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 
 def _as_utc(moment: datetime) -> datetime:
@@ -224,3 +224,61 @@ class WorkOrderRecord(SourceRecord):
         parents = {"property": self.buildingID, "unit": self.unitID}
         facts = {"managed_by": self.managedBy, "search_tag": self.searchTag}
         return [Candidate("work_order", self.id, columns, parents, facts, raw)]
+
+
+class ChargeRecord(SourceRecord):
+    """A lease charge (the vendor's ChargeTx)."""
+
+    leaseID: int | None = None
+    postDate: date | None = Field(None, alias="date")
+    amount: Decimal | None = None
+    amountDue: Decimal | None = None
+    amountPaid: Decimal | None = None
+    glAccountID: int | None = None
+    refNo: str | None = None
+    comments: str | None = None
+
+    def candidates(self, raw: dict[str, Any]) -> list[Candidate]:
+        columns = {
+            "post_date": self.postDate,
+            "amount": self.amount,
+            "amount_due": self.amountDue,
+            "amount_paid": self.amountPaid,
+            "gl_account_source_id": self.glAccountID,
+            "ref_no": self.refNo,
+            "comments": self.comments,
+            "active": True,
+            "source_data": raw,
+            "source_modified_at": self.lastModifiedDateTime,
+        }
+        return [Candidate("charge", self.id, columns, {"lease": self.leaseID}, payload=raw)]
+
+
+class PaymentRecord(SourceRecord):
+    """A lease payment (the vendor's Payment)."""
+
+    leaseID: int | None = None
+    contactID: int | None = None
+    postDate: date | None = Field(None, alias="date")
+    amount: Decimal | None = None
+    paymentType: str | None = None
+    refNo: str | None = None
+    depositDate: date | None = None
+    isDeposited: bool | None = None
+    comments: str | None = None
+
+    def candidates(self, raw: dict[str, Any]) -> list[Candidate]:
+        columns = {
+            "contact_source_id": self.contactID,
+            "post_date": self.postDate,
+            "amount": self.amount,
+            "payment_type": self.paymentType,
+            "ref_no": self.refNo,
+            "deposit_date": self.depositDate,
+            "is_deposited": self.isDeposited,
+            "comments": self.comments,
+            "active": True,
+            "source_data": raw,
+            "source_modified_at": self.lastModifiedDateTime,
+        }
+        return [Candidate("payment", self.id, columns, {"lease": self.leaseID}, payload=raw)]

@@ -332,6 +332,38 @@ service_providers = _synced(
     Column("trade", String(120)),
 )
 
+lease_charges = _synced(
+    "lease_charges",
+    "One row per lease charge (Propertyware ChargeTx) per integration.",
+    Column("lease_id", Key, ForeignKey("leases.id"), nullable=False, index=True),
+    Column("post_date", Date),
+    Column("amount", Money),
+    Column("amount_due", Money),
+    Column("amount_paid", Money),
+    Column("gl_account_source_id", BigInteger),
+    Column("ref_no", String(120)),
+    Column("comments", Text),
+)
+
+lease_payments = _synced(
+    "lease_payments",
+    "One row per lease payment (Propertyware Payment) per integration.",
+    Column("lease_id", Key, ForeignKey("leases.id"), nullable=False, index=True),
+    Column("contact_source_id", BigInteger),
+    Column("post_date", Date),
+    Column("amount", Money),
+    Column("payment_type", String(40)),
+    Column("ref_no", String(120)),
+    Column("deposit_date", Date),
+    Column("is_deposited", Boolean),
+    Column("comments", Text),
+)
+
+LEASE_BALANCES_VIEW = "lease_balances"
+"""A view (migration 0004), one row per lease per integration: `balance` is the source's leaseBalance (what the
+tenant owes now, as the system of record computes it), beside the synced active charges (`charged`, `open_charges` =
+their amountDue) and payments (`paid`), their counts and latest post dates."""
+
 property_logs = Table(
     "property_logs",
     metadata,
@@ -381,4 +413,6 @@ SYNCED_TABLES: dict[str, Table] = {
     "work_order": work_orders,
     "owner": owners,
     "service_provider": service_providers,
+    "charge": lease_charges,
+    "payment": lease_payments,
 }

@@ -205,6 +205,13 @@ class PropertywareClient:
                 raise SourceDataError("write answer is not valid JSON", request=request, entity=entity) from None
         raise AssertionError("unreachable: the last attempt returns or raises")
 
+    def get_page_of_one(self, path: str, model: type[Record], *, entity: str) -> SourcePage[Record]:
+        """One record by its path (e.g. `/leases/12`) as a one-record page, raw JSON kept; a 404 is an error."""
+        body, _, request = self._get(path, {}, entity)
+        if not isinstance(body, dict):
+            raise SourceDataError("response is not a JSON object", request=request, entity=entity)
+        return SourcePage(entity, request, self._parse([body], model, request, entity), [body], 1, None)
+
     def _get(self, path: str, params: Mapping[str, Any], entity: str) -> tuple[Any, Mapping[str, str], str]:
         request = f"GET {path}" + (f"?{urlencode(params)}" if params else "")
         response = self._send("GET", path, params, request)

@@ -258,3 +258,23 @@ def test_unknown_vendor_path_is_a_404_error_response(sandbox, http, vendor_spec)
         response = http.get(sandbox.base_url + path)
         assert response.status_code == 404
         assert vendor_spec.errors("#/components/schemas/ErrorResponse", response.json()) == []
+
+
+def test_a_payment_received_through_the_control_api_keeps_the_ledger_in_the_vendor_schema(http, vendor_spec):
+    with SandboxServer(units=20, seed=3) as server:
+        lease = next(l for l in server.store.records("leases") if l["active"] and l["leaseBalance"] > 0)
+        open_due = sum(c["amountDue"] for c in server.store.records("charges") if c["leaseID"] == lease["id"])
+        posted = requests.post(f"{server.control_url}/leases/{lease['id']}/payments", json={"amount": 25.5}, timeout=10)
+        assert posted.status_code == 201, posted.text
+
+        payments = http.get(server.base_url + "/leases/payments", params={"leaseID": lease["id"]}).json()
+        charges = http.get(server.base_url + "/leases/charges", params={"leaseID": lease["id"]}).json()
+        fetched = http.get(f"{server.base_url}/leases/{lease['id']}").json()
+        assert vendor_spec.errors(vendor_spec.response_schema_ref("/leases/payments"), payments) == []
+        assert vendor_spec.errors(vendor_spec.response_schema_ref("/leases/charges"), charges) == []
+        assert vendor_spec.errors(vendor_spec.response_schema_ref("/leases/{leaseId}"), fetched) == []
+        assert posted.json()["payment"]["id"] in [p["id"] for p in payments]
+        assert fetched["leaseBalance"] == round(lease["leaseBalance"] - 25.5, 2)
+        assert round(sum(c["amountDue"] for c in charges), 2) == round(max(open_due - 25.5, 0), 2)
+        refused = requests.post(f"{server.control_url}/leases/{lease['id']}/payments", json={"amount": "x"}, timeout=10)
+        assert refused.status_code == 400

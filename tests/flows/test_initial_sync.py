@@ -14,6 +14,8 @@ from pmsync.source import SourceAuthError, SourceDataError, SourceUnavailable
 from sandbox import SANDBOX_CLIENT_SECRET, SANDBOX_INTEGRATION_USER, SandboxServer
 from sandbox.faults import status_fault, truncated_json_fault, wrong_type_fault
 from schemas.tables import (
+    lease_charges,
+    lease_payments,
     leases,
     properties,
     residents,
@@ -47,6 +49,7 @@ def expected_counts(store, integration_user: str) -> dict[str, dict[str, int]]:
     }
     orders = store.records("workorders")
     mine = [w for w in orders if (w.get("managedBy") or "").strip().lower() == integration_user.lower()]
+    ledger = {entity: store.records(entity) for entity in ("charges", "payments")}
     return {
         "property": _counts(len(buildings), created=len(buildings)),
         "unit": _counts(len(active_units), created=len(unit_ok), parked=len(active_units - unit_ok)),
@@ -64,6 +67,14 @@ def expected_counts(store, integration_user: str) -> dict[str, dict[str, int]]:
             excluded=len(orders) - len(mine),
             parked=sum(w["buildingID"] not in buildings for w in mine),
         ),
+        **{
+            entity: _counts(
+                len(ledger[stream]),
+                created=sum(entry["leaseID"] in lease_ok for entry in ledger[stream]),
+                parked=sum(entry["leaseID"] not in lease_ok for entry in ledger[stream]),
+            )
+            for entity, stream in (("charge", "charges"), ("payment", "payments"))
+        },
     }
 
 
@@ -82,7 +93,7 @@ def table_counts(engine: sa.Engine) -> dict[str, int]:
     with engine.connect() as connection:
         return {
             table.name: connection.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
-            for table in (properties, units, leases, residents, work_orders)
+            for table in (properties, units, leases, residents, work_orders, lease_charges, lease_payments)
         }
 
 
@@ -106,6 +117,8 @@ def test_initial_sync_applies_the_rules_and_is_idempotent(integration_env, sandb
         "leases": expected["lease"]["created"],
         "residents": expected["resident"]["created"],
         "work_orders": expected["work_order"]["created"],
+        "lease_charges": expected["charge"]["created"],
+        "lease_payments": expected["payment"]["created"],
     }
 
     second = initial_sync()
@@ -195,7 +208,8 @@ def test_server_error_storm_fails_clearly_and_a_rerun_completes(integration_env,
 
 def _clean_run_counts(sandbox) -> dict[str, int]:
     expected = expected_counts(sandbox.store, SANDBOX_INTEGRATION_USER)
-    names = {"property": "properties", "unit": "units", "lease": "leases", "resident": "residents", "work_order": "work_orders"}
+    names = {"property": "properties", "unit": "units", "lease": "leases", "resident": "residents", "work_order": "work_orders",
+             "charge": "lease_charges", "payment": "lease_payments"}
     return {names[entity]: numbers["created"] for entity, numbers in expected.items()}
 
 

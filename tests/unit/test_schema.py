@@ -11,7 +11,7 @@ from schemas.tables import SYNCED_TABLES, metadata
 
 PUBLIC_TABLES = {
     "properties", "units", "residents", "leases", "work_orders", "owners", "service_providers", "sync_runs",
-    "reconciliation_snapshots", "snapshot_deactivated_units", "property_logs",
+    "reconciliation_snapshots", "snapshot_deactivated_units", "property_logs", "lease_charges", "lease_payments",
 }
 
 
@@ -21,7 +21,9 @@ def test_migrations_match_the_declared_tables(platform_engine):
     with platform_engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), metadata)
         present = set(sa.inspect(connection).get_table_names())
+        views = set(sa.inspect(connection).get_view_names())
     assert differences == []
+    assert "lease_balances" in views
     assert PUBLIC_TABLES <= present
 
 

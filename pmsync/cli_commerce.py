@@ -1,0 +1,100 @@
+"""`pmsync` commands of owners, service providers and commerce data: CSV import and a lease's balance on demand."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from pmsync.cli import INTEGRATION, _fail, _run_flow, console
+
+SHOWN_PROBLEMS = 50
+
+
+def register(app: typer.Typer) -> None:
+    """Add `pmsync import …` and `pmsync balance` to the `pmsync` app."""
+    import_app = typer.Typer(no_args_is_help=True, help="Owners and service providers from a CSV file (not synced).")
+    import_app.command("owners")(import_owners)
+    import_app.command("service-providers")(import_service_providers)
+    app.add_typer(import_app, name="import")
+    app.command("balance")(balance)
+
+
+FILE = typer.Argument(..., help="CSV file: UTF-8 (with or without BOM), comma or semicolon separated.")
+ERRORS_OUT = typer.Option(
+    None, "--errors-out", help="Where the fix-up CSV of a rejected file goes (default: FILE with .errors.csv)."
+)
+
+
+def import_owners(file: Path = FILE, errors_out: Optional[Path] = ERRORS_OUT, integration: Optional[str] = INTEGRATION) -> None:
+    """Owners: owner_id, first_name, last_name, email [, company, phone, group]; group defaults to Owners."""
+    _import("owners", file, errors_out, integration)
+
+
+def import_service_providers(
+    file: Path = FILE, errors_out: Optional[Path] = ERRORS_OUT, integration: Optional[str] = INTEGRATION
+) -> None:
+    """Service providers: vendor_id, company_name, email [, contact_name, phone, trade]."""
+    _import("service-providers", file, errors_out, integration)
+
+
+def _import(kind: str, file: Path, errors_out: Path | None, integration: str | None) -> None:
+    from flows.csv_import import csv_import
+    from pmsync.csv_import import CsvRefused, CsvRejected
+
+    try:
+        result = csv_import(kind=kind, path=str(file), integration=integration,
+                            errors_path=str(errors_out) if errors_out else None)
+    except CsvRejected as rejected:
+        console.print(str(rejected), soft_wrap=True, highlight=False, markup=False)
+        _fail(f"{file} was not imported: fix the rows above and upload it again")
+    except CsvRefused as refused:
+        _fail(f"{file} was not imported: {refused}")
+    except Exception as failure:  # a failed import ends in one readable line and a non-zero exit
+        _fail(f"{type(failure).__name__}: {str(failure).splitlines()[0] if str(failure) else ''}")
+    numbers = next(iter(result["counts"].values()))
+    console.print(
+        f"{kind} imported (run {result['run_id']}): {numbers['fetched']} rows, {numbers['created']} created, "
+        f"{numbers['updated']} updated, {numbers['unchanged']} unchanged",
+        highlight=False,
+    )
+
+
+def balance(
+    lease_id: int = typer.Argument(..., help="The lease's id in the source (Propertyware)."),
+    integration: Optional[str] = INTEGRATION,
+) -> None:
+    """Fetch one lease's balance, charges and payments from the source now, update the platform, print them."""
+    from flows.lease_balance import lease_balance
+
+    result = _run_flow(lambda: lease_balance(lease_id=lease_id, integration=integration))
+    ledger = result["ledger"]
+    if ledger.get("lease") is None:
+        _fail(f"lease {lease_id} is not on the platform: {ledger.get('why') or 'unknown reason'}")
+    lease = ledger["lease"]
+    console.print(
+        f"lease {lease_id} · {lease['lease_name']} · balance {_money(lease['balance'])} "
+        f"(open charges {_money(lease['open_charges'])}, charged {_money(lease['charged'])}, paid {_money(lease['paid'])})"
+        f" · fetched from the source at {ledger['fetched_at']:%Y-%m-%d %H:%M:%S} UTC (run {result['run_id']})",
+        highlight=False,
+    )
+    charges = Table(title="charges", title_justify="left")
+    for name in ("id", "date", "amount", "due", "paid", "gl account", "ref"):
+        charges.add_column(name, justify="right" if name in ("amount", "due", "paid") else "left")
+    for c in ledger["charges"]:
+        charges.add_row(str(c["source_id"]), str(c["post_date"]), _money(c["amount"]), _money(c["amount_due"]),
+                        _money(c["amount_paid"]), str(c["gl_account_source_id"] or ""), c["ref_no"] or "")
+    payments = Table(title="payments", title_justify="left")
+    for name in ("id", "date", "amount", "type", "ref"):
+        payments.add_column(name, justify="right" if name == "amount" else "left")
+    for p in ledger["payments"]:
+        payments.add_row(str(p["source_id"]), str(p["post_date"]), _money(p["amount"]), p["payment_type"] or "",
+                         p["ref_no"] or "")
+    console.print(charges)
+    console.print(payments)
+
+
+def _money(value: object) -> str:
+    return "" if value is None else f"{float(value):,.2f}"  # type: ignore[arg-type]

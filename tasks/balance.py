@@ -1,0 +1,123 @@
+"""On-demand balance: one lease, its charges and its payments read from the source now and applied like sync pages."""
+
+from __future__ import annotations
+
+import os
+import socket
+from datetime import timedelta
+from typing import Any
+
+import prefect.runtime
+from prefect import get_run_logger, task
+from prefect.cache_policies import NONE
+from sqlalchemy import select, text, update
+
+from pmsync.integrations import Integration
+from pmsync.platform import make_engine, migrate
+from pmsync.quality import quarantine_records, release_passing
+from pmsync.rules import Stream
+from pmsync.runs import add_counts, ensure_integration, start_run, utc_now
+from pmsync.settings import PlatformSettings
+from pmsync.source import PropertywareClient, SourcePage
+from schemas.tables import SYNCED_TABLES, LEASE_BALANCES_VIEW, lease_charges, lease_payments, leases, unapplied_records
+from tasks.load import SyncSession
+from tasks.transform import LoadContext, PageOutcome, apply_candidates
+from tasks.validate import CheckedPage
+
+BALANCE_ENTITIES = ["lease", "resident", "charge", "payment"]
+
+
+@task(name="open_balance_run", cache_policy=NONE, persist_result=False)
+def open_balance_run(integration: Integration, platform: PlatformSettings) -> SyncSession:
+    """Migrate, register the integration and start a `balance` run, without the integration's sync lock.
+
+    It writes one lease's rows in a few seconds; waiting behind an hour-long sync would defeat it. A sync running
+    meanwhile may write an older copy of those rows; its next delta reads them again (they changed after its window).
+    """
+    engine = make_engine(platform.database_url)
+    migrate(engine)
+    with engine.begin() as connection:
+        integration_id = ensure_integration(connection, integration)
+    started_at = utc_now()
+    run_id = start_run(engine, integration_id, "balance", BALANCE_ENTITIES, (None, started_at))
+    holder = f"{socket.gethostname()}:{os.getpid()} flow run {prefect.runtime.flow_run.id} (balance, holds no lock)"
+    return SyncSession(
+        integration, integration.open_client(), engine, integration_id, run_id, "balance", started_at,
+        timedelta(hours=platform.parked_alert_hours), platform.expectations_dir, platform.quality_max_failure_share,
+        holder, timedelta(0),
+    )
+
+
+@task(name="fetch_lease", cache_policy=NONE, persist_result=False)
+def fetch_lease(client: PropertywareClient, stream: Stream, lease_id: int) -> SourcePage:
+    """`GET /leases/{leaseId}` as a one-record page (its leaseBalance is the lease's balance now)."""
+    return client.get_page_of_one(f"{stream.path}/{lease_id}", stream.record, entity=stream.name)
+
+
+@task(name="load_lease_page", cache_policy=NONE, persist_result=False)
+def load_lease_page(session: SyncSession, stream: Stream, checked: CheckedPage) -> dict[str, dict[str, int]]:
+    """Apply a checked page under the sync rules in one transaction; the stream's high-water mark stays (one lease only)."""
+    rules = session.integration.rules
+    context = LoadContext(session.integration_id, session.integration.integration_user, session.run_id, utc_now(), rules)
+    outcome = PageOutcome()
+    with session.engine.begin() as connection:
+        quarantine_records(connection, session.integration_id, session.run_id, context.now, checked.failures)
+        for entity in stream.entities:
+            passed = checked.candidates.get(entity, [])
+            failed = sum(failure.entity == entity for failure in checked.failures)
+            outcome.add(entity, fetched=len(passed) + failed, quarantined=failed)
+            passing = [str(c.source_id) for c in passed]
+            release_passing(connection, session.integration_id, session.run_id, context.now, entity, passing)
+            apply_candidates(connection, context, rules.rules[entity], passed, outcome)
+        add_counts(connection, session.run_id, outcome.counts)
+    return {entity: dict(numbers) for entity, numbers in outcome.counts.items()}
+
+
+@task(name="retire_missing_entries", cache_policy=NONE, persist_result=False)
+def retire_missing_entries(session: SyncSession, stream: Stream, lease_id: int, listed: list[int]) -> int:
+    """The lease's charges (or payments) on the platform that the source's complete listing for it lacks: active=false."""
+    (entity,) = stream.entities
+    table = SYNCED_TABLES[entity]
+    with session.engine.begin() as connection:
+        lease_row = connection.execute(
+            select(leases.c.id).where(leases.c.integration_id == session.integration_id, leases.c.source_id == lease_id)
+        ).scalar_one_or_none()
+        if lease_row is None:
+            return 0
+        retired = connection.execute(
+            update(table)
+            .where(table.c.lease_id == lease_row, table.c.active.is_(True), table.c.source_id.not_in(listed))
+            .values(active=False, updated_at=utc_now(), last_sync_run_id=session.run_id)
+        ).rowcount
+    if retired:
+        get_run_logger().info("lease %s: %d %s(s) gone from the source marked inactive", lease_id, retired, entity)
+    return retired
+
+
+@task(name="read_lease_ledger", cache_policy=NONE, persist_result=False)
+def read_lease_ledger(session: SyncSession, lease_id: int) -> dict[str, Any]:
+    """The lease's balance row (view lease_balances) and its active charges and payments, as now on the platform."""
+    with session.engine.connect() as connection:
+        lease = connection.execute(
+            text(f"SELECT * FROM {LEASE_BALANCES_VIEW} WHERE integration_id = :i AND lease_source_id = :s"),
+            {"i": session.integration_id, "s": lease_id},
+        ).mappings().one_or_none()
+        ledger: dict[str, Any] = {"lease": dict(lease) if lease else None, "fetched_at": session.started_at}
+        if lease is None:
+            held = connection.execute(
+                select(unapplied_records.c.reason, unapplied_records.c.detail).where(
+                    unapplied_records.c.integration_id == session.integration_id,
+                    unapplied_records.c.entity == "lease",
+                    unapplied_records.c.source_id == lease_id,
+                )
+            ).one_or_none()
+            ledger["why"] = f"{held.reason}: {held.detail}" if held else "the source did not give it"
+            return {**ledger, "charges": [], "payments": []}
+        for name, table in (("charges", lease_charges), ("payments", lease_payments)):
+            rows = connection.execute(
+                select(table)
+                .where(table.c.lease_id == lease["lease_id"], table.c.active.is_(True))
+                .order_by(table.c.post_date, table.c.source_id)
+            ).mappings()
+            ledger[name] = [{k: v for k, v in row.items() if k != "source_data"} for row in rows]
+    return ledger
