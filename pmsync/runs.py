@@ -119,11 +119,19 @@ def finish_run(engine: Engine, run_id: int, *, error: str | None, source_request
         )
 
 
+LOCKED_FLOWS = ("initial", "delta", "lease", "reconcile")
+"""The runs that hold the integration's lock (balance and CSV-import runs write a few rows and take none)."""
+
+
 def abandon_dead_runs(connection: Connection, integration_id: int, holder: str) -> int:
-    """Runs still marked running when a new run holds the integration's lock died (killed, crashed): say so."""
+    """Locked runs still marked running when a new run holds the integration's lock died (killed, crashed): say so."""
     return connection.execute(
         update(sync_runs)
-        .where(sync_runs.c.integration_id == integration_id, sync_runs.c.status == "running")
+        .where(
+            sync_runs.c.integration_id == integration_id,
+            sync_runs.c.status == "running",
+            sync_runs.c.flow.in_(LOCKED_FLOWS),
+        )
         .values(
             status="abandoned",
             finished_at=utc_now(),

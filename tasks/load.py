@@ -22,6 +22,7 @@ from pmsync.platform import make_engine, migrate
 from pmsync.quality import quarantine_records, release_passing, run_quality
 from pmsync.rules import Stream
 from pmsync.runs import (
+    LOCKED_FLOWS,
     abandon_dead_runs,
     add_counts,
     ensure_integration,
@@ -61,6 +62,8 @@ class SyncSession:
 @task(name="open_run", cache_policy=NONE, persist_result=False)
 def open_run(integration: Integration, platform: PlatformSettings, flow: str) -> SyncSession:
     """Migrate the platform schema, wait for the integration's lock, register it and start a sync_runs row."""
+    if flow not in LOCKED_FLOWS:
+        raise ValueError(f"flow {flow!r} takes the integration's lock: add it to pmsync.runs.LOCKED_FLOWS")
     logger = get_run_logger()
     engine = make_engine(platform.database_url)
     migrate(engine)
