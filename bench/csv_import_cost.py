@@ -1,29 +1,25 @@
 """Measure `pmsync import owners` on large files: wall time and peak memory (RSS), which must not grow with the file.
 
 Starts a Prefect server in a subprocess, registers the integration on a fresh platform, writes owners files of
---small and --rows rows, and runs each import in a child process whose peak RSS comes from os.wait4: the small
+--small and --rows rows, and runs each import in a child process whose process tree's peak RSS is sampled: the small
 file, the large one, the large one again (nothing changes), and the large one with 1 % bad rows (rejected).
 
-    python bench/csv_import_cost.py --rows 100000 [--small 10000] [--database-url postgresql://...]
+    python -m bench.csv_import_cost --rows 100000 [--small 10000] [--database-url postgresql://...]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 from pydantic import SecretStr
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from reconcile_cost import BIN, free_port, measured, wait_for  # noqa: E402  (the sibling benchmark's helpers)
-
-from pmsync.integrations import Integration  # noqa: E402
-from pmsync.platform import make_engine, migrate  # noqa: E402
-from pmsync.runs import ensure_integration  # noqa: E402
+from bench.processes import BIN, run_measured, start_prefect_server
+from pmsync.integrations import Integration
+from pmsync.platform import make_engine, migrate
+from pmsync.runs import ensure_integration
 
 
 def write_owners(path: Path, rows: int, bad_every: int = 0) -> None:
@@ -41,12 +37,10 @@ def main() -> None:
     parser.add_argument("--database-url", default=None, help="platform database (default: a fresh SQLite file)")
     options = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="pmsync-bench-"))
-    prefect_port = free_port()
     env = {
         **os.environ,
         "PMSYNC_DATABASE_URL": options.database_url or f"sqlite:///{work / 'platform.db'}",
-        "PREFECT_HOME": str(work / "prefect"), "PREFECT_API_URL": f"http://127.0.0.1:{prefect_port}/api",
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_LOGGING_LEVEL": "WARNING",
+        "PREFECT_LOGGING_LEVEL": "WARNING",
     }
     engine = make_engine(env["PMSYNC_DATABASE_URL"])
     migrate(engine)
@@ -56,18 +50,14 @@ def main() -> None:
     write_owners(small, options.small)
     write_owners(large, options.rows)
     write_owners(bad, options.rows, bad_every=100)
-    server = subprocess.Popen([BIN / "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(prefect_port)],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for(f"http://127.0.0.1:{prefect_port}/api/health", 120)
+    server, env["PREFECT_API_URL"] = start_prefect_server(work)
+    with server:
         for label, path in ((f"{options.small} rows", small), (f"{options.rows} rows", large),
                             (f"{options.rows} rows again (unchanged)", large),
                             (f"{options.rows} rows, 1 % bad (rejected)", bad)):
-            took, rss, status = measured([str(BIN / "pmsync"), "import", "owners", str(path)], env)
-            print(f"import owners, {label}: {took:.1f} s wall, peak RSS {rss:.0f} MiB (exit {status})")
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+            result = run_measured([str(BIN / "pmsync"), "import", "owners", str(path)], env)
+            print(f"import owners, {label}: {result.seconds:.1f} s wall, peak RSS {result.peak_rss_bytes / 2**20:.0f} MiB "
+                  f"(exit {result.returncode})")
 
 
 if __name__ == "__main__":

@@ -303,17 +303,20 @@ def sandbox_serve(
     size: int = typer.Option(1000, help="Number of units in the generated portfolio."),
     seed: int = typer.Option(7, help="Seed of the deterministic data."),
     host: str = typer.Option("127.0.0.1", help="Address to bind."),
+    ledger: bool = typer.Option(True, "--ledger/--no-ledger", help="Generate lease charges and payments."),
 ) -> None:
     """Serve a deterministic Propertyware-dialect portfolio over HTTP until interrupted."""
     from sandbox.runner import serve
 
-    serve(host=host, port=port, units=size, seed=seed)
+    serve(host=host, port=port, units=size, seed=seed, ledger=ledger)
 
 
 from pmsync.cli_reconcile import register as _register_reconcile  # noqa: E402
 from pmsync.cli_workorders import register as _register_workorders  # noqa: E402
 from pmsync.cli_commerce import register as _register_commerce  # noqa: E402
+from pmsync.cli_bench import register as _register_bench  # noqa: E402
 
 _register_reconcile(app)
 _register_workorders(app)
 _register_commerce(app)
+_register_bench(app)

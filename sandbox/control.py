@@ -120,6 +120,25 @@ def control_router(store: SandboxStore) -> APIRouter:
         except (ValueError, AttributeError) as exc:
             return _problem(400, exc)
 
+    @router.post("/records/{entity}/sample/{action}")
+    async def change_sample(entity: str, action: str, request: Request) -> Response:
+        """Touch or delete a reproducible random share of an entity's records: {"share": 0.01, "seed": 5}."""
+        try:
+            known(entity)
+            body = await _json_body(request) or {}
+            if action not in ("touch", "delete") or not isinstance(body, dict):
+                raise ValueError('use /sample/touch or /sample/delete with a JSON object {"share": 0.01}')
+            share, seed = float(body.get("share", 0.01)), int(body.get("seed", 5))
+            if action == "touch":
+                changed = store.touch_sample(entity, share, seed, _at(request))
+            else:
+                changed = store.delete_sample(entity, share, seed)
+        except KeyError as exc:
+            return _problem(404, exc)
+        except (ValueError, TypeError) as exc:
+            return _problem(400, exc)
+        return JSONResponse({"entity": entity, "action": action, "count": len(changed), "ids": changed})
+
     @router.patch("/records/{entity}/{record_id}")
     async def update_record(entity: str, record_id: str, request: Request) -> Response:
         try:

@@ -89,13 +89,13 @@ class SandboxServer:
         self.stop()
 
 
-def serve(host: str = "127.0.0.1", port: int = 8765, units: int = 1000, seed: int = 7) -> None:
+def serve(host: str = "127.0.0.1", port: int = 8765, units: int = 1000, seed: int = 7, ledger: bool = True) -> None:
     """Runs a sandbox in the foreground until interrupted; prints one line when it is ready.
 
     The generated records are moved out of the garbage collector's reach (gc.freeze) so that a large store does not
     stall requests with full collections.
     """
-    server = SandboxServer(units, seed, host=host, port=port)
+    server = SandboxServer(host=host, port=port, store=SandboxStore(units=units, seed=seed, ledger=ledger))
     gc.freeze()
     server.start()
 

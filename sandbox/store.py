@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import json
+import random
 import threading
 from datetime import datetime
 from typing import Any, Callable
@@ -165,6 +166,35 @@ class SandboxStore:
                     record["name"] = f"{record['name']} (new {self._sequences[entity]})"
                 added.append(self.add(entity, record, at))
             return added
+
+    def sample_ids(self, entity: str, share: float, seed: int = 5) -> list[int]:
+        """A reproducible random `share` (0..1) of the entity's ids, ascending (at least one when share > 0)."""
+        if not 0 <= share <= 1:
+            raise ValueError("share must be between 0 and 1")
+        with self.lock:
+            ids = self.table(entity).ids
+            count = min(len(ids), max(1, round(len(ids) * share))) if share > 0 else 0
+            return sorted(random.Random(seed).sample(ids, count))
+
+    def touch_sample(self, entity: str, share: float, seed: int = 5, at: datetime | None = None) -> list[int]:
+        """Marks a share of the records modified now (as a user editing them in the source would)."""
+        with self.lock:
+            touched = self.sample_ids(entity, share, seed)
+            for record_id in touched:
+                self.update(entity, record_id, at)
+            return touched
+
+    def delete_sample(self, entity: str, share: float, seed: int = 5) -> list[int]:
+        """Deletes a share of the records (they leave every listing, as units removed in the source do)."""
+        with self.lock:
+            doomed = self.sample_ids(entity, share, seed)
+            table = self.table(entity)
+            for record_id in doomed:
+                del table.by_id[record_id]
+            kept = set(doomed)
+            table.ids = [record_id for record_id in table.ids if record_id not in kept]
+            self._version += 1
+            return doomed
 
     def delete_front(self, entity: str, count: int) -> list[int]:
         with self.lock:

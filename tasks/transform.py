@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, select, tuple_, update
+from sqlalchemy import and_, bindparam, delete, select, update
 from sqlalchemy.engine import Connection
 
 from pmsync.platform import insert_ignoring_existing, upsert
@@ -147,22 +147,23 @@ def _primary_resident_of_named_lease(
             named.setdefault(key, []).append(c.source_id)
     if not named:
         return {}
-    query = (
-        select(leases.c.unit_id, leases.c.name, residents.c.id)
-        .join(
-            residents,
-            and_(
-                residents.c.integration_id == leases.c.integration_id,
-                residents.c.source_id == leases.c.primary_contact_source_id,
-            ),
+    found: dict[int, dict[str, Any]] = {}
+    for chunk in _chunks(sorted({unit_id for unit_id, _ in named})):
+        query = (
+            select(leases.c.unit_id, leases.c.name, residents.c.id)
+            .join(
+                residents,
+                and_(
+                    residents.c.integration_id == leases.c.integration_id,
+                    residents.c.source_id == leases.c.primary_contact_source_id,
+                ),
+            )
+            .where(leases.c.integration_id == context.integration_id, leases.c.unit_id.in_(chunk))
         )
-        .where(leases.c.integration_id == context.integration_id, tuple_(leases.c.unit_id, leases.c.name).in_(list(named)))
-    )
-    return {
-        source_id: {"id": row.id}
-        for row in connection.execute(query)
-        for source_id in named[(row.unit_id, row.name)]
-    }
+        for row in connection.execute(query):
+            for source_id in named.get((row.unit_id, row.name), ()):
+                found[source_id] = {"id": row.id}
+    return found
 
 
 def _write(connection: Connection, context: LoadContext, rule: EntityRule, ready: list[dict[str, Any]]) -> tuple[int, int, int]:

@@ -1,0 +1,106 @@
+"""The benchmark's report: the machine, the command, one table of every operation, and a chart against size."""
+
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+
+from bench.portfolio import PortfolioResult
+
+
+def machine_description() -> str:
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), platform.processor() or "unknown CPU")
+    memory_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                     if line.startswith("MemTotal"))
+    return (f"{platform.node()}: {os.cpu_count()} cores ({model}), {memory_kb / 2**20:.0f} GiB RAM, "
+            f"{platform.system()} {platform.release()}, Python {platform.python_version()}")
+
+
+def records_per_second(records: int, seconds: float) -> str:
+    return f"{records / seconds:,.0f}" if records and seconds else "—"
+
+
+def results_table(results: list[PortfolioResult]) -> list[str]:
+    lines = [
+        "| units | database | operation | wall s | × floor | HTTP requests | records | records/s | peak RSS MB | note |",
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for result in results:
+        for op in result.operations:
+            lines.append(
+                f"| {result.units:,} | {result.database} | {op.name} | {op.seconds:,.1f} | "
+                f"{op.floor_ratio:.2f} | {op.requests:,} | {op.records:,} | {records_per_second(op.records, op.seconds)} | "
+                f"{f'{op.peak_rss_mb:,.0f}' if op.peak_rss_mb else '—'} | {op.note} |"
+            )
+    return lines
+
+
+def delta_shares(results: list[PortfolioResult]) -> list[str]:
+    """The delta after changes as a share of the initial sync, per run (the target is at most 5 %)."""
+    lines = []
+    for result in results:
+        initial = next((op for op in result.operations if op.name == "initial sync"), None)
+        changed = next((op for op in result.operations if op.name.startswith("delta") and "nothing" not in op.name), None)
+        if initial and changed:
+            lines.append(f"- {result.units:,} units on {result.database}: the delta after changes costs "
+                         f"{changed.seconds / initial.seconds:.1%} of the initial sync.")
+    return lines
+
+
+def write_chart(results: list[PortfolioResult], path: Path) -> None:
+    """Wall time against portfolio size (log-log): one panel per database, one line per operation."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    databases = sorted({result.database for result in results})
+    figure, panels = pyplot.subplots(1, len(databases), figsize=(6 * len(databases), 5), squeeze=False, sharey=True)
+    for panel, database in zip(panels[0], databases):
+        series: dict[str, list[tuple[int, float]]] = {}
+        for result in (r for r in results if r.database == database):
+            for op in result.operations:
+                series.setdefault(op.name, []).append((result.units, op.seconds))
+        for operation, points in series.items():
+            points.sort()
+            panel.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=operation)
+        panel.set_xscale("log")
+        panel.set_yscale("log")
+        panel.set_xlabel("portfolio size (units)")
+        panel.set_title(database)
+        panel.grid(True, which="both", alpha=0.3)
+        panel.legend(fontsize=8, loc="upper left")
+    panels[0][0].set_ylabel("wall time (s)")
+    figure.suptitle("pmsync against the floor, by portfolio size")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    pyplot.close(figure)
+
+
+def write_report(results: list[PortfolioResult], command: str, path: Path, chart: Path, load: tuple[float, float]) -> str:
+    """Writes the markdown report (and the chart beside it); returns the markdown."""
+    write_chart(results, chart)
+    lines = [
+        "# pmsync benchmark",
+        "",
+        f"- Machine: {machine_description()}; load average {load[0]:.1f} at the start, {load[1]:.1f} at the end "
+        "(the machine may be shared: compare the ratios, they share the load with their floor).",
+        f"- Command: `{command}`",
+        "- Floor: a bare `requests.Session` fetching every page of every listing (500 per page, id-ordered), then one "
+        "`executemany` per table (PostgreSQL: `COPY`) of (id, modified, JSON) rows, all in one transaction.",
+        "- Syncs run the way users run them: `pmsync sync initial|delta` and `pmsync reconcile` in a child process "
+        "against a Prefect server; wall time includes starting that process. Peak RSS is of its whole process tree.",
+        "- HTTP requests are the source requests each run recorded in `sync_runs`; records are what it fetched.",
+        "",
+        *results_table(results),
+        "",
+        *delta_shares(results),
+        "",
+        f"![time against portfolio size]({chart.name})",
+        "",
+    ]
+    markdown = "\n".join(lines)
+    path.write_text(markdown)
+    return markdown

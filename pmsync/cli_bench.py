@@ -1,0 +1,44 @@
+"""`pmsync bench`: measure syncs against the floor on sandbox portfolios of given sizes (a report, not a test)."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from pathlib import Path
+
+import typer
+
+from pmsync.cli import _fail, console
+
+POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def register(app: typer.Typer) -> None:
+    """Add `pmsync bench` to the `pmsync` app."""
+    app.command("bench")(bench)
+
+
+def bench(
+    units: str = typer.Option("10000", help="Portfolio sizes, comma-separated (e.g. 10000,100000,1000000)."),
+    databases: str = typer.Option("sqlite,postgresql", help="Platform databases to measure, comma-separated."),
+    postgres_url: str = typer.Option(POSTGRES_URL, envvar="PMSYNC_BENCH_POSTGRES_URL",
+                                     help="A PostgreSQL server the bench may create and drop databases on."),
+    out: Path = typer.Option(Path("bench"), help="Folder for REPORT.md, scaling.png and results.json."),
+    ledger: bool = typer.Option(True, "--ledger/--no-ledger", help="Include lease charges and payments."),
+) -> None:
+    """Floor, initial sync, deltas (nothing and 1 % changed) and reconciliation (0.5 % removed) per size and database."""
+    from bench.run import run_bench
+
+    try:
+        sizes = [int(size.replace("_", "")) for size in units.split(",") if size.strip()]
+    except ValueError:
+        _fail(f"--units must be whole numbers separated by commas, not {units!r}")
+    command = "pmsync " + " ".join(shlex.quote(arg) for arg in sys.argv[1:])
+    try:
+        run_bench(sizes, [d.strip() for d in databases.split(",") if d.strip()], out, postgres_url, ledger, command,
+                  progress=lambda line: console.print(f"[dim]{line}[/dim]", highlight=False))
+    except (ValueError, RuntimeError) as failure:
+        _fail(str(failure))
+    print((out / "REPORT.md").read_text())
+    console.print(f"written: {out / 'REPORT.md'}, {out / 'scaling.png'}, {out / 'results.json'} (cwd {os.getcwd()})")

@@ -1,0 +1,1 @@
+"""Tests of the benchmark harness (it measures; these check that what it measures is right)."""

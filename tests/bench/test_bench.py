@@ -1,0 +1,80 @@
+"""The benchmark counts what it claims: the floor reads every record once, the bench runs every operation."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import requests
+import sqlalchemy as sa
+
+from bench.floor import FLOOR_TABLES, measure_floor
+from bench.run import run_bench
+from pmsync.platform import make_engine
+from pmsync.rules import PROPERTYWARE_STREAMS
+from pmsync.source import PropertywareClient
+from pmsync.source.client import format_source_time
+from sandbox import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_SYSTEM_ID
+from tests.conftest import POSTGRES_URL
+
+
+def listed_ids(sandbox) -> dict[str, list[int]]:
+    """Every id each listing returns, read through the product's own client (an independent path)."""
+    client = PropertywareClient(sandbox.base_url, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_SYSTEM_ID)
+    until = {"lastModifiedDateTimeEnd": format_source_time(datetime.now(timezone.utc))}
+    return {
+        stream.name: [record.id for page in client.iter_pages(stream.path, stream.record, entity=stream.name,
+                                                                params={**stream.list_params, **until})
+                      for record in page.records]
+        for stream in PROPERTYWARE_STREAMS
+    }
+
+
+def test_floor_stores_every_listed_record_once(sandbox, platform_url):
+    expected = listed_ids(sandbox)
+    floor = measure_floor(sandbox.root_url, platform_url)
+    engine = make_engine(platform_url)
+    with engine.connect() as connection:
+        stored = {name: sorted(connection.execute(sa.select(table.c.source_id)).scalars())
+                  for name, table in FLOOR_TABLES.items()}
+        payload = json.loads(connection.execute(sa.select(FLOOR_TABLES["units"].c.source_data).limit(1)).scalar_one())
+    engine.dispose()
+    assert stored == {name: sorted(ids) for name, ids in expected.items()}
+    assert floor.records == sum(len(ids) for ids in expected.values())
+    assert floor.requests >= len(PROPERTYWARE_STREAMS)
+    assert {"id", "buildingID", "lastModifiedDateTime"} <= set(payload)
+
+
+def test_sandbox_touches_and_deletes_a_reproducible_sample(sandbox):
+    control = sandbox.control_url + "/records/units/sample"
+    before = {record["id"]: record["lastModifiedDateTime"] for record in sandbox.store.records("units")}
+    touched = requests.post(control + "/touch", json={"share": 0.1, "seed": 3}, timeout=10).json()
+    after = {record["id"]: record["lastModifiedDateTime"] for record in sandbox.store.records("units")}
+    assert touched["count"] == 6 and sorted(touched["ids"]) == touched["ids"]
+    assert {i for i in before if after[i] != before[i]} == set(touched["ids"])
+    deleted = requests.post(control + "/delete", json={"share": 0.05, "seed": 3}, timeout=10).json()
+    assert deleted["count"] == 3
+    assert not set(deleted["ids"]) & {record["id"] for record in sandbox.store.records("units")}
+    assert requests.post(control + "/rename", json={}, timeout=10).status_code == 400
+    assert requests.post(control + "/touch", json={"share": 2}, timeout=10).status_code == 400
+
+
+def test_bench_measures_every_operation_on_both_databases(tmp_path):
+    """A tiny run end to end: the syncs run as users run them and the report says what they did."""
+    results = run_bench([60], ["sqlite", "postgresql"], tmp_path, POSTGRES_URL, progress=lambda line: None)
+
+    assert [r.database for r in results] == ["sqlite", "postgresql"]
+    for result in results:
+        floor, initial, unchanged, changed, reconcile = result.operations
+        assert floor.name == "floor" and floor.records == result.source_records > 0
+        assert initial.records == floor.records and initial.requests == floor.requests
+        assert initial.peak_rss_mb > 50 and initial.floor_ratio == initial.seconds / floor.seconds
+        assert unchanged.records == 0 and unchanged.requests == len(PROPERTYWARE_STREAMS)
+        touched = int(changed.note.split()[0])
+        assert changed.records == touched > 0
+        assert reconcile.note == "1 units removed"
+        assert reconcile.requests == 2 * 2 + 1, "units and buildings: one page and one recount each; one confirming GET"
+    report = (tmp_path / "REPORT.md").read_text()
+    assert "| 60 | postgresql | delta, nothing changed |" in report and "× floor" in report
+    assert (tmp_path / "scaling.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(json.loads((tmp_path / "results.json").read_text())) == 2
