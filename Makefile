@@ -6,8 +6,10 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum
 DEMO_PORT ?= 8765
 DEMO_UNITS ?= 300
 DEMO_DIR ?= .demo
+UNITS ?= 10000,100000
+DATABASES ?= sqlite,postgresql
 
-.PHONY: venv test demo clean
+.PHONY: venv test demo bench clean
 
 venv: $(STAMP)
 
@@ -34,6 +36,10 @@ demo: $(STAMP)
 	       PREFECT_HOME=$(CURDIR)/$(DEMO_DIR)/prefect PREFECT_SERVER_ANALYTICS_ENABLED=false \
 	       PREFECT_SERVER_LOGGING_LEVEL=CRITICAL PREFECT_LOGGING_LEVEL=WARNING; \
 	$(BIN)/pmsync sync initial && $(BIN)/pmsync runs --limit 1
+
+# A report, not a test: writes bench/REPORT.md, bench/scaling.png and bench/results.json (UNITS=1000000 for a million).
+bench: $(STAMP)
+	PREFECT_SERVER_ANALYTICS_ENABLED=false $(BIN)/pmsync bench --units $(UNITS) --databases $(DATABASES) --out bench
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache

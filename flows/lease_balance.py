@@ -18,7 +18,7 @@ from tasks.balance import (
 )
 from tasks.extract import extract_page
 from tasks.load import close_run
-from tasks.validate import open_quality_gate, validate_page
+from tasks.validate import open_quality_gate, validate_pages
 
 
 @flow(name="lease-balance")
@@ -32,13 +32,13 @@ def lease_balance(lease_id: int, integration: str | None = None) -> dict:
         gate = open_quality_gate(session.expectations_dir, BALANCE_ENTITIES, session.max_failure_share)
         leases = rules.stream("leases")
         page = fetch_lease(quote(session.client), leases, lease_id)
-        load_lease_page(quote(session), leases, quote(validate_page(quote(gate), leases, quote(page))))
+        load_lease_page(quote(session), leases, quote(validate_pages(quote(gate), leases, quote([page]))[0]))
         for stream in (rules.stream("charges"), rules.stream("payments")):
             listed: list[int] = []
             cursor: PageCursor | None = PageCursor()
             while cursor is not None:
                 page = extract_page(quote(session.client), stream, cursor, {"leaseID": lease_id})
-                load_lease_page(quote(session), stream, quote(validate_page(quote(gate), stream, quote(page))))
+                load_lease_page(quote(session), stream, quote(validate_pages(quote(gate), stream, quote([page]))[0]))
                 listed += [record.id for record in page.records]
                 cursor = page.next_cursor
             retire_missing_entries(quote(session), stream, lease_id, listed)

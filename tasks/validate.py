@@ -47,25 +47,33 @@ class CheckedPage:
 
 
 class QualityGate:
-    """The suites of `expectations/`, loaded once per run into an ephemeral GX context."""
+    """The suites of `expectations/`, read once per run; GX itself loads only when a page brings records.
+
+    Importing Great Expectations costs seconds, which an hourly delta with nothing changed need not pay.
+    """
 
     def __init__(self, directory: Path, entities: list[str], max_failure_share: float, min_rows_for_share: int = 10):
+        self.max_failure_share = max_failure_share
+        self.min_rows_for_share = min_rows_for_share
+        self._definitions: dict[str, tuple[Path, dict]] = {}
+        for entity in entities:
+            path = directory / f"{entity}.json"
+            if not path.exists():
+                raise DataQualityError(f"no expectation suite for {entity}: create {path}")
+            self._definitions[entity] = (path, json.loads(path.read_text()))
+        self._suites: dict[str, Any] = {}
+        self._batches: dict[str, Any] = {}
+
+    def _open(self) -> None:
+        """Build the ephemeral GX context with every suite (once, on the first page that has records)."""
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
         for name in [n for n in logging.root.manager.loggerDict if n.startswith("great_expectations")]:
             logging.getLogger(name).setLevel(logging.WARNING)
-        self.max_failure_share = max_failure_share
-        self.min_rows_for_share = min_rows_for_share
         context = gx.get_context(mode="ephemeral")
         context.variables.progress_bars = ProgressBarsConfig(globally=False)
-        self._suites = {}
-        self._batches = {}
-        for entity in entities:
-            path = directory / f"{entity}.json"
-            if not path.exists():
-                raise DataQualityError(f"no expectation suite for {entity}: create {path}")
-            data = json.loads(path.read_text())
+        for entity, (path, data) in self._definitions.items():
             suite = gx.ExpectationSuite(name=data["name"], expectations=data["expectations"], meta=data.get("meta"))
             if len(suite.expectations) != len(data["expectations"]):
                 raise DataQualityError(
@@ -79,12 +87,34 @@ class QualityGate:
                 .add_batch_definition_whole_dataframe(f"page-{entity}")
             )
 
-    def check(self, entity: str, candidates: list[Candidate], request: str, now: datetime) -> tuple[list[Candidate], list[QualityFailure]]:
-        """Split candidates into those that pass and those that broke an expectation (stop when too many broke)."""
-        if not candidates:
-            return [], []
-        frame = candidate_frame(candidates, now)
-        result = self._batches[entity].get_batch(batch_parameters={"dataframe": frame}).validate(
+    def check(
+        self, entity: str, pages: list[tuple[list[Candidate], str]], now: datetime
+    ) -> list[tuple[list[Candidate], list[QualityFailure]]]:
+        """Per page of (candidates, request): those that pass and those that broke an expectation.
+
+        One GX run covers all the pages (its cost is mostly per run); the failure share that stops the run is
+        still judged page by page.
+        """
+        everything = [candidate for candidates, _ in pages for candidate in candidates]
+        if not everything:
+            return [([], []) for _ in pages]
+        if not self._suites:
+            self._open()
+        broken = self._broken_rows(entity, everything, " ".join(request for _, request in pages[:1]), now)
+        outcomes, offset = [], 0
+        for candidates, request in pages:
+            mine = {row - offset: labels for row, labels in broken.items() if offset <= row < offset + len(candidates)}
+            offset += len(candidates)
+            self._stop_if_too_many(entity, mine, len(candidates), request)
+            failures = [
+                QualityFailure(entity, str(candidates[row].source_id), labels, candidates[row].payload)
+                for row, labels in mine.items()
+            ]
+            outcomes.append(([c for row, c in enumerate(candidates) if row not in mine], failures))
+        return outcomes
+
+    def _broken_rows(self, entity: str, candidates: list[Candidate], request: str, now: datetime) -> dict[int, list[str]]:
+        result = self._batches[entity].get_batch(batch_parameters={"dataframe": candidate_frame(candidates, now)}).validate(
             self._suites[entity], result_format={"result_format": "COMPLETE"}
         )
         broken: dict[int, list[str]] = {}
@@ -99,20 +129,18 @@ class QualityGate:
                 raise DataQualityError(f"{entity}: expectation {label} could not be evaluated row by row ({detail}) [{request}]")
             for row in rows:
                 broken.setdefault(row, []).append(label)
-        share = len(broken) / len(candidates)
-        if broken and share > self.max_failure_share and len(candidates) >= self.min_rows_for_share:
+        return broken
+
+    def _stop_if_too_many(self, entity: str, broken: dict[int, list[str]], rows: int, request: str) -> None:
+        share = len(broken) / rows if rows else 0.0
+        if broken and share > self.max_failure_share and rows >= self.min_rows_for_share:
             top = Counter(label for labels in broken.values() for label in labels).most_common(3)
             raise DataQualityError(
-                f"{entity}: {len(broken)} of {len(candidates)} records ({share:.0%}) failed data-quality checks, over "
+                f"{entity}: {len(broken)} of {rows} records ({share:.0%}) failed data-quality checks, over "
                 f"the {self.max_failure_share:.0%} limit; nothing of this page was written. Top failing: "
                 + ", ".join(f"{label} ×{count}" for label, count in top)
                 + f" [{request}]"
             )
-        failures = [
-            QualityFailure(entity, str(candidates[row].source_id), labels, candidates[row].payload)
-            for row, labels in broken.items()
-        ]
-        return [c for row, c in enumerate(candidates) if row not in broken], failures
 
 
 def candidate_frame(candidates: list[Candidate], now: datetime) -> pd.DataFrame:
@@ -141,26 +169,30 @@ def _label(config: Any) -> str:
 
 @task(name="open_quality_gate", cache_policy=NONE, persist_result=False)
 def open_quality_gate(directory: Path, entities: list[str], max_failure_share: float) -> QualityGate:
-    """Load every entity's suite once for the run."""
+    """Read every entity's suite once for the run (a missing suite fails here, before any page is fetched)."""
     return QualityGate(directory, entities, max_failure_share)
 
 
-@task(name="validate_page", cache_policy=NONE, persist_result=False)
-def validate_page(gate: QualityGate, stream: Stream, page: SourcePage) -> CheckedPage:
-    """Candidates of the page per entity, through the gate; quarantined records are named with their expectations."""
-    candidates = [c for record, raw in zip(page.records, page.raw) for c in record.candidates(raw)]
-    checked = CheckedPage(page, {})
+@task(name="validate_pages", cache_policy=NONE, persist_result=False)
+def validate_pages(gate: QualityGate, stream: Stream, pages: list[SourcePage]) -> list[CheckedPage]:
+    """Candidates of each page per entity, through the gate (one GX run per entity for all the pages); quarantined
+    records are named with their expectations."""
+    candidates = [[c for record, raw in zip(page.records, page.raw) for c in record.candidates(raw)] for page in pages]
+    checked = [CheckedPage(page, {}) for page in pages]
     now = utc_now()
     for entity in stream.entities:
-        passed, failures = gate.check(entity, [c for c in candidates if c.entity == entity], page.request, now)
-        checked.candidates[entity] = passed
-        checked.failures.extend(failures)
-    if checked.failures:
-        labels = Counter(label for failure in checked.failures for label in failure.expectations)
+        outcomes = gate.check(entity, [([c for c in mine if c.entity == entity], page.request)
+                                       for mine, page in zip(candidates, pages)], now)
+        for page_checked, (passed, failures) in zip(checked, outcomes):
+            page_checked.candidates[entity] = passed
+            page_checked.failures.extend(failures)
+    failures = [failure for page_checked in checked for failure in page_checked.failures]
+    if failures:
+        labels = Counter(label for failure in failures for label in failure.expectations)
         get_run_logger().warning(
             "%s: %d record(s) quarantined (%s)",
             stream.name,
-            len(checked.failures),
+            len(failures),
             ", ".join(f"{label} ×{count}" for label, count in labels.most_common(3)),
         )
     return checked
