@@ -27,3 +27,16 @@ def extract_page(
 ) -> SourcePage:
     """One id-ordered page of `stream`, parsed into its record model."""
     return client.list_page(stream.path, stream.record, entity=stream.name, cursor=cursor, params=params)
+
+
+@task(name="extract_pages", cache_policy=NONE, persist_result=False)
+def extract_pages(
+    client: PropertywareClient, stream: Stream, cursor: PageCursor, params: dict[str, Any], max_pages: int
+) -> list[SourcePage]:
+    """Up to `max_pages` consecutive pages of `stream` from `cursor` (one task run for the batch); the last page's
+    `next_cursor` says where the next batch starts."""
+    pages = [client.list_page(stream.path, stream.record, entity=stream.name, cursor=cursor, params=params)]
+    while len(pages) < max_pages and pages[-1].next_cursor is not None:
+        pages.append(client.list_page(stream.path, stream.record, entity=stream.name, cursor=pages[-1].next_cursor,
+                                      params=params))
+    return pages

@@ -104,7 +104,13 @@ def plan_windows(session: SyncSession, streams: tuple[Stream, ...], overlap_hour
     return windows
 
 
-@task(name="load_page", cache_policy=NONE, persist_result=False)
+@task(name="load_pages", cache_policy=NONE, persist_result=False)
+def load_pages(session: SyncSession, stream: Stream, pages: list[CheckedPage]) -> None:
+    """Apply checked pages in order, each in its own transaction (one task run for the batch)."""
+    for checked in pages:
+        load_page(session, stream, checked)
+
+
 def load_page(session: SyncSession, stream: Stream, checked: CheckedPage) -> dict[str, dict[str, int]]:
     """Apply a checked page under the sync rules; rows, quarantine, reasons and counts commit together."""
     rules = session.integration.rules
