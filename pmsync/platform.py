@@ -7,7 +7,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, Table, create_engine, event
+from sqlalchemy import Engine, Table, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -68,3 +68,24 @@ def upsert(connection: Connection, table: Table, rows: list[dict[str, Any]], key
         index_elements=keys, set_={column: statement.excluded[column] for column in update}
     )
     connection.execute(statement, rows)
+
+
+STALE_STATISTICS = text(
+    "SELECT s.relname FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid "
+    "WHERE s.n_mod_since_analyze > 1000 + 0.1 * GREATEST(c.reltuples, 0)"
+)
+
+
+def refresh_statistics(engine: Engine) -> list[str]:
+    """On PostgreSQL, ANALYZE each table changed by over 10 % since its last ANALYZE, as autovacuum would.
+
+    A bulk load outruns autovacuum (or it is off): on statistics of an empty table the planner keeps scanning
+    tables that have grown to millions of rows. Returns the tables analysed.
+    """
+    if engine.dialect.name != "postgresql":
+        return []
+    with engine.begin() as connection:
+        stale = list(connection.execute(STALE_STATISTICS).scalars())
+        for name in stale:
+            connection.exec_driver_sql(f'ANALYZE "{name}"')
+    return stale

@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from pmsync.integrations import Integration
 from pmsync.locks import acquire, release, renew
-from pmsync.platform import make_engine, migrate
+from pmsync.platform import make_engine, migrate, refresh_statistics
 from pmsync.quality import quarantine_records, release_passing, run_quality
 from pmsync.rules import Stream
 from pmsync.runs import (
@@ -106,9 +106,11 @@ def plan_windows(session: SyncSession, streams: tuple[Stream, ...], overlap_hour
 
 @task(name="load_pages", cache_policy=NONE, persist_result=False)
 def load_pages(session: SyncSession, stream: Stream, pages: list[CheckedPage]) -> None:
-    """Apply checked pages in order, each in its own transaction (one task run for the batch)."""
+    """Apply checked pages in order, each in its own transaction (one task run for the batch); then refresh the
+    planner's statistics of tables the batch grew a lot (PostgreSQL)."""
     for checked in pages:
         load_page(session, stream, checked)
+    refresh_statistics(session.engine)
 
 
 def load_page(session: SyncSession, stream: Stream, checked: CheckedPage) -> dict[str, dict[str, int]]:

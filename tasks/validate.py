@@ -100,7 +100,7 @@ class QualityGate:
             return [([], []) for _ in pages]
         if not self._suites:
             self._open()
-        broken = self._broken_rows(entity, everything, " ".join(request for _, request in pages[:1]), now)
+        broken = self._broken_rows(entity, everything, pages[0][1], now)
         outcomes, offset = [], 0
         for candidates, request in pages:
             mine = {row - offset: labels for row, labels in broken.items() if offset <= row < offset + len(candidates)}
