@@ -11,7 +11,8 @@ from pmsync.settings import PlatformSettings
 from pmsync.source import SourceUnavailable
 from pmsync.source.client import PageCursor
 from reports.settings import ReportsSettings
-from tasks.extract import extract_page
+from flows.common import PAGES_PER_BATCH
+from tasks.extract import extract_page, extract_pages
 from tasks.load import close_run, open_run
 from tasks.reconcile import (
     ReconcileScope,
@@ -91,9 +92,10 @@ def scan_listing(scope: ReconcileScope, stream: Stream) -> SourceListing:
         try:
             cursor: PageCursor | None = PageCursor()
             while cursor is not None:
-                page = extract_page(scope.client, stream, cursor, params)
-                listing.add(page)
-                cursor = page.next_cursor
+                pages = extract_pages(scope.client, stream, cursor, params, PAGES_PER_BATCH)
+                for page in pages:
+                    listing.add(page)
+                cursor = pages[-1].next_cursor
             total_after = extract_page(scope.client, stream, PageCursor(), params).total
         except SourceUnavailable as failure:
             problem = str(failure)
