@@ -7,6 +7,7 @@ from collections.abc import Callable
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from pmsync.rules import PROPERTYWARE_RULES
 from pmsync.runs import COUNTS
@@ -18,12 +19,13 @@ state_app = typer.Typer(invoke_without_command=True, help="Each stream's high-wa
 app.add_typer(sync_app, name="sync")
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(state_app, name="state")
-console = Console()
+console = Console(markup=False)
+"""Markup off: names, messages and errors come from the source and users, and print as they are (`[/b]` too)."""
 FORCED_SYNC = "delta-sync/now"
 
 
 def _fail(reason: str) -> None:
-    console.print(f"[red]error:[/red] {reason}", soft_wrap=True, highlight=False)
+    console.print(Text.assemble(("error:", "red"), f" {reason}"), soft_wrap=True, highlight=False)
     raise typer.Exit(1)
 
 
@@ -138,7 +140,7 @@ def _print_result(title: str, result: dict) -> None:
     totals = platform_totals(database_url)
     console.print("platform rows: " + ", ".join(f"{name} {count}" for name, count in totals.items()), highlight=False)
     if result.get("stale_parked"):
-        console.print(f"[yellow]{result['stale_parked']} parked records are still waiting for their parent[/yellow]")
+        console.print(f"{result['stale_parked']} parked records are still waiting for their parent", style="yellow")
 
 
 @app.command("runs")
@@ -164,7 +166,7 @@ def runs(limit: int = typer.Option(10, help="How many recent runs to show.")) ->
         console.print(counts_table(title, run["counts"]))
         print_reasons(engine, run["id"])
         if run["error"]:
-            console.print(f"  [red]{run['error']}[/red]", soft_wrap=True, highlight=False)
+            console.print(f"  {run['error']}", style="red", soft_wrap=True, highlight=False)
 
 
 def _open_platform():
@@ -291,8 +293,9 @@ def _print_stale_parked(engine, hours: float) -> None:
 
     for row in stale_parked_by_entity(engine, utc_now() - timedelta(hours=hours)):
         console.print(
-            f"[yellow]{row['integration']}: {row['records']} {row['entity']} record(s) parked longer than {hours:g} h "
-            f"(oldest since {row['oldest']:%Y-%m-%d %H:%M} UTC) — see `pmsync explain {row['entity']} ID`[/yellow]",
+            f"{row['integration']}: {row['records']} {row['entity']} record(s) parked longer than {hours:g} h "
+            f"(oldest since {row['oldest']:%Y-%m-%d %H:%M} UTC) — see `pmsync explain {row['entity']} ID`",
+            style="yellow",
             highlight=False,
         )
 

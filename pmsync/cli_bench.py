@@ -37,7 +37,7 @@ def bench(
     command = "pmsync " + " ".join(shlex.quote(arg) for arg in sys.argv[1:])
     try:
         run_bench(sizes, [d.strip() for d in databases.split(",") if d.strip()], out, postgres_url, ledger, command,
-                  progress=lambda line: console.print(f"[dim]{line}[/dim]", highlight=False))
+                  progress=lambda line: console.print(line, style="dim", highlight=False))
     except (ValueError, RuntimeError) as failure:
         _fail(str(failure))
     print((out / "REPORT.md").read_text())

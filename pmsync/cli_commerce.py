@@ -48,7 +48,7 @@ def _import(kind: str, file: Path, errors_out: Path | None, integration: str | N
         result = csv_import(kind=kind, path=str(file), integration=integration,
                             errors_path=str(errors_out) if errors_out else None)
     except CsvRejected as rejected:
-        console.print(str(rejected), soft_wrap=True, highlight=False, markup=False)
+        console.print(str(rejected), soft_wrap=True, highlight=False)
         _fail(f"{file} was not imported: fix the rows above and upload it again")
     except CsvRefused as refused:
         _fail(f"{file} was not imported: {refused}")

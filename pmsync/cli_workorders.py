@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from pmsync.cli import INTEGRATION, _fail, _open_platform, _run_flow, console
 
@@ -124,7 +125,7 @@ def workorder_show(work_order_id: int = typer.Argument(..., help="Platform id of
     console.print(f"work order {status.id} ({status.integration}): {status.description}", highlight=False)
     console.print(f"  source id:    {status.source_id or '(not in the source yet)'}", highlight=False)
     console.print(f"  status:       {status.status}, priority {status.priority}", highlight=False)
-    console.print(f"  sync status:  [{colour}]{status.sync_status or 'not pushed (came from the source)'}[/{colour}]", highlight=False)
+    console.print(Text.assemble("  sync status:  ", (status.sync_status or "not pushed (came from the source)", colour)), highlight=False)
     console.print(f"  last attempt: {_when(status.last_push_attempt_at)}", highlight=False)
     console.print(f"  last error:   {status.sync_error or '-'}", highlight=False, soft_wrap=True)
     if status.changes:
@@ -173,7 +174,7 @@ def _print_outcome(outcome: dict) -> None:
     colour = STATUS_COLOURS.get(outcome["sync_status"], "white")
     where = f" (source id {outcome['source_id']})" if outcome["source_id"] else ""
     error = f": {outcome['error']}" if outcome["error"] else ""
-    console.print(f"work order {outcome['id']}: [{colour}]{outcome['sync_status']}[/{colour}]{where}{error}",
+    console.print(Text.assemble(f"work order {outcome['id']}: ", (outcome["sync_status"], colour), where, error),
                   highlight=False, soft_wrap=True)
 
 

@@ -75,3 +75,14 @@ def test_state_shows_marks_reset_rereads_one_stream_and_explain_answers(integrat
     explained = run_pmsync("explain", "work_order", str(order["id"]), env=integration_env)
     assert explained.returncode == 0, explained.stderr[-2000:]
     assert "managed_by_nobody" in explained.stdout and "source now: excluded" in explained.stdout
+
+
+def test_text_from_the_source_prints_literally_never_as_markup(integration_env, sandbox):
+    initial_sync()
+    building = sandbox.store.records("buildings")[0]
+    odd_name = "Tower [/b] [bold]North[/bold] [red]"
+    sandbox.store.update("buildings", building["id"], name=odd_name)
+
+    explained = run_pmsync("explain", "property", str(building["id"]), env=integration_env)
+    assert explained.returncode == 0, explained.stderr[-2000:]
+    assert f"source {odd_name!r} — not updatable by policy" in explained.stdout
