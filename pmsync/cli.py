@@ -29,12 +29,24 @@ def _fail(reason: str) -> None:
     raise typer.Exit(1)
 
 
+def preflight(integration: str | None, *, needs_source: bool = True) -> None:
+    """Fail in a second on missing or malformed settings, before Prefect is imported or a server started."""
+    from pmsync.preflight import ConfigurationError, check_configuration
+
+    try:
+        check_configuration(integration, needs_source=needs_source)
+    except ConfigurationError as problem:
+        _fail(str(problem))
+
+
 def _run_flow(flow: Callable[[], dict]) -> dict:
     from pmsync.integrations import IntegrationNotConfigured
+    from pmsync.preflight import prefect_ready
     from pmsync.source import SourceError
 
     try:
-        return flow()
+        with prefect_ready():
+            return flow()
     except (SourceError, IntegrationNotConfigured) as failure:
         _fail(str(failure).splitlines()[0])
     except Exception as failure:  # a failed run must still end in one readable line and a non-zero exit
@@ -84,6 +96,7 @@ INTEGRATION = typer.Option(None, "--integration", help="Integration block name (
 @sync_app.command("initial")
 def sync_initial(integration: str | None = INTEGRATION) -> None:
     """Full pull of properties, units, leases, residents and work orders into the platform."""
+    preflight(integration)
     from flows.initial_sync import initial_sync
 
     _print_result("initial sync", _run_flow(lambda: initial_sync(integration=integration)))
@@ -95,6 +108,7 @@ def sync_delta(
     overlap_hours: float = typer.Option(72.0, help="How far before the last complete pass to re-read."),
 ) -> None:
     """Everything created or updated since the last complete pass (minus the overlap)."""
+    preflight(integration)
     from flows.delta_sync import delta_sync
 
     _print_result("delta sync", _run_flow(lambda: delta_sync(integration=integration, overlap_hours=overlap_hours)))
@@ -125,6 +139,7 @@ def sync_now(
 @sync_app.command("leases")
 def sync_leases(integration: str | None = INTEGRATION) -> None:
     """All leases; existing leases are overwritten with the source's values."""
+    preflight(integration)
     from flows.lease_sync import lease_sync
 
     _print_result("lease sync", _run_flow(lambda: lease_sync(integration=integration)))

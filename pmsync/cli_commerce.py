@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from pmsync.cli import INTEGRATION, _fail, _run_flow, console
+from pmsync.cli import INTEGRATION, _fail, _run_flow, console, preflight
 
 SHOWN_PROBLEMS = 50
 
@@ -41,12 +41,15 @@ def import_service_providers(
 
 
 def _import(kind: str, file: Path, errors_out: Path | None, integration: str | None) -> None:
+    preflight(integration, needs_source=False)
     from flows.csv_import import csv_import
     from pmsync.csv_import import CsvRefused, CsvRejected
+    from pmsync.preflight import prefect_ready
 
     try:
-        result = csv_import(kind=kind, path=str(file), integration=integration,
-                            errors_path=str(errors_out) if errors_out else None)
+        with prefect_ready():
+            result = csv_import(kind=kind, path=str(file), integration=integration,
+                                errors_path=str(errors_out) if errors_out else None)
     except CsvRejected as rejected:
         console.print(str(rejected), soft_wrap=True, highlight=False)
         _fail(f"{file} was not imported: fix the rows above and upload it again")
@@ -67,6 +70,7 @@ def balance(
     integration: Optional[str] = INTEGRATION,
 ) -> None:
     """Fetch one lease's balance, charges and payments from the source now, update the platform, print them."""
+    preflight(integration)
     from flows.lease_balance import lease_balance
 
     result = _run_flow(lambda: lease_balance(lease_id=lease_id, integration=integration))

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from pmsync.cli import _fail, _open_platform, _run_flow, console
+from pmsync.cli import _fail, _open_platform, _run_flow, console, preflight
 
 SHOWN_ROWS = 50
 
@@ -41,6 +41,7 @@ def reconcile(
     max_share: float = typer.Option(0.2, "--max-share", min=0.0, max=1.0, help="Largest share of active units one run may deactivate."),
 ) -> None:
     """Deactivate units and properties the source no longer has, reactivate ones that came back, store a snapshot."""
+    preflight(integration)
     from flows.reconciliation import reconcile as reconcile_flow
 
     result = _run_flow(lambda: reconcile_flow(

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from pmsync.cli import INTEGRATION, _fail, _open_platform, _run_flow, console
+from pmsync.cli import INTEGRATION, _fail, _open_platform, _run_flow, console, preflight
 
 NO_PUSH = typer.Option(False, "--no-push", help="Only save on the platform; the sweep (every 5 minutes) pushes it.")
 STATUS_COLOURS = {"synced": "green", "pending": "yellow", "failed": "red", "busy": "yellow"}
@@ -105,6 +105,7 @@ def workorder_sync_now(
 
 def workorder_push_pending(integration: Optional[str] = INTEGRATION) -> None:
     """What the scheduled sweep does: push every work order with pending changes."""
+    preflight(integration)
     from flows.work_order_push import work_order_push
 
     result = _run_flow(lambda: work_order_push(integration=integration))
@@ -162,6 +163,7 @@ def workorder_list(
 
 
 def _push(work_order_id: int, integration: Optional[str], retry_failed: bool) -> dict:
+    preflight(integration)
     from flows.work_order_push import work_order_push
 
     result = _run_flow(lambda: work_order_push(work_order_id=work_order_id, retry_failed=retry_failed, integration=integration))

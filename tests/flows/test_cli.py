@@ -86,3 +86,49 @@ def test_text_from_the_source_prints_literally_never_as_markup(integration_env, 
     explained = run_pmsync("explain", "property", str(building["id"]), env=integration_env)
     assert explained.returncode == 0, explained.stderr[-2000:]
     assert f"source {odd_name!r} — not updatable by policy" in explained.stdout
+
+
+PREFECT_IMPORTED_PROBE = """
+import atexit, sys
+atexit.register(lambda: sys.stderr.write(f"prefect imported: {'prefect' in sys.modules}\\n"))
+from pmsync.cli import app
+app()
+"""
+
+
+def _first_run_env(integration_env: dict[str, str], prefect_home: Path) -> dict[str, str]:
+    """A user's first run: a Prefect home never used, and no Prefect server configured."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    return {**env, **integration_env, "PREFECT_HOME": str(prefect_home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "COLUMNS": "200"}
+
+
+def test_missing_or_malformed_settings_fail_before_prefect_is_imported(integration_env, tmp_path, report_measurement):
+    import time
+
+    env = _first_run_env(integration_env, tmp_path / "prefect-home")
+    cases = {
+        "PMSYNC_INTEGRATION_USER": ("", "error: set PMSYNC_INTEGRATION_USER (the default integration needs them)"),
+        "PMSYNC_PW_MAX_ATTEMPTS": ("six-ish", "error: PMSYNC_PW_MAX_ATTEMPTS: Input should be a valid integer"),
+        "PMSYNC_DATABASE_URL": ("not a url", "error: PMSYNC_DATABASE_URL is not a database URL"),
+    }
+    for variable, (value, expected) in cases.items():
+        started = time.monotonic()
+        failed = subprocess.run([sys.executable, "-c", PREFECT_IMPORTED_PROBE, "sync", "initial"],
+                                env={**env, variable: value}, capture_output=True, text=True, timeout=60)
+        report_measurement(f"first run, {variable} wrong: failed in {time.monotonic() - started:.2f} s")
+        assert failed.returncode == 1, failed.stderr[-2000:]
+        assert failed.stdout.strip().splitlines()[-1].startswith(expected)
+        assert "prefect imported: False" in failed.stderr
+        if value:
+            assert value not in failed.stdout + failed.stderr
+    assert not (tmp_path / "prefect-home").exists()
+
+
+def test_first_run_on_a_new_prefect_home_starts_a_temporary_server_and_syncs(integration_env, tmp_path):
+    env = _first_run_env(integration_env, tmp_path / "prefect-home")
+    synced = subprocess.run([PMSYNC, "sync", "delta"], env=env, capture_output=True, text=True, timeout=600)
+    assert synced.returncode == 0, (synced.stdout + synced.stderr)[-3000:]
+    assert "delta sync — run 1" in synced.stdout
+    announced = [line for line in synced.stderr.splitlines() if "starting a temporary local Prefect server" in line]
+    assert len(announced) == 1 and "up to 180 s" in announced[0]
