@@ -123,7 +123,9 @@ class FixUpPlace:
         root = _import_root(self.import_dir or Path("."))
         folder = destination.parent.resolve(strict=True)
         if not folder.is_relative_to(root):
-            raise ImportPathRefused(f"the fix-up file {destination.name!r} would land outside PMSYNC_IMPORT_DIR; nothing was written")
+            raise ImportPathRefused(
+                f"the fix-up file {destination.name!r} would land outside PMSYNC_IMPORT_DIR; nothing was written"
+            )
         handle, temporary = tempfile.mkstemp(dir=folder, prefix=".fixup-", suffix=".csv")
         try:
             with os.fdopen(handle, "w", encoding="utf-8-sig", newline="") as out:

@@ -70,11 +70,12 @@ def write_fix_csv(session: ImportSession, source: CsvSource, report: CheckReport
         bad_rows = write_fix_file(import_kind(session.kind), source, report, out, shown=SHOWN_ERRORS)
     name = place.shown_name(destination)
     where = "in PMSYNC_IMPORT_DIR on the worker" if place.operator_file is None else "written by the command line"
+    shown = f", the first {len(bad_rows)} shown" if len(bad_rows) < report.bad_rows() else ""
     create_table_artifact(
         key=f"csv-import-{session.kind}-fix-up",
         table=bad_rows,
         description=f"run {session.run_id} · fix-up CSV {name} ({where}): the file plus a problems column; "
-        f"its {report.bad_rows()} row(s) with problems" + (f", the first {len(bad_rows)} shown" if len(bad_rows) < report.bad_rows() else ""),
+        f"its {report.bad_rows()} row(s) with problems{shown}",
     )
     return name
 

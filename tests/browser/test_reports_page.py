@@ -1,4 +1,4 @@
-"""The Reports page in real headless Chromium: the latest snapshot's units, and its "Download CSV" link."""
+"""The Reports page in real headless Chromium: the latest snapshot's units, its "Download CSV" link, and the token sign-in."""
 
 from __future__ import annotations
 
@@ -77,11 +77,12 @@ def test_the_reports_page_shows_the_latest_snapshot_and_downloads_its_csv(integr
     assert all(row[0] == "default" and row[7] == str(latest) for row in rows)
 
 
-def test_with_a_token_the_page_asks_for_it_once_and_the_cookie_opens_pages_and_the_csv(integration_env, sandbox, platform_engine, browser, tmp_path):
+def test_with_a_token_the_page_asks_for_it_once_and_the_cookie_opens_pages_and_the_csv(integration_env, sandbox, browser, tmp_path):
     token = "browser-reports-token-4242"
     initial_sync()
     store = sandbox.store
-    doomed = [u["id"] for u in store.records("units") if u.get("active") is not False and store.get("buildings", u["buildingID"])["active"]][:2]
+    active = [u["id"] for u in store.records("units") if u.get("active") is not False and store.get("buildings", u["buildingID"])["active"]]
+    doomed = active[:2]
     for unit_id in doomed:
         store.delete("units", unit_id)
     latest = reconcile()["snapshot_id"]

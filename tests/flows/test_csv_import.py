@@ -88,7 +88,8 @@ def test_a_bad_email_on_row_7_and_a_missing_name_on_row_12_write_nothing_and_nam
     assert [(e.row, e.column, e.value) for e in report.errors] == [(7, "email", "owner6@@example"), (12, "last_name", "")]
     assert "row 7, column email, value 'owner6@@example': not a valid e-mail address" in str(rejected.value)
     assert rows(platform, owners) == []
-    assert rejected.value.fix_file == "batch/owners.errors.csv" and "fix-up CSV (the file plus a problems column): batch/owners.errors.csv" in str(rejected.value)
+    assert rejected.value.fix_file == "batch/owners.errors.csv"
+    assert "fix-up CSV (the file plus a problems column): batch/owners.errors.csv" in str(rejected.value)
     fix = (import_dir / "batch" / "owners.errors.csv").read_text(encoding="utf-8-sig").splitlines()
     assert fix[0] == HEADER + ",problems" and len(fix) == 16
     assert fix[6].endswith(",email: not a valid e-mail address ('owner6@@example')")
