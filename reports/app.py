@@ -130,7 +130,10 @@ def _require_token(app: FastAPI, token: SecretStr) -> None:
             body += chunk
             if len(body) > MAX_LOGIN_BODY_BYTES:
                 return page("Sign-in refused", "<p>The sign-in form was too large.</p>", 413)
-        fields = parse_qs(body.decode("utf-8", errors="replace"), max_num_fields=4)
+        try:
+            fields = parse_qs(body.decode("utf-8", errors="replace"), max_num_fields=4)
+        except ValueError:
+            return page("Sign-in refused", "<p>The sign-in form has fields it does not expect.</p>", 400)
         target = local_target((fields.get("next") or ["/"])[0])
         if not token_matches((fields.get("token") or [None])[0], token):
             return login_page(target, status=401, failed=True)

@@ -53,6 +53,9 @@ def test_the_login_form_sets_an_http_only_strict_cookie_then_pages_open_and_it_e
     assert "<script>" not in wrong.text and "&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in wrong.text
     assert "guess" not in wrong.text
     assert outward.status_code == 303 and outward.headers["location"] == "/"
+    assert client.post("/login", content="&".join(f"f{n}=x" for n in range(9))).status_code == 400
+    assert client.post("/login", content="token=" + "x" * 5000).status_code == 413
+    assert "set-cookie" not in client.post("/login", data={"token": TOKEN[:-1]}).headers
     assert signed_in.status_code == 303 and signed_in.headers["location"] == "/snapshots/7"
     cookie = signed_in.headers["set-cookie"]
     assert "HttpOnly" in cookie and "samesite=strict" in cookie.lower() and "Path=/" in cookie
