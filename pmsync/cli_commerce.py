@@ -14,7 +14,11 @@ SHOWN_PROBLEMS = 50
 
 
 def register(app: typer.Typer) -> None:
-    """Add `pmsync import …` and `pmsync balance` to the `pmsync` app."""
+    """Add `pmsync import …` and `pmsync balance` to the `pmsync` app.
+
+    `pmsync import` is the operator on their own machine: it reads FILE where it is and writes the fix-up CSV where
+    asked (flow `csv_import_operator_file`, which no deployment runs; PMSYNC_IMPORT_DIR confines deployments only).
+    """
     import_app = typer.Typer(no_args_is_help=True, help="Owners and service providers from a CSV file (not synced).")
     import_app.command("owners")(import_owners)
     import_app.command("service-providers")(import_service_providers)
@@ -42,14 +46,13 @@ def import_service_providers(
 
 def _import(kind: str, file: Path, errors_out: Path | None, integration: str | None) -> None:
     preflight(integration, needs_source=False)
-    from flows.csv_import import csv_import
+    from flows.csv_import import csv_import_operator_file
     from pmsync.csv_import import CsvRefused, CsvRejected
     from pmsync.preflight import prefect_ready
 
     try:
         with prefect_ready():
-            result = csv_import(kind=kind, path=str(file), integration=integration,
-                                errors_path=str(errors_out) if errors_out else None)
+            result = csv_import_operator_file(kind=kind, file=file, integration=integration, errors_out=errors_out)
     except CsvRejected as rejected:
         console.print(str(rejected), soft_wrap=True, highlight=False)
         _fail(f"{file} was not imported: fix the rows above and upload it again")

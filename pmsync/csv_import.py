@@ -6,7 +6,6 @@ import csv
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import IO, Any
 
 from pmsync.csv_reading import CsvRefused, CsvRows, CsvSource, normalise_header, open_csv
@@ -247,20 +246,29 @@ def check_file(kind: ImportKind, source: CsvSource) -> CheckReport:
     return report
 
 
-def write_fix_file(kind: ImportKind, source: CsvSource, report: CheckReport, out: IO[str]) -> None:
-    """The file as uploaded (same columns, same delimiter) plus a `problems` column naming each bad cell; blank for good rows."""
+def write_fix_file(kind: ImportKind, source: CsvSource, report: CheckReport, out: IO[str], shown: int = 0) -> list[dict[str, str]]:
+    """The file as uploaded (same columns, same delimiter) plus a `problems` column naming each bad cell; blank for good rows.
+
+    Returns the first `shown` rows that have problems, as {"row": spreadsheet row, column: cell, …, "problems": …}.
+    """
     by_row: dict[int, list[CellError]] = {}
     for error in report.errors:
         by_row.setdefault(error.row, []).append(error)
+    bad_rows: list[dict[str, str]] = []
     with open_csv(source) as rows:
         keep = [i for i, cell in enumerate(rows.header) if normalise_header(cell) not in IGNORED_COLUMNS]
+        header = [rows.header[i] for i in keep]
         writer = csv.writer(out, dialect="excel", delimiter=rows.delimiter, lineterminator="\r\n")
-        writer.writerow([rows.header[i] for i in keep] + ["problems"])
+        writer.writerow(header + ["problems"])
         for number, cells in rows.records:
             if not any(cell.strip() for cell in cells):
                 continue
             problems = "; ".join(f"{e.column}: {e.problem} ({e.value!r})" for e in by_row.get(number, []))
-            writer.writerow([cells[i] if i < len(cells) else "" for i in keep] + [problems])
+            kept = [cells[i] if i < len(cells) else "" for i in keep]
+            writer.writerow(kept + [problems])
+            if problems and len(bad_rows) < shown:
+                bad_rows.append({"row": str(number), **dict(zip(header, kept)), "problems": problems})
+    return bad_rows
 
 
 def valid_rows(kind: ImportKind, source: CsvSource) -> Iterator[tuple[int, dict[str, Any], dict[str, str]]]:
@@ -279,17 +287,3 @@ class CsvRejected(Exception):
         super().__init__(message)
         self.report = report
         self.fix_file = fix_file
-
-
-def csv_source(path: str | Path | None, content: str | None) -> CsvSource:
-    """The file to import: a path, or uploaded text (exactly one of them)."""
-    if (path is None) == (content is None):
-        raise CsvRefused("give the file to import as a path or as content, not both and not neither")
-    return Path(path) if path is not None else content.encode("utf-8")  # type: ignore[union-attr]
-
-
-def fix_file_path(path: str | Path | None, errors_path: str | Path | None) -> Path | None:
-    """Where the fix-up CSV goes: as asked, else beside the uploaded file (`owners.csv` → `owners.errors.csv`)."""
-    if errors_path is not None:
-        return Path(errors_path)
-    return Path(path).with_suffix(".errors.csv") if path is not None else None

@@ -46,3 +46,12 @@ class IntegrationSettings(BaseSettings):
             "PMSYNC_INTEGRATION_USER": self.integration_user,
         }
         return [name for name, value in wanted.items() if not value.strip()]
+
+
+class ImportSettings(BaseSettings):
+    """What a `csv-import` deployment may touch on a worker: files inside one directory, uploads up to a size."""
+
+    model_config = SettingsConfigDict(env_prefix="PMSYNC_", extra="ignore")
+
+    import_dir: Path = Path(__file__).resolve().parents[1] / "imports"
+    import_max_bytes: int = 20 * 1024 * 1024

@@ -2,50 +2,32 @@
 
 from __future__ import annotations
 
-import hmac
-import ipaddress
 from html import escape
 from typing import Any
+from urllib.parse import parse_qs
 
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import SecretStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pmsync.platform import make_engine
+from reports.access import (
+    ReportsRefused, check_binding, check_token, host_header_is_loopback, is_loopback, local_target, session_matches,
+    session_value, token_matches,
+)
 from tasks.export import UnknownSnapshot, csv_text, format_moment, recent_snapshots, snapshot_units
 
 TOKEN_HEADER = "X-Reports-Token"
-TOKEN_COOKIE = "pmsync_reports_token"
+SESSION_COOKIE = "pmsync_reports_session"
+MAX_LOGIN_BODY_BYTES = 4096
 STYLE = (
     "body{font-family:system-ui,sans-serif;margin:2rem;color:#222}table{border-collapse:collapse;margin:1rem 0}"
     "th,td{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}th{background:#f3f3f3}.num{text-align:right}"
     "a.download{font-weight:600}"
 )
-
-
-class ReportsRefused(Exception):
-    """The Reports app will not start as configured; the message says what to change."""
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_binding(host: str, token: SecretStr | None) -> None:
-    """Refuse to serve beyond this machine without an access token."""
-    if token is None and not is_loopback(host):
-        raise ReportsRefused(
-            f"refusing to serve the reports on {host}, beyond this machine, without an access token: set "
-            "PMSYNC_REPORTS_TOKEN (clients send it as the X-Reports-Token header or ?token=) or bind 127.0.0.1"
-        )
 
 
 def serve(database_url: str, host: str = "127.0.0.1", port: int = 8780, token: SecretStr | None = None) -> None:
@@ -55,25 +37,17 @@ def serve(database_url: str, host: str = "127.0.0.1", port: int = 8780, token: S
 
 
 def create_app(database_url: str, token: SecretStr | None = None) -> FastAPI:
-    """The Reports app over one platform database; with a token, every request must carry it."""
+    """The Reports app over one platform database; with a token, every request must carry it (header or login cookie).
+
+    Without a token the app answers only requests whose Host names this machine (no DNS rebinding).
+    """
+    check_token(token)
     engine = make_engine(database_url)
     app = FastAPI(title="pmsync reports", docs_url=None, redoc_url=None, openapi_url=None)
-
-    if token is not None:
-        expected = token.get_secret_value().encode()
-
-        @app.middleware("http")
-        async def require_token(request: Request, call_next):
-            bearer = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-            offered = request.query_params.get("token")
-            candidates = [request.headers.get(TOKEN_HEADER), bearer, offered, request.cookies.get(TOKEN_COOKIE)]
-            if not any(c and hmac.compare_digest(c.encode(), expected) for c in candidates):
-                return page("Access token required", "<p>Send the reports token as the X-Reports-Token header "
-                            "or as <code>?token=</code>.</p>", 401)
-            response = await call_next(request)
-            if offered:
-                response.set_cookie(TOKEN_COOKIE, offered, httponly=True, samesite="strict")
-            return response
+    if token is None:
+        _answer_loopback_hosts_only(app)
+    else:
+        _require_token(app, token)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:
@@ -119,6 +93,67 @@ def create_app(database_url: str, token: SecretStr | None = None) -> FastAPI:
         )
 
     return app
+
+
+__all__ = ["ReportsRefused", "check_binding", "create_app", "is_loopback", "serve"]
+
+
+def _answer_loopback_hosts_only(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def loopback_host(request: Request, call_next):
+        if not host_header_is_loopback(request.headers.get("host")):
+            return page("Wrong host name", "<p>This page answers only to this machine's own names: open it as "
+                        "<code>http://127.0.0.1:PORT/</code>, <code>http://localhost:PORT/</code> or "
+                        "<code>http://[::1]:PORT/</code>.</p>", 403)
+        return await call_next(request)
+
+
+def _require_token(app: FastAPI, token: SecretStr) -> None:
+    @app.middleware("http")
+    async def require_token(request: Request, call_next):
+        if request.url.path == "/login":
+            return await call_next(request)
+        bearer = request.headers.get("authorization", "").removeprefix("Bearer ").strip() or None
+        if not (token_matches(request.headers.get(TOKEN_HEADER), token) or token_matches(bearer, token)
+                or session_matches(request.cookies.get(SESSION_COOKIE), token)):
+            return login_page(request.url.path, status=401)
+        return await call_next(request)
+
+    @app.get("/login", response_class=HTMLResponse)
+    def login_form(next: str = "/") -> Response:
+        return login_page(next)
+
+    @app.post("/login")
+    async def login(request: Request) -> Response:
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_LOGIN_BODY_BYTES:
+                return page("Sign-in refused", "<p>The sign-in form was too large.</p>", 413)
+        try:
+            fields = parse_qs(body.decode("utf-8", errors="replace"), max_num_fields=4)
+        except ValueError:
+            return page("Sign-in refused", "<p>The sign-in form has fields it does not expect.</p>", 400)
+        target = local_target((fields.get("next") or ["/"])[0])
+        if not token_matches((fields.get("token") or [None])[0], token):
+            return login_page(target, status=401, failed=True)
+        response = RedirectResponse(target, status_code=303)
+        response.set_cookie(SESSION_COOKIE, session_value(token), httponly=True, samesite="strict", path="/",
+                            secure=request.url.scheme == "https")
+        return response
+
+
+def login_page(next_path: str, status: int = 200, failed: bool = False) -> HTMLResponse:
+    """The sign-in form; it echoes nothing but the page to return to, escaped."""
+    notice = '<p id="login-failed">That is not the reports token; try again.</p>' if failed else ""
+    form = (
+        f'{notice}<form id="login" method="post" action="/login">'
+        f'<input type="hidden" name="next" value="{escape(local_target(next_path), quote=True)}">'
+        '<label>Reports token <input type="password" name="token" autocomplete="current-password" required></label> '
+        '<button type="submit">Sign in</button></form>'
+        "<p>Scripts send the token as the X-Reports-Token header instead.</p>"
+    )
+    return page("Sign in to the reports", form, status)
 
 
 def page(title: str, body: str, status: int = 200) -> HTMLResponse:

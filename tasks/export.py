@@ -1,7 +1,8 @@
 """Export: reconciliation snapshots and their deactivated units, as the analysts' CSV (formula-like cells neutralised).
 
-Neutralising rule: a cell starting with `=`, `+`, `-`, `@`, a tab or a carriage return (after any leading `'`) gets one
-more leading `'`, so a spreadsheet shows it as text; removing one leading `'` from such a cell restores the value.
+Neutralising rule: a cell that, after any leading `'`, starts with a tab or a carriage return, or with `=`, `+`, `-`, `@`
+or their full-width forms `＝ ＋ － ＠` (after any whitespace), gets one more leading `'`, so a spreadsheet shows it as
+text; removing one leading `'` from such a cell restores the value.
 """
 
 from __future__ import annotations
@@ -18,22 +19,29 @@ from sqlalchemy.engine import Connection
 from schemas.tables import integrations, properties, reconciliation_snapshots, snapshot_deactivated_units, units
 
 COLUMNS = ("integration", "property_id", "property_name", "unit_id", "unit_name", "deactivated_at", "reason", "snapshot_id")
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTS = ("\t", "\r")
+FORMULA_SIGNS = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
 class UnknownSnapshot(LookupError):
     """No such reconciliation snapshot; the message says where to look."""
 
 
+def formula_like(text: str) -> bool:
+    """Whether a spreadsheet could read the cell (its leading `'` set aside) as a formula."""
+    unquoted = text.lstrip("'")
+    return unquoted.startswith(FORMULA_STARTS) or unquoted.lstrip().startswith(FORMULA_SIGNS)
+
+
 def neutralise(value: Any) -> str:
     """The cell as text a spreadsheet will not evaluate (see the module's rule)."""
     text = "" if value is None else str(value)
-    return "'" + text if text.lstrip("'").startswith(FORMULA_STARTS) else text
+    return "'" + text if formula_like(text) else text
 
 
 def restore(cell: str) -> str:
     """The exported value back from a neutralised cell (the inverse of `neutralise`)."""
-    return cell[1:] if cell.startswith("'") and cell.lstrip("'").startswith(FORMULA_STARTS) else cell
+    return cell[1:] if cell.startswith("'") and formula_like(cell) else cell
 
 
 def recent_snapshots(engine: Engine, limit: int = 20) -> list[dict[str, Any]]:

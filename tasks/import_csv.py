@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_table_artifact
@@ -13,6 +12,7 @@ from prefect.cache_policies import NONE
 from sqlalchemy import Engine, select
 
 from pmsync.csv_import import CheckReport, CsvSource, check_file, import_kind, valid_rows, write_fix_file
+from pmsync.import_files import FixUpPlace
 from pmsync.integrations import IntegrationNotConfigured
 from pmsync.platform import make_engine, migrate
 from pmsync.rules import CSV_IMPORT_RULES
@@ -63,13 +63,21 @@ def check_csv(kind: str, source: CsvSource) -> CheckReport:
 
 
 @task(name="write_fix_csv", cache_policy=NONE, persist_result=False)
-def write_fix_csv(kind: str, source: CsvSource, report: CheckReport, destination: Path | None) -> str | None:
-    """The uploaded file plus a `problems` column, for the user to fix and upload again."""
-    if destination is None:
-        return None
-    with open(destination, "w", encoding="utf-8-sig", newline="") as out:
-        write_fix_file(import_kind(kind), source, report, out)
-    return str(destination)
+def write_fix_csv(session: ImportSession, source: CsvSource, report: CheckReport, place: FixUpPlace) -> str:
+    """The uploaded file plus a `problems` column, for the user to fix and upload again; its bad rows also as an artifact."""
+    destination = place.destination(session.kind, source, session.run_id)
+    with place.open(destination) as out:
+        bad_rows = write_fix_file(import_kind(session.kind), source, report, out, shown=SHOWN_ERRORS)
+    name = place.shown_name(destination)
+    where = "in PMSYNC_IMPORT_DIR on the worker" if place.operator_file is None else "written by the command line"
+    shown = f", the first {len(bad_rows)} shown" if len(bad_rows) < report.bad_rows() else ""
+    create_table_artifact(
+        key=f"csv-import-{session.kind}-fix-up",
+        table=bad_rows,
+        description=f"run {session.run_id} · fix-up CSV {name} ({where}): the file plus a problems column; "
+        f"its {report.bad_rows()} row(s) with problems{shown}",
+    )
+    return name
 
 
 @task(name="apply_csv", cache_policy=NONE, persist_result=False)

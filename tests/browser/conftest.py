@@ -80,9 +80,21 @@ class Browser:
     def run(self, script: str, *args: Any) -> Any:
         return self.command("execute/sync", {"script": script, "args": list(args)})
 
-    def click(self, css: str) -> None:
+    def _element(self, css: str) -> str:
         element = self.command("element", {"using": "css selector", "value": css})
-        self.command(f"element/{next(iter(element.values()))}/click")
+        return next(iter(element.values()))
+
+    def click(self, css: str) -> None:
+        self.command(f"element/{self._element(css)}/click")
+
+    def type(self, css: str, text: str) -> None:
+        self.command(f"element/{self._element(css)}/value", {"text": text})
+
+    def cookies(self) -> list[dict]:
+        return self.command("cookie", method="GET")
+
+    def current_url(self) -> str:
+        return self.command("url", method="GET")
 
     def quit(self) -> None:
         self._call("DELETE", f"/session/{self.session}")

@@ -1,4 +1,4 @@
-"""The Reports page in real headless Chromium: the latest snapshot's units, and its "Download CSV" link."""
+"""The Reports page in real headless Chromium: the latest snapshot's units, its "Download CSV" link, and the token sign-in."""
 
 from __future__ import annotations
 
@@ -75,3 +75,45 @@ def test_the_reports_page_shows_the_latest_snapshot_and_downloads_its_csv(integr
     )
     assert as_stored == expected
     assert all(row[0] == "default" and row[7] == str(latest) for row in rows)
+
+
+def test_with_a_token_the_page_asks_for_it_once_and_the_cookie_opens_pages_and_the_csv(integration_env, sandbox, browser, tmp_path):
+    token = "browser-reports-token-4242"
+    initial_sync()
+    store = sandbox.store
+    active = [u["id"] for u in store.records("units") if u.get("active") is not False and store.get("buildings", u["buildingID"])["active"]]
+    doomed = active[:2]
+    for unit_id in doomed:
+        store.delete("units", unit_id)
+    latest = reconcile()["snapshot_id"]
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [PMSYNC, "reports", "serve", "--port", str(port)], env={**os.environ, **integration_env, "PMSYNC_REPORTS_TOKEN": token},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_http(f"{base}/", server)
+        browser.open(f"{base}/?token={token}")
+        url_token_title = browser.run("return document.querySelector('h1').textContent")
+        browser.open(f"{base}/snapshots/{latest}")
+        browser.type("#login input[name=token]", token)
+        browser.click("#login button[type=submit]")
+        after_login = browser.current_url()
+        shown = browser.run("return [...document.querySelectorAll('#deactivated-units tbody tr')].length")
+        cookies = browser.cookies()
+        visible_to_scripts = browser.run("return document.cookie")
+        browser.click("#snapshot a.download")
+        downloaded = wait_for_download(tmp_path / "downloads")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+    assert url_token_title == "Sign in to the reports", "a token in the URL opens nothing"
+    assert after_login == f"{base}/snapshots/{latest}" and shown == len(doomed)
+    assert [(c["name"], c["httpOnly"], c["sameSite"]) for c in cookies] == [("pmsync_reports_session", True, "Strict")]
+    assert token not in cookies[0]["value"] and visible_to_scripts == ""
+    with downloaded.open(encoding="utf-8", newline="") as file:
+        header, *rows = list(csv.reader(file))
+    assert tuple(header) == COLUMNS and sorted(int(row[3]) for row in rows) == sorted(doomed)

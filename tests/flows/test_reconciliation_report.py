@@ -176,17 +176,24 @@ def check_pages(client, snapshot_id: int, platform_engine) -> None:
 
 
 def test_with_a_token_the_reports_app_answers_401_without_it(integration_env, sandbox, platform_url):
-    reconcile_tricky_names(sandbox)
+    result, _ = reconcile_tricky_names(sandbox)
     with served(create_app(platform_url, SecretStr("s3cret-reports-token"))) as client:
-        check_token(client)
+        check_token(client, result["snapshot_id"])
 
 
-def check_token(client) -> None:
+def check_token(client, snapshot_id: int) -> None:
+    csv_path = f"/snapshots/{snapshot_id}/deactivated-units.csv"
     assert client.get("/").status_code == 401
     assert client.get("/", headers={"X-Reports-Token": "wrong"}).status_code == 401
     assert client.get("/", headers={"X-Reports-Token": "s3cret-reports-token"}).status_code == 200
-    assert client.get("/snapshots/1/deactivated-units.csv", params={"token": "s3cret-reports-token"}).status_code == 200
-    assert client.get("/snapshots/1").status_code == 200, "the cookie set by ?token= lets the page's links work"
+    assert client.get(csv_path, params={"token": "s3cret-reports-token"}).status_code == 401, "never in the URL"
+    assert client.get(f"/snapshots/{snapshot_id}").status_code == 401 and not client.http.cookies
+
+    signed_in = client.http.post(client.base_url + "/login", data={"token": "s3cret-reports-token", "next": csv_path}, timeout=30)
+
+    assert signed_in.status_code == 200 and signed_in.url == client.base_url + csv_path, "303 to the page asked for"
+    assert signed_in.headers["content-type"] == "text/csv; charset=utf-8"
+    assert client.get(f"/snapshots/{snapshot_id}").status_code == client.get("/").status_code == 200
 
 
 def test_the_command_line_previews_refuses_overrides_and_undoes(integration_env, sandbox, platform_engine):

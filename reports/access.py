@@ -1,0 +1,84 @@
+"""Who may read the Reports page: a long enough token (header or login cookie), or, tokenless, loopback Host names only."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+
+from pydantic import SecretStr
+
+MIN_TOKEN_LENGTH = 16
+LOOPBACK_NAMES = frozenset({"localhost", "localhost."})
+
+
+class ReportsRefused(Exception):
+    """The Reports app will not start as configured; the message says what to change."""
+
+
+def is_loopback(host: str) -> bool:
+    """`localhost` or a loopback address (127.0.0.0/8, ::1), as an address to bind or a name in a Host header."""
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def host_header_is_loopback(header: str | None) -> bool:
+    """Whether a Host header (`localhost:8780`, `127.0.0.1`, `[::1]:8780`) names this machine; any port is fine."""
+    if not header:
+        return False
+    if header.startswith("["):
+        name, bracket, rest = header[1:].partition("]")
+        if not bracket or (rest and not (rest.startswith(":") and rest[1:].isdigit())):
+            return False
+        return name.count(":") >= 2 and is_loopback(name)
+    name, colon, port = header.partition(":")
+    if colon and not port.isdigit():
+        return False
+    return is_loopback(name)
+
+
+def check_token(token: SecretStr | None) -> None:
+    """Refuse a token short enough to guess."""
+    if token is not None and len(token.get_secret_value()) < MIN_TOKEN_LENGTH:
+        raise ReportsRefused(
+            f"PMSYNC_REPORTS_TOKEN is shorter than {MIN_TOKEN_LENGTH} characters; set a long random one "
+            "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+        )
+
+
+def check_binding(host: str, token: SecretStr | None) -> None:
+    """Refuse a short token, and serving beyond this machine without a token."""
+    check_token(token)
+    if token is None and not is_loopback(host):
+        raise ReportsRefused(
+            f"refusing to serve the reports on {host}, beyond this machine, without an access token: set "
+            "PMSYNC_REPORTS_TOKEN (clients send it as the X-Reports-Token header or sign in on the page's form) "
+            "or bind 127.0.0.1"
+        )
+
+
+def token_matches(offered: str | None, token: SecretStr) -> bool:
+    """Constant-time comparison of an offered token with the configured one."""
+    return offered is not None and hmac.compare_digest(offered.encode(), token.get_secret_value().encode())
+
+
+def session_value(token: SecretStr) -> str:
+    """What the login cookie holds: derived from the token, so the cookie never carries the token itself."""
+    return hmac.new(token.get_secret_value().encode(), b"pmsync-reports-session", hashlib.sha256).hexdigest()
+
+
+def session_matches(cookie: str | None, token: SecretStr) -> bool:
+    return cookie is not None and hmac.compare_digest(cookie.encode(), session_value(token).encode())
+
+
+def local_target(next_path: str | None) -> str:
+    """Where to go after signing in: a path on this site only (never `//other.example` or a full URL)."""
+    if not next_path or not next_path.startswith("/") or next_path.startswith(("//", "/\\")):
+        return "/"
+    if any(ch in next_path for ch in "\r\n\\") or any(ord(ch) < 32 for ch in next_path):
+        return "/"
+    return next_path
