@@ -10,6 +10,7 @@ from types import TracebackType
 
 from sqlalchemy import Engine, or_, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
 
 from pmsync.runs import utc_now
 from schemas.tables import work_orders
@@ -86,6 +87,8 @@ class ClaimHeartbeat:
                     fence(connection, self.held)
             except ClaimLost:
                 return
+            except OperationalError:
+                continue  # the database blinked: the next beat tries again, and the push's own writes are fenced
 
     def __enter__(self) -> ClaimHeartbeat:
         self._thread.start()
