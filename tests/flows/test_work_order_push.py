@@ -160,8 +160,8 @@ def test_a_refused_push_fails_with_the_source_message_until_sync_now_after_the_f
     assert (status.sync_status, status.sync_error) == ("synced", None)
 
 
-CLAIM_SECONDS = 1.5
-SLOW_CREATE_SECONDS = 8.0
+CLAIM_SECONDS = 3.0
+SLOW_CREATE_SECONDS = 10.0
 
 
 def push_in_background(work_order_id: int) -> tuple[threading.Thread, dict]:
@@ -207,7 +207,7 @@ def test_two_pushes_racing_against_a_slow_source_create_the_work_order_once(
 
     first, first_ended = push_in_background(work_order_id)
     wait_for_create_request(store, first)
-    time.sleep(2 * CLAIM_SECONDS)  # the first push now waits on the source longer than its claim's lease
+    time.sleep(CLAIM_SECONDS + 1)  # the first push has now waited on the source longer than its claim's lease
     second = work_order_push(work_order_id=work_order_id)["work_orders"][0]
     first_outcome = finished(first, first_ended)
 
