@@ -21,6 +21,7 @@ from tasks.reconcile import (
     commit_reconciliation,
     compare_with_platform,
     confirm_gone,
+    keep_lock,
     open_dry_run,
     publish_reconciliation,
     scope_of,
@@ -65,7 +66,8 @@ def reconcile(
 
 
 def plan_reconciliation(scope: ReconcileScope, guard: MassGuard) -> ReconciliationPlan:
-    """Scan both listings, compare, guard, and confirm every would-be deactivation by a direct GET."""
+    """Scan both listings, compare, guard, and confirm every would-be deactivation by a direct GET; the lock is renewed
+    after every batch of pages or confirmations, so a scan longer than the lease keeps it."""
     unit_listing = scan_listing(scope, UNIT_LISTING)
     building_listing = scan_listing(scope, BUILDING_LISTING)
     plan = compare_with_platform(scope, unit_listing, building_listing)
@@ -80,6 +82,7 @@ def confirm_in_batches(scope: ReconcileScope, stream: Stream, targets: list) -> 
     confirmed = []
     for start in range(0, len(targets), CONFIRM_BATCH):
         confirmed += confirm_gone(scope.client, stream, targets[start:start + CONFIRM_BATCH])
+        keep_lock(scope)
     return confirmed
 
 
@@ -95,6 +98,7 @@ def scan_listing(scope: ReconcileScope, stream: Stream) -> SourceListing:
                 pages = extract_pages(scope.client, stream, cursor, params, PAGES_PER_BATCH)
                 for page in pages:
                     listing.add(page)
+                keep_lock(scope)
                 cursor = pages[-1].next_cursor
             total_after = extract_page(scope.client, stream, PageCursor(), params).total
         except SourceUnavailable as failure:

@@ -82,14 +82,21 @@ def _insert_unless_held(connection: Connection, integration: str, holder: str, f
 
 
 def renew(connection: Connection, integration: str, holder: str, lease: timedelta) -> None:
-    """Extend the lease inside a page's transaction; a lock that is no longer ours stops the run."""
+    """Extend the lease inside a page's (or batch's) transaction; a lock that is no longer ours stops the run."""
     renewed = connection.execute(
         update(integration_locks)
         .where(integration_locks.c.integration_name == integration, integration_locks.c.holder == holder)
         .values(expires_at=utc_now() + lease)
     ).rowcount
     if not renewed:
-        raise LockLost(f"the lock of integration {integration!r} is no longer held by {holder}; stopping before writing")
+        current = connection.execute(
+            select(integration_locks.c.holder, integration_locks.c.flow).where(integration_locks.c.integration_name == integration)
+        ).one_or_none()
+        now_held = f"now held by {current.holder} ({current.flow} sync)" if current else "now free"
+        raise LockLost(
+            f"the lock of integration {integration!r} is no longer held by {holder} (it expired or was cleared by hand; "
+            f"{now_held}); stopping before writing: run it again"
+        )
 
 
 def release(engine: Engine, integration: str, holder: str) -> None:

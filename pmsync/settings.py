@@ -19,6 +19,7 @@ class PlatformSettings(BaseSettings):
     quality_max_failure_share: float = 0.2
     lock_lease_minutes: float = 15.0
     lock_wait_minutes: float = 360.0
+    push_claim_minutes: float = 10.0
 
 
 class IntegrationSettings(BaseSettings):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import datetime
 from typing import Any
@@ -14,6 +15,7 @@ from .constants import CONTROL_PATH, ENTITIES
 from .faults import fault_from_dict
 from .ledger import post_payment
 from .query import QueryError, parse_bool
+from .slowdowns import slowdown_from_dict
 from .store import SandboxStore
 
 
@@ -62,6 +64,23 @@ def control_router(store: SandboxStore) -> APIRouter:
         cleared = len(store.faults)
         store.clear_faults()
         return {"cleared": cleared}
+
+    @router.get("/slowdowns")
+    def list_slowdowns() -> list:
+        return store.slowdowns.listed()
+
+    @router.post("/slowdowns")
+    async def add_slowdown(request: Request) -> Response:
+        """Vendor requests that wait before they are handled: {"seconds": 5, "path": "/workorders", "method": "POST"}."""
+        try:
+            slowdown = store.slowdowns.add(slowdown_from_dict(await _json_body(request)))
+        except (ValueError, TypeError) as exc:
+            return _problem(400, exc)
+        return JSONResponse(dataclasses.asdict(slowdown), status_code=201)
+
+    @router.delete("/slowdowns")
+    def clear_slowdowns() -> dict:
+        return {"cleared": store.slowdowns.clear()}
 
     @router.get("/requests")
     def requests_log() -> list:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 from typing import Any, Callable
@@ -143,7 +144,7 @@ class VendorApi:
 
 
 class SandboxApp(FastAPI):
-    """Logs vendor requests and applies disconnect faults before any routing, at the raw ASGI level."""
+    """Logs vendor requests and applies slowdowns and disconnect faults before any routing, at the raw ASGI level."""
 
     sandbox_store: SandboxStore
 
@@ -153,6 +154,9 @@ class SandboxApp(FastAPI):
             path, method = raw_path[len(BASE_PATH):] or "/", scope["method"]
             query = dict(parse_qsl(scope.get("query_string", b"").decode("utf-8", "replace"), keep_blank_values=True))
             self.sandbox_store.log_request(method, path, query)
+            delay = self.sandbox_store.slowdowns.delay_for(path, method)
+            if delay:
+                await asyncio.sleep(delay)
             fault = self.sandbox_store.claim_fault(path, method, ("disconnect",))
             if fault is not None:
                 await self._disconnect(scope, receive, send, fault)

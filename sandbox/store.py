@@ -13,6 +13,7 @@ from .clock import now_text, to_vendor
 from .constants import ENTITIES, PATH_ENTITIES
 from .data import FIRST_IDS, generate_portfolio
 from .faults import Fault
+from .slowdowns import Slowdowns
 
 _NESTED_ID_SEQUENCES = {"leases": ("contacts", "contacts"), "portfolios": ("owners", "owners")}
 _REQUEST_LOG_LIMIT = 100_000
@@ -54,6 +55,7 @@ class SandboxStore:
             self._sequences[sequence] = max(max(nested, default=0) + 1, FIRST_IDS[sequence])
         self._version = 0
         self._faults: list[Fault] = []
+        self.slowdowns = Slowdowns()
         self.requests_log: list[tuple[str, str, dict[str, str]]] = []
         self.writes_log: list[dict[str, Any]] = []
         self.work_order_tasks: dict[int, list[dict]] = {}

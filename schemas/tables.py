@@ -288,6 +288,7 @@ work_orders = _synced(
     Column("sync_error", Text),
     Column("last_push_attempt_at", UtcDateTime()),
     Column("push_claimed_until", UtcDateTime()),
+    Column("push_claim_token", String(32)),
     source_id_required=False,
 )
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from itertools import takewhile
 from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
@@ -12,19 +11,20 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NONE
-from sqlalchemy import Engine, or_, select, update
+from sqlalchemy import Engine, select
 from sqlalchemy.engine import Row
 
 from pmsync.integrations import Integration
 from pmsync.platform import make_engine, migrate
-from pmsync.runs import ensure_integration, utc_now
+from pmsync.push_claims import ClaimHeartbeat, ClaimLost, PushClaim, claim
+from pmsync.push_ledger import Sent, begin_attempt, pending_changes, push_status, record_outcome, settle, work_order_for_push
+from pmsync.runs import ensure_integration
 from pmsync.settings import PlatformSettings
 from pmsync.source import SourceError, SourceRequestRejected, SourceUnavailable
 from pmsync.source.workorders import WorkOrderWriter
 from pmsync.workorders import WorkOrderNotFound, retry_failed_changes
-from schemas.tables import properties, residents, units, work_order_changes, work_orders
+from schemas.tables import work_order_changes, work_orders
 
-CLAIM = timedelta(minutes=10)
 LOOKBACK = timedelta(minutes=10)
 
 
@@ -38,16 +38,7 @@ class PushTarget:
     writer: WorkOrderWriter
     attempts: int
     backoff_seconds: float
-
-
-@dataclass(frozen=True)
-class Sent:
-    """How one change ended this time: `status` sent, failed (the source refused it) or pending (try again later)."""
-
-    status: str
-    source_id: int | None = None
-    error: str | None = None
-    adopted: bool = False
+    claim_lease: timedelta
 
 
 @task(name="open_push", cache_policy=NONE, persist_result=False)
@@ -57,7 +48,10 @@ def open_push(integration: Integration, platform: PlatformSettings) -> PushTarge
     with engine.begin() as connection:
         integration_id = ensure_integration(connection, integration)
     writer = WorkOrderWriter(integration.open_client())
-    return PushTarget(integration.name, integration_id, engine, writer, integration.max_attempts, integration.backoff_seconds)
+    return PushTarget(
+        integration.name, integration_id, engine, writer, integration.max_attempts, integration.backoff_seconds,
+        timedelta(minutes=platform.push_claim_minutes),
+    )
 
 
 @task(name="select_work_orders_to_push", cache_policy=NONE, persist_result=False)
@@ -114,25 +108,38 @@ def publish_push_summary(target: PushTarget, outcomes: list[dict[str, Any]]) -> 
 
 
 def push_work_order(target: PushTarget, work_order_id: int) -> dict[str, Any]:
-    """Send one work order's pending changes unless another push holds it; its status afterwards."""
-    if not _claim(target.engine, work_order_id):
-        return _status(target.engine, work_order_id, busy=True)
+    """Send one work order's pending changes unless another push holds it; its status afterwards.
+
+    The claim is renewed while the push waits on the source, and every write of the push is fenced by its token: a
+    push whose claim was taken over (it stalled longer than the lease) records nothing more and reports busy.
+    """
+    held = claim(target.engine, work_order_id, target.claim_lease)
+    if held is None:
+        return push_status(target.engine, work_order_id, busy="another push is sending this work order right now")
     try:
-        for change in _pending_changes(target.engine, work_order_id):
-            work_order = _work_order(target.engine, work_order_id)
+        with ClaimHeartbeat(target.engine, held):
+            _send_pending(target, held)
+    except ClaimLost as lost:
+        return push_status(target.engine, work_order_id, busy=str(lost))
+    return push_status(target.engine, work_order_id)
+
+
+def _send_pending(target: PushTarget, held: PushClaim) -> None:
+    try:
+        for change in pending_changes(target.engine, held.work_order_id):
+            work_order = work_order_for_push(target.engine, held.work_order_id)
             looked_before = change.attempts > 0
-            _begin_attempt(target.engine, change.id, work_order_id)
+            begin_attempt(target.engine, held, change.id)
             try:
                 result = _send(target, work_order, change, looked_before)
             except SourceError as unexpected:
-                _record(target.engine, change, Sent("pending", error=str(unexpected)))
+                record_outcome(target.engine, held, change, Sent("pending", error=str(unexpected)))
                 raise
-            _record(target.engine, change, result)
+            record_outcome(target.engine, held, change, result)
             if result.status != "sent":
                 break
     finally:
-        _settle(target.engine, work_order_id)
-    return _status(target.engine, work_order_id)
+        settle(target.engine, held)
 
 
 def _send(target: PushTarget, work_order: Row, change: Row, look_first: bool) -> Sent:
@@ -197,110 +204,3 @@ def _creation_body(work_order: Row, marker: str) -> dict[str, Any]:
     if work_order.resident_source_id is not None:
         body["requestedBy"] = work_order.resident_source_id
     return {key: value for key, value in body.items() if value is not None}
-
-
-def _claim(engine: Engine, work_order_id: int) -> bool:
-    now = utc_now()
-    with engine.begin() as connection:
-        return connection.execute(
-            update(work_orders)
-            .where(
-                work_orders.c.id == work_order_id,
-                or_(work_orders.c.push_claimed_until.is_(None), work_orders.c.push_claimed_until < now),
-            )
-            .values(push_claimed_until=now + CLAIM)
-        ).rowcount == 1
-
-
-def _pending_changes(engine: Engine, work_order_id: int) -> list[Row]:
-    """The unsent changes up to the first failed one: a refused change holds back those made after it."""
-    query = (
-        select(work_order_changes)
-        .where(work_order_changes.c.work_order_id == work_order_id, work_order_changes.c.status != "sent")
-        .order_by(work_order_changes.c.id)
-    )
-    with engine.connect() as connection:
-        return list(takewhile(lambda change: change.status == "pending", connection.execute(query)))
-
-
-def _work_order(engine: Engine, work_order_id: int) -> Row:
-    query = (
-        select(
-            work_orders,
-            properties.c.source_id.label("building_source_id"),
-            units.c.source_id.label("unit_source_id"),
-            residents.c.source_id.label("resident_source_id"),
-        )
-        .join(properties, properties.c.id == work_orders.c.property_id)
-        .outerjoin(units, units.c.id == work_orders.c.unit_id)
-        .outerjoin(residents, residents.c.id == work_orders.c.resident_id)
-        .where(work_orders.c.id == work_order_id)
-    )
-    with engine.connect() as connection:
-        return connection.execute(query).one()
-
-
-def _begin_attempt(engine: Engine, change_id: int, work_order_id: int) -> None:
-    """Counted before the request leaves: if this process dies mid-request, the next push looks before resending."""
-    now = utc_now()
-    with engine.begin() as connection:
-        connection.execute(
-            update(work_order_changes)
-            .where(work_order_changes.c.id == change_id)
-            .values(attempts=work_order_changes.c.attempts + 1, last_attempt_at=now)
-        )
-        connection.execute(update(work_orders).where(work_orders.c.id == work_order_id).values(last_push_attempt_at=now))
-
-
-def _record(engine: Engine, change: Row, result: Sent) -> None:
-    now = utc_now()
-    with engine.begin() as connection:
-        connection.execute(
-            update(work_order_changes)
-            .where(work_order_changes.c.id == change.id)
-            .values(
-                status=result.status,
-                last_error=result.error,
-                source_result_id=result.source_id,
-                sent_at=now if result.status == "sent" else None,
-            )
-        )
-        if change.kind == "create" and result.status == "sent":
-            connection.execute(
-                update(work_orders)
-                .where(work_orders.c.id == change.work_order_id, work_orders.c.source_id.is_(None))
-                .values(source_id=result.source_id, updated_at=now)
-            )
-
-
-def _settle(engine: Engine, work_order_id: int) -> None:
-    """The work order's sync status from its changes (failed > pending > synced); the claim is released."""
-    with engine.begin() as connection:
-        changes = connection.execute(
-            select(work_order_changes.c.status, work_order_changes.c.last_error)
-            .where(work_order_changes.c.work_order_id == work_order_id)
-            .order_by(work_order_changes.c.id)
-        ).all()
-        statuses = {change.status for change in changes}
-        sync_status = next((s for s in ("failed", "pending") if s in statuses), "synced")
-        error = next((c.last_error for c in changes if c.status == sync_status and c.last_error), None)
-        connection.execute(
-            update(work_orders)
-            .where(work_orders.c.id == work_order_id)
-            .values(sync_status=sync_status, sync_error=error, push_claimed_until=None)
-        )
-
-
-def _status(engine: Engine, work_order_id: int, busy: bool = False) -> dict[str, Any]:
-    with engine.connect() as connection:
-        row = connection.execute(
-            select(work_orders.c.source_id, work_orders.c.sync_status, work_orders.c.sync_error, work_orders.c.last_push_attempt_at)
-            .where(work_orders.c.id == work_order_id)
-        ).one()
-    return {
-        "id": work_order_id,
-        "source_id": row.source_id,
-        "sync_status": "busy" if busy else row.sync_status,
-        "error": "another push is sending this work order right now" if busy else row.sync_error,
-        "last_attempt_at": row.last_push_attempt_at,
-    }

@@ -99,6 +99,16 @@ def _collect(connection, query, entity: str, keep) -> tuple[list[Target], int]:
     return found, seen
 
 
+@task(name="keep_lock", cache_policy=NONE, persist_result=False)
+def keep_lock(scope: ReconcileScope) -> None:
+    """Renew the run's lease on the integration's lock after a batch of the scan (a dry run holds none); LockLost if
+    another run took it meanwhile, so nothing is confirmed or written."""
+    if scope.lock_holder is None or scope.lock_lease is None:
+        return
+    with scope.engine.begin() as connection:
+        renew(connection, scope.integration_name, scope.lock_holder, scope.lock_lease)
+
+
 @task(name="compare_with_platform", cache_policy=NONE, persist_result=False)
 def compare_with_platform(scope: ReconcileScope, unit_listing: SourceListing, building_listing: SourceListing) -> ReconciliationPlan:
     """Active platform units and properties the source no longer calls active, and deactivated ones it lists again."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import threading
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -127,3 +129,28 @@ def test_a_write_is_retried_only_while_nothing_can_have_been_applied(sandbox, wr
         writer.create(body)
     with pytest.raises(SourceRequestRejected, match=r"400: Building 1 does not exist or is deactivated.*POST /workorders"):
         writer.create({"buildingID": 1})
+
+
+def test_a_slowdown_posted_over_http_holds_a_create_before_it_lands(sandbox, auth_headers):
+    building_id, _ = a_building_and_unit(sandbox.store)
+    control = sandbox.control_url + "/slowdowns"
+    posted = requests.post(control, json={"seconds": 2, "path": "/workorders", "method": "post", "times": 1}, timeout=10)
+    assert posted.status_code == 201 and posted.json()["method"] == "POST"
+    for body in ({"path": "/workorders"}, {"seconds": 0}, {"seconds": 1, "path": "workorders"}, {"seconds": 1, "x": 1}):
+        assert requests.post(control, json=body, timeout=10).status_code == 400, body
+    answers: list = []
+    sending = threading.Thread(target=lambda: answers.append(requests.post(
+        sandbox.base_url + "/workorders", json={"buildingID": building_id, "searchTag": "held"}, headers=auth_headers,
+        timeout=30)))
+    sending.start()
+    while ("POST", "/workorders") not in [(method, path) for method, path, _ in sandbox.store.requests_log]:
+        assert sending.is_alive(), "the create was never received"
+        time.sleep(0.01)
+
+    held = [order for order in sandbox.store.records("workorders") if order.get("searchTag") == "held"]
+    sending.join(timeout=30)
+
+    assert held == [] and answers[0].status_code == 201
+    assert sandbox.store.get("workorders", answers[0].json()["id"])["searchTag"] == "held"
+    assert requests.get(control, timeout=10).json() == []
+    assert requests.delete(control, timeout=10).json() == {"cleared": 0}

@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
+import time
 from datetime import timedelta
+
+import pytest
 
 import sqlalchemy as sa
 from prefect.settings import PREFECT_API_URL
 
 from flows.delta_sync import delta_sync
+from flows.initial_sync import initial_sync
+from flows.reconciliation import reconcile
+from pmsync.locks import LockLost, acquire, force_unlock, release
 from pmsync.platform import migrate
 from pmsync.runs import utc_now
 from sandbox.faults import status_fault
-from schemas.tables import integration_locks, integrations, sync_runs
+from sandbox.slowdowns import Slowdown
+from schemas.tables import integration_locks, integrations, sync_runs, units
 from tests.flows.test_cli import PMSYNC, run_pmsync
 
 STALL = {"PMSYNC_PW_MAX_ATTEMPTS": "6", "PMSYNC_PW_BACKOFF_SECONDS": "0.4"}
@@ -88,3 +96,97 @@ def test_a_lock_left_by_a_crashed_run_expires_and_unlock_clears_one_by_hand(inte
     assert cleared.returncode == 0 and "held by stuck-host:7 flow run y (initial sync)" in cleared.stdout
     with platform_engine.connect() as connection:
         assert connection.execute(sa.select(sa.func.count()).select_from(integration_locks)).scalar_one() == 0
+
+
+LEASE_SECONDS = 8.0
+SLOW_READ_SECONDS = 0.2
+"""With 2 records a page, the scan alone waits on more reads than fit in the lease; a batch of 10 pages fits easily."""
+
+
+def reconcile_in_background() -> tuple[threading.Thread, dict]:
+    ended: dict = {}
+
+    def run() -> None:
+        try:
+            ended["result"] = reconcile()
+        except BaseException as failure:
+            ended["error"] = failure
+
+    thread = threading.Thread(target=run, name="reconciliation")
+    thread.start()
+    return thread, ended
+
+
+def wait_until(condition, thread: threading.Thread, what: str) -> None:
+    deadline = time.monotonic() + 120
+    while not condition():
+        assert thread.is_alive() and time.monotonic() < deadline, f"the reconciliation ended before {what}"
+        time.sleep(0.05)
+
+
+def lock_holder(engine: sa.Engine):
+    with engine.connect() as connection:
+        return connection.execute(sa.select(integration_locks)).one_or_none()
+
+
+def slow_scan(sandbox, platform_engine, monkeypatch, lease_seconds: float | None = None) -> list[int]:
+    """A synced platform, two units deleted in the source, then a source whose every read is slow, 2 records a page."""
+    initial_sync()
+    with platform_engine.connect() as connection:
+        synced = set(connection.execute(sa.select(units.c.source_id).where(units.c.active.is_(True))).scalars())
+    gone = sorted(u["id"] for u in sandbox.store.records("units") if u["id"] in synced)[:2]
+    for unit_id in gone:
+        sandbox.store.delete("units", unit_id)
+    monkeypatch.setenv("PMSYNC_PW_PAGE_SIZE", "2")
+    if lease_seconds is not None:
+        monkeypatch.setenv("PMSYNC_LOCK_LEASE_MINUTES", str(lease_seconds / 60))
+    sandbox.store.slowdowns.add(Slowdown(SLOW_READ_SECONDS, method="GET"))
+    sandbox.store.clear_requests_log()
+    return gone
+
+
+def test_a_reconciliation_longer_than_its_lock_lease_keeps_the_lock_and_a_delta_waits_for_it(
+    integration_env, sandbox, platform_engine, monkeypatch
+):
+    gone = slow_scan(sandbox, platform_engine, monkeypatch, LEASE_SECONDS)
+    lease = timedelta(seconds=LEASE_SECONDS)
+    said: list[str] = []
+
+    running, ended = reconcile_in_background()
+    wait_until(lambda: getattr(lock_holder(platform_engine), "flow", None) == "reconcile", running, "taking the lock")
+    acquire(platform_engine, "default", "hourly delta", "delta", lease, timedelta(minutes=3), said.append, 0.2)
+    running.join(timeout=180)
+    taken = lock_holder(platform_engine)
+    release(platform_engine, "default", "hourly delta")
+
+    assert not running.is_alive() and "error" not in ended, ended.get("error")
+    assert sorted(row["unit id"] for row in ended["result"]["deactivated_units"]) == gone
+    with platform_engine.connect() as connection:
+        run = connection.execute(sa.select(sync_runs).where(sync_runs.c.id == ended["result"]["run_id"])).one()
+    assert run.status == "succeeded"
+    assert len(said) == 1 and said[0].startswith("waiting: integration 'default' is being synced by")
+    assert taken.holder == "hourly delta" and taken.acquired_at >= run.finished_at
+
+
+def test_a_reconciliation_whose_lock_was_taken_stops_at_the_next_batch_without_confirming_or_writing(
+    integration_env, sandbox, platform_engine, monkeypatch
+):
+    gone = slow_scan(sandbox, platform_engine, monkeypatch)
+    store = sandbox.store
+
+    running, ended = reconcile_in_background()
+    wait_until(lambda: sum(path == "/units" for _, path, _ in store.requests_log) >= 3, running, "scanning units")
+    force_unlock(platform_engine, "default")  # as `pmsync unlock` would, then the hourly delta takes the lock
+    acquire(platform_engine, "default", "hourly delta", "delta", timedelta(minutes=15), timedelta(seconds=5), print)
+    running.join(timeout=180)
+
+    assert not running.is_alive()
+    with pytest.raises(LockLost, match="no longer held by .* now held by hourly delta \\(delta sync\\)"):
+        raise ended["error"]
+    assert not any(path.startswith("/units/") for _, path, _ in store.requests_log), "stopped before confirming"
+    with platform_engine.connect() as connection:
+        still_active = set(connection.execute(sa.select(units.c.source_id).where(units.c.active.is_(True))).scalars())
+        run = connection.execute(sa.select(sync_runs).where(sync_runs.c.flow == "reconcile")).one()
+    assert set(gone) <= still_active
+    assert run.status == "failed" and "LockLost" in run.error
+    assert lock_holder(platform_engine).holder == "hourly delta"

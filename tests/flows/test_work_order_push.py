@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from datetime import timedelta
+
 import sqlalchemy as sa
 
 from flows.delta_sync import delta_sync
 from flows.initial_sync import initial_sync
 from flows.work_order_push import work_order_push
+from pmsync.runs import utc_now
 from pmsync.workorders import create_work_order, update_work_order, work_order_status
 from sandbox import disconnect_fault, status_fault
-from schemas.tables import properties, units, work_orders
+from sandbox.slowdowns import Slowdown
+from schemas.tables import properties, units, work_order_changes, work_orders
 from tests.flows.test_cli import run_pmsync
 
 
@@ -152,3 +158,98 @@ def test_a_refused_push_fails_with_the_source_message_until_sync_now_after_the_f
     assert len(tagged(store, marker_of(platform_engine, work_order_id))) == 1
     status = work_order_status(platform_engine, work_order_id)
     assert (status.sync_status, status.sync_error) == ("synced", None)
+
+
+CLAIM_SECONDS = 3.0
+SLOW_CREATE_SECONDS = 10.0
+
+
+def push_in_background(work_order_id: int) -> tuple[threading.Thread, dict]:
+    """The flow the CLI's sync-now runs, in a thread; its result (or error) lands in the returned dict."""
+    ended: dict = {}
+
+    def push() -> None:
+        try:
+            ended["result"] = work_order_push(work_order_id=work_order_id)
+        except BaseException as failure:
+            ended["error"] = failure
+
+    thread = threading.Thread(target=push, name=f"push-{work_order_id}")
+    thread.start()
+    return thread, ended
+
+
+def wait_for_create_request(store, thread: threading.Thread) -> None:
+    """Until the source has received the push's POST /workorders (it is being held there by the slowdown)."""
+    deadline = time.monotonic() + 120
+    while ("POST", "/workorders") not in [(method, path) for method, path, _ in store.requests_log]:
+        assert thread.is_alive() and time.monotonic() < deadline, "the push never sent its create"
+        time.sleep(0.05)
+
+
+def finished(thread: threading.Thread, ended: dict) -> dict:
+    thread.join(timeout=180)
+    assert not thread.is_alive(), "the push did not finish"
+    if "error" in ended:
+        raise ended["error"]
+    return ended["result"]["work_orders"][0]
+
+
+def test_two_pushes_racing_against_a_slow_source_create_the_work_order_once(
+    integration_env, sandbox, platform_engine, monkeypatch
+):
+    store = sandbox.store
+    initial_sync()
+    place = a_unit_with_its_property(platform_engine)
+    work_order_id = create_work_order(platform_engine, "default", property_id=place.property_id, description="Roof leaks")
+    monkeypatch.setenv("PMSYNC_PUSH_CLAIM_MINUTES", str(CLAIM_SECONDS / 60))
+    store.slowdowns.add(Slowdown(SLOW_CREATE_SECONDS, "/workorders", "POST", times=1))
+
+    first, first_ended = push_in_background(work_order_id)
+    wait_for_create_request(store, first)
+    time.sleep(CLAIM_SECONDS + 1)  # the first push has now waited on the source longer than its claim's lease
+    second = work_order_push(work_order_id=work_order_id)["work_orders"][0]
+    first_outcome = finished(first, first_ended)
+
+    [created] = tagged(store, marker_of(platform_engine, work_order_id))
+    assert writes(store) == [("POST", "/workorders")]
+    assert second["sync_status"] == "busy"
+    assert (first_outcome["sync_status"], first_outcome["source_id"]) == ("synced", created["id"])
+    status = work_order_status(platform_engine, work_order_id)
+    assert (status.sync_status, status.source_id) == ("synced", created["id"])
+
+
+def test_a_push_whose_claim_was_taken_over_records_nothing_and_the_next_push_adopts_its_create(
+    integration_env, sandbox, platform_engine
+):
+    store = sandbox.store
+    initial_sync()
+    place = a_unit_with_its_property(platform_engine)
+    work_order_id = create_work_order(platform_engine, "default", property_id=place.property_id, description="Door sticks")
+    store.slowdowns.add(Slowdown(3.0, "/workorders", "POST", times=1))
+    this_work_order = work_orders.c.id == work_order_id
+
+    stalled, stalled_ended = push_in_background(work_order_id)
+    wait_for_create_request(store, stalled)
+    with platform_engine.begin() as connection:  # another push takes the claim, as if the stalled one's had run out
+        connection.execute(sa.update(work_orders).where(this_work_order).values(
+            push_claim_token="another-push", push_claimed_until=utc_now() + timedelta(minutes=5)))
+    outcome = finished(stalled, stalled_ended)
+
+    assert outcome["sync_status"] == "busy"
+    assert f"the push claim of work order {work_order_id} expired and another push took it" in outcome["error"]
+    with platform_engine.connect() as connection:
+        row = connection.execute(sa.select(work_orders).where(this_work_order)).one()
+        change = connection.execute(
+            sa.select(work_order_changes).where(work_order_changes.c.work_order_id == work_order_id)).one()
+    assert (row.source_id, row.sync_status, row.push_claim_token) == (None, "pending", "another-push")
+    assert (change.status, change.attempts, change.sent_at) == ("pending", 1, None)
+
+    with platform_engine.begin() as connection:  # the other push ends without sending anything
+        connection.execute(sa.update(work_orders).where(this_work_order).values(
+            push_claim_token=None, push_claimed_until=None))
+    adopted = work_order_push(work_order_id=work_order_id)["work_orders"][0]
+
+    [created] = tagged(store, marker_of(platform_engine, work_order_id))
+    assert writes(store) == [("POST", "/workorders")]
+    assert (adopted["sync_status"], adopted["source_id"]) == ("synced", created["id"])
