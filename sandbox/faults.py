@@ -18,7 +18,8 @@ class Fault:
     Faults wait in a queue. For each vendor request only the first queued fault whose `path` (vendor path such as
     "/units", compared exactly; None matches any) and `method` (None matches any) match is considered:
 
-    - status:         answers with `status` (ErrorResponse body; 429 carries Retry-After when `retry_after` is set)
+    - status:         answers with `status` (ErrorResponse body; 429 carries Retry-After when `retry_after` is set: seconds, or
+                      any text sent as it is, e.g. an HTTP-date)
                       `times` times, after authentication succeeded.
     - truncated_json: a 200 whose JSON body is cut in half (X-Total-Count intact), `times` times.
     - wrong_type:     the next 200 page (or single record) has record `record_index`'s `field` set to `value`, once.
@@ -46,7 +47,7 @@ class Fault:
     method: str | None = None
     times: int = 1
     status: int = 500
-    retry_after: int | None = None
+    retry_after: int | str | None = None
     record_index: int = 0
     field: str = "buildingID"
     value: Any = "not-a-number"
@@ -74,7 +75,7 @@ class Fault:
         return dataclasses.asdict(self)
 
 
-def status_fault(path: str | None, status: int, times: int = 1, retry_after: int | None = None,
+def status_fault(path: str | None, status: int, times: int = 1, retry_after: int | str | None = None,
                  *, method: str | None = None) -> Fault:
     return Fault("status", path, method, times=times, status=status, retry_after=retry_after)
 

@@ -20,6 +20,7 @@ from pmsync.source.errors import (
     SourceAuthError,
     SourceDataError,
     SourceOutcomeUnknown,
+    SourceRequestRejected,
     SourceRequestUnsendable,
     SourceUnavailable,
 )
