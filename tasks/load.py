@@ -29,6 +29,7 @@ from pmsync.runs import (
     finish_run,
     record_window_start,
     run_counts,
+    scrub_credentials,
     run_window_start,
     stale_parked,
     start_run,
@@ -141,7 +142,10 @@ def load_page(session: SyncSession, stream: Stream, checked: CheckedPage) -> dic
 
 @task(name="close_run", cache_policy=NONE, persist_result=False)
 def close_run(session: SyncSession, error: str | None = None) -> dict:
-    """Mark the run succeeded or failed, release the lock; return counts per entity and long-parked records."""
+    """Mark the run succeeded or failed, release the lock; return counts per entity and long-parked records.
+
+    The error is recorded, published and logged with the integration's credentials scrubbed from it."""
+    error = scrub_credentials(error, session.integration)
     try:
         finish_run(session.engine, session.run_id, error=error, source_requests=session.client.requests_made)
     finally:
