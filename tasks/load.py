@@ -131,7 +131,7 @@ def load_page(session: SyncSession, stream: Stream, checked: CheckedPage) -> dic
             release_passing(connection, session.integration_id, session.run_id, context.now, entity, passing_ids)
             apply_candidates(connection, context, rules.rules[entity], passed, outcome)
         add_counts(connection, session.run_id, outcome.counts)
-        if page.next_cursor is None:
+        if page.complete:
             mark_stream_complete(connection, session.integration_id, stream.name, session.started_at, session.run_id)
     summary = {entity: dict(numbers) for entity, numbers in outcome.counts.items()}
     pages = max(1, -(-page.total // session.client.page_size))
