@@ -70,8 +70,11 @@ def integration_from_block(block_name: str) -> Integration:
 
     try:
         block = PropertywareIntegration.load(block_name)
-    except ValidationError as invalid:
-        raise IntegrationNotConfigured(f"block {block_name!r} is invalid: {_problems(invalid)}; fix it in the Prefect UI") from None
+    except RuntimeError as unloadable:  # Prefect wraps the block's failed validation
+        if not isinstance(unloadable.__cause__, ValidationError):
+            raise
+        problems = _problems(unloadable.__cause__)
+        raise IntegrationNotConfigured(f"block {block_name!r} is invalid: {problems}; fix it in the Prefect UI") from None
     except ValueError as missing:
         raise IntegrationNotConfigured(f"no Propertyware Integration block named {block_name!r}: create it in the Prefect UI") from missing
     if block.source_system not in RULE_TABLES:

@@ -1,10 +1,12 @@
-"""A credential the HTTP stack refuses (CR/LF) never reaches sync_runs.error, a log line or an artifact."""
+"""A credential the HTTP stack refuses (CR/LF) never reaches sync_runs.error, a log line or an artifact; a stored block
+holding one is refused."""
 
 from __future__ import annotations
 
 import json
 import logging
 
+import pytest
 import sqlalchemy as sa
 from prefect import flow
 from prefect.client.orchestration import get_client
@@ -13,7 +15,8 @@ from prefect.logging.handlers import APILogWorker
 from pydantic import SecretStr
 
 from flows.common import sync_streams
-from pmsync.integrations import Integration
+from pmsync.blocks import PropertywareIntegration
+from pmsync.integrations import Integration, IntegrationNotConfigured, integration_from_block
 from pmsync.settings import PlatformSettings
 from sandbox import SANDBOX_CLIENT_ID, SANDBOX_INTEGRATION_USER, SANDBOX_SYSTEM_ID
 from schemas.tables import sync_runs
@@ -57,3 +60,13 @@ def test_a_secret_with_a_line_break_fails_the_run_without_being_recorded_logged_
     captured = capfd.readouterr()
     for text in (published, caplog.text, captured.out, captured.err, final_state.message or ""):
         assert not leaks(text)
+
+
+def test_a_stored_block_whose_secret_has_a_line_break_is_refused_naming_the_field_not_the_value(sandbox):
+    PropertywareIntegration.model_construct(
+        base_url=sandbox.base_url, client_id=SANDBOX_CLIENT_ID, client_secret=SecretStr(SECRET),
+        system_id=SANDBOX_SYSTEM_ID, integration_user=SANDBOX_INTEGRATION_USER, source_system="propertyware",
+    ).save("leaky-block", overwrite=True)
+    with pytest.raises(IntegrationNotConfigured, match=r"block 'leaky-block' is invalid: client_secret contains a line break") as refused:
+        integration_from_block("leaky-block")
+    assert not leaks(str(refused.value)) and refused.value.__cause__ is None
