@@ -39,9 +39,10 @@ def test_garbage_retry_after_is_ignored(header):
     assert retry_after_seconds(header, now=NOW) is None
 
 
-def test_an_ignored_retry_after_falls_back_to_the_backoff_and_a_long_one_is_capped():
+def test_an_ignored_retry_after_falls_back_to_the_jittered_backoff_and_a_long_one_is_capped():
     policy = RetryPolicy(backoff_base=1.0, retry_after_cap=300.0)
-    assert 1.0 <= policy.delay(2, retry_after_seconds("garbage")) <= 2.0
+    waits = [policy.delay(2, retry_after_seconds("garbage")) for _ in range(8)]
+    assert all(1.0 <= wait <= 2.0 for wait in waits) and len(set(waits)) > 1
     assert policy.delay(2, retry_after_seconds("86400")) == 300.0
 
 
