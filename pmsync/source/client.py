@@ -261,7 +261,7 @@ class PropertywareClient:
             ) from None
         except HTTP_STACK_ERRORS as error:
             raise SourceRequestUnsendable(
-                f"the request could not be sent ({type(error).__name__}); check PMSYNC_PW_BASE_URL (or the block's "
-                "base_url) and the credentials",
+                f"the request could not be built or sent ({type(error).__name__}); check PMSYNC_PW_BASE_URL (or the "
+                "block's base_url), then the request's parameters and body",
                 request=request,
             ) from None

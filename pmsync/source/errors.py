@@ -67,4 +67,4 @@ class SourcePagingBroken(SourceError):
 
 
 class SourceRequestUnsendable(SourceError):
-    """Fatal: the request could not be built or sent as configured (e.g. a malformed base URL); fix the configuration."""
+    """Fatal: the request could not be built or sent (e.g. a malformed base URL); fix the configuration or the request."""
