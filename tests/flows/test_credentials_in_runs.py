@@ -1,5 +1,5 @@
-"""A credential the HTTP stack refuses (CR/LF) never reaches sync_runs.error, a log line or an artifact; a stored block
-holding one is refused."""
+"""A credential the HTTP stack refuses (CR/LF) never reaches sync_runs.error, a log line, an artifact or the CLI; the
+environment or a stored block holding one is refused."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from pmsync.settings import PlatformSettings
 from sandbox import SANDBOX_CLIENT_ID, SANDBOX_INTEGRATION_USER, SANDBOX_SYSTEM_ID
 from schemas.tables import sync_runs
 from tasks.load import open_run
+from tests.flows.test_cli import run_pmsync
 
 SECRET = "Leaky-Part-One\r\nX-Injected: Leaky-Part-Two"
 
@@ -70,3 +71,10 @@ def test_a_stored_block_whose_secret_has_a_line_break_is_refused_naming_the_fiel
     with pytest.raises(IntegrationNotConfigured, match=r"block 'leaky-block' is invalid: client_secret contains a line break") as refused:
         integration_from_block("leaky-block")
     assert not leaks(str(refused.value)) and refused.value.__cause__ is None
+
+
+def test_the_cli_refuses_a_secret_with_a_line_break_in_one_line_that_names_the_variable_only(integration_env):
+    refused = run_pmsync("sync", "initial", env={**integration_env, "PMSYNC_PW_CLIENT_SECRET": SECRET})
+    assert refused.returncode == 1
+    assert "PMSYNC_PW_CLIENT_SECRET contains a line break (CR or LF)" in refused.stdout
+    assert not leaks(refused.stdout + refused.stderr)
