@@ -41,7 +41,7 @@ def lease_balance(lease_id: int, integration: str | None = None) -> dict:
                 load_lease_page(quote(session), stream, quote(validate_pages(quote(gate), stream, quote([page]))[0]))
                 listed += [record.id for record in page.records]
                 cursor = page.next_cursor
-            retire_missing_entries(quote(session), stream, lease_id, listed)
+            retire_missing_entries(quote(session), stream, lease_id, listed, page.complete)
     except Exception as failure:
         close_run(session, error=f"{type(failure).__name__}: {failure}")
         raise

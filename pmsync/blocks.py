@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from prefect.blocks.core import Block
-from pydantic import Field, SecretStr
+from pydantic import ConfigDict, Field, SecretStr, ValidationInfo, field_validator
+
+from pmsync.settings import credential_problem
 
 
 class PropertywareIntegration(Block):
@@ -19,3 +21,13 @@ class PropertywareIntegration(Block):
     system_id: str = Field(description="Organisation / system id (x-propertyware-system-id).")
     integration_user: str = Field(description="E-mail of the integration user: work orders sync when managedBy is this user.")
     source_system: str = Field(default="propertyware", description="Rule table: propertyware or propertyware-contact-updates.")
+
+    model_config = ConfigDict(hide_input_in_errors=True)
+
+    @field_validator("client_id", "client_secret", "system_id")
+    @classmethod
+    def _credential_fits_a_header(cls, value: str | SecretStr, info: ValidationInfo) -> str | SecretStr:
+        problem = credential_problem(value)
+        if problem:
+            raise ValueError(f"{info.field_name} {problem}; remove it (the value is not shown)")
+        return value

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from pmsync.rules import RULE_TABLES, RuleTable
 from pmsync.settings import IntegrationSettings
@@ -43,7 +43,7 @@ class Integration:
 
 def integration_from_environment(settings: IntegrationSettings | None = None) -> Integration:
     """The default integration, from the PMSYNC_* variables."""
-    settings = settings or IntegrationSettings()
+    settings = settings or environment_settings()
     missing = settings.missing()
     if missing:
         raise IntegrationNotConfigured(f"set {', '.join(missing)} (the default integration needs them)")
@@ -70,11 +70,16 @@ def integration_from_block(block_name: str) -> Integration:
 
     try:
         block = PropertywareIntegration.load(block_name)
+    except RuntimeError as unloadable:  # Prefect wraps the block's failed validation
+        if not isinstance(unloadable.__cause__, ValidationError):
+            raise
+        problems = _problems(unloadable.__cause__)
+        raise IntegrationNotConfigured(f"block {block_name!r} is invalid: {problems}; fix it in the Prefect UI") from None
     except ValueError as missing:
         raise IntegrationNotConfigured(f"no Propertyware Integration block named {block_name!r}: create it in the Prefect UI") from missing
     if block.source_system not in RULE_TABLES:
         raise IntegrationNotConfigured(f"block {block_name!r} names an unknown rule table {block.source_system!r}")
-    tuning = IntegrationSettings()
+    tuning = environment_settings()
     return Integration(
         name=block_name,
         base_url=block.base_url,
@@ -86,6 +91,20 @@ def integration_from_block(block_name: str) -> Integration:
         max_attempts=tuning.pw_max_attempts,
         backoff_seconds=tuning.pw_backoff_seconds,
         page_size=tuning.pw_page_size,
+    )
+
+
+def environment_settings() -> IntegrationSettings:
+    """The PMSYNC_* settings; invalid ones are IntegrationNotConfigured naming each variable, never its value."""
+    try:
+        return IntegrationSettings()
+    except ValidationError as invalid:
+        raise IntegrationNotConfigured(_problems(invalid)) from None
+
+
+def _problems(invalid: ValidationError) -> str:
+    return "; ".join(
+        error["msg"].removeprefix("Value error, ") for error in invalid.errors(include_url=False, include_input=False)
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import datetime, timezone
 from typing import Any
@@ -103,6 +104,27 @@ def add_counts(connection: Connection, run_id: int, counts: dict[str, Counter]) 
             .where(table.c.run_id == run_id, table.c.entity == entity)
             .values({name: table.c[name] + numbers.get(name, 0) for name in COUNTS})
         )
+
+
+SCRUBBED = "[credential removed]"
+SHORTEST_FRAGMENT = 6
+"""Pieces of a credential split at whitespace are scrubbed from this length on (shorter ones match ordinary words)."""
+
+
+def scrub_credentials(text: str | None, integration: Integration) -> str | None:
+    """A run's error text without the integration's client id and secret — as they are, escaped the way repr or JSON
+    would show them, and their whitespace-separated pieces. A second line of defence: the client already reports
+    HTTP-stack failures by exception type only."""
+    if not text:
+        return text
+    secrets = [integration.client_secret.get_secret_value(), integration.client_id]
+    variants = set()
+    for secret in filter(None, secrets):
+        variants |= {secret, repr(secret)[1:-1], json.dumps(secret)[1:-1]}
+        variants |= {piece for piece in secret.split() if len(piece) >= SHORTEST_FRAGMENT}
+    for variant in sorted(filter(None, variants), key=len, reverse=True):
+        text = text.replace(variant, SCRUBBED)
+    return text
 
 
 def finish_run(engine: Engine, run_id: int, *, error: str | None, source_requests: int) -> None:

@@ -4,8 +4,26 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from pmsync.source.paging import check_page_size
+
+CREDENTIAL_VARIABLES = {
+    "pw_client_id": "PMSYNC_PW_CLIENT_ID",
+    "pw_client_secret": "PMSYNC_PW_CLIENT_SECRET",
+    "pw_system_id": "PMSYNC_PW_SYSTEM_ID",
+}
+
+
+def credential_problem(value: str | SecretStr) -> str | None:
+    """Why a credential cannot go into an HTTP header (it never says what the value is), or None when it can."""
+    text = value.get_secret_value() if isinstance(value, SecretStr) else value
+    if any(character in "\r\n" for character in text):
+        return "contains a line break (CR or LF)"
+    if any(character.isspace() for character in text):
+        return "contains whitespace"
+    return None
 
 
 class PlatformSettings(BaseSettings):
@@ -23,9 +41,12 @@ class PlatformSettings(BaseSettings):
 
 
 class IntegrationSettings(BaseSettings):
-    """One source account (the default integration) as the PMSYNC_* environment describes it."""
+    """One source account (the default integration) as the PMSYNC_* environment describes it.
 
-    model_config = SettingsConfigDict(env_prefix="PMSYNC_", extra="ignore")
+    Credentials with whitespace, CR or LF and a page size outside 1–500 are refused here; errors never show the input.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="PMSYNC_", extra="ignore", hide_input_in_errors=True)
 
     integration_name: str = "default"
     source_system: str = "propertyware"
@@ -37,6 +58,20 @@ class IntegrationSettings(BaseSettings):
     pw_max_attempts: int = 6
     pw_backoff_seconds: float = 0.5
     pw_page_size: int = 500
+
+    @field_validator("pw_client_id", "pw_client_secret", "pw_system_id")
+    @classmethod
+    def _credential_fits_a_header(cls, value: str | SecretStr, info: ValidationInfo) -> str | SecretStr:
+        problem = credential_problem(value)
+        if problem:
+            variable = CREDENTIAL_VARIABLES[info.field_name or ""]
+            raise ValueError(f"{variable} {problem}; remove it (the value is not shown)")
+        return value
+
+    @field_validator("pw_page_size")
+    @classmethod
+    def _page_size_the_vendor_accepts(cls, value: int) -> int:
+        return check_page_size(value)
 
     def missing(self) -> list[str]:
         """Names of the variables a sync needs that are empty."""

@@ -5,7 +5,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-KINDS = ("status", "truncated_json", "wrong_type", "drift", "drop_page", "disconnect")
+KINDS = ("status", "truncated_json", "wrong_type", "drift", "drop_page", "disconnect", "reset", "cut_body",
+         "ignore_offset", "total_jump")
+CONNECTION_KINDS = ("disconnect", "reset", "cut_body")
+"""Faults applied at the raw ASGI level, before routing and authentication."""
 
 
 @dataclasses.dataclass
@@ -15,7 +18,8 @@ class Fault:
     Faults wait in a queue. For each vendor request only the first queued fault whose `path` (vendor path such as
     "/units", compared exactly; None matches any) and `method` (None matches any) match is considered:
 
-    - status:         answers with `status` (ErrorResponse body; 429 carries Retry-After when `retry_after` is set)
+    - status:         answers with `status` (ErrorResponse body; 429 carries Retry-After when `retry_after` is set: seconds, or
+                      any text sent as it is, e.g. an HTTP-date)
                       `times` times, after authentication succeeded.
     - truncated_json: a 200 whose JSON body is cut in half (X-Total-Count intact), `times` times.
     - wrong_type:     the next 200 page (or single record) has record `record_index`'s `field` set to `value`, once.
@@ -27,6 +31,15 @@ class Fault:
     - disconnect:     the server closes the TCP connection without any response bytes (the client sees the remote
                       end close: requests raises ConnectionError). With `after_processing` the request is handled
                       first (side effects happen) and only the response is lost. Not subject to authentication.
+    - reset:          like disconnect, but the connection is reset (TCP RST: the client sees ConnectionResetError,
+                      requests raises ConnectionError), `times` times; `after_processing` as for disconnect.
+    - cut_body:       the request is handled and the response's headers go out with the full Content-Length, then
+                      only the first half of the body and the connection closes (the client sees IncompleteRead:
+                      requests raises ChunkedEncodingError), `times` times. Not subject to authentication.
+    - ignore_offset:  list requests are answered as if offset were 0 (the first page again, true X-Total-Count),
+                      `times` times.
+    - total_jump:     the list request whose offset equals `page_offset` reports X-Total-Count increased by `jump`
+                      (the records served are the true ones), once. Stays first in the queue for its path until then.
     """
 
     kind: str
@@ -34,7 +47,7 @@ class Fault:
     method: str | None = None
     times: int = 1
     status: int = 500
-    retry_after: int | None = None
+    retry_after: int | str | None = None
     record_index: int = 0
     field: str = "buildingID"
     value: Any = "not-a-number"
@@ -43,6 +56,7 @@ class Fault:
     delete_front: int = 0
     page_offset: int = 0
     after_processing: bool = False
+    jump: int = 0
     pages_seen: int = dataclasses.field(default=0, compare=False)
 
     def __post_init__(self) -> None:
@@ -61,7 +75,7 @@ class Fault:
         return dataclasses.asdict(self)
 
 
-def status_fault(path: str | None, status: int, times: int = 1, retry_after: int | None = None,
+def status_fault(path: str | None, status: int, times: int = 1, retry_after: int | str | None = None,
                  *, method: str | None = None) -> Fault:
     return Fault("status", path, method, times=times, status=status, retry_after=retry_after)
 
@@ -87,6 +101,22 @@ def disconnect_fault(path: str | None, method: str | None = "POST", *, after_pro
     return Fault("disconnect", path, method, after_processing=after_processing)
 
 
+def reset_fault(path: str | None, method: str | None = "GET", times: int = 1, *, after_processing: bool = False) -> Fault:
+    return Fault("reset", path, method, times=times, after_processing=after_processing)
+
+
+def cut_body_fault(path: str | None, method: str | None = "GET", times: int = 1) -> Fault:
+    return Fault("cut_body", path, method, times=times)
+
+
+def ignore_offset_fault(path: str, times: int = 1) -> Fault:
+    return Fault("ignore_offset", path, "GET", times=times)
+
+
+def total_jump_fault(path: str, page_offset: int, jump: int) -> Fault:
+    return Fault("total_jump", path, "GET", page_offset=page_offset, jump=jump)
+
+
 _BODY_FIELDS = {f.name for f in dataclasses.fields(Fault)} - {"pages_seen"}
 
 
@@ -101,7 +131,9 @@ def fault_from_dict(body: dict) -> Fault:
         raise ValueError("drop_page needs page_offset")
     if body["kind"] == "status" and "status" not in body:
         raise ValueError("status needs status")
-    if body["kind"] in ("drift", "drop_page"):
+    if body["kind"] == "total_jump" and not {"page_offset", "jump"} <= set(body):
+        raise ValueError("total_jump needs page_offset and jump")
+    if body["kind"] in ("drift", "drop_page", "ignore_offset", "total_jump", "reset", "cut_body"):
         body = {"method": "GET", **body}
     if body["kind"] == "disconnect":
         body = {"method": "POST", **body}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import socket
+import struct
 from typing import Any, Callable
 from urllib.parse import parse_qsl
 
@@ -15,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .constants import (BASE_PATH, ENTITY_PATHS, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_SYSTEM_ID)
 from .control import control_router
 from .errors import error_response
-from .faults import Fault
+from .faults import CONNECTION_KINDS, Fault
 from .query import QueryError, ResultCache, parse_list_query
 from .store import SandboxStore, clone
 from .writes import add_work_order_write_routes
@@ -109,10 +111,13 @@ class VendorApi:
             with store.lock:
                 table = store.table(entity)
                 ids = cache.ids(store.version, table.ids, table.by_id, query)
-                page_ids = ids[query.offset: query.offset + query.limit]
+                ignored = store.claim_fault(path, "GET", ("ignore_offset",))
+                offset = 0 if ignored else query.offset
+                page_ids = ids[offset: offset + query.limit]
                 dropped = store.claim_fault(path, "GET", ("drop_page",), lambda f: f.page_offset == query.offset)
                 page = [] if dropped else [self.render(table.by_id[i]) for i in page_ids]
-                total = len(ids)
+                jumped = store.claim_fault(path, "GET", ("total_jump",), lambda f: f.page_offset == query.offset)
+                total = len(ids) + (jumped.jump if jumped else 0)
             return self.finish(request, path, page, {"X-Total-Count": str(total)})
 
         list_records.__name__ = f"get_{entity}"
@@ -144,7 +149,8 @@ class VendorApi:
 
 
 class SandboxApp(FastAPI):
-    """Logs vendor requests and applies slowdowns and disconnect faults before any routing, at the raw ASGI level."""
+    """Logs vendor requests and applies slowdowns and connection faults (disconnect, reset, cut_body) before any
+    routing, at the raw ASGI level."""
 
     sandbox_store: SandboxStore
 
@@ -157,23 +163,51 @@ class SandboxApp(FastAPI):
             delay = self.sandbox_store.slowdowns.delay_for(path, method)
             if delay:
                 await asyncio.sleep(delay)
-            fault = self.sandbox_store.claim_fault(path, method, ("disconnect",))
+            fault = self.sandbox_store.claim_fault(path, method, CONNECTION_KINDS)
+            if fault is not None and fault.kind == "cut_body":
+                await self._cut_body(scope, receive, send)
+                return
             if fault is not None:
                 await self._disconnect(scope, receive, send, fault)
                 return
         await super().__call__(scope, receive, send)
 
     async def _disconnect(self, scope, receive, send, fault: Fault) -> None:
-        cycle = getattr(send, "__self__", None)
-        transport = getattr(cycle, "transport", None)
+        cycle, transport = _connection_of(send, fault)
         if fault.after_processing:
             async def discard(message) -> None:
                 return None
             await super().__call__(scope, receive, discard)
-        if transport is None:
-            raise ConnectionAbortedError("disconnect fault: server could not reach the connection to drop it")
+        if fault.kind == "reset":
+            transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         cycle.disconnected = True
         transport.abort()
+
+    async def _cut_body(self, scope, receive, send) -> None:
+        """Handle the request; send the headers (full Content-Length) and half the body, then close the connection."""
+        cycle, transport = _connection_of(send, None)
+
+        async def cut(message) -> None:
+            if cycle.disconnected:
+                return
+            if message["type"] == "http.response.start":
+                await send(message)
+                return
+            body = message.get("body", b"")
+            await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
+            cycle.disconnected = True
+            transport.close()
+        await super().__call__(scope, receive, cut)
+
+
+def _connection_of(send, fault: Fault | None):
+    """uvicorn's request cycle behind `send` and its transport, to drop or cut the connection."""
+    cycle = getattr(send, "__self__", None)
+    transport = getattr(cycle, "transport", None)
+    if transport is None:
+        kind = fault.kind if fault else "cut_body"
+        raise ConnectionAbortedError(f"{kind} fault: server could not reach the connection to drop it")
+    return cycle, transport
 
 
 def create_app(store: SandboxStore, *, client_id: str = SANDBOX_CLIENT_ID, client_secret: str = SANDBOX_CLIENT_SECRET,

@@ -74,9 +74,18 @@ def load_lease_page(session: SyncSession, stream: Stream, checked: CheckedPage) 
 
 
 @task(name="retire_missing_entries", cache_policy=NONE, persist_result=False)
-def retire_missing_entries(session: SyncSession, stream: Stream, lease_id: int, listed: list[int]) -> int:
-    """The lease's charges (or payments) on the platform that the source's complete listing for it lacks: active=false."""
+def retire_missing_entries(
+    session: SyncSession, stream: Stream, lease_id: int, listed: list[int], listing_complete: bool
+) -> int:
+    """The lease's charges (or payments) on the platform that the source's complete listing for it lacks: active=false.
+
+    Only a listing proven complete (its last page reached X-Total-Count) retires anything: records missing from a
+    listing cut short are not known to be gone.
+    """
     (entity,) = stream.entities
+    if not listing_complete:
+        get_run_logger().warning("lease %s: %s listing not proven complete; nothing retired", lease_id, entity)
+        return 0
     table = SYNCED_TABLES[entity]
     with session.engine.begin() as connection:
         lease_row = connection.execute(

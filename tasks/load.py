@@ -29,6 +29,7 @@ from pmsync.runs import (
     finish_run,
     record_window_start,
     run_counts,
+    scrub_credentials,
     run_window_start,
     stale_parked,
     start_run,
@@ -130,7 +131,7 @@ def load_page(session: SyncSession, stream: Stream, checked: CheckedPage) -> dic
             release_passing(connection, session.integration_id, session.run_id, context.now, entity, passing_ids)
             apply_candidates(connection, context, rules.rules[entity], passed, outcome)
         add_counts(connection, session.run_id, outcome.counts)
-        if page.next_cursor is None:
+        if page.complete:
             mark_stream_complete(connection, session.integration_id, stream.name, session.started_at, session.run_id)
     summary = {entity: dict(numbers) for entity, numbers in outcome.counts.items()}
     pages = max(1, -(-page.total // session.client.page_size))
@@ -141,7 +142,10 @@ def load_page(session: SyncSession, stream: Stream, checked: CheckedPage) -> dic
 
 @task(name="close_run", cache_policy=NONE, persist_result=False)
 def close_run(session: SyncSession, error: str | None = None) -> dict:
-    """Mark the run succeeded or failed, release the lock; return counts per entity and long-parked records."""
+    """Mark the run succeeded or failed, release the lock; return counts per entity and long-parked records.
+
+    The error is recorded, published and logged with the integration's credentials scrubbed from it."""
+    error = scrub_credentials(error, session.integration)
     try:
         finish_run(session.engine, session.run_id, error=error, source_requests=session.client.requests_made)
     finally:

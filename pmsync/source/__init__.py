@@ -5,8 +5,11 @@ from pmsync.source.errors import (
     SourceAuthError,
     SourceDataError,
     SourceError,
+    SourceListingUnstable,
     SourceOutcomeUnknown,
+    SourcePagingBroken,
     SourceRequestRejected,
+    SourceRequestUnsendable,
     SourceUnavailable,
 )
 
@@ -17,7 +20,10 @@ __all__ = [
     "SourceAuthError",
     "SourceDataError",
     "SourceError",
+    "SourceListingUnstable",
     "SourceOutcomeUnknown",
+    "SourcePagingBroken",
     "SourceRequestRejected",
+    "SourceRequestUnsendable",
     "SourceUnavailable",
 ]

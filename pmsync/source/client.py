@@ -2,70 +2,53 @@
 
 from __future__ import annotations
 
-import email.utils
+import http.client
+import random
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Generic, TypeVar
+from typing import Any
 from urllib.parse import urlencode
 
-import pydantic
 import pydantic_core
 import requests
-from pydantic import BaseModel, SecretStr
+import urllib3.exceptions
+from pydantic import SecretStr
 
+from pmsync.source.answers import as_record_list, error_message, listing_total, parse_records, rejection
 from pmsync.source.errors import (
     SourceAuthError,
     SourceDataError,
     SourceOutcomeUnknown,
     SourceRequestRejected,
+    SourceRequestUnsendable,
     SourceUnavailable,
 )
+from pmsync.source.paging import (
+    MAX_PAGE_SIZE,
+    PageCursor,
+    Record,
+    SourcePage,
+    check_page_size,
+    check_progress,
+    check_total_steady,
+    is_new,
+    overlaps,
+)
+from pmsync.source.retry import TRANSIENT_READ_ERRORS, RetryPolicy, retry_after_seconds
 
-MAX_PAGE_SIZE = 500
+__all__ = ["MAX_PAGE_SIZE", "PageCursor", "PropertywareClient", "RetryPolicy", "SourcePage", "format_source_time"]
+
 RETRIABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
-Record = TypeVar("Record", bound=BaseModel)
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How hard to try before a request counts as failed."""
-
-    max_attempts: int = 6
-    backoff_base: float = 0.5
-    backoff_cap: float = 30.0
-    retry_after_cap: float = 300.0
-    connect_timeout: float = 10.0
-    read_timeout: float = 60.0
-
-    def delay(self, attempt: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            return min(retry_after, self.retry_after_cap)
-        return min(self.backoff_base * 2 ** (attempt - 1), self.backoff_cap)
-
-
-@dataclass(frozen=True)
-class PageCursor:
-    """Where the next page of an id-ordered listing starts."""
-
-    offset: int = 0
-    last_id: int | None = None
-
-
-@dataclass
-class SourcePage(Generic[Record]):
-    """One page of a listing, parsed: new records only (ids above the previous page's)."""
-
-    entity: str
-    request: str
-    records: list[Record]
-    raw: list[dict[str, Any]]
-    total: int
-    next_cursor: PageCursor | None
-    offset: int = 0
-    requests_made: int = 1
-    extra: dict[str, Any] = field(default_factory=dict)
+HTTP_STACK_ERRORS: tuple[type[BaseException], ...] = (
+    requests.RequestException,
+    http.client.HTTPException,
+    urllib3.exceptions.HTTPError,
+    ValueError,
+)
+"""What requests, urllib3 and http.client raise for a request they cannot build or send; their text may repeat
+header values (credentials), so only the exception's type is ever reported."""
+HEADER_ERRORS: tuple[type[BaseException], ...] = (requests.exceptions.InvalidHeader, UnicodeError)
 
 
 def format_source_time(moment: datetime) -> str:
@@ -89,13 +72,15 @@ class PropertywareClient:
         page_size: int = MAX_PAGE_SIZE,
         sleep: Callable[[float], None] = time.sleep,
         session: requests.Session | None = None,
+        rng: random.Random | None = None,
     ) -> None:
         secret = client_secret if isinstance(client_secret, SecretStr) else SecretStr(client_secret)
         self.base_url = base_url.rstrip("/")
         self.retry = retry
-        self.page_size = min(page_size, MAX_PAGE_SIZE)
+        self.page_size = check_page_size(page_size)
         self.requests_made = 0
         self._sleep = sleep
+        self._rng = rng or random.Random()
         self._session = session or requests.Session()
         self._session.headers.update(
             {
@@ -124,31 +109,43 @@ class PropertywareClient:
         """Fetch one id-ordered page holding only records above the previous page's last id.
 
         Each page after the first starts one record early; if that record is not one we have seen, the
-        listing shifted under us (records left it), so we step further back until the page overlaps.
+        listing shifted under us (records left it), so we step further back until the page overlaps. Such an
+        overlapping page asks for at least 2 records (one seen, one new), whatever the page size.
+
+        Every page must prove progress, or the listing stops with an error instead of looping: a page overlapping by
+        one record that brings no new id while X-Total-Count says more remain (SourcePagingBroken), a total that
+        jumps by more than one page size between consecutive responses (SourceListingUnstable), a page that ends
+        short of the total (SourceUnavailable). `complete` is set only on the page where the listing reached its end.
         """
-        query = {**(params or {}), "orderby": "id asc", "limit": self.page_size}
-        step_back = 1 if cursor.last_id is not None and cursor.offset > 0 else 0
+        resuming = cursor.last_id is not None and cursor.offset > 0
+        limit = max(self.page_size, 2) if resuming else self.page_size
+        query = {**(params or {}), "orderby": "id asc", "limit": limit}
+        step_back = 1 if resuming else 0
+        previous_total = cursor.total
         calls = 0
         while True:
             offset = max(0, cursor.offset - step_back)
             body, headers, request = self._get(path, {**query, "offset": offset}, entity)
             calls += 1
-            total = self._total(headers, request, entity)
-            raw = self._as_list(body, request, entity)
-            if step_back == 0 or offset == 0 or _overlaps(raw, cursor.last_id):
+            total = listing_total(headers, request, entity)
+            check_total_steady(previous_total, total, limit, entity=entity, request=request)
+            previous_total = total
+            raw = as_record_list(body, request, entity)
+            if step_back == 0 or offset == 0 or overlaps(raw, cursor.last_id):
                 break
             step_back *= 4
-        if len(raw) < self.page_size and offset + len(raw) < total:
+        if len(raw) < limit and offset + len(raw) < total:
             raise SourceUnavailable(
                 f"{entity} listing ended at {offset + len(raw)} of {total} records", request=request
             )
-        fresh = [r for r in raw if _is_new(r, cursor.last_id)]
-        records = self._parse(fresh, model, request, entity)
+        fresh = [r for r in raw if is_new(r, cursor.last_id)]
         next_offset = offset + len(raw)
-        done = len(raw) < self.page_size or next_offset >= total
+        done = len(raw) < limit or next_offset >= total
+        check_progress(fresh, done, step_back, entity=entity, offset=offset, total=total, request=request)
+        records = parse_records(fresh, model, request, entity)
         last_id = max((r.id for r in records), default=cursor.last_id)  # type: ignore[attr-defined]
-        next_cursor = None if done else PageCursor(next_offset, last_id)
-        return SourcePage(entity, request, records, fresh, total, next_cursor, offset, calls)
+        next_cursor = None if done else PageCursor(next_offset, last_id, total)
+        return SourcePage(entity, request, records, fresh, total, next_cursor, offset, calls, complete=done)
 
     def iter_pages(
         self,
@@ -173,36 +170,40 @@ class PropertywareClient:
             if rejected.status == 404:
                 return None
             raise
-        return self._parse([body], model, request, entity)[0]
+        return parse_records([body], model, request, entity)[0]
 
     def send_write(self, method: str, path: str, body: Any, *, entity: str) -> Any:
         """One POST or PUT with a JSON body; the parsed answer (None when empty).
 
-        Only 429 is retried here (the source applied nothing). A timeout, a dropped connection or a 5xx raises
-        SourceOutcomeUnknown: the write may have landed, so the caller must look before sending it again.
+        Only 429 is retried here (the source applied nothing). A timeout, a dropped or cut connection, a 5xx or an
+        unreadable answer raises SourceOutcomeUnknown: the write may have landed, so the caller must look before
+        sending it again.
         """
         request = f"{method} {path}"
         for attempt in range(1, self.retry.max_attempts + 1):
             try:
-                self.requests_made += 1
-                response = self._session.request(
-                    method, self.base_url + path, json=body, timeout=(self.retry.connect_timeout, self.retry.read_timeout)
-                )
-            except (requests.ConnectionError, requests.Timeout) as error:
-                raise SourceOutcomeUnknown(f"no answer ({type(error).__name__}); it may have been applied", request=request) from None
+                response = self._request(method, path, request, json=body)
+            except TRANSIENT_READ_ERRORS as error:
+                raise SourceOutcomeUnknown(
+                    f"no complete answer ({type(error).__name__}); it may have been applied", request=request
+                ) from None
             if response.status_code == 429 and attempt < self.retry.max_attempts:
-                self._sleep(self.retry.delay(attempt, _retry_after_seconds(response.headers.get("Retry-After"))))
+                retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+                self._sleep(self.retry.delay(attempt, retry_after, self._rng))
                 continue
             if response.status_code in RETRIABLE_STATUSES:
-                raise SourceOutcomeUnknown(f"HTTP {response.status_code}{_error_message(response)}", request=request)
+                raise SourceOutcomeUnknown(f"HTTP {response.status_code}{error_message(response)}", request=request)
             if response.status_code >= 400:
-                raise self._rejection(response, request)
+                raise rejection(response, request)
             if not response.content:
                 return None
             try:
                 return pydantic_core.from_json(response.content)
             except ValueError:
-                raise SourceDataError("write answer is not valid JSON", request=request, entity=entity) from None
+                raise SourceOutcomeUnknown(
+                    f"HTTP {response.status_code} with an answer that is not valid JSON; it was probably applied",
+                    request=request,
+                ) from None
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     def get_page_of_one(self, path: str, model: type[Record], *, entity: str) -> SourcePage[Record]:
@@ -210,128 +211,57 @@ class PropertywareClient:
         body, _, request = self._get(path, {}, entity)
         if not isinstance(body, dict):
             raise SourceDataError("response is not a JSON object", request=request, entity=entity)
-        return SourcePage(entity, request, self._parse([body], model, request, entity), [body], 1, None)
+        return SourcePage(entity, request, parse_records([body], model, request, entity), [body], 1, None)
 
     def _get(self, path: str, params: Mapping[str, Any], entity: str) -> tuple[Any, Mapping[str, str], str]:
+        """A GET's parsed JSON body. Reads are idempotent: 429/5xx, timeouts, dropped or reset connections, a body
+        cut mid-transfer and a 200 whose body is not JSON are all sent again within the retry budget."""
         request = f"GET {path}" + (f"?{urlencode(params)}" if params else "")
-        response = self._send("GET", path, params, request)
-        try:
-            body = pydantic_core.from_json(response.content)
-        except ValueError as bad_json:
-            raise SourceDataError(
-                f"response is not valid JSON ({bad_json}); {len(response.content)} bytes received",
-                request=request,
-                entity=entity,
-            ) from None
-        return body, response.headers, request
-
-    def _send(self, method: str, path: str, params: Mapping[str, Any], request: str) -> requests.Response:
         failure = "no attempt made"
         for attempt in range(1, self.retry.max_attempts + 1):
             retry_after: float | None = None
             try:
-                self.requests_made += 1
-                response = self._session.request(
-                    method,
-                    self.base_url + path,
-                    params=params,
-                    timeout=(self.retry.connect_timeout, self.retry.read_timeout),
-                )
-            except (requests.ConnectionError, requests.Timeout) as error:
-                failure = f"{type(error).__name__}"
+                response = self._request("GET", path, request, params=params)
+            except TRANSIENT_READ_ERRORS as error:
+                failure = type(error).__name__
             else:
-                if response.status_code < 400:
-                    return response
-                if response.status_code not in RETRIABLE_STATUSES:
-                    raise self._rejection(response, request)
-                failure = f"HTTP {response.status_code}"
-                retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
+                if response.status_code in RETRIABLE_STATUSES:
+                    failure = f"HTTP {response.status_code}"
+                    retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+                elif response.status_code >= 400:
+                    raise rejection(response, request)
+                else:
+                    try:
+                        return pydantic_core.from_json(response.content), response.headers, request
+                    except ValueError:
+                        failure = f"HTTP {response.status_code} with a body that is not valid JSON ({len(response.content)} bytes)"
             if attempt < self.retry.max_attempts:
-                self._sleep(self.retry.delay(attempt, retry_after))
+                self._sleep(self.retry.delay(attempt, retry_after, self._rng))
         raise SourceUnavailable(
             f"source still failing after {self.retry.max_attempts} attempts (last: {failure}); run again later",
             request=request,
         )
 
-    @staticmethod
-    def _rejection(response: requests.Response, request: str) -> Exception:
-        detail = _error_message(response)
-        if response.status_code == 401:
-            return SourceAuthError(
-                f"source refused the credentials (401{detail}); check PMSYNC_PW_CLIENT_ID, "
-                "PMSYNC_PW_CLIENT_SECRET and PMSYNC_PW_SYSTEM_ID or the integration block",
-                request=request,
+    def _request(self, method: str, path: str, request: str, **kwargs: Any) -> requests.Response:
+        """One HTTP exchange, body read. Transient failures propagate for the caller to retry; anything else the HTTP
+        stack raises becomes our own error built from the exception's type alone (its text may hold a credential)."""
+        self.requests_made += 1
+        try:
+            return self._session.request(
+                method, self.base_url + path, timeout=(self.retry.connect_timeout, self.retry.read_timeout), **kwargs
             )
-        return SourceRequestRejected(
-            f"source rejected the request ({response.status_code}{detail})",
-            request=request,
-            status=response.status_code,
-        )
-
-    @staticmethod
-    def _total(headers: Mapping[str, str], request: str, entity: str) -> int:
-        value = headers.get("X-Total-Count")
-        try:
-            return int(value)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            raise SourceDataError(
-                f"list response has no usable X-Total-Count header ({value!r})", request=request, entity=entity
-            ) from None
-
-    @staticmethod
-    def _as_list(body: Any, request: str, entity: str) -> list[dict[str, Any]]:
-        if not isinstance(body, list) or not all(isinstance(item, dict) for item in body):
-            raise SourceDataError("list response is not a JSON array of objects", request=request, entity=entity)
-        return body
-
-    @staticmethod
-    def _parse(raw: list[Any], model: type[Record], request: str, entity: str) -> list[Record]:
-        try:
-            return pydantic.TypeAdapter(list[model]).validate_python(raw)  # type: ignore[valid-type]
-        except pydantic.ValidationError as invalid:
-            first = invalid.errors(include_url=False, include_input=False)[0]
-            index, *field_path = first["loc"]
-            record = raw[index] if isinstance(index, int) and index < len(raw) else {}
-            raise SourceDataError(
-                f"{first['msg']} ({len(invalid.errors())} problem(s) on this page)",
+        except TRANSIENT_READ_ERRORS:
+            raise
+        except HEADER_ERRORS as error:
+            raise SourceAuthError(
+                f"the request could not be sent ({type(error).__name__}): a credential holds characters an HTTP header "
+                "cannot carry (whitespace, CR, LF, non-Latin-1); fix PMSYNC_PW_CLIENT_ID, PMSYNC_PW_CLIENT_SECRET and "
+                "PMSYNC_PW_SYSTEM_ID or the integration block",
                 request=request,
-                entity=entity,
-                record_id=_record_id(record),
-                field=".".join(str(part) for part in field_path) or None,
             ) from None
-
-
-def _overlaps(raw: list[dict[str, Any]], last_id: int | None) -> bool:
-    first = raw[0].get("id") if raw else None
-    return isinstance(first, int) and last_id is not None and first <= last_id
-
-
-def _is_new(record: dict[str, Any], last_id: int | None) -> bool:
-    record_id = record.get("id")
-    return last_id is None or not isinstance(record_id, int) or record_id > last_id
-
-
-def _record_id(record: Any) -> Any:
-    return record.get("id") if isinstance(record, dict) else None
-
-
-def _retry_after_seconds(value: str | None) -> float | None:
-    if not value:
-        return None
-    if value.strip().isdigit():
-        return float(value.strip())
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (moment - datetime.now(timezone.utc)).total_seconds())
-
-
-def _error_message(response: requests.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return ""
-    if isinstance(body, dict) and body.get("userMessage"):
-        return f": {str(body['userMessage'])[:200]}"
-    return ""
+        except HTTP_STACK_ERRORS as error:
+            raise SourceRequestUnsendable(
+                f"the request could not be built or sent ({type(error).__name__}); check PMSYNC_PW_BASE_URL (or the "
+                "block's base_url), then the request's parameters and body",
+                request=request,
+            ) from None

@@ -56,3 +56,15 @@ class SourceDataError(SourceError):
         self.entity = entity
         self.record_id = record_id
         self.field = field
+
+
+class SourceListingUnstable(SourceUnavailable):
+    """Retriable: a listing changed by more than a page between two pages (bulk change at the source); run again later."""
+
+
+class SourcePagingBroken(SourceError):
+    """Fatal: a listing made no progress (the source ignores offset or repeats pages); a rerun won't help, tell the vendor."""
+
+
+class SourceRequestUnsendable(SourceError):
+    """Fatal: the request could not be built or sent (e.g. a malformed base URL); fix the configuration or the request."""

@@ -10,8 +10,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
-from sandbox import (SANDBOX_INTEGRATION_USER, SandboxServer, SandboxStore, disconnect_fault, drift_fault, drop_page_fault,
-                     generate_portfolio, status_fault, truncated_json_fault, wrong_type_fault)
+from sandbox import (SANDBOX_INTEGRATION_USER, SandboxServer, SandboxStore, cut_body_fault, disconnect_fault, drift_fault,
+                     drop_page_fault, generate_portfolio, ignore_offset_fault, reset_fault, status_fault,
+                     total_jump_fault, truncated_json_fault, wrong_type_fault)
 
 ANCHOR = datetime(2025, 6, 1, 12, tzinfo=timezone.utc)
 VALID_EMAIL = re.compile(r"^[a-z0-9.'_+-]+@[a-z0-9-]+(\.[a-z0-9-]+)+$")
@@ -131,9 +132,51 @@ def test_disconnect_closes_the_connection_without_a_response(sandbox, http):
     assert http.get(sandbox.base_url + "/buildings").status_code == 200
 
 
+def test_reset_resets_the_connection_without_a_response(sandbox, http):
+    sandbox.store.inject(reset_fault("/units"))
+    with pytest.raises(requests.ConnectionError) as reset:
+        http.get(sandbox.base_url + "/units")
+    assert isinstance(reset.value.args[0].args[1], ConnectionResetError)
+    assert http.get(sandbox.base_url + "/units").status_code == 200
+
+
+def test_cut_body_promises_more_bytes_than_it_sends_then_closes(sandbox, http):
+    whole = http.get(sandbox.base_url + "/leases", params={"limit": 20}).content
+    sandbox.store.inject(cut_body_fault("/leases"))
+    with http.get(sandbox.base_url + "/leases", params={"limit": 20}, stream=True) as cut:
+        assert cut.status_code == 200 and int(cut.headers["Content-Length"]) == len(whole)
+        assert cut.raw.read(len(whole), decode_content=False) == whole[: len(whole) // 2]
+    with pytest.raises(requests.exceptions.ChunkedEncodingError):
+        sandbox.store.inject(cut_body_fault("/leases"))
+        http.get(sandbox.base_url + "/leases", params={"limit": 20})
+    assert http.get(sandbox.base_url + "/leases", params={"limit": 20}).content == whole
+
+
+def test_ignore_offset_serves_the_first_page_again_with_the_true_total(sandbox, http):
+    first = http.get(sandbox.base_url + "/units", params={"limit": 5})
+    sandbox.store.inject(ignore_offset_fault("/units", times=2))
+    for _ in range(2):
+        again = http.get(sandbox.base_url + "/units", params={"limit": 5, "offset": 5})
+        assert again.json() == first.json() and again.headers["X-Total-Count"] == first.headers["X-Total-Count"]
+    assert http.get(sandbox.base_url + "/units", params={"limit": 5, "offset": 5}).json() != first.json()
+
+
+def test_total_jump_reports_a_larger_total_for_one_page(sandbox, http):
+    true_total = int(http.get(sandbox.base_url + "/units", params={"limit": 5}).headers["X-Total-Count"])
+    sandbox.store.inject(total_jump_fault("/units", page_offset=10, jump=40))
+    assert int(http.get(sandbox.base_url + "/units", params={"limit": 5, "offset": 5}).headers["X-Total-Count"]) == true_total
+    jumped = http.get(sandbox.base_url + "/units", params={"limit": 5, "offset": 10})
+    assert int(jumped.headers["X-Total-Count"]) == true_total + 40 and len(jumped.json()) == 5
+    assert int(http.get(sandbox.base_url + "/units", params={"limit": 5, "offset": 10}).headers["X-Total-Count"]) == true_total
+    posted = requests.post(sandbox.control_url + "/faults", json={"kind": "total_jump", "path": "/units", "page_offset": 0,
+                                                                  "jump": 7})
+    assert posted.status_code == 201 and posted.json()["method"] == "GET"
+
+
 def test_bad_fault_bodies_are_rejected(sandbox):
     for body in ({"kind": "explode"}, {"kind": "status", "path": "/units"}, {"kind": "status", "status": 500, "x": 1},
-                 {"kind": "drop_page", "path": "/units"}, {"kind": "status", "path": "units", "status": 500}):
+                 {"kind": "drop_page", "path": "/units"}, {"kind": "status", "path": "units", "status": 500},
+                 {"kind": "total_jump", "path": "/units", "jump": 5}):
         assert requests.post(sandbox.control_url + "/faults", json=body).status_code == 400, body
 
 

@@ -228,9 +228,9 @@ def test_wrong_credentials_fail_with_401_and_never_show_the_secret(
         assert SANDBOX_CLIENT_SECRET not in text
 
 
-def test_truncated_json_page_fails_naming_the_entity_and_writes_no_part_of_it(integration_env, sandbox, platform_engine):
-    sandbox.store.inject(truncated_json_fault("/units"))
-    with pytest.raises(SourceDataError, match=r"units: response is not valid JSON.*GET /units"):
+def test_json_truncated_on_every_attempt_fails_naming_the_request_and_writes_no_part_of_it(integration_env, sandbox, platform_engine):
+    sandbox.store.inject(truncated_json_fault("/units", times=10))
+    with pytest.raises(SourceUnavailable, match=r"after 3 attempts \(last: HTTP 200 with a body that is not valid JSON.*GET /units"):
         initial_sync()
     assert table_counts(platform_engine)["units"] == 0
 

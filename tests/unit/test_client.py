@@ -66,7 +66,21 @@ def test_5xx_backs_off_exponentially_and_gives_up_naming_the_request(sandbox):
     with pytest.raises(SourceUnavailable, match=r"after 4 attempts \(last: HTTP 503\).*GET /units\?") as unavailable:
         all_ids(make_client(sandbox, attempts=4, sleeps=sleeps))
     assert unavailable.value.retriable
-    assert sleeps == [0.01, 0.02, 0.04]
+    assert len(sleeps) == 3
+    for attempt, slept in enumerate(sleeps, start=1):
+        backoff = 0.01 * 2 ** (attempt - 1)
+        assert backoff / 2 <= slept <= backoff
+
+
+def test_backoff_is_jittered_so_failing_clients_do_not_return_together(sandbox):
+    sleeps: list[float] = []
+    sandbox.store.inject(status_fault("/units", 503, times=100))
+    for _ in range(4):
+        with pytest.raises(SourceUnavailable):
+            all_ids(make_client(sandbox, attempts=4, sleeps=sleeps))
+    first_waits = sleeps[::3]
+    assert len(first_waits) == 4 and len(set(first_waits)) > 1
+    assert all(0.005 <= wait <= 0.01 for wait in first_waits)
 
 
 def test_connection_refused_is_retried_then_reported(sandbox):
@@ -86,9 +100,9 @@ def test_400_and_404_fail_at_once(sandbox):
     assert client.get_one("/units/999999999", UnitRecord, entity="units") is None
 
 
-def test_truncated_json_is_a_data_error_naming_entity_and_request(sandbox):
-    sandbox.store.inject(truncated_json_fault("/units"))
-    with pytest.raises(SourceDataError, match=r"^units: response is not valid JSON.*\[GET /units\?"):
+def test_json_truncated_on_every_attempt_fails_as_unavailable_naming_the_request(sandbox):
+    sandbox.store.inject(truncated_json_fault("/units", times=10))
+    with pytest.raises(SourceUnavailable, match=r"after 4 attempts \(last: HTTP 200 with a body that is not valid JSON.*\[GET /units\?"):
         all_ids(make_client(sandbox))
 
 
