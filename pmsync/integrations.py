@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pydantic import SecretStr, ValidationError
 
 from pmsync.rules import RULE_TABLES, RuleTable
-from pmsync.settings import IntegrationSettings
+from pmsync.settings import IntegrationSettings, invalid_settings
 from pmsync.source import PropertywareClient, RetryPolicy
 
 
@@ -73,7 +73,7 @@ def integration_from_block(block_name: str) -> Integration:
     except RuntimeError as unloadable:  # Prefect wraps the block's failed validation
         if not isinstance(unloadable.__cause__, ValidationError):
             raise
-        problems = _problems(unloadable.__cause__)
+        problems = invalid_settings(unloadable.__cause__, prefix="")
         raise IntegrationNotConfigured(f"block {block_name!r} is invalid: {problems}; fix it in the Prefect UI") from None
     except ValueError as missing:
         raise IntegrationNotConfigured(f"no Propertyware Integration block named {block_name!r}: create it in the Prefect UI") from missing
@@ -99,13 +99,7 @@ def environment_settings() -> IntegrationSettings:
     try:
         return IntegrationSettings()
     except ValidationError as invalid:
-        raise IntegrationNotConfigured(_problems(invalid)) from None
-
-
-def _problems(invalid: ValidationError) -> str:
-    return "; ".join(
-        error["msg"].removeprefix("Value error, ") for error in invalid.errors(include_url=False, include_input=False)
-    )
+        raise IntegrationNotConfigured(invalid_settings(invalid)) from None
 
 
 def resolve_integration(block_name: str | None) -> Integration:

@@ -17,16 +17,6 @@ class ConfigurationError(Exception):
     """Fatal: a setting is missing or malformed; the message names the variable, never its value."""
 
 
-def settings_problems(invalid: ValidationError, prefix: str = "PMSYNC_") -> str:
-    """A pydantic-settings error as variable names and what is wrong, without the offending values (they may be
-    secrets)."""
-    problems = [
-        f"{prefix}{'_'.join(str(part) for part in error['loc']).upper()}: {error['msg']}"
-        for error in invalid.errors(include_url=False, include_input=False, include_context=False)
-    ]
-    return "; ".join(problems)
-
-
 def check_configuration(integration_block: str | None, *, needs_source: bool = True) -> None:
     """Everything a flow command needs that can be checked without Prefect; raises ConfigurationError.
 
@@ -36,14 +26,17 @@ def check_configuration(integration_block: str | None, *, needs_source: bool = T
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
-    from pmsync.integrations import IntegrationNotConfigured, integration_from_environment
-    from pmsync.settings import IntegrationSettings, PlatformSettings
+    from pmsync.integrations import IntegrationNotConfigured, environment_settings, integration_from_environment
+    from pmsync.settings import ImportSettings, PlatformSettings, invalid_settings
 
     try:
         platform = PlatformSettings()
-        settings = IntegrationSettings()
+        ImportSettings()
+        settings = environment_settings()
     except ValidationError as invalid:
-        raise ConfigurationError(settings_problems(invalid)) from None
+        raise ConfigurationError(invalid_settings(invalid)) from None
+    except IntegrationNotConfigured as invalid:
+        raise ConfigurationError(str(invalid)) from None
     try:
         make_url(platform.database_url)
     except ArgumentError:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import SecretStr, ValidationInfo, field_validator
+from pydantic import SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pmsync.source.paging import check_page_size
@@ -14,6 +14,18 @@ CREDENTIAL_VARIABLES = {
     "pw_client_secret": "PMSYNC_PW_CLIENT_SECRET",
     "pw_system_id": "PMSYNC_PW_SYSTEM_ID",
 }
+
+
+def invalid_settings(invalid: ValidationError, prefix: str = "PMSYNC_") -> str:
+    """What is wrong with PMSYNC_* settings (or a block's fields, with no prefix), naming each variable and never
+    its value (it may be a secret)."""
+    problems = []
+    for error in invalid.errors(include_url=False, include_input=False, include_context=False):
+        field = "_".join(str(part) for part in error["loc"])
+        variable = f"{prefix}{field.upper()}" if prefix else field
+        message = error["msg"].removeprefix("Value error, ")
+        problems.append(message if variable in message else f"{variable}: {message}")
+    return "; ".join(problems)
 
 
 def credential_problem(value: str | SecretStr) -> str | None:
@@ -29,7 +41,7 @@ def credential_problem(value: str | SecretStr) -> str | None:
 class PlatformSettings(BaseSettings):
     """Where the platform database lives."""
 
-    model_config = SettingsConfigDict(env_prefix="PMSYNC_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="PMSYNC_", extra="ignore", hide_input_in_errors=True)
 
     database_url: str = "sqlite:///pmsync.db"
     parked_alert_hours: float = 24.0
@@ -87,7 +99,7 @@ class IntegrationSettings(BaseSettings):
 class ImportSettings(BaseSettings):
     """What a `csv-import` deployment may touch on a worker: files inside one directory, uploads up to a size."""
 
-    model_config = SettingsConfigDict(env_prefix="PMSYNC_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="PMSYNC_", extra="ignore", hide_input_in_errors=True)
 
     import_dir: Path = Path(__file__).resolve().parents[1] / "imports"
     import_max_bytes: int = 20 * 1024 * 1024
