@@ -90,6 +90,14 @@ class Browser:
     def type(self, css: str, text: str) -> None:
         self.command(f"element/{self._element(css)}/value", {"text": text})
 
+    def wait_for(self, css: str, timeout: float = 15.0) -> None:
+        """Until the page shows an element matching `css` (a click that navigates returns before the next page)."""
+        deadline = time.monotonic() + timeout
+        while not self.run("return document.readyState === 'complete' && !!document.querySelector(arguments[0])", css):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no {css} on {self.current_url()} after {timeout:g} s")
+            time.sleep(0.1)
+
     def cookies(self) -> list[dict]:
         return self.command("cookie", method="GET")
 

@@ -100,6 +100,7 @@ def test_with_a_token_the_page_asks_for_it_once_and_the_cookie_opens_pages_and_t
         browser.open(f"{base}/snapshots/{latest}")
         browser.type("#login input[name=token]", token)
         browser.click("#login button[type=submit]")
+        browser.wait_for("#deactivated-units")
         after_login = browser.current_url()
         shown = browser.run("return [...document.querySelectorAll('#deactivated-units tbody tr')].length")
         cookies = browser.cookies()
