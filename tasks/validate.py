@@ -202,13 +202,10 @@ def open_quality_gate(directory: Path, entities: list[str], max_failure_share: f
     return QualityGate(directory, entities, max_failure_share)
 
 
-@task(name="validate_pages", cache_policy=NONE, persist_result=False)
-def validate_pages(gate: QualityGate, stream: Stream, pages: list[SourcePage]) -> list[CheckedPage]:
-    """Candidates of each page per entity, through the gate (one GX run per entity for all the pages); quarantined
-    records are named with their expectations."""
+def check_pages(gate: QualityGate, stream: Stream, pages: list[SourcePage], now: datetime) -> list[CheckedPage]:
+    """The records of each page become candidates per entity, and go through the gate (no Prefect needed)."""
     candidates = [[c for record, raw in zip(page.records, page.raw) for c in record.candidates(raw)] for page in pages]
     checked = [CheckedPage(page, {}) for page in pages]
-    now = utc_now()
     for entity in stream.entities:
         outcomes = gate.check(entity, [([c for c in mine if c.entity == entity], page.request)
                                        for mine, page in zip(candidates, pages)], now)
@@ -216,6 +213,14 @@ def validate_pages(gate: QualityGate, stream: Stream, pages: list[SourcePage]) -
             page_checked.candidates[entity] = passed
             page_checked.failures.extend(failures)
             page_checked.warnings.extend(warnings)
+    return checked
+
+
+@task(name="validate_pages", cache_policy=NONE, persist_result=False)
+def validate_pages(gate: QualityGate, stream: Stream, pages: list[SourcePage]) -> list[CheckedPage]:
+    """Candidates of each page per entity, through the gate (one GX run per entity for all the pages); quarantined
+    records are named with their expectations."""
+    checked = check_pages(gate, stream, pages, utc_now())
     for kind, held in (("quarantined", "failures"), ("loaded with a warning", "warnings")):
         records = [record for page_checked in checked for record in getattr(page_checked, held)]
         if records:
