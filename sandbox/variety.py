@@ -43,8 +43,8 @@ def vary(portfolio: dict[str, list[dict]], seed: int) -> None:
     """Lay the variety over the portfolio in place (deterministic per seed)."""
     rng = random.Random(f"pmsync-sandbox-variety/{seed}")
     _buildings(rng, portfolio["buildings"], portfolio["units"])
-    _leases(rng, portfolio["leases"])
-    _workorders(rng, portfolio["workorders"])
+    renamed = _leases(rng, portfolio["leases"])
+    _workorders(rng, portfolio["workorders"], renamed)
     for position, payment in enumerate(portfolio["payments"][: len(PAYMENT_TYPES)]):
         payment["paymentType"] = PAYMENT_TYPES[position]
 
@@ -67,7 +67,9 @@ def _buildings(rng: random.Random, buildings: list[dict], units: list[dict]) -> 
             unit["areaUnits"] = AREA_UNITS[position % 2] if position < len(AREA_UNITS) else "Sq M"
 
 
-def _leases(rng: random.Random, leases: list[dict]) -> None:
+def _leases(rng: random.Random, leases: list[dict]) -> dict[tuple[int, str], str]:
+    """Vary the leases; returns the new name of each renamed lease by (unit id, old name)."""
+    renamed = {}
     for position, lease in enumerate(leases):
         statuses = LEASE_STATUSES_ACTIVE if lease["active"] else LEASE_STATUSES_PAST
         if lease["status"] != "Terminated" or rng.random() < 0.5:
@@ -75,16 +77,19 @@ def _leases(rng: random.Random, leases: list[dict]) -> None:
         if position == 1 or rng.random() < 0.02:
             lease["status"] = long_text(rng, lease["status"] + " (custom status)")
         if position == 3 or rng.random() < 0.01:
-            lease["leaseName"] = long_text(rng, lease["leaseName"])
+            renamed[(lease["unitID"], lease["leaseName"])] = long_text(rng, lease["leaseName"])
+            lease["leaseName"] = renamed[(lease["unitID"], lease["leaseName"])]
         for contact in lease["contacts"]:
             role = contact["role"]
             contact["role"] = rng.choice(RESIDENT_ROLES[role]) if role in RESIDENT_ROLES else rng.choice(OTHER_ROLES)
             if rng.random() < 0.01:
                 contact["lastName"] = long_text(rng, contact["lastName"] + "-")
+    return renamed
 
 
-def _workorders(rng: random.Random, workorders: list[dict]) -> None:
+def _workorders(rng: random.Random, workorders: list[dict], renamed: dict[tuple[int, str], str]) -> None:
     for position, order in enumerate(workorders):
+        order["lease"] = renamed.get((order["unitID"], order["lease"]), order["lease"])
         if position < len(PRIORITIES):
             order["priority"] = PRIORITIES[position]
         if position == 0 or rng.random() < 0.25:
