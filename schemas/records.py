@@ -35,9 +35,12 @@ class SourceRecord(BaseModel):
 
     def candidates(self, raw: dict[str, Any]) -> list[Candidate]:
         """The platform rows this record becomes, its text made storable (see schemas.source_values.storable)."""
-        found = self.rows(storable(raw))
+        clean = storable(raw)
+        found = self.rows(clean)
         for candidate in found:
-            candidate.columns = {name: storable(value) for name, value in candidate.columns.items()}
+            candidate.columns = {
+                name: value if value is clean else storable(value) for name, value in candidate.columns.items()
+            }
             candidate.facts = {name: storable(value) for name, value in candidate.facts.items()}
         return found
 

@@ -147,7 +147,7 @@ def through_the_gate(gate: QualityGate, stream_name: str, pages: list[list[dict]
             records = pydantic.TypeAdapter(list[stream.record]).validate_python(raw)
         except pydantic.ValidationError as refused:
             pytest.fail(f"a spec-valid {stream_name} record is refused by {stream.record.__name__}: fix the model ({refused})")
-        source_pages.append(SourcePage(stream.record.__name__, f"page {number}", records, raw, len(raw), None))
+        source_pages.append(SourcePage(stream_name, f"page {number}", records, raw, len(raw), None))
     return check_pages(gate, stream, source_pages, NOW)
 
 
@@ -214,3 +214,12 @@ def test_free_strings_and_enum_values_never_quarantine_nor_stop_a_run(gate, stre
         assert loaded == sum(len(page) + sum(len(r.get("contacts") or []) for r in page) for page in fixed)
 
     check()
+
+
+def test_a_date_time_the_utc_shift_carries_past_year_1_or_9999_is_pinned_to_that_end():
+    early, late = pydantic.TypeAdapter(list[PROPERTYWARE_RULES.stream("buildings").record]).validate_python([
+        {"id": 1, "lastModifiedDateTime": "0001-01-01T00:00:00+05:00"},
+        {"id": 2, "lastModifiedDateTime": "9999-12-31T23:59:00-05:00"},
+    ])
+    assert early.lastModifiedDateTime == datetime.min.replace(tzinfo=timezone.utc)
+    assert late.lastModifiedDateTime == datetime.max.replace(tzinfo=timezone.utc)
