@@ -205,6 +205,8 @@ def test_a_fast_source_clock_only_warns_the_record_loads_is_reported_and_the_war
     listed = run_pmsync("quality", env=integration_env)
     assert listed.returncode == 0
     assert f"lease {lease['id']} loaded with a warning" in listed.stdout and "warning" in listed.stdout
+    why = explain(platform_engine, integration_from_environment(), "lease", lease["id"], None)
+    assert any("loaded with a warning" in line and "modified_seconds_ahead" in line for line in why)
 
     store.update("leases", lease["id"], at=datetime.now(timezone.utc) - timedelta(minutes=1))
     lease_balance(lease_id=lease["id"])
