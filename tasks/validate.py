@@ -52,7 +52,7 @@ class CheckedPage:
     warnings: list[QualityFailure] = field(default_factory=list)
 
     def clean_source_ids(self, entity: str) -> list[str]:
-        """Source ids of the entity's records that passed every expectation, warnings included (released if held)."""
+        """Source ids of the entity's records that broke no expectation, not even a warning (their quarantine row is released)."""
         warned = {w.source_id for w in self.warnings if w.entity == entity}
         return [str(c.source_id) for c in self.candidates.get(entity, []) if str(c.source_id) not in warned]
 
