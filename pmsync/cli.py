@@ -257,23 +257,25 @@ def unlock(integration: str = typer.Argument("default", help="Integration name."
 
 
 @app.command("quality")
-def quality(limit: int = typer.Option(20, help="How many of the newest open items to list.")) -> None:
-    """Open quarantine items: counts per entity and expectation, then the newest items."""
+def quality(limit: int = typer.Option(20, help="How many of the newest items to list.")) -> None:
+    """Quarantine: records kept out (open) and records loaded with a warning, counted per entity and expectation,
+    then the newest items."""
     from pmsync.quality import open_items
 
     summary, items = open_items(_open_platform(), limit)
     if not summary:
         console.print("quarantine is empty: every record seen passed its expectations")
         return
-    table = Table(title="open quarantine", title_justify="left")
-    for column in ("integration", "entity", "expectation", "records"):
+    table = Table(title="open quarantine (kept out) and warnings (loaded)", title_justify="left")
+    for column in ("integration", "entity", "status", "expectation", "records"):
         table.add_column(column, justify="right" if column == "records" else "left")
     for row in summary:
-        table.add_row(row["integration"], row["entity"], row["expectation"], str(row["records"]))
+        table.add_row(row["integration"], row["entity"], row["status"], row["expectation"], str(row["records"]))
     console.print(table)
     for item in items:
+        state = "loaded with a warning" if item["status"] == "warning" else "kept out"
         console.print(
-            f"{item['entity']} {item['source_id']} (run {item['run_id']}, since {item['first_seen_at']:%Y-%m-%d %H:%M} UTC): "
+            f"{item['entity']} {item['source_id']} {state} (run {item['run_id']}, since {item['first_seen_at']:%Y-%m-%d %H:%M} UTC): "
             + "; ".join(item["expectations"]),
             highlight=False,
             soft_wrap=True,

@@ -66,6 +66,11 @@ def explain(engine: Engine, integration: Integration, entity: str, source_id: in
                 f"{entity} {source_id} is quarantined since {since} (last checked by run {quarantined.run_id}): "
                 f"failed {'; '.join(quarantined.expectations)} — fix it in the source; the next run that sees it releases it"
             )
+        elif quarantined.status == "warning":
+            lines.append(
+                f"{entity} {source_id} loaded with a warning since {since} (last checked by run {quarantined.run_id}): "
+                f"{'; '.join(quarantined.expectations)} — the record is on the platform; the warning clears when it passes"
+            )
         else:
             lines.append(f"{entity} {source_id} was quarantined ({'; '.join(quarantined.expectations)}) and released by run {quarantined.released_by_run_id}")
     if row is None and held is None and quarantined is None:

@@ -39,14 +39,31 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the platform schema to the newest migration (idempotent; serialised across processes on PostgreSQL)."""
+    """Bring the platform schema to the newest migration (idempotent; serialised across processes on PostgreSQL).
+
+    On SQLite, foreign keys are off while migrating (a batch migration rebuilds a table others reference) and checked
+    before the commit, as Alembic advises.
+    """
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7410001)")
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            with connection.begin():
+                if not sqlite:
+                    connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7410001)")
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall() if sqlite else []
+                if broken:
+                    raise RuntimeError(f"migration left rows whose foreign keys point nowhere: {broken[:5]}; restore a backup")
+        finally:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
 
 def insert_ignoring_existing(connection: Connection, table: Table, rows: list[dict[str, Any]], keys: list[str]) -> None:

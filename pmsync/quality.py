@@ -1,4 +1,4 @@
-"""Quarantine bookkeeping: record what the quality gate kept out, release it when it passes, list what is open."""
+"""Quarantine bookkeeping: record what the quality gate kept out or warned about, release it when it passes, list it."""
 
 from __future__ import annotations
 
@@ -15,22 +15,26 @@ from pmsync.platform import upsert
 from schemas.tables import integrations, quarantine
 
 CHUNK = 900
+HELD = ("open", "warning")
+"""Quarantine statuses of records the gate flagged at their last check: "open" (kept out) or "warning" (loaded)."""
 
 
 def quarantine_records(connection: Connection, integration_id: int, run_id: int, now: datetime, failures: Iterable[Any]) -> None:
-    """Open (or refresh) a quarantine row per failed record, in the page's transaction (copies merged)."""
+    """Open (or refresh) a quarantine row per failed record, in the page's transaction (copies merged): status "open"
+    for a record kept out, "warning" for one that loaded despite a warning-severity expectation."""
     merged: dict[tuple[str, str], Any] = {}
     for failure in failures:
         key = (failure.entity, failure.source_id)
         seen = merged.get(key)
         labels = sorted(set(failure.expectations) | set(seen.expectations if seen else []))
-        merged[key] = replace(failure, expectations=labels)
+        severity = "error" if "error" in (failure.severity, seen.severity if seen else None) else failure.severity
+        merged[key] = replace(failure, expectations=labels, severity=severity)
     rows = [
         {
             "integration_id": integration_id,
             "entity": failure.entity,
             "source_id": failure.source_id,
-            "status": "open",
+            "status": "open" if failure.severity == "error" else "warning",
             "expectations": failure.expectations,
             "record": failure.record,
             "run_id": run_id,
@@ -46,14 +50,14 @@ def quarantine_records(connection: Connection, integration_id: int, run_id: int,
 
 
 def release_passing(connection: Connection, integration_id: int, run_id: int, now: datetime, entity: str, source_ids: list[str]) -> None:
-    """Records that now pass every expectation leave quarantine (kept as released, for history)."""
+    """Records that now pass every expectation leave quarantine or lose their warning (kept as released, for history)."""
     for start in range(0, len(source_ids), CHUNK):
         connection.execute(
             update(quarantine)
             .where(
                 quarantine.c.integration_id == integration_id,
                 quarantine.c.entity == entity,
-                quarantine.c.status == "open",
+                quarantine.c.status.in_(HELD),
                 quarantine.c.source_id.in_(source_ids[start : start + CHUNK]),
             )
             .values(status="released", released_at=now, released_by_run_id=run_id)
@@ -61,32 +65,42 @@ def release_passing(connection: Connection, integration_id: int, run_id: int, no
 
 
 def open_items(engine: Engine, limit: int = 20) -> tuple[list[dict], list[dict]]:
-    """Open quarantine counts per integration, entity and expectation, and the most recent open items."""
+    """Counts per integration, entity, status (open = kept out, warning = loaded) and expectation, and the most
+    recent items of both."""
     with engine.connect() as connection:
         items = connection.execute(
             select(quarantine, integrations.c.name.label("integration"))
             .join(integrations, integrations.c.id == quarantine.c.integration_id)
-            .where(quarantine.c.status == "open")
+            .where(quarantine.c.status.in_(HELD))
             .order_by(quarantine.c.last_seen_at.desc())
         ).mappings().all()
     counts: dict[tuple, int] = {}
     for item in items:
         for expectation in item["expectations"]:
-            key = (item["integration"], item["entity"], expectation)
+            key = (item["integration"], item["entity"], item["status"], expectation)
             counts[key] = counts.get(key, 0) + 1
     summary = [
-        {"integration": i, "entity": e, "expectation": x, "records": n} for (i, e, x), n in sorted(counts.items())
+        {"integration": i, "entity": e, "status": s, "expectation": x, "records": n}
+        for (i, e, s, x), n in sorted(counts.items())
     ]
     return summary, [dict(item) for item in items[:limit]]
 
 
-def run_quality(connection: Connection, run_id: int) -> dict[str, Counter]:
-    """Failing expectations of the records a run quarantined, per entity."""
-    rows = connection.execute(select(quarantine.c.entity, quarantine.c.expectations).where(quarantine.c.run_id == run_id, quarantine.c.status == "open"))
+def run_quality(connection: Connection, run_id: int, status: str = "open") -> dict[str, Counter]:
+    """Failing expectations per entity of the records a run quarantined (status "open") or warned about ("warning")."""
+    rows = connection.execute(
+        select(quarantine.c.entity, quarantine.c.expectations).where(quarantine.c.run_id == run_id, quarantine.c.status == status)
+    )
     found: dict[str, Counter] = {}
     for row in rows:
         found.setdefault(row.entity, Counter()).update(row.expectations)
     return found
+
+
+def run_warned(connection: Connection, run_id: int) -> Counter:
+    """How many records of each entity a run loaded with a warning."""
+    rows = connection.execute(select(quarantine.c.entity).where(quarantine.c.run_id == run_id, quarantine.c.status == "warning"))
+    return Counter(row.entity for row in rows)
 
 
 def record_quarantine(connection: Connection, integration_id: int, entity: str, source_id: int) -> Any:

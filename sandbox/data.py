@@ -11,6 +11,7 @@ from .clock import format_date, format_datetime
 from .ledger import generate_ledger
 from .workorders import generate_workorders
 from .people import PeopleFactory
+from .variety import vary
 
 DAY = 86_400
 YEAR = 365 * DAY
@@ -59,6 +60,7 @@ def generate_portfolio(units: int, seed: int = 7, anchor: datetime | None = None
 class _PortfolioGenerator:
     def __init__(self, units: int, seed: int, anchor: int):
         self.rng = FastRandom(f"pmsync-sandbox/{seed}")
+        self.seed = seed
         self.n_units = units
         self.anchor = anchor
         self.lm_lo = anchor - 2 * YEAR
@@ -95,6 +97,7 @@ class _PortfolioGenerator:
             del unit["_created"]
         active_leases = [lease for lease in self.out["leases"] if lease["active"]] if ledger else []
         self.out["charges"], self.out["payments"] = generate_ledger(self, active_leases)
+        vary(self.out, self.seed)
         return {name: self.out[name] for name in
                 ("buildings", "units", "leases", "workorders", "vendors", "portfolios", "charges", "payments")}
 

@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-
-def _as_utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
-
-
-UtcMoment = Annotated[datetime, AfterValidator(_as_utc)]
-"""The vendor documents its date-times as UTC; a moment without an offset is read as UTC."""
+from schemas.source_values import UtcMoment, storable
 
 
 @dataclass
@@ -38,6 +32,20 @@ class SourceRecord(BaseModel):
     id: int
     lastModifiedDateTime: UtcMoment | None = None
     createdDateTime: UtcMoment | None = None
+
+    def candidates(self, raw: dict[str, Any]) -> list[Candidate]:
+        """The platform rows this record becomes, its text made storable (see schemas.source_values.storable)."""
+        clean = storable(raw)
+        found = self.rows(clean)
+        for candidate in found:
+            candidate.columns = {
+                name: value if value is clean else storable(value) for name, value in candidate.columns.items()
+            }
+            candidate.facts = {name: storable(value) for name, value in candidate.facts.items()}
+        return found
+
+    def rows(self, raw: dict[str, Any]) -> list[Candidate]:
+        raise NotImplementedError(f"{type(self).__name__} must say which platform rows it becomes")
 
 
 class Address(BaseModel):
@@ -80,7 +88,7 @@ class BuildingRecord(SourceRecord):
     portfolioID: int | None = None
     propertyManagerList: list[PropertyManager] | None = None
 
-    def candidates(self, raw: dict[str, Any]) -> list[Candidate]:
+    def rows(self, raw: dict[str, Any]) -> list[Candidate]:
         manager = (self.propertyManagerList or [PropertyManager()])[0]
         columns = {
             "name": self.name,
@@ -103,7 +111,7 @@ class UnitRecord(SourceRecord):
     buildingID: int | None = None
     address: Address | None = None
 
-    def candidates(self, raw: dict[str, Any]) -> list[Candidate]:
+    def rows(self, raw: dict[str, Any]) -> list[Candidate]:
         columns = {
             "name": self.name,
             "abbreviation": self.abbreviation,
@@ -147,7 +155,7 @@ class LeaseRecord(SourceRecord):
     leaseBalance: Decimal | None = None
     contacts: list[LeaseContact] | None = None
 
-    def candidates(self, raw: dict[str, Any]) -> list[Candidate]:
+    def rows(self, raw: dict[str, Any]) -> list[Candidate]:
         move_out = self.moveOutDate or self.scheduleMoveOutDate
         lease = Candidate(
             "lease",
@@ -206,7 +214,7 @@ class WorkOrderRecord(SourceRecord):
     lease: str | None = None
     searchTag: str | None = None
 
-    def candidates(self, raw: dict[str, Any]) -> list[Candidate]:
+    def rows(self, raw: dict[str, Any]) -> list[Candidate]:
         columns = {
             "number": self.number,
             "description": self.description,
@@ -238,7 +246,7 @@ class ChargeRecord(SourceRecord):
     refNo: str | None = None
     comments: str | None = None
 
-    def candidates(self, raw: dict[str, Any]) -> list[Candidate]:
+    def rows(self, raw: dict[str, Any]) -> list[Candidate]:
         columns = {
             "post_date": self.postDate,
             "amount": self.amount,
@@ -267,7 +275,7 @@ class PaymentRecord(SourceRecord):
     isDeposited: bool | None = None
     comments: str | None = None
 
-    def candidates(self, raw: dict[str, Any]) -> list[Candidate]:
+    def rows(self, raw: dict[str, Any]) -> list[Candidate]:
         columns = {
             "contact_source_id": self.contactID,
             "post_date": self.postDate,

@@ -37,6 +37,8 @@ metadata = MetaData(
 Key = BigInteger().with_variant(Integer, "sqlite")
 Json = JSON().with_variant(JSONB(), "postgresql")
 Money = Numeric(14, 2)
+SourceText = Text
+"""Text the source sends: unbounded, since the vendor's spec declares no maxLength (migration 0006)."""
 
 
 class UtcDateTime(TypeDecorator):
@@ -90,11 +92,11 @@ def _synced(name: str, grain: str, *columns: Any, source_id_required: bool = Tru
 
 def _address() -> list[Column]:
     return [
-        Column("address_line", String(300)),
-        Column("address_city", String(120)),
-        Column("address_state", String(60)),
-        Column("address_postal_code", String(20)),
-        Column("address_country", String(60)),
+        Column("address_line", SourceText),
+        Column("address_city", SourceText),
+        Column("address_state", SourceText),
+        Column("address_postal_code", SourceText),
+        Column("address_country", SourceText),
     ]
 
 
@@ -210,13 +212,13 @@ quarantine = Table(
 properties = _synced(
     "properties",
     "One row per property (Propertyware building) per integration.",
-    Column("name", String(300)),
-    Column("abbreviation", String(120)),
+    Column("name", SourceText),
+    Column("abbreviation", SourceText),
     *_address(),
     Column("portfolio_source_id", BigInteger),
     Column("manager_source_id", BigInteger),
-    Column("manager_name", String(200)),
-    Column("manager_email", String(320)),
+    Column("manager_name", SourceText),
+    Column("manager_email", SourceText),
     Column("manually_disabled", Boolean, nullable=False, default=False),
     Column("deactivated_at", UtcDateTime()),
     Column("deactivation_reason", Text),
@@ -226,8 +228,8 @@ units = _synced(
     "units",
     "One row per unit per integration.",
     Column("property_id", Key, ForeignKey("properties.id"), nullable=False, index=True),
-    Column("name", String(300)),
-    Column("abbreviation", String(120)),
+    Column("name", SourceText),
+    Column("abbreviation", SourceText),
     *_address(),
     Column("deactivated_at", UtcDateTime()),
     Column("deactivation_reason", Text),
@@ -238,8 +240,8 @@ leases = _synced(
     "One row per lease per integration (active flag as the source says).",
     Column("unit_id", Key, ForeignKey("units.id"), nullable=False, index=True),
     Column("property_id", Key, ForeignKey("properties.id"), index=True),
-    Column("name", String(300)),
-    Column("status", String(60)),
+    Column("name", SourceText),
+    Column("status", SourceText),
     Column("start_date", Date),
     Column("end_date", Date),
     Column("move_in_date", Date),
@@ -254,11 +256,11 @@ residents = _synced(
     "One row per resident (a lease contact who lives in the unit) per integration.",
     Column("unit_id", Key, ForeignKey("units.id"), nullable=False, index=True),
     Column("lease_id", Key, ForeignKey("leases.id"), index=True),
-    Column("first_name", String(120)),
-    Column("last_name", String(120)),
-    Column("email", String(320)),
-    Column("phone", String(60)),
-    Column("role", String(40)),
+    Column("first_name", SourceText),
+    Column("last_name", SourceText),
+    Column("email", SourceText),
+    Column("phone", SourceText),
+    Column("role", SourceText),
     Column("move_in_date", Date),
     Column("move_out_date", Date),
 )
@@ -272,15 +274,15 @@ work_orders = _synced(
     Column("number", Integer),
     Column("description", Text),
     Column("priority", String(20)),
-    Column("status", String(60)),
-    Column("category", String(120)),
-    Column("type", String(120)),
-    Column("managed_by", String(320)),
-    Column("requested_by", String(320)),
-    Column("lease_name", String(300)),
+    Column("status", SourceText),
+    Column("category", SourceText),
+    Column("type", SourceText),
+    Column("managed_by", SourceText),
+    Column("requested_by", SourceText),
+    Column("lease_name", SourceText),
     Column("assigned_manager_source_id", BigInteger),
-    Column("assigned_manager_name", String(200)),
-    Column("assigned_manager_email", String(320)),
+    Column("assigned_manager_name", SourceText),
+    Column("assigned_manager_email", SourceText),
     Column("origin", String(20), nullable=False, default="source"),
     Column("custom_fields", Json),
     Column("push_marker", String(64), unique=True),
@@ -342,7 +344,7 @@ lease_charges = _synced(
     Column("amount_due", Money),
     Column("amount_paid", Money),
     Column("gl_account_source_id", BigInteger),
-    Column("ref_no", String(120)),
+    Column("ref_no", SourceText),
     Column("comments", Text),
 )
 
@@ -354,7 +356,7 @@ lease_payments = _synced(
     Column("post_date", Date),
     Column("amount", Money),
     Column("payment_type", String(40)),
-    Column("ref_no", String(120)),
+    Column("ref_no", SourceText),
     Column("deposit_date", Date),
     Column("is_deposited", Boolean),
     Column("comments", Text),

@@ -61,12 +61,14 @@ def load_lease_page(session: SyncSession, stream: Stream, checked: CheckedPage) 
     context = LoadContext(session.integration_id, session.integration.integration_user, session.run_id, utc_now(), rules)
     outcome = PageOutcome()
     with session.engine.begin() as connection:
-        quarantine_records(connection, session.integration_id, session.run_id, context.now, checked.failures)
+        quarantine_records(
+            connection, session.integration_id, session.run_id, context.now, [*checked.failures, *checked.warnings]
+        )
         for entity in stream.entities:
             passed = checked.candidates.get(entity, [])
             failed = sum(failure.entity == entity for failure in checked.failures)
             outcome.add(entity, fetched=len(passed) + failed, quarantined=failed)
-            passing = [str(c.source_id) for c in passed]
+            passing = checked.clean_source_ids(entity)
             release_passing(connection, session.integration_id, session.run_id, context.now, entity, passing)
             apply_candidates(connection, context, rules.rules[entity], passed, outcome)
         add_counts(connection, session.run_id, outcome.counts)

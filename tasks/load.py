@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from pmsync.integrations import Integration
 from pmsync.locks import acquire, release, renew
 from pmsync.platform import make_engine, migrate, refresh_statistics
-from pmsync.quality import quarantine_records, release_passing, run_quality
+from pmsync.quality import quarantine_records, release_passing, run_quality, run_warned
 from pmsync.rules import Stream
 from pmsync.runs import (
     LOCKED_FLOWS,
@@ -122,12 +122,14 @@ def load_page(session: SyncSession, stream: Stream, checked: CheckedPage) -> dic
     outcome = PageOutcome()
     with session.engine.begin() as connection:
         renew(connection, session.integration.name, session.lock_holder, session.lock_lease)
-        quarantine_records(connection, session.integration_id, session.run_id, context.now, checked.failures)
+        quarantine_records(
+            connection, session.integration_id, session.run_id, context.now, [*checked.failures, *checked.warnings]
+        )
         for entity in stream.entities:
             passed = checked.candidates.get(entity, [])
             failed = sum(failure.entity == entity for failure in checked.failures)
             outcome.add(entity, fetched=len(passed) + failed, quarantined=failed)
-            passing_ids = [str(c.source_id) for c in passed]
+            passing_ids = checked.clean_source_ids(entity)
             release_passing(connection, session.integration_id, session.run_id, context.now, entity, passing_ids)
             apply_candidates(connection, context, rules.rules[entity], passed, outcome)
         add_counts(connection, session.run_id, outcome.counts)
@@ -154,8 +156,10 @@ def close_run(session: SyncSession, error: str | None = None) -> dict:
         counts = run_counts(connection, session.run_id)
         stale = stale_parked(connection, session.integration_id, session.started_at - session.parked_alert)
         failing = run_quality(connection, session.run_id)
+        warnings = run_quality(connection, session.run_id, "warning")
+        warned = run_warned(connection, session.run_id)
         window_from = run_window_start(connection, session.run_id)
-    publish_run_summary(session, counts, failing, error, window_from)
+    publish_run_summary(session, counts, (failing, warnings, warned), error, window_from)
     logger = get_run_logger()
     state = "failed" if error else "succeeded"
     logger.info("run %s %s after %d source requests", session.run_id, state, session.client.requests_made)
@@ -165,10 +169,18 @@ def close_run(session: SyncSession, error: str | None = None) -> dict:
     return {"run_id": session.run_id, "counts": counts, "stale_parked": stale}
 
 
-def publish_run_summary(session: SyncSession, counts: dict, failing: dict, error: str | None, window_from: datetime | None) -> None:
-    """A table artifact of the run: per entity counts and its top failing expectations (ids and counts only)."""
+def publish_run_summary(
+    session: SyncSession, counts: dict, quality: tuple[dict, dict, Counter], error: str | None, window_from: datetime | None
+) -> None:
+    """A table artifact of the run: per entity counts, its top failing expectations, and the records loaded with a
+    warning and their top warnings (ids and counts only)."""
+    failing, warnings, warned = quality
     rows = [
-        {"entity": entity, **numbers, "passed quality": numbers["fetched"] - numbers["quarantined"], "top failing expectations": ", ".join(f"{label} ×{n}" for label, n in failing.get(entity, Counter()).most_common(3))}
+        {
+            "entity": entity, **numbers, "passed quality": numbers["fetched"] - numbers["quarantined"],
+            "top failing expectations": _top(failing.get(entity)),
+            "loaded with a warning": warned.get(entity, 0), "top warnings": _top(warnings.get(entity)),
+        }
         for entity, numbers in counts.items()
     ]
     took = (utc_now() - session.started_at).total_seconds()
@@ -182,6 +194,10 @@ def publish_run_summary(session: SyncSession, counts: dict, failing: dict, error
             f"window {since} → {session.started_at:%Y-%m-%d %H:%M:%S} UTC"
         ),
     )
+
+
+def _top(labels: Counter | None) -> str:
+    return ", ".join(f"{label} ×{n}" for label, n in (labels or Counter()).most_common(3))
 
 
 def _slug(name: str) -> str:

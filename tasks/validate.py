@@ -21,6 +21,9 @@ from pmsync.source import SourcePage
 from schemas.records import Candidate
 
 NOT_IN_FRAME = {"source_data"}
+SEVERITIES = ("error", "warning")
+"""An expectation's meta "severity": "error" (the default) quarantines a failing record; "warning" lets it load and
+records it (quarantine status "warning"), reported in the run summary and `pmsync quality`."""
 
 
 class DataQualityError(Exception):
@@ -29,21 +32,29 @@ class DataQualityError(Exception):
 
 @dataclass(frozen=True)
 class QualityFailure:
-    """One record the gate kept out, with the expectations it broke."""
+    """One record the gate kept out (severity "error") or let through with a warning, with the expectations it broke."""
 
     entity: str
     source_id: str
     expectations: list[str]
     record: dict[str, Any]
+    severity: str = "error"
 
 
 @dataclass
 class CheckedPage:
-    """A page after the gate: candidates that passed, per entity, and the records it quarantined."""
+    """A page after the gate: candidates that passed (warned ones included), per entity, the records it quarantined
+    and the ones it warned about."""
 
     page: SourcePage
     candidates: dict[str, list[Candidate]]
     failures: list[QualityFailure] = field(default_factory=list)
+    warnings: list[QualityFailure] = field(default_factory=list)
+
+    def clean_source_ids(self, entity: str) -> list[str]:
+        """Source ids of the entity's records that broke no expectation, not even a warning (their quarantine row is released)."""
+        warned = {w.source_id for w in self.warnings if w.entity == entity}
+        return [str(c.source_id) for c in self.candidates.get(entity, []) if str(c.source_id) not in warned]
 
 
 class QualityGate:
@@ -61,6 +72,12 @@ class QualityGate:
             if not path.exists():
                 raise DataQualityError(f"no expectation suite for {entity}: create {path}")
             self._definitions[entity] = (path, json.loads(path.read_text()))
+            for expectation in self._definitions[entity][1].get("expectations", []):
+                severity = (expectation.get("meta") or {}).get("severity", "error")
+                if severity not in SEVERITIES:
+                    raise DataQualityError(
+                        f"{path}: {expectation.get('type')} has severity {severity!r}; use one of {', '.join(SEVERITIES)}"
+                    )
         self._suites: dict[str, Any] = {}
         self._batches: dict[str, Any] = {}
 
@@ -89,35 +106,46 @@ class QualityGate:
 
     def check(
         self, entity: str, pages: list[tuple[list[Candidate], str]], now: datetime
-    ) -> list[tuple[list[Candidate], list[QualityFailure]]]:
-        """Per page of (candidates, request): those that pass and those that broke an expectation.
+    ) -> list[tuple[list[Candidate], list[QualityFailure], list[QualityFailure]]]:
+        """Per page of (candidates, request): those that load (warned ones included), those quarantined (an
+        expectation of severity "error" broken) and those warned about (only "warning" expectations broken).
 
         One GX run covers all the pages (its cost is mostly per run); the failure share that stops the run is
-        still judged page by page.
+        still judged page by page, on quarantined records only.
         """
         everything = [candidate for candidates, _ in pages for candidate in candidates]
         if not everything:
-            return [([], []) for _ in pages]
+            return [([], [], []) for _ in pages]
         if not self._suites:
             self._open()
-        broken = self._broken_rows(entity, everything, pages[0][1], now)
+        broken, warned = self._broken_rows(entity, everything, pages[0][1], now)
         outcomes, offset = [], 0
         for candidates, request in pages:
             mine = {row - offset: labels for row, labels in broken.items() if offset <= row < offset + len(candidates)}
+            notes = {row - offset: labels for row, labels in warned.items() if offset <= row < offset + len(candidates)}
             offset += len(candidates)
             self._stop_if_too_many(entity, mine, len(candidates), request)
             failures = [
-                QualityFailure(entity, str(candidates[row].source_id), labels, candidates[row].payload)
+                QualityFailure(entity, str(candidates[row].source_id), sorted({*labels, *notes.get(row, [])}),
+                               candidates[row].payload)
                 for row, labels in mine.items()
             ]
-            outcomes.append(([c for row, c in enumerate(candidates) if row not in mine], failures))
+            warnings = [
+                QualityFailure(entity, str(candidates[row].source_id), labels, candidates[row].payload, "warning")
+                for row, labels in notes.items() if row not in mine
+            ]
+            outcomes.append(([c for row, c in enumerate(candidates) if row not in mine], failures, warnings))
         return outcomes
 
-    def _broken_rows(self, entity: str, candidates: list[Candidate], request: str, now: datetime) -> dict[int, list[str]]:
+    def _broken_rows(
+        self, entity: str, candidates: list[Candidate], request: str, now: datetime
+    ) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
+        """Rows that broke an expectation of severity "error", and rows that broke one of severity "warning"."""
         result = self._batches[entity].get_batch(batch_parameters={"dataframe": candidate_frame(candidates, now)}).validate(
             self._suites[entity], result_format={"result_format": "COMPLETE"}
         )
         broken: dict[int, list[str]] = {}
+        warned: dict[int, list[str]] = {}
         for outcome in result.results:
             if outcome.success:
                 continue
@@ -127,9 +155,10 @@ class QualityGate:
             if raised or rows is None:
                 detail = (outcome.exception_info or {}).get("exception_message") or "it applies to the whole batch"
                 raise DataQualityError(f"{entity}: expectation {label} could not be evaluated row by row ({detail}) [{request}]")
+            severity = (outcome.expectation_config.meta or {}).get("severity", "error")
             for row in rows:
-                broken.setdefault(row, []).append(label)
-        return broken
+                (warned if severity == "warning" else broken).setdefault(row, []).append(label)
+        return broken, warned
 
     def _stop_if_too_many(self, entity: str, broken: dict[int, list[str]], rows: int, request: str) -> None:
         share = len(broken) / rows if rows else 0.0
@@ -173,26 +202,34 @@ def open_quality_gate(directory: Path, entities: list[str], max_failure_share: f
     return QualityGate(directory, entities, max_failure_share)
 
 
+def check_pages(gate: QualityGate, stream: Stream, pages: list[SourcePage], now: datetime) -> list[CheckedPage]:
+    """The records of each page become candidates per entity, and go through the gate (no Prefect needed)."""
+    candidates = [[c for record, raw in zip(page.records, page.raw) for c in record.candidates(raw)] for page in pages]
+    checked = [CheckedPage(page, {}) for page in pages]
+    for entity in stream.entities:
+        outcomes = gate.check(entity, [([c for c in mine if c.entity == entity], page.request)
+                                       for mine, page in zip(candidates, pages)], now)
+        for page_checked, (passed, failures, warnings) in zip(checked, outcomes):
+            page_checked.candidates[entity] = passed
+            page_checked.failures.extend(failures)
+            page_checked.warnings.extend(warnings)
+    return checked
+
+
 @task(name="validate_pages", cache_policy=NONE, persist_result=False)
 def validate_pages(gate: QualityGate, stream: Stream, pages: list[SourcePage]) -> list[CheckedPage]:
     """Candidates of each page per entity, through the gate (one GX run per entity for all the pages); quarantined
     records are named with their expectations."""
-    candidates = [[c for record, raw in zip(page.records, page.raw) for c in record.candidates(raw)] for page in pages]
-    checked = [CheckedPage(page, {}) for page in pages]
-    now = utc_now()
-    for entity in stream.entities:
-        outcomes = gate.check(entity, [([c for c in mine if c.entity == entity], page.request)
-                                       for mine, page in zip(candidates, pages)], now)
-        for page_checked, (passed, failures) in zip(checked, outcomes):
-            page_checked.candidates[entity] = passed
-            page_checked.failures.extend(failures)
-    failures = [failure for page_checked in checked for failure in page_checked.failures]
-    if failures:
-        labels = Counter(label for failure in failures for label in failure.expectations)
-        get_run_logger().warning(
-            "%s: %d record(s) quarantined (%s)",
-            stream.name,
-            len(failures),
-            ", ".join(f"{label} ×{count}" for label, count in labels.most_common(3)),
-        )
+    checked = check_pages(gate, stream, pages, utc_now())
+    for kind, held in (("quarantined", "failures"), ("loaded with a warning", "warnings")):
+        records = [record for page_checked in checked for record in getattr(page_checked, held)]
+        if records:
+            labels = Counter(label for record in records for label in record.expectations)
+            get_run_logger().warning(
+                "%s: %d record(s) %s (%s)",
+                stream.name,
+                len(records),
+                kind,
+                ", ".join(f"{label} ×{count}" for label, count in labels.most_common(3)),
+            )
     return checked

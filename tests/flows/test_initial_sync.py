@@ -46,7 +46,7 @@ def expected_counts(store, integration_user: str) -> dict[str, dict[str, int]]:
     included = {
         cid: lease
         for cid, (contact, lease) in contacts.items()
-        if cid not in bad_email and (contact.get("role") or "").lower() in RESIDENT_ROLES and lease["active"] is True
+        if cid not in bad_email and (contact.get("role") or "").strip().lower() in RESIDENT_ROLES and lease["active"] is True
     }
     orders = store.records("workorders")
     mine = [w for w in orders if (w.get("managedBy") or "").strip().lower() == integration_user.lower()]

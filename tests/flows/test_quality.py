@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -13,10 +14,12 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, Fl
 
 from flows.delta_sync import delta_sync
 from flows.initial_sync import initial_sync
+from flows.lease_balance import lease_balance
 from pmsync.explain import explain
 from pmsync.integrations import integration_from_environment
+from sandbox import SANDBOX_INTEGRATION_USER
 from sandbox.faults import wrong_type_fault
-from schemas.tables import leases, quarantine, residents, units
+from schemas.tables import leases, quarantine, residents, units, work_orders
 from tasks.validate import DataQualityError
 from tests.flows.test_cli import run_pmsync
 from tests.flows.test_delta_sync import one, synced_lease_with_resident
@@ -145,3 +148,71 @@ def test_each_run_publishes_pass_fail_counts_and_top_failures_without_progress_b
     assert f"run {result['run_id']}" in artifact.description and "window the beginning → " in artifact.description
     output = capfd.readouterr()
     assert "Calculating Metrics" not in output.out + output.err
+
+
+def test_custom_statuses_long_values_and_odd_text_load_without_quarantine(integration_env, sandbox, platform_engine):
+    store = sandbox.store
+    lease, tenant = synced_lease_with_resident(store)
+    custom = "Active - Month-to-Month (holdover, see ledger note) " * 10
+    contacts = [{**c, "firstName": "Zoë\x00", "role": "TENANT"} if c["id"] == tenant["id"] else c for c in lease["contacts"]]
+    store.update("leases", lease["id"], leaseName="Null\x00Byte, Ann", status=custom, contacts=contacts)
+    order = next(o for o in store.records("workorders") if len(o["category"]) >= 500)
+    unit = next(u for u in store.records("units") if u["id"] == lease["unitID"])
+    store.update("workorders", order["id"], managedBy=SANDBOX_INTEGRATION_USER, buildingID=unit["buildingID"],
+                 unitID=unit["id"], status="Waiting on vendor (parts ordered)", type="warranty claim")
+    long_status = max((l for l in store.records("leases") if l["active"] and one_unit_active(sandbox, l)),
+                      key=lambda l: len(l["status"]) if l["id"] != lease["id"] else 0)
+    assert len(long_status["status"]) >= 500
+
+    result = initial_sync()
+
+    labels = {label for labels in open_quarantine(platform_engine).values() for label in labels}
+    assert labels == {"expect_column_values_to_match_regex(email)"}
+    assert result["counts"]["lease"]["quarantined"] == 0 and result["counts"]["work_order"]["quarantined"] == 0
+    loaded = one(platform_engine, leases, lease["id"])
+    assert (loaded.name, loaded.status) == ("NullByte, Ann", custom)
+    assert one(platform_engine, residents, tenant["id"]).first_name == "Zoë"
+    assert one(platform_engine, leases, long_status["id"]).status == long_status["status"]
+    synced_order = one(platform_engine, work_orders, order["id"])
+    assert synced_order.category == order["category"] and synced_order.status == "Waiting on vendor (parts ordered)"
+
+
+def test_a_fast_source_clock_only_warns_the_record_loads_is_reported_and_the_warning_clears(
+    integration_env, sandbox, platform_engine
+):
+    store = sandbox.store
+    initial_sync()
+    lease, _ = synced_lease_with_resident(store)
+    store.update("leases", lease["id"], at=datetime.now(timezone.utc) + timedelta(hours=1), leaseName="Ahead, Clock")
+
+    state = lease_balance(lease_id=lease["id"], return_state=True)
+    result = state.result()
+
+    assert one(platform_engine, leases, lease["id"]).name == "Ahead, Clock"
+    assert result["counts"]["lease"]["quarantined"] == 0
+    with platform_engine.connect() as connection:
+        held = connection.execute(
+            sa.select(quarantine).where(quarantine.c.entity == "lease", quarantine.c.source_id == str(lease["id"]))
+        ).one()
+    assert held.status == "warning" and held.expectations == ["expect_column_values_to_be_between(modified_seconds_ahead)"]
+    with get_client(sync_client=True) as client:
+        (artifact,) = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["balance-sync-default"])),
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id])),
+        )
+    row = {row["entity"]: row for row in json.loads(artifact.data)}["lease"]
+    assert row["loaded with a warning"] == 1 and "modified_seconds_ahead" in row["top warnings"]
+    listed = run_pmsync("quality", env=integration_env)
+    assert listed.returncode == 0
+    assert f"lease {lease['id']} loaded with a warning" in listed.stdout and "warning" in listed.stdout
+    why = explain(platform_engine, integration_from_environment(), "lease", lease["id"], None)
+    assert any("loaded with a warning" in line and "modified_seconds_ahead" in line for line in why)
+
+    store.update("leases", lease["id"], at=datetime.now(timezone.utc) - timedelta(minutes=1))
+    lease_balance(lease_id=lease["id"])
+
+    with platform_engine.connect() as connection:
+        status = connection.execute(
+            sa.select(quarantine.c.status).where(quarantine.c.entity == "lease", quarantine.c.source_id == str(lease["id"]))
+        ).scalar_one()
+    assert status == "released"

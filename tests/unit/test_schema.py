@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
 
-from pmsync.platform import migrate
+from pmsync.platform import MIGRATIONS_DIR, migrate
 from schemas.tables import SYNCED_TABLES, metadata
 
 PUBLIC_TABLES = {
@@ -34,3 +36,41 @@ def test_every_table_states_its_grain_and_synced_tables_share_the_key_columns():
         assert {"integration_id", "source_id", "active", "created_at", "updated_at"} <= set(table.c.keys())
         keys = [c for c in table.constraints if isinstance(c, sa.UniqueConstraint)]
         assert any([col.name for col in c.columns] == ["integration_id", "source_id"] for c in keys), table.name
+
+
+def test_migration_0006_widens_source_text_keeping_rows_and_the_balance_view(platform_engine):
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with platform_engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0005")
+    now = "2026-11-30 06:00:00+00:00"
+    stamps = {"created_at": now, "updated_at": now, "active": True}
+    rows = [
+        ("integrations", {"id": 1, "name": "default", "source_system": "propertyware", "base_url": "http://x",
+                          "system_id": "1", "integration_user": "u@x.example", "created_at": now, "updated_at": now}),
+        ("properties", {"id": 1, "integration_id": 1, "source_id": 11, "name": "Oak Court", "manually_disabled": False,
+                        **stamps}),
+        ("units", {"id": 1, "integration_id": 1, "source_id": 21, "property_id": 1, "name": "A", **stamps}),
+        ("leases", {"id": 1, "integration_id": 1, "source_id": 31, "unit_id": 1, "name": "Lee, Amy", "status": "Active",
+                    "balance": 12.5, **stamps}),
+        ("residents", {"id": 1, "integration_id": 1, "source_id": 41, "unit_id": 1, "lease_id": 1, "role": "Tenant", **stamps}),
+        ("lease_charges", {"id": 1, "integration_id": 1, "source_id": 51, "lease_id": 1, "amount": 900, "amount_due": 12.5, **stamps}),
+    ]
+    with platform_engine.begin() as connection:
+        for table, row in rows:
+            names = ", ".join(row)
+            connection.execute(sa.text(f"INSERT INTO {table} ({names}) VALUES ({', '.join(':' + n for n in row)})"), row)
+
+    migrate(platform_engine)
+
+    long_status = "Month-to-Month (holdover) " * 40
+    with platform_engine.begin() as connection:
+        connection.execute(sa.text("UPDATE leases SET status = :s, name = :s WHERE id = 1"), {"s": long_status})
+        connection.execute(sa.text("UPDATE residents SET role = :s WHERE id = 1"), {"s": long_status})
+        view = connection.execute(sa.text("SELECT lease_name, balance, charged, open_charges FROM lease_balances")).one()
+        counts = [connection.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one() for table, _ in rows]
+        differences = compare_metadata(MigrationContext.configure(connection), metadata)
+    assert view.lease_name == long_status and float(view.charged) == 900 and float(view.open_charges) == 12.5
+    assert counts == [1] * len(rows)
+    assert differences == []

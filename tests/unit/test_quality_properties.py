@@ -1,0 +1,225 @@
+"""Records the vendor's spec allows go through the quality gate as the sync sends them: only stated business rules
+quarantine (or, past the share limit, stop a run); free strings and enum values never do.
+
+Assumption: every listed record has its `id`, and every lease contact its `id` (the listing key, and the resident's
+key); the spec marks no field of these schemas required except ChargeTx/Payment `amount` and `date`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import pydantic
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from pmsync.rules import PROPERTYWARE_RULES
+from pmsync.source import SourcePage
+from tasks.validate import DataQualityError, QualityGate, check_pages
+from tests.unit.openapi_strategies import on_the_wire, records_of
+
+EXPECTATIONS = Path(__file__).resolve().parents[2] / "expectations"
+MAX_SHARE = 0.2
+MIN_ROWS_FOR_SHARE = 10
+SCHEMA_OF_STREAM = {
+    "buildings": "Building", "units": "Unit", "leases": "Lease", "workorders": "WorkOrder",
+    "charges": "ChargeTx", "payments": "Payment",
+}
+MONEY_LIMIT = 999_999_999_999.99
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
+SKEW_SECONDS = 300
+NOW = datetime(2026, 11, 30, 6, 0, tzinfo=timezone.utc)
+PROPERTY_SETTINGS = settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+)
+"""No shrinking: each example runs Great Expectations (a second or so), and shrinking a failure would take minutes;
+the falsifying example is reported as drawn."""
+
+
+@pytest.fixture(scope="module")
+def gate() -> QualityGate:
+    """The suites of expectations/, GX context built once for the module."""
+    return QualityGate(EXPECTATIONS, PROPERTYWARE_RULES.entities(), MAX_SHARE, MIN_ROWS_FOR_SHARE)
+
+
+def batches(schema_name: str) -> st.SearchStrategy[list[list[dict]]]:
+    """One to three pages of spec-valid records, as read off the wire: short pages, and pages of 10+ records (where
+    the share limit applies)."""
+    record = records_of(schema_name).map(on_the_wire)
+    page = st.lists(record, min_size=1, max_size=4) | st.lists(record, min_size=MIN_ROWS_FOR_SHARE, max_size=14)
+    return st.lists(page, min_size=1, max_size=3)
+
+
+# The stated business rules, in plain Python, read straight off the raw records (independent of models and GX).
+
+def _moment_ahead(text: str | None) -> bool:
+    if text is None:
+        return False
+    moment = datetime.fromisoformat(text)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return (moment - NOW).total_seconds() > SKEW_SECONDS
+
+
+def _day(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text is not None else None
+
+
+def _before(later: str | None, earlier: str | None) -> bool:
+    return later is not None and earlier is not None and _day(later) < _day(earlier)
+
+
+def _money_out(value: float | None, *, floor: float = -MONEY_LIMIT) -> bool:
+    return value is not None and not floor <= value <= MONEY_LIMIT
+
+
+def predicted(stream: str, pages: list[list[dict]]) -> dict[str, list[list[tuple[str, str | None]]]]:
+    """Per entity, per page, each candidate row as (source id, "error" / "warning" / None) under the stated rules."""
+    rows: dict[str, list[list[tuple[str, dict, list[bool], bool]]]] = {}
+    for page in pages:
+        for entity, found in _page_rows(stream, page).items():
+            rows.setdefault(entity, []).append(found)
+    outcome = {}
+    for entity, entity_pages in rows.items():
+        keys = Counter(key for page in entity_pages for key, *_ in page)
+        outcome[entity] = [
+            [(key.split("/")[0], "error" if keys[key] > 1 or any(errors) else "warning" if warned else None)
+             for key, _, errors, warned in page]
+            for page in entity_pages
+        ]
+    return outcome
+
+
+def _page_rows(stream: str, page: list[dict]) -> dict[str, list]:
+    """Each candidate of a page: its unique key, the record, the business rules it breaks, and the clock-skew note."""
+    def row(key, record, *errors):
+        return (key, record, list(errors), _moment_ahead(record.get("lastModifiedDateTime")))
+
+    if stream == "buildings":
+        return {"property": [row(str(r["id"]), r) for r in page]}
+    if stream == "units":
+        return {"unit": [row(str(r["id"]), r, r.get("buildingID") is None) for r in page]}
+    if stream == "workorders":
+        return {"work_order": [row(str(r["id"]), r, r.get("buildingID") is None) for r in page]}
+    if stream in ("charges", "payments"):
+        entity = "charge" if stream == "charges" else "payment"
+        return {entity: [
+            row(str(r["id"]), r, r.get("leaseID") is None, _money_out(r["amount"]),
+                _money_out(r.get("amountDue"), floor=0), _money_out(r.get("amountPaid"), floor=0))
+            for r in page
+        ]}
+    leases, residents = [], []
+    for r in page:
+        move_out = r.get("moveOutDate") or r.get("scheduleMoveOutDate")
+        out_before_in = _before(move_out, r.get("moveInDate"))
+        leases.append(row(
+            str(r["id"]), r, r.get("unitID") is None, _before(r.get("endDate"), r.get("startDate")), out_before_in,
+            _money_out(r.get("baseRent"), floor=0), _money_out(r.get("leaseBalance")),
+        ))
+        for contact in r.get("contacts") or []:
+            email = contact.get("email")
+            residents.append(row(
+                f"{contact['id']}/{r['id']}", r, r.get("unitID") is None, out_before_in,
+                email is not None and email != "" and not EMAIL.fullmatch(email),
+            ))
+    return {"lease": leases, "resident": residents}
+
+
+def _stops(outcome: dict[str, list[list[tuple[str, str | None]]]]) -> bool:
+    return any(
+        len(page) >= MIN_ROWS_FOR_SHARE and sum(state == "error" for _, state in page) / len(page) > MAX_SHARE
+        for pages in outcome.values() for page in pages
+    )
+
+
+def through_the_gate(gate: QualityGate, stream_name: str, pages: list[list[dict]]):
+    """The sync's path: the client's parsing into record models, candidates, the gate."""
+    stream = PROPERTYWARE_RULES.stream(stream_name)
+    source_pages = []
+    for number, raw in enumerate(pages):
+        try:
+            records = pydantic.TypeAdapter(list[stream.record]).validate_python(raw)
+        except pydantic.ValidationError as refused:
+            pytest.fail(f"a spec-valid {stream_name} record is refused by {stream.record.__name__}: fix the model ({refused})")
+        source_pages.append(SourcePage(stream_name, f"page {number}", records, raw, len(raw), None))
+    return check_pages(gate, stream, source_pages, NOW)
+
+
+@pytest.mark.parametrize("stream_name", list(SCHEMA_OF_STREAM))
+def test_spec_valid_records_are_quarantined_or_stop_a_run_only_by_a_stated_business_rule(gate, stream_name):
+    @PROPERTY_SETTINGS
+    @given(batches(SCHEMA_OF_STREAM[stream_name]))
+    def check(pages):
+        expected = predicted(stream_name, pages)
+        if _stops(expected):
+            with pytest.raises(DataQualityError, match="failed data-quality checks"):
+                through_the_gate(gate, stream_name, pages)
+            return
+        checked = through_the_gate(gate, stream_name, pages)
+        for entity, entity_pages in expected.items():
+            for page, rows in zip(checked, entity_pages):
+                held = Counter(f.source_id for f in page.failures if f.entity == entity)
+                warned = Counter(w.source_id for w in page.warnings if w.entity == entity)
+                assert held == Counter(key for key, state in rows if state == "error"), entity
+                assert warned == Counter(key for key, state in rows if state == "warning"), entity
+                assert len(page.candidates[entity]) == sum(state != "error" for _, state in rows)
+
+    check()
+
+
+def within_the_rules(stream_name: str, pages: list[list[dict]]) -> list[list[dict]]:
+    """The same records with only the fields a business rule reads put right: unique ids, parents present, dates in
+    order, money in range, e-mails well formed, modified in the past. Free strings and enum values stay as drawn."""
+    fixed, next_id = [], 1
+    for page in pages:
+        records = []
+        for record in page:
+            record = {**record, "id": next_id, "lastModifiedDateTime": "2026-01-01T00:00:00Z"}
+            next_id += 1
+            for parent in {"units": ["buildingID"], "workorders": ["buildingID"], "leases": ["unitID"],
+                           "charges": ["leaseID"], "payments": ["leaseID"]}.get(stream_name, []):
+                record[parent] = 7
+            for money in ("amount", "amountDue", "amountPaid", "baseRent", "leaseBalance"):
+                if record.get(money) is not None:
+                    record[money] = min(abs(record[money]), MONEY_LIMIT)
+            for start, end in (("startDate", "endDate"), ("moveInDate", "moveOutDate"), ("moveInDate", "scheduleMoveOutDate")):
+                if record.get(start) and record.get(end) and record[end] < record[start]:
+                    record[end] = record[start]
+            if "contacts" in record:
+                record["contacts"] = [
+                    {**contact, "id": next_id + k, "email": f"tenant{k}@example.com" if contact.get("email") else contact.get("email")}
+                    for k, contact in enumerate(record["contacts"])
+                ]
+                next_id += len(record["contacts"])
+            records.append(record)
+        fixed.append(records)
+    return fixed
+
+
+@pytest.mark.parametrize("stream_name", list(SCHEMA_OF_STREAM))
+def test_free_strings_and_enum_values_never_quarantine_nor_stop_a_run(gate, stream_name):
+    @PROPERTY_SETTINGS
+    @given(batches(SCHEMA_OF_STREAM[stream_name]))
+    def check(pages):
+        fixed = within_the_rules(stream_name, pages)
+        checked = through_the_gate(gate, stream_name, fixed)
+        assert [f for page in checked for f in page.failures + page.warnings] == []
+        loaded = sum(len(candidates) for page in checked for candidates in page.candidates.values())
+        assert loaded == sum(len(page) + sum(len(r.get("contacts") or []) for r in page) for page in fixed)
+
+    check()
+
+
+def test_a_date_time_the_utc_shift_carries_past_year_1_or_9999_is_pinned_to_that_end():
+    early, late = pydantic.TypeAdapter(list[PROPERTYWARE_RULES.stream("buildings").record]).validate_python([
+        {"id": 1, "lastModifiedDateTime": "0001-01-01T00:00:00+05:00"},
+        {"id": 2, "lastModifiedDateTime": "9999-12-31T23:59:00-05:00"},
+    ])
+    assert early.lastModifiedDateTime == datetime.min.replace(tzinfo=timezone.utc)
+    assert late.lastModifiedDateTime == datetime.max.replace(tzinfo=timezone.utc)
