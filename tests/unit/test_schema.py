@@ -38,12 +38,12 @@ def test_every_table_states_its_grain_and_synced_tables_share_the_key_columns():
         assert any([col.name for col in c.columns] == ["integration_id", "source_id"] for c in keys), table.name
 
 
-def test_migration_0006_widens_source_text_keeping_rows_and_the_balance_view(platform_engine):
+def test_migration_0007_widens_source_text_keeping_rows_and_the_balance_view(platform_engine):
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     with platform_engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "0005")
+        command.upgrade(config, "0006")
     now = "2026-11-30 06:00:00+00:00"
     stamps = {"created_at": now, "updated_at": now, "active": True}
     rows = [

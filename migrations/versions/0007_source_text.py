@@ -1,7 +1,7 @@
 """Text the source sends is unbounded: the vendor's spec declares no maxLength (a long name must not fail a page).
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-11-30 06:10:00.000000
 
 The lease_balances view reads leases.name, so it is dropped and recreated around the change (PostgreSQL refuses to
@@ -11,8 +11,8 @@ keys off while migrating (pmsync.platform.migrate) so a table others reference c
 from alembic import op
 import sqlalchemy as sa
 
-revision = '0006'
-down_revision = '0005'
+revision = '0007'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
