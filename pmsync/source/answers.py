@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
 import pydantic
+import pydantic_core
 import requests
 
 from pmsync.source.errors import SourceAuthError, SourceDataError, SourceRequestRejected
 from pmsync.source.paging import Record
+
+
+def parse_json(content: bytes) -> Any:
+    """A JSON body; ValueError when it is not JSON.
+
+    The fast parser refuses a lone surrogate escape (`"\\ud83d"`, half an emoji cut by the source), which JSON's
+    grammar allows; such a body is read by the standard library instead, and the records layer replaces the
+    surrogate. A body that neither reads is not JSON (e.g. cut short).
+    """
+    try:
+        return pydantic_core.from_json(content)
+    except ValueError:
+        return json.loads(content)
 
 
 def rejection(response: requests.Response, request: str) -> Exception:

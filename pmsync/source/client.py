@@ -10,12 +10,11 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlencode
 
-import pydantic_core
 import requests
 import urllib3.exceptions
 from pydantic import SecretStr
 
-from pmsync.source.answers import as_record_list, error_message, listing_total, parse_records, rejection
+from pmsync.source.answers import as_record_list, error_message, listing_total, parse_json, parse_records, rejection
 from pmsync.source.errors import (
     SourceAuthError,
     SourceDataError,
@@ -198,7 +197,7 @@ class PropertywareClient:
             if not response.content:
                 return None
             try:
-                return pydantic_core.from_json(response.content)
+                return parse_json(response.content)
             except ValueError:
                 raise SourceOutcomeUnknown(
                     f"HTTP {response.status_code} with an answer that is not valid JSON; it was probably applied",
@@ -232,7 +231,7 @@ class PropertywareClient:
                     raise rejection(response, request)
                 else:
                     try:
-                        return pydantic_core.from_json(response.content), response.headers, request
+                        return parse_json(response.content), response.headers, request
                     except ValueError:
                         failure = f"HTTP {response.status_code} with a body that is not valid JSON ({len(response.content)} bytes)"
             if attempt < self.retry.max_attempts:

@@ -155,7 +155,8 @@ def test_custom_statuses_long_values_and_odd_text_load_without_quarantine(integr
     lease, tenant = synced_lease_with_resident(store)
     custom = "Active - Month-to-Month (holdover, see ledger note) " * 10
     contacts = [{**c, "firstName": "Zoë\x00", "role": "TENANT"} if c["id"] == tenant["id"] else c for c in lease["contacts"]]
-    store.update("leases", lease["id"], leaseName="Null\x00Byte, Ann", status=custom, contacts=contacts)
+    store.update("leases", lease["id"], leaseName="Null\x00Byte, Ann", status=custom, contacts=contacts,
+                 comments="half an emoji \ud83d cut by the source")
     order = next(o for o in store.records("workorders") if len(o["category"]) >= 500)
     unit = next(u for u in store.records("units") if u["id"] == lease["unitID"])
     store.update("workorders", order["id"], managedBy=SANDBOX_INTEGRATION_USER, buildingID=unit["buildingID"],
@@ -171,6 +172,7 @@ def test_custom_statuses_long_values_and_odd_text_load_without_quarantine(integr
     assert result["counts"]["lease"]["quarantined"] == 0 and result["counts"]["work_order"]["quarantined"] == 0
     loaded = one(platform_engine, leases, lease["id"])
     assert (loaded.name, loaded.status) == ("NullByte, Ann", custom)
+    assert loaded.source_data["comments"] == "half an emoji \ufffd cut by the source"
     assert one(platform_engine, residents, tenant["id"]).first_name == "Zoë"
     assert one(platform_engine, leases, long_status["id"]).status == long_status["status"]
     synced_order = one(platform_engine, work_orders, order["id"])
