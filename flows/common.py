@@ -7,7 +7,8 @@ from prefect.utilities.annotations import quote
 from pmsync.rules import Stream
 from pmsync.source.client import PageCursor
 from tasks.extract import extract_pages, listing_params
-from tasks.load import SyncSession, close_run, load_pages, plan_windows
+from pmsync.sync.scope import SyncSession
+from tasks.load import close_run, load_pages, plan_windows
 from tasks.validate import open_quality_gate, validate_pages
 
 PAGES_PER_BATCH = 10

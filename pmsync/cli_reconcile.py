@@ -123,7 +123,7 @@ def report_deactivated(
     integration: Optional[str] = typer.Option(None, "--integration", help="Only this integration's snapshots."),
 ) -> None:
     """The deactivated units of a reconciliation snapshot as CSV (formula-like cells neutralised)."""
-    from tasks.export import UnknownSnapshot, export_deactivated_units
+    from pmsync.export import UnknownSnapshot, export_deactivated_units
 
     try:
         found, rows = export_deactivated_units(_open_platform(), out, snapshot, integration)
@@ -140,7 +140,7 @@ def report_deactivated(
 
 def report_snapshots(limit: int = typer.Option(20, help="How many recent snapshots to list.")) -> None:
     """Recent reconciliation snapshots, newest first, with what each changed."""
-    from tasks.export import recent_snapshots
+    from pmsync.export import recent_snapshots
 
     found = recent_snapshots(_open_platform(), limit)
     if not found:

@@ -18,7 +18,7 @@ from reports.access import (
     ReportsRefused, check_binding, check_token, host_header_is_loopback, is_loopback, local_target, session_matches,
     session_value, token_matches,
 )
-from tasks.export import UnknownSnapshot, csv_text, format_moment, recent_snapshots, snapshot_units
+from pmsync.export import UnknownSnapshot, csv_text, format_moment, recent_snapshots, snapshot_units
 
 TOKEN_HEADER = "X-Reports-Token"
 SESSION_COOKIE = "pmsync_reports_session"

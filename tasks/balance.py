@@ -14,15 +14,14 @@ from sqlalchemy import select, text, update
 
 from pmsync.integrations import Integration
 from pmsync.platform import make_engine, migrate
-from pmsync.quality import quarantine_records, release_passing
 from pmsync.rules import Stream
-from pmsync.runs import add_counts, ensure_integration, start_run, utc_now
+from pmsync.runs import ensure_integration, start_run, utc_now
 from pmsync.settings import PlatformSettings
 from pmsync.source import PropertywareClient, SourcePage
 from schemas.tables import SYNCED_TABLES, LEASE_BALANCES_VIEW, lease_charges, lease_payments, leases, unapplied_records
-from tasks.load import SyncSession
-from tasks.transform import LoadContext, PageOutcome, apply_candidates
-from tasks.validate import CheckedPage
+from pmsync.sync.scope import SyncSession
+from pmsync.sync.apply import apply_page
+from pmsync.sync.gate import CheckedPage
 
 BALANCE_ENTITIES = ["lease", "resident", "charge", "payment"]
 
@@ -57,22 +56,7 @@ def fetch_lease(client: PropertywareClient, stream: Stream, lease_id: int) -> So
 @task(name="load_lease_page", cache_policy=NONE, persist_result=False)
 def load_lease_page(session: SyncSession, stream: Stream, checked: CheckedPage) -> dict[str, dict[str, int]]:
     """Apply a checked page under the sync rules in one transaction; the stream's high-water mark stays (one lease only)."""
-    rules = session.integration.rules
-    context = LoadContext(session.integration_id, session.integration.integration_user, session.run_id, utc_now(), rules)
-    outcome = PageOutcome()
-    with session.engine.begin() as connection:
-        quarantine_records(
-            connection, session.integration_id, session.run_id, context.now, [*checked.failures, *checked.warnings]
-        )
-        for entity in stream.entities:
-            passed = checked.candidates.get(entity, [])
-            failed = sum(failure.entity == entity for failure in checked.failures)
-            outcome.add(entity, fetched=len(passed) + failed, quarantined=failed)
-            passing = checked.clean_source_ids(entity)
-            release_passing(connection, session.integration_id, session.run_id, context.now, entity, passing)
-            apply_candidates(connection, context, rules.rules[entity], passed, outcome)
-        add_counts(connection, session.run_id, outcome.counts)
-    return {entity: dict(numbers) for entity, numbers in outcome.counts.items()}
+    return apply_page(session, stream, checked, whole_listing=False)
 
 
 @task(name="retire_missing_entries", cache_policy=NONE, persist_result=False)

@@ -20,7 +20,7 @@ from pmsync.runs import add_counts, finish_run, run_counts, start_run, utc_now
 from pmsync.settings import PlatformSettings
 from schemas.records import Candidate
 from schemas.tables import integrations
-from tasks.transform import LoadContext, PageOutcome, apply_candidates
+from pmsync.sync.policy import LoadContext, PageOutcome, apply_candidates
 
 ROWS_PER_BATCH = 1000
 SHOWN_ERRORS = 500

@@ -1,4 +1,4 @@
-"""Load: open and close a run, and write one page (policy + upsert + counts) in one transaction."""
+"""Load: open and close a run, and apply checked pages (the page apply itself is pmsync.sync.apply)."""
 
 from __future__ import annotations
 
@@ -6,25 +6,21 @@ import os
 import re
 import socket
 from collections import Counter
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import prefect.runtime
 from prefect import get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NONE
-from sqlalchemy import Engine
 
 from pmsync.integrations import Integration
-from pmsync.locks import acquire, release, renew
+from pmsync.locks import acquire, release
 from pmsync.platform import make_engine, migrate, refresh_statistics
-from pmsync.quality import quarantine_records, release_passing, run_quality, run_warned
+from pmsync.quality import run_quality, run_warned
 from pmsync.rules import Stream
 from pmsync.runs import (
     LOCKED_FLOWS,
     abandon_dead_runs,
-    add_counts,
     ensure_integration,
     finish_run,
     record_window_start,
@@ -36,28 +32,10 @@ from pmsync.runs import (
     utc_now,
 )
 from pmsync.settings import PlatformSettings
-from pmsync.source import PropertywareClient
-from pmsync.state import high_water_marks, mark_stream_complete, window_start
-from tasks.transform import LoadContext, PageOutcome, apply_candidates
-from tasks.validate import CheckedPage
-
-
-@dataclass(frozen=True)
-class SyncSession:
-    """One run of one integration: where it reads, where it writes, and its run id."""
-
-    integration: Integration
-    client: PropertywareClient
-    engine: Engine
-    integration_id: int
-    run_id: int
-    flow: str
-    started_at: datetime
-    parked_alert: timedelta
-    expectations_dir: Path
-    max_failure_share: float
-    lock_holder: str
-    lock_lease: timedelta
+from pmsync.state import high_water_marks, window_start
+from pmsync.sync.apply import apply_page
+from pmsync.sync.gate import CheckedPage
+from pmsync.sync.scope import SyncSession
 
 
 @task(name="open_run", cache_policy=NONE, persist_result=False)
@@ -110,36 +88,8 @@ def load_pages(session: SyncSession, stream: Stream, pages: list[CheckedPage]) -
     """Apply checked pages in order, each in its own transaction (one task run for the batch); then refresh the
     planner's statistics of tables the batch grew a lot (PostgreSQL)."""
     for checked in pages:
-        load_page(session, stream, checked)
+        apply_page(session, stream, checked)
     refresh_statistics(session.engine)
-
-
-def load_page(session: SyncSession, stream: Stream, checked: CheckedPage) -> dict[str, dict[str, int]]:
-    """Apply a checked page under the sync rules; rows, quarantine, reasons and counts commit together."""
-    rules = session.integration.rules
-    page = checked.page
-    context = LoadContext(session.integration_id, session.integration.integration_user, session.run_id, utc_now(), rules)
-    outcome = PageOutcome()
-    with session.engine.begin() as connection:
-        renew(connection, session.integration.name, session.lock_holder, session.lock_lease)
-        quarantine_records(
-            connection, session.integration_id, session.run_id, context.now, [*checked.failures, *checked.warnings]
-        )
-        for entity in stream.entities:
-            passed = checked.candidates.get(entity, [])
-            failed = sum(failure.entity == entity for failure in checked.failures)
-            outcome.add(entity, fetched=len(passed) + failed, quarantined=failed)
-            passing_ids = checked.clean_source_ids(entity)
-            release_passing(connection, session.integration_id, session.run_id, context.now, entity, passing_ids)
-            apply_candidates(connection, context, rules.rules[entity], passed, outcome)
-        add_counts(connection, session.run_id, outcome.counts)
-        if page.complete:
-            mark_stream_complete(connection, session.integration_id, stream.name, session.started_at, session.run_id)
-    summary = {entity: dict(numbers) for entity, numbers in outcome.counts.items()}
-    pages = max(1, -(-page.total // session.client.page_size))
-    page_number = page.offset // session.client.page_size + 1
-    get_run_logger().info("%s: page %d/%d %s", stream.name, page_number, pages, _describe(summary))
-    return summary
 
 
 @task(name="close_run", cache_policy=NONE, persist_result=False)
@@ -202,10 +152,3 @@ def _top(labels: Counter | None) -> str:
 
 def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "integration"
-
-
-def _describe(summary: dict[str, dict[str, int]]) -> str:
-    return "; ".join(
-        f"{entity} " + ", ".join(f"{name} {value}" for name, value in numbers.items() if value)
-        for entity, numbers in summary.items()
-    )

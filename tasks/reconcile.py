@@ -34,7 +34,7 @@ from pmsync.runs import add_counts, utc_now
 from pmsync.settings import PlatformSettings
 from pmsync.source import PropertywareClient
 from schemas.tables import properties, property_logs, reconciliation_snapshots, snapshot_deactivated_units, units
-from tasks.load import SyncSession
+from pmsync.sync.scope import SyncSession
 
 ARTIFACT_ROWS = 1000
 

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from flows.initial_sync import initial_sync
 from flows.reconciliation import reconcile
-from tasks.export import COLUMNS, format_moment, restore
+from pmsync.export import COLUMNS, format_moment, restore
 from tests.browser.conftest import free_port, wait_for_http
 from tests.flows.test_reconciliation_report import deactivated_rows
 

@@ -20,9 +20,7 @@ from schemas.tables import (
     leases,
     properties,
     residents,
-    sync_run_entities,
     sync_runs,
-    unapplied_records,
     units,
     work_orders,
 )

@@ -20,7 +20,7 @@ from pmsync.integrations import integration_from_environment
 from sandbox import SANDBOX_INTEGRATION_USER
 from sandbox.faults import wrong_type_fault
 from schemas.tables import leases, quarantine, residents, units, work_orders
-from tasks.validate import DataQualityError
+from pmsync.sync.gate import DataQualityError
 from tests.flows.test_cli import run_pmsync
 from tests.flows.test_delta_sync import one, synced_lease_with_resident
 

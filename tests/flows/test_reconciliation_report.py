@@ -28,7 +28,7 @@ from flows.reconciliation import reconcile
 from reports.app import create_app
 from sandbox import SANDBOX_CLIENT_SECRET
 from schemas.tables import properties, snapshot_deactivated_units, units
-from tasks.export import COLUMNS, csv_text, restore, snapshot_units
+from pmsync.export import COLUMNS, csv_text, restore, snapshot_units
 
 PMSYNC = str(Path(sys.executable).with_name("pmsync"))
 TRICKY_NAMES = ['=HYPERLINK("http://x","y")', "+1-555", "@SUM(A1:A9)", "-2+3", "\tTabbed", "'=already quoted",

@@ -8,7 +8,7 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tasks.export import COLUMNS, csv_text, neutralise, restore
+from pmsync.export import COLUMNS, csv_text, neutralise, restore
 
 VALUES = ['=HYPERLINK("http://x","y")', "+1-555", "-5", "@cmd", "\tx", "\rx", "'=x", "''+x", "'plain", "plain", "", "1-555"]
 

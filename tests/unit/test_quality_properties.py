@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from pmsync.rules import PROPERTYWARE_RULES
 from pmsync.source import SourcePage
-from tasks.validate import DataQualityError, QualityGate, check_pages
+from pmsync.sync.gate import DataQualityError, QualityGate, check_pages
 from tests.unit.openapi_strategies import on_the_wire, records_of
 
 EXPECTATIONS = Path(__file__).resolve().parents[2] / "expectations"
