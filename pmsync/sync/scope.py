@@ -153,14 +153,19 @@ def run_scope(
     name = integration if isinstance(integration, str) else integration.name
     holder = holder_name(flow_run_id, kind)
     lease = timedelta(minutes=platform.lock_lease_minutes) if kind.takes_lock else None
-    if kind.takes_lock:
-        acquire(engine, name, holder, flow, lease, timedelta(minutes=platform.lock_wait_minutes), log.info)
+    try:
+        if kind.takes_lock:
+            acquire(engine, name, holder, flow, lease, timedelta(minutes=platform.lock_wait_minutes), log.info)
+    except BaseException:
+        engine.dispose()
+        raise
     try:
         integration_id = _integration_id(engine, integration, kind, holder)
         started_at = utc_now()
         run_id = None
         if kind.records_run:
-            assert entities is not None or not isinstance(integration, str), "a run by name needs its entities"
+            if entities is None and isinstance(integration, str):
+                raise ValueError(f"a {flow} run of integration {name!r} by name needs its entities")
             entities = entities if entities is not None else integration.rules.entities()
             run_id = start_run(engine, integration_id, flow, entities, (None, started_at if kind.windowed else None))
     except BaseException:
