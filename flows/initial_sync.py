@@ -4,15 +4,11 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows.common import sync_streams
-from pmsync.integrations import resolve_integration
-from pmsync.settings import PlatformSettings
-from tasks.load import open_run
+from pmsync.jobs import sync
+from tasks.steps import prefect_steps
 
 
 @flow(name="initial-sync")
 def initial_sync(integration: str | None = None) -> dict:
     """Pull everything the rules include; re-runnable (a second run creates and updates nothing)."""
-    account = resolve_integration(integration)
-    session = open_run(account, PlatformSettings(), "initial")
-    return sync_streams(session, account.rules.streams)
+    return sync.initial_sync(prefect_steps(), integration)

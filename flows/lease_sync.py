@@ -4,15 +4,11 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows.common import sync_streams
-from pmsync.integrations import resolve_integration
-from pmsync.settings import PlatformSettings
-from tasks.load import open_run
+from pmsync.jobs import sync
+from tasks.steps import prefect_steps
 
 
 @flow(name="lease-sync")
 def lease_sync(integration: str | None = None) -> dict:
     """Read every lease (no window) and apply the lease and resident rules."""
-    account = resolve_integration(integration)
-    session = open_run(account, PlatformSettings(), "lease")
-    return sync_streams(session, (account.rules.stream("leases"),))
+    return sync.lease_sync(prefect_steps(), integration)

@@ -14,13 +14,12 @@ from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, LogFi
 from prefect.logging.handlers import APILogWorker
 from pydantic import SecretStr
 
-from flows.common import sync_streams
 from pmsync.blocks import PropertywareIntegration
 from pmsync.integrations import Integration, IntegrationNotConfigured, integration_from_block
-from pmsync.settings import PlatformSettings
+from pmsync.jobs.sync import sync_integration
 from sandbox import SANDBOX_CLIENT_ID, SANDBOX_INTEGRATION_USER, SANDBOX_SYSTEM_ID
 from schemas.tables import sync_runs
-from tasks.load import open_run
+from tasks.steps import prefect_steps
 from tests.flows.test_cli import run_pmsync
 
 SECRET = "Leaky-Part-One\r\nX-Injected: Leaky-Part-Two"
@@ -39,8 +38,7 @@ def test_a_secret_with_a_line_break_fails_the_run_without_being_recorded_logged_
 
     @flow(name="initial-sync-of-a-given-integration")
     def initial_sync_of_given_integration() -> dict:
-        session = open_run(integration, PlatformSettings(), "initial")
-        return sync_streams(session, integration.rules.streams)
+        return sync_integration(prefect_steps(), integration, "initial", integration.rules.streams)
 
     with caplog.at_level(logging.DEBUG):
         state = initial_sync_of_given_integration(return_state=True)

@@ -1,65 +1,35 @@
-"""On-demand balance: one lease, its charges and its payments read from the source now and applied like sync pages."""
+"""Get Account Balance, the library side: one lease read now, its charges and payments retired when gone, its ledger."""
 
 from __future__ import annotations
 
-import os
-import socket
-from datetime import timedelta
+import logging
 from typing import Any
 
-import prefect.runtime
-from prefect import get_run_logger, task
-from prefect.cache_policies import NONE
 from sqlalchemy import select, text, update
 
-from pmsync.integrations import Integration
-from pmsync.platform import make_engine, migrate
 from pmsync.rules import Stream
-from pmsync.runs import ensure_integration, start_run, utc_now
-from pmsync.settings import PlatformSettings
+from pmsync.runs import utc_now
 from pmsync.source import PropertywareClient, SourcePage
-from schemas.tables import SYNCED_TABLES, LEASE_BALANCES_VIEW, lease_charges, lease_payments, leases, unapplied_records
-from pmsync.sync.scope import SyncSession
 from pmsync.sync.apply import apply_page
 from pmsync.sync.gate import CheckedPage
+from pmsync.sync.scope import SyncSession
+from schemas.tables import LEASE_BALANCES_VIEW, SYNCED_TABLES, lease_charges, lease_payments, leases, unapplied_records
+
+log = logging.getLogger("pmsync.balance")
 
 BALANCE_ENTITIES = ["lease", "resident", "charge", "payment"]
 
 
-@task(name="open_balance_run", cache_policy=NONE, persist_result=False)
-def open_balance_run(integration: Integration, platform: PlatformSettings) -> SyncSession:
-    """Migrate, register the integration and start a `balance` run, without the integration's sync lock.
-
-    It writes one lease's rows in a few seconds; waiting behind an hour-long sync would defeat it. A sync running
-    meanwhile may write an older copy of those rows; its next delta reads them again (they changed after its window).
-    """
-    engine = make_engine(platform.database_url)
-    migrate(engine)
-    with engine.begin() as connection:
-        integration_id = ensure_integration(connection, integration)
-    started_at = utc_now()
-    run_id = start_run(engine, integration_id, "balance", BALANCE_ENTITIES, (None, started_at))
-    holder = f"{socket.gethostname()}:{os.getpid()} flow run {prefect.runtime.flow_run.id} (balance, holds no lock)"
-    return SyncSession(
-        integration, integration.open_client(), engine, integration_id, run_id, "balance", started_at,
-        timedelta(hours=platform.parked_alert_hours), platform.expectations_dir, platform.quality_max_failure_share,
-        holder, timedelta(0),
-    )
-
-
-@task(name="fetch_lease", cache_policy=NONE, persist_result=False)
 def fetch_lease(client: PropertywareClient, stream: Stream, lease_id: int) -> SourcePage:
     """`GET /leases/{leaseId}` as a one-record page (its leaseBalance is the lease's balance now)."""
     return client.get_page_of_one(f"{stream.path}/{lease_id}", stream.record, entity=stream.name)
 
 
-@task(name="load_lease_page", cache_policy=NONE, persist_result=False)
 def load_lease_page(session: SyncSession, stream: Stream, checked: CheckedPage) -> dict[str, dict[str, int]]:
     """Apply a checked page under the sync rules in one transaction; the stream's high-water mark stays (one lease only)."""
     return apply_page(session, stream, checked, whole_listing=False)
 
 
-@task(name="retire_missing_entries", cache_policy=NONE, persist_result=False)
 def retire_missing_entries(
     session: SyncSession, stream: Stream, lease_id: int, listed: list[int], listing_complete: bool
 ) -> int:
@@ -70,7 +40,7 @@ def retire_missing_entries(
     """
     (entity,) = stream.entities
     if not listing_complete:
-        get_run_logger().warning("lease %s: %s listing not proven complete; nothing retired", lease_id, entity)
+        log.warning("lease %s: %s listing not proven complete; nothing retired", lease_id, entity)
         return 0
     table = SYNCED_TABLES[entity]
     with session.engine.begin() as connection:
@@ -85,11 +55,10 @@ def retire_missing_entries(
             .values(active=False, updated_at=utc_now(), last_sync_run_id=session.run_id)
         ).rowcount
     if retired:
-        get_run_logger().info("lease %s: %d %s(s) gone from the source marked inactive", lease_id, retired, entity)
+        log.info("lease %s: %d %s(s) gone from the source marked inactive", lease_id, retired, entity)
     return retired
 
 
-@task(name="read_lease_ledger", cache_policy=NONE, persist_result=False)
 def read_lease_ledger(session: SyncSession, lease_id: int) -> dict[str, Any]:
     """The lease's balance row (view lease_balances) and its active charges and payments, as now on the platform."""
     with session.engine.connect() as connection:

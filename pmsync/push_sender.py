@@ -1,29 +1,27 @@
-"""Push: send the platform's work-order changes to the source in order, retried without duplicates, each outcome kept."""
+"""Work-order push, the library side: the platform's changes sent to the source in order, retried without duplicates."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from prefect import get_run_logger, task
-from prefect.artifacts import create_table_artifact
-from prefect.cache_policies import NONE
 from sqlalchemy import Engine, select
 from sqlalchemy.engine import Row
 
-from pmsync.integrations import Integration
-from pmsync.platform import make_engine, migrate
 from pmsync.push_claims import ClaimHeartbeat, ClaimLost, PushClaim, claim
 from pmsync.push_ledger import Sent, begin_attempt, pending_changes, push_status, record_outcome, settle, work_order_for_push
-from pmsync.runs import ensure_integration
 from pmsync.settings import PlatformSettings
 from pmsync.source import SourceError, SourceRequestRejected, SourceUnavailable
 from pmsync.source.workorders import WorkOrderWriter
+from pmsync.sync.scope import SyncSession
 from pmsync.workorders import WorkOrderNotFound, retry_failed_changes
 from schemas.tables import work_order_changes, work_orders
+
+log = logging.getLogger("pmsync.push")
 
 LOOKBACK = timedelta(minutes=10)
 
@@ -41,20 +39,15 @@ class PushTarget:
     claim_lease: timedelta
 
 
-@task(name="open_push", cache_policy=NONE, persist_result=False)
-def open_push(integration: Integration, platform: PlatformSettings) -> PushTarget:
-    engine = make_engine(platform.database_url)
-    migrate(engine)
-    with engine.begin() as connection:
-        integration_id = ensure_integration(connection, integration)
-    writer = WorkOrderWriter(integration.open_client())
+def push_target(session: SyncSession, platform: PlatformSettings) -> PushTarget:
+    """Where the push run of `session` reads the changes and where it sends them."""
+    integration = session.integration
     return PushTarget(
-        integration.name, integration_id, engine, writer, integration.max_attempts, integration.backoff_seconds,
-        timedelta(minutes=platform.push_claim_minutes),
+        integration.name, session.integration_id, session.engine, WorkOrderWriter(session.client),
+        integration.max_attempts, integration.backoff_seconds, timedelta(minutes=platform.push_claim_minutes),
     )
 
 
-@task(name="select_work_orders_to_push", cache_policy=NONE, persist_result=False)
 def select_work_orders_to_push(target: PushTarget, work_order_id: int | None, retry_failed: bool) -> list[int]:
     """One work order ("Sync Now": its failed changes are queued again), or every one with pending changes and none
     failed (a refused change waits for someone to fix its cause and press Sync Now; the sweep never resends it)."""
@@ -82,28 +75,20 @@ def select_work_orders_to_push(target: PushTarget, work_order_id: int | None, re
         return list(connection.execute(query).scalars())
 
 
-@task(name="push_work_orders", cache_policy=NONE, persist_result=False)
 def push_work_orders(target: PushTarget, work_order_ids: list[int]) -> list[dict[str, Any]]:
     """Each work order's pending changes, oldest first; a change that does not go through holds back the later ones."""
-    logger = get_run_logger()
     outcomes = []
     for work_order_id in work_order_ids:
         outcome = push_work_order(target, work_order_id)
-        logger.info("work order %s: %s%s", work_order_id, outcome["sync_status"],
-                    f" ({outcome['error']})" if outcome["error"] else "")
+        log.info("work order %s: %s%s", work_order_id, outcome["sync_status"],
+                 f" ({outcome['error']})" if outcome["error"] else "")
         outcomes.append(outcome)
     return outcomes
 
 
-@task(name="publish_push_summary", cache_policy=NONE, persist_result=False)
-def publish_push_summary(target: PushTarget, outcomes: list[dict[str, Any]]) -> dict[str, Any]:
+def push_summary(target: PushTarget, outcomes: list[dict[str, Any]]) -> dict[str, Any]:
+    """What a push returns: each work order's outcome and how many ended in each status."""
     counts = Counter(outcome["sync_status"] for outcome in outcomes)
-    if outcomes:
-        create_table_artifact(
-            key=f"work-order-push-{target.integration}".lower().replace("_", "-"),
-            table=[{key: str(value) for key, value in outcome.items()} for outcome in outcomes],
-            description=f"Work-order push of {target.integration}: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())),
-        )
     return {"integration": target.integration, "work_orders": outcomes, **{status: counts[status] for status in counts}}
 
 

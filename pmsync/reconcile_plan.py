@@ -1,20 +1,14 @@
-"""Reconcile tasks: compare the source's full lists with the platform, guard, confirm, commit the snapshot, publish."""
+"""Reconciliation, the library side: compare the source's full lists with the platform, guard, confirm, commit the snapshot."""
 
 from __future__ import annotations
 
-import re
+import logging
 from collections import Counter
-from dataclasses import dataclass, replace
-from datetime import timedelta
+from dataclasses import replace
 
-from prefect import get_run_logger, task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.cache_policies import NONE
-from sqlalchemy import Engine, and_, exists, func, select
+from sqlalchemy import and_, exists, func, select
 
-from pmsync.integrations import Integration
 from pmsync.locks import renew
-from pmsync.platform import make_engine, migrate
 from pmsync.reconciliation import (
     DEACTIVATED,
     DELETED,
@@ -25,54 +19,16 @@ from pmsync.reconciliation import (
     ReconciliationPlan,
     SourceListing,
     Target,
-    integration_id_of,
     log_row,
     set_active,
 )
 from pmsync.rules import Stream
 from pmsync.runs import add_counts, utc_now
-from pmsync.settings import PlatformSettings
 from pmsync.source import PropertywareClient
 from schemas.tables import properties, property_logs, reconciliation_snapshots, snapshot_deactivated_units, units
 from pmsync.sync.scope import SyncSession
 
-ARTIFACT_ROWS = 1000
-
-
-@dataclass(frozen=True)
-class ReconcileScope:
-    """Where one reconciliation reads and writes; a dry run has no run id and writes nothing."""
-
-    client: PropertywareClient
-    engine: Engine
-    integration_id: int
-    integration_name: str
-    run_id: int | None
-    lock_holder: str | None = None
-    lock_lease: timedelta | None = None
-
-
-def scope_of(session: SyncSession) -> ReconcileScope:
-    return ReconcileScope(
-        session.client, session.engine, session.integration_id, session.integration.name, session.run_id,
-        session.lock_holder, session.lock_lease,
-    )
-
-
-@task(name="open_dry_run", cache_policy=NONE, persist_result=False)
-def open_dry_run(integration: Integration, platform: PlatformSettings) -> ReconcileScope:
-    """Find the integration on the platform without writing anything (no run row, no registration)."""
-    engine = make_engine(platform.database_url)
-    migrate(engine)
-    with engine.connect() as connection:
-        integration_id = integration_id_of(connection, integration.name)
-    return ReconcileScope(integration.open_client(), engine, integration_id, integration.name, None)
-
-
-@task(name="close_dry_run", cache_policy=NONE, persist_result=False)
-def close_dry_run(scope: ReconcileScope) -> None:
-    scope.client.close()
-    scope.engine.dispose()
+log = logging.getLogger("pmsync.reconcile")
 
 
 def _unit_targets():
@@ -99,25 +55,14 @@ def _collect(connection, query, entity: str, keep) -> tuple[list[Target], int]:
     return found, seen
 
 
-@task(name="keep_lock", cache_policy=NONE, persist_result=False)
-def keep_lock(scope: ReconcileScope) -> None:
-    """Renew the run's lease on the integration's lock after a batch of the scan (a dry run holds none); LockLost if
-    another run took it meanwhile, so nothing is confirmed or written."""
-    if scope.lock_holder is None or scope.lock_lease is None:
-        return
-    with scope.engine.begin() as connection:
-        renew(connection, scope.integration_name, scope.lock_holder, scope.lock_lease)
-
-
-@task(name="compare_with_platform", cache_policy=NONE, persist_result=False)
-def compare_with_platform(scope: ReconcileScope, unit_listing: SourceListing, building_listing: SourceListing) -> ReconciliationPlan:
+def compare_with_platform(session: SyncSession, unit_listing: SourceListing, building_listing: SourceListing) -> ReconciliationPlan:
     """Active platform units and properties the source no longer calls active, and deactivated ones it lists again."""
-    mine_units = units.c.integration_id == scope.integration_id
-    mine_properties = properties.c.integration_id == scope.integration_id
+    mine_units = units.c.integration_id == session.integration_id
+    mine_properties = properties.c.integration_id == session.integration_id
     listed_units, listed_buildings = unit_listing.active_ids, building_listing.active_ids
     deactivated_by_reconciliation = exists().where(snapshot_deactivated_units.c.unit_id == units.c.id)
     live_properties = and_(mine_properties, properties.c.manually_disabled.is_(False))
-    with scope.engine.connect() as connection:
+    with session.engine.connect() as connection:
         gone_units, active_units = _collect(
             connection, _unit_targets().where(mine_units, units.c.active.is_(True)), "unit",
             lambda source_id: source_id not in listed_units,
@@ -140,7 +85,7 @@ def compare_with_platform(scope: ReconcileScope, unit_listing: SourceListing, bu
         active_properties = connection.execute(
             select(func.count()).where(mine_properties, properties.c.active.is_(True))
         ).scalar_one()
-    get_run_logger().info(
+    log.info(
         "source lists %d active units and %d active buildings; platform has %d active units and %d active properties; "
         "%d units and %d properties to confirm as gone; %d units and %d properties are back",
         len(listed_units), len(listed_buildings), active_units, active_properties,
@@ -151,9 +96,8 @@ def compare_with_platform(scope: ReconcileScope, unit_listing: SourceListing, bu
     )
 
 
-@task(name="check_mass_deactivation", cache_policy=NONE, persist_result=False)
 def check_mass_deactivation(
-    scope: ReconcileScope, plan: ReconciliationPlan, listings: tuple[SourceListing, SourceListing], guard: MassGuard
+    session: SyncSession, plan: ReconciliationPlan, listings: tuple[SourceListing, SourceListing], guard: MassGuard
 ) -> None:
     """Refuse, before anything is confirmed or written, a run that would deactivate more than the guard allows."""
     unit_listing, building_listing = listings
@@ -171,10 +115,10 @@ def check_mass_deactivation(
             continue
         message = (
             f"would deactivate {gone} of {active} active {what} ({gone / active:.0%}) of integration "
-            f"{scope.integration_name!r}: {why}"
+            f"{session.integration_name!r}: {why}"
         )
         if guard.allowed:
-            get_run_logger().warning("%s; going ahead because mass deactivation was explicitly allowed", message)
+            log.warning("%s; going ahead because mass deactivation was explicitly allowed", message)
             continue
         raise MassDeactivationRefused(
             f"{message}; nothing was deactivated. If the source really lost them, run again with "
@@ -182,7 +126,6 @@ def check_mass_deactivation(
         )
 
 
-@task(name="confirm_gone", cache_policy=NONE, persist_result=False)
 def confirm_gone(client: PropertywareClient, stream: Stream, batch: list[Target]) -> list[Target]:
     """GET each record of the batch: 404 means deleted, active false deactivated; still-active ones are left alone."""
     confirmed = []
@@ -193,22 +136,21 @@ def confirm_gone(client: PropertywareClient, stream: Stream, batch: list[Target]
     if len(confirmed) < len(batch):
         kept = {t.id for t in confirmed}
         left = sorted(t.source_id for t in batch if t.id not in kept)
-        get_run_logger().warning(
+        log.warning(
             "%d record(s) missing from the %s listing are active when fetched one by one, left alone: %s",
             len(left), stream.path, ", ".join(map(str, left[:20])),
         )
     return confirmed
 
 
-@task(name="commit_reconciliation", cache_policy=NONE, persist_result=False)
-def commit_reconciliation(scope: ReconcileScope, plan: ReconciliationPlan) -> int:
+def commit_reconciliation(session: SyncSession, plan: ReconciliationPlan) -> int:
     """Deactivate, reactivate, log on each property and store the snapshot, all in one transaction; the snapshot id."""
-    now, run = utc_now(), scope.run_id
-    with scope.engine.begin() as connection:
-        renew(connection, scope.integration_name, scope.lock_holder, scope.lock_lease)
+    now, run = utc_now(), session.run_id
+    with session.engine.begin() as connection:
+        renew(connection, session.integration_name, session.lock_holder, session.lock_lease)
         snapshot_id = connection.execute(
             reconciliation_snapshots.insert().values(
-                integration_id=scope.integration_id, run_id=run, taken_at=now,
+                integration_id=session.integration_id, run_id=run, taken_at=now,
                 source_unit_count=plan.source_active_units, platform_active_unit_count=plan.active_units,
                 reactivated_unit_count=len(plan.back_units), deactivated_property_count=len(plan.gone_properties),
                 mass_deactivation_allowed=plan.mass_deactivation_allowed,
@@ -241,34 +183,10 @@ def commit_reconciliation(scope: ReconcileScope, plan: ReconciliationPlan) -> in
             "unit": Counter(fetched=plan.source_active_units, updated=len(plan.gone_units) + len(plan.back_units)),
             "property": Counter(updated=len(plan.gone_properties) + len(plan.back_properties)),
         })
-    get_run_logger().info(
+    log.info(
         "snapshot %s: deactivated %d units and %d properties, reactivated %d units and %d properties",
         snapshot_id, len(plan.gone_units), len(plan.gone_properties), len(plan.back_units), len(plan.back_properties),
     )
     return snapshot_id
 
 
-@task(name="publish_reconciliation", cache_policy=NONE, persist_result=False)
-def publish_reconciliation(scope: ReconcileScope, plan: ReconciliationPlan, snapshot_id: int, reports_url: str) -> None:
-    """A table artifact of the units deactivated (ids and names only) and a markdown artifact linking the report."""
-    slug = re.sub(r"[^a-z0-9]+", "-", scope.integration_name.lower()).strip("-") or "integration"
-    shown = plan.gone_units[:ARTIFACT_ROWS]
-    more = f" (first {len(shown)} of {len(plan.gone_units)}; all in the report)" if len(shown) < len(plan.gone_units) else ""
-    create_table_artifact(
-        key=f"reconciliation-deactivated-units-{slug}",
-        table=[t.row() for t in shown] or [{"unit id": None, "unit": "no unit was deactivated"}],
-        description=f"snapshot {snapshot_id} · run {scope.run_id} · units deactivated in {scope.integration_name!r}{more}",
-    )
-    page = f"{reports_url.rstrip('/')}/snapshots/{snapshot_id}"
-    create_markdown_artifact(
-        key=f"reconciliation-report-{slug}",
-        markdown=(
-            f"# Reconciliation of {scope.integration_name}: snapshot {snapshot_id}\n\n"
-            "| units deactivated | units reactivated | properties deactivated | properties reactivated |\n"
-            "|---|---|---|---|\n"
-            f"| {len(plan.gone_units)} | {len(plan.back_units)} | {len(plan.gone_properties)} | {len(plan.back_properties)} |\n\n"
-            f"[Open the report]({page}) · [Download CSV]({page}/deactivated-units.csv) · "
-            f"or `pmsync report deactivated --snapshot {snapshot_id} --out FILE`\n"
-        ),
-        description=f"reconciliation report of snapshot {snapshot_id}",
-    )

@@ -1,0 +1,38 @@
+"""The balance job: one lease, its charges and its payments read from the source now and applied like sync pages."""
+
+from __future__ import annotations
+
+from pmsync.integrations import resolve_integration
+from pmsync.jobs.steps import Steps
+from pmsync.lease_balance import BALANCE_ENTITIES
+from pmsync.settings import PlatformSettings
+from pmsync.source.client import PageCursor
+from pmsync.sync.scope import run_scope
+
+
+def lease_balance(steps: Steps, lease_id: int, integration: str | None = None) -> dict:
+    """`GET /leases/{id}`, then `/leases/charges` and `/leases/payments` filtered by leaseID, through the quality gate
+    and the sync rules; the run's counts and the lease's ledger as now on the platform.
+
+    It holds no lock: it writes one lease's rows in seconds (see pmsync.sync.scope.RUN_KINDS)."""
+    account = resolve_integration(integration)
+    rules = account.rules
+    with run_scope(account, PlatformSettings(), "balance", entities=BALANCE_ENTITIES, flow_run_id=steps.flow_run_id,
+                   publish=steps.publish_run_summary) as session:
+        gate = steps.open_quality_gate(session, BALANCE_ENTITIES)
+        leases = rules.stream("leases")
+        page = steps.fetch_lease(session.client, leases, lease_id)
+        steps.load_lease_page(session, leases, steps.validate_pages(gate, leases, [page])[0])
+        for stream in (rules.stream("charges"), rules.stream("payments")):
+            listed: list[int] = []
+            cursor: PageCursor | None = PageCursor()
+            while cursor is not None:
+                page = steps.extract_page(session.client, stream, cursor, {"leaseID": lease_id})
+                steps.load_lease_page(session, stream, steps.validate_pages(gate, stream, [page])[0])
+                listed += [record.id for record in page.records]
+                cursor = page.next_cursor
+            steps.retire_missing_entries(session, stream, lease_id, listed, page.complete)
+    try:
+        return {**session.summary.result(), "ledger": steps.read_lease_ledger(session, lease_id)}
+    finally:
+        session.engine.dispose()

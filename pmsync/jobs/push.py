@@ -1,0 +1,27 @@
+"""The work-order push job: the platform's changes to work orders sent to the source ("Sync Now" for one, or the sweep)."""
+
+from __future__ import annotations
+
+from pmsync.integrations import resolve_integration
+from pmsync.jobs.steps import Steps
+from pmsync.push_sender import push_summary, push_target
+from pmsync.settings import PlatformSettings
+from pmsync.sync.scope import run_scope
+
+PUSH_BATCH = 50
+
+
+def work_order_push(
+    steps: Steps, work_order_id: int | None = None, retry_failed: bool = False, integration: str | None = None
+) -> dict:
+    """Push one work order (with `retry_failed`, also what the source refused before), or every pending one."""
+    account = resolve_integration(integration)
+    platform = PlatformSettings()
+    with run_scope(account, platform, "push", flow_run_id=steps.flow_run_id) as session:
+        target = push_target(session, platform)
+        work_order_ids = steps.select_work_orders_to_push(target, work_order_id, retry_failed)
+        outcomes: list[dict] = []
+        for start in range(0, len(work_order_ids), PUSH_BATCH):
+            outcomes += steps.push_work_orders(target, work_order_ids[start:start + PUSH_BATCH])
+        steps.publish_push_summary(target, outcomes)
+    return push_summary(target, outcomes)

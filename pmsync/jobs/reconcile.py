@@ -1,0 +1,97 @@
+"""The reconciliation job: deactivate what the source no longer has, reactivate what came back, keep a snapshot."""
+
+from __future__ import annotations
+
+import logging
+
+from pmsync.integrations import resolve_integration
+from pmsync.jobs.steps import Steps
+from pmsync.reconciliation import BUILDING_LISTING, UNIT_LISTING, IncompleteListing, MassGuard, ReconciliationPlan, SourceListing
+from pmsync.rules import Stream
+from pmsync.settings import PlatformSettings
+from pmsync.source import SourceUnavailable
+from pmsync.source.client import PageCursor
+from pmsync.sync.scope import SyncSession, run_scope
+from pmsync.sync.streams import PAGES_PER_BATCH
+from reports.settings import ReportsSettings
+
+log = logging.getLogger("pmsync.reconcile")
+
+CONFIRM_BATCH = 100
+
+
+def reconcile(
+    steps: Steps,
+    integration: str | None = None,
+    dry_run: bool = False,
+    allow_mass_deactivation: bool = False,
+    max_deactivation_share: float = 0.2,
+) -> dict:
+    """Compare the source's full unit and building lists with the platform's active ones and apply the difference.
+
+    Only a listing proven complete counts, and every deactivation is confirmed record by record; a run that would
+    deactivate more than `max_deactivation_share` of the active units (or finds the source's list empty) deactivates
+    nothing and fails unless `allow_mass_deactivation`. A dry run reports the same without writing anything.
+    """
+    account = resolve_integration(integration)
+    platform = PlatformSettings()
+    guard = MassGuard(max_deactivation_share, allow_mass_deactivation)
+    if dry_run:
+        with run_scope(account, platform, "reconcile-dry-run", flow_run_id=steps.flow_run_id) as session:
+            return plan_reconciliation(session, guard, steps).summary(dry_run=True)
+    reports_url = ReportsSettings().url
+    with run_scope(account, platform, "reconcile", flow_run_id=steps.flow_run_id,
+                   publish=steps.publish_run_summary) as session:
+        plan = plan_reconciliation(session, guard, steps)
+        snapshot_id = steps.commit_reconciliation(session, plan)
+        steps.publish_reconciliation(session, plan, snapshot_id, reports_url)
+    return {**session.summary.result(), **plan.summary(dry_run=False, snapshot_id=snapshot_id)}
+
+
+def plan_reconciliation(session: SyncSession, guard: MassGuard, steps: Steps) -> ReconciliationPlan:
+    """Scan both listings, compare, guard, and confirm every would-be deactivation by a direct GET; the lock is renewed
+    after every batch of pages or confirmations, so a scan longer than the lease keeps it."""
+    unit_listing = scan_listing(session, UNIT_LISTING, steps)
+    building_listing = scan_listing(session, BUILDING_LISTING, steps)
+    plan = steps.compare_with_platform(session, unit_listing, building_listing)
+    steps.check_mass_deactivation(session, plan, (unit_listing, building_listing), guard)
+    plan.gone_units = confirm_in_batches(session, UNIT_LISTING, plan.gone_units, steps)
+    plan.gone_properties = confirm_in_batches(session, BUILDING_LISTING, plan.gone_properties, steps)
+    plan.mass_deactivation_allowed = guard.allowed
+    return plan
+
+
+def confirm_in_batches(session: SyncSession, stream: Stream, targets: list, steps: Steps) -> list:
+    confirmed = []
+    for start in range(0, len(targets), CONFIRM_BATCH):
+        confirmed += steps.confirm_gone(session.client, stream, targets[start:start + CONFIRM_BATCH])
+        steps.keep_lock(session)
+    return confirmed
+
+
+def scan_listing(session: SyncSession, stream: Stream, steps: Steps) -> SourceListing:
+    """Every id of a full listing, trusted only when it matches X-Total-Count before, during and after; one rescan."""
+    params = dict(stream.list_params)
+    problem = ""
+    for attempt in (1, 2):
+        listing = SourceListing(stream)
+        try:
+            cursor: PageCursor | None = PageCursor()
+            while cursor is not None:
+                pages = steps.extract_pages(session.client, stream, cursor, params, PAGES_PER_BATCH)
+                for page in pages:
+                    listing.add(page)
+                steps.keep_lock(session)
+                cursor = pages[-1].next_cursor
+            total_after = steps.extract_page(session.client, stream, PageCursor(), params).total
+        except SourceUnavailable as failure:
+            problem = str(failure)
+        else:
+            problem = listing.problem(total_after) or ""
+            if not problem:
+                return listing
+        log.warning("%s listing, scan %d of 2 is incomplete: %s", stream.path, attempt, problem)
+    raise IncompleteListing(
+        f"the {stream.name} listing was incomplete twice ({problem}); nothing was deactivated, run again later",
+        request=f"GET {stream.path}?includeDeactivated=true",
+    )

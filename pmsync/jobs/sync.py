@@ -1,0 +1,38 @@
+"""The sync jobs: initial (everything), delta (each stream's window) and lease (every lease, overwritten)."""
+
+from __future__ import annotations
+
+from pmsync.integrations import Integration, resolve_integration
+from pmsync.jobs.steps import Steps
+from pmsync.rules import Stream
+from pmsync.settings import PlatformSettings
+from pmsync.sync.scope import run_scope
+from pmsync.sync.streams import sync_streams
+
+
+def sync_integration(
+    steps: Steps, account: Integration, flow: str, streams: tuple[Stream, ...], overlap_hours: float | None = None
+) -> dict:
+    """One locked sync run of `account` over `streams`; its run id, counts per entity and long-parked records."""
+    with run_scope(account, PlatformSettings(), flow, flow_run_id=steps.flow_run_id,
+                   publish=steps.publish_run_summary) as session:
+        sync_streams(session, streams, steps, overlap_hours)
+    return session.summary.result()
+
+
+def initial_sync(steps: Steps, integration: str | None = None) -> dict:
+    """Pull everything the rules include; re-runnable (a second run creates and updates nothing)."""
+    account = resolve_integration(integration)
+    return sync_integration(steps, account, "initial", account.rules.streams)
+
+
+def delta_sync(steps: Steps, integration: str | None = None, overlap_hours: float = 72.0) -> dict:
+    """Each stream from min(now − overlap, its high-water mark − overlap) to the run's start; never-synced streams in full."""
+    account = resolve_integration(integration)
+    return sync_integration(steps, account, "delta", account.rules.streams, overlap_hours)
+
+
+def lease_sync(steps: Steps, integration: str | None = None) -> dict:
+    """Read every lease (no window) and apply the lease and resident rules."""
+    account = resolve_integration(integration)
+    return sync_integration(steps, account, "lease", (account.rules.stream("leases"),))

@@ -1,0 +1,101 @@
+"""The sync loop: each stream paged in batches; every batch fetched, checked, then loaded, through a job's steps."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from pmsync.platform import refresh_statistics
+from pmsync.rules import Stream
+from pmsync.runs import record_window_start, utc_now
+from pmsync.source import PropertywareClient, SourcePage
+from pmsync.source.client import PageCursor, format_source_time
+from pmsync.state import high_water_marks, window_start
+from pmsync.sync.apply import apply_page
+from pmsync.sync.gate import CheckedPage, QualityGate, check_pages, held_summaries
+from pmsync.sync.scope import SyncSession
+
+if TYPE_CHECKING:
+    from pmsync.jobs.steps import Steps
+
+log = logging.getLogger("pmsync.sync")
+
+PAGES_PER_BATCH = 10
+"""Pages fetched, checked (one GX run: it costs about the same for 1 page or 10) and loaded per batch (a task run
+under Prefect); memory holds at most these pages between fetching and loading."""
+
+
+def listing_params(stream: Stream, modified_from: datetime | None, modified_until: datetime) -> dict[str, Any]:
+    """Query filters for a listing; the upper bound is frozen at run start so the listing cannot grow under us."""
+    params: dict[str, Any] = {**stream.list_params, "lastModifiedDateTimeEnd": format_source_time(modified_until)}
+    if modified_from is not None:
+        params["lastModifiedDateTimeStart"] = format_source_time(modified_from)
+    return params
+
+
+def plan_windows(session: SyncSession, streams: tuple[Stream, ...], overlap_hours: float) -> dict[str, datetime | None]:
+    """Each stream's window start: min(now − overlap, high-water mark − overlap); None re-reads it fully."""
+    overlap = timedelta(hours=overlap_hours)
+    with session.engine.begin() as connection:
+        marks = high_water_marks(connection, session.integration_id)
+        windows = {s.name: window_start(session.started_at, marks.get(s.name), overlap) for s in streams}
+        earliest = None if None in windows.values() else min(windows.values())
+        record_window_start(connection, session.run_id, earliest)
+    for name, start in windows.items():
+        log.info("%s: window from %s", name, f"{start:%Y-%m-%dT%H:%M:%SZ}" if start else "the beginning")
+    return windows
+
+
+def extract_page(client: PropertywareClient, stream: Stream, cursor: PageCursor, params: dict[str, Any]) -> SourcePage:
+    """One id-ordered page of `stream`, parsed into its record model."""
+    return client.list_page(stream.path, stream.record, entity=stream.name, cursor=cursor, params=params)
+
+
+def extract_pages(
+    client: PropertywareClient, stream: Stream, cursor: PageCursor, params: dict[str, Any], max_pages: int
+) -> list[SourcePage]:
+    """Up to `max_pages` consecutive pages of `stream` from `cursor`; the last page's `next_cursor` says where the
+    next batch starts."""
+    pages = [extract_page(client, stream, cursor, params)]
+    while len(pages) < max_pages and pages[-1].next_cursor is not None:
+        pages.append(extract_page(client, stream, pages[-1].next_cursor, params))
+    return pages
+
+
+def open_quality_gate(session: SyncSession, entities: list[str]) -> QualityGate:
+    """Every entity's suite, read once for the run (a missing suite fails here, before any page is fetched)."""
+    return QualityGate(session.expectations_dir, entities, session.max_failure_share)
+
+
+def validate_pages(gate: QualityGate, stream: Stream, pages: list[SourcePage]) -> list[CheckedPage]:
+    """Candidates of each page per entity, through the gate (one GX run per entity for the batch); held records are
+    logged per kind with their top expectations."""
+    checked = check_pages(gate, stream, pages, utc_now())
+    for line in held_summaries(stream, checked):
+        log.warning(line)
+    return checked
+
+
+def load_pages(session: SyncSession, stream: Stream, pages: list[CheckedPage]) -> None:
+    """Apply checked pages in order, each in its own transaction; then refresh the planner's statistics of tables the
+    batch grew a lot (PostgreSQL)."""
+    for checked in pages:
+        apply_page(session, stream, checked)
+    refresh_statistics(session.engine)
+
+
+def sync_streams(session: SyncSession, streams: tuple[Stream, ...], steps: Steps, overlap_hours: float | None = None) -> None:
+    """Sync the streams in order (parents first): everything, or with `overlap_hours` each stream's delta window.
+
+    Each batch of up to PAGES_PER_BATCH pages is fetched, checked and loaded before the next one is fetched; the last
+    page of a stream's listing advances its high-water mark in that page's transaction."""
+    windows = steps.plan_windows(session, streams, overlap_hours) if overlap_hours is not None else {}
+    gate = steps.open_quality_gate(session, [entity for stream in streams for entity in stream.entities])
+    for stream in streams:
+        params = listing_params(stream, windows.get(stream.name), session.started_at)
+        cursor: PageCursor | None = PageCursor()
+        while cursor is not None:
+            pages = steps.extract_pages(session.client, stream, cursor, params, PAGES_PER_BATCH)
+            steps.load_pages(session, stream, steps.validate_pages(gate, stream, pages))
+            cursor = pages[-1].next_cursor
