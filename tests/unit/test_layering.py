@@ -1,0 +1,74 @@
+"""The layers stay apart: the library `pmsync/` imports no Prefect (only the blocks and the CLI modules that start
+flows do), and the CLI package has no import cycle; read from the source files' imports, nothing is run."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PREFECT_ALLOWED = {
+    "pmsync/blocks.py": "Prefect blocks are Prefect objects",
+    "pmsync/preflight.py": "gives a temporary Prefect server time to start",
+    "pmsync/cli/running.py": "starts a flow when a Prefect server is configured",
+    "pmsync/cli/sync.py": "`pmsync sync now` triggers a deployment",
+}
+SHELL_PACKAGES = ("prefect", "flows", "tasks")
+
+
+def imported_modules(path: Path, *, module_level_only: bool = False) -> set[str]:
+    """Every module an `import` or `from … import` in the file names (relative imports resolved are not used here)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    nodes = tree.body if module_level_only else list(ast.walk(tree))
+    found: set[str] = set()
+    for node in nodes:
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def test_the_library_imports_no_prefect_flows_or_tasks():
+    offenders = {}
+    for path in sorted((ROOT / "pmsync").rglob("*.py")):
+        relative = path.relative_to(ROOT).as_posix()
+        shell = {m for m in imported_modules(path) if m.split(".")[0] in SHELL_PACKAGES}
+        if shell and relative not in PREFECT_ALLOWED:
+            offenders[relative] = sorted(shell)
+    assert offenders == {}, "pmsync/ is a plain library: move these imports to tasks/ or flows/"
+
+
+def test_the_cli_package_has_no_import_cycle():
+    package = ROOT / "pmsync" / "cli"
+    modules = {f"pmsync.cli.{path.stem}": path for path in package.glob("*.py") if path.stem != "__init__"}
+    edges = {
+        name: {m for m in imported_modules(path, module_level_only=True) if m in modules}
+        for name, path in modules.items()
+    }
+    for name, path in modules.items():
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.ImportFrom) and node.module == "pmsync.cli":
+                names = {f"pmsync.cli.{alias.name}" for alias in node.names}
+                assert names <= set(modules), (
+                    f"{name} imports {sorted(names - set(modules))} from the package pmsync.cli itself; "
+                    "import them from the module that defines them (pmsync.cli.common)"
+                )
+    assert not edges["pmsync.cli.common"] - {"pmsync.cli.running", "pmsync.cli.platform_access"}
+
+    visiting: list[str] = []
+    done: set[str] = set()
+
+    def visit(name: str) -> None:
+        assert name not in visiting, f"import cycle: {' → '.join([*visiting[visiting.index(name):], name])}"
+        if name in done:
+            return
+        visiting.append(name)
+        for imported in edges[name]:
+            visit(imported)
+        visiting.pop()
+        done.add(name)
+
+    for name in modules:
+        visit(name)
