@@ -1,5 +1,4 @@
-"""The `pmsync` command line (`pmsync.cli:app`); its commands live in one module per group, shared helpers in
-`pmsync.cli.common`."""
+"""The `pmsync` command line (`pmsync.cli:app`): one module per command group, shared helpers in `pmsync.cli.common`."""
 
 from pmsync.cli.app import app
 

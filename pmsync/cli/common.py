@@ -1,5 +1,8 @@
-"""What every `pmsync` command shares: the console, failing in one line, the settings check, opening the platform,
-running a job, and printing a run's result. Heavy libraries are imported inside the helpers that need them."""
+"""What every `pmsync` command shares: console, one-line failure, settings check, platform, running a job, results.
+
+Heavy libraries (SQLAlchemy, the rules, Prefect) are imported inside the helpers that need them, so `--help` and the
+read-only commands pay only for what they use.
+"""
 
 from __future__ import annotations
 

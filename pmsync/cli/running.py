@@ -1,5 +1,8 @@
-"""Where a command's flow runs: with no Prefect server configured, the plain library job in this process (Prefect is
-never imported); with a server, or an integration block (blocks live on a server), the Prefect flow, seen in the UI."""
+"""Where a command's job runs: in this process without Prefect, or as its Prefect flow on a server.
+
+No Prefect server configured and no integration block named: `pmsync.jobs.JOBS[name](**params)` here, Prefect never
+imported. Otherwise (a server, or a block, which lives on a server) the flow in flows/, its run visible in the UI.
+"""
 
 from __future__ import annotations
 
