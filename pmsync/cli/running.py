@@ -51,9 +51,11 @@ def run_job(flow_name: str, **params: object) -> dict:
 
 def _log_to_stderr() -> None:
     """What a Prefect flow run would print of the library's INFO lines (waiting for the lock, pages, takeovers)."""
+    library = logging.getLogger("pmsync")
+    if any(getattr(handler, "pmsync_cli", False) for handler in library.handlers):
+        return
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s.%(msecs)03d | %(levelname)-7s | %(message)s", "%H:%M:%S"))
-    for name in ("pmsync", "tasks", "flows"):
-        logger = logging.getLogger(name)
-        logger.setLevel(logging.INFO)
-        logger.addHandler(handler)
+    handler.pmsync_cli = True  # type: ignore[attr-defined]
+    library.setLevel(logging.INFO)
+    library.addHandler(handler)
