@@ -145,3 +145,34 @@ def test_a_block_named_without_a_server_starts_a_temporary_server(integration_en
     assert failed.stdout.strip().splitlines()[-1] == (
         "error: no Propertyware Integration block named 'no-such-block': create it in the Prefect UI"
     )
+
+
+def test_without_a_prefect_server_a_sync_runs_in_process_and_never_imports_prefect(
+    integration_env, sandbox, platform_engine, tmp_path
+):
+    from sqlalchemy import func, select
+
+    from schemas.tables import SYNCED_TABLES
+    from tests.flows.test_initial_sync import expected_counts
+
+    env = _first_run_env(integration_env, tmp_path / "prefect-home")
+    synced = subprocess.run([sys.executable, "-c", PREFECT_IMPORTED_PROBE, "sync", "initial"], env=env, cwd=tmp_path,
+                            capture_output=True, text=True, timeout=600)
+    assert synced.returncode == 0, (synced.stdout + synced.stderr)[-3000:]
+    assert "initial sync — run 1" in synced.stdout
+    assert "prefect imported: False" in synced.stderr
+    assert "temporary local Prefect server" not in synced.stderr
+    assert not (tmp_path / "prefect-home").exists()
+    expected = expected_counts(sandbox.store, integration_env["PMSYNC_INTEGRATION_USER"])
+    with platform_engine.connect() as connection:
+        for entity in ("property", "unit", "lease", "resident", "work_order", "charge", "payment"):
+            rows = connection.execute(select(func.count()).select_from(SYNCED_TABLES[entity])).scalar_one()
+            assert rows == expected[entity]["created"], entity
+
+    delta = subprocess.run([sys.executable, "-c", PREFECT_IMPORTED_PROBE, "sync", "delta"], env=env, cwd=tmp_path,
+                           capture_output=True, text=True, timeout=600)
+    assert delta.returncode == 0, (delta.stdout + delta.stderr)[-3000:]
+    assert "delta sync — run 2" in delta.stdout and "prefect imported: False" in delta.stderr
+    listed = subprocess.run([PMSYNC, "runs"], env=env, capture_output=True, text=True, timeout=120)
+    assert "run 2 · delta · default · succeeded" in listed.stdout
+    assert "run 1 · initial · default · succeeded" in listed.stdout

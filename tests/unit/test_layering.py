@@ -1,5 +1,6 @@
 """The layers stay apart: the library `pmsync/` imports no Prefect (only the blocks and the CLI modules that start
-flows do), and the CLI package has no import cycle; read from the source files' imports, nothing is run."""
+flows do), tasks/ and flows/ no database, HTTP or pandas, and the CLI package has no import cycle; read from the
+source files' imports, nothing is run."""
 
 from __future__ import annotations
 
@@ -72,3 +73,13 @@ def test_the_cli_package_has_no_import_cycle():
 
     for name in modules:
         visit(name)
+
+
+def test_tasks_and_flows_hold_no_sql_http_or_pandas_code():
+    engines = ("sqlalchemy", "psycopg", "sqlite3", "requests", "httpx", "pandas")
+    offenders = {}
+    for path in sorted([*(ROOT / "tasks").glob("*.py"), *(ROOT / "flows").glob("*.py")]):
+        found = {m for m in imported_modules(path) if m.split(".")[0] in engines}
+        if found:
+            offenders[path.relative_to(ROOT).as_posix()] = sorted(found)
+    assert offenders == {}, "tasks/ and flows/ are the Prefect shell: move this code into pmsync/"
