@@ -1,4 +1,5 @@
-"""The `pmsync` command line as a user runs it: a real process, the sandbox over HTTP, a real Prefect server."""
+"""The `pmsync` command line as a user runs it: a real process, the sandbox over HTTP, a real Prefect server (or,
+with none configured, the library jobs in process)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import FlowFilter, FlowFilterName
 from prefect.settings import PREFECT_API_URL
 
 from flows.initial_sync import initial_sync
@@ -25,10 +28,17 @@ def test_cli_is_installed_next_to_the_interpreter():
     assert shutil.which(PMSYNC), "pmsync console script missing: `make venv` installs it"
 
 
+def flow_runs_on_the_server(flow_name: str) -> int:
+    with get_client(sync_client=True) as client:
+        return len(client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=[flow_name]))))
+
+
 def test_sync_initial_prints_counts_and_runs_lists_the_run(integration_env):
+    seen_before = flow_runs_on_the_server("initial-sync")
     synced = run_pmsync("sync", "initial", env=integration_env)
     assert synced.returncode == 0, synced.stderr[-2000:]
     assert "initial sync — run 1" in synced.stdout
+    assert flow_runs_on_the_server("initial-sync") == seen_before + 1, "with a server configured, runs show in its UI"
     assert "resident" in synced.stdout and "platform rows: properties" in synced.stdout
 
     listed = run_pmsync("runs", env=integration_env)
@@ -125,10 +135,44 @@ def test_missing_or_malformed_settings_fail_before_prefect_is_imported(integrati
     assert not (tmp_path / "prefect-home").exists()
 
 
-def test_first_run_on_a_new_prefect_home_starts_a_temporary_server_and_syncs(integration_env, tmp_path):
+def test_a_block_named_without_a_server_starts_a_temporary_server(integration_env, tmp_path):
     env = _first_run_env(integration_env, tmp_path / "prefect-home")
-    synced = subprocess.run([PMSYNC, "sync", "delta"], env=env, capture_output=True, text=True, timeout=600)
-    assert synced.returncode == 0, (synced.stdout + synced.stderr)[-3000:]
-    assert "delta sync — run 1" in synced.stdout
-    announced = [line for line in synced.stderr.splitlines() if "starting a temporary local Prefect server" in line]
+    failed = subprocess.run([PMSYNC, "sync", "delta", "--integration", "no-such-block"], env=env, capture_output=True,
+                            text=True, timeout=600)
+    assert failed.returncode == 1, (failed.stdout + failed.stderr)[-3000:]
+    announced = [line for line in failed.stderr.splitlines() if "starting a temporary local Prefect server" in line]
     assert len(announced) == 1 and "up to 180 s" in announced[0]
+    assert failed.stdout.strip().splitlines()[-1] == (
+        "error: no Propertyware Integration block named 'no-such-block': create it in the Prefect UI"
+    )
+
+
+def test_without_a_prefect_server_a_sync_runs_in_process_and_never_imports_prefect(
+    integration_env, sandbox, platform_engine, tmp_path
+):
+    from sqlalchemy import func, select
+
+    from schemas.tables import SYNCED_TABLES
+    from tests.flows.test_initial_sync import expected_counts
+
+    env = _first_run_env(integration_env, tmp_path / "prefect-home")
+    synced = subprocess.run([sys.executable, "-c", PREFECT_IMPORTED_PROBE, "sync", "initial"], env=env, cwd=tmp_path,
+                            capture_output=True, text=True, timeout=600)
+    assert synced.returncode == 0, (synced.stdout + synced.stderr)[-3000:]
+    assert "initial sync — run 1" in synced.stdout
+    assert "prefect imported: False" in synced.stderr
+    assert "temporary local Prefect server" not in synced.stderr
+    assert not (tmp_path / "prefect-home").exists()
+    expected = expected_counts(sandbox.store, integration_env["PMSYNC_INTEGRATION_USER"])
+    with platform_engine.connect() as connection:
+        for entity in ("property", "unit", "lease", "resident", "work_order", "charge", "payment"):
+            rows = connection.execute(select(func.count()).select_from(SYNCED_TABLES[entity])).scalar_one()
+            assert rows == expected[entity]["created"], entity
+
+    delta = subprocess.run([sys.executable, "-c", PREFECT_IMPORTED_PROBE, "sync", "delta"], env=env, cwd=tmp_path,
+                           capture_output=True, text=True, timeout=600)
+    assert delta.returncode == 0, (delta.stdout + delta.stderr)[-3000:]
+    assert "delta sync — run 2" in delta.stdout and "prefect imported: False" in delta.stderr
+    listed = subprocess.run([PMSYNC, "runs"], env=env, capture_output=True, text=True, timeout=120)
+    assert "run 2 · delta · default · succeeded" in listed.stdout
+    assert "run 1 · initial · default · succeeded" in listed.stdout

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from pmsync.cli import INTEGRATION, _fail, _open_platform, _run_flow, console, preflight
+from pmsync.cli.common import INTEGRATION, console, fail, open_platform, preflight, run_flow
 
 NO_PUSH = typer.Option(False, "--no-push", help="Only save on the platform; the sweep (every 5 minutes) pushes it.")
 STATUS_COLOURS = {"synced": "green", "pending": "yellow", "failed": "red", "busy": "yellow"}
@@ -42,7 +42,7 @@ def workorder_create(
     from pmsync.integrations import IntegrationNotConfigured, resolve_integration
     from pmsync.workorders import InvalidWorkOrder, create_work_order
 
-    engine = _open_platform()
+    engine = open_platform()
     try:
         name = resolve_integration(integration).name
         work_order_id = create_work_order(
@@ -50,7 +50,7 @@ def workorder_create(
             resident_id=resident_id, priority=priority, category=category, type=type_,
         )
     except (InvalidWorkOrder, IntegrationNotConfigured) as invalid:
-        _fail(str(invalid))
+        fail(str(invalid))
     console.print(f"work order {work_order_id} saved on the platform", highlight=False)
     if not no_push:
         _push(work_order_id, integration, retry_failed=False)
@@ -77,9 +77,9 @@ def workorder_update(
     for pair in field:
         name, sep, value = pair.partition("=")
         if not sep or not name.strip():
-            _fail(f"--field {pair!r} is not NAME=VALUE")
+            fail(f"--field {pair!r} is not NAME=VALUE")
         custom[name.strip()] = value
-    engine = _open_platform()
+    engine = open_platform()
     try:
         queued = update_work_order(
             engine, work_order_id, note=note, complete=complete,
@@ -87,7 +87,7 @@ def workorder_update(
             custom_fields=custom or None, description=description, priority=priority, category=category, type=type_,
         )
     except (InvalidWorkOrder, WorkOrderNotFound) as invalid:
-        _fail(str(invalid))
+        fail(str(invalid))
     console.print(f"work order {work_order_id}: {queued} change(s) queued for the source", highlight=False)
     if not no_push:
         _push(work_order_id, integration, retry_failed=False)
@@ -106,9 +106,7 @@ def workorder_sync_now(
 def workorder_push_pending(integration: Optional[str] = INTEGRATION) -> None:
     """What the scheduled sweep does: push every work order with pending changes."""
     preflight(integration)
-    from flows.work_order_push import work_order_push
-
-    result = _run_flow(lambda: work_order_push(integration=integration))
+    result = run_flow("work-order-push", integration=integration)
     for outcome in result["work_orders"]:
         _print_outcome(outcome)
     console.print(f"{len(result['work_orders'])} work order(s) pushed", highlight=False)
@@ -119,9 +117,9 @@ def workorder_show(work_order_id: int = typer.Argument(..., help="Platform id of
     from pmsync.workorders import WorkOrderNotFound, work_order_status
 
     try:
-        status = work_order_status(_open_platform(), work_order_id)
+        status = work_order_status(open_platform(), work_order_id)
     except WorkOrderNotFound as missing:
-        _fail(str(missing))
+        fail(str(missing))
     colour = STATUS_COLOURS.get(status.sync_status or "", "white")
     console.print(f"work order {status.id} ({status.integration}): {status.description}", highlight=False)
     console.print(f"  source id:    {status.source_id or '(not in the source yet)'}", highlight=False)
@@ -151,7 +149,7 @@ def workorder_list(
     query = select(work_orders).where(work_orders.c.sync_status.is_not(None)).order_by(work_orders.c.id.desc()).limit(limit)
     if status:
         query = query.where(work_orders.c.sync_status == status)
-    with _open_platform().connect() as connection:
+    with open_platform().connect() as connection:
         rows = connection.execute(query).all()
     table = Table(title="work orders pushed from the platform", title_justify="left")
     for column in ("id", "source id", "description", "sync status", "last attempt", "error"):
@@ -164,9 +162,7 @@ def workorder_list(
 
 def _push(work_order_id: int, integration: Optional[str], retry_failed: bool) -> dict:
     preflight(integration)
-    from flows.work_order_push import work_order_push
-
-    result = _run_flow(lambda: work_order_push(work_order_id=work_order_id, retry_failed=retry_failed, integration=integration))
+    result = run_flow("work-order-push", work_order_id=work_order_id, retry_failed=retry_failed, integration=integration)
     outcome = result["work_orders"][0]
     _print_outcome(outcome)
     return outcome

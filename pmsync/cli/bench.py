@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from pmsync.cli import _fail, console
+from pmsync.cli.common import console, fail
 
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -33,12 +33,12 @@ def bench(
     try:
         sizes = [int(size.replace("_", "")) for size in units.split(",") if size.strip()]
     except ValueError:
-        _fail(f"--units must be whole numbers separated by commas, not {units!r}")
+        fail(f"--units must be whole numbers separated by commas, not {units!r}")
     command = "pmsync " + " ".join(shlex.quote(arg) for arg in sys.argv[1:])
     try:
         run_bench(sizes, [d.strip() for d in databases.split(",") if d.strip()], out, postgres_url, ledger, command,
                   progress=lambda line: console.print(line, style="dim", highlight=False))
     except (ValueError, RuntimeError) as failure:
-        _fail(str(failure))
+        fail(str(failure))
     print((out / "REPORT.md").read_text())
     console.print(f"written: {out / 'REPORT.md'}, {out / 'scaling.png'}, {out / 'results.json'} (cwd {os.getcwd()})")

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from pmsync.cli import INTEGRATION, _fail, _run_flow, console, preflight
+from pmsync.cli.common import INTEGRATION, console, fail, preflight, run_flow
 
 SHOWN_PROBLEMS = 50
 
@@ -46,20 +46,18 @@ def import_service_providers(
 
 def _import(kind: str, file: Path, errors_out: Path | None, integration: str | None) -> None:
     preflight(integration, needs_source=False)
-    from flows.csv_import import csv_import_operator_file
+    from pmsync.cli.running import run_job
     from pmsync.csv_import import CsvRefused, CsvRejected
-    from pmsync.preflight import prefect_ready
 
     try:
-        with prefect_ready():
-            result = csv_import_operator_file(kind=kind, file=file, integration=integration, errors_out=errors_out)
+        result = run_job("csv-import-operator-file", kind=kind, file=file, integration=integration, errors_out=errors_out)
     except CsvRejected as rejected:
         console.print(str(rejected), soft_wrap=True, highlight=False)
-        _fail(f"{file} was not imported: fix the rows above and upload it again")
+        fail(f"{file} was not imported: fix the rows above and upload it again")
     except CsvRefused as refused:
-        _fail(f"{file} was not imported: {refused}")
+        fail(f"{file} was not imported: {refused}")
     except Exception as failure:  # a failed import ends in one readable line and a non-zero exit
-        _fail(f"{type(failure).__name__}: {str(failure).splitlines()[0] if str(failure) else ''}")
+        fail(f"{type(failure).__name__}: {str(failure).splitlines()[0] if str(failure) else ''}")
     numbers = next(iter(result["counts"].values()))
     console.print(
         f"{kind} imported (run {result['run_id']}): {numbers['fetched']} rows, {numbers['created']} created, "
@@ -74,12 +72,10 @@ def balance(
 ) -> None:
     """Fetch one lease's balance, charges and payments from the source now, update the platform, print them."""
     preflight(integration)
-    from flows.lease_balance import lease_balance
-
-    result = _run_flow(lambda: lease_balance(lease_id=lease_id, integration=integration))
+    result = run_flow("lease-balance", lease_id=lease_id, integration=integration)
     ledger = result["ledger"]
     if ledger.get("lease") is None:
-        _fail(f"lease {lease_id} is not on the platform: {ledger.get('why') or 'unknown reason'}")
+        fail(f"lease {lease_id} is not on the platform: {ledger.get('why') or 'unknown reason'}")
     lease = ledger["lease"]
     console.print(
         f"lease {lease_id} · {lease['lease_name']} · balance {_money(lease['balance'])} "

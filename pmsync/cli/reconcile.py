@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from pmsync.cli import _fail, _open_platform, _run_flow, console, preflight
+from pmsync.cli.common import console, fail, open_platform, preflight, run_flow
 
 SHOWN_ROWS = 50
 
@@ -42,11 +42,10 @@ def reconcile(
 ) -> None:
     """Deactivate units and properties the source no longer has, reactivate ones that came back, store a snapshot."""
     preflight(integration)
-    from flows.reconciliation import reconcile as reconcile_flow
-
-    result = _run_flow(lambda: reconcile_flow(
-        integration=integration, dry_run=dry_run, allow_mass_deactivation=allow_mass_deactivation, max_deactivation_share=max_share
-    ))
+    result = run_flow(
+        "property-reconciliation", integration=integration, dry_run=dry_run,
+        allow_mass_deactivation=allow_mass_deactivation, max_deactivation_share=max_share,
+    )
     if dry_run:
         console.print("dry run — nothing was written; a real run would make these changes:", highlight=False)
     else:
@@ -92,18 +91,18 @@ def unit_reactivate(source_id: int = typer.Argument(..., help="The unit's id in 
     from pmsync.reconciliation import ChangeRefused, NotOnPlatform, reactivate_unit_by_hand
 
     try:
-        console.print(reactivate_unit_by_hand(_open_platform(), _integration_name(integration), source_id), highlight=False)
+        console.print(reactivate_unit_by_hand(open_platform(), _integration_name(integration), source_id), highlight=False)
     except (NotOnPlatform, ChangeRefused) as refused:
-        _fail(str(refused))
+        fail(str(refused))
 
 
 def _set_disabled(source_id: int, integration: Optional[str], disabled: bool) -> None:
     from pmsync.reconciliation import ChangeRefused, NotOnPlatform, set_property_disabled_by_hand
 
     try:
-        message = set_property_disabled_by_hand(_open_platform(), _integration_name(integration), source_id, disabled)
+        message = set_property_disabled_by_hand(open_platform(), _integration_name(integration), source_id, disabled)
     except (NotOnPlatform, ChangeRefused) as refused:
-        _fail(str(refused))
+        fail(str(refused))
     console.print(message, highlight=False)
 
 
@@ -126,11 +125,11 @@ def report_deactivated(
     from pmsync.export import UnknownSnapshot, export_deactivated_units
 
     try:
-        found, rows = export_deactivated_units(_open_platform(), out, snapshot, integration)
+        found, rows = export_deactivated_units(open_platform(), out, snapshot, integration)
     except UnknownSnapshot as unknown:
-        _fail(str(unknown))
+        fail(str(unknown))
     except OSError as unwritable:
-        _fail(f"cannot write {out}: {unwritable.strerror or unwritable}")
+        fail(f"cannot write {out}: {unwritable.strerror or unwritable}")
     console.print(
         f"wrote {rows} deactivated unit(s) of snapshot {found['id']} ({found['integration']}, "
         f"{found['taken_at']:%Y-%m-%d %H:%M} UTC) to {out}",
@@ -142,7 +141,7 @@ def report_snapshots(limit: int = typer.Option(20, help="How many recent snapsho
     """Recent reconciliation snapshots, newest first, with what each changed."""
     from pmsync.export import recent_snapshots
 
-    found = recent_snapshots(_open_platform(), limit)
+    found = recent_snapshots(open_platform(), limit)
     if not found:
         console.print("no reconciliation snapshot yet; run `pmsync reconcile`", highlight=False)
         return
@@ -171,7 +170,7 @@ def reports_serve(
     try:
         check_binding(host, token)
     except ReportsRefused as refused:
-        _fail(str(refused))
-    _open_platform()
+        fail(str(refused))
+    open_platform()
     console.print(f"Reports at http://{host}:{port}/ (Ctrl-C stops)", highlight=False)
     serve(PlatformSettings().database_url, host, port, token)

@@ -1,0 +1,130 @@
+"""What every `pmsync` command shares: console, one-line failure, settings check, platform, running a job, results.
+
+Heavy libraries (SQLAlchemy, the rules, Prefect) are imported inside the helpers that need them, so `--help` and the
+read-only commands pay only for what they use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, NoReturn
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+if TYPE_CHECKING:
+    from rich.table import Table
+    from sqlalchemy import Engine
+
+console = Console(markup=False)
+"""Markup off: names, messages and errors come from the source and users, and print as they are (`[/b]` too)."""
+
+INTEGRATION = typer.Option(None, "--integration", help="Integration block name (default: the PMSYNC_* environment).")
+
+
+def fail(reason: str) -> NoReturn:
+    """Print `error: reason` as one line and exit 1."""
+    console.print(Text.assemble(("error:", "red"), f" {reason}"), soft_wrap=True, highlight=False)
+    raise typer.Exit(1)
+
+
+def preflight(integration: str | None, *, needs_source: bool = True) -> None:
+    """Fail in a second on missing or malformed settings, before Prefect is imported or a server started."""
+    from pmsync.preflight import ConfigurationError, check_configuration
+
+    try:
+        check_configuration(integration, needs_source=needs_source)
+    except ConfigurationError as problem:
+        fail(str(problem))
+
+
+def run_flow(flow_name: str, **params: object) -> dict:
+    """Run a job (in this process, or as its Prefect flow: `pmsync.cli.running`); a failure ends in one line."""
+    from pmsync.cli.running import run_job
+    from pmsync.integrations import IntegrationNotConfigured
+    from pmsync.source import SourceError
+
+    try:
+        return run_job(flow_name, **params)
+    except (SourceError, IntegrationNotConfigured) as failure:
+        fail(str(failure).splitlines()[0])
+    except Exception as failure:  # a failed run must still end in one readable line and a non-zero exit
+        fail(f"{type(failure).__name__}: {str(failure).splitlines()[0] if str(failure) else ''}")
+
+
+def open_platform() -> Engine:
+    """The platform database of PMSYNC_DATABASE_URL, migrated only when its schema is behind."""
+    from pmsync.cli.platform_access import open_platform as open_database
+    from pmsync.settings import PlatformSettings
+
+    return open_database(PlatformSettings().database_url)
+
+
+def integration_id(engine: Engine, name: str) -> int:
+    """The platform id of integration `name`; fails when no run has created it yet."""
+    from sqlalchemy import select
+
+    from schemas.tables import integrations
+
+    with engine.connect() as connection:
+        found = connection.execute(select(integrations.c.id).where(integrations.c.name == name)).scalar_one_or_none()
+    if found is None:
+        fail(f"no sync has run for integration {name!r} yet")
+    return found
+
+
+def counts_table(title: str, counts: dict[str, dict[str, int]]) -> Table:
+    """One row per entity (in the rule table's order) and one column per count of a run."""
+    from rich.table import Table
+
+    from pmsync.rules import PROPERTYWARE_RULES
+    from pmsync.runs import COUNTS
+
+    table = Table(title=title, title_justify="left")
+    table.add_column("entity")
+    for name in COUNTS:
+        table.add_column(name, justify="right")
+    order = {entity: index for index, entity in enumerate(PROPERTYWARE_RULES.entities())}
+    for entity in sorted(counts, key=lambda e: order.get(e, len(order))):
+        table.add_row(entity, *(str(counts[entity].get(name, 0)) for name in COUNTS))
+    return table
+
+
+def print_reasons(engine: Engine, run_id: int) -> None:
+    """One line of why records of the run were not applied, per entity, status and reason."""
+    from pmsync.runs import unapplied_reasons
+
+    reasons = unapplied_reasons(engine, run_id)
+    if reasons:
+        console.print("not applied: " + "; ".join(
+            f"{r['entity']} {r['status']} {r['reason']} {r['records']}" for r in reasons
+        ), highlight=False)
+
+
+def platform_totals(database_url: str) -> dict[str, int]:
+    """Rows per public table, for the closing summary."""
+    from sqlalchemy import func, select
+
+    from pmsync.platform import make_engine
+    from schemas.tables import SYNCED_TABLES
+
+    engine = make_engine(database_url)
+    with engine.connect() as connection:
+        return {
+            table.name: connection.execute(select(func.count()).select_from(table)).scalar_one()
+            for table in SYNCED_TABLES.values()
+        }
+
+
+def print_result(title: str, result: dict) -> None:
+    """A sync's counts table, its reasons, the platform's row totals and any parked records left waiting."""
+    from pmsync.platform import make_engine
+    from pmsync.settings import PlatformSettings
+
+    database_url = PlatformSettings().database_url
+    console.print(counts_table(f"{title} — run {result['run_id']}", result["counts"]))
+    print_reasons(make_engine(database_url), result["run_id"])
+    totals = platform_totals(database_url)
+    console.print("platform rows: " + ", ".join(f"{name} {count}" for name, count in totals.items()), highlight=False)
+    if result.get("stale_parked"):
+        console.print(f"{result['stale_parked']} parked records are still waiting for their parent", style="yellow")

@@ -1,0 +1,61 @@
+"""Where a command's job runs: in this process without Prefect, or as its Prefect flow on a server.
+
+No Prefect server configured and no integration block named: `pmsync.jobs.JOBS[name](**params)` here, Prefect never
+imported. Otherwise (a server, or a block, which lives on a server) the flow in flows/, its run visible in the UI.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+
+from pmsync.cli.prefect_config import configured_api_url
+
+FLOWS: dict[str, tuple[str, str]] = {
+    "initial-sync": ("flows.initial_sync", "initial_sync"),
+    "delta-sync": ("flows.delta_sync", "delta_sync"),
+    "lease-sync": ("flows.lease_sync", "lease_sync"),
+    "lease-balance": ("flows.lease_balance", "lease_balance"),
+    "property-reconciliation": ("flows.reconciliation", "reconcile"),
+    "work-order-push": ("flows.work_order_push", "work_order_push"),
+    "csv-import": ("flows.csv_import", "csv_import"),
+    "csv-import-operator-file": ("flows.csv_import", "csv_import_operator_file"),
+}
+"""The Prefect flow behind each job name of `pmsync.jobs.JOBS` (the flow's Prefect name, or its own key)."""
+
+
+def runs_in_process(integration: str | None) -> bool:
+    """True when the job runs as a plain function here: no Prefect server configured and no block named."""
+    return not integration and configured_api_url() is None
+
+
+def run_job(flow_name: str, **params: object) -> dict:
+    """Run the job `flow_name` with the flow's keyword parameters and return its result dict.
+
+    In process: `pmsync.jobs.JOBS[flow_name](**params)`, its log lines on stderr. Otherwise the flow in
+    flows/, against the configured server or a temporary one (`pmsync.preflight.prefect_ready`).
+    """
+    if runs_in_process(params.get("integration")):  # type: ignore[arg-type]
+        from pmsync.jobs import JOBS
+
+        _log_to_stderr()
+        return JOBS[flow_name](**params)
+    from pmsync.preflight import prefect_ready
+
+    module, name = FLOWS[flow_name]
+    flow = getattr(importlib.import_module(module), name)
+    with prefect_ready():
+        return flow(**params)
+
+
+def _log_to_stderr() -> None:
+    """What a Prefect flow run would print of the library's INFO lines (waiting for the lock, pages, takeovers)."""
+    library = logging.getLogger("pmsync")
+    if any(getattr(handler, "pmsync_cli", False) for handler in library.handlers):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s.%(msecs)03d | %(levelname)-7s | %(message)s", "%H:%M:%S"))
+    handler.pmsync_cli = True  # type: ignore[attr-defined]
+    library.setLevel(logging.INFO)
+    library.addHandler(handler)

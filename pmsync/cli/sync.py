@@ -1,0 +1,56 @@
+"""`pmsync sync …`: the initial, delta and lease syncs now, and a forced delta sync through its deployment."""
+
+from __future__ import annotations
+
+import typer
+
+from pmsync.cli.common import INTEGRATION, console, fail, preflight, print_result, run_flow
+
+FORCED_SYNC = "delta-sync/now"
+sync_app = typer.Typer(no_args_is_help=True, help="Run a sync flow now, in this process.")
+
+
+@sync_app.command("initial")
+def sync_initial(integration: str | None = INTEGRATION) -> None:
+    """Full pull of properties, units, leases, residents and work orders into the platform."""
+    preflight(integration)
+    print_result("initial sync", run_flow("initial-sync", integration=integration))
+
+
+@sync_app.command("delta")
+def sync_delta(
+    integration: str | None = INTEGRATION,
+    overlap_hours: float = typer.Option(72.0, help="How far before the last complete pass to re-read."),
+) -> None:
+    """Everything created or updated since the last complete pass (minus the overlap)."""
+    preflight(integration)
+    print_result("delta sync", run_flow("delta-sync", integration=integration, overlap_hours=overlap_hours))
+
+
+@sync_app.command("now")
+def sync_now(
+    integration: str | None = INTEGRATION,
+    local: bool = typer.Option(False, "--local", help="Run the delta sync in this process instead of on a worker."),
+) -> None:
+    """A forced delta sync now: triggers the `delta-sync/now` deployment (queued behind a running sync)."""
+    if local:
+        sync_delta(integration=integration, overlap_hours=72.0)
+        return
+    import httpx
+    from prefect.deployments import run_deployment
+    from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
+    from prefect.settings import PREFECT_UI_URL
+
+    try:
+        run = run_deployment(FORCED_SYNC, parameters={"integration": integration} if integration else {}, timeout=0)
+    except (ObjectNotFound, PrefectHTTPStatusError, httpx.HTTPError) as failure:
+        fail(f"could not trigger {FORCED_SYNC} ({type(failure).__name__}: {failure}); deploy first or use --local")
+    watch = f"{PREFECT_UI_URL.value()}/runs/flow-run/{run.id}" if PREFECT_UI_URL.value() else f"prefect flow-run inspect {run.id}"
+    console.print(f"forced sync queued as flow run {run.name} ({run.id}); watch it at {watch}", highlight=False)
+
+
+@sync_app.command("leases")
+def sync_leases(integration: str | None = INTEGRATION) -> None:
+    """All leases; existing leases are overwritten with the source's values."""
+    preflight(integration)
+    print_result("lease sync", run_flow("lease-sync", integration=integration))
