@@ -16,6 +16,7 @@ from pmsync.platform import among
 from pmsync.rules import RuleTable, Stream
 from pmsync.source import SourcePage
 from pmsync.sync.scope import SyncSession
+from schemas.source_values import storable
 from schemas.tables import SYNCED_TABLES
 
 HASH_VERSION = "1"
@@ -121,8 +122,9 @@ def _skipped_counts(stream: Stream, rules: RuleTable, integration_user: str, ski
         return counts
     verdicts: dict[tuple[str, int], bool] = {}
     for record, raw in skipped:
-        for candidate in record.candidates(raw):
+        for candidate in record.rows(raw):  # not .candidates(): only the facts a rule reads need storable text
             if candidate.entity in derived:
+                candidate.facts = storable(candidate.facts)
                 key = (candidate.entity, candidate.source_id)
                 included = rules.rules[candidate.entity].include.exclusion(candidate, integration_user) is None
                 verdicts[key] = verdicts.get(key, False) or included
