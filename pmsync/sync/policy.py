@@ -76,8 +76,10 @@ def apply_candidates(
     included = [candidate for candidate, exclusion in verdicts.values() if exclusion is None]
     if rule.adopt is not None:
         _adopt_platform_rows(connection, context, rule, included)
-    ready = _link_parents(connection, context, rule, included, held)
-    created, updated, unchanged = _write(connection, context, rule, ready, hashes or {})
+    unlinked: set[int] = set()
+    ready = _link_parents(connection, context, rule, included, held, unlinked)
+    hashes = {source_id: None if source_id in unlinked else digest for source_id, digest in (hashes or {}).items()}
+    created, updated, unchanged = _write(connection, context, rule, ready, hashes)
     _record_held(connection, context, rule.entity, held)
     _note_unclean(context, rule.entity, held, outcome)
     applied = [row["source_id"] for row in ready]
@@ -122,8 +124,11 @@ def _adopt_platform_rows(connection: Connection, context: LoadContext, rule: Ent
 
 
 def _link_parents(
-    connection: Connection, context: LoadContext, rule: EntityRule, included: list[Candidate], held: list[_Held]
+    connection: Connection, context: LoadContext, rule: EntityRule, included: list[Candidate], held: list[_Held],
+    unlinked: set[int],
 ) -> list[dict[str, Any]]:
+    """Rows with their parents' ids; a missing required parent parks the record (into `held`), a missing optional
+    one it names leaves the link empty and the record in `unlinked` (its next listing may link it: no hash)."""
     rows = {c.source_id: {**c.columns, "source_id": c.source_id} for c in included}
     waiting = {c.source_id: c for c in included}
     for link in rule.parents:
@@ -140,6 +145,8 @@ def _link_parents(
                 held.append(_Held(candidate, "parked", Exclusion("parent_missing", detail), (link.entity, parent_source_id)))
                 del waiting[source_id], rows[source_id]
                 continue
+            if parent is None and candidate.parents.get(link.entity) is not None:
+                unlinked.add(source_id)
             rows[source_id][link.column] = parent["id"] if parent else None
             for column, parent_column in link.inherit.items():
                 rows[source_id][column] = parent[parent_column] if parent else None

@@ -293,3 +293,16 @@ def test_money_dates_moments_and_json_keep_their_types(platform_engine, store):
     assert row.created_at.tzinfo is not None and row.source_modified_at.tzinfo is not None
     assert row.source_data == lease and str(row.start_date) == lease["startDate"][:10]
     assert set(SYNCED_TABLES) >= {"lease", "resident"}
+
+
+def test_a_lease_whose_named_property_is_missing_loads_unlinked_without_a_hash(platform_engine, store):
+    buildings, unit_list, lease_list = active_portfolio(store)
+    session = new_run(platform_engine)
+    sync(session, "buildings", buildings)
+    sync(session, "units", unit_list)
+    lease = {**lease_list[0], "buildingID": 999_999}
+
+    assert sync(session, "leases", [lease])["lease"]["created"] == 1
+
+    row = rows(platform_engine, leases)[lease["id"]]
+    assert row.property_id is None and row.source_hash is None
