@@ -86,14 +86,8 @@ def apply_candidates(
     if rule.comes_back_when_listed:
         reactivate_listed_units(connection, context.integration_id, applied, context.run_id, context.now)
     _forget_held(connection, context, rule.entity, applied)
-    outcome.add(
-        rule.entity,
-        created=created,
-        updated=updated,
-        unchanged=unchanged,
-        excluded=sum(h.status == "excluded" for h in held),
-        parked=sum(h.status == "parked" for h in held),
-    )
+    parked = sum(h.status == "parked" for h in held)
+    outcome.add(rule.entity, created=created, updated=updated, unchanged=unchanged, excluded=len(held) - parked, parked=parked)
     _release_parked_children(connection, context, rule.entity, applied, outcome)
 
 
