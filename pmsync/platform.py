@@ -8,7 +8,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import BigInteger, Engine, String, Table, any_, bindparam, cast, create_engine, event, func, select, text
+from sqlalchemy import BigInteger, Engine, String, Table, any_, bindparam, create_engine, event, func, select, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
@@ -135,18 +135,13 @@ def _statement(dialect: Any, table: Table, names: tuple[str, ...], keys: tuple[s
 
 
 def among(connection: Connection, column: ColumnElement, values: list) -> ColumnElement[bool]:
-    """`column IN values` with the values as one text parameter, however many there are: a JSON list (on PostgreSQL
-    whole numbers as an array literal), so one statement serves a whole page with no limit on parameters and
-    without the driver adapting each value."""
-    texts = isinstance(values[0], str) if values else False
-    if connection.dialect.name == "postgresql" and not texts:
-        literal = "{" + ",".join(str(int(value)) for value in values) + "}"
-        return column == any_(cast(bindparam(None, literal, type_=String()), postgresql.ARRAY(BigInteger())))
-    listed = json.dumps(list(values))
+    """`column IN values` with the values as one parameter, however many there are: an array on PostgreSQL, a JSON
+    list on SQLite (so one statement serves a whole page, with no limit on parameters)."""
+    element = String() if values and isinstance(values[0], str) else BigInteger()
     if connection.dialect.name == "postgresql":
-        elements = func.jsonb_array_elements_text(cast(bindparam(None, listed, type_=String()), postgresql.JSONB()))
-        return column.in_(select(elements.table_valued("value").c.value))
-    return column.in_(select(func.json_each(bindparam(None, listed, type_=String())).table_valued("value").c.value))
+        return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(element)))
+    listed = func.json_each(bindparam(None, json.dumps(list(values)), type_=String())).table_valued("value")
+    return column.in_(select(listed.c.value))
 
 
 STALE_STATISTICS = text(
