@@ -1,15 +1,17 @@
-"""The platform database: engine, migrations, and dialect-aware upserts."""
+"""The platform database: engine, migrations, set-based inserts and upserts, and one-parameter id lists."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, Table, create_engine, event, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import BigInteger, Engine, String, Table, any_, bindparam, create_engine, event, func, select, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import ColumnElement
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
 
@@ -67,24 +69,79 @@ def migrate(engine: Engine) -> None:
 
 
 def insert_ignoring_existing(connection: Connection, table: Table, rows: list[dict[str, Any]], keys: list[str]) -> None:
-    """INSERT … ON CONFLICT DO NOTHING, so a re-run never duplicates a row."""
-    if not rows:
-        return
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table).on_conflict_do_nothing(index_elements=keys)
-    connection.execute(statement, rows)
+    """INSERT … ON CONFLICT DO NOTHING, so a re-run never duplicates a row (the driver's executemany)."""
+    _execute_many(connection, table, rows, keys, None)
 
 
 def upsert(connection: Connection, table: Table, rows: list[dict[str, Any]], keys: list[str], update: list[str]) -> None:
-    """INSERT … ON CONFLICT DO UPDATE of the named columns."""
+    """INSERT … ON CONFLICT DO UPDATE of the named columns (the driver's executemany; rows apply one after another,
+    so a key twice in `rows` leaves the last copy)."""
+    _execute_many(connection, table, rows, keys, update)
+
+
+def _execute_many(
+    connection: Connection, table: Table, rows: list[dict[str, Any]], keys: list[str], update: list[str] | None
+) -> None:
+    """One compiled statement per set of columns, its parameters converted by the columns' own types (as SQLAlchemy
+    would, without its per-row work) and sent through the DB-API's executemany."""
     if not rows:
         return
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table)
-    statement = statement.on_conflict_do_update(
-        index_elements=keys, set_={column: statement.excluded[column] for column in update}
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(tuple(row), []).append(row)
+    for names, group in groups.items():
+        sql, converters, defaults = _statement(connection.dialect, table, names, tuple(keys), tuple(update or ()))
+        parameters = [
+            tuple(
+                value if convert is None else convert(value)
+                for convert, value in zip(converters, [*(row[name] for name in names), *defaults])
+            )
+            for row in group
+        ]
+        connection.exec_driver_sql(sql, parameters)
+
+
+_STATEMENTS: dict[tuple, tuple[str, list, list]] = {}
+
+
+def _statement(dialect: Any, table: Table, names: tuple[str, ...], keys: tuple[str, ...], update: tuple[str, ...]):
+    """The INSERT text in the driver's placeholder style, each parameter's converter, and the Python-side defaults
+    of the columns the rows leave out (SQLAlchemy would fill them in)."""
+    cache_key = (dialect.name, id(dialect), table.name, names, keys, update)
+    found = _STATEMENTS.get(cache_key)
+    if found is not None:
+        return found
+    unknown = [name for name in names if name not in table.c]
+    if unknown:
+        raise ValueError(f"{table.name} has no column(s) {', '.join(unknown)}; fix the row built for it")
+    defaulted = [
+        column for column in table.c
+        if column.name not in names and column.default is not None and column.default.is_scalar
+    ]
+    columns = [table.c[name] for name in names] + defaulted
+    quote = dialect.identifier_preparer.quote
+    placeholder = "?" if dialect.paramstyle == "qmark" else "%s"
+    sql = (
+        f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({', '.join(quote(c.name) for c in columns)}) "
+        f"VALUES ({', '.join([placeholder] * len(columns))}) ON CONFLICT ({', '.join(quote(k) for k in keys)}) "
     )
-    connection.execute(statement, rows)
+    if update:
+        sql += "DO UPDATE SET " + ", ".join(f"{quote(name)} = excluded.{quote(name)}" for name in update)
+    else:
+        sql += "DO NOTHING"
+    converters = [column.type.dialect_impl(dialect).bind_processor(dialect) for column in columns]
+    found = _STATEMENTS[cache_key] = (sql, converters, [column.default.arg for column in defaulted])
+    return found
+
+
+def among(connection: Connection, column: ColumnElement, values: list) -> ColumnElement[bool]:
+    """`column IN values` with the values as one parameter, however many there are: an array on PostgreSQL, a JSON
+    list on SQLite (so one statement serves a whole page, with no limit on parameters)."""
+    element = String() if values and isinstance(values[0], str) else BigInteger()
+    if connection.dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(element)))
+    listed = func.json_each(bindparam(None, json.dumps(list(values)), type_=String())).table_valued("value")
+    return column.in_(select(listed.c.value))
 
 
 STALE_STATISTICS = text(

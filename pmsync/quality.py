@@ -11,10 +11,9 @@ from typing import Any
 from sqlalchemy import Engine, select, update
 from sqlalchemy.engine import Connection
 
-from pmsync.platform import upsert
+from pmsync.platform import among, upsert
 from schemas.tables import integrations, quarantine
 
-CHUNK = 900
 HELD = ("open", "warning")
 """Quarantine statuses of records the gate flagged at their last check: "open" (kept out) or "warning" (loaded)."""
 
@@ -51,17 +50,18 @@ def quarantine_records(connection: Connection, integration_id: int, run_id: int,
 
 def release_passing(connection: Connection, integration_id: int, run_id: int, now: datetime, entity: str, source_ids: list[str]) -> None:
     """Records that now pass every expectation leave quarantine or lose their warning (kept as released, for history)."""
-    for start in range(0, len(source_ids), CHUNK):
-        connection.execute(
-            update(quarantine)
-            .where(
-                quarantine.c.integration_id == integration_id,
-                quarantine.c.entity == entity,
-                quarantine.c.status.in_(HELD),
-                quarantine.c.source_id.in_(source_ids[start : start + CHUNK]),
-            )
-            .values(status="released", released_at=now, released_by_run_id=run_id)
+    if not source_ids:
+        return
+    connection.execute(
+        update(quarantine)
+        .where(
+            quarantine.c.integration_id == integration_id,
+            quarantine.c.entity == entity,
+            among(connection, quarantine.c.source_id, source_ids),
+            quarantine.c.status.in_(HELD),
         )
+        .values(status="released", released_at=now, released_by_run_id=run_id)
+    )
 
 
 def open_items(engine: Engine, limit: int = 20) -> tuple[list[dict], list[dict]]:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, Table, bindparam, exists, select, update
 from sqlalchemy.engine import Connection
 
+from pmsync.platform import among
 from pmsync.rules import Stream
 from pmsync.runs import utc_now
 from pmsync.source import SourcePage, SourceUnavailable
@@ -158,16 +159,16 @@ def reactivate_listed_units(connection: Connection, integration_id: int, source_
     """Units a reconciliation deactivated that a sync sees listed again come back, unless their property was
     disabled by hand; each is logged on its property. How many came back."""
     deactivated_by_reconciliation = exists().where(snapshot_deactivated_units.c.unit_id == units.c.id)
-    back: list[Target] = []
-    for start in range(0, len(source_ids), 900):
-        query = select(
-            units.c.id, units.c.source_id, units.c.name, units.c.property_id,
-            properties.c.source_id.label("property_source_id"), properties.c.name.label("property_name"),
-        ).join(properties, properties.c.id == units.c.property_id).where(
-            units.c.integration_id == integration_id, units.c.source_id.in_(source_ids[start:start + 900]),
-            units.c.active.is_(False), deactivated_by_reconciliation, properties.c.manually_disabled.is_(False),
-        )
-        back += [Target("unit", **row._asdict()) for row in connection.execute(query)]
+    if not source_ids:
+        return 0
+    query = select(
+        units.c.id, units.c.source_id, units.c.name, units.c.property_id,
+        properties.c.source_id.label("property_source_id"), properties.c.name.label("property_name"),
+    ).join(properties, properties.c.id == units.c.property_id).where(
+        units.c.integration_id == integration_id, among(connection, units.c.source_id, source_ids),
+        units.c.active.is_(False), deactivated_by_reconciliation, properties.c.manually_disabled.is_(False),
+    )
+    back = [Target("unit", **row._asdict()) for row in connection.execute(query)]
     set_active(connection, units, back, True, now, run_id)
     if back:
         connection.execute(property_logs.insert(), [

@@ -71,8 +71,13 @@ def _stamps() -> list[Column]:
     ]
 
 
-def _synced(name: str, grain: str, *columns: Any, source_id_required: bool = True) -> Table:
-    """A table the sync writes: keyed by (integration_id, source_id), with integration data kept."""
+def _synced(name: str, grain: str, *columns: Any, source_id_required: bool = True, hashed: bool = True) -> Table:
+    """A table the sync writes: keyed by (integration_id, source_id), with integration data kept.
+
+    `hashed`: its rows are source records' own rows, so each keeps `source_hash`, the content hash of the payload
+    last applied to it cleanly (pmsync.sync.changes; NULL: check and apply the record again). Rows derived from
+    another record (residents from a lease) or imported by CSV have none."""
+    hash_column = [Column("source_hash", String(32))] if hashed else []
     return Table(
         name,
         metadata,
@@ -83,6 +88,7 @@ def _synced(name: str, grain: str, *columns: Any, source_id_required: bool = Tru
         Column("active", Boolean, nullable=False, default=True),
         Column("source_data", Json),
         Column("source_modified_at", UtcDateTime()),
+        *hash_column,
         Column("last_sync_run_id", Key),
         *_stamps(),
         UniqueConstraint("integration_id", "source_id"),
@@ -263,6 +269,7 @@ residents = _synced(
     Column("role", SourceText),
     Column("move_in_date", Date),
     Column("move_out_date", Date),
+    hashed=False,
 )
 
 work_orders = _synced(
@@ -323,6 +330,7 @@ owners = _synced(
     Column("company", String(300)),
     Column("email", String(320)),
     Column("phone", String(60)),
+    hashed=False,
 )
 
 service_providers = _synced(
@@ -333,6 +341,7 @@ service_providers = _synced(
     Column("email", String(320)),
     Column("phone", String(60)),
     Column("trade", String(120)),
+    hashed=False,
 )
 
 lease_charges = _synced(

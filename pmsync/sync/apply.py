@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy import update
+from sqlalchemy.engine import Connection
+
 from pmsync.locks import renew
+from pmsync.platform import among
 from pmsync.quality import quarantine_records, release_passing
 from pmsync.rules import Stream
 from pmsync.runs import add_counts, utc_now
 from pmsync.state import mark_stream_complete
+from pmsync.sync.changes import SKIPPED_COUNTS, hash_salt, hashed_entity, page_hashes
 from pmsync.sync.gate import CheckedPage
 from pmsync.sync.policy import LoadContext, PageOutcome, apply_candidates
 from pmsync.sync.scope import SyncSession
+from schemas.tables import SYNCED_TABLES
 
 log = logging.getLogger("pmsync.sync")
 
@@ -19,27 +25,47 @@ log = logging.getLogger("pmsync.sync")
 def apply_page(
     session: SyncSession, stream: Stream, checked: CheckedPage, *, whole_listing: bool = True
 ) -> dict[str, dict[str, int]]:
-    """Apply a checked page under the sync rules; rows, quarantine, reasons and counts commit together.
+    """Apply a checked page under the sync rules; rows, quarantine, reasons, hashes and counts commit together.
+
+    Each record's own row keeps the hash of its payload only when the payload applied cleanly: not quarantined, not
+    loaded with a warning (a clock-skew warning depends on now), not excluded or parked, no derived row quarantined
+    or parked; otherwise the hash is cleared, so the record is checked again next time. Records drop_unchanged took
+    off the page are counted as it says.
 
     A page of a whole listing renews the run's lock and, on the listing's last page, marks the stream complete (its
     high-water mark); a page of one lease's records (`whole_listing=False`, the balance) does neither."""
-    rules = session.integration.rules
+    integration = session.integration
+    rules = integration.rules
     page = checked.page
-    context = LoadContext(session.integration_id, session.integration.integration_user, session.run_id, utc_now(), rules)
+    context = LoadContext(session.integration_id, integration.integration_user, session.run_id, utc_now(), rules)
     outcome = PageOutcome()
+    for entity, numbers in page.extra.get(SKIPPED_COUNTS, {}).items():
+        outcome.add(entity, **numbers)
+    held = [*checked.failures, *checked.warnings]
+    hashed = hashed_entity(stream)
+    hashes: dict[int, str | None] = {}
+    if hashed is not None:
+        dirty = {failure.record.get("id") for failure in held}
+        hashes = {
+            source_id: None if source_id in dirty else digest
+            for source_id, digest in page_hashes(page, hash_salt(rules, integration.integration_user)).items()
+        }
+        outcome.unclean.setdefault(hashed, set()).update(dirty - {None})
     with session.engine.begin() as connection:
         if whole_listing:
-            renew(connection, session.integration.name, session.lock_holder, session.lock_lease)
-        quarantine_records(
-            connection, session.integration_id, session.run_id, context.now, [*checked.failures, *checked.warnings]
-        )
+            renew(connection, integration.name, session.lock_holder, session.lock_lease)
+        quarantine_records(connection, session.integration_id, session.run_id, context.now, held)
         for entity in stream.entities:
             passed = checked.candidates.get(entity, [])
             failed = sum(failure.entity == entity for failure in checked.failures)
-            outcome.add(entity, fetched=len(passed) + failed, quarantined=failed)
-            passing_ids = checked.clean_source_ids(entity)
-            release_passing(connection, session.integration_id, session.run_id, context.now, entity, passing_ids)
-            apply_candidates(connection, context, rules.rules[entity], passed, outcome)
+            if passed or failed:
+                outcome.add(entity, fetched=len(passed) + failed, quarantined=failed)
+            release_passing(connection, session.integration_id, session.run_id, context.now, entity,
+                            checked.clean_source_ids(entity))
+            apply_candidates(connection, context, rules.rules[entity], passed, outcome,
+                             hashes if entity == hashed else None)
+        for entity, source_ids in outcome.unclean.items():
+            forget_hashes(connection, session.integration_id, entity, source_ids)
         add_counts(connection, session.run_id, outcome.counts)
         if whole_listing and page.complete:
             mark_stream_complete(connection, session.integration_id, stream.name, session.started_at, session.run_id)
@@ -50,6 +76,22 @@ def apply_page(
     page_number = page.offset // session.client.page_size + 1
     log.info("%s: page %d/%d %s", stream.name, page_number, pages, describe_counts(summary))
     return summary
+
+
+def forget_hashes(connection: Connection, integration_id: int, entity: str, source_ids: set[int]) -> None:
+    """Clear the source hash of these records' rows (their payload did not apply cleanly): one UPDATE, none if none."""
+    table = SYNCED_TABLES[entity]
+    if not source_ids or "source_hash" not in table.c:
+        return
+    connection.execute(
+        update(table)
+        .where(
+            table.c.integration_id == integration_id,
+            among(connection, table.c.source_id, sorted(source_ids)),
+            table.c.source_hash.is_not(None),
+        )
+        .values(source_hash=None)
+    )
 
 
 def describe_counts(summary: dict[str, dict[str, int]]) -> str:

@@ -11,13 +11,11 @@ from typing import Any
 from sqlalchemy import and_, bindparam, delete, select, update
 from sqlalchemy.engine import Connection
 
-from pmsync.platform import insert_ignoring_existing, upsert
+from pmsync.platform import among, insert_ignoring_existing, upsert
 from pmsync.reconciliation import reactivate_listed_units
 from pmsync.rules import EntityRule, Exclusion, ParentLink, RuleTable
 from schemas.records import Candidate
 from schemas.tables import SYNCED_TABLES, leases, residents, unapplied_records
-
-CHUNK = 900
 
 
 @dataclass(frozen=True)
@@ -33,9 +31,11 @@ class LoadContext:
 
 @dataclass
 class PageOutcome:
-    """What one page did, per entity (the counts of pmsync.runs.COUNTS)."""
+    """What one page did, per entity (the counts of pmsync.runs.COUNTS), and per hashed entity the records whose
+    payload did not apply cleanly here (parked or excluded, or with a derived row parked): their hash must go."""
 
     counts: dict[str, Counter] = field(default_factory=dict)
+    unclean: dict[str, set[int]] = field(default_factory=dict)
 
     def add(self, entity: str, **numbers: int) -> None:
         self.counts.setdefault(entity, Counter()).update(numbers)
@@ -50,12 +50,22 @@ class _Held:
 
 
 def apply_candidates(
-    connection: Connection, context: LoadContext, rule: EntityRule, candidates: Iterable[Candidate], outcome: PageOutcome
+    connection: Connection,
+    context: LoadContext,
+    rule: EntityRule,
+    candidates: Iterable[Candidate],
+    outcome: PageOutcome,
+    hashes: dict[int, str | None] | None = None,
 ) -> None:
     """Apply one entity's candidates; then apply any parked children this makes possible.
 
-    A record seen twice (a contact on an old and a current lease) counts once: an included copy wins.
+    A record seen twice (a contact on an old and a current lease) counts once: an included copy wins. Rows of a
+    hashed table get `hashes[source_id]` as their source_hash (None without one: parked children applied from
+    their stored payload are checked again when next listed).
     """
+    candidates = list(candidates)
+    if not candidates:
+        return
     verdicts: dict[int, tuple[Candidate, Exclusion | None]] = {}
     for candidate in candidates:
         exclusion = rule.include.exclusion(candidate, context.integration_user)
@@ -66,39 +76,53 @@ def apply_candidates(
     included = [candidate for candidate, exclusion in verdicts.values() if exclusion is None]
     if rule.adopt is not None:
         _adopt_platform_rows(connection, context, rule, included)
-    ready = _link_parents(connection, context, rule, included, held)
-    created, updated, unchanged = _write(connection, context, rule, ready)
+    unlinked: set[int] = set()
+    ready = _link_parents(connection, context, rule, included, held, unlinked)
+    hashes = {source_id: None if source_id in unlinked else digest for source_id, digest in (hashes or {}).items()}
+    created, updated, unchanged = _write(connection, context, rule, ready, hashes)
     _record_held(connection, context, rule.entity, held)
+    _note_unclean(context, rule.entity, held, outcome)
     applied = [row["source_id"] for row in ready]
     if rule.comes_back_when_listed:
         reactivate_listed_units(connection, context.integration_id, applied, context.run_id, context.now)
     _forget_held(connection, context, rule.entity, applied)
-    outcome.add(
-        rule.entity,
-        created=created,
-        updated=updated,
-        unchanged=unchanged,
-        excluded=sum(h.status == "excluded" for h in held),
-        parked=sum(h.status == "parked" for h in held),
-    )
+    parked = sum(h.status == "parked" for h in held)
+    outcome.add(rule.entity, created=created, updated=updated, unchanged=unchanged, excluded=len(held) - parked, parked=parked)
     _release_parked_children(connection, context, rule.entity, applied, outcome)
+
+
+def _note_unclean(context: LoadContext, entity: str, held: list[_Held], outcome: PageOutcome) -> None:
+    """A held record's own row (a hashed table's) loses its hash: excluded or parked, its payload did not apply; so
+    does the record a parked derived row comes from (a lease whose resident waits for its unit)."""
+    hashed = "source_hash" in SYNCED_TABLES[entity].c
+    for h in held:
+        if hashed or h.status == "parked":
+            own = context.rules.stream_of(entity).entities[0] if context.rules.streams else entity
+            outcome.unclean.setdefault(own, set()).add(h.candidate.payload.get("id", h.candidate.source_id))
 
 
 def _adopt_platform_rows(connection: Connection, context: LoadContext, rule: EntityRule, included: list[Candidate]) -> None:
     """Platform-made rows without a source id whose marker a source record carries get that record's source id."""
     table, fact, column = SYNCED_TABLES[rule.entity], rule.adopt.fact, rule.adopt.column
     marked = {c.facts[fact]: c.source_id for c in included if c.facts.get(fact)}
-    for chunk in _chunks(sorted(marked)):
-        query = select(table.c.id, table.c[column].label("marker")).where(
-            table.c.integration_id == context.integration_id, table.c.source_id.is_(None), table.c[column].in_(chunk)
-        )
-        for row in connection.execute(query).all():
-            connection.execute(update(table).where(table.c.id == row.id).values(source_id=marked[row.marker]))
+    if not marked:
+        return
+    query = select(table.c.id, table.c[column].label("marker")).where(
+        table.c.integration_id == context.integration_id, table.c.source_id.is_(None),
+        among(connection, table.c[column], sorted(marked)),
+    )
+    adopted = [{"b_id": row.id, "b_source_id": marked[row.marker]} for row in connection.execute(query)]
+    if adopted:
+        statement = update(table).where(table.c.id == bindparam("b_id")).values(source_id=bindparam("b_source_id"))
+        connection.execute(statement, adopted)
 
 
 def _link_parents(
-    connection: Connection, context: LoadContext, rule: EntityRule, included: list[Candidate], held: list[_Held]
+    connection: Connection, context: LoadContext, rule: EntityRule, included: list[Candidate], held: list[_Held],
+    unlinked: set[int],
 ) -> list[dict[str, Any]]:
+    """Rows with their parents' ids; a missing required parent parks the record (into `held`), a missing optional
+    one it names leaves the link empty and the record in `unlinked` (its next listing may link it: no hash)."""
     rows = {c.source_id: {**c.columns, "source_id": c.source_id} for c in included}
     waiting = {c.source_id: c for c in included}
     for link in rule.parents:
@@ -115,6 +139,8 @@ def _link_parents(
                 held.append(_Held(candidate, "parked", Exclusion("parent_missing", detail), (link.entity, parent_source_id)))
                 del waiting[source_id], rows[source_id]
                 continue
+            if parent is None and candidate.parents.get(link.entity) is not None:
+                unlinked.add(source_id)
             rows[source_id][link.column] = parent["id"] if parent else None
             for column, parent_column in link.inherit.items():
                 rows[source_id][column] = parent[parent_column] if parent else None
@@ -130,10 +156,12 @@ def _resolve(
     table = SYNCED_TABLES[link.entity]
     wanted = {c.parents.get(link.entity) for c in candidates} - {None}
     columns = [table.c.id, table.c.source_id, *(table.c[name] for name in link.inherit.values())]
-    parents = {}
-    for chunk in _chunks(sorted(wanted)):
-        query = select(*columns).where(table.c.integration_id == context.integration_id, table.c.source_id.in_(chunk))
-        parents.update({row.source_id: row._asdict() for row in connection.execute(query)})
+    if not wanted:
+        return {}
+    query = select(*columns).where(
+        table.c.integration_id == context.integration_id, among(connection, table.c.source_id, sorted(wanted))
+    )
+    parents = {row.source_id: row._asdict() for row in connection.execute(query)}
     return {c.source_id: parents[c.parents[link.entity]] for c in candidates if c.parents.get(link.entity) in parents}
 
 
@@ -148,7 +176,8 @@ def _primary_resident_of_named_lease(
     if not named:
         return {}
     found: dict[int, dict[str, Any]] = {}
-    for chunk in _chunks(sorted({unit_id for unit_id, _ in named})):
+    unit_ids = sorted({unit_id for unit_id, _ in named})
+    if unit_ids:
         query = (
             select(leases.c.unit_id, leases.c.name, residents.c.id)
             .join(
@@ -158,7 +187,7 @@ def _primary_resident_of_named_lease(
                     residents.c.source_id == leases.c.primary_contact_source_id,
                 ),
             )
-            .where(leases.c.integration_id == context.integration_id, leases.c.unit_id.in_(chunk))
+            .where(leases.c.integration_id == context.integration_id, among(connection, leases.c.unit_id, unit_ids))
         )
         for row in connection.execute(query):
             for source_id in named.get((row.unit_id, row.name), ()):
@@ -166,41 +195,55 @@ def _primary_resident_of_named_lease(
     return found
 
 
-def _write(connection: Connection, context: LoadContext, rule: EntityRule, ready: list[dict[str, Any]]) -> tuple[int, int, int]:
+def _write(
+    connection: Connection, context: LoadContext, rule: EntityRule, ready: list[dict[str, Any]], hashes: dict[int, str | None]
+) -> tuple[int, int, int]:
+    """Insert new rows, update changed ones (their updatable columns), leave the rest; a hashed table's rows get their
+    record's hash (a hash alone that differs is written without touching the row's stamps: the row is unchanged)."""
     if not ready:
         return 0, 0, 0
     table = SYNCED_TABLES[rule.entity]
+    hashed = "source_hash" in table.c
     compared = [name for name in ready[0] if name != "source_id"]
-    existing: dict[int, Any] = {}
-    for chunk in _chunks([row["source_id"] for row in ready]):
-        query = select(table.c.id, table.c.source_id, *(table.c[name] for name in compared)).where(
-            table.c.integration_id == context.integration_id, table.c.source_id.in_(chunk)
-        )
-        existing.update({row.source_id: row for row in connection.execute(query)})
+    query = select(
+        table.c.id, table.c.source_id, *(table.c[name] for name in compared), *([table.c.source_hash] if hashed else [])
+    ).where(
+        table.c.integration_id == context.integration_id,
+        among(connection, table.c.source_id, [row["source_id"] for row in ready]),
+    )
+    existing = {row.source_id: row for row in connection.execute(query)}
     stamp = {"integration_id": context.integration_id, "last_sync_run_id": context.run_id}
-    inserts, updates, unchanged = [], [], 0
+    inserts, updates, rehashed, unchanged = [], [], [], 0
     updatable = [name for name in compared if rule.updatable(name)]
     for row in ready:
         current = existing.get(row["source_id"])
+        wanted = {"source_hash": hashes.get(row["source_id"])} if hashed else {}
         if current is None:
-            inserts.append({"active": True, **row, **stamp, "created_at": context.now, "updated_at": context.now})
+            inserts.append({"active": True, **row, **stamp, "created_at": context.now, "updated_at": context.now, **wanted})
         elif any(getattr(current, name) != row[name] for name in updatable):
-            updates.append({"b_id": current.id, "b_run": context.run_id, "b_now": context.now,
-                            **{f"b_{name}": row[name] for name in updatable}})
+            changed = {f"b_{name}": row[name] for name in updatable}
+            updates.append({"b_id": current.id, "b_run": context.run_id, "b_now": context.now, **changed,
+                            **{f"b_{name}": value for name, value in wanted.items()}})
         else:
             unchanged += 1
+            if hashed and current.source_hash != wanted["source_hash"]:
+                rehashed.append({"b_id": current.id, "b_source_hash": wanted["source_hash"]})
     insert_ignoring_existing(connection, table, inserts, ["integration_id", "source_id"])
     if updates:
+        changing = [*updatable, *(["source_hash"] if hashed else [])]
         statement = (
             update(table)
             .where(table.c.id == bindparam("b_id"))
             .values(
                 last_sync_run_id=bindparam("b_run"),
                 updated_at=bindparam("b_now"),
-                **{name: bindparam(f"b_{name}") for name in updatable},
+                **{name: bindparam(f"b_{name}") for name in changing},
             )
         )
         connection.execute(statement, updates)
+    if rehashed:
+        statement = update(table).where(table.c.id == bindparam("b_id")).values(source_hash=bindparam("b_source_hash"))
+        connection.execute(statement, rehashed)
     return len(inserts), len(updates), unchanged
 
 
@@ -227,28 +270,29 @@ def _record_held(connection: Connection, context: LoadContext, entity: str, held
 
 
 def _forget_held(connection: Connection, context: LoadContext, entity: str, applied: list[int]) -> None:
-    for chunk in _chunks(applied):
-        connection.execute(
-            delete(unapplied_records).where(
-                unapplied_records.c.integration_id == context.integration_id,
-                unapplied_records.c.entity == entity,
-                unapplied_records.c.source_id.in_(chunk),
-            )
+    if not applied:
+        return
+    connection.execute(
+        delete(unapplied_records).where(
+            unapplied_records.c.integration_id == context.integration_id,
+            unapplied_records.c.entity == entity,
+            among(connection, unapplied_records.c.source_id, applied),
         )
+    )
 
 
 def _release_parked_children(
     connection: Connection, context: LoadContext, parent_entity: str, applied: list[int], outcome: PageOutcome
 ) -> None:
-    parked = []
-    for chunk in _chunks(applied):
-        query = select(unapplied_records.c.entity, unapplied_records.c.source_id, unapplied_records.c.payload).where(
-            unapplied_records.c.integration_id == context.integration_id,
-            unapplied_records.c.status == "parked",
-            unapplied_records.c.parent_entity == parent_entity,
-            unapplied_records.c.parent_source_id.in_(chunk),
-        )
-        parked.extend(connection.execute(query))
+    if not applied:
+        return
+    query = select(unapplied_records.c.entity, unapplied_records.c.source_id, unapplied_records.c.payload).where(
+        unapplied_records.c.integration_id == context.integration_id,
+        unapplied_records.c.parent_entity == parent_entity,
+        among(connection, unapplied_records.c.parent_source_id, applied),
+        unapplied_records.c.status == "parked",
+    )
+    parked = connection.execute(query).all()
     order = context.rules.entities()
     for entity in sorted({row.entity for row in parked}, key=order.index):
         stream = context.rules.stream_of(entity)
@@ -262,7 +306,3 @@ def _release_parked_children(
         ]
         apply_candidates(connection, context, context.rules.rules[entity], candidates, outcome)
 
-
-def _chunks(values: list, size: int = CHUNK) -> Iterable[list]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]

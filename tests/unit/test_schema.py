@@ -74,3 +74,41 @@ def test_migration_0007_widens_source_text_keeping_rows_and_the_balance_view(pla
     assert view.lease_name == long_status and float(view.charged) == 900 and float(view.open_charges) == 12.5
     assert counts == [1] * len(rows)
     assert differences == []
+
+
+def test_migration_0008_adds_an_empty_source_hash_to_records_own_rows_keeping_rows(platform_engine):
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with platform_engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0007")
+    now = "2026-11-30 06:00:00+00:00"
+    stamps = {"created_at": now, "updated_at": now, "active": True}
+    rows = [
+        ("integrations", {"id": 1, "name": "default", "source_system": "propertyware", "base_url": "http://x",
+                          "system_id": "1", "integration_user": "u@x.example", "created_at": now, "updated_at": now}),
+        ("properties", {"id": 1, "integration_id": 1, "source_id": 11, "name": "Oak Court", "manually_disabled": False,
+                        **stamps}),
+        ("units", {"id": 1, "integration_id": 1, "source_id": 21, "property_id": 1, "name": "A", **stamps}),
+        ("leases", {"id": 1, "integration_id": 1, "source_id": 31, "unit_id": 1, "name": "Lee, Amy", **stamps}),
+        ("residents", {"id": 1, "integration_id": 1, "source_id": 41, "unit_id": 1, "lease_id": 1, **stamps}),
+        ("work_orders", {"id": 1, "integration_id": 1, "source_id": 61, "property_id": 1, "origin": "source", **stamps}),
+        ("lease_charges", {"id": 1, "integration_id": 1, "source_id": 51, "lease_id": 1, "amount": 900, **stamps}),
+        ("lease_payments", {"id": 1, "integration_id": 1, "source_id": 71, "lease_id": 1, "amount": 900, **stamps}),
+    ]
+    with platform_engine.begin() as connection:
+        for table, row in rows:
+            names = ", ".join(row)
+            connection.execute(sa.text(f"INSERT INTO {table} ({names}) VALUES ({', '.join(':' + n for n in row)})"), row)
+
+    migrate(platform_engine)
+
+    hashed = [table.name for table in SYNCED_TABLES.values() if "source_hash" in table.c]
+    assert sorted(hashed) == ["lease_charges", "lease_payments", "leases", "properties", "units", "work_orders"]
+    with platform_engine.connect() as connection:
+        counts = [connection.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one() for table, _ in rows]
+        hashes = [connection.execute(sa.text(f"SELECT source_hash FROM {table}")).scalar_one() for table in hashed]
+        differences = compare_metadata(MigrationContext.configure(connection), metadata)
+    assert counts == [1] * len(rows)
+    assert hashes == [None] * len(hashed)
+    assert differences == []

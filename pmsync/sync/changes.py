@@ -1,0 +1,133 @@
+"""Unchanged records cost a hash compare: each record's payload hash against the hash kept on its platform row."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import orjson
+from sqlalchemy import select
+
+from pmsync.platform import among
+from pmsync.rules import RuleTable, Stream
+from pmsync.source import SourcePage
+from pmsync.sync.scope import SyncSession
+from schemas.source_values import storable
+from schemas.tables import SYNCED_TABLES
+
+HASH_VERSION = "1"
+"""Part of every hash: raise it when a change to the rules or the records code changes what a payload becomes, so
+every record is checked and applied again once."""
+
+SOURCE_HASHES = "source_hashes"
+"""`SourcePage.extra` key: {record id: payload hash} of the records left on the page (apply_page stores them)."""
+SKIPPED_COUNTS = "unchanged_counts"
+"""`SourcePage.extra` key: {entity: Counter} of what the records dropped as unchanged count for (fetched, unchanged,
+excluded: a lease's contacts that are not residents)."""
+
+ACTIVE_FROM_SOURCE: dict[str, Callable[[Any], bool]] = {"lease": lambda record: bool(record.active)}
+"""Entities whose row's `active` is the source's own value. Any other row skips only when active: a deactivation made
+on the platform (reconciliation, a charge retired by the balance) is undone only by applying the record again."""
+
+
+def payload_hash(raw: dict[str, Any], salt: str = "") -> str:
+    """A short hex digest of the payload's canonical JSON (sorted keys), salted with HASH_VERSION and `salt`."""
+    try:
+        body = orjson.dumps(raw, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:  # a lone surrogate or an integer beyond 64 bits: the standard library writes both
+        body = json.dumps(raw, sort_keys=True, separators=(",", ":")).encode()
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(f"{HASH_VERSION}\0{salt}\0".encode())
+    digest.update(body)
+    return digest.hexdigest()
+
+
+def hash_salt(rules: RuleTable, integration_user: str) -> str:
+    """What besides the payload decides how a record applies: the rule table and the integration user."""
+    return f"{rules.source_system}\0{integration_user.strip().lower()}"
+
+
+def hashed_entity(stream: Stream) -> str | None:
+    """The entity whose rows are the stream's records' own rows, if its table keeps a source hash."""
+    table = SYNCED_TABLES.get(stream.entities[0])
+    return stream.entities[0] if table is not None and "source_hash" in table.c else None
+
+
+def page_hashes(page: SourcePage, salt: str) -> dict[int, str]:
+    """{record id: payload hash} of a page: carried by drop_unchanged, else computed."""
+    found = page.extra.get(SOURCE_HASHES)
+    if found is None:
+        found = {record.id: payload_hash(raw, salt) for record, raw in zip(page.records, page.raw)}
+    return found
+
+
+def drop_unchanged(session: SyncSession, stream: Stream, pages: list[SourcePage]) -> list[SourcePage]:
+    """The pages without the records whose payload hash equals their platform row's (an active row, or one whose
+    `active` is the source's own and matches); one SELECT for the whole batch.
+
+    Each returned page carries the hashes of the records left (SOURCE_HASHES) and what the dropped ones count for
+    (SKIPPED_COUNTS); apply_page uses both."""
+    entity = hashed_entity(stream)
+    if entity is None:
+        return pages
+    integration = session.integration
+    salt = hash_salt(integration.rules, integration.integration_user)
+    hashes = [{record.id: payload_hash(raw, salt) for record, raw in zip(page.records, page.raw)} for page in pages]
+    ids = [source_id for mine in hashes for source_id in mine]
+    if not ids:
+        return pages
+    table = SYNCED_TABLES[entity]
+    with session.engine.connect() as connection:
+        stored = {
+            row.source_id: (row.source_hash, row.active)
+            for row in connection.execute(
+                select(table.c.source_id, table.c.source_hash, table.c.active).where(
+                    table.c.integration_id == session.integration_id,
+                    among(connection, table.c.source_id, ids),
+                    table.c.source_hash.is_not(None),
+                )
+            )
+        }
+    active_of = ACTIVE_FROM_SOURCE.get(entity, lambda record: True)
+    result = []
+    for page, mine in zip(pages, hashes):
+        kept, skipped = [], []
+        for record, raw in zip(page.records, page.raw):
+            current = stored.get(record.id)
+            same = current is not None and current == (mine[record.id], active_of(record))
+            (skipped if same else kept).append((record, raw))
+        counts = _skipped_counts(stream, integration.rules, integration.integration_user, skipped)
+        result.append(replace(
+            page,
+            records=[record for record, _ in kept],
+            raw=[raw for _, raw in kept],
+            extra={**page.extra, SOURCE_HASHES: {record.id: mine[record.id] for record, _ in kept}, SKIPPED_COUNTS: counts},
+        ))
+    return result
+
+
+def _skipped_counts(stream: Stream, rules: RuleTable, integration_user: str, skipped: list[tuple]) -> dict[str, Counter]:
+    """What unchanged records count for: each is fetched and unchanged; the rows derived from it (a lease's residents)
+    too, or excluded as their rule says (a record applied cleanly had no derived row parked or quarantined)."""
+    counts: dict[str, Counter] = {}
+    if not skipped:
+        return counts
+    own, *derived = stream.entities
+    counts[own] = Counter(fetched=len(skipped), unchanged=len(skipped))
+    if not derived:
+        return counts
+    verdicts: dict[tuple[str, int], bool] = {}
+    for record, raw in skipped:
+        for candidate in record.rows(raw):  # not .candidates(): only the facts a rule reads need storable text
+            if candidate.entity in derived:
+                candidate.facts = storable(candidate.facts)
+                key = (candidate.entity, candidate.source_id)
+                included = rules.rules[candidate.entity].include.exclusion(candidate, integration_user) is None
+                verdicts[key] = verdicts.get(key, False) or included
+    for (entity, _), included in verdicts.items():
+        counts.setdefault(entity, Counter()).update(fetched=1, **{"unchanged" if included else "excluded": 1})
+    return counts
