@@ -3,27 +3,27 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import logging
 import threading
 from bisect import bisect_right
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 from itertools import accumulate
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pmsync.rules import Stream
 from pmsync.source import SourcePage
+from pmsync.sync.gate_frame import candidate_frame, columns_read
 from schemas.records import Candidate, is_storable
 
-if TYPE_CHECKING:
-    import pandas as pd
-
-NOT_IN_FRAME = {"source_data"}
-RESULT_FORMAT = {"result_format": "COMPLETE"}
+VERDICTS_ONLY = {"result_format": "BOOLEAN_ONLY"}
+FAILING_ROWS = {"result_format": "COMPLETE"}
+"""GX result formats: a verdict per expectation, then (for a failed one) every failing row's index."""
 SEVERITIES = ("error", "warning")
 """An expectation's meta "severity": "error" (the default) quarantines a failing record; "warning" lets it load and
 records it (quarantine status "warning"), reported in the run summary and `pmsync quality`."""
@@ -87,6 +87,7 @@ class QualityGate:
             self._frame_columns[entity] = columns_read(expectations)
         self._suites: dict[str, Any] = {}
         self._batches: dict[str, Any] = {}
+        self._validator: Any = None
         self._opening = threading.Lock()
         self._opened = False
         self._failure: Exception | None = None
@@ -125,6 +126,11 @@ class QualityGate:
 
         for name in [n for n in logging.root.manager.loggerDict if n.startswith("great_expectations")]:
             logging.getLogger(name).setLevel(logging.WARNING)
+        # What `Batch.validate` and `ValidationDefinition.run` use; either would load (and fingerprint) the frame
+        # twice, or keep every result in the context's store.
+        from great_expectations.validator.v1_validator import Validator
+
+        self._validator = Validator
         context = gx.get_context(mode="ephemeral")
         context.variables.progress_bars = ProgressBarsConfig(globally=False)
         for entity, (path, data) in self._definitions.items():
@@ -180,21 +186,33 @@ class QualityGate:
     def _broken_rows(
         self, entity: str, candidates: list[Candidate], request: str, now: datetime
     ) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
-        """Rows that broke an expectation of severity "error", and rows that broke one of severity "warning"."""
+        """Rows that broke an expectation of severity "error", and rows that broke one of severity "warning".
+
+        The suite first runs for a verdict per expectation only (BOOLEAN_ONLY: counts, half the cost of naming
+        rows); only the expectations that failed run again on the same loaded batch, naming their rows (COMPLETE).
+        """
         frame = candidate_frame(candidates, now, self._frame_columns[entity])
-        result = self._batches[entity].get_batch(batch_parameters={"dataframe": frame}).validate(
-            self._suites[entity], result_format=RESULT_FORMAT
+        suite = self._suites[entity]
+        validator = self._validator(
+            batch_definition=self._batches[entity], batch_parameters={"dataframe": frame}, result_format=VERDICTS_ONLY
         )
+        failed = [outcome for outcome in validator.validate_expectation_suite(suite).results if not outcome.success]
+        if not failed:
+            return {}, {}
+        validator.result_format = FAILING_ROWS
+        expectations = {expectation.id: expectation for expectation in suite.expectations}
         broken: dict[int, list[str]] = {}
         warned: dict[int, list[str]] = {}
-        for outcome in result.results:
+        for verdict in failed:
+            raised = _raised(verdict)
+            outcome = verdict if raised else validator.validate_expectation(expectations[verdict.expectation_config.id])
             if outcome.success:
                 continue
             label = _label(outcome.expectation_config)
             rows = (outcome.result or {}).get("unexpected_index_list")
-            raised = outcome.exception_info and outcome.exception_info.get("raised_exception")
+            raised = raised or _raised(outcome)
             if raised or rows is None:
-                detail = (outcome.exception_info or {}).get("exception_message") or "it applies to the whole batch"
+                detail = raised or "it applies to the whole batch"
                 raise DataQualityError(f"{entity}: expectation {label} could not be evaluated row by row ({detail}) [{request}]")
             severity = (outcome.expectation_config.meta or {}).get("severity", "error")
             held = warned if severity == "warning" else broken
@@ -214,6 +232,16 @@ class QualityGate:
             )
 
 
+def _raised(outcome: Any) -> str | None:
+    """What GX raised evaluating an expectation, if it did; its exception info is flat, or keyed by the metric that
+    raised (a column the frame lacks)."""
+    info = outcome.exception_info or {}
+    for entry in [info, *(value for value in info.values() if isinstance(value, dict))]:
+        if entry.get("raised_exception"):
+            return str(entry.get("exception_message") or "an exception without a message")
+    return None
+
+
 def _by_page(rows: dict[int, list[str]], starts: list[int]) -> dict[int, dict[int, list[str]]]:
     """Rows of the whole frame, per page number, numbered within their page (`starts`: each page's first row)."""
     pages: dict[int, dict[int, list[str]]] = {}
@@ -221,46 +249,6 @@ def _by_page(rows: dict[int, list[str]], starts: list[int]) -> dict[int, dict[in
         number = bisect_right(starts, row) - 1
         pages.setdefault(number, {})[row - starts[number]] = labels
     return pages
-
-
-def columns_read(expectations: list[dict]) -> frozenset[str] | None:
-    """The frame columns a suite's expectations read; None when one may read any (no column named, a row
-    condition): that suite sees every column."""
-    columns: set[str] = set()
-    for expectation in expectations:
-        kwargs = expectation.get("kwargs") or {}
-        named = [kwargs.get("column"), kwargs.get("column_A"), kwargs.get("column_B"), *(kwargs.get("column_list") or [])]
-        named = [name for name in named if isinstance(name, str)]
-        if not named or kwargs.get("row_condition"):
-            return None
-        columns.update(named)
-    return frozenset(columns)
-
-
-def candidate_frame(candidates: list[Candidate], now: datetime, columns: frozenset[str] | None = None) -> pd.DataFrame:
-    """One row per candidate: its columns, its parents' source ids, and how far its last change is ahead of now.
-
-    Built column by column; with `columns` (those a suite reads), only those that candidates have. Where names
-    meet, the later wins: source_id, then the candidate's columns, its parents' `<parent>_source_id`,
-    `modified_seconds_ahead`.
-    """
-    import pandas as pd
-
-    own = dict.fromkeys(name for candidate in candidates for name in candidate.columns if name not in NOT_IN_FRAME)
-    parents = {f"{parent}_source_id": parent for candidate in candidates for parent in candidate.parents}
-    names = [*dict.fromkeys(["source_id", *own, *parents, "modified_seconds_ahead"])]
-    frame = {}
-    for name in names if columns is None else [n for n in names if n in columns]:
-        if name == "modified_seconds_ahead":
-            moments = [candidate.columns.get("source_modified_at") for candidate in candidates]
-            frame[name] = [(moment - now).total_seconds() if moment else None for moment in moments]
-        elif name in parents:
-            frame[name] = [candidate.parents.get(parents[name]) for candidate in candidates]
-        elif name in own:
-            frame[name] = [float(v) if isinstance(v, Decimal) else v for v in (c.columns.get(name) for c in candidates)]
-        else:
-            frame[name] = [candidate.source_id for candidate in candidates]
-    return pd.DataFrame(frame, columns=list(frame))
 
 
 def _label(config: Any) -> str:
@@ -273,15 +261,31 @@ def _label(config: Any) -> str:
 
 def check_pages(gate: QualityGate, stream: Stream, pages: list[SourcePage], now: datetime) -> list[CheckedPage]:
     """The records of each page become candidates per entity, and go through the gate (no Prefect needed)."""
-    by_entity = [_candidates_by_entity(page) for page in pages]
-    checked = [CheckedPage(page, {}) for page in pages]
-    for entity in stream.entities:
-        outcomes = gate.check(entity, [(mine.get(entity, []), page.request) for mine, page in zip(by_entity, pages)], now)
-        for page_checked, (passed, failures, warnings) in zip(checked, outcomes):
-            page_checked.candidates[entity] = passed
-            page_checked.failures.extend(failures)
-            page_checked.warnings.extend(warnings)
+    with collector_paused():
+        by_entity = [_candidates_by_entity(page) for page in pages]
+        checked = [CheckedPage(page, {}) for page in pages]
+        for entity in stream.entities:
+            outcomes = gate.check(entity, [(mine.get(entity, []), page.request) for mine, page in zip(by_entity, pages)], now)
+            for page_checked, (passed, failures, warnings) in zip(checked, outcomes):
+                page_checked.candidates[entity] = passed
+                page_checked.failures.extend(failures)
+                page_checked.warnings.extend(warnings)
     return checked
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cycle collector off while a batch is checked: its candidates, rows and frame cells form no cycles,
+    yet each full collection walks every live object of the process (GX, pandas, the batch's pages), which cost a
+    third of the gate's time. Cyclic garbage made meanwhile waits for the next collection."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _candidates_by_entity(page: SourcePage) -> dict[str, list[Candidate]]:
