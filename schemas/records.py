@@ -8,8 +8,19 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic_core import PydanticSerializationError, to_json
 
 from schemas.source_values import UtcMoment, storable
+
+
+def is_storable(raw: Any) -> bool:
+    """Whether `raw` (a record, or a page's list of them) holds no text that `storable` would change: no NUL (its JSON
+    has no \\u0000 escape) and no lone surrogate (it encodes as UTF-8). One pass in pydantic's Rust encoder; a value
+    it cannot encode counts as not storable, so the caller takes the careful path."""
+    try:
+        return b"\\u0000" not in to_json(raw)
+    except PydanticSerializationError:
+        return False
 
 
 @dataclass
@@ -33,8 +44,14 @@ class SourceRecord(BaseModel):
     lastModifiedDateTime: UtcMoment | None = None
     createdDateTime: UtcMoment | None = None
 
-    def candidates(self, raw: dict[str, Any]) -> list[Candidate]:
-        """The platform rows this record becomes, its text made storable (see schemas.source_values.storable)."""
+    def candidates(self, raw: dict[str, Any], *, storable_already: bool = False) -> list[Candidate]:
+        """The platform rows this record becomes, its text made storable (see schemas.source_values.storable).
+
+        Most records hold nothing to clean; they are found so in one pass of the JSON encoder (`is_storable`), and
+        their rows are built from `raw` as it is. `storable_already`: the caller found the whole page so.
+        """
+        if storable_already or is_storable(raw):
+            return self.rows(raw)
         clean = storable(raw)
         found = self.rows(clean)
         for candidate in found:

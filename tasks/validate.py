@@ -14,9 +14,15 @@ from pmsync.sync.gate import CheckedPage, QualityGate, check_pages, held_summari
 
 
 @task(name="open_quality_gate", cache_policy=NONE, persist_result=False)
-def open_quality_gate(directory: Path, entities: list[str], max_failure_share: float) -> QualityGate:
-    """Read every entity's suite once for the run (a missing suite fails here, before any page is fetched)."""
-    return QualityGate(directory, entities, max_failure_share)
+def open_quality_gate(directory: Path, entities: list[str], max_failure_share: float, warm: bool = False) -> QualityGate:
+    """Read every entity's suite once for the run (a missing suite fails here, before any page is fetched).
+
+    `warm`: start loading Great Expectations in the background now, overlapping the first fetch — for runs that will
+    bring records (an initial sync); a delta leaves it to the first page with records."""
+    gate = QualityGate(directory, entities, max_failure_share)
+    if warm:
+        gate.warm_up()
+    return gate
 
 
 @task(name="validate_pages", cache_policy=NONE, persist_result=False)

@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import logging
+import threading
+from bisect import bisect_right
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from pmsync.rules import Stream
 from pmsync.source import SourcePage
-from schemas.records import Candidate
+from pmsync.sync.gate_frame import candidate_frame, columns_read
+from schemas.records import Candidate, is_storable
 
-NOT_IN_FRAME = {"source_data"}
+VERDICTS_ONLY = {"result_format": "BOOLEAN_ONLY"}
+FAILING_ROWS = {"result_format": "COMPLETE"}
+"""GX result formats: a verdict per expectation, then (for a failed one) every failing row's index."""
 SEVERITIES = ("error", "warning")
 """An expectation's meta "severity": "error" (the default) quarantines a failing record; "warning" lets it load and
 records it (quarantine status "warning"), reported in the run summary and `pmsync quality`."""
@@ -57,38 +63,81 @@ class CheckedPage:
 class QualityGate:
     """The suites of `expectations/`, read once per run; GX itself loads only when a page brings records.
 
-    Importing Great Expectations costs seconds, which an hourly delta with nothing changed need not pay.
+    Importing Great Expectations and building the suites costs seconds, which an hourly delta with nothing changed
+    need not pay. `warm_up()` starts it in a background thread, to overlap fetching; `check` waits for it.
     """
 
     def __init__(self, directory: Path, entities: list[str], max_failure_share: float, min_rows_for_share: int = 10):
         self.max_failure_share = max_failure_share
         self.min_rows_for_share = min_rows_for_share
         self._definitions: dict[str, tuple[Path, dict]] = {}
+        self._frame_columns: dict[str, frozenset[str] | None] = {}
         for entity in entities:
             path = directory / f"{entity}.json"
             if not path.exists():
                 raise DataQualityError(f"no expectation suite for {entity}: create {path}")
             self._definitions[entity] = (path, json.loads(path.read_text()))
-            for expectation in self._definitions[entity][1].get("expectations", []):
+            expectations = self._definitions[entity][1].get("expectations", [])
+            for expectation in expectations:
                 severity = (expectation.get("meta") or {}).get("severity", "error")
                 if severity not in SEVERITIES:
                     raise DataQualityError(
                         f"{path}: {expectation.get('type')} has severity {severity!r}; use one of {', '.join(SEVERITIES)}"
                     )
+            self._frame_columns[entity] = columns_read(expectations)
         self._suites: dict[str, Any] = {}
         self._batches: dict[str, Any] = {}
+        self._validator: Any = None
+        self._opening = threading.Lock()
+        self._opened = False
+        self._failure: Exception | None = None
+        self._warming: threading.Thread | None = None
+
+    def warm_up(self) -> None:
+        """Start importing GX and building the context and suites in a background thread (once); `check` waits for
+        it, and raises what it raised (a broken suite: DataQualityError naming the file)."""
+        with self._opening:
+            if self._opened or self._failure is not None or self._warming is not None:
+                return
+            self._warming = threading.Thread(target=self._warm, name="pmsync-quality-gate-warm-up", daemon=True)
+            self._warming.start()
+
+    def _warm(self) -> None:
+        with contextlib.suppress(Exception):  # kept in self._failure: check() raises it in the caller's thread
+            self._ensure_open()
+
+    def _ensure_open(self) -> None:
+        with self._opening:
+            if self._failure is not None:
+                raise self._failure
+            if self._opened:
+                return
+            try:
+                self._open()
+            except Exception as failure:
+                self._failure = failure
+                raise
+            self._opened = True
 
     def _open(self) -> None:
-        """Build the ephemeral GX context with every suite (once, on the first page that has records)."""
+        """Build the ephemeral GX context with every suite."""
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
         for name in [n for n in logging.root.manager.loggerDict if n.startswith("great_expectations")]:
             logging.getLogger(name).setLevel(logging.WARNING)
+        # What `Batch.validate` and `ValidationDefinition.run` use; either would load (and fingerprint) the frame
+        # twice, or keep every result in the context's store.
+        from great_expectations.validator.v1_validator import Validator
+
+        self._validator = Validator
         context = gx.get_context(mode="ephemeral")
         context.variables.progress_bars = ProgressBarsConfig(globally=False)
         for entity, (path, data) in self._definitions.items():
-            suite = gx.ExpectationSuite(name=data["name"], expectations=data["expectations"], meta=data.get("meta"))
+            try:
+                suite = gx.ExpectationSuite(name=data["name"], expectations=data["expectations"], meta=data.get("meta"))
+            except Exception as refused:  # GX raises pydantic, KeyError or its own errors for a malformed suite
+                raise DataQualityError(f"{path}: the suite cannot be built ({type(refused).__name__}: {refused})") from refused
             if len(suite.expectations) != len(data["expectations"]):
                 raise DataQualityError(
                     f"{path}: only {len(suite.expectations)} of {len(data['expectations'])} expectations are valid "
@@ -113,14 +162,13 @@ class QualityGate:
         everything = [candidate for candidates, _ in pages for candidate in candidates]
         if not everything:
             return [([], [], []) for _ in pages]
-        if not self._suites:
-            self._open()
+        self._ensure_open()
         broken, warned = self._broken_rows(entity, everything, pages[0][1], now)
-        outcomes, offset = [], 0
-        for candidates, request in pages:
-            mine = {row - offset: labels for row, labels in broken.items() if offset <= row < offset + len(candidates)}
-            notes = {row - offset: labels for row, labels in warned.items() if offset <= row < offset + len(candidates)}
-            offset += len(candidates)
+        starts = list(accumulate((len(candidates) for candidates, _ in pages), initial=0))
+        broken_by_page, warned_by_page = _by_page(broken, starts), _by_page(warned, starts)
+        outcomes = []
+        for number, (candidates, request) in enumerate(pages):
+            mine, notes = broken_by_page.get(number, {}), warned_by_page.get(number, {})
             self._stop_if_too_many(entity, mine, len(candidates), request)
             failures = [
                 QualityFailure(entity, str(candidates[row].source_id), sorted({*labels, *notes.get(row, [])}),
@@ -131,30 +179,45 @@ class QualityGate:
                 QualityFailure(entity, str(candidates[row].source_id), labels, candidates[row].payload, "warning")
                 for row, labels in notes.items() if row not in mine
             ]
-            outcomes.append(([c for row, c in enumerate(candidates) if row not in mine], failures, warnings))
+            passed = [c for row, c in enumerate(candidates) if row not in mine] if mine else list(candidates)
+            outcomes.append((passed, failures, warnings))
         return outcomes
 
     def _broken_rows(
         self, entity: str, candidates: list[Candidate], request: str, now: datetime
     ) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
-        """Rows that broke an expectation of severity "error", and rows that broke one of severity "warning"."""
-        result = self._batches[entity].get_batch(batch_parameters={"dataframe": candidate_frame(candidates, now)}).validate(
-            self._suites[entity], result_format={"result_format": "COMPLETE"}
+        """Rows that broke an expectation of severity "error", and rows that broke one of severity "warning".
+
+        The suite first runs for a verdict per expectation only (BOOLEAN_ONLY: counts, half the cost of naming
+        rows); only the expectations that failed run again on the same loaded batch, naming their rows (COMPLETE).
+        """
+        frame = candidate_frame(candidates, now, self._frame_columns[entity])
+        suite = self._suites[entity]
+        validator = self._validator(
+            batch_definition=self._batches[entity], batch_parameters={"dataframe": frame}, result_format=VERDICTS_ONLY
         )
+        failed = [outcome for outcome in validator.validate_expectation_suite(suite).results if not outcome.success]
+        if not failed:
+            return {}, {}
+        validator.result_format = FAILING_ROWS
+        expectations = {expectation.id: expectation for expectation in suite.expectations}
         broken: dict[int, list[str]] = {}
         warned: dict[int, list[str]] = {}
-        for outcome in result.results:
+        for verdict in failed:
+            raised = _raised(verdict)
+            outcome = verdict if raised else validator.validate_expectation(expectations[verdict.expectation_config.id])
             if outcome.success:
                 continue
             label = _label(outcome.expectation_config)
             rows = (outcome.result or {}).get("unexpected_index_list")
-            raised = outcome.exception_info and outcome.exception_info.get("raised_exception")
+            raised = raised or _raised(outcome)
             if raised or rows is None:
-                detail = (outcome.exception_info or {}).get("exception_message") or "it applies to the whole batch"
+                detail = raised or "it applies to the whole batch"
                 raise DataQualityError(f"{entity}: expectation {label} could not be evaluated row by row ({detail}) [{request}]")
             severity = (outcome.expectation_config.meta or {}).get("severity", "error")
+            held = warned if severity == "warning" else broken
             for row in rows:
-                (warned if severity == "warning" else broken).setdefault(row, []).append(label)
+                held.setdefault(row, []).append(label)
         return broken, warned
 
     def _stop_if_too_many(self, entity: str, broken: dict[int, list[str]], rows: int, request: str) -> None:
@@ -169,20 +232,23 @@ class QualityGate:
             )
 
 
-def candidate_frame(candidates: list[Candidate], now: datetime) -> pd.DataFrame:
-    """One row per candidate: its columns, its parents' source ids, and how far its last change is ahead of now."""
-    rows = []
-    for candidate in candidates:
-        row: dict[str, Any] = {"source_id": candidate.source_id}
-        for column, value in candidate.columns.items():
-            if column not in NOT_IN_FRAME:
-                row[column] = float(value) if isinstance(value, Decimal) else value
-        for parent, source_id in candidate.parents.items():
-            row[f"{parent}_source_id"] = source_id
-        modified = candidate.columns.get("source_modified_at")
-        row["modified_seconds_ahead"] = (modified - now).total_seconds() if modified else None
-        rows.append(row)
-    return pd.DataFrame(rows)
+def _raised(outcome: Any) -> str | None:
+    """What GX raised evaluating an expectation, if it did; its exception info is flat, or keyed by the metric that
+    raised (a column the frame lacks)."""
+    info = outcome.exception_info or {}
+    for entry in [info, *(value for value in info.values() if isinstance(value, dict))]:
+        if entry.get("raised_exception"):
+            return str(entry.get("exception_message") or "an exception without a message")
+    return None
+
+
+def _by_page(rows: dict[int, list[str]], starts: list[int]) -> dict[int, dict[int, list[str]]]:
+    """Rows of the whole frame, per page number, numbered within their page (`starts`: each page's first row)."""
+    pages: dict[int, dict[int, list[str]]] = {}
+    for row, labels in rows.items():
+        number = bisect_right(starts, row) - 1
+        pages.setdefault(number, {})[row - starts[number]] = labels
+    return pages
 
 
 def _label(config: Any) -> str:
@@ -195,16 +261,40 @@ def _label(config: Any) -> str:
 
 def check_pages(gate: QualityGate, stream: Stream, pages: list[SourcePage], now: datetime) -> list[CheckedPage]:
     """The records of each page become candidates per entity, and go through the gate (no Prefect needed)."""
-    candidates = [[c for record, raw in zip(page.records, page.raw) for c in record.candidates(raw)] for page in pages]
-    checked = [CheckedPage(page, {}) for page in pages]
-    for entity in stream.entities:
-        outcomes = gate.check(entity, [([c for c in mine if c.entity == entity], page.request)
-                                       for mine, page in zip(candidates, pages)], now)
-        for page_checked, (passed, failures, warnings) in zip(checked, outcomes):
-            page_checked.candidates[entity] = passed
-            page_checked.failures.extend(failures)
-            page_checked.warnings.extend(warnings)
+    with collector_paused():
+        by_entity = [_candidates_by_entity(page) for page in pages]
+        checked = [CheckedPage(page, {}) for page in pages]
+        for entity in stream.entities:
+            outcomes = gate.check(entity, [(mine.get(entity, []), page.request) for mine, page in zip(by_entity, pages)], now)
+            for page_checked, (passed, failures, warnings) in zip(checked, outcomes):
+                page_checked.candidates[entity] = passed
+                page_checked.failures.extend(failures)
+                page_checked.warnings.extend(warnings)
     return checked
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cycle collector off while a batch is checked: its candidates, rows and frame cells form no cycles,
+    yet each full collection walks every live object of the process (GX, pandas, the batch's pages), which cost a
+    third of the gate's time. Cyclic garbage made meanwhile waits for the next collection."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def _candidates_by_entity(page: SourcePage) -> dict[str, list[Candidate]]:
+    storable_already = is_storable(page.raw)
+    found: dict[str, list[Candidate]] = {}
+    for record, raw in zip(page.records, page.raw):
+        for candidate in record.candidates(raw, storable_already=storable_already):
+            found.setdefault(candidate.entity, []).append(candidate)
+    return found
 
 
 def held_summaries(stream: Stream, checked: list[CheckedPage]) -> list[str]:
