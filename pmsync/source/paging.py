@@ -17,11 +17,15 @@ Record = TypeVar("Record", bound=BaseModel)
 
 @dataclass(frozen=True)
 class PageCursor:
-    """Where the next page of an id-ordered listing starts, and the X-Total-Count the previous page reported."""
+    """Where the next page of an id-ordered listing starts, and the X-Total-Count the previous page reported.
+
+    `reached` is set only when the previous page stepped so far back that it held only records already seen: the
+    highest id it held (below `last_id`); the next page must get beyond it to show progress."""
 
     offset: int = 0
     last_id: int | None = None
     total: int | None = None
+    reached: int | None = None
 
 
 @dataclass
@@ -107,9 +111,14 @@ class Paginator:
         fresh = [r for r in raw if is_new(r, self.cursor.last_id)]
         next_offset = offset + len(raw)
         done = len(raw) < self.limit or next_offset >= total
-        check_progress(fresh, done, self._step_back, entity=self.entity, offset=offset, total=total, request=request)
+        top = max((r["id"] for r in raw if isinstance(r.get("id"), int)), default=None)
+        before = self.cursor.last_id if self.cursor.reached is None else self.cursor.reached
+        moved = top is not None and (before is None or top > before)
+        check_progress(fresh, done, self._step_back, moved, entity=self.entity, offset=offset, total=total,
+                       request=request)
         last_id = max((r["id"] for r in fresh if isinstance(r.get("id"), int)), default=self.cursor.last_id)
-        next_cursor = None if done else PageCursor(next_offset, last_id, total)
+        behind = top if top is not None and last_id is not None and top < last_id else None
+        next_cursor = None if done else PageCursor(next_offset, last_id, total, behind)
         return PageCut(fresh, offset, total, next_cursor, done, self.calls)
 
     def speculate(self, count: int) -> list[PageRequest]:
@@ -158,13 +167,14 @@ def check_total_steady(previous: int | None, total: int, page_size: int, *, enti
         )
 
 
-def check_progress(fresh: list[Any], done: bool, step_back: int, *, entity: str, offset: int, total: int,
-                   request: str) -> None:
-    """A page that overlapped by exactly one record yet brought no id not seen before, while X-Total-Count says
-    more remain, did not move the listing forward: the source ignores `offset` (or repeats pages). Raise rather
-    than loop. (A page stepped back further because records left the listing may hold only seen records; the
-    next page, one record before its end, moves on.)"""
-    if not fresh and not done and step_back == 1:
+def check_progress(fresh: list[Any], done: bool, step_back: int, moved: bool, *, entity: str, offset: int,
+                   total: int, request: str) -> None:
+    """A page that overlapped by exactly one record yet brought no id not seen before, nor got beyond the previous
+    page's records (`moved`), while X-Total-Count says more remain, did not move the listing forward: the source
+    ignores `offset` (or repeats pages). Raise rather than loop. (A page stepped back further because records left
+    the listing may hold only seen records; the pages after it, each one record before the previous one's end, hold
+    ever higher ids until they reach new ones.)"""
+    if not fresh and not done and step_back == 1 and not moved:
         raise SourcePagingBroken(
             f"{entity} page at offset {offset} brought no record not already seen although X-Total-Count says "
             f"{total} records exist; the source is not honouring offset paging, so a rerun will not help: "
