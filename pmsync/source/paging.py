@@ -79,7 +79,8 @@ class Paginator:
     overlapping page asks for at least 2 records (one seen, one new), whatever the page size.
 
     Every page must prove progress, or the listing stops with an error instead of looping: a page overlapping by one
-    record that brings no new id while X-Total-Count says more remain (SourcePagingBroken), a total that jumps by more
+    record that brings no new id, nor gets beyond the previous page's records, while X-Total-Count says more remain
+    (SourcePagingBroken), a total that jumps by more
     than one page size between consecutive responses (SourceListingUnstable), a page that ends short of the total
     (SourceUnavailable). `complete` is set only on the page where the listing reached its end.
     """
