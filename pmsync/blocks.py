@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 from prefect.blocks.core import Block
 from pydantic import ConfigDict, Field, SecretStr, ValidationInfo, field_validator
 
 from pmsync.settings import credential_problem
-from pmsync.source.budget import MAX_CONCURRENCY, check_concurrency, check_request_rate
+from pmsync.source.budget import MAX_CONCURRENCY
 
 
 class PropertywareIntegration(Block):
@@ -42,9 +44,13 @@ class PropertywareIntegration(Block):
     @field_validator("concurrency")
     @classmethod
     def _concurrency_within_the_cap(cls, value: int | None) -> int | None:
-        return None if value is None else check_concurrency(value)
+        if value is not None and not 1 <= value <= MAX_CONCURRENCY:
+            raise ValueError(f"concurrency must be a whole number from 1 to {MAX_CONCURRENCY} (or unset)")
+        return value
 
     @field_validator("max_requests_per_second")
     @classmethod
     def _request_rate_above_zero(cls, value: float | None) -> float | None:
-        return None if value is None else check_request_rate(value)
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise ValueError("max_requests_per_second must be a number above 0 (or unset)")
+        return value

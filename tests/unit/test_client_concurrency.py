@@ -166,3 +166,16 @@ def test_the_client_refuses_a_concurrency_outside_1_to_4():
         with pytest.raises(ValueError, match="PMSYNC_PW_CONCURRENCY must be a whole number from 1 to 4"):
             PropertywareClient("http://127.0.0.1:9", SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_SYSTEM_ID,
                                concurrency=concurrency)
+
+
+@pytest.mark.parametrize("field, value", [("concurrency", 5), ("concurrency", 0), ("max_requests_per_second", 0)])
+def test_the_integration_block_refuses_a_concurrency_or_request_rate_out_of_range(field, value):
+    from pydantic import ValidationError
+
+    from pmsync.blocks import PropertywareIntegration
+
+    fields = dict(base_url="http://127.0.0.1:9", client_id="id", client_secret="secret-value", system_id="1",
+                  integration_user="someone@example.com")
+    assert PropertywareIntegration(**fields).concurrency is None, "unset: PMSYNC_PW_CONCURRENCY applies"
+    with pytest.raises(ValidationError, match=rf"{field} must be"):
+        PropertywareIntegration(**fields, **{field: value})
