@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 from prefect.blocks.core import Block
 from pydantic import ConfigDict, Field, SecretStr, ValidationInfo, field_validator
 
 from pmsync.settings import credential_problem
+from pmsync.source.budget import MAX_CONCURRENCY
 
 
 class PropertywareIntegration(Block):
@@ -21,6 +24,12 @@ class PropertywareIntegration(Block):
     system_id: str = Field(description="Organisation / system id (x-propertyware-system-id).")
     integration_user: str = Field(description="E-mail of the integration user: work orders sync when managedBy is this user.")
     source_system: str = Field(default="propertyware", description="Rule table: propertyware or propertyware-contact-updates.")
+    concurrency: int | None = Field(
+        default=None, description=f"List requests in flight per listing, 1–{MAX_CONCURRENCY} (unset: PMSYNC_PW_CONCURRENCY)."
+    )
+    max_requests_per_second: float | None = Field(
+        default=None, description="The most requests a second this account gets (unset: PMSYNC_PW_MAX_REQUESTS_PER_SECOND)."
+    )
 
     model_config = ConfigDict(hide_input_in_errors=True)
 
@@ -30,4 +39,18 @@ class PropertywareIntegration(Block):
         problem = credential_problem(value)
         if problem:
             raise ValueError(f"{info.field_name} {problem}; remove it (the value is not shown)")
+        return value
+
+    @field_validator("concurrency")
+    @classmethod
+    def _concurrency_within_the_cap(cls, value: int | None) -> int | None:
+        if value is not None and not 1 <= value <= MAX_CONCURRENCY:
+            raise ValueError(f"concurrency must be a whole number from 1 to {MAX_CONCURRENCY} (or unset)")
+        return value
+
+    @field_validator("max_requests_per_second")
+    @classmethod
+    def _request_rate_above_zero(cls, value: float | None) -> float | None:
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise ValueError("max_requests_per_second must be a number above 0 (or unset)")
         return value

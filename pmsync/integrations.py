@@ -9,6 +9,7 @@ from pydantic import SecretStr, ValidationError
 from pmsync.rules import RULE_TABLES, RuleTable
 from pmsync.settings import IntegrationSettings, invalid_settings
 from pmsync.source import PropertywareClient, RetryPolicy
+from pmsync.source.budget import DEFAULT_CONCURRENCY, DEFAULT_MAX_REQUESTS_PER_SECOND
 
 
 class IntegrationNotConfigured(Exception):
@@ -29,15 +30,20 @@ class Integration:
     max_attempts: int = 6
     backoff_seconds: float = 0.5
     page_size: int = 500
+    concurrency: int = DEFAULT_CONCURRENCY
+    max_requests_per_second: float = DEFAULT_MAX_REQUESTS_PER_SECOND
 
     @property
     def rules(self) -> RuleTable:
         return RULE_TABLES[self.source_system]
 
     def open_client(self) -> PropertywareClient:
+        """A client within this integration's budget: `concurrency` pages in flight per listing, and at most
+        `max_requests_per_second` requests a second across all its threads."""
         retry = RetryPolicy(max_attempts=self.max_attempts, backoff_base=self.backoff_seconds)
         return PropertywareClient(
-            self.base_url, self.client_id, self.client_secret, self.system_id, retry=retry, page_size=self.page_size
+            self.base_url, self.client_id, self.client_secret, self.system_id, retry=retry, page_size=self.page_size,
+            concurrency=self.concurrency, max_requests_per_second=self.max_requests_per_second,
         )
 
 
@@ -61,11 +67,14 @@ def integration_from_environment(settings: IntegrationSettings | None = None) ->
         page_size=settings.pw_page_size,
         max_attempts=settings.pw_max_attempts,
         backoff_seconds=settings.pw_backoff_seconds,
+        concurrency=settings.pw_concurrency,
+        max_requests_per_second=settings.pw_max_requests_per_second,
     )
 
 
 def integration_from_block(block_name: str) -> Integration:
-    """An integration stored as a Prefect block (needs the Prefect API); tuning comes from PMSYNC_* defaults."""
+    """An integration stored as a Prefect block (needs the Prefect API); tuning the block leaves unset (concurrency,
+    request rate) and the rest (page size, retries) come from the PMSYNC_* settings."""
     from pmsync.blocks import PropertywareIntegration
 
     try:
@@ -91,6 +100,8 @@ def integration_from_block(block_name: str) -> Integration:
         max_attempts=tuning.pw_max_attempts,
         backoff_seconds=tuning.pw_backoff_seconds,
         page_size=tuning.pw_page_size,
+        concurrency=block.concurrency or tuning.pw_concurrency,
+        max_requests_per_second=block.max_requests_per_second or tuning.pw_max_requests_per_second,
     )
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from pmsync.source.budget import DEFAULT_CONCURRENCY, DEFAULT_MAX_REQUESTS_PER_SECOND, check_concurrency, check_request_rate
 from pmsync.source.paging import check_page_size
 
 CREDENTIAL_VARIABLES = {
@@ -55,7 +56,8 @@ class PlatformSettings(BaseSettings):
 class IntegrationSettings(BaseSettings):
     """One source account (the default integration) as the PMSYNC_* environment describes it.
 
-    Credentials with whitespace, CR or LF and a page size outside 1–500 are refused here; errors never show the input.
+    Credentials with whitespace, CR or LF, a page size outside 1–500, a concurrency outside 1–4 and a request rate that
+    is not above 0 are refused here; errors never show the input.
     """
 
     model_config = SettingsConfigDict(env_prefix="PMSYNC_", extra="ignore", hide_input_in_errors=True)
@@ -70,6 +72,8 @@ class IntegrationSettings(BaseSettings):
     pw_max_attempts: int = 6
     pw_backoff_seconds: float = 0.5
     pw_page_size: int = 500
+    pw_concurrency: int = DEFAULT_CONCURRENCY
+    pw_max_requests_per_second: float = DEFAULT_MAX_REQUESTS_PER_SECOND
 
     @field_validator("pw_client_id", "pw_client_secret", "pw_system_id")
     @classmethod
@@ -84,6 +88,16 @@ class IntegrationSettings(BaseSettings):
     @classmethod
     def _page_size_the_vendor_accepts(cls, value: int) -> int:
         return check_page_size(value)
+
+    @field_validator("pw_concurrency")
+    @classmethod
+    def _concurrency_within_the_cap(cls, value: int) -> int:
+        return check_concurrency(value)
+
+    @field_validator("pw_max_requests_per_second")
+    @classmethod
+    def _request_rate_above_zero(cls, value: float) -> float:
+        return check_request_rate(value)
 
     def missing(self) -> list[str]:
         """Names of the variables a sync needs that are empty."""

@@ -45,7 +45,8 @@ def control_router(store: SandboxStore) -> APIRouter:
 
     @router.get("/health")
     def health() -> dict:
-        return {"status": "ok", "version": store.version, "counts": {e: store.count(e) for e in ENTITIES}}
+        return {"status": "ok", "version": store.version, "counts": {e: store.count(e) for e in ENTITIES},
+                "most_in_flight": store.most_in_flight}
 
     @router.get("/faults")
     def list_faults() -> list:

@@ -149,8 +149,8 @@ class VendorApi:
 
 
 class SandboxApp(FastAPI):
-    """Logs vendor requests and applies slowdowns and connection faults (disconnect, reset, cut_body) before any
-    routing, at the raw ASGI level."""
+    """Logs vendor requests, counts those in flight, and applies slowdowns and connection faults (disconnect, reset,
+    cut_body) before any routing, at the raw ASGI level."""
 
     sandbox_store: SandboxStore
 
@@ -160,16 +160,25 @@ class SandboxApp(FastAPI):
             path, method = raw_path[len(BASE_PATH):] or "/", scope["method"]
             query = dict(parse_qsl(scope.get("query_string", b"").decode("utf-8", "replace"), keep_blank_values=True))
             self.sandbox_store.log_request(method, path, query)
-            delay = self.sandbox_store.slowdowns.delay_for(path, method)
-            if delay:
-                await asyncio.sleep(delay)
-            fault = self.sandbox_store.claim_fault(path, method, CONNECTION_KINDS)
-            if fault is not None and fault.kind == "cut_body":
-                await self._cut_body(scope, receive, send)
-                return
-            if fault is not None:
-                await self._disconnect(scope, receive, send, fault)
-                return
+            self.sandbox_store.request_began()
+            try:
+                await self._vendor_request(scope, receive, send, path, method)
+            finally:
+                self.sandbox_store.request_ended()
+            return
+        await super().__call__(scope, receive, send)
+
+    async def _vendor_request(self, scope, receive, send, path: str, method: str) -> None:
+        delay = self.sandbox_store.slowdowns.delay_for(path, method)
+        if delay:
+            await asyncio.sleep(delay)
+        fault = self.sandbox_store.claim_fault(path, method, CONNECTION_KINDS)
+        if fault is not None and fault.kind == "cut_body":
+            await self._cut_body(scope, receive, send)
+            return
+        if fault is not None:
+            await self._disconnect(scope, receive, send, fault)
+            return
         await super().__call__(scope, receive, send)
 
     async def _disconnect(self, scope, receive, send, fault: Fault) -> None:

@@ -57,6 +57,8 @@ class SandboxStore:
         self._faults: list[Fault] = []
         self.slowdowns = Slowdowns()
         self.requests_log: list[tuple[str, str, dict[str, str]]] = []
+        self.in_flight = 0
+        self.most_in_flight = 0
         self.writes_log: list[dict[str, Any]] = []
         self.work_order_tasks: dict[int, list[dict]] = {}
         self._task_ids = 70_000_001
@@ -211,6 +213,16 @@ class SandboxStore:
             if len(self.requests_log) > _REQUEST_LOG_LIMIT:
                 del self.requests_log[: len(self.requests_log) - _REQUEST_LOG_LIMIT]
 
+    def request_began(self) -> None:
+        """A vendor request is being handled; `most_in_flight` keeps the most handled at once since the log was cleared."""
+        with self.lock:
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+
+    def request_ended(self) -> None:
+        with self.lock:
+            self.in_flight -= 1
+
     def log_write(self, method: str, path: str, raw_body: bytes, status: int) -> None:
         """Every write received, in order: method, vendor path, the body as sent (parsed when JSON), our answer."""
         try:
@@ -228,6 +240,7 @@ class SandboxStore:
     def clear_requests_log(self) -> None:
         with self.lock:
             self.requests_log.clear()
+            self.most_in_flight = self.in_flight
 
     def inject(self, fault: Fault) -> Fault:
         with self.lock:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import http.client
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlencode
 
@@ -15,25 +15,12 @@ import urllib3.exceptions
 from pydantic import SecretStr
 
 from pmsync.source.answers import as_record_list, error_message, listing_total, parse_json, parse_records, rejection
-from pmsync.source.errors import (
-    SourceAuthError,
-    SourceDataError,
-    SourceOutcomeUnknown,
-    SourceRequestRejected,
-    SourceRequestUnsendable,
-    SourceUnavailable,
-)
-from pmsync.source.paging import (
-    MAX_PAGE_SIZE,
-    PageCursor,
-    Record,
-    SourcePage,
-    check_page_size,
-    check_progress,
-    check_total_steady,
-    is_new,
-    overlaps,
-)
+from pmsync.source.budget import DEFAULT_CONCURRENCY, RequestBudget, check_concurrency
+from pmsync.source.errors import (FetchAbandoned, SourceAuthError, SourceDataError, SourceOutcomeUnknown,
+                                  SourceRequestRejected, SourceRequestUnsendable, SourceUnavailable)
+from pmsync.source.listing import concurrent_pages
+from pmsync.source.paging import (MAX_PAGE_SIZE, PageCursor, PageCut, Paginator, PageRequest, Record, SourcePage,
+                                  check_page_size, format_source_time)
 from pmsync.source.retry import TRANSIENT_READ_ERRORS, RetryPolicy, retry_after_seconds
 
 __all__ = ["MAX_PAGE_SIZE", "PageCursor", "PropertywareClient", "RetryPolicy", "SourcePage", "format_source_time"]
@@ -48,13 +35,6 @@ HTTP_STACK_ERRORS: tuple[type[BaseException], ...] = (
 """What requests, urllib3 and http.client raise for a request they cannot build or send; their text may repeat
 header values (credentials), so only the exception's type is ever reported."""
 HEADER_ERRORS: tuple[type[BaseException], ...] = (requests.exceptions.InvalidHeader, UnicodeError)
-
-
-def format_source_time(moment: datetime) -> str:
-    """A timezone-aware moment in the vendor's date-time format (UTC, `Z`)."""
-    if moment.tzinfo is None:
-        raise ValueError("source times must be timezone-aware")
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class PropertywareClient:
@@ -72,12 +52,17 @@ class PropertywareClient:
         sleep: Callable[[float], None] = time.sleep,
         session: requests.Session | None = None,
         rng: random.Random | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        max_requests_per_second: float | None = None,
     ) -> None:
         secret = client_secret if isinstance(client_secret, SecretStr) else SecretStr(client_secret)
         self.base_url = base_url.rstrip("/")
         self.retry = retry
         self.page_size = check_page_size(page_size)
-        self.requests_made = 0
+        self.concurrency = check_concurrency(concurrency)
+        self._budget = RequestBudget(max_requests_per_second, burst=self.concurrency) if max_requests_per_second else None
+        self._requests_made = 0
+        self._count_lock = threading.Lock()
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._session = session or requests.Session()
@@ -89,6 +74,11 @@ class PropertywareClient:
                 "Accept": "application/json",
             }
         )
+
+    @property
+    def requests_made(self) -> int:
+        """HTTP requests sent so far by every thread of this client (speculative pages included)."""
+        return self._requests_made
 
     def __repr__(self) -> str:
         return f"PropertywareClient({self.base_url!r})"
@@ -105,46 +95,14 @@ class PropertywareClient:
         cursor: PageCursor = PageCursor(),
         params: Mapping[str, Any] | None = None,
     ) -> SourcePage[Record]:
-        """Fetch one id-ordered page holding only records above the previous page's last id.
-
-        Each page after the first starts one record early; if that record is not one we have seen, the
-        listing shifted under us (records left it), so we step further back until the page overlaps. Such an
-        overlapping page asks for at least 2 records (one seen, one new), whatever the page size.
-
-        Every page must prove progress, or the listing stops with an error instead of looping: a page overlapping by
-        one record that brings no new id while X-Total-Count says more remain (SourcePagingBroken), a total that
-        jumps by more than one page size between consecutive responses (SourceListingUnstable), a page that ends
-        short of the total (SourceUnavailable). `complete` is set only on the page where the listing reached its end.
-        """
-        resuming = cursor.last_id is not None and cursor.offset > 0
-        limit = max(self.page_size, 2) if resuming else self.page_size
-        query = {**(params or {}), "orderby": "id asc", "limit": limit}
-        step_back = 1 if resuming else 0
-        previous_total = cursor.total
-        calls = 0
+        """Fetch one id-ordered page holding only records above the previous page's last id; the paginator
+        (pmsync.source.paging.Paginator) decides the requests and proves progress."""
+        paginator = Paginator(cursor, self.page_size, entity=entity)
         while True:
-            offset = max(0, cursor.offset - step_back)
-            body, headers, request = self._get(path, {**query, "offset": offset}, entity)
-            calls += 1
-            total = listing_total(headers, request, entity)
-            check_total_steady(previous_total, total, limit, entity=entity, request=request)
-            previous_total = total
-            raw = as_record_list(body, request, entity)
-            if step_back == 0 or offset == 0 or overlaps(raw, cursor.last_id):
-                break
-            step_back *= 4
-        if len(raw) < limit and offset + len(raw) < total:
-            raise SourceUnavailable(
-                f"{entity} listing ended at {offset + len(raw)} of {total} records", request=request
-            )
-        fresh = [r for r in raw if is_new(r, cursor.last_id)]
-        next_offset = offset + len(raw)
-        done = len(raw) < limit or next_offset >= total
-        check_progress(fresh, done, step_back, entity=entity, offset=offset, total=total, request=request)
-        records = parse_records(fresh, model, request, entity)
-        last_id = max((r.id for r in records), default=cursor.last_id)  # type: ignore[attr-defined]
-        next_cursor = None if done else PageCursor(next_offset, last_id, total)
-        return SourcePage(entity, request, records, fresh, total, next_cursor, offset, calls, complete=done)
+            raw, total, request = self.fetch_listing_page(path, params, paginator.request(), entity)
+            cut = paginator.judge(raw, total, request=request)
+            if cut is not None:
+                return self.page_of(cut, model, entity, request)
 
     def iter_pages(
         self,
@@ -154,12 +112,69 @@ class PropertywareClient:
         entity: str,
         params: Mapping[str, Any] | None = None,
     ) -> Iterator[SourcePage[Record]]:
-        """Every page of a listing, streamed."""
+        """Every page of a listing, streamed; with a concurrency above 1, the next pages are fetched speculatively
+        while earlier ones are judged and consumed (the same pages as one request at a time)."""
+        if self.concurrency > 1:
+            yield from concurrent_pages(self, path, model, entity=entity, params=params)
+            return
         cursor: PageCursor | None = PageCursor()
         while cursor is not None:
             page = self.list_page(path, model, entity=entity, cursor=cursor, params=params)
             yield page
             cursor = page.next_cursor
+
+    def iter_batches(
+        self,
+        path: str,
+        model: type[Record],
+        *,
+        entity: str,
+        params: Mapping[str, Any] | None = None,
+        pages_per_batch: int,
+    ) -> Iterator[list[SourcePage[Record]]]:
+        """A listing's pages in batches of up to `pages_per_batch` consecutive pages; the last batch ends where the
+        listing ends (its last page has no next cursor)."""
+        if pages_per_batch < 1:
+            raise ValueError(f"pages_per_batch must be at least 1, got {pages_per_batch!r}")
+        pages = self.iter_pages(path, model, entity=entity, params=params)
+        batch: list[SourcePage[Record]] = []
+        try:
+            for page in pages:
+                batch.append(page)
+                if len(batch) == pages_per_batch or page.next_cursor is None:
+                    yield batch
+                    batch = []
+        finally:
+            pages.close()
+
+    def fetch_listing_page(
+        self,
+        path: str,
+        params: Mapping[str, Any] | None,
+        wanted: PageRequest,
+        entity: str,
+        *,
+        session: requests.Session | None = None,
+        cancelled: threading.Event | None = None,
+    ) -> tuple[list[dict[str, Any]], int, str]:
+        """One list request as the paginator asked for it: the raw records, X-Total-Count and the request's name."""
+        query = {**(params or {}), "orderby": "id asc", "limit": wanted.limit, "offset": wanted.offset}
+        body, headers, request = self._get(path, query, entity, session=session, cancelled=cancelled)
+        total = listing_total(headers, request, entity)
+        return as_record_list(body, request, entity), total, request
+
+    @staticmethod
+    def page_of(cut: PageCut, model: type[Record], entity: str, request: str) -> SourcePage[Record]:
+        """The accepted page with its new records parsed into `model`."""
+        records = parse_records(cut.fresh, model, request, entity)
+        return SourcePage(entity, request, records, cut.fresh, cut.total, cut.next_cursor, cut.offset, cut.calls,
+                          complete=cut.complete)
+
+    def new_session(self) -> requests.Session:
+        """A session with this client's headers, for a worker thread (a requests.Session is not shared by threads)."""
+        session = requests.Session()
+        session.headers.update(self._session.headers)
+        return session
 
     def get_one(self, path: str, model: type[Record], *, entity: str) -> Record | None:
         """One record by its path (e.g. `/units/12`); None when the source says 404."""
@@ -212,15 +227,19 @@ class PropertywareClient:
             raise SourceDataError("response is not a JSON object", request=request, entity=entity)
         return SourcePage(entity, request, parse_records([body], model, request, entity), [body], 1, None)
 
-    def _get(self, path: str, params: Mapping[str, Any], entity: str) -> tuple[Any, Mapping[str, str], str]:
+    def _get(self, path: str, params: Mapping[str, Any], entity: str, *, session: requests.Session | None = None,
+             cancelled: threading.Event | None = None) -> tuple[Any, Mapping[str, str], str]:
         """A GET's parsed JSON body. Reads are idempotent: 429/5xx, timeouts, dropped or reset connections, a body
-        cut mid-transfer and a 200 whose body is not JSON are all sent again within the retry budget."""
+        cut mid-transfer and a 200 whose body is not JSON are all sent again within the retry budget. A speculative
+        fetch whose `cancelled` is set stops before its next attempt (FetchAbandoned)."""
         request = f"GET {path}" + (f"?{urlencode(params)}" if params else "")
         failure = "no attempt made"
         for attempt in range(1, self.retry.max_attempts + 1):
+            if cancelled is not None and cancelled.is_set():
+                raise FetchAbandoned(request)
             retry_after: float | None = None
             try:
-                response = self._request("GET", path, request, params=params)
+                response = self._request("GET", path, request, session=session, params=params)
             except TRANSIENT_READ_ERRORS as error:
                 failure = type(error).__name__
             else:
@@ -235,18 +254,30 @@ class PropertywareClient:
                     except ValueError:
                         failure = f"HTTP {response.status_code} with a body that is not valid JSON ({len(response.content)} bytes)"
             if attempt < self.retry.max_attempts:
-                self._sleep(self.retry.delay(attempt, retry_after, self._rng))
+                self._pause(self.retry.delay(attempt, retry_after, self._rng), cancelled)
         raise SourceUnavailable(
             f"source still failing after {self.retry.max_attempts} attempts (last: {failure}); run again later",
             request=request,
         )
 
-    def _request(self, method: str, path: str, request: str, **kwargs: Any) -> requests.Response:
-        """One HTTP exchange, body read. Transient failures propagate for the caller to retry; anything else the HTTP
-        stack raises becomes our own error built from the exception's type alone (its text may hold a credential)."""
-        self.requests_made += 1
+    def _pause(self, seconds: float, cancelled: threading.Event | None) -> None:
+        """A backoff wait; a speculative fetch's real-time wait ends early when it is cancelled."""
+        if cancelled is not None and self._sleep is time.sleep:
+            cancelled.wait(seconds)
+        else:
+            self._sleep(seconds)
+
+    def _request(self, method: str, path: str, request: str, *, session: requests.Session | None = None,
+                 **kwargs: Any) -> requests.Response:
+        """One HTTP exchange, body read, within the request budget. Transient failures propagate for the caller to
+        retry; anything else the HTTP stack raises becomes our own error built from the exception's type alone (its
+        text may hold a credential)."""
+        if self._budget is not None:
+            self._budget.spend()
+        with self._count_lock:
+            self._requests_made += 1
         try:
-            return self._session.request(
+            return (session or self._session).request(
                 method, self.base_url + path, timeout=(self.retry.connect_timeout, self.retry.read_timeout), **kwargs
             )
         except TRANSIENT_READ_ERRORS:

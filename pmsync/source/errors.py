@@ -68,3 +68,12 @@ class SourcePagingBroken(SourceError):
 
 class SourceRequestUnsendable(SourceError):
     """Fatal: the request could not be built or sent (e.g. a malformed base URL); fix the configuration or the request."""
+
+
+class FetchAbandoned(Exception):
+    """Not a failure: a speculative fetch stopped before its next attempt because its page is no longer wanted (the
+    listing stepped back, ended, or was closed); nobody waits for its answer."""
+
+    def __init__(self, request: str) -> None:
+        super().__init__(f"fetch abandoned [{request}]")
+        self.request = request

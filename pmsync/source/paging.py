@@ -1,13 +1,15 @@
-"""Id-ordered offset paging: the cursor, the page, and the checks that every page proves progress."""
+"""Id-ordered offset paging: the cursor, the page, the paginator (overlap and step back) and the checks that every
+page proves progress."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
-from pmsync.source.errors import SourceListingUnstable, SourcePagingBroken
+from pmsync.source.errors import SourceListingUnstable, SourcePagingBroken, SourceUnavailable
 
 MAX_PAGE_SIZE = 500
 Record = TypeVar("Record", bound=BaseModel)
@@ -15,11 +17,15 @@ Record = TypeVar("Record", bound=BaseModel)
 
 @dataclass(frozen=True)
 class PageCursor:
-    """Where the next page of an id-ordered listing starts, and the X-Total-Count the previous page reported."""
+    """Where the next page of an id-ordered listing starts, and the X-Total-Count the previous page reported.
+
+    `reached` is set only when the previous page stepped so far back that it held only records already seen: the
+    highest id it held (below `last_id`); the next page must get beyond it to show progress."""
 
     offset: int = 0
     last_id: int | None = None
     total: int | None = None
+    reached: int | None = None
 
 
 @dataclass
@@ -40,6 +46,104 @@ class SourcePage(Generic[Record]):
     requests_made: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
     complete: bool = False
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """The list request a paginator wants answered next."""
+
+    offset: int
+    limit: int
+
+
+@dataclass(frozen=True)
+class PageCut:
+    """A page the paginator accepted: its records not seen before (raw), where it was read, where the listing goes on."""
+
+    fresh: list[dict[str, Any]]
+    offset: int
+    total: int
+    next_cursor: PageCursor | None
+    complete: bool
+    calls: int
+
+
+class Paginator:
+    """The overlap-and-step-back logic of one page of an id-ordered listing, without any HTTP.
+
+    `request()` says which request to make (offset, limit); `judge(raw, total)` reads its answer and returns the page
+    (a PageCut), or None: step back further, ask `request()` again.
+
+    Each page after the first starts one record early; if that record is not one we have seen, the listing shifted
+    under us (records left it), so we step further back (1, 4, 16 … records) until the page overlaps. Such an
+    overlapping page asks for at least 2 records (one seen, one new), whatever the page size.
+
+    Every page must prove progress, or the listing stops with an error instead of looping: a page overlapping by one
+    record that brings no new id, nor gets beyond the previous page's records, while X-Total-Count says more remain
+    (SourcePagingBroken), a total that jumps by more
+    than one page size between consecutive responses (SourceListingUnstable), a page that ends short of the total
+    (SourceUnavailable). `complete` is set only on the page where the listing reached its end.
+    """
+
+    def __init__(self, cursor: PageCursor, page_size: int, *, entity: str) -> None:
+        self.cursor = cursor
+        self.entity = entity
+        resuming = cursor.last_id is not None and cursor.offset > 0
+        self.limit = max(page_size, 2) if resuming else page_size
+        self._step_back = 1 if resuming else 0
+        self._previous_total = cursor.total
+        self.calls = 0
+
+    def request(self) -> PageRequest:
+        return PageRequest(max(0, self.cursor.offset - self._step_back), self.limit)
+
+    def judge(self, raw: list[dict[str, Any]], total: int, *, request: str) -> PageCut | None:
+        """The page `raw` (the answer to `request()`, with its X-Total-Count) makes, or None to step back further.
+        `request` names the HTTP request in errors."""
+        offset = self.request().offset
+        self.calls += 1
+        check_total_steady(self._previous_total, total, self.limit, entity=self.entity, request=request)
+        self._previous_total = total
+        if self._step_back and offset > 0 and not overlaps(raw, self.cursor.last_id):
+            self._step_back *= 4
+            return None
+        if len(raw) < self.limit and offset + len(raw) < total:
+            raise SourceUnavailable(f"{self.entity} listing ended at {offset + len(raw)} of {total} records", request=request)
+        fresh = [r for r in raw if is_new(r, self.cursor.last_id)]
+        next_offset = offset + len(raw)
+        done = len(raw) < self.limit or next_offset >= total
+        top = max((r["id"] for r in raw if isinstance(r.get("id"), int)), default=None)
+        before = self.cursor.last_id if self.cursor.reached is None else self.cursor.reached
+        moved = top is not None and (before is None or top > before)
+        check_progress(fresh, done, self._step_back, moved, entity=self.entity, offset=offset, total=total,
+                       request=request)
+        last_id = max((r["id"] for r in fresh if isinstance(r.get("id"), int)), default=self.cursor.last_id)
+        behind = top if top is not None and last_id is not None and top < last_id else None
+        next_cursor = None if done else PageCursor(next_offset, last_id, total, behind)
+        return PageCut(fresh, offset, total, next_cursor, done, self.calls)
+
+    def speculate(self, count: int) -> list[PageRequest]:
+        """The requests of the next `count` pages after this one if every page comes back full and overlapping as
+        expected (each starts one record before the previous one's end), stopping where X-Total-Count says the listing
+        ends. Only for a paginator that has not stepped back and knows the total; else nothing is predictable."""
+        if self._step_back != 1 or self.cursor.total is None or self.calls:
+            return []
+        first = self.request()
+        stride = self.limit - 1
+        predicted = []
+        for index in range(1, count + 1):
+            previous_end = first.offset + (index - 1) * stride + self.limit
+            if previous_end >= self.cursor.total:
+                break
+            predicted.append(PageRequest(previous_end - 1, self.limit))
+        return predicted
+
+
+def format_source_time(moment: datetime) -> str:
+    """A timezone-aware moment in the vendor's date-time format (UTC, `Z`)."""
+    if moment.tzinfo is None:
+        raise ValueError("source times must be timezone-aware")
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def check_page_size(page_size: int) -> int:
@@ -64,13 +168,14 @@ def check_total_steady(previous: int | None, total: int, page_size: int, *, enti
         )
 
 
-def check_progress(fresh: list[Any], done: bool, step_back: int, *, entity: str, offset: int, total: int,
-                   request: str) -> None:
-    """A page that overlapped by exactly one record yet brought no id not seen before, while X-Total-Count says
-    more remain, did not move the listing forward: the source ignores `offset` (or repeats pages). Raise rather
-    than loop. (A page stepped back further because records left the listing may hold only seen records; the
-    next page, one record before its end, moves on.)"""
-    if not fresh and not done and step_back == 1:
+def check_progress(fresh: list[Any], done: bool, step_back: int, moved: bool, *, entity: str, offset: int,
+                   total: int, request: str) -> None:
+    """A page that overlapped by exactly one record yet brought no id not seen before, nor got beyond the previous
+    page's records (`moved`), while X-Total-Count says more remain, did not move the listing forward: the source
+    ignores `offset` (or repeats pages). Raise rather than loop. (A page stepped back further because records left
+    the listing may hold only seen records; the pages after it, each one record before the previous one's end, hold
+    ever higher ids until they reach new ones.)"""
+    if not fresh and not done and step_back == 1 and not moved:
         raise SourcePagingBroken(
             f"{entity} page at offset {offset} brought no record not already seen although X-Total-Count says "
             f"{total} records exist; the source is not honouring offset paging, so a rerun will not help: "

@@ -1,0 +1,58 @@
+"""How hard a client may press the source: requests in flight per listing, and a request rate shared by its threads."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+
+MAX_CONCURRENCY = 4
+DEFAULT_CONCURRENCY = 2
+DEFAULT_MAX_REQUESTS_PER_SECOND = 100.0
+"""Well above what the bundled sandbox serves pages of 500 at on a 2-core machine (so `make bench` is not slowed),
+and a cap a source can count on. The vendor's spec announces (as future) 10 requests per second per client; set
+PMSYNC_PW_MAX_REQUESTS_PER_SECOND=10 if the account enforces it (a 429 is retried either way)."""
+
+
+def check_concurrency(concurrency: int) -> int:
+    """The number of requests a listing may have in flight, if allowed (1–4); ValueError naming PMSYNC_PW_CONCURRENCY."""
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not 1 <= concurrency <= MAX_CONCURRENCY:
+        raise ValueError(f"PMSYNC_PW_CONCURRENCY must be a whole number from 1 to {MAX_CONCURRENCY}, got {concurrency!r}")
+    return concurrency
+
+
+def check_request_rate(per_second: float) -> float:
+    """A request rate above 0 (requests per second); ValueError naming PMSYNC_PW_MAX_REQUESTS_PER_SECOND."""
+    if isinstance(per_second, bool) or not isinstance(per_second, (int, float)) or not (
+        math.isfinite(per_second) and per_second > 0
+    ):
+        raise ValueError(f"PMSYNC_PW_MAX_REQUESTS_PER_SECOND must be a number above 0, got {per_second!r}")
+    return float(per_second)
+
+
+class RequestBudget:
+    """At most `per_second` requests a second on average, `burst` of them at once, across all threads of a client.
+
+    Each request takes the next free slot (slots are 1/per_second apart; up to `burst` may fall due together) and
+    waits for it outside the lock, so threads are paced, never starved."""
+
+    def __init__(self, per_second: float, burst: int = 1, *, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.interval = 1 / check_request_rate(per_second)
+        self._tolerance = self.interval * (max(burst, 1) - 1)
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._next_due = -math.inf
+
+    def spend(self) -> float:
+        """Wait for this request's slot; the seconds waited."""
+        with self._lock:
+            now = self._clock()
+            start = max(now, self._next_due - self._tolerance)
+            self._next_due = max(self._next_due, start) + self.interval
+        wait = start - now
+        if wait > 0:
+            self._sleep(wait)
+        return max(wait, 0.0)
