@@ -76,7 +76,8 @@ def measure_command(label: str, args: list[str], env: dict[str, str], database_u
     own = own_work_seconds(database_url, before)
     if runs_flow and own is None:
         note = "; ".join(filter(None, (note, "no sync_runs row: its whole wall time counts")))
-    return CliCommand(label, "pmsync " + " ".join(args), "PREFECT_API_URL" in env, result.seconds, own,
+    shown = " ".join(Path(arg).name if Path(arg).is_absolute() else arg for arg in args)
+    return CliCommand(label, f"pmsync {shown}", "PREFECT_API_URL" in env, result.seconds, own,
                       result.peak_rss_bytes / 2**20, note)
 
 
