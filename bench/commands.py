@@ -42,9 +42,12 @@ def without_prefect_server(env: dict[str, str], prefect_home: Path) -> dict[str,
 
 
 def newest_run_id(database_url: str) -> int:
+    """The newest sync_runs id (0 on a database not migrated yet)."""
     engine = make_engine(database_url)
     with engine.connect() as connection:
-        newest = connection.execute(sa.select(sa.func.coalesce(sa.func.max(sync_runs.c.id), 0))).scalar_one()
+        newest = 0
+        if sa.inspect(connection).has_table(sync_runs.name):
+            newest = connection.execute(sa.select(sa.func.coalesce(sa.func.max(sync_runs.c.id), 0))).scalar_one()
     engine.dispose()
     return int(newest)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import requests
 import sqlalchemy as sa
 
-from bench.commands import CliCommand, measure_flow_commands, measure_read_only
+from bench.commands import CliCommand, measure_flow_commands, measure_read_only, newest_run_id
 from bench.floor import measure_floor
 from bench.processes import BIN, CommandResult, run_measured, start_sandbox
 from pmsync.platform import make_engine, normalise_url
@@ -70,14 +70,16 @@ def drop_postgres_database(name: str, postgres_url: str, create_again: bool = Fa
     admin.dispose()
 
 
-def last_run(database_url: str, flow: str) -> tuple[int, int, str]:
-    """(source requests, records fetched, status) of the newest run of `flow`."""
+def last_run(database_url: str, after_run_id: int) -> tuple[int, int, str]:
+    """(source requests, records fetched, status) of the newest run, which must be newer than `after_run_id`."""
     engine = make_engine(database_url)
     with engine.connect() as connection:
         run = connection.execute(
             sa.select(sync_runs.c.id, sync_runs.c.source_requests, sync_runs.c.status)
-            .where(sync_runs.c.flow == flow).order_by(sync_runs.c.id.desc()).limit(1)
-        ).one()
+            .where(sync_runs.c.id > after_run_id).order_by(sync_runs.c.id.desc()).limit(1)
+        ).one_or_none()
+        if run is None:
+            raise RuntimeError("the command wrote no sync_runs row")
         fetched = connection.execute(
             sa.select(sa.func.coalesce(sa.func.sum(sync_run_entities.c.fetched), 0)).where(
                 sync_run_entities.c.run_id == run.id, sync_run_entities.c.entity.in_(LISTED_ENTITIES))
@@ -130,24 +132,25 @@ def measure_portfolio(units: int, database: str, work: Path, prefect_api: str, p
                                            note=f"fetch {floor.fetch_seconds:.1f} s + insert {floor.insert_seconds:.1f} s"))
         env = sync_environment(platform_url, root_url, prefect_api)
 
-        def measured(name: str, args: list[str], flow: str, note: str = "") -> None:
+        def measured(name: str, args: list[str], note: str = "") -> None:
             progress(f"{units:,} units, {database}: {name}")
+            before = newest_run_id(platform_url)
             command = run_command(args, env)
-            requests_made, fetched, status = last_run(platform_url, flow)
+            requests_made, fetched, status = last_run(platform_url, before)
             if status != "succeeded":
                 raise RuntimeError(f"{name} ended {status}:\n{command.output_tail}")
             result.operations.append(Operation(name, command.seconds, requests_made, fetched,
                                                command.peak_rss_bytes / 2**20, command.seconds / floor.seconds, note))
 
-        measured("initial sync", ["sync", "initial"], "initial")
-        measured("delta, nothing changed", ["sync", "delta"], "delta")
+        measured("initial sync", ["sync", "initial"])
+        measured("delta, nothing changed", ["sync", "delta"])
         touched = change_source(root_url, "touch", CHANGED_ENTITIES, changed_share)
-        measured(f"delta, {changed_share:.0%} changed", ["sync", "delta"], "delta",
+        measured(f"delta, {changed_share:.0%} changed", ["sync", "delta"],
                  f"{touched:,} records touched in {', '.join(CHANGED_ENTITIES)}")
         progress(f"{units:,} units, {database}: commands with no Prefect server")
         result.commands += measure_flow_commands(env, platform_url, work, progress)
         removed = change_source(root_url, "delete", ("units",), removed_share)
-        measured(f"reconcile, {removed_share:.1%} of units removed", ["reconcile"], "reconcile",
+        measured(f"reconcile, {removed_share:.1%} of units removed", ["reconcile"],
                  f"{removed:,} units removed")
         progress(f"{units:,} units, {database}: read-only commands")
         result.commands += measure_read_only(env, platform_url, progress)
