@@ -1,4 +1,4 @@
-"""One benchmark portfolio on one database: floor, initial sync, two deltas and a reconciliation, measured."""
+"""One benchmark portfolio on one database: floor, initial sync, two deltas, a reconciliation and CLI commands, measured."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 import requests
 import sqlalchemy as sa
 
+from bench.commands import CliCommand, measure_flow_commands, measure_read_only, newest_run_id
 from bench.floor import measure_floor
 from bench.processes import BIN, CommandResult, run_measured, start_sandbox
 from pmsync.platform import make_engine, normalise_url
@@ -17,6 +18,8 @@ from sandbox import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_INTEGRATIO
 from sandbox.constants import BASE_PATH, CONTROL_PATH
 from schemas.tables import sync_run_entities, sync_runs
 
+POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+"""The default PostgreSQL server the bench creates and drops its databases on."""
 CHANGED_ENTITIES = ("buildings", "units", "leases", "workorders")
 """What a 1 % change touches in the source: the records users edit (charges and payments are only ever added)."""
 LISTED_ENTITIES = tuple(stream.entities[0] for stream in PROPERTYWARE_STREAMS)
@@ -44,6 +47,7 @@ class PortfolioResult:
     database: str
     source_records: int
     operations: list[Operation] = field(default_factory=list)
+    commands: list[CliCommand] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -66,14 +70,16 @@ def drop_postgres_database(name: str, postgres_url: str, create_again: bool = Fa
     admin.dispose()
 
 
-def last_run(database_url: str, flow: str) -> tuple[int, int, str]:
-    """(source requests, records fetched, status) of the newest run of `flow`."""
+def last_run(database_url: str, after_run_id: int) -> tuple[int, int, str]:
+    """(source requests, records fetched, status) of the newest run, which must be newer than `after_run_id`."""
     engine = make_engine(database_url)
     with engine.connect() as connection:
         run = connection.execute(
             sa.select(sync_runs.c.id, sync_runs.c.source_requests, sync_runs.c.status)
-            .where(sync_runs.c.flow == flow).order_by(sync_runs.c.id.desc()).limit(1)
-        ).one()
+            .where(sync_runs.c.id > after_run_id).order_by(sync_runs.c.id.desc()).limit(1)
+        ).one_or_none()
+        if run is None:
+            raise RuntimeError("the command wrote no sync_runs row")
         fetched = connection.execute(
             sa.select(sa.func.coalesce(sa.func.sum(sync_run_entities.c.fetched), 0)).where(
                 sync_run_entities.c.run_id == run.id, sync_run_entities.c.entity.in_(LISTED_ENTITIES))
@@ -93,6 +99,16 @@ def change_source(root_url: str, action: str, entities: tuple[str, ...], share: 
     return changed
 
 
+def sync_environment(platform_url: str, root_url: str, prefect_api: str) -> dict[str, str]:
+    """What a user's `pmsync` sees: the platform, the sandbox as the source, a running Prefect server."""
+    return {
+        **os.environ, "PMSYNC_DATABASE_URL": platform_url, "PMSYNC_PW_BASE_URL": root_url + BASE_PATH,
+        "PMSYNC_PW_CLIENT_ID": SANDBOX_CLIENT_ID, "PMSYNC_PW_CLIENT_SECRET": SANDBOX_CLIENT_SECRET,
+        "PMSYNC_PW_SYSTEM_ID": SANDBOX_SYSTEM_ID, "PMSYNC_INTEGRATION_USER": SANDBOX_INTEGRATION_USER,
+        "PREFECT_API_URL": prefect_api, "PREFECT_LOGGING_LEVEL": "WARNING",
+    }
+
+
 def run_command(args: list[str], env: dict[str, str]) -> CommandResult:
     result = run_measured([str(BIN / "pmsync"), *args], env)
     if result.returncode:
@@ -103,7 +119,8 @@ def run_command(args: list[str], env: dict[str, str]) -> CommandResult:
 def measure_portfolio(units: int, database: str, work: Path, prefect_api: str, postgres_url: str,
                       ledger: bool = True, changed_share: float = 0.01, removed_share: float = 0.005,
                       progress=print) -> PortfolioResult:
-    """Floor, initial sync, delta with nothing changed, delta after `changed_share`, reconcile after `removed_share`."""
+    """Floor, initial sync, delta with nothing changed, delta after `changed_share`, flow-running commands with no
+    Prefect server, reconcile after `removed_share`, read-only commands."""
     names = (f"pmsync_bench_floor_{units}", f"pmsync_bench_{units}")
     floor_url, platform_url = (fresh_database(database, name, work, postgres_url) for name in names)
     sandbox, root_url = start_sandbox(units, ledger, work)
@@ -113,30 +130,30 @@ def measure_portfolio(units: int, database: str, work: Path, prefect_api: str, p
         result = PortfolioResult(units, database, floor.records)
         result.operations.append(Operation("floor", floor.seconds, floor.requests, floor.records, floor_ratio=1.0,
                                            note=f"fetch {floor.fetch_seconds:.1f} s + insert {floor.insert_seconds:.1f} s"))
-        env = {
-            **os.environ, "PMSYNC_DATABASE_URL": platform_url, "PMSYNC_PW_BASE_URL": root_url + BASE_PATH,
-            "PMSYNC_PW_CLIENT_ID": SANDBOX_CLIENT_ID, "PMSYNC_PW_CLIENT_SECRET": SANDBOX_CLIENT_SECRET,
-            "PMSYNC_PW_SYSTEM_ID": SANDBOX_SYSTEM_ID, "PMSYNC_INTEGRATION_USER": SANDBOX_INTEGRATION_USER,
-            "PREFECT_API_URL": prefect_api, "PREFECT_LOGGING_LEVEL": "WARNING",
-        }
+        env = sync_environment(platform_url, root_url, prefect_api)
 
-        def measured(name: str, args: list[str], flow: str, note: str = "") -> None:
+        def measured(name: str, args: list[str], note: str = "") -> None:
             progress(f"{units:,} units, {database}: {name}")
+            before = newest_run_id(platform_url)
             command = run_command(args, env)
-            requests_made, fetched, status = last_run(platform_url, flow)
+            requests_made, fetched, status = last_run(platform_url, before)
             if status != "succeeded":
                 raise RuntimeError(f"{name} ended {status}:\n{command.output_tail}")
             result.operations.append(Operation(name, command.seconds, requests_made, fetched,
                                                command.peak_rss_bytes / 2**20, command.seconds / floor.seconds, note))
 
-        measured("initial sync", ["sync", "initial"], "initial")
-        measured("delta, nothing changed", ["sync", "delta"], "delta")
+        measured("initial sync", ["sync", "initial"])
+        measured("delta, nothing changed", ["sync", "delta"])
         touched = change_source(root_url, "touch", CHANGED_ENTITIES, changed_share)
-        measured(f"delta, {changed_share:.0%} changed", ["sync", "delta"], "delta",
+        measured(f"delta, {changed_share:.0%} changed", ["sync", "delta"],
                  f"{touched:,} records touched in {', '.join(CHANGED_ENTITIES)}")
+        progress(f"{units:,} units, {database}: commands with no Prefect server")
+        result.commands += measure_flow_commands(env, platform_url, work, progress)
         removed = change_source(root_url, "delete", ("units",), removed_share)
-        measured(f"reconcile, {removed_share:.1%} of units removed", ["reconcile"], "reconcile",
+        measured(f"reconcile, {removed_share:.1%} of units removed", ["reconcile"],
                  f"{removed:,} units removed")
+        progress(f"{units:,} units, {database}: read-only commands")
+        result.commands += measure_read_only(env, platform_url, progress)
     finally:
         sandbox.stop()
         if database == "postgresql":

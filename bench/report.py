@@ -1,4 +1,5 @@
-"""The benchmark's report: the machine, the command, one table of every operation, and a chart against size."""
+"""The benchmark's report: the machine, the command, the targets, a table of every operation and of the CLI
+commands, and a chart against size."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import platform
 from pathlib import Path
 
 from bench.portfolio import PortfolioResult
+from bench.targets import targets_section
 
 
 def machine_description() -> str:
@@ -33,6 +35,23 @@ def results_table(results: list[PortfolioResult]) -> list[str]:
                 f"| {result.units:,} | {result.database} | {op.name} | {op.seconds:,.1f} | "
                 f"{op.floor_ratio:.2f} | {op.requests:,} | {op.records:,} | {records_per_second(op.records, op.seconds)} | "
                 f"{f'{op.peak_rss_mb:,.0f}' if op.peak_rss_mb else '—'} | {op.note} |"
+            )
+    return lines
+
+
+def commands_table(results: list[PortfolioResult]) -> list[str]:
+    """Every CLI command measured: wall, the work its sync_runs row recorded, and the rest."""
+    lines = [
+        "| units | database | command | Prefect server | wall s | own work s | beyond own work s | peak RSS MB | note |",
+        "|---:|---|---|---|---:|---:|---:|---:|---|",
+    ]
+    for result in results:
+        for command in result.commands:
+            own = "—" if command.own_seconds is None else f"{command.own_seconds:,.2f}"
+            lines.append(
+                f"| {result.units:,} | {result.database} | `{command.command}` | "
+                f"{'running' if command.prefect_server else 'none configured'} | {command.seconds:,.2f} | {own} | "
+                f"{command.beyond_own_work:,.2f} | {command.peak_rss_mb:,.0f} | {command.note} |"
             )
     return lines
 
@@ -93,10 +112,22 @@ def write_report(results: list[PortfolioResult], command: str, path: Path, chart
         "- Syncs run the way users run them: `pmsync sync initial|delta` and `pmsync reconcile` in a child process "
         "against a Prefect server; wall time includes starting that process. Peak RSS is of its whole process tree.",
         "- HTTP requests are the source requests each run recorded in `sync_runs`; records are what it fetched.",
+        "- CLI commands: after the 1 % delta, `pmsync sync delta`, `balance`, `import owners` and `workorder sync-now` "
+        "run with no Prefect server configured (no `PREFECT_API_URL`, a Prefect home of their own); after the "
+        "reconciliation, the read-only commands run beside the Prefect server. Own work is the `finished_at − "
+        "started_at` of the `sync_runs` row the command wrote.",
+        "",
+        *targets_section(results),
+        "",
+        "## Operations",
         "",
         *results_table(results),
         "",
         *delta_shares(results),
+        "",
+        "## CLI commands",
+        "",
+        *commands_table(results),
         "",
         f"![time against portfolio size]({chart.name})",
         "",

@@ -9,6 +9,7 @@ import requests
 import sqlalchemy as sa
 
 from bench.floor import FLOOR_TABLES, measure_floor
+from bench.portfolio import drop_postgres_database, fresh_database
 from bench.run import run_bench
 from pmsync.platform import make_engine
 from pmsync.rules import PROPERTYWARE_STREAMS
@@ -59,22 +60,57 @@ def test_sandbox_touches_and_deletes_a_reproducible_sample(sandbox):
     assert requests.post(control + "/touch", json={"share": 2}, timeout=10).status_code == 400
 
 
-def test_bench_measures_every_operation_on_both_databases(tmp_path):
-    """A tiny run end to end: the syncs run as users run them and the report says what they did."""
-    results = run_bench([60], ["sqlite", "postgresql"], tmp_path, POSTGRES_URL, progress=lambda line: None)
+def test_bench_postgres_databases_are_made_fresh_and_dropped(tmp_path):
+    url = fresh_database("postgresql", "pmsync_bench_test_fresh", tmp_path, POSTGRES_URL)
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(sa.text("CREATE TABLE leftover (id integer)"))
+    engine.dispose()
+    url = fresh_database("postgresql", "pmsync_bench_test_fresh", tmp_path, POSTGRES_URL)
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        assert sa.inspect(connection).get_table_names() == [], "made again from nothing"
+    engine.dispose()
+    drop_postgres_database("pmsync_bench_test_fresh", POSTGRES_URL)
+    admin = make_engine(POSTGRES_URL)
+    with admin.connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM pg_database WHERE datname = 'pmsync_bench_test_fresh'"))\
+            .scalar_one() == 0
+    admin.dispose()
 
-    assert [r.database for r in results] == ["sqlite", "postgresql"]
-    for result in results:
-        floor, initial, unchanged, changed, reconcile = result.operations
-        assert floor.name == "floor" and floor.records == result.source_records > 0
-        assert initial.records == floor.records and initial.requests == floor.requests
-        assert initial.peak_rss_mb > 50 and initial.floor_ratio == initial.seconds / floor.seconds
-        assert unchanged.records == 0 and unchanged.requests == len(PROPERTYWARE_STREAMS)
-        touched = int(changed.note.split()[0])
-        assert changed.records == touched > 0
-        assert reconcile.note == "1 units removed"
-        assert reconcile.requests == 2 * 2 + 1, "units and buildings: one page and one recount each; one confirming GET"
+
+def test_bench_measures_every_operation_and_judges_every_target(tmp_path):
+    """A tiny run end to end (SQLite: the database is not what it tests; the floor test runs on both): the syncs and
+    CLI commands run as users run them and the report says what they did and which targets they met."""
+    results = run_bench([60], ["sqlite"], tmp_path, POSTGRES_URL, progress=lambda line: None)
+
+    [result] = results
+    floor, initial, unchanged, changed, reconcile = result.operations
+    assert floor.name == "floor" and floor.records == result.source_records > 0
+    assert initial.records == floor.records and initial.requests == floor.requests
+    assert initial.peak_rss_mb > 50 and initial.floor_ratio == initial.seconds / floor.seconds
+    assert unchanged.records == 0 and unchanged.requests == len(PROPERTYWARE_STREAMS)
+    touched = int(changed.note.split()[0])
+    assert changed.records == touched > 0
+    assert reconcile.note == "1 units removed"
+    assert reconcile.requests == 2 * 2 + 1, "units and buildings: one page and one recount each; one confirming GET"
+
+    commands = {command.label: command for command in result.commands}
+    assert list(commands) == ["sync delta, nothing changed", "balance <lease>", "import owners <file>",
+                              "workorder sync-now <id>", "--help", "runs", "state", "quality"]
+    for label in ("sync delta, nothing changed", "balance <lease>", "import owners <file>"):
+        assert not commands[label].prefect_server
+        assert 0 < commands[label].own_seconds < commands[label].seconds, f"{label} wrote its own sync_runs row"
+    assert not commands["workorder sync-now <id>"].prefect_server
+    assert all(commands[label].prefect_server and commands[label].own_seconds is None
+               for label in ("--help", "runs", "state", "quality"))
+
     report = (tmp_path / "REPORT.md").read_text()
-    assert "| 60 | postgresql | delta, nothing changed |" in report and "× floor" in report
+    assert "| 60 | sqlite | delta, nothing changed |" in report and "× floor" in report
+    assert "| 60 | sqlite | `pmsync workorder sync-now " in report and "| none configured |" in report
+    for target in ("initial sync against the floor", "delta, nothing changed, Prefect server running",
+                   "1% changed delta against the initial sync", "peak RSS of any command", "read-only `pmsync quality`",
+                   "`pmsync balance <lease>`, no Prefect server: beyond its own work"):
+        assert f"| {target}" in report, target
     assert (tmp_path / "scaling.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert len(json.loads((tmp_path / "results.json").read_text())) == 2
+    assert len(json.loads((tmp_path / "results.json").read_text())) == 1

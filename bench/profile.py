@@ -1,0 +1,78 @@
+"""Profile `pmsync sync initial` on a fresh sandbox portfolio, with a running Prefect server, as `make bench` runs it.
+
+    python -m bench.profile --units 10000 [--database sqlite|postgresql] [--out bench/profile-initial-10000.txt]
+
+pyinstrument (`--from-path pmsync sync initial`, text report) when it is installed, else cProfile (the 40 functions
+with the most cumulative time). Prints the floor of the same portfolio (measured first, for scale), the wall time
+under the profiler and the profile's path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import pstats
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.commands import checked
+from bench.floor import measure_floor
+from bench.portfolio import POSTGRES_URL, drop_postgres_database, fresh_database, sync_environment
+from bench.processes import BIN, run_measured, start_prefect_server, start_sandbox
+
+COMMAND = ["sync", "initial"]
+
+
+def profiled_command(out: Path) -> list[str]:
+    """The profiler's command line around `pmsync sync initial`, writing its report to `out`."""
+    if importlib.util.find_spec("pyinstrument"):
+        return [str(BIN / "pyinstrument"), "-r", "text", "-o", str(out), "--from-path", "pmsync", *COMMAND]
+    return [sys.executable, "-m", "cProfile", "-o", str(out.with_suffix(".prof")), str(BIN / "pmsync"), *COMMAND]
+
+
+def summarise_cprofile(raw: Path, out: Path, top: int = 40) -> None:
+    with open(out, "w") as report:
+        pstats.Stats(str(raw), stream=report).sort_stats("cumulative").print_stats(top)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--units", type=int, default=10_000)
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--postgres-url", default=POSTGRES_URL)
+    parser.add_argument("--out", type=Path, default=None, help="default: bench/profile-initial-UNITS-DATABASE.txt")
+    options = parser.parse_args()
+    out = (options.out or Path("bench") / f"profile-initial-{options.units}-{options.database}.txt").resolve()
+    names = ("pmsync_profile_floor", "pmsync_profile")
+    with tempfile.TemporaryDirectory(prefix="pmsync-profile-") as scratch:
+        work = Path(scratch)
+        floor_url, platform_url = (fresh_database(options.database, name, work, options.postgres_url) for name in names)
+        prefect, api = start_prefect_server(work)
+        sandbox, root_url = start_sandbox(options.units, True, work)
+        try:
+            floor = measure_floor(root_url, floor_url)
+            print(f"floor: {floor.seconds:.1f} s (fetch {floor.fetch_seconds:.1f} s, insert {floor.insert_seconds:.1f} s), "
+                  f"{floor.records:,} records")
+            command = profiled_command(out)
+            started = time.perf_counter()
+            env = sync_environment(platform_url, root_url, api)
+            env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+            checked(run_measured(command, env), COMMAND)
+            print(f"pmsync {' '.join(COMMAND)} under {Path(command[0]).name if 'pyinstrument' in command[0] else 'cProfile'}: "
+                  f"{time.perf_counter() - started:.1f} s")
+        finally:
+            sandbox.stop()
+            prefect.stop()
+            if options.database == "postgresql":
+                for name in names:
+                    drop_postgres_database(name, options.postgres_url)
+    if out.with_suffix(".prof").exists():
+        summarise_cprofile(out.with_suffix(".prof"), out)
+    print(f"profile: {out}")
+
+
+if __name__ == "__main__":
+    main()
