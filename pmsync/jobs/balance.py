@@ -22,13 +22,13 @@ def lease_balance(steps: Steps, lease_id: int, integration: str | None = None) -
         gate = steps.open_quality_gate(session, BALANCE_ENTITIES)
         leases = rules.stream("leases")
         page = steps.fetch_lease(session.client, leases, lease_id)
-        steps.load_lease_page(session, leases, steps.validate_pages(gate, leases, [page])[0])
+        steps.load_lease_page(session, leases, steps.validate_pages(session, gate, leases, [page])[0])
         for stream in (rules.stream("charges"), rules.stream("payments")):
             listed: list[int] = []
             cursor: PageCursor | None = PageCursor()
             while cursor is not None:
                 page = steps.extract_page(session.client, stream, cursor, {"leaseID": lease_id})
-                steps.load_lease_page(session, stream, steps.validate_pages(gate, stream, [page])[0])
+                steps.load_lease_page(session, stream, steps.validate_pages(session, gate, stream, [page])[0])
                 listed += [record.id for record in page.records]
                 cursor = page.next_cursor
             steps.retire_missing_entries(session, stream, lease_id, listed, page.complete)

@@ -13,7 +13,9 @@ from pmsync.source import PropertywareClient, SourcePage
 from pmsync.source.client import PageCursor, format_source_time
 from pmsync.state import high_water_marks, window_start
 from pmsync.sync.apply import apply_page
+from pmsync.sync.changes import drop_unchanged
 from pmsync.sync.gate import CheckedPage, QualityGate, check_pages, held_summaries
+from pmsync.sync.prefetch import prefetch
 from pmsync.sync.scope import SyncSession
 
 if TYPE_CHECKING:
@@ -68,10 +70,11 @@ def open_quality_gate(session: SyncSession, entities: list[str]) -> QualityGate:
     return QualityGate(session.expectations_dir, entities, session.max_failure_share)
 
 
-def validate_pages(gate: QualityGate, stream: Stream, pages: list[SourcePage]) -> list[CheckedPage]:
-    """Candidates of each page per entity, through the gate (one GX run per entity for the batch); held records are
+def validate_pages(session: SyncSession, gate: QualityGate, stream: Stream, pages: list[SourcePage]) -> list[CheckedPage]:
+    """Records whose content is unchanged since they were last applied leave the batch (counted unchanged); the rest
+    become candidates per entity and go through the gate (one GX run per entity for the batch); held records are
     logged per kind with their top expectations."""
-    checked = check_pages(gate, stream, pages, utc_now())
+    checked = check_pages(gate, stream, drop_unchanged(session, stream, pages), utc_now())
     for line in held_summaries(stream, checked):
         log.warning(line)
     return checked
@@ -88,14 +91,18 @@ def load_pages(session: SyncSession, stream: Stream, pages: list[CheckedPage]) -
 def sync_streams(session: SyncSession, streams: tuple[Stream, ...], steps: Steps, overlap_hours: float | None = None) -> None:
     """Sync the streams in order (parents first): everything, or with `overlap_hours` each stream's delta window.
 
-    Each batch of up to PAGES_PER_BATCH pages is fetched, checked and loaded before the next one is fetched; the last
-    page of a stream's listing advances its high-water mark in that page's transaction."""
+    Pipelined: while a batch of up to PAGES_PER_BATCH pages is checked and loaded, a background thread fetches the
+    next one (PMSYNC_PW_CONCURRENCY pages in flight), and holds at most one batch ready — memory stays bounded by two
+    batches. The last page of a stream's listing advances its high-water mark in that page's transaction."""
     windows = steps.plan_windows(session, streams, overlap_hours) if overlap_hours is not None else {}
     gate = steps.open_quality_gate(session, [entity for stream in streams for entity in stream.entities])
+    if overlap_hours is None:
+        gate.warm_up()  # a full read brings records: Great Expectations loads while the first pages arrive
     for stream in streams:
         params = listing_params(stream, windows.get(stream.name), session.started_at)
-        cursor: PageCursor | None = PageCursor()
-        while cursor is not None:
-            pages = steps.extract_pages(session.client, stream, cursor, params, PAGES_PER_BATCH)
-            steps.load_pages(session, stream, steps.validate_pages(gate, stream, pages))
-            cursor = pages[-1].next_cursor
+        listing = session.client.iter_batches(
+            stream.path, stream.record, entity=stream.name, params=params, pages_per_batch=PAGES_PER_BATCH
+        )
+        with prefetch(listing) as batches:
+            for pages in batches:
+                steps.load_pages(session, stream, steps.validate_pages(session, gate, stream, pages))
