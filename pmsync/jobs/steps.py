@@ -27,6 +27,7 @@ class Steps:
     flow_run_id: str | None = None
     plan_windows: Callable = streams.plan_windows
     open_quality_gate: Callable = streams.open_quality_gate
+    extract_batch: Callable = streams.extract_batch
     extract_pages: Callable = streams.extract_pages
     extract_page: Callable = streams.extract_page
     validate_pages: Callable = streams.validate_pages

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from pmsync.platform import refresh_statistics
@@ -65,6 +66,12 @@ def extract_pages(
     return pages
 
 
+def extract_batch(batches: Iterator[list[SourcePage]]) -> list[SourcePage] | None:
+    """The next batch of a listing's pages, fetched ahead by the prefetcher (waiting for it if it is not there yet);
+    None once the listing has ended."""
+    return next(batches, None)
+
+
 def open_quality_gate(session: SyncSession, entities: list[str]) -> QualityGate:
     """Every entity's suite, read once for the run (a missing suite fails here, before any page is fetched)."""
     return QualityGate(session.expectations_dir, entities, session.max_failure_share)
@@ -104,5 +111,5 @@ def sync_streams(session: SyncSession, streams: tuple[Stream, ...], steps: Steps
             stream.path, stream.record, entity=stream.name, params=params, pages_per_batch=PAGES_PER_BATCH
         )
         with prefetch(listing) as batches:
-            for pages in batches:
+            while (pages := steps.extract_batch(batches)) is not None:
                 steps.load_pages(session, stream, steps.validate_pages(session, gate, stream, pages))
