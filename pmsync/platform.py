@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import BigInteger, Engine, String, Table, any_, bindparam, create_engine, event, func, select, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
+
+from pmsync.schema_version import schema_is_current
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
 
@@ -44,8 +44,13 @@ def migrate(engine: Engine) -> None:
     """Bring the platform schema to the newest migration (idempotent; serialised across processes on PostgreSQL).
 
     On SQLite, foreign keys are off while migrating (a batch migration rebuilds a table others reference) and checked
-    before the commit, as Alembic advises.
+    before the commit, as Alembic advises. A schema already at the newest revision costs one query, not Alembic.
     """
+    if schema_is_current(engine, MIGRATIONS_DIR / "versions"):
+        return
+    from alembic import command
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     with engine.connect() as connection:

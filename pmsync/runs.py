@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 from collections import Counter
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.engine import Connection
 
-from pmsync.integrations import Integration
 from pmsync.platform import upsert
 from schemas.tables import integrations, sync_run_entities, sync_runs, unapplied_records
+
+if TYPE_CHECKING:
+    from pmsync.integrations import Integration
 
 COUNTS = ("fetched", "created", "updated", "unchanged", "excluded", "parked", "quarantined")
 

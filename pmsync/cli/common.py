@@ -54,10 +54,12 @@ def run_flow(flow_name: str, **params: object) -> dict:
 
 def open_platform() -> Engine:
     """The platform database of PMSYNC_DATABASE_URL, migrated only when its schema is behind."""
-    from pmsync.cli.platform_access import open_platform as open_database
+    from pmsync.platform import make_engine, migrate
     from pmsync.settings import PlatformSettings
 
-    return open_database(PlatformSettings().database_url)
+    engine = make_engine(PlatformSettings().database_url)
+    migrate(engine)
+    return engine
 
 
 def integration_id(engine: Engine, name: str) -> int:

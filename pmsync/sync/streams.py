@@ -24,9 +24,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("pmsync.sync")
 
-PAGES_PER_BATCH = 10
-"""Pages fetched, checked (one GX run: it costs about the same for 1 page or 10) and loaded per batch (a task run
-under Prefect); memory holds at most these pages between fetching and loading."""
+PAGES_PER_BATCH = 20
+"""Pages checked (one GX run per entity: it costs about the same for 500 records or 10,000) and loaded per batch (a
+task run under Prefect). Memory holds at most three batches: the one being loaded, one ready, one being fetched."""
 
 
 def listing_params(stream: Stream, modified_from: datetime | None, modified_until: datetime) -> dict[str, Any]:

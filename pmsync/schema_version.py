@@ -1,4 +1,4 @@
-"""Opening the platform database for a command: migrated only when its schema is behind the newest migration."""
+"""Whether the platform schema is at the newest migration, read without importing Alembic (it costs a second)."""
 
 from __future__ import annotations
 
@@ -42,13 +42,3 @@ def schema_is_current(engine: Engine, versions: Path) -> bool:
             return False
         recorded = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
     return recorded == [head]
-
-
-def open_platform(database_url: str) -> Engine:
-    """An engine on the platform database, its schema brought to the newest migration only if it is behind."""
-    from pmsync.platform import MIGRATIONS_DIR, make_engine, migrate
-
-    engine = make_engine(database_url)
-    if not schema_is_current(engine, MIGRATIONS_DIR / "versions"):
-        migrate(engine)
-    return engine

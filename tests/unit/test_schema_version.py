@@ -7,8 +7,8 @@ import sqlalchemy as sa
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-from pmsync.cli.platform_access import head_revision, open_platform, schema_is_current
-from pmsync.platform import MIGRATIONS_DIR
+from pmsync.schema_version import head_revision, schema_is_current
+from pmsync.platform import MIGRATIONS_DIR, migrate
 
 VERSIONS = MIGRATIONS_DIR / "versions"
 
@@ -31,7 +31,7 @@ def test_a_branch_has_no_single_head_and_leaves_the_decision_to_alembic(tmp_path
 
 def test_only_a_schema_behind_is_migrated(platform_url, platform_engine):
     assert not schema_is_current(platform_engine, VERSIONS)  # empty database
-    open_platform(platform_url).dispose()
+    migrate(platform_engine)
     assert schema_is_current(platform_engine, VERSIONS)
 
     with platform_engine.begin() as connection:
