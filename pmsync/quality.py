@@ -66,24 +66,31 @@ def release_passing(connection: Connection, integration_id: int, run_id: int, no
 
 def open_items(engine: Engine, limit: int = 20) -> tuple[list[dict], list[dict]]:
     """Counts per integration, entity, status (open = kept out, warning = loaded) and expectation, and the most
-    recent items of both."""
+    recent items of both (only those read whole, with their records)."""
+    held = (
+        select(quarantine.c.entity, quarantine.c.status, quarantine.c.expectations, integrations.c.name.label("integration"))
+        .join(integrations, integrations.c.id == quarantine.c.integration_id)
+        .where(quarantine.c.status.in_(HELD))
+    )
+    newest = (
+        select(quarantine, integrations.c.name.label("integration"))
+        .join(integrations, integrations.c.id == quarantine.c.integration_id)
+        .where(quarantine.c.status.in_(HELD))
+        .order_by(quarantine.c.last_seen_at.desc(), quarantine.c.integration_id, quarantine.c.entity, quarantine.c.source_id)
+        .limit(limit)
+    )
     with engine.connect() as connection:
-        items = connection.execute(
-            select(quarantine, integrations.c.name.label("integration"))
-            .join(integrations, integrations.c.id == quarantine.c.integration_id)
-            .where(quarantine.c.status.in_(HELD))
-            .order_by(quarantine.c.last_seen_at.desc())
-        ).mappings().all()
-    counts: dict[tuple, int] = {}
-    for item in items:
-        for expectation in item["expectations"]:
-            key = (item["integration"], item["entity"], item["status"], expectation)
-            counts[key] = counts.get(key, 0) + 1
+        counts: dict[tuple, int] = {}
+        for item in connection.execute(held):
+            for expectation in item.expectations:
+                key = (item.integration, item.entity, item.status, expectation)
+                counts[key] = counts.get(key, 0) + 1
+        items = [dict(item) for item in connection.execute(newest).mappings()]
     summary = [
         {"integration": i, "entity": e, "status": s, "expectation": x, "records": n}
         for (i, e, s, x), n in sorted(counts.items())
     ]
-    return summary, [dict(item) for item in items[:limit]]
+    return summary, items
 
 
 def run_quality(connection: Connection, run_id: int, status: str = "open") -> dict[str, Counter]:

@@ -171,19 +171,41 @@ def run_counts(connection: Connection, run_id: int) -> dict[str, dict[str, int]]
 
 def unapplied_reasons(engine: Engine, run_id: int) -> list[dict[str, Any]]:
     """How many records the run left unapplied, per entity, status and reason."""
-    table = unapplied_records
     with engine.connect() as connection:
-        rows = connection.execute(
-            select(table.c.entity, table.c.status, table.c.reason, func.count().label("records"))
-            .where(table.c.run_id == run_id)
-            .group_by(table.c.entity, table.c.status, table.c.reason)
-            .order_by(table.c.entity, table.c.status, table.c.reason)
+        return runs_unapplied_reasons(connection, [run_id]).get(run_id, [])
+
+
+def runs_unapplied_reasons(connection: Connection, run_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """Per run of `run_ids`: how many records it left unapplied, per entity, status and reason (one query)."""
+    table = unapplied_records
+    rows = connection.execute(
+        select(table.c.run_id, table.c.entity, table.c.status, table.c.reason, func.count().label("records"))
+        .where(table.c.run_id.in_(run_ids))
+        .group_by(table.c.run_id, table.c.entity, table.c.status, table.c.reason)
+        .order_by(table.c.run_id, table.c.entity, table.c.status, table.c.reason)
+    )
+    found: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        found.setdefault(row.run_id, []).append(
+            {"entity": row.entity, "status": row.status, "reason": row.reason, "records": row.records}
         )
-        return [row._asdict() for row in rows]
+    return found
+
+
+def runs_counts(connection: Connection, run_ids: list[int]) -> dict[int, dict[str, dict[str, int]]]:
+    """Per run of `run_ids`: its counts per entity (one query)."""
+    table = sync_run_entities
+    rows = connection.execute(
+        select(table).where(table.c.run_id.in_(run_ids)).order_by(table.c.run_id, table.c.entity)
+    )
+    found: dict[int, dict[str, dict[str, int]]] = {}
+    for row in rows:
+        found.setdefault(row.run_id, {})[row.entity] = {name: getattr(row, name) for name in COUNTS}
+    return found
 
 
 def recent_runs(engine: Engine, limit: int = 10) -> list[dict[str, Any]]:
-    """Newest runs first, each with its per-entity counts."""
+    """Newest runs first, each with its per-entity counts and its unapplied records' reasons (three queries)."""
     with engine.connect() as connection:
         runs = connection.execute(
             select(sync_runs, integrations.c.name.label("integration"))
@@ -191,4 +213,9 @@ def recent_runs(engine: Engine, limit: int = 10) -> list[dict[str, Any]]:
             .order_by(sync_runs.c.id.desc())
             .limit(limit)
         ).all()
-        return [{**run._asdict(), "counts": run_counts(connection, run.id)} for run in runs]
+        run_ids = [run.id for run in runs]
+        counts = runs_counts(connection, run_ids)
+        reasons = runs_unapplied_reasons(connection, run_ids)
+    return [
+        {**run._asdict(), "counts": counts.get(run.id, {}), "reasons": reasons.get(run.id, [])} for run in runs
+    ]

@@ -1,4 +1,8 @@
-"""Typed settings, resolved once at the edge (CLI, flow entry) from PMSYNC_* variables."""
+"""Typed settings, resolved once at the edge (CLI, flow entry) from PMSYNC_* variables.
+
+PlatformSettings lives in pmsync.platform_settings (re-exported here), so that a command reading only the platform
+does not load the source's HTTP client with the source settings' checks.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,14 @@ from pathlib import Path
 from pydantic import SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from pmsync.platform_settings import PlatformSettings
 from pmsync.source.budget import DEFAULT_CONCURRENCY, DEFAULT_MAX_REQUESTS_PER_SECOND, check_concurrency, check_request_rate
 from pmsync.source.paging import check_page_size
+
+__all__ = [
+    "CREDENTIAL_VARIABLES", "ImportSettings", "IntegrationSettings", "PlatformSettings", "credential_problem",
+    "invalid_settings",
+]
 
 CREDENTIAL_VARIABLES = {
     "pw_client_id": "PMSYNC_PW_CLIENT_ID",
@@ -37,20 +47,6 @@ def credential_problem(value: str | SecretStr) -> str | None:
     if any(character.isspace() for character in text):
         return "contains whitespace"
     return None
-
-
-class PlatformSettings(BaseSettings):
-    """Where the platform database lives."""
-
-    model_config = SettingsConfigDict(env_prefix="PMSYNC_", extra="ignore", hide_input_in_errors=True)
-
-    database_url: str = "sqlite:///pmsync.db"
-    parked_alert_hours: float = 24.0
-    expectations_dir: Path = Path(__file__).resolve().parents[1] / "expectations"
-    quality_max_failure_share: float = 0.2
-    lock_lease_minutes: float = 15.0
-    lock_wait_minutes: float = 360.0
-    push_claim_minutes: float = 10.0
 
 
 class IntegrationSettings(BaseSettings):

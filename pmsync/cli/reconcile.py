@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from pmsync.cli.common import console, fail, open_platform, preflight, run_flow
+from pmsync.cli.common import console, fail, open_platform, preflight, run_flow, short_lived
 
 SHOWN_ROWS = 50
 
@@ -137,6 +137,7 @@ def report_deactivated(
     )
 
 
+@short_lived
 def report_snapshots(limit: int = typer.Option(20, help="How many recent snapshots to list.")) -> None:
     """Recent reconciliation snapshots, newest first, with what each changed."""
     from pmsync.export import recent_snapshots

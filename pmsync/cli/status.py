@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import typer
 
-from pmsync.cli.common import console, counts_table, fail, integration_id, open_platform, print_reasons
+from pmsync.cli.common import (
+    console, counts_table, fail, integration_id, open_platform, print_unapplied, short_lived,
+)
 
 state_app = typer.Typer(invoke_without_command=True, help="Each stream's high-water mark; reset one to re-read it.")
 
 
+@short_lived
 def runs(limit: int = typer.Option(10, help="How many recent runs to show.")) -> None:
     """Recent runs, newest first, with their counts per entity."""
     from pmsync.runs import recent_runs
-    from pmsync.settings import PlatformSettings
+    from pmsync.platform_settings import PlatformSettings
 
     engine = open_platform()
     found = recent_runs(engine, limit)
@@ -29,7 +32,7 @@ def runs(limit: int = typer.Option(10, help="How many recent runs to show.")) ->
             f" · started {run['started_at']:%Y-%m-%d %H:%M:%S} UTC{took} · {run['source_requests']} requests"
         )
         console.print(counts_table(title, run["counts"]))
-        print_reasons(engine, run["id"])
+        print_unapplied(run["reasons"])
         if run["error"]:
             console.print(f"  {run['error']}", style="red", soft_wrap=True, highlight=False)
 
@@ -49,6 +52,7 @@ def _print_stale_parked(engine, hours: float) -> None:
 
 
 @state_app.callback()
+@short_lived
 def state(context: typer.Context, integration: str = typer.Option("default", help="Integration name.")) -> None:
     """Show each stream's high-water mark and the run that set it."""
     if context.invoked_subcommand:
@@ -102,6 +106,7 @@ def unlock(integration: str = typer.Argument("default", help="Integration name."
         )
 
 
+@short_lived
 def quality(limit: int = typer.Option(20, help="How many of the newest items to list.")) -> None:
     """Quarantine: records kept out (open) and records loaded with a warning, counted per entity and expectation,
     then the newest items."""
