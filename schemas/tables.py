@@ -177,6 +177,7 @@ unapplied_records = Table(
     Column("first_seen_at", UtcDateTime(), nullable=False),
     Column("last_seen_at", UtcDateTime(), nullable=False),
     Index(None, "integration_id", "parent_entity", "parent_source_id"),
+    Index(None, "run_id", "entity", "status", "reason"),
     comment=(
         "One row per source record the latest sync to see it did not apply (excluded or parked), "
         "with the reason; a parked row keeps the record until its parent arrives."
