@@ -140,13 +140,14 @@ def test_quality_counts_every_held_record_and_lists_only_the_newest(platform_url
 
     assert done.returncode == 0, (done.stdout + done.stderr)[-2000:]
     assert not modules & set(NOT_FOR_READING)
-    rows = [[cell.strip() for cell in line.split("│")[1:-1]] for line in done.stdout.splitlines() if "│ default" in line]
+    lines = done.stdout.splitlines()
+    rows = [[cell.strip() for cell in line.split("│")[1:-1]] for line in lines if "│ default" in line]
     assert rows == [
         ["default", "resident", "open", "email", "3"],
         ["default", "resident", "open", "phone", "3"],
         ["default", "resident", "warning", "clock", "1"],
     ]
-    items = [line for line in done.stdout.splitlines() if line.startswith("resident ")]
+    items = [line for line in lines if line.startswith("resident ")]
     assert [item.split()[1] for item in items] == ["103", "102"]
     assert "loaded with a warning" in items[0] and "kept out" in items[1] and items[1].endswith("email; phone")
 
