@@ -30,7 +30,7 @@ Result = TypeVar("Result")
 
 def short_lived(command: Callable[Params, Result]) -> Callable[Params, Result]:
     """For a read-only command, which prints and exits: no cyclic garbage collection while it runs, and what it leaves
-    frozen when it returns, so that the interpreter's shutdown collections skip it; the collector then resumes as it was.
+    frozen when it returns, so the interpreter's shutdown collections skip it; the collector then resumes as it was.
 
     Its imports (SQLAlchemy, pydantic, rich) leave some 70,000 objects that each full collection walks, a few times
     while it runs and twice more at exit: about a third of its CPU time. What it leaves (an engine, its pool) is
