@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import BigInteger, Engine, String, Table, any_, bindparam, create_engine, event, func, select, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
@@ -26,10 +27,19 @@ def normalise_url(url: str) -> str:
 
 def make_engine(url: str) -> Engine:
     """An engine for the platform database; SQLite gets foreign keys and WAL."""
-    engine = create_engine(normalise_url(url), pool_pre_ping=True)
+    engine = create_engine(normalise_url(url), pool_pre_ping=True, json_serializer=dump_json)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def dump_json(value: Any) -> str:
+    """JSON text of a JSON column's value: orjson (a payload is written with every row, so this is on the hot path),
+    the standard library for what orjson refuses (a lone surrogate, an integer beyond 64 bits, a non-text key)."""
+    try:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(value)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
