@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -149,7 +149,7 @@ def _link_parents(
 
 def _resolve(
     connection: Connection, context: LoadContext, link: ParentLink, candidates: list[Candidate], rows: dict
-) -> dict[int, Mapping[str, Any]]:
+) -> dict[int, dict[str, Any]]:
     """Platform parent row (id and inherited columns) per candidate source id."""
     if link.resolve == "primary_resident_of_named_lease":
         return _primary_resident_of_named_lease(connection, context, candidates, rows)
@@ -161,7 +161,9 @@ def _resolve(
     query = select(*columns).where(
         table.c.integration_id == context.integration_id, among(connection, table.c.source_id, sorted(wanted))
     )
-    parents = {row.source_id: row._mapping for row in connection.execute(query)}
+    result = connection.execute(query)
+    names = list(result.keys())
+    parents = {row[1]: dict(zip(names, row)) for row in result}
     return {c.source_id: parents[c.parents[link.entity]] for c in candidates if c.parents.get(link.entity) in parents}
 
 
