@@ -1,6 +1,6 @@
-"""Profile `pmsync sync initial` on a fresh sandbox portfolio, with a running Prefect server, as `make bench` runs it.
+"""Profile `pmsync sync initial` (or a `sync delta` with nothing changed after it) with a running Prefect server, as `make bench` runs it.
 
-    python -m bench.profile --units 10000 [--database sqlite|postgresql] [--out bench/profile-initial-10000.txt]
+    python -m bench.profile --units 10000 [--database sqlite|postgresql] [--operation initial|delta] [--out FILE]
 
 pyinstrument (`--from-path pmsync sync initial`, text report) when it is installed, else cProfile (the 40 functions
 with the most cumulative time). Prints the floor of the same portfolio (measured first, for scale), the wall time
@@ -23,14 +23,15 @@ from bench.floor import measure_floor
 from bench.portfolio import POSTGRES_URL, drop_postgres_database, fresh_database, sync_environment
 from bench.processes import BIN, run_measured, start_prefect_server, start_sandbox
 
-COMMAND = ["sync", "initial"]
+PROFILER_OPTIONS: list[str] = []
+OPERATIONS = {"initial": ["sync", "initial"], "delta": ["sync", "delta"]}
 
 
-def profiled_command(out: Path) -> list[str]:
-    """The profiler's command line around `pmsync sync initial`, writing its report to `out`."""
+def profiled_command(out: Path, command: list[str]) -> list[str]:
+    """The profiler's command line around `pmsync <command>`, writing its report to `out`."""
     if importlib.util.find_spec("pyinstrument"):
-        return [str(BIN / "pyinstrument"), "-r", "text", "-o", str(out), "--from-path", "pmsync", *COMMAND]
-    return [sys.executable, "-m", "cProfile", "-o", str(out.with_suffix(".prof")), str(BIN / "pmsync"), *COMMAND]
+        return [str(BIN / "pyinstrument"), "-r", "text", *PROFILER_OPTIONS, "-o", str(out), "--from-path", "pmsync", *command]
+    return [sys.executable, "-m", "cProfile", "-o", str(out.with_suffix(".prof")), str(BIN / "pmsync"), *command]
 
 
 def summarise_cprofile(raw: Path, out: Path, top: int = 40) -> None:
@@ -43,9 +44,12 @@ def main() -> None:
     parser.add_argument("--units", type=int, default=10_000)
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--postgres-url", default=POSTGRES_URL)
-    parser.add_argument("--out", type=Path, default=None, help="default: bench/profile-initial-UNITS-DATABASE.txt")
+    parser.add_argument("--operation", choices=tuple(OPERATIONS), default="initial",
+                        help="delta: an unprofiled initial sync first, then the profiled delta with nothing changed")
+    parser.add_argument("--out", type=Path, default=None, help="default: bench/profile-OPERATION-UNITS-DATABASE.txt")
     options = parser.parse_args()
-    out = (options.out or Path("bench") / f"profile-initial-{options.units}-{options.database}.txt").resolve()
+    operation = OPERATIONS[options.operation]
+    out = (options.out or Path("bench") / f"profile-{options.operation}-{options.units}-{options.database}.txt").resolve()
     names = ("pmsync_profile_floor", "pmsync_profile")
     with tempfile.TemporaryDirectory(prefix="pmsync-profile-") as scratch:
         work = Path(scratch)
@@ -56,12 +60,14 @@ def main() -> None:
             floor = measure_floor(root_url, floor_url)
             print(f"floor: {floor.seconds:.1f} s (fetch {floor.fetch_seconds:.1f} s, insert {floor.insert_seconds:.1f} s), "
                   f"{floor.records:,} records")
-            command = profiled_command(out)
-            started = time.perf_counter()
             env = sync_environment(platform_url, root_url, api)
             env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
-            checked(run_measured(command, env), COMMAND)
-            print(f"pmsync {' '.join(COMMAND)} under {Path(command[0]).name if 'pyinstrument' in command[0] else 'cProfile'}: "
+            if operation != OPERATIONS["initial"]:
+                checked(run_measured([str(BIN / "pmsync"), *OPERATIONS["initial"]], env), OPERATIONS["initial"])
+            command = profiled_command(out, operation)
+            started = time.perf_counter()
+            checked(run_measured(command, env), operation)
+            print(f"pmsync {' '.join(operation)} under {Path(command[0]).name if 'pyinstrument' in command[0] else 'cProfile'}: "
                   f"{time.perf_counter() - started:.1f} s")
         finally:
             sandbox.stop()

@@ -115,4 +115,8 @@ def targets_section(results: list[PortfolioResult]) -> list[str]:
         "|---|---|---|---|---|",
     ]
     lines += [f"| {c.target} | {c.where} | {c.measured} | {c.limit} | {verdict(c.met)} |" for c in checks]
+    if missed:
+        lines += ["", "What remains for a missed target, and why, is read from a profile: `python -m bench.profile "
+                  "--units N [--database D] [--operation initial|delta]`; the README's Benchmark section keeps the "
+                  "latest one's summary."]
     return lines

@@ -161,7 +161,9 @@ def _resolve(
     query = select(*columns).where(
         table.c.integration_id == context.integration_id, among(connection, table.c.source_id, sorted(wanted))
     )
-    parents = {row.source_id: row._asdict() for row in connection.execute(query)}
+    result = connection.execute(query)
+    names = list(result.keys())
+    parents = {row[1]: dict(zip(names, row)) for row in result}
     return {c.source_id: parents[c.parents[link.entity]] for c in candidates if c.parents.get(link.entity) in parents}
 
 
