@@ -1,7 +1,9 @@
-"""One sync at a time per integration, whoever starts it; different integrations run side by side."""
+"""One sync at a time per integration, whoever starts it; different integrations run side by side (`pmsync` flows on
+the harness's Prefect server, and the jobs with the plain steps in this process)."""
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import threading
@@ -13,9 +15,7 @@ import pytest
 import sqlalchemy as sa
 from prefect.settings import PREFECT_API_URL
 
-from flows.delta_sync import delta_sync
-from flows.initial_sync import initial_sync
-from flows.reconciliation import reconcile
+from pmsync.jobs import JOBS
 from pmsync.locks import LockLost, acquire, force_unlock, release
 from pmsync.platform import migrate
 from pmsync.runs import utc_now
@@ -24,6 +24,7 @@ from sandbox.slowdowns import Slowdown
 from schemas.tables import integration_locks, integrations, sync_runs, units
 from tests.flows.test_cli import PMSYNC, run_pmsync
 
+initial_sync, delta_sync, reconcile = JOBS["initial-sync"], JOBS["delta-sync"], JOBS["property-reconciliation"]
 STALL = {"PMSYNC_PW_MAX_ATTEMPTS": "6", "PMSYNC_PW_BACKOFF_SECONDS": "0.4"}
 
 
@@ -54,6 +55,7 @@ def runs_by_integration(engine: sa.Engine) -> dict[str, list]:
     return found
 
 
+@pytest.mark.flow
 def test_two_syncs_of_one_integration_take_turns_and_of_two_integrations_overlap(integration_env, sandbox, platform_engine):
     migrate(platform_engine)
     sandbox.store.inject(status_fault("/leases", 503, times=4))
@@ -83,7 +85,8 @@ def test_a_lock_left_by_a_crashed_run_expires_and_unlock_clears_one_by_hand(inte
             acquired_at=utc_now() - timedelta(hours=2), expires_at=utc_now() - timedelta(hours=1),
         ))
 
-    delta_sync()
+    with caplog.at_level(logging.INFO, logger="pmsync"):
+        delta_sync()
 
     assert "held by crashed-host:4242 flow run x (delta sync)" in caplog.text and "taken over" in caplog.text
     with platform_engine.begin() as connection:
