@@ -19,8 +19,10 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 	rm -f $(VENV)/.installed-* && touch $@
 
+# 4 workers on 2 cores: much of the suite waits on servers, subprocesses and the network; each worker that runs a test
+# marked `flow` starts its own Prefect test harness.
 test: $(STAMP)
-	PREFECT_SERVER_ANALYTICS_ENABLED=false $(BIN)/python -m pytest
+	PREFECT_SERVER_ANALYTICS_ENABLED=false $(BIN)/python -m pytest -n 4 --dist worksteal
 
 demo: $(STAMP)
 	@rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)

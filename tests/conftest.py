@@ -86,9 +86,15 @@ MEASUREMENTS: list[str] = []
 
 
 @pytest.fixture
-def report_measurement():
-    """Record a figure for the end-of-run summary (measured, never asserted)."""
-    return MEASUREMENTS.append
+def report_measurement(request: pytest.FixtureRequest):
+    """Record a figure for the end-of-run summary (measured, never asserted); it travels with the test's report, so
+    the summary has it when an xdist worker ran the test."""
+    return lambda line: request.node.user_properties.append(("measurement", line))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "teardown":
+        MEASUREMENTS.extend(line for name, line in report.user_properties if name == "measurement")
 
 
 def pytest_terminal_summary(terminalreporter) -> None:

@@ -13,21 +13,11 @@ from typing import Any
 
 import pytest
 import requests
-from prefect.settings import PREFECT_SERVER_LOGGING_LEVEL, temporary_settings
-from prefect.testing.utilities import prefect_test_harness
 
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
 ]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def prefect_harness() -> Iterator[None]:
-    """The flows that make the data run under a Prefect test harness of this module's own."""
-    with temporary_settings(updates={PREFECT_SERVER_LOGGING_LEVEL: "CRITICAL"}):
-        with prefect_test_harness(server_startup_timeout=90):
-            yield
 
 
 def free_port() -> int:

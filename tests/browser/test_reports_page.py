@@ -11,12 +11,13 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from flows.initial_sync import initial_sync
-from flows.reconciliation import reconcile
 from pmsync.export import COLUMNS, format_moment, restore
+from pmsync.jobs import JOBS
 from tests.browser.conftest import free_port, wait_for_http
 from tests.flows.test_reconciliation_report import deactivated_rows
 
+initial_sync, reconcile = JOBS["initial-sync"], JOBS["property-reconciliation"]
+"""The data the page shows is made by the jobs with the plain steps: no Prefect server is needed for it."""
 PMSYNC = str(Path(sys.executable).with_name("pmsync"))
 LATEST_ROWS = "return [...document.querySelectorAll('#latest #deactivated-units tbody tr')].map(r => [...r.cells].map(c => c.textContent))"
 

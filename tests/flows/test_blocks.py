@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import sqlalchemy as sa
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, LogFilter, LogFilterFlowRunId
@@ -14,6 +15,8 @@ from flows.initial_sync import initial_sync
 from pmsync.blocks import PropertywareIntegration
 from sandbox import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_INTEGRATION_USER, SANDBOX_SYSTEM_ID
 from schemas.tables import integrations, units
+
+pytestmark = pytest.mark.flow
 
 
 def test_a_flow_syncs_the_integration_named_by_its_block_and_never_shows_the_secret(integration_env, sandbox, platform_engine, monkeypatch):

@@ -9,18 +9,20 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowFilter, FlowFilterName
 from prefect.settings import PREFECT_API_URL
 
-from flows.initial_sync import initial_sync
+from pmsync.jobs import JOBS
 from sandbox import SANDBOX_CLIENT_SECRET
 
 PMSYNC = str(Path(sys.executable).with_name("pmsync"))
 
 
 def run_pmsync(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    full_env = {**os.environ, **env, "PREFECT_API_URL": PREFECT_API_URL.value(), "COLUMNS": "200"}
+    """`pmsync` against the test harness's Prefect server in a flow test; elsewhere with none (its job runs in process)."""
+    full_env = {**os.environ, **env, "PREFECT_API_URL": PREFECT_API_URL.value() or "", "COLUMNS": "200"}
     return subprocess.run([PMSYNC, *args], env=full_env, capture_output=True, text=True, timeout=300)
 
 
@@ -33,6 +35,7 @@ def flow_runs_on_the_server(flow_name: str) -> int:
         return len(client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=[flow_name]))))
 
 
+@pytest.mark.flow
 def test_sync_initial_prints_counts_and_runs_lists_the_run(integration_env):
     seen_before = flow_runs_on_the_server("initial-sync")
     synced = run_pmsync("sync", "initial", env=integration_env)
@@ -64,7 +67,7 @@ def test_missing_configuration_is_named(integration_env):
 
 
 def test_state_shows_marks_reset_rereads_one_stream_and_explain_answers(integration_env, sandbox):
-    initial_sync()
+    JOBS["initial-sync"]()
     shown = run_pmsync("state", env=integration_env)
     assert shown.returncode == 0, shown.stderr[-2000:]
     for stream in ("buildings", "units", "leases", "workorders"):
@@ -88,7 +91,7 @@ def test_state_shows_marks_reset_rereads_one_stream_and_explain_answers(integrat
 
 
 def test_text_from_the_source_prints_literally_never_as_markup(integration_env, sandbox):
-    initial_sync()
+    JOBS["initial-sync"]()
     building = sandbox.store.records("buildings")[0]
     odd_name = "Tower [/b] [bold]North[/bold] [red]"
     sandbox.store.update("buildings", building["id"], name=odd_name)
@@ -135,7 +138,9 @@ def test_missing_or_malformed_settings_fail_before_prefect_is_imported(integrati
     assert not (tmp_path / "prefect-home").exists()
 
 
+@pytest.mark.parametrize("platform_url", ["sqlite"], indirect=True)
 def test_a_block_named_without_a_server_starts_a_temporary_server(integration_env, tmp_path):
+    """Once, on SQLite: the command stops at the block lookup, before it opens the platform database."""
     env = _first_run_env(integration_env, tmp_path / "prefect-home")
     failed = subprocess.run([PMSYNC, "sync", "delta", "--integration", "no-such-block"], env=env, capture_output=True,
                             text=True, timeout=600)

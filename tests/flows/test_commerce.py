@@ -1,4 +1,5 @@
-"""Commerce data: charges and payments per lease after a delta sync, and one lease's balance on demand."""
+"""Commerce data: charges and payments per lease after a delta sync, and one lease's balance on demand (the jobs with
+the plain steps, and `pmsync balance` with no Prefect server)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from flows.delta_sync import delta_sync
-from flows.lease_balance import lease_balance
+from pmsync.jobs import JOBS
 from pmsync.source import SourceRequestRejected
 from schemas.tables import lease_charges, lease_payments, leases, sync_state
 from tests.flows.test_cli import run_pmsync
+
+delta_sync, lease_balance = JOBS["delta-sync"], JOBS["lease-balance"]
 
 
 def money(value) -> Decimal:

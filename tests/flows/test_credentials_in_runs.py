@@ -29,6 +29,7 @@ def leaks(text: str) -> bool:
     return "Leaky-Part-One" in text or "Leaky-Part-Two" in text
 
 
+@pytest.mark.flow
 def test_a_secret_with_a_line_break_fails_the_run_without_being_recorded_logged_or_published(
     integration_env, sandbox, platform_engine, caplog, capfd
 ):
@@ -61,6 +62,7 @@ def test_a_secret_with_a_line_break_fails_the_run_without_being_recorded_logged_
         assert not leaks(text)
 
 
+@pytest.mark.flow
 def test_a_stored_block_whose_secret_has_a_line_break_is_refused_naming_the_field_not_the_value(sandbox):
     PropertywareIntegration.model_construct(
         base_url=sandbox.base_url, client_id=SANDBOX_CLIENT_ID, client_secret=SecretStr(SECRET),

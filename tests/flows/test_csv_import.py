@@ -1,4 +1,5 @@
-"""Owners and service providers by CSV upload, through the csv-import flow and the CLI, on SQLite and PostgreSQL."""
+"""Owners and service providers by CSV upload, through the csv-import job and flow and the CLI, on SQLite and PostgreSQL
+(the job with the plain steps where no Prefect artifact or server is checked)."""
 
 from __future__ import annotations
 
@@ -10,15 +11,17 @@ import pytest
 import sqlalchemy as sa
 from pydantic import SecretStr
 
-from flows.csv_import import csv_import
+from flows.csv_import import csv_import as csv_import_flow
 from pmsync.csv_import import CsvRefused, CsvRejected
 from pmsync.integrations import Integration
+from pmsync.jobs import JOBS
 from pmsync.platform import migrate
 from pmsync.runs import ensure_integration
 from schemas.tables import owners, service_providers, sync_runs
 from tests.flows.test_cli import run_pmsync
 from tests.flows.test_reconciliation_report import latest_artifact
 
+csv_import = JOBS["csv-import"]
 HEADER = "owner_id,first_name,last_name,company,email,phone,group"
 
 
@@ -73,6 +76,7 @@ def test_a_valid_owners_file_imports_and_the_same_file_uploaded_again_changes_no
     assert rows(platform, owners) == imported
 
 
+@pytest.mark.flow
 def test_a_bad_email_on_row_7_and_a_missing_name_on_row_12_write_nothing_and_name_exactly_those_cells(platform, import_dir):
     lines = [owner_line(n) for n in range(1, 16)]
     lines[5] = owner_line(6, email="owner6@@example")
@@ -82,7 +86,7 @@ def test_a_bad_email_on_row_7_and_a_missing_name_on_row_12_write_nothing_and_nam
     path.write_text("\n".join([HEADER, *lines]) + "\n", encoding="utf-8")
 
     with pytest.raises(CsvRejected) as rejected:
-        csv_import(kind="owners", path=str(path))
+        csv_import_flow(kind="owners", path=str(path))
 
     report = rejected.value.report
     assert [(e.row, e.column, e.value) for e in report.errors] == [(7, "email", "owner6@@example"), (12, "last_name", "")]
@@ -106,6 +110,7 @@ def test_a_bad_email_on_row_7_and_a_missing_name_on_row_12_write_nothing_and_nam
     assert f"run {run.id} · fix-up CSV batch/owners.errors.csv (in PMSYNC_IMPORT_DIR on the worker)" in artifact.description
 
 
+@pytest.mark.flow
 def test_cli_imports_a_semicolon_file_with_a_bom_and_refuses_a_binary_file(platform, platform_url, tmp_path):
     env = {"PMSYNC_DATABASE_URL": platform_url}
     path = tmp_path / "vendors.csv"
@@ -188,8 +193,8 @@ def test_deployment_paths_outside_the_import_dir_non_csv_files_and_oversized_con
     with platform.connect() as connection:
         runs = connection.execute(sa.select(sync_runs.c.error)).scalars().all()
     assert len(runs) == 2 and all(secret not in error for error in runs), "only the two files inside were opened"
-    assert not {"errors_path"} & set(csv_import.parameters.properties), "no deployment parameter names a file to write"
-    assert set(csv_import.parameters.properties) == {"kind", "path", "content", "integration"}
+    assert not {"errors_path"} & set(csv_import_flow.parameters.properties), "no deployment parameter names a file to write"
+    assert set(csv_import_flow.parameters.properties) == {"kind", "path", "content", "integration"}
 
 
 def test_a_fix_up_file_replaces_a_symlink_in_the_import_dir_instead_of_writing_through_it(platform, import_dir, tmp_path):

@@ -1,19 +1,22 @@
-"""Delta and lease sync scenarios against the sandbox over HTTP, on SQLite and PostgreSQL."""
+"""Delta and lease sync scenarios against the sandbox over HTTP, on SQLite and PostgreSQL: the jobs with the plain
+steps, but for one lease-sync flow run (the rules and their outcomes do not depend on Prefect)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import pytest
 import sqlalchemy as sa
 
-from flows.delta_sync import delta_sync
-from flows.initial_sync import initial_sync
 from flows.lease_sync import lease_sync
 from pmsync.explain import explain
 from pmsync.integrations import integration_from_environment
+from pmsync.jobs import JOBS
 from sandbox import SANDBOX_INTEGRATION_USER
 from sandbox.faults import drift_fault
 from schemas.tables import leases, properties, residents, sync_runs, sync_state, unapplied_records, units, work_orders
+
+initial_sync, delta_sync = JOBS["initial-sync"], JOBS["delta-sync"]
 
 
 def now() -> datetime:
@@ -198,6 +201,7 @@ def test_a_parked_unit_is_applied_by_the_run_that_brings_its_property(integratio
     assert one(platform_engine, units, unit["id"]).property_id == one(platform_engine, properties, building_id).id
 
 
+@pytest.mark.flow
 def test_lease_sync_overwrites_leases_and_follows_the_resident_rule(integration_env, sandbox, platform_engine):
     store = sandbox.store
     initial_sync()

@@ -1,4 +1,5 @@
-"""Initial sync against the sandbox over HTTP, on SQLite and PostgreSQL."""
+"""Initial sync against the sandbox over HTTP, on SQLite and PostgreSQL: the job with the plain steps (the rules and
+their outcomes do not depend on Prefect; the flow runs in the flow tests)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from flows.initial_sync import initial_sync
+from pmsync.jobs import JOBS
 from pmsync.source import SourceAuthError, SourceDataError, SourceUnavailable
 from sandbox import SANDBOX_CLIENT_SECRET, SANDBOX_INTEGRATION_USER, SandboxServer
 from sandbox.store import SandboxStore
@@ -25,6 +26,7 @@ from schemas.tables import (
     work_orders,
 )
 
+initial_sync = JOBS["initial-sync"]
 RESIDENT_ROLES = {"tenant", "occupant"}
 WELL_FORMED = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 

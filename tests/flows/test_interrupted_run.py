@@ -8,16 +8,18 @@ import signal
 import subprocess
 import time
 
+import pytest
 import sqlalchemy as sa
 from prefect.settings import PREFECT_API_URL
 
-from flows.delta_sync import delta_sync
-from flows.initial_sync import initial_sync
+from pmsync.jobs import JOBS
 from pmsync.platform import make_engine
 from sandbox.faults import status_fault
 from schemas.tables import SYNCED_TABLES, sync_runs, unapplied_records
 from tests.flows.test_cli import PMSYNC
 
+initial_sync, delta_sync = JOBS["initial-sync"], JOBS["delta-sync"]
+"""The runs in this process are the jobs with the plain steps; the run killed is a `pmsync sync delta` flow run."""
 VOLATILE = {"id", "integration_id", "created_at", "updated_at", "last_sync_run_id"}
 
 
@@ -46,6 +48,7 @@ def platform_state(engine: sa.Engine) -> dict[str, set]:
     return state
 
 
+@pytest.mark.flow
 def test_a_killed_delta_run_rerun_ends_like_an_uninterrupted_one(integration_env, sandbox, platform_engine, tmp_path, monkeypatch):
     store = sandbox.store
     reference_url = f"sqlite:///{tmp_path / 'reference.db'}"

@@ -1,7 +1,9 @@
-"""One sync at a time per integration, whoever starts it; different integrations run side by side."""
+"""One sync at a time per integration, whoever starts it; different integrations run side by side (`pmsync` processes
+and the jobs with the plain steps, no Prefect server: the lock is the library's; flow runs take it in the flow tests)."""
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import threading
@@ -13,9 +15,7 @@ import pytest
 import sqlalchemy as sa
 from prefect.settings import PREFECT_API_URL
 
-from flows.delta_sync import delta_sync
-from flows.initial_sync import initial_sync
-from flows.reconciliation import reconcile
+from pmsync.jobs import JOBS
 from pmsync.locks import LockLost, acquire, force_unlock, release
 from pmsync.platform import migrate
 from pmsync.runs import utc_now
@@ -24,11 +24,12 @@ from sandbox.slowdowns import Slowdown
 from schemas.tables import integration_locks, integrations, sync_runs, units
 from tests.flows.test_cli import PMSYNC, run_pmsync
 
+initial_sync, delta_sync, reconcile = JOBS["initial-sync"], JOBS["delta-sync"], JOBS["property-reconciliation"]
 STALL = {"PMSYNC_PW_MAX_ATTEMPTS": "6", "PMSYNC_PW_BACKOFF_SECONDS": "0.4"}
 
 
 def start_sync(env: dict[str, str], name: str) -> subprocess.Popen:
-    full = {**os.environ, **env, **STALL, "PMSYNC_INTEGRATION_NAME": name, "PREFECT_API_URL": PREFECT_API_URL.value()}
+    full = {**os.environ, **env, **STALL, "PMSYNC_INTEGRATION_NAME": name, "PREFECT_API_URL": PREFECT_API_URL.value() or ""}
     return subprocess.Popen([PMSYNC, "sync", "initial"], env=full, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
@@ -83,7 +84,8 @@ def test_a_lock_left_by_a_crashed_run_expires_and_unlock_clears_one_by_hand(inte
             acquired_at=utc_now() - timedelta(hours=2), expires_at=utc_now() - timedelta(hours=1),
         ))
 
-    delta_sync()
+    with caplog.at_level(logging.INFO, logger="pmsync"):
+        delta_sync()
 
     assert "held by crashed-host:4242 flow run x (delta sync)" in caplog.text and "taken over" in caplog.text
     with platform_engine.begin() as connection:

@@ -1,4 +1,5 @@
-"""The data-quality gate: bad records quarantined by name, the rest loads, fixes release them, bad pages stop."""
+"""The data-quality gate: bad records quarantined by name, the rest loads, fixes release them, bad pages stop (the jobs
+with the plain steps; the flows where a run's Prefect artifact is checked)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,11 @@ import sqlalchemy as sa
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, FlowRunFilter, FlowRunFilterId
 
-from flows.delta_sync import delta_sync
-from flows.initial_sync import initial_sync
-from flows.lease_balance import lease_balance
+from flows.initial_sync import initial_sync as initial_sync_flow
+from flows.lease_balance import lease_balance as lease_balance_flow
 from pmsync.explain import explain
 from pmsync.integrations import integration_from_environment
+from pmsync.jobs import JOBS
 from sandbox import SANDBOX_INTEGRATION_USER
 from sandbox.faults import wrong_type_fault
 from schemas.tables import leases, quarantine, residents, units, work_orders
@@ -24,6 +25,7 @@ from pmsync.sync.gate import DataQualityError
 from tests.flows.test_cli import run_pmsync
 from tests.flows.test_delta_sync import one, synced_lease_with_resident
 
+initial_sync, delta_sync = JOBS["initial-sync"], JOBS["delta-sync"]
 EXPECTATIONS = Path(__file__).resolve().parents[2] / "expectations"
 
 
@@ -131,8 +133,9 @@ def test_a_misspelt_expectation_in_a_suite_stops_the_run_with_the_file_named(int
         initial_sync()
 
 
+@pytest.mark.flow
 def test_each_run_publishes_pass_fail_counts_and_top_failures_without_progress_bars(integration_env, sandbox, capfd):
-    state = initial_sync(return_state=True)
+    state = initial_sync_flow(return_state=True)
     result = state.result()
 
     with get_client(sync_client=True) as client:
@@ -179,6 +182,7 @@ def test_custom_statuses_long_values_and_odd_text_load_without_quarantine(integr
     assert synced_order.category == order["category"] and synced_order.status == "Waiting on vendor (parts ordered)"
 
 
+@pytest.mark.flow
 def test_a_fast_source_clock_only_warns_the_record_loads_is_reported_and_the_warning_clears(
     integration_env, sandbox, platform_engine
 ):
@@ -187,7 +191,7 @@ def test_a_fast_source_clock_only_warns_the_record_loads_is_reported_and_the_war
     lease, _ = synced_lease_with_resident(store)
     store.update("leases", lease["id"], at=datetime.now(timezone.utc) + timedelta(hours=1), leaseName="Ahead, Clock")
 
-    state = lease_balance(lease_id=lease["id"], return_state=True)
+    state = lease_balance_flow(lease_id=lease["id"], return_state=True)
     result = state.result()
 
     assert one(platform_engine, leases, lease["id"]).name == "Ahead, Clock"
@@ -211,7 +215,7 @@ def test_a_fast_source_clock_only_warns_the_record_loads_is_reported_and_the_war
     assert any("loaded with a warning" in line and "modified_seconds_ahead" in line for line in why)
 
     store.update("leases", lease["id"], at=datetime.now(timezone.utc) - timedelta(minutes=1))
-    lease_balance(lease_id=lease["id"])
+    lease_balance_flow(lease_id=lease["id"])
 
     with platform_engine.connect() as connection:
         status = connection.execute(

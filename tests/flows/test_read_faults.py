@@ -1,18 +1,18 @@
-"""Syncs through transient read faults end with the rows of an undisturbed run; a balance never retires on a broken listing."""
+"""Syncs through transient read faults end with the rows of an undisturbed run; a balance never retires on a broken listing
+(the jobs with the plain steps: the paging's outcome does not depend on Prefect)."""
 
 from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
 
-from flows.initial_sync import initial_sync
-from flows.lease_balance import lease_balance
+from pmsync.jobs import JOBS
 from pmsync.platform import make_engine
 from pmsync.source import SourcePagingBroken
 from sandbox.faults import cut_body_fault, ignore_offset_fault, reset_fault, truncated_json_fault
 from schemas.tables import lease_charges, sync_runs
 from tests.flows.test_interrupted_run import platform_state
-
+initial_sync, lease_balance = JOBS["initial-sync"], JOBS["lease-balance"]
 READ_FAULTS = {
     "body cut mid-transfer": cut_body_fault,
     "connection reset": reset_fault,

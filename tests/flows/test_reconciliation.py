@@ -1,16 +1,17 @@
-"""Reconciliation scenarios against the sandbox over HTTP, on SQLite and PostgreSQL."""
+"""Reconciliation scenarios against the sandbox over HTTP, on SQLite and PostgreSQL: the jobs with the plain steps
+(the reconciliation flow runs in test_reconciliation_report.py)."""
 
 from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
 
-from flows.delta_sync import delta_sync
-from flows.initial_sync import initial_sync
-from flows.reconciliation import reconcile
+from pmsync.jobs import JOBS
 from pmsync.reconciliation import IncompleteListing, MassDeactivationRefused, set_property_disabled_by_hand
 from sandbox.faults import drift_fault, drop_page_fault
 from schemas.tables import properties, property_logs, reconciliation_snapshots, snapshot_deactivated_units, sync_runs, units
+
+initial_sync, delta_sync, reconcile = JOBS["initial-sync"], JOBS["delta-sync"], JOBS["property-reconciliation"]
 
 
 def one(engine: sa.Engine, table: sa.Table, source_id: int):

@@ -4,40 +4,34 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 from contextlib import contextmanager
-from pathlib import Path
 
 import pandas as pd
+import pytest
 import requests
 import sqlalchemy as sa
 import uvicorn
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from prefect.client.schemas.sorting import ArtifactSort
-from prefect.settings import PREFECT_API_URL
 from pydantic import SecretStr
 
-from flows.initial_sync import initial_sync
-from flows.reconciliation import reconcile
+from flows.initial_sync import initial_sync as initial_sync_flow
+from flows.reconciliation import reconcile as reconcile_flow
+from pmsync.jobs import JOBS
 from reports.app import create_app
 from sandbox import SANDBOX_CLIENT_SECRET
 from schemas.tables import properties, snapshot_deactivated_units, units
 from pmsync.export import COLUMNS, csv_text, restore, snapshot_units
+from tests.flows.test_cli import run_pmsync
 
-PMSYNC = str(Path(sys.executable).with_name("pmsync"))
+initial_sync, reconcile = JOBS["initial-sync"], JOBS["property-reconciliation"]
+"""The jobs with the plain steps: what analysts get does not depend on Prefect, but for the artifacts (a flow test)."""
 TRICKY_NAMES = ['=HYPERLINK("http://x","y")', "+1-555", "@SUM(A1:A9)", "-2+3", "\tTabbed", "'=already quoted",
                 '<script>alert("x")</script>', "Ünïcødé, \"quoted\" 東京"]
-
-
-def run_pmsync(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    full_env = {**os.environ, **env, "PREFECT_API_URL": PREFECT_API_URL.value(), "COLUMNS": "200"}
-    return subprocess.run([PMSYNC, *args], env=full_env, capture_output=True, text=True, timeout=300)
 
 
 class Site:
@@ -81,8 +75,9 @@ def deactivated_rows(engine: sa.Engine, snapshot_id: int) -> dict[int, tuple]:
     return {row[0]: tuple(row[1:]) for row in rows}
 
 
-def reconcile_tricky_names(sandbox) -> tuple[dict, list[int]]:
-    """Units named like formulas (and worse), synced, then deleted in the source and reconciled away."""
+def reconcile_tricky_names(sandbox, sync=initial_sync, reconciliation=reconcile) -> tuple[dict, list[int]]:
+    """Units named like formulas (and worse), synced, then deleted in the source and reconciled away (by the jobs, or
+    by the flows `sync` and `reconciliation` given)."""
     store = sandbox.store
     chosen = [
         u["id"] for u in store.records("units")
@@ -90,10 +85,10 @@ def reconcile_tricky_names(sandbox) -> tuple[dict, list[int]]:
     ][: len(TRICKY_NAMES)]
     for unit_id, name in zip(chosen, TRICKY_NAMES):
         store.update("units", unit_id, name=name)
-    initial_sync()
+    sync()
     for unit_id in chosen:
         store.delete("units", unit_id)
-    return reconcile(), chosen
+    return reconciliation(), chosen
 
 
 def test_formula_like_names_come_out_of_the_csv_as_text_and_pandas_round_trips(integration_env, sandbox, platform_engine, tmp_path):
@@ -137,8 +132,9 @@ def latest_artifact(key: str):
     return found[0]
 
 
+@pytest.mark.flow
 def test_the_run_publishes_its_deactivated_units_and_a_link_to_the_report(integration_env, sandbox, platform_engine):
-    result, chosen = reconcile_tricky_names(sandbox)
+    result, chosen = reconcile_tricky_names(sandbox, initial_sync_flow, reconcile_flow)
 
     table = latest_artifact("reconciliation-deactivated-units-default")
     report = latest_artifact("reconciliation-report-default")

@@ -1,4 +1,5 @@
-"""Work orders made on the platform reach the source once, through the vendor's real endpoints, on SQLite and PostgreSQL."""
+"""Work orders made on the platform reach the source once, through the vendor's real endpoints, on SQLite and PostgreSQL
+(the jobs with the plain steps, and `pmsync` with no Prefect server; the first test runs the push flow)."""
 
 from __future__ import annotations
 
@@ -6,17 +7,19 @@ import threading
 import time
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
-from flows.delta_sync import delta_sync
-from flows.initial_sync import initial_sync
-from flows.work_order_push import work_order_push
+from flows.work_order_push import work_order_push as work_order_push_flow
+from pmsync.jobs import JOBS
 from pmsync.runs import utc_now
 from pmsync.workorders import create_work_order, update_work_order, work_order_status
 from sandbox import disconnect_fault, status_fault
 from sandbox.slowdowns import Slowdown
 from schemas.tables import properties, units, work_order_changes, work_orders
 from tests.flows.test_cli import run_pmsync
+
+initial_sync, delta_sync, work_order_push = JOBS["initial-sync"], JOBS["delta-sync"], JOBS["work-order-push"]
 
 
 def a_unit_with_its_property(engine: sa.Engine):
@@ -48,6 +51,7 @@ def work_order_rows(engine: sa.Engine) -> int:
         return connection.execute(sa.select(sa.func.count()).select_from(work_orders)).scalar_one()
 
 
+@pytest.mark.flow
 def test_create_note_and_completion_each_send_one_write_and_the_next_delta_adds_no_duplicate(
     integration_env, sandbox, platform_engine
 ):
@@ -60,7 +64,7 @@ def test_create_note_and_completion_each_send_one_write_and_the_next_delta_adds_
     )
     marker = marker_of(platform_engine, work_order_id)
 
-    assert work_order_push(work_order_id=work_order_id)["work_orders"][0]["sync_status"] == "synced"
+    assert work_order_push_flow(work_order_id=work_order_id)["work_orders"][0]["sync_status"] == "synced"
     assert writes(store) == [("POST", "/workorders")]
     assert store.writes_log[0]["body"] == {
         "buildingID": place.building_source_id, "unitIDs": [place.unit_source_id], "description": "Kitchen tap leaks",
@@ -73,13 +77,13 @@ def test_create_note_and_completion_each_send_one_write_and_the_next_delta_adds_
 
     store.writes_log.clear()
     update_work_order(platform_engine, work_order_id, note="Plumber booked for Tuesday 9:00")
-    work_order_push(work_order_id=work_order_id)
+    work_order_push_flow(work_order_id=work_order_id)
     assert writes(store) == [("POST", f"/workorders/{created['id']}/tasks")]
     assert store.writes_log[0]["body"]["description"] == "Plumber booked for Tuesday 9:00"
 
     store.writes_log.clear()
     update_work_order(platform_engine, work_order_id, complete=True, completion_comment="Washer replaced")
-    work_order_push(work_order_id=work_order_id)
+    work_order_push_flow(work_order_id=work_order_id)
     assert writes(store) == [("PUT", f"/workorders/closeworkorder/{created['id']}")]
     assert store.get("workorders", created["id"])["status"] == "Closed"
     assert work_order_status(platform_engine, work_order_id).sync_status == "synced"
@@ -165,7 +169,7 @@ SLOW_CREATE_SECONDS = 10.0
 
 
 def push_in_background(work_order_id: int) -> tuple[threading.Thread, dict]:
-    """The flow the CLI's sync-now runs, in a thread; its result (or error) lands in the returned dict."""
+    """The job the CLI's sync-now runs, in a thread; its result (or error) lands in the returned dict."""
     ended: dict = {}
 
     def push() -> None:
