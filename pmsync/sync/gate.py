@@ -18,6 +18,7 @@ from typing import Any
 
 from pmsync.rules import Stream
 from pmsync.source import SourcePage
+from pmsync.sync.changes import SKIPPED_COUNTS
 from pmsync.sync.gate_frame import candidate_frame, columns_read
 from schemas.records import Candidate, is_storable
 
@@ -151,13 +152,15 @@ class QualityGate:
             )
 
     def check(
-        self, entity: str, pages: list[tuple[list[Candidate], str]], now: datetime
+        self, entity: str, pages: list[tuple[list[Candidate], str]], now: datetime, unchanged: list[int] | None = None
     ) -> list[tuple[list[Candidate], list[QualityFailure], list[QualityFailure]]]:
         """Per page of (candidates, request): those that load (warned ones included), those quarantined (an
         expectation of severity "error" broken) and those warned about (only "warning" expectations broken).
 
         One GX run covers all the pages (its cost is mostly per run); the failure share that stops the run is
-        still judged page by page, on quarantined records only.
+        still judged page by page, on quarantined records only, out of all the page's records of the entity:
+        `unchanged[n]` counts page n's that left unchecked, their content unchanged since it last passed (the
+        records checked again are then mostly those that failed before, and alone would overstate the share).
         """
         everything = [candidate for candidates, _ in pages for candidate in candidates]
         if not everything:
@@ -169,7 +172,7 @@ class QualityGate:
         outcomes = []
         for number, (candidates, request) in enumerate(pages):
             mine, notes = broken_by_page.get(number, {}), warned_by_page.get(number, {})
-            self._stop_if_too_many(entity, mine, len(candidates), request)
+            self._stop_if_too_many(entity, mine, len(candidates) + (unchanged[number] if unchanged else 0), request)
             failures = [
                 QualityFailure(entity, str(candidates[row].source_id), sorted({*labels, *notes.get(row, [])}),
                                candidates[row].payload)
@@ -265,7 +268,10 @@ def check_pages(gate: QualityGate, stream: Stream, pages: list[SourcePage], now:
         by_entity = [_candidates_by_entity(page) for page in pages]
         checked = [CheckedPage(page, {}) for page in pages]
         for entity in stream.entities:
-            outcomes = gate.check(entity, [(mine.get(entity, []), page.request) for mine, page in zip(by_entity, pages)], now)
+            unchanged = [page.extra.get(SKIPPED_COUNTS, {}).get(entity, {}).get("unchanged", 0) for page in pages]
+            outcomes = gate.check(
+                entity, [(mine.get(entity, []), page.request) for mine, page in zip(by_entity, pages)], now, unchanged
+            )
             for page_checked, (passed, failures, warnings) in zip(checked, outcomes):
                 page_checked.candidates[entity] = passed
                 page_checked.failures.extend(failures)

@@ -9,6 +9,8 @@ import os
 import shutil
 import subprocess
 import sys
+from collections import Counter
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -19,6 +21,7 @@ import pytest
 
 from pmsync.rules import PROPERTYWARE_RULES
 from pmsync.source import SourcePage
+from pmsync.sync.changes import SKIPPED_COUNTS
 from pmsync.sync.gate import DataQualityError, QualityGate, check_pages
 from pmsync.sync.gate_frame import candidate_frame, columns_read
 from sandbox import generate_portfolio
@@ -114,6 +117,24 @@ def test_a_page_over_the_failure_share_stops_the_batch_naming_its_request(gate, 
     with pytest.raises(DataQualityError, match=r"^unit: 5 of 20 records \(25%\) failed data-quality checks.*"
                                                r"not_be_null\(property_source_id\) ×5 \[GET /units page 1\]$"):
         check_pages(gate, PROPERTYWARE_RULES.stream("units"), source_pages("units", pages), NOW)
+
+
+def test_the_failure_share_counts_the_records_left_unchecked_as_unchanged(gate, portfolio):
+    """A delta re-checks the records that failed before (their hash was cleared) and skips the unchanged rest: the
+    share that stops the run is of the whole page, so the old failures alone do not stop it."""
+    pages = unit_pages(portfolio, pages=1)
+    for unit in pages[0][:5]:
+        unit["buildingID"] = None
+    checked_alone = source_pages("units", pages)
+    skipped_beside = [replace(page, extra={SKIPPED_COUNTS: {"unit": Counter(fetched=40, unchanged=40)}})
+                      for page in source_pages("units", pages)]
+
+    with pytest.raises(DataQualityError, match=r"^unit: 5 of 20 records \(25%\)"):
+        check_pages(gate, PROPERTYWARE_RULES.stream("units"), checked_alone, NOW)
+    checked = check_pages(gate, PROPERTYWARE_RULES.stream("units"), skipped_beside, NOW)
+
+    assert sorted(f.source_id for f in checked[0].failures) == sorted(str(unit["id"]) for unit in pages[0][:5])
+    assert len(checked[0].candidates["unit"]) == 15
 
 
 def suites_with(tmp_path: Path, entity: str, *expectations: dict) -> Path:
