@@ -9,6 +9,8 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from pmsync.cli.prefect_config import configured_api_url
 
@@ -45,8 +47,23 @@ def run_job(flow_name: str, **params: object) -> dict:
 
     module, name = FLOWS[flow_name]
     flow = getattr(importlib.import_module(module), name)
-    with prefect_ready():
+    with prefect_ready(), heartbeats_only_when_configured():
         return flow(**params)
+
+
+@contextmanager
+def heartbeats_only_when_configured() -> Iterator[None]:
+    """A flow run started here sends Prefect's flow-run heartbeats only when PREFECT_FLOWS_HEARTBEAT_FREQUENCY is set
+    (environment, profile or prefect.toml): they serve only an automation the operator made to mark silent runs
+    crashed, and their thread, which sleeps in one-second steps, holds the command up to a second as the run ends.
+    Deployment runs (a worker's) are not started here and keep Prefect's default."""
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, get_current_settings, temporary_settings
+
+    if "heartbeat_frequency" in get_current_settings().flows.model_fields_set:
+        yield
+        return
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
 
 
 def _log_to_stderr() -> None:

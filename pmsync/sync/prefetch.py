@@ -22,8 +22,9 @@ class _Failure:
 
 @contextmanager
 def prefetch(items: Iterable[Item], depth: int = 1) -> Iterator[Iterator[Item]]:
-    """Iterate `items` in a background thread, at most `depth` items queued ahead of the caller (memory stays
-    bounded: the producer is at most depth + 1 items ahead, the one it is handing over included).
+    """Iterate `items` in a background thread, at most `depth` items ahead of the caller, the one being produced
+    included: with depth 1 the next item is fetched while the caller works on the current one, and no more (memory
+    stays bounded to the caller's item and `depth` others).
 
     Yields an iterator over the same items in the same order. An exception the producer raises is raised in the
     consumer at that position, the same exception object (its type and message intact). Leaving the `with` block,
@@ -32,17 +33,21 @@ def prefetch(items: Iterable[Item], depth: int = 1) -> Iterator[Iterator[Item]]:
     """
     if depth < 1:
         raise ValueError(f"prefetch depth must be at least 1, got {depth!r}")
-    handed: queue.Queue = queue.Queue(maxsize=depth)
+    handed: queue.Queue = queue.Queue()
+    room = threading.Semaphore(depth)
     stop = threading.Event()
 
     def produce() -> None:
         source = iter(items)
         try:
-            for item in source:
-                handed.put(item)
+            while True:
+                room.acquire()
                 if stop.is_set():
                     return
-            handed.put(_END)
+                item = next(source, _END)
+                handed.put(item)
+                if item is _END:
+                    return
         except BaseException as error:  # noqa: BLE001 -- handed to the consumer, who raises it
             handed.put(_Failure(error))
         finally:
@@ -57,6 +62,7 @@ def prefetch(items: Iterable[Item], depth: int = 1) -> Iterator[Iterator[Item]]:
                 return
             if isinstance(item, _Failure):
                 raise item.error
+            room.release()
             yield item
 
     producer = threading.Thread(target=produce, name="pmsync-prefetch", daemon=True)
@@ -65,6 +71,7 @@ def prefetch(items: Iterable[Item], depth: int = 1) -> Iterator[Iterator[Item]]:
         yield consume()
     finally:
         stop.set()
+        room.release()
         while producer.is_alive():
             _drain(handed)
             producer.join(timeout=0.05)

@@ -26,7 +26,8 @@ log = logging.getLogger("pmsync.sync")
 
 PAGES_PER_BATCH = 20
 """Pages checked (one GX run per entity: it costs about the same for 500 records or 10,000) and loaded per batch (a
-task run under Prefect). Memory holds at most three batches: the one being loaded, one ready, one being fetched."""
+task run under Prefect). Memory holds at most two batches: the one being checked and loaded, and the next, being
+fetched or ready."""
 
 
 def listing_params(stream: Stream, modified_from: datetime | None, modified_until: datetime) -> dict[str, Any]:
@@ -99,8 +100,7 @@ def sync_streams(session: SyncSession, streams: tuple[Stream, ...], steps: Steps
     """Sync the streams in order (parents first): everything, or with `overlap_hours` each stream's delta window.
 
     Pipelined: while a batch of up to PAGES_PER_BATCH pages is checked and loaded, a background thread fetches the
-    next one (PMSYNC_PW_CONCURRENCY pages in flight), and holds at most one batch ready — memory stays bounded by two
-    batches. The last page of a stream's listing advances its high-water mark in that page's transaction."""
+    next one (PMSYNC_PW_CONCURRENCY pages in flight) and no further — memory stays bounded by two batches. The last page of a stream's listing advances its high-water mark in that page's transaction."""
     windows = steps.plan_windows(session, streams, overlap_hours) if overlap_hours is not None else {}
     gate = steps.open_quality_gate(session, [entity for stream in streams for entity in stream.entities])
     if overlap_hours is None:

@@ -91,3 +91,22 @@ def test_a_named_block_always_runs_as_a_prefect_flow(monkeypatch, tmp_path):
     assert not runs_in_process("account-b")  # blocks live on a Prefect server
     monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:4200/api")
     assert not runs_in_process(None)
+
+
+HEARTBEAT_DURING_A_CLI_FLOW_RUN = """
+from prefect.settings import get_current_settings
+from pmsync.cli.running import heartbeats_only_when_configured
+with heartbeats_only_when_configured():
+    print(get_current_settings().flows.heartbeat_frequency)
+"""
+
+
+@pytest.mark.parametrize("configured, expected", [({}, "None"), ({"PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "60"}, "60"),
+                                                  ({"PREFECT_RUNNER_HEARTBEAT_FREQUENCY": "90"}, "90")])
+def test_a_flow_run_the_cli_starts_sends_heartbeats_only_when_the_operator_set_them(tmp_path, configured, expected):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(PREFECT_HOME=str(tmp_path), **configured)
+    seen = subprocess.run([sys.executable, "-c", HEARTBEAT_DURING_A_CLI_FLOW_RUN], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+    assert seen.returncode == 0, seen.stderr[-2000:]
+    assert seen.stdout.strip().splitlines()[-1] == expected

@@ -63,7 +63,7 @@ def test_items_arrive_in_order_from_a_background_thread():
 
 
 @pytest.mark.parametrize("depth", [1, 3])
-def test_the_producer_runs_ahead_but_never_more_than_depth_plus_one_items(depth):
+def test_the_producer_runs_ahead_but_never_more_than_depth_items(depth):
     producer = Producer(20)
     with prefetch(producer.items(), depth=depth) as items:
         while True:
@@ -72,8 +72,8 @@ def test_the_producer_runs_ahead_but_never_more_than_depth_plus_one_items(depth)
             if number is None:
                 break
             if number in (0, 10):
-                producer.wait_until_produced(producer.consumed + depth + 1)
-    assert producer.most_ahead == depth + 1, "it ran exactly as far ahead as allowed (queue + the item in hand), no further"
+                producer.wait_until_produced(producer.consumed + depth)
+    assert producer.most_ahead == depth, "it ran exactly as far ahead as allowed (the item in hand included), no further"
 
 
 def test_a_producer_exception_is_raised_in_the_consumer_at_its_position_with_type_and_message():
@@ -94,10 +94,10 @@ def test_breaking_out_early_stops_the_producer_closes_the_generator_and_joins_th
         for number in items:
             producer.asking()
             if number == 3:
-                producer.wait_until_produced(7)
+                producer.wait_until_produced(6)
                 break
     assert producer.closed
-    assert producer.produced <= 4 + 2 + 1
+    assert producer.produced <= 4 + 2
     assert prefetch_threads() == []
 
 
