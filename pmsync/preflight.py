@@ -1,16 +1,8 @@
-"""Before a command starts Prefect: configuration checked in a second, and a temporary Prefect server given time."""
+"""Before a command starts its job: configuration checked in a second, naming what is missing or malformed."""
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 from pydantic import ValidationError
-
-EPHEMERAL_STARTUP_SECONDS = 180
-"""How long a temporary Prefect server may take to answer: a first start on a cold 2-core machine migrates a new
-database (measured 16–25 s; Prefect's own default of 20 s fails there)."""
 
 
 class ConfigurationError(Exception):
@@ -48,23 +40,3 @@ def check_configuration(integration_block: str | None, *, needs_source: bool = T
             integration_from_environment(settings)
         except IntegrationNotConfigured as missing:
             raise ConfigurationError(str(missing)) from None
-
-
-@contextmanager
-def prefect_ready() -> Iterator[None]:
-    """Run flows here: against the configured Prefect server, or a temporary one with a startup time a cold
-    machine meets, announced in one line on stderr."""
-    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, temporary_settings
-
-    if PREFECT_API_URL.value():
-        yield
-        return
-    timeout = max(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value(), EPHEMERAL_STARTUP_SECONDS)
-    print(
-        f"no PREFECT_API_URL set: starting a temporary local Prefect server for this run (up to {timeout} s on a "
-        "first start; set PREFECT_API_URL to use a running server)",
-        file=sys.stderr,
-        flush=True,
-    )
-    with temporary_settings(updates={PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS: timeout}):
-        yield

@@ -26,6 +26,10 @@ FLOWS: dict[str, tuple[str, str]] = {
 }
 """The Prefect flow behind each job name of `pmsync.jobs.JOBS` (the flow's Prefect name, or its own key)."""
 
+EPHEMERAL_STARTUP_SECONDS = 180
+"""How long a temporary Prefect server may take to answer: a first start on a cold 2-core machine migrates a new
+database (measured 16–25 s; Prefect's own default of 20 s fails there)."""
+
 
 def runs_in_process(integration: str | None) -> bool:
     """True when the job runs as a plain function here: no Prefect server configured and no block named."""
@@ -36,15 +40,13 @@ def run_job(flow_name: str, **params: object) -> dict:
     """Run the job `flow_name` with the flow's keyword parameters and return its result dict.
 
     In process: `pmsync.jobs.JOBS[flow_name](**params)`, its log lines on stderr. Otherwise the flow in
-    flows/, against the configured server or a temporary one (`pmsync.preflight.prefect_ready`).
+    flows/, against the configured server or a temporary one (`prefect_ready`).
     """
     if runs_in_process(params.get("integration")):  # type: ignore[arg-type]
         from pmsync.jobs import JOBS
 
         _log_to_stderr()
         return JOBS[flow_name](**params)
-    from pmsync.preflight import prefect_ready
-
     module, name = FLOWS[flow_name]
     flow = getattr(importlib.import_module(module), name)
     with prefect_ready(), heartbeats_only_when_configured():
@@ -76,3 +78,23 @@ def _log_to_stderr() -> None:
     handler.pmsync_cli = True  # type: ignore[attr-defined]
     library.setLevel(logging.INFO)
     library.addHandler(handler)
+
+
+@contextmanager
+def prefect_ready() -> Iterator[None]:
+    """Run flows here: against the configured Prefect server, or a temporary one with a startup time a cold
+    machine meets, announced in one line on stderr."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, temporary_settings
+
+    if PREFECT_API_URL.value():
+        yield
+        return
+    timeout = max(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value(), EPHEMERAL_STARTUP_SECONDS)
+    print(
+        f"no PREFECT_API_URL set: starting a temporary local Prefect server for this run (up to {timeout} s on a "
+        "first start; set PREFECT_API_URL to use a running server)",
+        file=sys.stderr,
+        flush=True,
+    )
+    with temporary_settings(updates={PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS: timeout}):
+        yield

@@ -10,8 +10,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PREFECT_ALLOWED = {
     "pmsync/blocks.py": "Prefect blocks are Prefect objects",
-    "pmsync/preflight.py": "gives a temporary Prefect server time to start",
-    "pmsync/cli/running.py": "starts a flow when a Prefect server is configured",
+    "pmsync/cli/running.py": "starts a flow when a Prefect server is configured (or a temporary one)",
     "pmsync/cli/sync.py": "`pmsync sync now` triggers a deployment",
 }
 SHELL_PACKAGES = ("prefect", "flows", "tasks")
