@@ -7,10 +7,11 @@ from pathlib import Path
 from prefect import flow
 
 from pmsync.jobs import csv_import as job
+from tasks.run_names import flow_run_name
 from tasks.steps import prefect_steps
 
 
-@flow(name="csv-import")
+@flow(name="csv-import", flow_run_name=flow_run_name("csv-import"))
 def csv_import(kind: str, path: str | None = None, content: str | None = None, integration: str | None = None) -> dict:
     """`kind` is owners or service-providers; the file is `path` inside PMSYNC_IMPORT_DIR on the worker, or `content`.
 
@@ -22,7 +23,7 @@ def csv_import(kind: str, path: str | None = None, content: str | None = None, i
     return job.csv_import(prefect_steps(), kind, path, content, integration)
 
 
-@flow(name="csv-import")
+@flow(name="csv-import", flow_run_name=flow_run_name("csv-import"))
 def csv_import_operator_file(kind: str, file: Path, integration: str | None = None, errors_out: Path | None = None) -> dict:
     """The command line's import of the operator's own file, read where it is; the fix-up CSV goes to `errors_out`
     (default: beside the file, `owners.csv` → `owners.errors.csv`). No deployment runs this flow: its parameters

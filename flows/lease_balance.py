@@ -5,10 +5,11 @@ from __future__ import annotations
 from prefect import flow
 
 from pmsync.jobs import balance
+from tasks.run_names import flow_run_name
 from tasks.steps import prefect_steps
 
 
-@flow(name="lease-balance")
+@flow(name="lease-balance", flow_run_name=flow_run_name("lease-balance"))
 def lease_balance(lease_id: int, integration: str | None = None) -> dict:
     """`GET /leases/{id}`, then `/leases/charges` and `/leases/payments` filtered by leaseID, through the quality gate
     and the sync rules; returns the run's counts and the lease's ledger as now on the platform."""

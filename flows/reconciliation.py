@@ -5,10 +5,11 @@ from __future__ import annotations
 from prefect import flow
 
 from pmsync.jobs import reconcile as job
+from tasks.run_names import flow_run_name
 from tasks.steps import prefect_steps
 
 
-@flow(name="property-reconciliation")
+@flow(name="property-reconciliation", flow_run_name=flow_run_name("property-reconciliation"))
 def reconcile(
     integration: str | None = None,
     dry_run: bool = False,

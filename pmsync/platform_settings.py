@@ -19,3 +19,11 @@ class PlatformSettings(BaseSettings):
     lock_lease_minutes: float = 15.0
     lock_wait_minutes: float = 360.0
     push_claim_minutes: float = 10.0
+
+
+class IntegrationNameSettings(BaseSettings):
+    """The environment's default integration by name only (no credentials read or checked): a run's label."""
+
+    model_config = SettingsConfigDict(env_prefix="PMSYNC_", extra="ignore", hide_input_in_errors=True)
+
+    integration_name: str = "default"

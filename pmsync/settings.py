@@ -11,7 +11,7 @@ from pathlib import Path
 from pydantic import SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from pmsync.platform_settings import PlatformSettings
+from pmsync.platform_settings import IntegrationNameSettings, PlatformSettings
 from pmsync.source.budget import DEFAULT_CONCURRENCY, DEFAULT_MAX_REQUESTS_PER_SECOND, check_concurrency, check_request_rate
 from pmsync.source.paging import check_page_size
 
@@ -49,7 +49,7 @@ def credential_problem(value: str | SecretStr) -> str | None:
     return None
 
 
-class IntegrationSettings(BaseSettings):
+class IntegrationSettings(IntegrationNameSettings):
     """One source account (the default integration) as the PMSYNC_* environment describes it.
 
     Credentials with whitespace, CR or LF, a page size outside 1–500, a concurrency outside 1–4 and a request rate that
@@ -58,7 +58,6 @@ class IntegrationSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="PMSYNC_", extra="ignore", hide_input_in_errors=True)
 
-    integration_name: str = "default"
     source_system: str = "propertyware"
     pw_base_url: str = "http://127.0.0.1:8765/pw/api/rest/v1"
     pw_client_id: str = ""
