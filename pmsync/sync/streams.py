@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 from datetime import datetime, timedelta
 from collections.abc import Iterator
@@ -67,9 +68,10 @@ def extract_pages(
     return pages
 
 
-def extract_batch(batches: Iterator[list[SourcePage]]) -> list[SourcePage] | None:
+def extract_batch(batches: Iterator[list[SourcePage]], stream: Stream, number: int) -> list[SourcePage] | None:
     """The next batch of a listing's pages, fetched ahead by the prefetcher (waiting for it if it is not there yet);
-    None once the listing has ended."""
+    None once the listing has ended. `stream` and `number` (1, 2, … within the listing) name the step where it is
+    shown (a task run under Prefect)."""
     return next(batches, None)
 
 
@@ -111,5 +113,7 @@ def sync_streams(session: SyncSession, streams: tuple[Stream, ...], steps: Steps
             stream.path, stream.record, entity=stream.name, params=params, pages_per_batch=PAGES_PER_BATCH
         )
         with prefetch(listing) as batches:
-            while (pages := steps.extract_batch(batches)) is not None:
+            for number in itertools.count(1):
+                if (pages := steps.extract_batch(batches, stream, number)) is None:
+                    break
                 steps.load_pages(session, stream, steps.validate_pages(session, gate, stream, pages))

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
 from flows.initial_sync import initial_sync
 from flows.lease_sync import lease_sync
@@ -35,3 +36,17 @@ def test_a_sync_run_is_named_flow_integration_and_utc_start(integration_env, mon
         assert parts["flow"] == flow and parts["integration"] == (integration_name or "default")
         started = datetime.strptime(parts["start"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)
         assert before - timedelta(seconds=1) <= started <= after
+
+
+def test_a_batch_s_task_runs_are_named_by_stream_and_pages(integration_env, monkeypatch):
+    monkeypatch.setenv("PMSYNC_PW_PAGE_SIZE", "10")  # 60 units: one batch of pages 1–6
+
+    state = initial_sync(return_state=True)
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id])))
+    names = {run.name for run in runs}
+    assert {"extract · units · batch 1", "validate · units · pages 1–6", "load · units · pages 1–6"} <= names, names
+    assert "extract · units · batch 2" in names  # the call that found the listing ended
+    assert not {name for name in names if name.startswith(("validate · units", "load · units"))} - {
+        "validate · units · pages 1–6", "load · units · pages 1–6"}
