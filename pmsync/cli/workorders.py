@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from pmsync.cli.common import INTEGRATION, console, fail, open_platform, preflight, run_flow
+from pmsync.cli.common import INTEGRATION, console, fail, open_platform, preflight, run_flow, short_lived
 from pmsync.cli.json_output import JSON_OPTION, print_json
 
 NO_PUSH = typer.Option(False, "--no-push", help="Only save on the platform; the sweep (every 5 minutes) pushes it.")
@@ -113,6 +113,7 @@ def workorder_push_pending(integration: Optional[str] = INTEGRATION) -> None:
     console.print(f"{len(result['work_orders'])} work order(s) pushed", highlight=False)
 
 
+@short_lived
 def workorder_show(
     work_order_id: int = typer.Argument(..., help="Platform id of the work order."), as_json: bool = JSON_OPTION
 ) -> None:
@@ -143,6 +144,7 @@ def workorder_show(
         console.print(table)
 
 
+@short_lived
 def workorder_list(
     status: Optional[str] = typer.Option(None, help="Only this sync status: pending, failed or synced."),
     limit: int = typer.Option(20, help="How many, newest first."),

@@ -28,15 +28,19 @@ app()
 """
 
 
-def pmsync_json(*args: str, env: dict[str, str]) -> object:
+def pmsync_json_and_stderr(*args: str, env: dict[str, str]) -> tuple[object, str]:
     """Run `pmsync ARGS --json` with no Prefect server configured; its stdout must be one JSON document, and it
-    imports neither Prefect, Great Expectations nor pandas."""
+    imports neither Prefect, Great Expectations nor pandas. Returns the document and stderr."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "PMSYNC_"))}
     done = subprocess.run([sys.executable, "-c", PMSYNC_PROBED, *args, "--json"],
                           env={**clean, **env, "COLUMNS": "80"}, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, (done.stdout + done.stderr)[-2000:]
     assert "unpaid imports: []\n" in done.stderr
-    return json.loads(done.stdout)
+    return json.loads(done.stdout), done.stderr
+
+
+def pmsync_json(*args: str, env: dict[str, str]) -> object:
+    return pmsync_json_and_stderr(*args, env=env)[0]
 
 
 def moment(text: str) -> datetime:
@@ -75,6 +79,14 @@ def test_runs_json_lists_each_run_with_its_counts_as_sync_runs_holds_them(synced
         shown = next(run for run in listed if run["id"] == entity.run_id)["counts"][entity.entity]
         assert shown["fetched"] == entity.fetched and shown["created"] == entity.created
         assert shown["unchanged"] == entity.unchanged and shown["quarantined"] == entity.quarantined
+
+
+def test_runs_json_sends_the_parked_records_warning_to_stderr(synced, platform_engine):
+    listed, warnings = pmsync_json_and_stderr("runs", "--limit", "1", env={**synced, "PMSYNC_PARKED_ALERT_HOURS": "0"})
+
+    [newest] = rows(platform_engine, sa.select(sync_runs.c.id).order_by(sync_runs.c.id.desc()).limit(1))
+    assert [run["id"] for run in listed] == [newest.id]
+    assert "record(s) parked longer than 0 h" in warnings
 
 
 def test_state_json_gives_each_streams_high_water_mark(synced, platform_engine):
