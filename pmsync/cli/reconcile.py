@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from pmsync.cli.common import console, fail, open_platform, preflight, run_flow, short_lived
+from pmsync.cli.json_output import JSON_OPTION, print_json
 
 SHOWN_ROWS = 50
 
@@ -138,11 +139,14 @@ def report_deactivated(
 
 
 @short_lived
-def report_snapshots(limit: int = typer.Option(20, help="How many recent snapshots to list.")) -> None:
+def report_snapshots(limit: int = typer.Option(20, help="How many recent snapshots to list."), as_json: bool = JSON_OPTION) -> None:
     """Recent reconciliation snapshots, newest first, with what each changed."""
     from pmsync.export import recent_snapshots
 
     found = recent_snapshots(open_platform(), limit)
+    if as_json:
+        print_json(found)
+        return
     if not found:
         console.print("no reconciliation snapshot yet; run `pmsync reconcile`", highlight=False)
         return

@@ -7,22 +7,28 @@ import typer
 from pmsync.cli.common import (
     console, counts_table, fail, integration_id, open_platform, print_unapplied, short_lived,
 )
+from pmsync.cli.json_output import JSON_OPTION, print_json
 
 state_app = typer.Typer(invoke_without_command=True, help="Each stream's high-water mark; reset one to re-read it.")
 
 
 @short_lived
-def runs(limit: int = typer.Option(10, help="How many recent runs to show.")) -> None:
+def runs(limit: int = typer.Option(10, help="How many recent runs to show."), as_json: bool = JSON_OPTION) -> None:
     """Recent runs, newest first, with their counts per entity."""
     from pmsync.runs import recent_runs
     from pmsync.platform_settings import PlatformSettings
 
     engine = open_platform()
     found = recent_runs(engine, limit)
+    if as_json:
+        if found:
+            _print_stale_parked(engine, PlatformSettings().parked_alert_hours, _stderr_console())
+        print_json(found)
+        return
     if not found:
         console.print("no runs yet")
         return
-    _print_stale_parked(engine, PlatformSettings().parked_alert_hours)
+    _print_stale_parked(engine, PlatformSettings().parked_alert_hours, console)
     for run in found:
         took = ""
         if run["finished_at"]:
@@ -37,13 +43,20 @@ def runs(limit: int = typer.Option(10, help="How many recent runs to show.")) ->
             console.print(f"  {run['error']}", style="red", soft_wrap=True, highlight=False)
 
 
-def _print_stale_parked(engine, hours: float) -> None:
+def _stderr_console():
+    """Where a `--json` command's warnings go, so stdout holds the JSON document only."""
+    from rich.console import Console
+
+    return Console(stderr=True, markup=False)
+
+
+def _print_stale_parked(engine, hours: float, out) -> None:
     from datetime import timedelta
 
     from pmsync.runs import stale_parked_by_entity, utc_now
 
     for row in stale_parked_by_entity(engine, utc_now() - timedelta(hours=hours)):
-        console.print(
+        out.print(
             f"{row['integration']}: {row['records']} {row['entity']} record(s) parked longer than {hours:g} h "
             f"(oldest since {row['oldest']:%Y-%m-%d %H:%M} UTC) — see `pmsync explain {row['entity']} ID`",
             style="yellow",
@@ -53,25 +66,41 @@ def _print_stale_parked(engine, hours: float) -> None:
 
 @state_app.callback()
 @short_lived
-def state(context: typer.Context, integration: str = typer.Option("default", help="Integration name.")) -> None:
+def state(
+    context: typer.Context,
+    integration: str = typer.Option("default", help="Integration name."),
+    as_json: bool = JSON_OPTION,
+) -> None:
     """Show each stream's high-water mark and the run that set it."""
     if context.invoked_subcommand:
         context.obj = integration
         return
     from rich.table import Table
 
-    from pmsync.rules import PROPERTYWARE_RULES
-    from pmsync.state import state_rows
-
     engine = open_platform()
-    rows = state_rows(engine, integration_id(engine, integration))
+    rows = stream_marks(engine, integration)
+    if as_json:
+        print_json(rows)
+        return
     table = Table(title=f"sync state of {integration!r}", title_justify="left")
     for column in ("stream", "entities", "high-water mark (UTC)", "set by run", "flow"):
         table.add_column(column)
     for row in rows:
-        entities = ", ".join(PROPERTYWARE_RULES.stream(row["stream"]).entities)
-        table.add_row(row["stream"], entities, f"{row['high_water_mark']:%Y-%m-%d %H:%M:%S}", str(row["run_id"]), row["flow"])
+        table.add_row(row["stream"], ", ".join(row["entities"]), f"{row['high_water_mark']:%Y-%m-%d %H:%M:%S}",
+                      str(row["run_id"]), row["flow"])
     console.print(table if rows else "no stream has completed a pass yet: the next run reads everything")
+
+
+def stream_marks(engine, integration: str) -> list[dict]:
+    """What `pmsync state` shows, table or JSON: each stream, its entities, its mark and the run (and flow) that set it."""
+    from pmsync.rules import PROPERTYWARE_RULES
+    from pmsync.state import state_rows
+
+    return [
+        {"stream": row["stream"], "entities": list(PROPERTYWARE_RULES.stream(row["stream"]).entities),
+         "high_water_mark": row["high_water_mark"], "run_id": row["run_id"], "flow": row["flow"]}
+        for row in state_rows(engine, integration_id(engine, integration))
+    ]
 
 
 @state_app.command("reset")
@@ -107,7 +136,7 @@ def unlock(integration: str = typer.Argument("default", help="Integration name."
 
 
 @short_lived
-def quality(limit: int = typer.Option(20, help="How many of the newest items to list.")) -> None:
+def quality(limit: int = typer.Option(20, help="How many of the newest items to list."), as_json: bool = JSON_OPTION) -> None:
     """Quarantine: records kept out (open) and records loaded with a warning, counted per entity and expectation,
     then the newest items."""
     from rich.table import Table
@@ -115,6 +144,9 @@ def quality(limit: int = typer.Option(20, help="How many of the newest items to 
     from pmsync.quality import open_items
 
     summary, items = open_items(open_platform(), limit)
+    if as_json:
+        print_json({"summary": summary, "items": items})
+        return
     if not summary:
         console.print("quarantine is empty: every record seen passed its expectations")
         return

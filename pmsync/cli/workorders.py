@@ -9,7 +9,8 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from pmsync.cli.common import INTEGRATION, console, fail, open_platform, preflight, run_flow
+from pmsync.cli.common import INTEGRATION, console, fail, open_platform, preflight, run_flow, short_lived
+from pmsync.cli.json_output import JSON_OPTION, print_json
 
 NO_PUSH = typer.Option(False, "--no-push", help="Only save on the platform; the sweep (every 5 minutes) pushes it.")
 STATUS_COLOURS = {"synced": "green", "pending": "yellow", "failed": "red", "busy": "yellow"}
@@ -112,7 +113,10 @@ def workorder_push_pending(integration: Optional[str] = INTEGRATION) -> None:
     console.print(f"{len(result['work_orders'])} work order(s) pushed", highlight=False)
 
 
-def workorder_show(work_order_id: int = typer.Argument(..., help="Platform id of the work order.")) -> None:
+@short_lived
+def workorder_show(
+    work_order_id: int = typer.Argument(..., help="Platform id of the work order."), as_json: bool = JSON_OPTION
+) -> None:
     """Sync status, last attempt and error of a work order, and each change sent (or not) to the source."""
     from pmsync.workorders import WorkOrderNotFound, work_order_status
 
@@ -120,6 +124,9 @@ def workorder_show(work_order_id: int = typer.Argument(..., help="Platform id of
         status = work_order_status(open_platform(), work_order_id)
     except WorkOrderNotFound as missing:
         fail(str(missing))
+    if as_json:
+        print_json(status)
+        return
     colour = STATUS_COLOURS.get(status.sync_status or "", "white")
     console.print(f"work order {status.id} ({status.integration}): {status.description}", highlight=False)
     console.print(f"  source id:    {status.source_id or '(not in the source yet)'}", highlight=False)
@@ -137,27 +144,41 @@ def workorder_show(work_order_id: int = typer.Argument(..., help="Platform id of
         console.print(table)
 
 
+@short_lived
 def workorder_list(
     status: Optional[str] = typer.Option(None, help="Only this sync status: pending, failed or synced."),
     limit: int = typer.Option(20, help="How many, newest first."),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Work orders made or changed on the platform, with their sync status."""
-    from sqlalchemy import select
-
-    from schemas.tables import work_orders
-
-    query = select(work_orders).where(work_orders.c.sync_status.is_not(None)).order_by(work_orders.c.id.desc()).limit(limit)
-    if status:
-        query = query.where(work_orders.c.sync_status == status)
-    with open_platform().connect() as connection:
-        rows = connection.execute(query).all()
+    rows = pushed_work_orders(status, limit)
+    if as_json:
+        print_json(rows)
+        return
     table = Table(title="work orders pushed from the platform", title_justify="left")
     for column in ("id", "source id", "description", "sync status", "last attempt", "error"):
         table.add_column(column)
     for row in rows:
-        table.add_row(str(row.id), str(row.source_id or ""), (row.description or "")[:40], row.sync_status,
-                      _when(row.last_push_attempt_at), (row.sync_error or "")[:80])
+        table.add_row(str(row["id"]), str(row["source_id"] or ""), (row["description"] or "")[:40], row["sync_status"],
+                      _when(row["last_push_attempt_at"]), (row["sync_error"] or "")[:80])
     console.print(table)
+
+
+def pushed_work_orders(status: Optional[str], limit: int) -> list[dict]:
+    """What `pmsync workorder list` shows, table or JSON: work orders made or changed on the platform, newest first."""
+    from sqlalchemy import select
+
+    from schemas.tables import work_orders
+
+    shown = ("id", "integration_id", "source_id", "description", "sync_status", "last_push_attempt_at", "sync_error")
+    query = (
+        select(*(work_orders.c[name] for name in shown))
+        .where(work_orders.c.sync_status.is_not(None)).order_by(work_orders.c.id.desc()).limit(limit)
+    )
+    if status:
+        query = query.where(work_orders.c.sync_status == status)
+    with open_platform().connect() as connection:
+        return [dict(row) for row in connection.execute(query).mappings()]
 
 
 def _push(work_order_id: int, integration: Optional[str], retry_failed: bool) -> dict:
