@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from pmsync.cli.common import INTEGRATION, console, fail, preflight, run_flow
+from pmsync.cli.common import EXIT_REFUSED, INTEGRATION, console, error_console, fail, fail_with, preflight, run_flow
 
 SHOWN_PROBLEMS = 50
 
@@ -52,12 +52,12 @@ def _import(kind: str, file: Path, errors_out: Path | None, integration: str | N
     try:
         result = run_job("csv-import-operator-file", kind=kind, file=file, integration=integration, errors_out=errors_out)
     except CsvRejected as rejected:
-        console.print(str(rejected), soft_wrap=True, highlight=False)
-        fail(f"{file} was not imported: fix the rows above and upload it again")
+        error_console.print(str(rejected), soft_wrap=True, highlight=False)
+        fail(f"{file} was not imported: fix the rows above and upload it again", EXIT_REFUSED)
     except CsvRefused as refused:
-        fail(f"{file} was not imported: {refused}")
-    except Exception as failure:  # a failed import ends in one readable line and a non-zero exit
-        fail(f"{type(failure).__name__}: {str(failure).splitlines()[0] if str(failure) else ''}")
+        fail(f"{file} was not imported: {refused}", EXIT_REFUSED)
+    except Exception as failure:  # a failed import ends in one readable line and its class's exit code
+        fail_with(failure)
     numbers = next(iter(result["counts"].values()))
     console.print(
         f"{kind} imported (run {result['run_id']}): {numbers['fetched']} rows, {numbers['created']} created, "

@@ -1,4 +1,5 @@
-"""What every `pmsync` command shares: console, one-line failure, settings check, platform, running a job, results.
+"""What every `pmsync` command shares: console, one-line failure and its exit code, settings check, platform, running a
+job, results.
 
 Heavy libraries (SQLAlchemy, the rules, Prefect) are imported inside the helpers that need them, so `--help` and the
 read-only commands pay only for what they use.
@@ -21,6 +22,29 @@ if TYPE_CHECKING:
 
 console = Console(markup=False)
 """Markup off: names, messages and errors come from the source and users, and print as they are (`[/b]` too)."""
+error_console = Console(stderr=True, markup=False)
+"""Where a failure's one line goes: stderr, so stdout holds only what a command produced."""
+
+EXIT_OTHER = 1
+EXIT_CONFIGURATION = 2
+EXIT_SOURCE_UNAVAILABLE = 3
+EXIT_REFUSED = 4
+
+EXIT_CODES: dict[str, int] = {
+    "pmsync.preflight.ConfigurationError": EXIT_CONFIGURATION,
+    "pmsync.integrations.IntegrationNotConfigured": EXIT_CONFIGURATION,
+    "pmsync.source.errors.SourceAuthError": EXIT_CONFIGURATION,
+    "pmsync.source.errors.SourceRequestUnsendable": EXIT_CONFIGURATION,
+    "pmsync.source.errors.SourceUnavailable": EXIT_SOURCE_UNAVAILABLE,
+    "pmsync.source.errors.SourceError": EXIT_OTHER,
+    "pmsync.sync.gate.DataQualityError": EXIT_REFUSED,
+    "pmsync.reconciliation.MassDeactivationRefused": EXIT_REFUSED,
+    "pmsync.csv_import.CsvRejected": EXIT_REFUSED,
+    "pmsync.csv_reading.CsvRefused": EXIT_REFUSED,
+}
+"""A failed job's exit code by its exception's class, or the nearest base class listed (by module and name, so the
+modules are not imported to compare): configuration or credentials 2, source unavailable (run again later) 3, refused
+by a guard 4; anything else EXIT_OTHER. A listed failure's message says what to do and is shown without its class."""
 
 INTEGRATION = typer.Option(None, "--integration", help="Integration block name (default: the PMSYNC_* environment).")
 
@@ -51,10 +75,29 @@ def short_lived(command: Callable[Params, Result]) -> Callable[Params, Result]:
     return run_without_collections
 
 
-def fail(reason: str) -> NoReturn:
-    """Print `error: reason` as one line and exit 1."""
-    console.print(Text.assemble(("error:", "red"), f" {reason}"), soft_wrap=True, highlight=False)
-    raise typer.Exit(1)
+def fail(reason: str, code: int = EXIT_OTHER) -> NoReturn:
+    """Print `error: reason` as one line on stderr and exit with `code`."""
+    error_console.print(Text.assemble(("error:", "red"), f" {reason}"), soft_wrap=True, highlight=False)
+    raise typer.Exit(code)
+
+
+def listed_exit_code(failure: BaseException) -> int | None:
+    """The exit code `EXIT_CODES` gives `failure`'s class or its nearest listed base class; None when none is listed."""
+    for kind in type(failure).__mro__:
+        code = EXIT_CODES.get(f"{kind.__module__}.{kind.__qualname__}")
+        if code is not None:
+            return code
+    return None
+
+
+def fail_with(failure: BaseException) -> NoReturn:
+    """End a command on a job's failure: its message's first line (after its class's name when `EXIT_CODES` does not
+    list it) and the exit code of its class."""
+    first_line = str(failure).splitlines()[0] if str(failure) else ""
+    code = listed_exit_code(failure)
+    if code is None:
+        fail(f"{type(failure).__name__}: {first_line}")
+    fail(first_line, code)
 
 
 def preflight(integration: str | None, *, needs_source: bool = True) -> None:
@@ -64,21 +107,17 @@ def preflight(integration: str | None, *, needs_source: bool = True) -> None:
     try:
         check_configuration(integration, needs_source=needs_source)
     except ConfigurationError as problem:
-        fail(str(problem))
+        fail(str(problem), EXIT_CONFIGURATION)
 
 
 def run_flow(flow_name: str, **params: object) -> dict:
     """Run a job (in this process, or as its Prefect flow: `pmsync.cli.running`); a failure ends in one line."""
     from pmsync.cli.running import run_job
-    from pmsync.integrations import IntegrationNotConfigured
-    from pmsync.source import SourceError
 
     try:
         return run_job(flow_name, **params)
-    except (SourceError, IntegrationNotConfigured) as failure:
-        fail(str(failure).splitlines()[0])
-    except Exception as failure:  # a failed run must still end in one readable line and a non-zero exit
-        fail(f"{type(failure).__name__}: {str(failure).splitlines()[0] if str(failure) else ''}")
+    except Exception as failure:  # a failed run must still end in one readable line and its class's exit code
+        fail_with(failure)
 
 
 def open_platform() -> Engine:

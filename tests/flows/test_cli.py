@@ -52,8 +52,8 @@ def test_sync_initial_prints_counts_and_runs_lists_the_run(integration_env):
 def test_a_failed_run_exits_non_zero_with_one_line_and_no_secret(integration_env):
     env = {**integration_env, "PMSYNC_PW_CLIENT_SECRET": "cli-wrong-secret-456"}
     failed = run_pmsync("sync", "initial", env=env)
-    assert failed.returncode == 1
-    last_line = failed.stdout.strip().splitlines()[-1]
+    assert failed.returncode == 2, "refused credentials are configuration"
+    last_line = failed.stderr.strip().splitlines()[-1]
     assert last_line.startswith("error: ") and "401" in last_line and "GET /buildings" in last_line
     for text in (failed.stdout, failed.stderr):
         assert "cli-wrong-secret-456" not in text and SANDBOX_CLIENT_SECRET not in text
@@ -62,8 +62,8 @@ def test_a_failed_run_exits_non_zero_with_one_line_and_no_secret(integration_env
 def test_missing_configuration_is_named(integration_env):
     env = {**integration_env, "PMSYNC_INTEGRATION_USER": ""}
     failed = run_pmsync("sync", "initial", env=env)
-    assert failed.returncode == 1
-    assert failed.stdout.strip().splitlines()[-1] == "error: set PMSYNC_INTEGRATION_USER (the default integration needs them)"
+    assert failed.returncode == 2 and failed.stdout == ""
+    assert failed.stderr.strip().splitlines()[-1] == "error: set PMSYNC_INTEGRATION_USER (the default integration needs them)"
 
 
 def test_state_shows_marks_reset_rereads_one_stream_and_explain_answers(integration_env, sandbox):
@@ -130,8 +130,8 @@ def test_missing_or_malformed_settings_fail_before_prefect_is_imported(integrati
         failed = subprocess.run([sys.executable, "-c", PREFECT_IMPORTED_PROBE, "sync", "initial"],
                                 env={**env, variable: value}, capture_output=True, text=True, timeout=60)
         report_measurement(f"first run, {variable} wrong: failed in {time.monotonic() - started:.2f} s")
-        assert failed.returncode == 1, failed.stderr[-2000:]
-        assert failed.stdout.strip().splitlines()[-1].startswith(expected)
+        assert failed.returncode == 2, failed.stderr[-2000:]
+        assert failed.stderr.strip().splitlines()[-2].startswith(expected)
         assert "prefect imported: False" in failed.stderr
         if value:
             assert value not in failed.stdout + failed.stderr
@@ -144,12 +144,12 @@ def test_a_block_named_without_a_server_starts_a_temporary_server(integration_en
     env = _first_run_env(integration_env, tmp_path / "prefect-home")
     failed = subprocess.run([PMSYNC, "sync", "delta", "--integration", "no-such-block"], env=env, capture_output=True,
                             text=True, timeout=600)
-    assert failed.returncode == 1, (failed.stdout + failed.stderr)[-3000:]
+    assert failed.returncode == 2, (failed.stdout + failed.stderr)[-3000:]
     announced = [line for line in failed.stderr.splitlines() if "starting a temporary local Prefect server" in line]
     assert len(announced) == 1 and "up to 180 s" in announced[0]
-    assert failed.stdout.strip().splitlines()[-1] == (
-        "error: no Propertyware Integration block named 'no-such-block': create it in the Prefect UI"
-    )
+    assert "error: no Propertyware Integration block named 'no-such-block': create it in the Prefect UI" in (
+        failed.stderr.splitlines()
+    ), "the error line, before the temporary server's stop line"
 
 
 def test_without_a_prefect_server_a_sync_runs_in_process_and_never_imports_prefect(

@@ -75,6 +75,6 @@ def test_a_stored_block_whose_secret_has_a_line_break_is_refused_naming_the_fiel
 
 def test_the_cli_refuses_a_secret_with_a_line_break_in_one_line_that_names_the_variable_only(integration_env):
     refused = run_pmsync("sync", "initial", env={**integration_env, "PMSYNC_PW_CLIENT_SECRET": SECRET})
-    assert refused.returncode == 1
-    assert "PMSYNC_PW_CLIENT_SECRET contains a line break (CR or LF)" in refused.stdout
+    assert refused.returncode == 2
+    assert "PMSYNC_PW_CLIENT_SECRET contains a line break (CR or LF)" in refused.stderr
     assert not leaks(refused.stdout + refused.stderr)

@@ -133,8 +133,8 @@ def test_cli_imports_a_semicolon_file_with_a_bom_and_refuses_a_binary_file(platf
     binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
     refused = run_pmsync("import", "service-providers", str(binary), env=env)
 
-    assert refused.returncode == 1
-    assert refused.stdout.strip().splitlines()[-1] == (
+    assert refused.returncode == 4
+    assert refused.stderr.strip().splitlines()[-1] == (
         f"error: {binary} was not imported: the file is binary (a NUL byte at byte 8), not CSV text"
     )
     assert len(rows(platform, service_providers)) == 2
@@ -145,9 +145,10 @@ def test_cli_imports_a_semicolon_file_with_a_bom_and_refuses_a_binary_file(platf
     (tmp_path / "fix").mkdir()
     rejected_again = run_pmsync("import", "service-providers", str(bad), "--errors-out", str(tmp_path / "fix" / "v.csv"), env=env)
 
-    assert rejected.returncode == rejected_again.returncode == 1
-    assert "row 2, column email, value 'not-an-email': not a valid e-mail address" in rejected_again.stdout
-    assert f"fix-up CSV (the file plus a problems column): {tmp_path / 'fix' / 'v.csv'}" in rejected_again.stdout
+    assert rejected.returncode == 1, "the fix-up CSV cannot be written: not a guard's refusal"
+    assert rejected_again.returncode == 4
+    assert "row 2, column email, value 'not-an-email': not a valid e-mail address" in rejected_again.stderr
+    assert f"fix-up CSV (the file plus a problems column): {tmp_path / 'fix' / 'v.csv'}" in rejected_again.stderr
     assert (tmp_path / "fix" / "v.csv").read_text(encoding="utf-8-sig").splitlines()[0] == "vendor_id,company_name,email,problems"
 
 

@@ -120,7 +120,7 @@ def test_formula_like_names_come_out_of_the_csv_as_text_and_pandas_round_trips(i
 
     unknown = run_pmsync("report", "deactivated", "--snapshot", "999", "--out", str(tmp_path / "x.csv"), env=integration_env)
     assert unknown.returncode == 1
-    assert unknown.stdout.strip().splitlines()[-1].startswith("error: there is no reconciliation snapshot 999")
+    assert unknown.stderr.strip().splitlines()[-1].startswith("error: there is no reconciliation snapshot 999")
 
 
 def latest_artifact(key: str):
@@ -213,17 +213,17 @@ def test_the_command_line_previews_refuses_overrides_and_undoes(integration_env,
 
     assert preview.returncode == 0, preview.stdout + preview.stderr[-2000:]
     assert "dry run — nothing was written" in preview.stdout and f"units deactivated: {len(doomed)}" in preview.stdout
-    assert refused.returncode == 1
-    assert refused.stdout.strip().splitlines()[-1].startswith(
-        f"error: MassDeactivationRefused: would deactivate {len(doomed)} of {len(synced)} active units"
+    assert refused.returncode == 4, "refused by the guard"
+    assert refused.stderr.strip().splitlines()[-1].startswith(
+        f"error: would deactivate {len(doomed)} of {len(synced)} active units"
     )
     assert forced.returncode == 0 and "snapshot 1" in forced.stdout, forced.stdout + forced.stderr[-2000:]
     assert undone.returncode == 0 and f"unit {doomed[0]} " in undone.stdout and "reactivated by hand" in undone.stdout
-    assert again.returncode == 1 and again.stdout.strip().splitlines()[-1] == f"error: unit {doomed[0]} is already active; nothing to undo"
-    assert exposed.returncode == 1 and "PMSYNC_REPORTS_TOKEN" in exposed.stdout.strip().splitlines()[-1]
+    assert again.returncode == 1 and again.stderr.strip().splitlines()[-1] == f"error: unit {doomed[0]} is already active; nothing to undo"
+    assert exposed.returncode == 1 and "PMSYNC_REPORTS_TOKEN" in exposed.stderr.strip().splitlines()[-1]
     assert disabled.returncode == 0 and f"property {building_id} " in disabled.stdout and "disabled by hand" in disabled.stdout
     assert unknown.returncode == 1
-    assert unknown.stdout.strip().splitlines()[-1] == "error: property 424242 is not on the platform for integration 'default'; check the source id"
+    assert unknown.stderr.strip().splitlines()[-1] == "error: property 424242 is not on the platform for integration 'default'; check the source id"
     with platform_engine.connect() as connection:
         active = set(connection.execute(sa.select(units.c.source_id).where(units.c.active.is_(True))).scalars())
         building = connection.execute(sa.select(properties).where(properties.c.source_id == building_id)).one()

@@ -78,7 +78,7 @@ def test_a_token_shorter_than_16_characters_is_refused_at_start(database):
         env={**os.environ, "PMSYNC_DATABASE_URL": database, "PMSYNC_REPORTS_TOKEN": "short-token", "COLUMNS": "200"},
     )
     assert started.returncode == 1
-    assert "PMSYNC_REPORTS_TOKEN is shorter than 16 characters" in started.stdout.strip().splitlines()[-1]
+    assert "PMSYNC_REPORTS_TOKEN is shorter than 16 characters" in started.stderr.strip().splitlines()[-1]
     assert "short-token" not in started.stdout + started.stderr
 
 

@@ -1,0 +1,124 @@
+"""`pmsync` ends a failure with one `error:` line on stderr and an exit code by its class: 2 configuration or credentials,
+3 source unavailable, 4 refused by a guard. The real console entry in a process of its own, no Prefect server
+configured (the job runs in process), against the real sandbox and a real SQLite file and PostgreSQL database."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import subprocess
+import sys
+
+import pytest
+import sqlalchemy as sa
+from pydantic import SecretStr
+
+from pmsync.cli.common import EXIT_CODES, EXIT_CONFIGURATION, EXIT_REFUSED, EXIT_SOURCE_UNAVAILABLE
+from pmsync.integrations import Integration
+from pmsync.jobs import JOBS
+from pmsync.platform import migrate
+from pmsync.runs import ensure_integration
+
+
+def run_pmsync(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """`pmsync ARGS` as a user runs it with no Prefect server configured."""
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "PMSYNC_"))}
+    return subprocess.run(
+        [sys.executable, "-c", "from pmsync.cli import app; app()", *args],
+        env={**inherited, **env, "COLUMNS": "200"}, capture_output=True, text=True, timeout=300,
+    )
+
+
+def error_line(done: subprocess.CompletedProcess) -> str:
+    """The failure's line: the last on stderr (the job's log lines come before it)."""
+    return done.stderr.strip().splitlines()[-1]
+
+
+@pytest.fixture
+def registered(platform_engine: sa.Engine) -> sa.Engine:
+    """A migrated platform with the default integration registered (an import needs no source connection)."""
+    migrate(platform_engine)
+    with platform_engine.begin() as connection:
+        ensure_integration(connection, Integration("default", "http://unused.example", "id", SecretStr("s"), "1", "u@example.com"))
+    return platform_engine
+
+
+def test_every_class_the_table_names_exists():
+    for dotted in EXIT_CODES:
+        module, name = dotted.rsplit(".", 1)
+        assert issubclass(getattr(importlib.import_module(module), name), Exception), dotted
+
+
+def test_a_missing_setting_exits_2_with_its_line_on_stderr_and_nothing_on_stdout(integration_env):
+    failed = run_pmsync("sync", "initial", env={**integration_env, "PMSYNC_INTEGRATION_USER": ""})
+
+    assert failed.returncode == EXIT_CONFIGURATION, failed.stderr[-2000:]
+    assert failed.stdout == ""
+    assert failed.stderr.strip() == "error: set PMSYNC_INTEGRATION_USER (the default integration needs them)"
+
+
+def test_credentials_the_source_refuses_exit_2(integration_env):
+    failed = run_pmsync("sync", "initial", env={**integration_env, "PMSYNC_PW_CLIENT_SECRET": "wrong-secret"})
+
+    assert failed.returncode == EXIT_CONFIGURATION, failed.stderr[-2000:]
+    assert failed.stdout == ""
+    assert error_line(failed).startswith("error: ") and "401" in error_line(failed)
+
+
+def test_a_source_nothing_listens_on_exits_3(integration_env, sandbox):
+    sandbox.stop()
+
+    failed = run_pmsync("sync", "initial", env=integration_env)
+
+    assert failed.returncode == EXIT_SOURCE_UNAVAILABLE, failed.stderr[-2000:]
+    assert failed.stdout == ""
+    assert error_line(failed).startswith("error: ") and "GET /buildings" in error_line(failed)
+
+
+def test_a_quality_stop_exits_4(integration_env, sandbox):
+    active = [u["id"] for u in sandbox.store.records("units") if u["active"]]
+    for unit_id in active[::2]:
+        sandbox.store.update("units", unit_id, buildingID=None)
+
+    failed = run_pmsync("sync", "initial", env=integration_env)
+
+    assert failed.returncode == EXIT_REFUSED, failed.stderr[-2000:]
+    assert failed.stdout == ""
+    assert error_line(failed).startswith("error: unit: ") and "failed data-quality checks" in error_line(failed)
+
+
+def test_a_mass_deactivation_refused_exits_4(integration_env, sandbox, monkeypatch):
+    for name, value in integration_env.items():
+        monkeypatch.setenv(name, value)
+    JOBS["initial-sync"]()
+    for unit in sandbox.store.records("units"):
+        sandbox.store.delete("units", unit["id"])
+
+    failed = run_pmsync("reconcile", env=integration_env)
+
+    assert failed.returncode == EXIT_REFUSED, failed.stderr[-2000:]
+    assert failed.stdout == ""
+    assert error_line(failed).startswith("error: would deactivate ")
+
+
+def test_a_rejected_csv_file_exits_4_with_its_problems_on_stderr(registered, platform_url, tmp_path):
+    bad = tmp_path / "vendors.csv"
+    bad.write_text("vendor_id,company_name,email\n30003,Gone Co,not-an-email\n", encoding="utf-8")
+
+    rejected = run_pmsync("import", "service-providers", str(bad), env={"PMSYNC_DATABASE_URL": platform_url})
+
+    assert rejected.returncode == EXIT_REFUSED, rejected.stderr[-2000:]
+    assert rejected.stdout == ""
+    assert "row 2, column email, value 'not-an-email': not a valid e-mail address" in rejected.stderr
+    assert error_line(rejected) == f"error: {bad} was not imported: fix the rows above and upload it again"
+
+
+@pytest.mark.parametrize("platform_url", ["sqlite"], indirect=True)
+def test_a_file_that_is_not_csv_is_refused_with_4(registered, platform_url, tmp_path):
+    binary = tmp_path / "vendors.csv"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+
+    refused = run_pmsync("import", "service-providers", str(binary), env={"PMSYNC_DATABASE_URL": platform_url})
+
+    assert refused.returncode == EXIT_REFUSED, refused.stderr[-2000:]
+    assert error_line(refused) == f"error: {binary} was not imported: the file is binary (a NUL byte at byte 8), not CSV text"
