@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from pmsync.cli.common import (
-    console, counts_table, fail, integration_id, open_platform, print_unapplied, short_lived,
+    console, counts_table, error_console, fail, integration_id, open_platform, print_unapplied, short_lived,
 )
 from pmsync.cli.json_output import JSON_OPTION, print_json
 
@@ -22,7 +22,7 @@ def runs(limit: int = typer.Option(10, help="How many recent runs to show."), as
     found = recent_runs(engine, limit)
     if as_json:
         if found:
-            _print_stale_parked(engine, PlatformSettings().parked_alert_hours, _stderr_console())
+            _print_stale_parked(engine, PlatformSettings().parked_alert_hours, error_console)
         print_json(found)
         return
     if not found:
@@ -41,13 +41,6 @@ def runs(limit: int = typer.Option(10, help="How many recent runs to show."), as
         print_unapplied(run["reasons"])
         if run["error"]:
             console.print(f"  {run['error']}", style="red", soft_wrap=True, highlight=False)
-
-
-def _stderr_console():
-    """Where a `--json` command's warnings go, so stdout holds the JSON document only."""
-    from rich.console import Console
-
-    return Console(stderr=True, markup=False)
 
 
 def _print_stale_parked(engine, hours: float, out) -> None:
