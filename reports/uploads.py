@@ -243,7 +243,7 @@ def _result(run: Any, artifacts: list[Any], import_dir: Path) -> str:
     if fix_up is not None and (import_dir / fix_up).is_file():
         body += (
             f'<p><a id="fix-up" class="download" href="/uploads/fix-ups/{fix_up}" download>Download the fix-up CSV</a>: '
-            "your file with a problems column; fix the cells it names, delete that column and upload it again.</p>"
+            "your file with a problems column; fix the cells it names and upload it again as it is.</p>"
         )
     return body + f'<details><summary>What the import said</summary><pre id="run-message">{escape(message)}</pre></details>'
 
