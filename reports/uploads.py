@@ -62,14 +62,15 @@ def uploads_router(
 
     @router.post("/uploads")
     async def upload(request: Request) -> Response:
-        if configured_api_url() is None:
+        api_url = configured_api_url()
+        if api_url is None:
             return page("Upload not started", NO_PREFECT + _links(), 503)
         try:
             kind, stored = await _store_upload(request, settings)
         except UploadRefused as refused:
             return page("Upload refused", f'<p id="refused">{escape(str(refused))}</p>' + _links(), refused.status)
         try:
-            run_id = await _start_import(kind, stored.name, integration)
+            run_id = await _start_import(api_url, kind, stored.name, integration)
         except UploadRefused as refused:
             stored.unlink(missing_ok=True)
             return page("Upload not started", f'<p id="refused">{escape(str(refused))}</p>' + _links(), refused.status)
@@ -91,10 +92,11 @@ def uploads_router(
             run_id = uuid.UUID(flow_run_id)
         except ValueError:
             return not_found("An upload's page is named by its flow run id (a UUID).")
-        if configured_api_url() is None:
+        api_url = configured_api_url()
+        if api_url is None:
             return page("Upload", NO_PREFECT + _links(), 503)
         try:
-            run, artifacts = await _read_import_run(run_id)
+            run, artifacts = await _read_import_run(api_url, run_id)
         except UploadRefused as refused:
             if refused.status == 404:
                 return not_found(str(refused))
@@ -169,7 +171,16 @@ def _too_big(max_bytes: int) -> str:
     return f"the file is larger than {max_bytes:,} bytes (PMSYNC_IMPORT_MAX_BYTES); split it and upload the parts"
 
 
-async def _start_import(kind: str, stored_name: str, integration: str) -> uuid.UUID:
+def _prefect_client(api_url: str) -> Any:
+    """A client of the server PREFECT_API_URL names now, as `get_client` builds it but never a temporary server of its
+    own (Prefect reads its settings once, when first imported; this page reads them per request)."""
+    from prefect.client.orchestration import PrefectClient
+    from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_KEY
+
+    return PrefectClient(api_url, auth_string=PREFECT_API_AUTH_STRING.value(), api_key=PREFECT_API_KEY.value())
+
+
+async def _start_import(api_url: str, kind: str, stored_name: str, integration: str) -> uuid.UUID:
     """Queue the csv-import deployment for the stored file; the worker reads it from its PMSYNC_IMPORT_DIR."""
     import httpx  # Prefect loads on the first upload, not when the Reports app starts
     from prefect.deployments import arun_deployment
@@ -177,7 +188,8 @@ async def _start_import(kind: str, stored_name: str, integration: str) -> uuid.U
 
     parameters = {"kind": kind, "path": stored_name, "integration": integration}
     try:
-        run = await arun_deployment(IMPORT_DEPLOYMENT, parameters=parameters, timeout=0)
+        async with _prefect_client(api_url) as client:
+            run = await arun_deployment(IMPORT_DEPLOYMENT, client=client, parameters=parameters, timeout=0)
     except ObjectNotFound:
         raise UploadRefused(f"the deployment {IMPORT_DEPLOYMENT} does not exist; deploy it (prefect deploy --name "
                             "import) and upload again; nothing was imported", 503) from None
@@ -187,15 +199,14 @@ async def _start_import(kind: str, stored_name: str, integration: str) -> uuid.U
     return run.id
 
 
-async def _read_import_run(run_id: uuid.UUID) -> tuple[Any, list[Any]]:
+async def _read_import_run(api_url: str, run_id: uuid.UUID) -> tuple[Any, list[Any]]:
     """The flow run (only a run of the csv-import deployment) and, once it is final, its artifacts."""
     import httpx  # Prefect loads on the first upload, not when the Reports app starts
-    from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
     from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
 
     try:
-        async with get_client() as client:
+        async with _prefect_client(api_url) as client:
             run = await client.read_flow_run(run_id)
             deployment = await client.read_deployment_by_name(IMPORT_DEPLOYMENT)
             if run.deployment_id != deployment.id:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+import prefect  # noqa: F401 (loaded before the tests set PREFECT_API_URL, as in a full run: the page must read it per request)
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
