@@ -19,6 +19,7 @@ from reports.access import (
     session_value, token_matches,
 )
 from pmsync.export import UnknownSnapshot, csv_text, format_moment, recent_snapshots, snapshot_units
+from reports.uploads import uploads_router
 
 TOKEN_HEADER = "X-Reports-Token"
 SESSION_COOKIE = "pmsync_reports_session"
@@ -92,6 +93,7 @@ def create_app(database_url: str, token: SecretStr | None = None) -> FastAPI:
             headers={"Content-Disposition": f'attachment; filename="{filename}"'},
         )
 
+    app.include_router(uploads_router(page, not_found))
     return app
 
 
