@@ -140,7 +140,7 @@ def state_reset(
 
 def unlock(
     deprecated_name: Optional[str] = typer.Argument(
-        None, metavar="[NAME]", help="Deprecated: use --integration NAME.", show_default=False,
+        None, metavar="NAME", help="Deprecated: use --integration NAME.", show_default=False,
         autocompletion=complete_integration,
     ),
     integration: Optional[str] = INTEGRATION,
