@@ -64,19 +64,22 @@ def release_passing(connection: Connection, integration_id: int, run_id: int, no
     )
 
 
-def open_items(engine: Engine, limit: int = 20) -> tuple[list[dict], list[dict]]:
-    """Counts per integration, entity, status (open = kept out, warning = loaded) and expectation, and the most
-    recent items of both (only those read whole, with their records)."""
+def open_items(engine: Engine, limit: int = 20, integration_name: str | None = None) -> tuple[list[dict], list[dict]]:
+    """Counts per integration (the one named, or all), entity, status (open = kept out, warning = loaded) and
+    expectation, and the most recent items of both (only those read whole, with their records)."""
     integration = integrations.c.name.label("integration")
+    shown = quarantine.c.status.in_(HELD)
+    if integration_name is not None:
+        shown = shown & (integrations.c.name == integration_name)
     held = (
         select(quarantine.c.entity, quarantine.c.status, quarantine.c.expectations, integration)
         .join(integrations, integrations.c.id == quarantine.c.integration_id)
-        .where(quarantine.c.status.in_(HELD))
+        .where(shown)
     )
     newest = (
         select(quarantine, integration)
         .join(integrations, integrations.c.id == quarantine.c.integration_id)
-        .where(quarantine.c.status.in_(HELD))
+        .where(shown)
         # a page's records share one moment: ties listed in key order, the same on both databases
         .order_by(quarantine.c.last_seen_at.desc(), quarantine.c.integration_id, quarantine.c.entity,
                   quarantine.c.source_id)

@@ -78,23 +78,26 @@ def stale_parked(connection: Connection, integration_id: int, older_than: dateti
     ).scalar_one()
 
 
-def stale_parked_by_entity(engine: Engine, older_than: datetime) -> list[dict[str, Any]]:
-    """Per integration and entity: parked records first seen before `older_than`, and the oldest one's time."""
+def stale_parked_by_entity(engine: Engine, older_than: datetime, integration: str | None = None) -> list[dict[str, Any]]:
+    """Per integration (the one named, or all) and entity: parked records first seen before `older_than`, and the
+    oldest one's time."""
     table = unapplied_records
-    with engine.connect() as connection:
-        rows = connection.execute(
-            select(
-                integrations.c.name.label("integration"),
-                table.c.entity,
-                func.count().label("records"),
-                func.min(table.c.first_seen_at).label("oldest"),
-            )
-            .join(integrations, integrations.c.id == table.c.integration_id)
-            .where(table.c.status == "parked", table.c.first_seen_at < older_than)
-            .group_by(integrations.c.name, table.c.entity)
-            .order_by(integrations.c.name, table.c.entity)
+    query = (
+        select(
+            integrations.c.name.label("integration"),
+            table.c.entity,
+            func.count().label("records"),
+            func.min(table.c.first_seen_at).label("oldest"),
         )
-        return [row._asdict() for row in rows]
+        .join(integrations, integrations.c.id == table.c.integration_id)
+        .where(table.c.status == "parked", table.c.first_seen_at < older_than)
+        .group_by(integrations.c.name, table.c.entity)
+        .order_by(integrations.c.name, table.c.entity)
+    )
+    if integration is not None:
+        query = query.where(integrations.c.name == integration)
+    with engine.connect() as connection:
+        return [row._asdict() for row in connection.execute(query)]
 
 
 def add_counts(connection: Connection, run_id: int, counts: dict[str, Counter]) -> None:
@@ -204,15 +207,19 @@ def runs_counts(connection: Connection, run_ids: list[int]) -> dict[int, dict[st
     return found
 
 
-def recent_runs(engine: Engine, limit: int = 10) -> list[dict[str, Any]]:
-    """Newest runs first, each with its per-entity counts and its unapplied records' reasons (three queries)."""
+def recent_runs(engine: Engine, limit: int = 10, integration: str | None = None) -> list[dict[str, Any]]:
+    """Newest runs first (of the integration named, or all), each with its per-entity counts and its unapplied records'
+    reasons (three queries)."""
+    query = (
+        select(sync_runs, integrations.c.name.label("integration"))
+        .join(integrations, integrations.c.id == sync_runs.c.integration_id)
+        .order_by(sync_runs.c.id.desc())
+        .limit(limit)
+    )
+    if integration is not None:
+        query = query.where(integrations.c.name == integration)
     with engine.connect() as connection:
-        runs = connection.execute(
-            select(sync_runs, integrations.c.name.label("integration"))
-            .join(integrations, integrations.c.id == sync_runs.c.integration_id)
-            .order_by(sync_runs.c.id.desc())
-            .limit(limit)
-        ).all()
+        runs = connection.execute(query).all()
         run_ids = [run.id for run in runs]
         counts = runs_counts(connection, run_ids)
         reasons = runs_unapplied_reasons(connection, run_ids)

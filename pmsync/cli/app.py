@@ -8,7 +8,7 @@ from pmsync.cli import bench, commerce, reconcile, status, workorders
 from pmsync.cli.sandbox import sandbox_app
 from pmsync.cli.sync import sync_app
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+app = typer.Typer(no_args_is_help=True, add_completion=True, help=__doc__)
 app.add_typer(sync_app, name="sync")
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(status.state_app, name="state")

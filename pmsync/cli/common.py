@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NoReturn, ParamSpec, TypeVar
 
@@ -35,18 +36,80 @@ EXIT_CODES: dict[str, int] = {
     "pmsync.integrations.IntegrationNotConfigured": EXIT_CONFIGURATION,
     "pmsync.source.errors.SourceAuthError": EXIT_CONFIGURATION,
     "pmsync.source.errors.SourceRequestUnsendable": EXIT_CONFIGURATION,
+    "pmsync.source.errors.SourceRequestRejected": EXIT_CONFIGURATION,
     "pmsync.source.errors.SourceUnavailable": EXIT_SOURCE_UNAVAILABLE,
+    "pmsync.source.errors.SourceDataError": EXIT_OTHER,
+    "pmsync.source.errors.SourcePagingBroken": EXIT_OTHER,
     "pmsync.source.errors.SourceError": EXIT_OTHER,
+    "pmsync.locks.IntegrationBusy": EXIT_SOURCE_UNAVAILABLE,
+    "pmsync.locks.LockLost": EXIT_SOURCE_UNAVAILABLE,
     "pmsync.sync.gate.DataQualityError": EXIT_REFUSED,
     "pmsync.reconciliation.MassDeactivationRefused": EXIT_REFUSED,
+    "pmsync.reconciliation.ChangeRefused": EXIT_REFUSED,
     "pmsync.csv_import.CsvRejected": EXIT_REFUSED,
     "pmsync.csv_reading.CsvRefused": EXIT_REFUSED,
 }
-"""A failed job's exit code by its exception's class, or the nearest base class listed (by module and name, so the
-modules are not imported to compare): configuration or credentials 2, source unavailable (run again later) 3, refused
-by a guard 4; anything else EXIT_OTHER. A listed failure's message says what to do and is shown without its class."""
+"""A failure's exit code by its exception's class, or the nearest base class listed (by module and name, so the
+modules are not imported to compare): configuration or credentials 2, run again later 3 (the source is unavailable, or
+another run holds the integration), refused by a guard 4; anything else EXIT_OTHER. A listed failure's message says
+what to do and is shown without its class.
 
-INTEGRATION = typer.Option(None, "--integration", help="Integration block name (default: the PMSYNC_* environment).")
+A source rejecting a sync's own request (400/403/404) is configuration: the account's permissions or the base URL. A
+source sending data pmsync cannot read, or paging that makes no progress, is 1: a rerun fails the same way and
+someone has to read the line (and tell the vendor)."""
+
+INTEGRATION_HELP = (
+    "Integration name (default: PMSYNC_INTEGRATION_NAME, else 'default'). Commands that run a job load the Propertyware "
+    "Integration block of a name given here; without one they use the PMSYNC_* environment."
+)
+
+
+def complete_integration(incomplete: str) -> list[str]:
+    """Shell completion of `--integration`: the platform's integrations whose names start with what was typed.
+
+    A completion runs as the user types, where an error would land in their prompt: a platform that cannot be read
+    (no database yet, unreachable, malformed settings) completes nothing."""
+    from pydantic import ValidationError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        names = registered_integrations()
+    except (ValidationError, SQLAlchemyError, OSError):
+        return []
+    return [name for name in names if name.startswith(incomplete)]
+
+
+def registered_integrations() -> list[str]:
+    """The names in the platform's integrations table, sorted; no schema migrated and no SQLite file created."""
+    from pathlib import Path
+
+    from sqlalchemy import create_engine, select
+    from sqlalchemy.engine import make_url
+
+    from pmsync.platform import normalise_url
+    from pmsync.platform_settings import PlatformSettings
+    from schemas.tables import integrations
+
+    url = make_url(normalise_url(PlatformSettings().database_url))
+    if url.get_backend_name() == "sqlite":
+        if not url.database or url.database == ":memory:" or not Path(url.database).is_file():
+            return []
+        connect_args: dict[str, object] = {"timeout": 2}
+    else:
+        connect_args = {"connect_timeout": 2}
+    engine = create_engine(url, connect_args=connect_args)
+    try:
+        with engine.connect() as connection:
+            return list(connection.execute(select(integrations.c.name).order_by(integrations.c.name)).scalars())
+    finally:
+        engine.dispose()
+
+
+INTEGRATION = typer.Option(
+    None, "--integration", metavar="NAME", help=INTEGRATION_HELP, autocompletion=complete_integration, show_default=False
+)
+"""The one `--integration` of every command: None when not given, so a job command tells a block named from the
+PMSYNC_* environment's integration; `integration_name` gives the name either way."""
 
 Params = ParamSpec("Params")
 Result = TypeVar("Result")
@@ -75,8 +138,12 @@ def short_lived(command: Callable[Params, Result]) -> Callable[Params, Result]:
     return run_without_collections
 
 
-def fail(reason: str, code: int = EXIT_OTHER) -> NoReturn:
-    """Print `error: reason` as one line on stderr and exit with `code`."""
+def fail(reason: str, code: int | None = None) -> NoReturn:
+    """Print `error: reason` as one line on stderr and exit with `code`: by default the code `EXIT_CODES` gives the
+    exception being handled (when called in an `except` block), else EXIT_OTHER."""
+    if code is None:
+        handled = sys.exc_info()[1]
+        code = (listed_exit_code(handled) if handled is not None else None) or EXIT_OTHER
     error_console.print(Text.assemble(("error:", "red"), f" {reason}"), soft_wrap=True, highlight=False)
     raise typer.Exit(code)
 
@@ -130,17 +197,32 @@ def open_platform() -> Engine:
     return engine
 
 
-def integration_id(engine: Engine, name: str) -> int:
-    """The platform id of integration `name`; fails when no run has created it yet."""
+def integration_name(integration: str | None) -> str:
+    """The integration a command means: the one named, else PMSYNC_INTEGRATION_NAME, else 'default'."""
+    from pmsync.platform_settings import IntegrationNameSettings
+
+    return integration or IntegrationNameSettings().integration_name
+
+
+def shown_integration(engine: Engine, integration: str | None) -> tuple[str, int | None]:
+    """The name and platform id of the integration a command reads (`integration_name`), checked against the platform.
+
+    A name the platform does not know ends the command (exit 2) naming the ones it knows; while no sync has registered
+    any integration, every name is simply empty (id None)."""
     from sqlalchemy import select
 
     from schemas.tables import integrations
 
+    name = integration_name(integration)
     with engine.connect() as connection:
-        found = connection.execute(select(integrations.c.id).where(integrations.c.name == name)).scalar_one_or_none()
-    if found is None:
-        fail(f"no sync has run for integration {name!r} yet")
-    return found
+        known = dict(connection.execute(select(integrations.c.name, integrations.c.id)).all())
+    if name in known or not known:
+        return name, known.get(name)
+    fail(
+        f"integration {name!r} is not on the platform; name one of: {', '.join(sorted(known))} "
+        "(--integration NAME or PMSYNC_INTEGRATION_NAME)",
+        EXIT_CONFIGURATION,
+    )
 
 
 def counts_table(title: str, counts: dict[str, dict[str, int]]) -> Table:

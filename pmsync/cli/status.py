@@ -2,33 +2,44 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Optional
+
 import typer
 
 from pmsync.cli.common import (
-    console, counts_table, error_console, fail, integration_id, open_platform, print_unapplied, short_lived,
+    EXIT_CONFIGURATION, INTEGRATION, complete_integration, console, counts_table, error_console, fail, integration_name,
+    open_platform, print_unapplied, short_lived, shown_integration,
 )
 from pmsync.cli.json_output import JSON_OPTION, print_json
+
+if TYPE_CHECKING:
+    from pmsync.integrations import Integration
 
 state_app = typer.Typer(invoke_without_command=True, help="Each stream's high-water mark; reset one to re-read it.")
 
 
 @short_lived
-def runs(limit: int = typer.Option(10, help="How many recent runs to show."), as_json: bool = JSON_OPTION) -> None:
-    """Recent runs, newest first, with their counts per entity."""
+def runs(
+    limit: int = typer.Option(10, help="How many recent runs to show."),
+    integration: Optional[str] = INTEGRATION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """An integration's recent runs, newest first, with their counts per entity."""
     from pmsync.runs import recent_runs
     from pmsync.platform_settings import PlatformSettings
 
     engine = open_platform()
-    found = recent_runs(engine, limit)
+    name, _ = shown_integration(engine, integration)
+    found = recent_runs(engine, limit, name)
     if as_json:
         if found:
-            _print_stale_parked(engine, PlatformSettings().parked_alert_hours, error_console)
+            _print_stale_parked(engine, PlatformSettings().parked_alert_hours, name, error_console)
         print_json(found)
         return
     if not found:
-        console.print("no runs yet")
+        console.print(f"no runs yet of integration {name!r}", highlight=False)
         return
-    _print_stale_parked(engine, PlatformSettings().parked_alert_hours, console)
+    _print_stale_parked(engine, PlatformSettings().parked_alert_hours, name, console)
     for run in found:
         took = ""
         if run["finished_at"]:
@@ -43,12 +54,12 @@ def runs(limit: int = typer.Option(10, help="How many recent runs to show."), as
             console.print(f"  {run['error']}", style="red", soft_wrap=True, highlight=False)
 
 
-def _print_stale_parked(engine, hours: float, out) -> None:
+def _print_stale_parked(engine, hours: float, integration: str, out) -> None:
     from datetime import timedelta
 
     from pmsync.runs import stale_parked_by_entity, utc_now
 
-    for row in stale_parked_by_entity(engine, utc_now() - timedelta(hours=hours)):
+    for row in stale_parked_by_entity(engine, utc_now() - timedelta(hours=hours), integration):
         out.print(
             f"{row['integration']}: {row['records']} {row['entity']} record(s) parked longer than {hours:g} h "
             f"(oldest since {row['oldest']:%Y-%m-%d %H:%M} UTC) — see `pmsync explain {row['entity']} ID`",
@@ -61,7 +72,7 @@ def _print_stale_parked(engine, hours: float, out) -> None:
 @short_lived
 def state(
     context: typer.Context,
-    integration: str = typer.Option("default", help="Integration name."),
+    integration: Optional[str] = INTEGRATION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Show each stream's high-water mark and the run that set it."""
@@ -71,11 +82,12 @@ def state(
     from rich.table import Table
 
     engine = open_platform()
-    rows = stream_marks(engine, integration)
+    name, found = shown_integration(engine, integration)
+    rows = stream_marks(engine, found)
     if as_json:
         print_json(rows)
         return
-    table = Table(title=f"sync state of {integration!r}", title_justify="left")
+    table = Table(title=f"sync state of {name!r}", title_justify="left")
     for column in ("stream", "entities", "high-water mark (UTC)", "set by run", "flow"):
         table.add_column(column)
     for row in rows:
@@ -84,21 +96,30 @@ def state(
     console.print(table if rows else "no stream has completed a pass yet: the next run reads everything")
 
 
-def stream_marks(engine, integration: str) -> list[dict]:
-    """What `pmsync state` shows, table or JSON: each stream, its entities, its mark and the run (and flow) that set it."""
+def stream_marks(engine, integration_id: int | None) -> list[dict]:
+    """What `pmsync state` shows, table or JSON: each stream, its entities, its mark and the run (and flow) that set it;
+    none for an integration not registered yet (None)."""
     from pmsync.rules import PROPERTYWARE_RULES
     from pmsync.state import state_rows
 
+    if integration_id is None:
+        return []
     return [
         {"stream": row["stream"], "entities": list(PROPERTYWARE_RULES.stream(row["stream"]).entities),
          "high_water_mark": row["high_water_mark"], "run_id": row["run_id"], "flow": row["flow"]}
-        for row in state_rows(engine, integration_id(engine, integration))
+        for row in state_rows(engine, integration_id)
     ]
 
 
 @state_app.command("reset")
-def state_reset(context: typer.Context, entity: str = typer.Argument(..., help="Entity or stream, e.g. unit or units.")) -> None:
-    """Forget one stream's high-water mark: the next delta re-reads it fully. Nothing else changes."""
+def state_reset(
+    context: typer.Context,
+    entity: str = typer.Argument(..., help="Entity or stream, e.g. unit or units."),
+    integration: Optional[str] = INTEGRATION,
+) -> None:
+    """Forget one stream's high-water mark: the next delta re-reads it fully. Nothing else changes.
+
+    `--integration` goes here or before `reset` (`pmsync state --integration NAME reset unit`)."""
     from pmsync.rules import PROPERTYWARE_RULES
     from pmsync.state import reset_stream
 
@@ -106,20 +127,41 @@ def state_reset(context: typer.Context, entity: str = typer.Argument(..., help="
     stream = streams.get(entity) or next((s for s in streams.values() if entity in s.entities), None)
     if stream is None:
         fail(f"unknown entity {entity!r}; use one of: {', '.join(PROPERTYWARE_RULES.entities())}")
+    if integration and context.obj and integration != context.obj:
+        fail(f"two integrations named: {context.obj!r} before `reset` and {integration!r} after it; name one",
+             EXIT_CONFIGURATION)
     engine = open_platform()
-    removed = reset_stream(engine, integration_id(engine, context.obj or "default"), stream.name)
+    _, found = shown_integration(engine, integration or context.obj)
+    removed = reset_stream(engine, found, stream.name) if found is not None else 0
     shared = f" (shared by {', '.join(stream.entities)})" if len(stream.entities) > 1 else ""
     verb = "reset" if removed else "had no mark to reset"
     console.print(f"stream {stream.name}{shared} {verb}: the next delta sync re-reads it fully")
 
 
-def unlock(integration: str = typer.Argument("default", help="Integration name.")) -> None:
+def unlock(
+    deprecated_name: Optional[str] = typer.Argument(
+        None, metavar="NAME", help="Deprecated: use --integration NAME.", show_default=False,
+        autocompletion=complete_integration,
+    ),
+    integration: Optional[str] = INTEGRATION,
+) -> None:
     """Clear an integration's sync lock by hand (after a crash), saying who held it."""
     from pmsync.locks import force_unlock
 
-    held = force_unlock(open_platform(), integration)
+    if deprecated_name is not None:
+        if integration is not None and integration != deprecated_name:
+            fail(f"two integrations named: {deprecated_name!r} and --integration {integration!r}; name one",
+                 EXIT_CONFIGURATION)
+        error_console.print(
+            f"warning: `pmsync unlock {deprecated_name}` is deprecated; use `pmsync unlock --integration {deprecated_name}`",
+            style="yellow", highlight=False, soft_wrap=True,
+        )
+    integration = integration_name(integration or deprecated_name)
+    engine = open_platform()
+    held = force_unlock(engine, integration)
     if held is None:
-        console.print(f"integration {integration!r} was not locked")
+        shown_integration(engine, integration)  # a name the platform does not know is a mistyped one, not "unlocked"
+        console.print(f"integration {integration!r} was not locked", highlight=False)
     else:
         console.print(
             f"unlocked {integration!r}: it was held by {held.holder} ({held.flow} sync) since "
@@ -129,14 +171,20 @@ def unlock(integration: str = typer.Argument("default", help="Integration name."
 
 
 @short_lived
-def quality(limit: int = typer.Option(20, help="How many of the newest items to list."), as_json: bool = JSON_OPTION) -> None:
-    """Quarantine: records kept out (open) and records loaded with a warning, counted per entity and expectation,
-    then the newest items."""
+def quality(
+    limit: int = typer.Option(20, help="How many of the newest items to list."),
+    integration: Optional[str] = INTEGRATION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """An integration's quarantine: records kept out (open) and records loaded with a warning, counted per entity and
+    expectation, then the newest items."""
     from rich.table import Table
 
     from pmsync.quality import open_items
 
-    summary, items = open_items(open_platform(), limit)
+    engine = open_platform()
+    name, _ = shown_integration(engine, integration)
+    summary, items = open_items(engine, limit, name)
     if as_json:
         print_json({"summary": summary, "items": items})
         return
@@ -163,18 +211,33 @@ def explain_record(
     entity: str = typer.Argument(..., help="property, unit, lease, resident or work_order"),
     source_id: int = typer.Argument(..., help="The record's id in the source."),
     compare_source: bool = typer.Option(True, "--compare-source/--no-source", help="Also fetch the record from the source now."),
+    integration: Optional[str] = INTEGRATION,
 ) -> None:
     """Why is this record (not) on the platform, and why didn't it change?"""
     from pmsync.explain import explain
-    from pmsync.integrations import IntegrationNotConfigured, integration_from_environment
+    from pmsync.integrations import IntegrationNotConfigured
     from pmsync.source import SourceError
 
+    engine = open_platform()
+    shown_integration(engine, integration)
     try:
-        integration = integration_from_environment()
-        client = integration.open_client() if compare_source else None
-        lines = explain(open_platform(), integration, entity.replace("-", "_"), source_id, client)
+        chosen = _integration_of(integration)
+        client = chosen.open_client() if compare_source else None
+        lines = explain(engine, chosen, entity.replace("-", "_"), source_id, client)
     except (SourceError, IntegrationNotConfigured) as failure:
         fail(str(failure))
     for line in lines:
         console.print(line, highlight=False, soft_wrap=True)
 
+
+def _integration_of(block_name: str | None) -> Integration:
+    """The integration `explain` compares with: the block named (read through Prefect, as a job command does), else the
+    PMSYNC_* environment's."""
+    from pmsync.integrations import integration_from_block, integration_from_environment
+
+    if not block_name:
+        return integration_from_environment()
+    from pmsync.cli.running import prefect_ready
+
+    with prefect_ready():
+        return integration_from_block(block_name)

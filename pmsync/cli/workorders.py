@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from pmsync.cli.common import INTEGRATION, console, fail, open_platform, preflight, run_flow, short_lived
+from pmsync.cli.common import (
+    EXIT_CONFIGURATION, EXIT_OTHER, EXIT_REFUSED, EXIT_SOURCE_UNAVAILABLE, INTEGRATION, console, fail, open_platform,
+    preflight, run_flow, short_lived, shown_integration,
+)
 from pmsync.cli.json_output import JSON_OPTION, print_json
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 NO_PUSH = typer.Option(False, "--no-push", help="Only save on the platform; the sweep (every 5 minutes) pushes it.")
 STATUS_COLOURS = {"synced": "green", "pending": "yellow", "failed": "red", "busy": "yellow"}
+UNSYNCED_EXIT_CODES = {"failed": EXIT_REFUSED, "pending": EXIT_SOURCE_UNAVAILABLE, "busy": EXIT_SOURCE_UNAVAILABLE}
+"""`workorder sync-now`'s exit code when the work order does not end synced: the source refused a change (fix the
+work order, then sync it again) 4; the source was unavailable or another push is sending it (sync it again later) 3."""
 
 
 def register(app: typer.Typer) -> None:
@@ -98,10 +107,16 @@ def workorder_sync_now(
     work_order_id: int = typer.Argument(..., help="Platform id of the work order."),
     integration: Optional[str] = INTEGRATION,
 ) -> None:
-    """Push one work order now, including changes the source refused before; exits 1 unless it ends synced."""
+    """Push one work order now, including changes the source refused before; exits 4 when the source refuses a
+    change, 3 when it ends pending or busy (sync it again later)."""
     outcome = _push(work_order_id, integration, retry_failed=True)
-    if outcome["sync_status"] != "synced":
-        raise typer.Exit(1)
+    status = outcome["sync_status"]
+    if status == "failed":
+        fail(f"work order {work_order_id} was refused by the source; fix it (`pmsync workorder update {work_order_id} …`) "
+             f"and run `pmsync workorder sync-now {work_order_id}` again", UNSYNCED_EXIT_CODES[status])
+    if status != "synced":
+        fail(f"work order {work_order_id} is still {status}: run `pmsync workorder sync-now {work_order_id}` again later "
+             "(the sweep also retries it every 5 minutes)", UNSYNCED_EXIT_CODES.get(status, EXIT_OTHER))
 
 
 def workorder_push_pending(integration: Optional[str] = INTEGRATION) -> None:
@@ -115,15 +130,22 @@ def workorder_push_pending(integration: Optional[str] = INTEGRATION) -> None:
 
 @short_lived
 def workorder_show(
-    work_order_id: int = typer.Argument(..., help="Platform id of the work order."), as_json: bool = JSON_OPTION
+    work_order_id: int = typer.Argument(..., help="Platform id of the work order."),
+    integration: Optional[str] = INTEGRATION,
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Sync status, last attempt and error of a work order, and each change sent (or not) to the source."""
     from pmsync.workorders import WorkOrderNotFound, work_order_status
 
+    engine = open_platform()
+    name, _ = shown_integration(engine, integration)
     try:
-        status = work_order_status(open_platform(), work_order_id)
+        status = work_order_status(engine, work_order_id)
     except WorkOrderNotFound as missing:
         fail(str(missing))
+    if status.integration != name:
+        fail(f"work order {work_order_id} belongs to integration {status.integration!r}, not {name!r}; "
+             f"add --integration {status.integration}", EXIT_CONFIGURATION)
     if as_json:
         print_json(status)
         return
@@ -148,14 +170,17 @@ def workorder_show(
 def workorder_list(
     status: Optional[str] = typer.Option(None, help="Only this sync status: pending, failed or synced."),
     limit: int = typer.Option(20, help="How many, newest first."),
+    integration: Optional[str] = INTEGRATION,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Work orders made or changed on the platform, with their sync status."""
-    rows = pushed_work_orders(status, limit)
+    """An integration's work orders made or changed on the platform, with their sync status."""
+    engine = open_platform()
+    name, found = shown_integration(engine, integration)
+    rows = pushed_work_orders(engine, found, status, limit) if found is not None else []
     if as_json:
         print_json(rows)
         return
-    table = Table(title="work orders pushed from the platform", title_justify="left")
+    table = Table(title=f"work orders of {name!r} pushed from the platform", title_justify="left")
     for column in ("id", "source id", "description", "sync status", "last attempt", "error"):
         table.add_column(column)
     for row in rows:
@@ -164,8 +189,9 @@ def workorder_list(
     console.print(table)
 
 
-def pushed_work_orders(status: Optional[str], limit: int) -> list[dict]:
-    """What `pmsync workorder list` shows, table or JSON: work orders made or changed on the platform, newest first."""
+def pushed_work_orders(engine: Engine, integration_id: int, status: Optional[str], limit: int) -> list[dict]:
+    """What `pmsync workorder list` shows, table or JSON: an integration's work orders made or changed on the platform,
+    newest first."""
     from sqlalchemy import select
 
     from schemas.tables import work_orders
@@ -173,11 +199,12 @@ def pushed_work_orders(status: Optional[str], limit: int) -> list[dict]:
     shown = ("id", "integration_id", "source_id", "description", "sync_status", "last_push_attempt_at", "sync_error")
     query = (
         select(*(work_orders.c[name] for name in shown))
-        .where(work_orders.c.sync_status.is_not(None)).order_by(work_orders.c.id.desc()).limit(limit)
+        .where(work_orders.c.sync_status.is_not(None), work_orders.c.integration_id == integration_id)
+        .order_by(work_orders.c.id.desc()).limit(limit)
     )
     if status:
         query = query.where(work_orders.c.sync_status == status)
-    with open_platform().connect() as connection:
+    with engine.connect() as connection:
         return [dict(row) for row in connection.execute(query).mappings()]
 
 

@@ -142,7 +142,7 @@ def test_a_refused_push_fails_with_the_source_message_until_sync_now_after_the_f
     assert created.stdout.strip() == f"work order {work_order_id} saved on the platform"
 
     refused = run_pmsync("workorder", "sync-now", str(work_order_id), env=integration_env)
-    assert refused.returncode == 1
+    assert refused.returncode == 4
     assert f"work order {work_order_id}: failed" in refused.stdout
     assert f"Building {place.building_source_id} does not exist or is deactivated" in refused.stdout
     shown = run_pmsync("workorder", "show", str(work_order_id), env=integration_env)

@@ -1,5 +1,6 @@
-"""`pmsync` ends a failure with one `error:` line on stderr and an exit code by its class: 2 configuration or credentials,
-3 source unavailable, 4 refused by a guard. The real console entry in a process of its own, no Prefect server
+"""`pmsync` ends a failure with one `error:` line on stderr and an exit code by its class: 2 configuration or credentials
+(and a request the source rejects), 3 run again later (source unavailable, integration busy), 4 refused by a guard (and
+a work order the source refuses), 1 anything else (data the source sends that cannot be read). The real console entry in a process of its own, no Prefect server
 configured (the job runs in process), against the real sandbox and a real SQLite file and PostgreSQL database."""
 
 from __future__ import annotations
@@ -8,16 +9,20 @@ import importlib
 import os
 import subprocess
 import sys
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 from pydantic import SecretStr
 
-from pmsync.cli.common import EXIT_CODES, EXIT_CONFIGURATION, EXIT_REFUSED, EXIT_SOURCE_UNAVAILABLE
+from pmsync.cli.common import EXIT_CODES, EXIT_CONFIGURATION, EXIT_OTHER, EXIT_REFUSED, EXIT_SOURCE_UNAVAILABLE
 from pmsync.integrations import Integration
 from pmsync.jobs import JOBS
 from pmsync.platform import migrate
-from pmsync.runs import ensure_integration
+from pmsync.runs import ensure_integration, utc_now
+from pmsync.workorders import create_work_order
+from sandbox.faults import ignore_offset_fault, status_fault, wrong_type_fault
+from schemas.tables import integration_locks, properties, units
 
 
 def run_pmsync(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -122,3 +127,88 @@ def test_a_file_that_is_not_csv_is_refused_with_4(registered, platform_url, tmp_
 
     assert refused.returncode == EXIT_REFUSED, refused.stderr[-2000:]
     assert error_line(refused) == f"error: {binary} was not imported: the file is binary (a NUL byte at byte 8), not CSV text"
+
+
+def test_an_integration_another_run_holds_exits_3(integration_env, platform_engine):
+    migrate(platform_engine)
+    with platform_engine.begin() as connection:
+        connection.execute(sa.insert(integration_locks).values(
+            integration_name="default", holder="other-host:9 flow run z", flow="delta",
+            acquired_at=utc_now(), expires_at=utc_now() + timedelta(hours=1),
+        ))
+
+    busy = run_pmsync("sync", "delta", env={**integration_env, "PMSYNC_LOCK_WAIT_MINUTES": "0"})
+
+    assert busy.returncode == EXIT_SOURCE_UNAVAILABLE, busy.stderr[-2000:]
+    assert busy.stdout == ""
+    assert error_line(busy).startswith("error: integration 'default' is still being synced by other-host:9 flow run z")
+    assert error_line(busy).endswith("run again later, or `pmsync unlock default` if it crashed")
+
+
+def test_a_request_the_source_rejects_exits_2(integration_env, sandbox):
+    sandbox.store.inject(status_fault("/buildings", 403))
+
+    rejected = run_pmsync("sync", "initial", env=integration_env)
+
+    assert rejected.returncode == EXIT_CONFIGURATION, rejected.stderr[-2000:]
+    assert rejected.stdout == ""
+    assert error_line(rejected).startswith("error: source rejected the request (403") and "GET /buildings" in error_line(rejected)
+
+
+@pytest.mark.parametrize("platform_url", ["sqlite"], indirect=True)
+def test_data_the_source_sends_that_cannot_be_read_exits_1(integration_env, sandbox):
+    first_unit = sandbox.store.records("units")[0]["id"]
+    sandbox.store.inject(wrong_type_fault("/units", record_index=0, field="buildingID", value="not-a-number"))
+    unreadable = run_pmsync("sync", "initial", env=integration_env)
+    sandbox.store.clear_faults()
+    sandbox.store.inject(ignore_offset_fault("/units", times=10_000))
+    stuck = run_pmsync("sync", "initial", env={**integration_env, "PMSYNC_PW_PAGE_SIZE": "10"})
+
+    assert unreadable.returncode == EXIT_OTHER, unreadable.stderr[-2000:]
+    assert error_line(unreadable).startswith(f"error: units id={first_unit} field=buildingID")
+    assert stuck.returncode == EXIT_OTHER, stuck.stderr[-2000:]
+    assert error_line(stuck).startswith("error: units page at offset ") and "brought no record not already seen" in error_line(stuck)
+
+
+def test_a_change_by_hand_the_platform_refuses_exits_4(integration_env, monkeypatch, platform_engine):
+    for name, value in integration_env.items():
+        monkeypatch.setenv(name, value)
+    JOBS["initial-sync"]()
+    with platform_engine.connect() as connection:
+        active = connection.execute(sa.select(units.c.source_id).where(units.c.active).limit(1)).scalar_one()
+
+    refused = run_pmsync("unit", "reactivate", str(active), env=integration_env)
+
+    assert refused.returncode == EXIT_REFUSED, refused.stderr[-2000:]
+    assert refused.stdout == ""
+    assert error_line(refused) == f"error: unit {active} is already active; nothing to undo"
+
+
+def test_workorder_sync_now_says_why_it_did_not_sync_and_exits_3_or_4(integration_env, monkeypatch, sandbox, platform_engine):
+    for name, value in integration_env.items():
+        monkeypatch.setenv(name, value)
+    JOBS["initial-sync"]()
+    with platform_engine.connect() as connection:
+        place = connection.execute(
+            sa.select(properties.c.id, properties.c.source_id).where(properties.c.active).order_by(properties.c.id)
+        ).first()
+    work_order_id = create_work_order(platform_engine, "default", property_id=place.id, description="Gate is stuck")
+
+    sandbox.store.inject(status_fault("/workorders", 503, times=10, method="POST"))
+    unavailable = run_pmsync("workorder", "sync-now", str(work_order_id), env=integration_env)
+    sandbox.store.clear_faults()
+    sandbox.store.update("buildings", place.source_id, active=False)
+    refused = run_pmsync("workorder", "sync-now", str(work_order_id), env=integration_env)
+
+    assert unavailable.returncode == EXIT_SOURCE_UNAVAILABLE, (unavailable.stdout + unavailable.stderr)[-2000:]
+    assert f"work order {work_order_id}: pending" in unavailable.stdout
+    assert error_line(unavailable) == (
+        f"error: work order {work_order_id} is still pending: run `pmsync workorder sync-now {work_order_id}` again later "
+        "(the sweep also retries it every 5 minutes)"
+    )
+    assert refused.returncode == EXIT_REFUSED, (refused.stdout + refused.stderr)[-2000:]
+    assert f"work order {work_order_id}: failed" in refused.stdout and "does not exist or is deactivated" in refused.stdout
+    assert error_line(refused) == (
+        f"error: work order {work_order_id} was refused by the source; fix it (`pmsync workorder update {work_order_id} …`) "
+        f"and run `pmsync workorder sync-now {work_order_id}` again"
+    )
