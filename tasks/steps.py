@@ -16,6 +16,7 @@ from prefect.utilities.annotations import quote
 
 from pmsync.jobs.steps import PLAIN_STEPS, Steps, publish_nothing
 from tasks import artifacts
+from tasks.progress import ProgressArtifact
 from tasks.run_names import TASK_RUN_NAMES
 
 LIBRARY_LOGGER = "pmsync"
@@ -67,7 +68,9 @@ def show_library_logs() -> None:
 
 
 def prefect_steps() -> Steps:
-    """The steps of the current flow run: tasks, and the flow run's id for the lock holder."""
+    """The steps of the current flow run: tasks, the flow run's id for the lock holder, and its progress artifact
+    (a plain call per batch, not a task run)."""
     show_library_logs()
     flow_run_id = prefect.runtime.flow_run.id
-    return replace(PLAIN_STEPS, flow_run_id=str(flow_run_id) if flow_run_id else None, **TASK_STEPS)
+    return replace(PLAIN_STEPS, flow_run_id=str(flow_run_id) if flow_run_id else None, **TASK_STEPS,
+                   report_progress=ProgressArtifact())

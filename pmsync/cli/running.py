@@ -11,6 +11,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 
 from pmsync.cli.prefect_config import configured_api_url
 
@@ -39,17 +40,24 @@ def runs_in_process(integration: str | None) -> bool:
 def run_job(flow_name: str, **params: object) -> dict:
     """Run the job `flow_name` with the flow's keyword parameters and return its result dict.
 
-    In process: `pmsync.jobs.JOBS[flow_name](**params)`, its log lines on stderr. Otherwise the flow in
-    flows/, against the configured server or a temporary one (`prefect_ready`).
+    In process: `pmsync.jobs.JOBS[flow_name]` with the plain steps, its log lines on stderr. Otherwise the flow in
+    flows/, against the configured server or a temporary one (`prefect_ready`). Either way a sync's progress is shown
+    as it goes (`pmsync.cli.progress_bar`).
     """
+    from pmsync.cli.progress_bar import progress_shown
+
     if runs_in_process(params.get("integration")):  # type: ignore[arg-type]
         from pmsync.jobs import JOBS
+        from pmsync.jobs.steps import PLAIN_STEPS
 
         _log_to_stderr()
-        return JOBS[flow_name](**params)
+        with progress_shown() as show:
+            return JOBS[flow_name].function(replace(PLAIN_STEPS, report_progress=show), **params)  # type: ignore[attr-defined]
+    from pmsync.progress import listening
+
     module, name = FLOWS[flow_name]
     flow = getattr(importlib.import_module(module), name)
-    with prefect_ready(), heartbeats_only_when_configured():
+    with prefect_ready(), heartbeats_only_when_configured(), progress_shown() as show, listening(show):
         return flow(**params)
 
 

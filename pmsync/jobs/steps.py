@@ -51,6 +51,7 @@ class Steps:
     apply_csv: Callable = import_run.apply_csv
     publish_fix_up: Callable = publish_nothing
     publish_import: Callable = publish_nothing
+    report_progress: Callable = publish_nothing
 
 
 PLAIN_STEPS = Steps()

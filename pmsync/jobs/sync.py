@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pmsync.integrations import Integration, resolve_integration
 from pmsync.jobs.steps import Steps
+from pmsync.progress import RunProgress
 from pmsync.rules import Stream
 from pmsync.settings import PlatformSettings
 from pmsync.sync.scope import run_scope
@@ -13,10 +14,16 @@ from pmsync.sync.streams import sync_streams
 def sync_integration(
     steps: Steps, account: Integration, flow: str, streams: tuple[Stream, ...], overlap_hours: float | None = None
 ) -> dict:
-    """One locked sync run of `account` over `streams`; its run id, counts per entity and long-parked records."""
+    """One locked sync run of `account` over `streams`; its run id, counts per entity and long-parked records.
+
+    Its progress goes to `steps.report_progress` as each stream starts and after each batch; 100 % only once the
+    run has ended recorded as succeeded (a failed run's last report stays where it stopped)."""
     with run_scope(account, PlatformSettings(), flow, flow_run_id=steps.flow_run_id,
                    publish=steps.publish_run_summary) as session:
-        sync_streams(session, streams, steps, overlap_hours)
+        progress = RunProgress(steps.report_progress, session.run_id, session.integration_name, flow,
+                               [stream.name for stream in streams])
+        sync_streams(session, streams, steps, overlap_hours, progress)
+    progress.succeeded()
     return session.summary.result()
 
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from pmsync.platform import refresh_statistics
+from pmsync.progress import RunProgress
 from pmsync.rules import Stream
 from pmsync.runs import record_window_start, utc_now
 from pmsync.source import PropertywareClient, SourcePage
@@ -98,16 +99,22 @@ def load_pages(session: SyncSession, stream: Stream, pages: list[CheckedPage]) -
     refresh_statistics(session.engine)
 
 
-def sync_streams(session: SyncSession, streams: tuple[Stream, ...], steps: Steps, overlap_hours: float | None = None) -> None:
+def sync_streams(
+    session: SyncSession, streams: tuple[Stream, ...], steps: Steps, overlap_hours: float | None = None,
+    progress: RunProgress | None = None,
+) -> None:
     """Sync the streams in order (parents first): everything, or with `overlap_hours` each stream's delta window.
 
     Pipelined: while a batch of up to PAGES_PER_BATCH pages is checked and loaded, a background thread fetches the
-    next one (PMSYNC_PW_CONCURRENCY pages in flight) and no further — memory stays bounded by two batches. The last page of a stream's listing advances its high-water mark in that page's transaction."""
+    next one (PMSYNC_PW_CONCURRENCY pages in flight) and no further — memory stays bounded by two batches. The last page of a stream's listing advances its high-water mark in that page's transaction.
+    `progress` (when given) hears of each stream's start and of each batch loaded."""
     windows = steps.plan_windows(session, streams, overlap_hours) if overlap_hours is not None else {}
     gate = steps.open_quality_gate(session, [entity for stream in streams for entity in stream.entities])
     if overlap_hours is None:
         gate.warm_up()  # a full read brings records: Great Expectations loads while the first pages arrive
     for stream in streams:
+        if progress is not None:
+            progress.stream_started(stream.name)
         params = listing_params(stream, windows.get(stream.name), session.started_at)
         listing = session.client.iter_batches(
             stream.path, stream.record, entity=stream.name, params=params, pages_per_batch=PAGES_PER_BATCH
@@ -117,3 +124,6 @@ def sync_streams(session: SyncSession, streams: tuple[Stream, ...], steps: Steps
                 if (pages := steps.extract_batch(batches, stream, number)) is None:
                     break
                 steps.load_pages(session, stream, steps.validate_pages(session, gate, stream, pages))
+                if progress is not None:
+                    progress.batch_loaded(sum(len(page.raw) for page in pages), pages[0].total,
+                                          listing_ended=pages[-1].next_cursor is None)
