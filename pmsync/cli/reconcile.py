@@ -60,7 +60,8 @@ def reconcile(
         _print_rows(f"{title}: {len(result[key])}", result[key])
     if not dry_run:
         console.print(
-            f"CSV of the snapshot: pmsync report deactivated --snapshot {result['snapshot_id']} --out FILE", highlight=False
+            f"report of the snapshot: pmsync report deactivated --snapshot {result['snapshot_id']} --out FILE.csv|FILE.xlsx",
+            highlight=False,
         )
 
 
@@ -117,33 +118,61 @@ def property_enable(source_id: int = typer.Argument(..., help="The property's id
     _set_disabled(source_id, integration, False)
 
 
+REPORT_INTEGRATION = typer.Option(
+    None, "--integration", help="Integration name (default: PMSYNC_INTEGRATION_NAME or 'default')."
+)
+
+
+def _report_integration(integration: Optional[str]) -> str:
+    """The integration a report command is about: the one named, else the environment's default (no credentials read)."""
+    from pmsync.platform_settings import IntegrationNameSettings
+
+    return integration or IntegrationNameSettings().integration_name
+
+
+def _report_file(out: Path) -> Path:
+    if out.suffix.lower() not in (".csv", ".xlsx"):
+        raise typer.BadParameter(f"{out.name!r} names no format the report is written in: end it in .csv or .xlsx")
+    return out
+
+
 def report_deactivated(
-    out: Path = typer.Option(..., "--out", help="CSV file to write (UTF-8, header row)."),
-    snapshot: Optional[int] = typer.Option(None, "--snapshot", help="Snapshot id (default: the most recent)."),
-    integration: Optional[str] = typer.Option(None, "--integration", help="Only this integration's snapshots."),
+    out: Path = typer.Option(
+        ..., "--out", callback=_report_file,
+        help="File to write: .csv (UTF-8 with a byte-order mark, for Excel) or .xlsx (a sheet per kind of change).",
+    ),
+    snapshot: Optional[int] = typer.Option(None, "--snapshot", help="Snapshot id (default: the integration's most recent)."),
+    integration: Optional[str] = REPORT_INTEGRATION,
+    property_id: Optional[int] = typer.Option(None, "--property", help="Only this property's rows (its source id)."),
 ) -> None:
-    """The deactivated units of a reconciliation snapshot as CSV (formula-like cells neutralised)."""
-    from pmsync.export import UnknownSnapshot, export_deactivated_units
+    """A reconciliation snapshot's report: the units it deactivated and reactivated and the properties it deactivated,
+    each with its property, as CSV or an Excel workbook (formula-like cells kept as text)."""
+    from pmsync.export import CHANGES, UnknownSnapshot
+    from pmsync.export_files import export_report
 
     try:
-        found, rows = export_deactivated_units(open_platform(), out, snapshot, integration)
+        found, counts = export_report(open_platform(), out, snapshot, _report_integration(integration), property_id)
     except UnknownSnapshot as unknown:
         fail(str(unknown))
     except OSError as unwritable:
-        fail(f"cannot write {out}: {unwritable.strerror or unwritable}")
+        fail(f"cannot write {out}: {unwritable.strerror or unwritable}; choose a writable --out path")
+    written = ", ".join(f"{counts[change]} {change}" for change in CHANGES)
     console.print(
-        f"wrote {rows} deactivated unit(s) of snapshot {found['id']} ({found['integration']}, "
-        f"{found['taken_at']:%Y-%m-%d %H:%M} UTC) to {out}",
+        f"wrote {written} of snapshot {found['id']} ({found['integration']}, {found['taken_at']:%Y-%m-%d %H:%M} UTC) to {out}",
         highlight=False,
     )
 
 
 @short_lived
-def report_snapshots(limit: int = typer.Option(20, help="How many recent snapshots to list."), as_json: bool = JSON_OPTION) -> None:
-    """Recent reconciliation snapshots, newest first, with what each changed."""
+def report_snapshots(
+    limit: int = typer.Option(20, help="How many recent snapshots to list."),
+    integration: Optional[str] = REPORT_INTEGRATION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """An integration's recent reconciliation snapshots, newest first, with what each changed."""
     from pmsync.export import recent_snapshots
 
-    found = recent_snapshots(open_platform(), limit)
+    found = recent_snapshots(open_platform(), limit, _report_integration(integration))
     if as_json:
         print_json(found)
         return
@@ -165,8 +194,10 @@ def report_snapshots(limit: int = typer.Option(20, help="How many recent snapsho
 def reports_serve(
     host: str = typer.Option("127.0.0.1", help="Address to bind; any but loopback needs PMSYNC_REPORTS_TOKEN."),
     port: int = typer.Option(8780, help="Port."),
+    integration: Optional[str] = REPORT_INTEGRATION,
 ) -> None:
-    """Serve the Reports page (recent snapshots, their deactivated units, CSV downloads) until interrupted."""
+    """Serve the Reports page of one integration (recent snapshots, a chart of deactivations, each snapshot's changes
+    by property, CSV and Excel downloads) until interrupted."""
     from pmsync.settings import PlatformSettings
     from reports.app import ReportsRefused, check_binding, serve
     from reports.settings import ReportsSettings
@@ -177,5 +208,6 @@ def reports_serve(
     except ReportsRefused as refused:
         fail(str(refused))
     open_platform()
-    console.print(f"Reports at http://{host}:{port}/ (Ctrl-C stops)", highlight=False)
-    serve(PlatformSettings().database_url, host, port, token)
+    name = _report_integration(integration)
+    console.print(f"Reports of {name} at http://{host}:{port}/ (Ctrl-C stops)", highlight=False)
+    serve(PlatformSettings().database_url, host, port, token, name)
