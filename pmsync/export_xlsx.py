@@ -1,8 +1,9 @@
 """Export: a snapshot's report as an Excel workbook, one sheet per kind of change, written row by row (write-only mode).
 
-Text cells are always stored as text (a name like `=HYPERLINK(…)` or `#N/A` is shown, never evaluated), with the
-characters a worksheet cannot hold (control characters but tab and line breaks) replaced by `\ufffd`; moments are real
-Excel date-times in UTC (shown as `yyyy-mm-dd hh:mm:ss`), in columns named `…_utc`.
+Text cells are always stored as text (a name like `=HYPERLINK(…)` or `#N/A` is shown, never evaluated); characters a
+worksheet cannot hold (control characters but tab and line breaks) become U+FFFD, and carriage returns line feeds (XML
+reads them so anyway). Moments are real Excel date-times in UTC to the second (`yyyy-mm-dd hh:mm:ss`), in columns
+named `…_utc`.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ WIDTHS = {"property_name": 30, "unit_name": 30, "reason": 60, "deactivated_at_ut
 
 def text_cell(sheet: WriteOnlyWorksheet, value: str) -> WriteOnlyCell:
     """A cell Excel shows as this text and never evaluates (openpyxl would make `=…` a formula, `#N/A` an error)."""
-    cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("\ufffd", value))
+    cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("\ufffd", value.replace("\r\n", "\n").replace("\r", "\n")))
     cell.data_type = "s"
     return cell
 

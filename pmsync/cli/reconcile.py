@@ -118,6 +118,7 @@ def property_enable(source_id: int = typer.Argument(..., help="The property's id
     _set_disabled(source_id, integration, False)
 
 
+CHANGE_LABELS = ("unit(s) deactivated", "unit(s) reactivated", "propert(ies) deactivated")
 REPORT_INTEGRATION = typer.Option(
     None, "--integration", help="Integration name (default: PMSYNC_INTEGRATION_NAME or 'default')."
 )
@@ -156,10 +157,10 @@ def report_deactivated(
         fail(str(unknown))
     except OSError as unwritable:
         fail(f"cannot write {out}: {unwritable.strerror or unwritable}; choose a writable --out path")
-    written = ", ".join(f"{counts[change]} {change}" for change in CHANGES)
+    written = ", ".join(f"{counts[change]} {label}" for change, label in zip(CHANGES, CHANGE_LABELS))
     console.print(
-        f"wrote {written} of snapshot {found['id']} ({found['integration']}, {found['taken_at']:%Y-%m-%d %H:%M} UTC) to {out}",
-        highlight=False,
+        f"wrote snapshot {found['id']} ({found['integration']}, {found['taken_at']:%Y-%m-%d %H:%M} UTC) to {out}: {written}",
+        highlight=False, soft_wrap=True,
     )
 
 

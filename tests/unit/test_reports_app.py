@@ -100,3 +100,27 @@ def test_without_a_token_only_requests_naming_this_machine_are_answered(database
 ])
 def test_host_headers_are_read_with_any_port(header, loopback):
     assert host_header_is_loopback(header) is loopback
+
+
+def test_signing_in_returns_to_the_page_asked_for_with_its_filter_but_never_echoes_a_token(database):
+    client = TestClient(create_app(database, SecretStr(TOKEN)), base_url="http://127.0.0.1:8780")
+
+    asked = client.get(f"/snapshots/7?property=12&token={TOKEN}")
+    signed_in = client.post("/login", data={"token": TOKEN, "next": "/snapshots/7?property=12"}, follow_redirects=False)
+
+    assert asked.status_code == 401 and TOKEN not in asked.text
+    assert '<input type="hidden" name="next" value="/snapshots/7?property=12">' in asked.text
+    assert signed_in.status_code == 303 and signed_in.headers["location"] == "/snapshots/7?property=12"
+
+
+def test_a_property_filter_that_is_no_id_is_a_404_that_says_so_and_an_empty_one_means_all(database):
+    client = TestClient(create_app(database), base_url="http://127.0.0.1:8780")
+
+    for bad in ("abc", "-1", "1.5", "²", "9" * 30, "<script>"):
+        for path in ("/", "/snapshots/1", "/snapshots/1/report.csv", "/snapshots/1/report.xlsx"):
+            refused = client.get(path, params={"property": bad})
+            assert refused.status_code == 404 and "Property ids are whole numbers" in refused.text, (path, bad)
+            assert "<script>" not in refused.text
+    assert client.get("/", params={"property": ""}).status_code == 200
+    assert "No reconciliation has run yet" in client.get("/", params={"property": " "}).text
+    assert client.get("/snapshots/1", params={"property": ""}).status_code == 404, "no snapshot 1 on a new platform"
