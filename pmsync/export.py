@@ -17,6 +17,7 @@ import csv
 import io
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import Engine, func, null, select, union
@@ -174,12 +175,17 @@ def iter_report(connection: Connection, snapshot: dict[str, Any], property_id: i
 
 
 def snapshot_changes(
-    engine: Engine, snapshot_id: int | None = None, integration: str | None = None, property_id: int | None = None
+    engine: Engine, snapshot_id: int | None = None, integration: str | None = None, property_id: int | None = None,
+    limit: int | None = None,
 ) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
-    """A snapshot (the newest when no id is given) and its rows per kind of change, for a page."""
+    """A snapshot (the newest when no id is given) and its rows per kind of change, for a page: at most `limit` + 1 of
+    each kind when a limit is given (one more than shown tells the page there are more)."""
     with engine.connect() as connection:
         snapshot = find_snapshot(connection, snapshot_id, integration)
-        return snapshot, {change: list(iter_changes(connection, snapshot, change, property_id)) for change in CHANGES}
+        stop = None if limit is None else limit + 1
+        return snapshot, {
+            change: list(islice(iter_changes(connection, snapshot, change, property_id), stop)) for change in CHANGES
+        }
 
 
 def snapshot_properties(engine: Engine, snapshot_id: int) -> list[tuple[int, str | None]]:

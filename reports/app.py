@@ -33,6 +33,8 @@ TOKEN_HEADER = "X-Reports-Token"
 SESSION_COOKIE = "pmsync_reports_session"
 MAX_LOGIN_BODY_BYTES = 4096
 MAX_ID_DIGITS = 18
+PAGE_ROWS = 1000
+"""Rows of each kind of change a page shows; the downloads hold them all."""
 PROPERTY = Query(None, description="Only this property's rows (its source id); empty for all.")
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 STYLE = (
@@ -84,9 +86,9 @@ def create_app(database_url: str, token: SecretStr | None = None, integration: s
         return not_found(str(unknown).split(";")[0])
 
     def changes_section(snapshot_id: int, action: str, property_id: int | None) -> tuple[dict, str]:
-        found, changes = snapshot_changes(engine, snapshot_id, integration, property_id)
+        found, changes = snapshot_changes(engine, snapshot_id, integration, property_id, PAGE_ROWS)
         choices = snapshot_properties(engine, found["id"])
-        return found, snapshot_section(found, changes, action, choices, property_id)
+        return found, snapshot_section(found, changes, action, choices, property_id, PAGE_ROWS)
 
     @app.get("/", response_class=HTMLResponse)
     def index(property: str | None = PROPERTY) -> Response:
@@ -101,7 +103,7 @@ def create_app(database_url: str, token: SecretStr | None = None, integration: s
             scope += f", property {property_id}"
         body = (
             "<h2>Recent snapshots</h2>" + snapshots_table(snapshots)
-            + "<h2>Deactivations over time</h2>"
+            + f"<h2>Deactivations over time ({escape(scope)})</h2>"
             + deactivations_chart(deactivations_over_time(engine, integration, property_id), scope)
             + f'<section id="latest"><h2>Latest snapshot {int(latest["id"])}</h2>{section}</section>'
         )

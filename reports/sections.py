@@ -75,17 +75,22 @@ def _change_rows(change: str, rows: list[dict[str, Any]]) -> list[list[str]]:
 
 def snapshot_section(
     snapshot: dict[str, Any], changes: dict[str, list[dict[str, Any]]], action: str,
-    choices: list[tuple[int, str | None]], property_id: int | None,
+    choices: list[tuple[int, str | None]], property_id: int | None, shown_rows: int = 1000,
 ) -> str:
-    """A snapshot's summary, its property filter and downloads, and a table per kind of change."""
-    scope = ""
+    """A snapshot's summary, its property filter and downloads, and a table per kind of change (its first `shown_rows`;
+    `changes` holds one row more where there are more)."""
+    scope, whose = "", "All properties"
     if property_id is not None:
-        names = dict(choices)
-        scope = f" of property {escape(property_label(property_id, names.get(property_id)))}"
-    counts = ", ".join(f"{len(changes[change])} {title.lower()}" for change, (_, title, _) in TABLES.items())
+        label = escape(property_label(property_id, dict(choices).get(property_id)))
+        scope, whose = f" of property {label}", f"Property {label}"
+    counts = ", ".join(
+        f"{'more than ' if len(changes[change]) > shown_rows else ''}{min(len(changes[change]), shown_rows)} {title.lower()}"
+        for change, (_, title, _) in TABLES.items()
+    )
     parts = [
         f"<p>Integration {escape(snapshot['integration'])}, taken {escape(format_utc(snapshot['taken_at']))} UTC "
-        f"by run {int(snapshot['run_id'])}{scope}: {counts}. {downloads(snapshot['id'], property_id)}</p>",
+        f"by run {int(snapshot['run_id'])}.</p><p>{whose}: {counts}. "
+        f"{downloads(snapshot['id'], property_id)}</p>",
         filter_form(action, choices, property_id),
     ]
     for change, (table_id, title, moment) in TABLES.items():
@@ -96,5 +101,7 @@ def snapshot_section(
             continue
         headers = (["property id", "property", moment, "reason"] if change == PROPERTY_DEACTIVATED
                    else ["property id", "property", "unit id", "unit", moment, "reason"])
-        parts.append(table(headers, _change_rows(change, rows), table_id))
+        parts.append(table(headers, _change_rows(change, rows[:shown_rows]), table_id))
+        if len(rows) > shown_rows:
+            parts.append(f'<p class="more">The first {shown_rows} are shown; the downloads hold them all.</p>')
     return "".join(parts)

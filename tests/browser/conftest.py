@@ -19,6 +19,8 @@ import requests
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 """Session-wide folder for the pages' screenshots, kept after the run (CI uploads it; .gitignore skips it)."""
 
+WINDOW_WIDTH, WINDOW_HEIGHT = 1400, 1800
+"""Large enough that a screenshot shows a whole page of the tests' small reports (headless Chromium starts at 800×600)."""
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
@@ -56,6 +58,7 @@ class Browser:
         }
         capabilities = {"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": options}}}
         self.session = self._call("POST", "/session", capabilities)["sessionId"]
+        self.command("window/rect", {"width": WINDOW_WIDTH, "height": WINDOW_HEIGHT})
         self.command("chromium/send_command", {"cmd": "Page.setDownloadBehavior",
                                                "params": {"behavior": "allow", "downloadPath": str(downloads)}})
 
