@@ -8,7 +8,7 @@ from html import escape
 from urllib.parse import parse_qs, parse_qsl, urlencode
 
 import uvicorn
-from fastapi import FastAPI, Query, Request
+from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response, StreamingResponse
 from pydantic import SecretStr
@@ -33,6 +33,7 @@ TOKEN_HEADER = "X-Reports-Token"
 SESSION_COOKIE = "pmsync_reports_session"
 MAX_LOGIN_BODY_BYTES = 4096
 MAX_ID_DIGITS = 18
+SNAPSHOT_ID = Path(ge=1, le=2**63 - 1, description="A snapshot's id (a database key: at most 2^63 - 1).")
 PAGE_ROWS = 1000
 """Rows of each kind of change a page shows; the downloads hold them all."""
 PROPERTY = Query(None, description="Only this property's rows (its source id); empty for all.")
@@ -110,7 +111,7 @@ def create_app(database_url: str, token: SecretStr | None = None, integration: s
         return page(title, body)
 
     @app.get("/snapshots/{snapshot_id}", response_class=HTMLResponse)
-    def snapshot(snapshot_id: int, property: str | None = PROPERTY) -> Response:
+    def snapshot(snapshot_id: int = SNAPSHOT_ID, property: str | None = PROPERTY) -> Response:
         property_id = property_filter(property)
         found, section = changes_section(snapshot_id, f"/snapshots/{snapshot_id}", property_id)
         body = f'<p><a href="/">All snapshots</a></p><section id="snapshot">{section}</section>'
@@ -126,7 +127,7 @@ def create_app(database_url: str, token: SecretStr | None = None, integration: s
 
     @app.get("/snapshots/{snapshot_id}/report.csv")
     @app.get("/snapshots/{snapshot_id}/deactivated-units.csv")
-    def snapshot_csv(snapshot_id: int, property: str | None = PROPERTY) -> Response:
+    def snapshot_csv(snapshot_id: int = SNAPSHOT_ID, property: str | None = PROPERTY) -> Response:
         property_id = property_filter(property)
         found = resolve(snapshot_id)
 
@@ -139,7 +140,7 @@ def create_app(database_url: str, token: SecretStr | None = None, integration: s
             "Content-Disposition": f'attachment; filename="{filename(found, property_id, "csv")}"'})
 
     @app.get("/snapshots/{snapshot_id}/report.xlsx")
-    def snapshot_xlsx(snapshot_id: int, property: str | None = PROPERTY) -> Response:
+    def snapshot_xlsx(snapshot_id: int = SNAPSHOT_ID, property: str | None = PROPERTY) -> Response:
         property_id = property_filter(property)
         found = resolve(snapshot_id)
         handle, path = tempfile.mkstemp(prefix="pmsync-report-", suffix=".xlsx")

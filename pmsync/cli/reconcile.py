@@ -12,6 +12,8 @@ from pmsync.cli.common import console, fail, open_platform, preflight, run_flow,
 from pmsync.cli.json_output import JSON_OPTION, print_json
 
 SHOWN_ROWS = 50
+MAX_ID = 2**63 - 1
+"""The largest id the platform database stores (BIGINT)."""
 
 
 def register(app: typer.Typer) -> None:
@@ -131,6 +133,12 @@ def _report_integration(integration: Optional[str]) -> str:
     return integration or IntegrationNameSettings().integration_name
 
 
+def _stored_id(value: Optional[int]) -> Optional[int]:
+    if value is not None and not 0 <= value <= MAX_ID:
+        raise typer.BadParameter(f"{value} is no id the platform stores: give a whole number from 0 to {MAX_ID}")
+    return value
+
+
 def _report_file(out: Path) -> Path:
     if out.suffix.lower() not in (".csv", ".xlsx"):
         raise typer.BadParameter(f"{out.name!r} names no format the report is written in: end it in .csv or .xlsx")
@@ -142,9 +150,9 @@ def report_deactivated(
         ..., "--out", callback=_report_file,
         help="File to write: .csv (UTF-8 with a byte-order mark, for Excel) or .xlsx (a sheet per kind of change).",
     ),
-    snapshot: Optional[int] = typer.Option(None, "--snapshot", help="Snapshot id (default: the integration's most recent)."),
+    snapshot: Optional[int] = typer.Option(None, "--snapshot", callback=_stored_id, help="Snapshot id (default: the integration's most recent)."),
     integration: Optional[str] = REPORT_INTEGRATION,
-    property_id: Optional[int] = typer.Option(None, "--property", help="Only this property's rows (its source id)."),
+    property_id: Optional[int] = typer.Option(None, "--property", callback=_stored_id, help="Only this property's rows (its source id)."),
 ) -> None:
     """A reconciliation snapshot's report: the units it deactivated and reactivated and the properties it deactivated,
     each with its property, as CSV or an Excel workbook (formula-like cells kept as text)."""

@@ -128,6 +128,9 @@ def test_a_property_filter_that_is_no_id_is_a_404_that_says_so_and_an_empty_one_
     assert client.get("/", params={"property": ""}).status_code == 200
     assert "No reconciliation has run yet" in client.get("/", params={"property": " "}).text
     assert client.get("/snapshots/1", params={"property": ""}).status_code == 404, "no snapshot 1 on a new platform"
+    for too_large in ("/snapshots/9223372036854775808", "/snapshots/99999999999999999999/report.xlsx", "/snapshots/0"):
+        refused = client.get(too_large)
+        assert refused.status_code == 404 and "Snapshot and property ids are whole numbers" in refused.text, too_large
 
 
 def test_a_snapshot_section_shows_the_first_rows_of_a_long_list_says_there_are_more_and_escapes_names():
