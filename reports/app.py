@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import tempfile
 from html import escape
 from urllib.parse import parse_qs, parse_qsl, urlencode
@@ -10,9 +9,8 @@ from urllib.parse import parse_qs, parse_qsl, urlencode
 import uvicorn
 from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from pydantic import SecretStr
-from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pmsync.export import (
@@ -38,6 +36,7 @@ PAGE_ROWS = 1000
 """Rows of each kind of change a page shows; the downloads hold them all."""
 PROPERTY = Query(None, description="Only this property's rows (its source id); empty for all.")
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DOWNLOAD_BLOCK_BYTES = 64 * 1024
 STYLE = (
     "body{font-family:system-ui,sans-serif;margin:2rem;color:#222}table{border-collapse:collapse;margin:1rem 0}"
     "th,td{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}th{background:#f3f3f3}.num{text-align:right}"
@@ -143,16 +142,24 @@ def create_app(database_url: str, token: SecretStr | None = None, integration: s
     def snapshot_xlsx(snapshot_id: int = SNAPSHOT_ID, property: str | None = PROPERTY) -> Response:
         property_id = property_filter(property)
         found = resolve(snapshot_id)
-        handle, path = tempfile.mkstemp(prefix="pmsync-report-", suffix=".xlsx")
-        os.close(handle)
+        workbook = tempfile.TemporaryFile(prefix="pmsync-report-", suffix=".xlsx")
         try:
             with engine.connect() as connection:
-                write_workbook(connection, found, path, property_id)
+                write_workbook(connection, found, workbook, property_id)
+            size = workbook.tell()
+            workbook.seek(0)
         except BaseException:
-            os.unlink(path)
+            workbook.close()
             raise
-        return FileResponse(path, media_type=XLSX_MEDIA_TYPE, filename=filename(found, property_id, "xlsx"),
-                            background=BackgroundTask(os.unlink, path))
+
+        def blocks():
+            with workbook:
+                while block := workbook.read(DOWNLOAD_BLOCK_BYTES):
+                    yield block
+
+        return StreamingResponse(blocks(), media_type=XLSX_MEDIA_TYPE, headers={
+            "Content-Disposition": f'attachment; filename="{filename(found, property_id, "xlsx")}"',
+            "Content-Length": str(size)})
 
     app.include_router(uploads_router(page, not_found))
     return app
