@@ -8,7 +8,9 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from pmsync.cli.common import console, fail, open_platform, preflight, run_flow, short_lived
+from pmsync.cli.common import (
+    INTEGRATION, console, fail, integration_name, open_platform, preflight, run_flow, short_lived, shown_integration,
+)
 from pmsync.cli.json_output import JSON_OPTION, print_json
 
 SHOWN_ROWS = 50
@@ -36,7 +38,7 @@ def register(app: typer.Typer) -> None:
 
 
 def reconcile(
-    integration: str | None = typer.Option(None, "--integration", help="Integration block name (default: the PMSYNC_* environment)."),
+    integration: Optional[str] = INTEGRATION,
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change; write nothing."),
     allow_mass_deactivation: bool = typer.Option(
         False, "--allow-mass-deactivation", help="Go ahead although the run deactivates more than --max-share."
@@ -81,21 +83,12 @@ def _print_rows(title: str, rows: list[dict]) -> None:
         console.print(f"… and {len(rows) - SHOWN_ROWS} more", highlight=False)
 
 
-def _integration_name(integration: Optional[str]) -> str:
-    from pmsync.settings import IntegrationSettings
-
-    return integration or IntegrationSettings().integration_name
-
-
-INTEGRATION = typer.Option(None, "--integration", help="Integration name (default: PMSYNC_INTEGRATION_NAME or 'default').")
-
-
 def unit_reactivate(source_id: int = typer.Argument(..., help="The unit's id in the source."), integration: Optional[str] = INTEGRATION) -> None:
     """Undo a unit's deactivation in one step (logged on its property)."""
     from pmsync.reconciliation import ChangeRefused, NotOnPlatform, reactivate_unit_by_hand
 
     try:
-        console.print(reactivate_unit_by_hand(open_platform(), _integration_name(integration), source_id), highlight=False)
+        console.print(reactivate_unit_by_hand(open_platform(), integration_name(integration), source_id), highlight=False)
     except (NotOnPlatform, ChangeRefused) as refused:
         fail(str(refused))
 
@@ -104,7 +97,7 @@ def _set_disabled(source_id: int, integration: Optional[str], disabled: bool) ->
     from pmsync.reconciliation import ChangeRefused, NotOnPlatform, set_property_disabled_by_hand
 
     try:
-        message = set_property_disabled_by_hand(open_platform(), _integration_name(integration), source_id, disabled)
+        message = set_property_disabled_by_hand(open_platform(), integration_name(integration), source_id, disabled)
     except (NotOnPlatform, ChangeRefused) as refused:
         fail(str(refused))
     console.print(message, highlight=False)
@@ -121,17 +114,6 @@ def property_enable(source_id: int = typer.Argument(..., help="The property's id
 
 
 CHANGE_LABELS = ("unit(s) deactivated", "unit(s) reactivated", "propert(ies) deactivated")
-REPORT_INTEGRATION = typer.Option(
-    None, "--integration", help="Integration name (default: PMSYNC_INTEGRATION_NAME or 'default')."
-)
-
-
-def _report_integration(integration: Optional[str]) -> str:
-    """The integration a report command is about: the one named, else the environment's default (no credentials read)."""
-    from pmsync.platform_settings import IntegrationNameSettings
-
-    return integration or IntegrationNameSettings().integration_name
-
 
 def _stored_id(value: Optional[int]) -> Optional[int]:
     if value is not None and not 0 <= value <= MAX_ID:
@@ -151,7 +133,7 @@ def report_deactivated(
         help="File to write: .csv (UTF-8 with a byte-order mark, for Excel) or .xlsx (a sheet per kind of change).",
     ),
     snapshot: Optional[int] = typer.Option(None, "--snapshot", callback=_stored_id, help="Snapshot id (default: the integration's most recent)."),
-    integration: Optional[str] = REPORT_INTEGRATION,
+    integration: Optional[str] = INTEGRATION,
     property_id: Optional[int] = typer.Option(None, "--property", callback=_stored_id, help="Only this property's rows (its source id)."),
 ) -> None:
     """A reconciliation snapshot's report: the units it deactivated and reactivated and the properties it deactivated,
@@ -160,7 +142,8 @@ def report_deactivated(
     from pmsync.export_files import export_report
 
     try:
-        found, counts = export_report(open_platform(), out, snapshot, _report_integration(integration), property_id)
+        engine = open_platform()
+        found, counts = export_report(engine, out, snapshot, shown_integration(engine, integration)[0], property_id)
     except UnknownSnapshot as unknown:
         fail(str(unknown))
     except OSError as unwritable:
@@ -175,13 +158,14 @@ def report_deactivated(
 @short_lived
 def report_snapshots(
     limit: int = typer.Option(20, help="How many recent snapshots to list."),
-    integration: Optional[str] = REPORT_INTEGRATION,
+    integration: Optional[str] = INTEGRATION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """An integration's recent reconciliation snapshots, newest first, with what each changed."""
     from pmsync.export import recent_snapshots
 
-    found = recent_snapshots(open_platform(), limit, _report_integration(integration))
+    engine = open_platform()
+    found = recent_snapshots(engine, limit, shown_integration(engine, integration)[0])
     if as_json:
         print_json(found)
         return
@@ -203,7 +187,7 @@ def report_snapshots(
 def reports_serve(
     host: str = typer.Option("127.0.0.1", help="Address to bind; any but loopback needs PMSYNC_REPORTS_TOKEN."),
     port: int = typer.Option(8780, help="Port."),
-    integration: Optional[str] = REPORT_INTEGRATION,
+    integration: Optional[str] = INTEGRATION,
 ) -> None:
     """Serve the Reports page of one integration (recent snapshots, a chart of deactivations, each snapshot's changes
     by property, CSV and Excel downloads) until interrupted."""
@@ -216,7 +200,6 @@ def reports_serve(
         check_binding(host, token)
     except ReportsRefused as refused:
         fail(str(refused))
-    open_platform()
-    name = _report_integration(integration)
+    name, _ = shown_integration(open_platform(), integration)
     console.print(f"Reports of {name} at http://{host}:{port}/ (Ctrl-C stops)", highlight=False)
     serve(PlatformSettings().database_url, host, port, token, name)

@@ -32,7 +32,7 @@ def stored_rows(engine: sa.Engine, snapshot_id: int) -> list[tuple]:
     return sorted((str(p), pn, str(u), un, format_utc(at), reason) for u, (p, pn, un, at, reason) in stored.items())
 
 
-def wait_for_download(folder: Path, suffix: str, timeout: float = 30.0) -> Path:
+def wait_for_download(folder: Path, suffix: str = ".csv", timeout: float = 30.0) -> Path:
     """The first finished download with `suffix` (Chromium writes `.crdownload` files until one is done)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

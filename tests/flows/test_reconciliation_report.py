@@ -158,8 +158,8 @@ def test_the_workbook_keeps_formula_like_names_as_text_and_moments_as_utc_date_t
         [("integration", "snapshot_id", "property_id", "property_name", "unit_id", "unit_name", "reactivated_at_utc", "reason")],
         [("integration", "snapshot_id", "property_id", "property_name", "deactivated_at_utc", "reason")],
     ]
-    assert other.returncode == 1
-    assert other.stderr.strip().splitlines()[-1] == "error: no reconciliation snapshot of integration 'nobody' yet; run `pmsync reconcile` first"
+    assert other.returncode == 2, "a name the platform does not know is a configuration error"
+    assert other.stderr.strip().splitlines()[-1].startswith("error: integration 'nobody' is not on the platform; name one of: default")
     assert unsuffixed.returncode == 2 and "end it in .csv or .xlsx" in unsuffixed.stderr
     assert not (tmp_path / "report.txt").exists() and not (tmp_path / "n.xlsx").exists()
 
