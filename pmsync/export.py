@@ -1,4 +1,10 @@
-"""Export: reconciliation snapshots and their deactivated units, as the analysts' CSV (formula-like cells neutralised).
+"""Export: reconciliation snapshots and what each changed, as the analysts' CSV (Excel-ready, formula-like cells neutralised).
+
+The report lists, per snapshot, the units it deactivated, the units it reactivated and the properties it deactivated,
+each with its property; the CSV holds all three in one table with a `change` column, by change, property, unit.
+
+CSV for Excel: UTF-8 with a byte-order mark (so Excel reads it as UTF-8), moments as `YYYY-MM-DD HH:MM:SS` in UTC in
+columns named `…_utc` (Excel reads them as date-times).
 
 Neutralising rule: a cell that, after any leading `'`, starts with a tab or a carriage return, or with `=`, `+`, `-`, `@`
 or their full-width forms `＝ ＋ － ＠` (after any whitespace), gets one more leading `'`, so a spreadsheet shows it as
@@ -9,18 +15,35 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
-from pathlib import Path
-from typing import Any, TextIO
+from itertools import islice
+from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, null, select, union
 from sqlalchemy.engine import Connection
 
-from schemas.tables import integrations, properties, reconciliation_snapshots, snapshot_deactivated_units, units
+from schemas.tables import (
+    integrations,
+    properties,
+    reconciliation_snapshots,
+    snapshot_deactivated_properties,
+    snapshot_deactivated_units,
+    snapshot_reactivated_units,
+    units,
+)
 
-COLUMNS = ("integration", "property_id", "property_name", "unit_id", "unit_name", "deactivated_at", "reason", "snapshot_id")
+UNIT_DEACTIVATED, UNIT_REACTIVATED, PROPERTY_DEACTIVATED = "unit deactivated", "unit reactivated", "property deactivated"
+CHANGES = (UNIT_DEACTIVATED, UNIT_REACTIVATED, PROPERTY_DEACTIVATED)
+"""The kinds of change a snapshot lists, in the report's order (the CSV's `change` column holds them)."""
+COLUMNS = (
+    "integration", "change", "property_id", "property_name", "unit_id", "unit_name", "changed_at_utc", "reason", "snapshot_id",
+)
+MOMENT_FORMAT = "%Y-%m-%d %H:%M:%S"
+BOM = "\ufeff"
 FORMULA_STARTS = ("\t", "\r")
 FORMULA_SIGNS = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+STREAMED_ROWS = 2000
 
 
 class UnknownSnapshot(LookupError):
@@ -44,8 +67,13 @@ def restore(cell: str) -> str:
     return cell[1:] if cell.startswith("'") and formula_like(cell) else cell
 
 
-def recent_snapshots(engine: Engine, limit: int = 20) -> list[dict[str, Any]]:
-    """The newest snapshots first, with their integration and how many units each deactivated."""
+def format_utc(moment: datetime) -> str:
+    """`YYYY-MM-DD HH:MM:SS` in UTC: what the reports show and Excel reads as a date-time (seconds, no offset)."""
+    return moment.astimezone(timezone.utc).strftime(MOMENT_FORMAT)
+
+
+def recent_snapshots(engine: Engine, limit: int = 20, integration: str | None = None) -> list[dict[str, Any]]:
+    """The newest snapshots first (of one integration, or all), with their integration and how many units each deactivated."""
     snap = reconciliation_snapshots
     deactivated = (
         select(func.count())
@@ -59,11 +87,39 @@ def recent_snapshots(engine: Engine, limit: int = 20) -> list[dict[str, Any]]:
         .order_by(snap.c.taken_at.desc(), snap.c.id.desc())
         .limit(limit)
     )
+    if integration is not None:
+        query = query.where(integrations.c.name == integration)
     with engine.connect() as connection:
         return [row._asdict() for row in connection.execute(query)]
 
 
-def _snapshot(connection: Connection, snapshot_id: int | None, integration: str | None) -> dict[str, Any]:
+def deactivations_over_time(
+    engine: Engine, integration: str | None = None, property_id: int | None = None, limit: int = 30
+) -> list[dict[str, Any]]:
+    """The last `limit` snapshots, oldest first: id, taken_at and the units and properties each deactivated (of one
+    property only, when given by its source id)."""
+    snap, sdu, sdp = reconciliation_snapshots, snapshot_deactivated_units, snapshot_deactivated_properties
+    unit_count = select(func.count()).select_from(sdu).where(sdu.c.snapshot_id == snap.c.id)
+    property_count = select(func.count()).select_from(sdp).where(sdp.c.snapshot_id == snap.c.id)
+    if property_id is not None:
+        of_property = select(properties.c.id).where(properties.c.source_id == property_id)
+        unit_count = unit_count.where(sdu.c.property_id.in_(of_property))
+        property_count = property_count.where(sdp.c.property_id.in_(of_property))
+    query = (
+        select(snap.c.id, snap.c.taken_at, unit_count.scalar_subquery().label("deactivated_units"),
+               property_count.scalar_subquery().label("deactivated_properties"))
+        .join(integrations, integrations.c.id == snap.c.integration_id)
+        .order_by(snap.c.taken_at.desc(), snap.c.id.desc())
+        .limit(limit)
+    )
+    if integration is not None:
+        query = query.where(integrations.c.name == integration)
+    with engine.connect() as connection:
+        return [row._asdict() for row in connection.execute(query)][::-1]
+
+
+def find_snapshot(connection: Connection, snapshot_id: int | None, integration: str | None) -> dict[str, Any]:
+    """A snapshot with its integration's name: the one asked for, or the newest (of the integration, when given)."""
     snap = reconciliation_snapshots
     query = select(snap, integrations.c.name.label("integration")).join(integrations, integrations.c.id == snap.c.integration_id)
     if snapshot_id is not None:
@@ -79,56 +135,92 @@ def _snapshot(connection: Connection, snapshot_id: int | None, integration: str 
     return row._asdict()
 
 
-def snapshot_units(
-    engine: Engine, snapshot_id: int | None = None, integration: str | None = None
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """A snapshot (the newest when no id is given) and its deactivated units as CSV rows, by property then unit."""
-    sdu = snapshot_deactivated_units
-    with engine.connect() as connection:
-        snapshot = _snapshot(connection, snapshot_id, integration)
-        rows = connection.execute(
-            select(
-                properties.c.source_id.label("property_id"), properties.c.name.label("property_name"),
-                units.c.source_id.label("unit_id"), units.c.name.label("unit_name"), sdu.c.deactivated_at, sdu.c.reason,
-            )
-            .join(units, units.c.id == sdu.c.unit_id)
-            .join(properties, properties.c.id == sdu.c.property_id)
-            .where(sdu.c.snapshot_id == snapshot["id"])
-            .order_by(properties.c.source_id, units.c.source_id)
+def _change_query(change: str, snapshot_id: int):
+    if change == PROPERTY_DEACTIVATED:
+        sdp = snapshot_deactivated_properties
+        return (
+            select(properties.c.source_id.label("property_id"), properties.c.name.label("property_name"),
+                   null().label("unit_id"), null().label("unit_name"), sdp.c.deactivated_at.label("changed_at"), sdp.c.reason)
+            .join(properties, properties.c.id == sdp.c.property_id)
+            .where(sdp.c.snapshot_id == snapshot_id)
         )
-        found = [
-            {"integration": snapshot["integration"], **row._asdict(), "snapshot_id": snapshot["id"]}
-            for row in rows
-        ]
-    for row in found:
-        row["deactivated_at"] = format_moment(row["deactivated_at"])
-    return snapshot, found
+    table = snapshot_deactivated_units if change == UNIT_DEACTIVATED else snapshot_reactivated_units
+    moment = table.c.deactivated_at if change == UNIT_DEACTIVATED else table.c.reactivated_at
+    return (
+        select(properties.c.source_id.label("property_id"), properties.c.name.label("property_name"),
+               units.c.source_id.label("unit_id"), units.c.name.label("unit_name"), moment.label("changed_at"), table.c.reason)
+        .join(units, units.c.id == table.c.unit_id)
+        .join(properties, properties.c.id == table.c.property_id)
+        .where(table.c.snapshot_id == snapshot_id)
+    )
 
 
-def format_moment(moment: datetime) -> str:
-    """ISO 8601 in UTC with its offset, microseconds kept (so a reader gets the stored value back)."""
-    return moment.astimezone(timezone.utc).isoformat()
+def iter_changes(
+    connection: Connection, snapshot: dict[str, Any], change: str, property_id: int | None = None
+) -> Iterator[dict[str, Any]]:
+    """One kind of change of a snapshot, row by row (streamed from the database), by property then unit; only one
+    property's rows when `property_id` (its source id) is given. `changed_at` stays a UTC datetime."""
+    query = _change_query(change, snapshot["id"])
+    if property_id is not None:
+        query = query.where(properties.c.source_id == property_id)
+    query = query.order_by(properties.c.source_id, *([units.c.source_id] if change != PROPERTY_DEACTIVATED else []))
+    for row in connection.execute(query.execution_options(yield_per=STREAMED_ROWS)):
+        yield {"integration": snapshot["integration"], "change": change, **row._asdict(), "snapshot_id": snapshot["id"]}
 
 
-def write_csv(rows: list[dict[str, Any]], out: TextIO) -> None:
-    """The analysts' CSV: a header row, then one neutralised row per deactivated unit."""
-    writer = csv.writer(out)
-    writer.writerow(COLUMNS)
-    for row in rows:
-        writer.writerow([neutralise(row[column]) for column in COLUMNS])
+def iter_report(connection: Connection, snapshot: dict[str, Any], property_id: int | None = None) -> Iterator[dict[str, Any]]:
+    """Every change of the snapshot, in the report's order."""
+    for change in CHANGES:
+        yield from iter_changes(connection, snapshot, change, property_id)
 
 
-def csv_text(rows: list[dict[str, Any]]) -> str:
+def snapshot_changes(
+    engine: Engine, snapshot_id: int | None = None, integration: str | None = None, property_id: int | None = None,
+    limit: int | None = None,
+) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
+    """A snapshot (the newest when no id is given) and its rows per kind of change, for a page: at most `limit` + 1 of
+    each kind when a limit is given (one more than shown tells the page there are more)."""
+    with engine.connect() as connection:
+        snapshot = find_snapshot(connection, snapshot_id, integration)
+        stop = None if limit is None else limit + 1
+        return snapshot, {
+            change: list(islice(iter_changes(connection, snapshot, change, property_id), stop)) for change in CHANGES
+        }
+
+
+def snapshot_properties(engine: Engine, snapshot_id: int) -> list[tuple[int, str | None]]:
+    """(source id, name) of every property the snapshot changed something of, by source id: the page's filter."""
+    of_snapshot = union(*(
+        select(table.c.property_id).where(table.c.snapshot_id == snapshot_id)
+        for table in (snapshot_deactivated_units, snapshot_reactivated_units, snapshot_deactivated_properties)
+    )).subquery()
+    query = (select(properties.c.source_id, properties.c.name)
+             .where(properties.c.id.in_(select(of_snapshot.c.property_id))).order_by(properties.c.source_id))
+    with engine.connect() as connection:
+        return [(row.source_id, row.name) for row in connection.execute(query)]
+
+
+def csv_cells(row: dict[str, Any]) -> list[str]:
+    """A report row as the CSV's neutralised cells (the moment as UTC text)."""
+    return [neutralise(format_utc(row["changed_at"])) if column == "changed_at_utc" else neutralise(row[column])
+            for column in COLUMNS]
+
+
+def csv_chunks(rows: Iterable[dict[str, Any]], chunk_rows: int = 500) -> Iterator[str]:
+    """The analysts' CSV as text pieces: the byte-order mark and header, then neutralised rows, `chunk_rows` at a time."""
     buffer = io.StringIO(newline="")
-    write_csv(rows, buffer)
-    return buffer.getvalue()
+    writer = csv.writer(buffer)
+    buffer.write(BOM)
+    writer.writerow(COLUMNS)
+    for count, row in enumerate(rows, 1):
+        writer.writerow(csv_cells(row))
+        if count % chunk_rows == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
 
 
-def export_deactivated_units(
-    engine: Engine, out: Path, snapshot_id: int | None = None, integration: str | None = None
-) -> tuple[dict[str, Any], int]:
-    """Write a snapshot's deactivated units (the newest snapshot unless one is chosen) to `out` as UTF-8 CSV."""
-    snapshot, rows = snapshot_units(engine, snapshot_id, integration)
-    with out.open("w", encoding="utf-8", newline="") as file:
-        write_csv(rows, file)
-    return snapshot, len(rows)
+def csv_text(rows: Iterable[dict[str, Any]]) -> str:
+    return "".join(csv_chunks(rows))
+

@@ -25,7 +25,15 @@ from pmsync.reconciliation import (
 from pmsync.rules import Stream
 from pmsync.runs import add_counts, utc_now
 from pmsync.source import PropertywareClient
-from schemas.tables import properties, property_logs, reconciliation_snapshots, snapshot_deactivated_units, units
+from schemas.tables import (
+    properties,
+    property_logs,
+    reconciliation_snapshots,
+    snapshot_deactivated_properties,
+    snapshot_deactivated_units,
+    snapshot_reactivated_units,
+    units,
+)
 from pmsync.sync.scope import SyncSession
 
 log = logging.getLogger("pmsync.reconcile")
@@ -144,7 +152,8 @@ def confirm_gone(client: PropertywareClient, stream: Stream, batch: list[Target]
 
 
 def commit_reconciliation(session: SyncSession, plan: ReconciliationPlan) -> int:
-    """Deactivate, reactivate, log on each property and store the snapshot, all in one transaction; the snapshot id."""
+    """Deactivate, reactivate, log on each property and store the snapshot (with the units it deactivated and
+    reactivated and the properties it deactivated), all in one transaction; the snapshot id."""
     now, run = utc_now(), session.run_id
     with session.engine.begin() as connection:
         renew(connection, session.integration_name, session.lock_holder, session.lock_lease)
@@ -165,6 +174,18 @@ def commit_reconciliation(session: SyncSession, plan: ReconciliationPlan) -> int
                 {"snapshot_id": snapshot_id, "unit_id": t.id, "property_id": t.property_id, "deactivated_at": now,
                  "reason": t.reason(), "source_evidence": t.evidence}
                 for t in plan.gone_units
+            ])
+        if plan.back_units:
+            connection.execute(snapshot_reactivated_units.insert(), [
+                {"snapshot_id": snapshot_id, "unit_id": t.id, "property_id": t.property_id, "reactivated_at": now,
+                 "reason": REACTIVATED}
+                for t in plan.back_units
+            ])
+        if plan.gone_properties:
+            connection.execute(snapshot_deactivated_properties.insert(), [
+                {"snapshot_id": snapshot_id, "property_id": t.id, "deactivated_at": now, "reason": t.reason(),
+                 "source_evidence": t.evidence}
+                for t in plan.gone_properties
             ])
         by = f"by reconciliation run {run}"
         logs = [

@@ -1,44 +1,61 @@
-"""The Reports app: recent snapshots, each snapshot's deactivated units, and a "Download CSV" link per snapshot."""
+"""The Reports app: recent snapshots, a chart of deactivations, each snapshot's changes by property, CSV and Excel downloads."""
 
 from __future__ import annotations
 
+import tempfile
 from html import escape
-from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, parse_qsl, urlencode
 
 import uvicorn
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from pydantic import SecretStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from pmsync.export import (
+    UnknownSnapshot, csv_chunks, deactivations_over_time, find_snapshot, iter_report, recent_snapshots, snapshot_changes,
+    snapshot_properties,
+)
+from pmsync.export_xlsx import write_workbook
 from pmsync.platform import make_engine
 from reports.access import (
     ReportsRefused, check_binding, check_token, host_header_is_loopback, is_loopback, local_target, session_matches,
     session_value, token_matches,
 )
-from pmsync.export import UnknownSnapshot, csv_text, format_moment, recent_snapshots, snapshot_units
+from reports.charts import deactivations_chart
+from reports.sections import snapshot_section, snapshots_table
 from reports.uploads import uploads_router
 
 TOKEN_HEADER = "X-Reports-Token"
 SESSION_COOKIE = "pmsync_reports_session"
 MAX_LOGIN_BODY_BYTES = 4096
+MAX_ID_DIGITS = 18
+SNAPSHOT_ID = Path(ge=1, le=2**63 - 1, description="A snapshot's id (a database key: at most 2^63 - 1).")
+PAGE_ROWS = 1000
+"""Rows of each kind of change a page shows; the downloads hold them all."""
+PROPERTY = Query(None, description="Only this property's rows (its source id); empty for all.")
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DOWNLOAD_BLOCK_BYTES = 64 * 1024
 STYLE = (
     "body{font-family:system-ui,sans-serif;margin:2rem;color:#222}table{border-collapse:collapse;margin:1rem 0}"
     "th,td{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}th{background:#f3f3f3}.num{text-align:right}"
-    "a.download{font-weight:600}"
+    "a.download{font-weight:600}figure{margin:1rem 0}figcaption{font-size:.85rem;color:#555}"
 )
 
 
-def serve(database_url: str, host: str = "127.0.0.1", port: int = 8780, token: SecretStr | None = None) -> None:
-    """Serve the Reports page until interrupted; off this machine only with an access token."""
+def serve(
+    database_url: str, host: str = "127.0.0.1", port: int = 8780, token: SecretStr | None = None,
+    integration: str | None = None,
+) -> None:
+    """Serve the Reports page (of one integration, when named) until interrupted; off this machine only with a token."""
     check_binding(host, token)
-    uvicorn.run(create_app(database_url, token), host=host, port=port, log_level="warning", access_log=False)
+    uvicorn.run(create_app(database_url, token, integration), host=host, port=port, log_level="warning", access_log=False)
 
 
-def create_app(database_url: str, token: SecretStr | None = None) -> FastAPI:
-    """The Reports app over one platform database; with a token, every request must carry it (header or login cookie).
+def create_app(database_url: str, token: SecretStr | None = None, integration: str | None = None) -> FastAPI:
+    """The Reports app over one platform database, showing one integration's snapshots (all when None); with a token,
+    every request must carry it (header or login cookie).
 
     Without a token the app answers only requests whose Host names this machine (no DNS rebinding).
     """
@@ -58,40 +75,91 @@ def create_app(database_url: str, token: SecretStr | None = None) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def bad_path(request: Request, error: RequestValidationError) -> Response:
-        return not_found("Snapshot ids are whole numbers.")
+        return not_found("Snapshot and property ids are whole numbers.")
 
-    @app.get("/", response_class=HTMLResponse)
-    def index() -> Response:
-        snapshots = recent_snapshots(engine, 20)
-        if not snapshots:
-            return page("Reconciliation reports", "<p>No reconciliation has run yet (<code>pmsync reconcile</code>).</p>")
-        latest, rows = snapshot_units(engine, snapshots[0]["id"])
-        body = (
-            "<h2>Recent snapshots</h2>" + snapshots_table(snapshots)
-            + f'<section id="latest"><h2>Latest snapshot {latest["id"]}: deactivated units</h2>'
-            + snapshot_section(latest, rows) + "</section>"
-        )
-        return page("Reconciliation reports", body)
+    @app.exception_handler(BadPropertyFilter)
+    async def bad_filter(request: Request, error: BadPropertyFilter) -> Response:
+        return not_found(str(error))
 
     @app.exception_handler(UnknownSnapshot)
     async def unknown_snapshot(request: Request, unknown: UnknownSnapshot) -> Response:
         return not_found(str(unknown).split(";")[0])
 
+    def changes_section(snapshot_id: int, action: str, property_id: int | None) -> tuple[dict, str]:
+        found, changes = snapshot_changes(engine, snapshot_id, integration, property_id, PAGE_ROWS)
+        choices = snapshot_properties(engine, found["id"])
+        return found, snapshot_section(found, changes, action, choices, property_id, PAGE_ROWS)
+
+    @app.get("/", response_class=HTMLResponse)
+    def index(property: str | None = PROPERTY) -> Response:
+        property_id = property_filter(property)
+        snapshots = recent_snapshots(engine, 20, integration)
+        title = "Reconciliation reports" + (f" of {integration}" if integration else "")
+        if not snapshots:
+            return page(title, "<p>No reconciliation has run yet (<code>pmsync reconcile</code>).</p>")
+        latest, section = changes_section(snapshots[0]["id"], "/", property_id)
+        scope = integration or "all integrations"
+        if property_id is not None:
+            scope += f", property {property_id}"
+        body = (
+            "<h2>Recent snapshots</h2>" + snapshots_table(snapshots)
+            + f"<h2>Deactivations over time ({escape(scope)})</h2>"
+            + deactivations_chart(deactivations_over_time(engine, integration, property_id), scope)
+            + f'<section id="latest"><h2>Latest snapshot {int(latest["id"])}</h2>{section}</section>'
+        )
+        return page(title, body)
+
     @app.get("/snapshots/{snapshot_id}", response_class=HTMLResponse)
-    def snapshot(snapshot_id: int) -> Response:
-        found, rows = snapshot_units(engine, snapshot_id)
-        body = f'<p><a href="/">All snapshots</a></p><section id="snapshot">{snapshot_section(found, rows)}</section>'
+    def snapshot(snapshot_id: int = SNAPSHOT_ID, property: str | None = PROPERTY) -> Response:
+        property_id = property_filter(property)
+        found, section = changes_section(snapshot_id, f"/snapshots/{snapshot_id}", property_id)
+        body = f'<p><a href="/">All snapshots</a></p><section id="snapshot">{section}</section>'
         return page(f"Snapshot {found['id']} of {found['integration']}", body)
 
+    def resolve(snapshot_id: int) -> dict:
+        with engine.connect() as connection:
+            return find_snapshot(connection, snapshot_id, integration)
+
+    def filename(found: dict, property_id: int | None, suffix: str) -> str:
+        of_property = f"-property-{property_id}" if property_id is not None else ""
+        return f"reconciliation-snapshot-{int(found['id'])}{of_property}.{suffix}"
+
+    @app.get("/snapshots/{snapshot_id}/report.csv")
     @app.get("/snapshots/{snapshot_id}/deactivated-units.csv")
-    def snapshot_csv(snapshot_id: int) -> Response:
-        found, rows = snapshot_units(engine, snapshot_id)
-        filename = f"deactivated-units-snapshot-{found['id']}.csv"
-        return Response(
-            csv_text(rows).encode("utf-8"),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-        )
+    def snapshot_csv(snapshot_id: int = SNAPSHOT_ID, property: str | None = PROPERTY) -> Response:
+        property_id = property_filter(property)
+        found = resolve(snapshot_id)
+
+        def chunks():
+            with engine.connect() as connection:
+                for chunk in csv_chunks(iter_report(connection, found, property_id)):
+                    yield chunk.encode("utf-8")
+
+        return StreamingResponse(chunks(), media_type="text/csv; charset=utf-8", headers={
+            "Content-Disposition": f'attachment; filename="{filename(found, property_id, "csv")}"'})
+
+    @app.get("/snapshots/{snapshot_id}/report.xlsx")
+    def snapshot_xlsx(snapshot_id: int = SNAPSHOT_ID, property: str | None = PROPERTY) -> Response:
+        property_id = property_filter(property)
+        found = resolve(snapshot_id)
+        workbook = tempfile.TemporaryFile(prefix="pmsync-report-", suffix=".xlsx")
+        try:
+            with engine.connect() as connection:
+                write_workbook(connection, found, workbook, property_id)
+            size = workbook.tell()
+            workbook.seek(0)
+        except BaseException:
+            workbook.close()
+            raise
+
+        def blocks():
+            with workbook:
+                while block := workbook.read(DOWNLOAD_BLOCK_BYTES):
+                    yield block
+
+        return StreamingResponse(blocks(), media_type=XLSX_MEDIA_TYPE, headers={
+            "Content-Disposition": f'attachment; filename="{filename(found, property_id, "xlsx")}"',
+            "Content-Length": str(size)})
 
     app.include_router(uploads_router(page, not_found))
     return app
@@ -118,7 +186,7 @@ def _require_token(app: FastAPI, token: SecretStr) -> None:
         bearer = request.headers.get("authorization", "").removeprefix("Bearer ").strip() or None
         if not (token_matches(request.headers.get(TOKEN_HEADER), token) or token_matches(bearer, token)
                 or session_matches(request.cookies.get(SESSION_COOKIE), token)):
-            return login_page(request.url.path, status=401)
+            return login_page(_page_asked(request), status=401)
         return await call_next(request)
 
     @app.get("/login", response_class=HTMLResponse)
@@ -145,6 +213,26 @@ def _require_token(app: FastAPI, token: SecretStr) -> None:
         return response
 
 
+class BadPropertyFilter(ValueError):
+    """The `property` filter is not a property's id; the message says what it must be."""
+
+
+def property_filter(value: str | None) -> int | None:
+    """The `?property=` filter: a property's source id, or None when absent or empty ("All properties")."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    if not (text.isascii() and text.isdigit() and len(text) <= MAX_ID_DIGITS):
+        raise BadPropertyFilter("Property ids are whole numbers; choose one in the Property list.")
+    return int(text)
+
+
+def _page_asked(request: Request) -> str:
+    """The path and query to return to after signing in, less any `token` parameter (never echoed)."""
+    kept = [(name, value) for name, value in parse_qsl(request.url.query, keep_blank_values=True) if name != "token"]
+    return request.url.path + (f"?{urlencode(kept)}" if kept else "")
+
+
 def login_page(next_path: str, status: int = 200, failed: bool = False) -> HTMLResponse:
     """The sign-in form; it echoes nothing but the page to return to, escaped."""
     notice = '<p id="login-failed">That is not the reports token; try again.</p>' if failed else ""
@@ -168,40 +256,3 @@ def page(title: str, body: str, status: int = 200) -> HTMLResponse:
 
 def not_found(message: str) -> HTMLResponse:
     return page("Not found", f'<p>{escape(message)}</p><p><a href="/">All snapshots</a></p>', 404)
-
-
-def _table(headers: list[str], rows: list[list[str]], table_id: str) -> str:
-    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
-    return f'<table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
-
-
-def _download(snapshot_id: int) -> str:
-    return f'<a class="download" href="/snapshots/{snapshot_id}/deactivated-units.csv" download>Download CSV</a>'
-
-
-def snapshots_table(snapshots: list[dict[str, Any]]) -> str:
-    headers = ["snapshot", "integration", "taken at (UTC)", "run", "units deactivated", "units reactivated",
-               "properties deactivated", "active units in source", "active units on platform", "guard overridden", ""]
-    rows = [
-        [f'<a href="/snapshots/{s["id"]}">{s["id"]}</a>', escape(s["integration"]),
-         escape(f"{s['taken_at']:%Y-%m-%d %H:%M:%S}"), str(s["run_id"]), str(s["deactivated_units"]),
-         str(s["reactivated_unit_count"]), str(s["deactivated_property_count"]), str(s["source_unit_count"]),
-         str(s["platform_active_unit_count"]), "yes" if s["mass_deactivation_allowed"] else "no", _download(s["id"])]
-        for s in snapshots
-    ]
-    return _table(headers, rows, "snapshots")
-
-
-def snapshot_section(snapshot: dict[str, Any], rows: list[dict[str, Any]]) -> str:
-    summary = (
-        f"<p>Integration {escape(snapshot['integration'])}, taken {escape(format_moment(snapshot['taken_at']))} "
-        f"by run {snapshot['run_id']}: {len(rows)} unit(s) deactivated. {_download(snapshot['id'])}</p>"
-    )
-    headers = ["property id", "property", "unit id", "unit", "deactivated at (UTC)", "reason"]
-    cells = [
-        [str(r["property_id"]), escape(r["property_name"] or ""), str(r["unit_id"]), escape(r["unit_name"] or ""),
-         escape(r["deactivated_at"]), escape(r["reason"])]
-        for r in rows
-    ]
-    return summary + (_table(headers, cells, "deactivated-units") if rows else "<p>No unit was deactivated.</p>")

@@ -12,4 +12,6 @@ class ReportsSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PMSYNC_REPORTS_", extra="ignore")
 
     url: str = "http://127.0.0.1:8780"
+    """PMSYNC_REPORTS_URL: the Reports site as analysts open it; a reconciliation's link artifact points to its snapshot
+    page there (set per deployment in prefect.yaml's job_variables.env). It carries no token."""
     token: SecretStr | None = None

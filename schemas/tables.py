@@ -418,6 +418,30 @@ snapshot_deactivated_units = Table(
     comment="One row per unit a reconciliation snapshot deactivated.",
 )
 
+snapshot_reactivated_units = Table(
+    "snapshot_reactivated_units",
+    metadata,
+    Column("snapshot_id", Key, ForeignKey("reconciliation_snapshots.id"), primary_key=True),
+    Column("unit_id", Key, ForeignKey("units.id"), primary_key=True),
+    Column("property_id", Key, ForeignKey("properties.id"), nullable=False),
+    Column("reactivated_at", UtcDateTime(), nullable=False),
+    Column("reason", Text, nullable=False),
+    Index(None, "unit_id"),
+    comment="One row per unit a reconciliation snapshot reactivated (listed as active in the source again).",
+)
+
+snapshot_deactivated_properties = Table(
+    "snapshot_deactivated_properties",
+    metadata,
+    Column("snapshot_id", Key, ForeignKey("reconciliation_snapshots.id"), primary_key=True),
+    Column("property_id", Key, ForeignKey("properties.id"), primary_key=True),
+    Column("deactivated_at", UtcDateTime(), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("source_evidence", String(40), nullable=False),
+    Index(None, "property_id"),
+    comment="One row per property a reconciliation snapshot deactivated.",
+)
+
 SYNCED_TABLES: dict[str, Table] = {
     "property": properties,
     "unit": units,

@@ -6,7 +6,7 @@ import re
 from collections import Counter
 from typing import Any
 
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
 from pmsync.csv_import import CheckReport
 from pmsync.import_run import SHOWN_ERRORS, FixUpFile
@@ -49,8 +49,14 @@ def publish_run_summary(summary: RunSummary) -> None:
     )
 
 
+def snapshot_page(reports_url: str, snapshot_id: int) -> str:
+    """The snapshot's page on the Reports site (PMSYNC_REPORTS_URL); no token: the page's sign-in returns to it."""
+    return f"{reports_url.rstrip('/')}/snapshots/{snapshot_id}"
+
+
 def publish_reconciliation(session: SyncSession, plan: ReconciliationPlan, snapshot_id: int, reports_url: str) -> None:
-    """A table artifact of the units deactivated (ids and names only) and a markdown artifact linking the report."""
+    """A table artifact of the units deactivated (ids and names only), a link artifact to the snapshot's page on the
+    Reports site, and a markdown artifact with the counts and the downloads."""
     name = session.integration_name
     shown = plan.gone_units[:ARTIFACT_ROWS]
     more = f" (first {len(shown)} of {len(plan.gone_units)}; all in the report)" if len(shown) < len(plan.gone_units) else ""
@@ -59,7 +65,13 @@ def publish_reconciliation(session: SyncSession, plan: ReconciliationPlan, snaps
         table=[t.row() for t in shown] or [{"unit id": None, "unit": "no unit was deactivated"}],
         description=f"snapshot {snapshot_id} · run {session.run_id} · units deactivated in {name!r}{more}",
     )
-    page = f"{reports_url.rstrip('/')}/snapshots/{snapshot_id}"
+    page = snapshot_page(reports_url, snapshot_id)
+    create_link_artifact(
+        key=f"reconciliation-report-link-{slug(name)}",
+        link=page,
+        link_text=f"Reconciliation report of {name}, snapshot {snapshot_id}",
+        description=f"snapshot {snapshot_id} · run {session.run_id} · the Reports page (sign in with the reports token)",
+    )
     create_markdown_artifact(
         key=f"reconciliation-report-{slug(name)}",
         markdown=(
@@ -67,8 +79,8 @@ def publish_reconciliation(session: SyncSession, plan: ReconciliationPlan, snaps
             "| units deactivated | units reactivated | properties deactivated | properties reactivated |\n"
             "|---|---|---|---|\n"
             f"| {len(plan.gone_units)} | {len(plan.back_units)} | {len(plan.gone_properties)} | {len(plan.back_properties)} |\n\n"
-            f"[Open the report]({page}) · [Download CSV]({page}/deactivated-units.csv) · "
-            f"or `pmsync report deactivated --snapshot {snapshot_id} --out FILE`\n"
+            f"[Open the report]({page}) · [Download CSV]({page}/report.csv) · [Download Excel]({page}/report.xlsx) · "
+            f"or `pmsync report deactivated --integration {name} --snapshot {snapshot_id} --out FILE.xlsx`\n"
         ),
         description=f"reconciliation report of snapshot {snapshot_id}",
     )

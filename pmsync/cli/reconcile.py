@@ -8,10 +8,14 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from pmsync.cli.common import console, fail, open_platform, preflight, run_flow, short_lived
+from pmsync.cli.common import (
+    INTEGRATION, console, fail, integration_name, open_platform, preflight, run_flow, short_lived, shown_integration,
+)
 from pmsync.cli.json_output import JSON_OPTION, print_json
 
 SHOWN_ROWS = 50
+MAX_ID = 2**63 - 1
+"""The largest id the platform database stores (BIGINT)."""
 
 
 def register(app: typer.Typer) -> None:
@@ -34,7 +38,7 @@ def register(app: typer.Typer) -> None:
 
 
 def reconcile(
-    integration: str | None = typer.Option(None, "--integration", help="Integration block name (default: the PMSYNC_* environment)."),
+    integration: Optional[str] = INTEGRATION,
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change; write nothing."),
     allow_mass_deactivation: bool = typer.Option(
         False, "--allow-mass-deactivation", help="Go ahead although the run deactivates more than --max-share."
@@ -60,7 +64,8 @@ def reconcile(
         _print_rows(f"{title}: {len(result[key])}", result[key])
     if not dry_run:
         console.print(
-            f"CSV of the snapshot: pmsync report deactivated --snapshot {result['snapshot_id']} --out FILE", highlight=False
+            f"report of the snapshot: pmsync report deactivated --snapshot {result['snapshot_id']} --out FILE.csv|FILE.xlsx",
+            highlight=False,
         )
 
 
@@ -78,21 +83,12 @@ def _print_rows(title: str, rows: list[dict]) -> None:
         console.print(f"… and {len(rows) - SHOWN_ROWS} more", highlight=False)
 
 
-def _integration_name(integration: Optional[str]) -> str:
-    from pmsync.settings import IntegrationSettings
-
-    return integration or IntegrationSettings().integration_name
-
-
-INTEGRATION = typer.Option(None, "--integration", help="Integration name (default: PMSYNC_INTEGRATION_NAME or 'default').")
-
-
 def unit_reactivate(source_id: int = typer.Argument(..., help="The unit's id in the source."), integration: Optional[str] = INTEGRATION) -> None:
     """Undo a unit's deactivation in one step (logged on its property)."""
     from pmsync.reconciliation import ChangeRefused, NotOnPlatform, reactivate_unit_by_hand
 
     try:
-        console.print(reactivate_unit_by_hand(open_platform(), _integration_name(integration), source_id), highlight=False)
+        console.print(reactivate_unit_by_hand(open_platform(), integration_name(integration), source_id), highlight=False)
     except (NotOnPlatform, ChangeRefused) as refused:
         fail(str(refused))
 
@@ -101,7 +97,7 @@ def _set_disabled(source_id: int, integration: Optional[str], disabled: bool) ->
     from pmsync.reconciliation import ChangeRefused, NotOnPlatform, set_property_disabled_by_hand
 
     try:
-        message = set_property_disabled_by_hand(open_platform(), _integration_name(integration), source_id, disabled)
+        message = set_property_disabled_by_hand(open_platform(), integration_name(integration), source_id, disabled)
     except (NotOnPlatform, ChangeRefused) as refused:
         fail(str(refused))
     console.print(message, highlight=False)
@@ -117,33 +113,59 @@ def property_enable(source_id: int = typer.Argument(..., help="The property's id
     _set_disabled(source_id, integration, False)
 
 
+CHANGE_LABELS = ("unit(s) deactivated", "unit(s) reactivated", "propert(ies) deactivated")
+
+def _stored_id(value: Optional[int]) -> Optional[int]:
+    if value is not None and not 0 <= value <= MAX_ID:
+        raise typer.BadParameter(f"{value} is no id the platform stores: give a whole number from 0 to {MAX_ID}")
+    return value
+
+
+def _report_file(out: Path) -> Path:
+    if out.suffix.lower() not in (".csv", ".xlsx"):
+        raise typer.BadParameter(f"{out.name!r} names no format the report is written in: end it in .csv or .xlsx")
+    return out
+
+
 def report_deactivated(
-    out: Path = typer.Option(..., "--out", help="CSV file to write (UTF-8, header row)."),
-    snapshot: Optional[int] = typer.Option(None, "--snapshot", help="Snapshot id (default: the most recent)."),
-    integration: Optional[str] = typer.Option(None, "--integration", help="Only this integration's snapshots."),
+    out: Path = typer.Option(
+        ..., "--out", callback=_report_file,
+        help="File to write: .csv (UTF-8 with a byte-order mark, for Excel) or .xlsx (a sheet per kind of change).",
+    ),
+    snapshot: Optional[int] = typer.Option(None, "--snapshot", callback=_stored_id, help="Snapshot id (default: the integration's most recent)."),
+    integration: Optional[str] = INTEGRATION,
+    property_id: Optional[int] = typer.Option(None, "--property", callback=_stored_id, help="Only this property's rows (its source id)."),
 ) -> None:
-    """The deactivated units of a reconciliation snapshot as CSV (formula-like cells neutralised)."""
-    from pmsync.export import UnknownSnapshot, export_deactivated_units
+    """A reconciliation snapshot's report: the units it deactivated and reactivated and the properties it deactivated,
+    each with its property, as CSV or an Excel workbook (formula-like cells kept as text)."""
+    from pmsync.export import CHANGES, UnknownSnapshot
+    from pmsync.export_files import export_report
 
     try:
-        found, rows = export_deactivated_units(open_platform(), out, snapshot, integration)
+        engine = open_platform()
+        found, counts = export_report(engine, out, snapshot, shown_integration(engine, integration)[0], property_id)
     except UnknownSnapshot as unknown:
         fail(str(unknown))
     except OSError as unwritable:
-        fail(f"cannot write {out}: {unwritable.strerror or unwritable}")
+        fail(f"cannot write {out}: {unwritable.strerror or unwritable}; choose a writable --out path")
+    written = ", ".join(f"{counts[change]} {label}" for change, label in zip(CHANGES, CHANGE_LABELS))
     console.print(
-        f"wrote {rows} deactivated unit(s) of snapshot {found['id']} ({found['integration']}, "
-        f"{found['taken_at']:%Y-%m-%d %H:%M} UTC) to {out}",
-        highlight=False,
+        f"wrote snapshot {found['id']} ({found['integration']}, {found['taken_at']:%Y-%m-%d %H:%M} UTC) to {out}: {written}",
+        highlight=False, soft_wrap=True,
     )
 
 
 @short_lived
-def report_snapshots(limit: int = typer.Option(20, help="How many recent snapshots to list."), as_json: bool = JSON_OPTION) -> None:
-    """Recent reconciliation snapshots, newest first, with what each changed."""
+def report_snapshots(
+    limit: int = typer.Option(20, help="How many recent snapshots to list."),
+    integration: Optional[str] = INTEGRATION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """An integration's recent reconciliation snapshots, newest first, with what each changed."""
     from pmsync.export import recent_snapshots
 
-    found = recent_snapshots(open_platform(), limit)
+    engine = open_platform()
+    found = recent_snapshots(engine, limit, shown_integration(engine, integration)[0])
     if as_json:
         print_json(found)
         return
@@ -165,8 +187,10 @@ def report_snapshots(limit: int = typer.Option(20, help="How many recent snapsho
 def reports_serve(
     host: str = typer.Option("127.0.0.1", help="Address to bind; any but loopback needs PMSYNC_REPORTS_TOKEN."),
     port: int = typer.Option(8780, help="Port."),
+    integration: Optional[str] = INTEGRATION,
 ) -> None:
-    """Serve the Reports page (recent snapshots, their deactivated units, CSV downloads) until interrupted."""
+    """Serve the Reports page of one integration (recent snapshots, a chart of deactivations, each snapshot's changes
+    by property, CSV and Excel downloads) until interrupted."""
     from pmsync.settings import PlatformSettings
     from reports.app import ReportsRefused, check_binding, serve
     from reports.settings import ReportsSettings
@@ -176,6 +200,6 @@ def reports_serve(
         check_binding(host, token)
     except ReportsRefused as refused:
         fail(str(refused))
-    open_platform()
-    console.print(f"Reports at http://{host}:{port}/ (Ctrl-C stops)", highlight=False)
-    serve(PlatformSettings().database_url, host, port, token)
+    name, _ = shown_integration(open_platform(), integration)
+    console.print(f"Reports of {name} at http://{host}:{port}/ (Ctrl-C stops)", highlight=False)
+    serve(PlatformSettings().database_url, host, port, token, name)

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import base64
 import os
+import re
 import shutil
 import socket
 import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 import requests
 
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+"""Session-wide folder for the pages' screenshots, kept after the run (CI uploads it; .gitignore skips it)."""
+
+WINDOW_WIDTH, WINDOW_HEIGHT = 1400, 1800
+"""Large enough that a screenshot shows a whole page of the tests' small reports (headless Chromium starts at 800×600)."""
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
@@ -51,6 +58,7 @@ class Browser:
         }
         capabilities = {"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": options}}}
         self.session = self._call("POST", "/session", capabilities)["sessionId"]
+        self.command("window/rect", {"width": WINDOW_WIDTH, "height": WINDOW_HEIGHT})
         self.command("chromium/send_command", {"cmd": "Page.setDownloadBehavior",
                                                "params": {"behavior": "allow", "downloadPath": str(downloads)}})
 
@@ -94,6 +102,12 @@ class Browser:
     def current_url(self) -> str:
         return self.command("url", method="GET")
 
+    def screenshot(self, path: Path) -> Path:
+        """Saves what the window shows now as a PNG at `path` (WebDriver's base64 screenshot)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(base64.b64decode(self.command("screenshot", method="GET")))
+        return path
+
     def quit(self) -> None:
         self._call("DELETE", f"/session/{self.session}")
 
@@ -121,3 +135,18 @@ def browser(tmp_path: Path) -> Iterator[Browser]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+class Screenshot(Protocol):
+    def __call__(self, page: str) -> Path: ...
+
+
+@pytest.fixture
+def screenshot(browser: Browser, request: pytest.FixtureRequest) -> Screenshot:
+    """`screenshot("page-name")` keeps the browser's current page as test-artifacts/screenshots/<test>-<page>.png."""
+    test_name = re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name).strip("-")
+
+    def keep(page: str) -> Path:
+        return browser.screenshot(SCREENSHOTS / f"{test_name}-{re.sub(r'[^A-Za-z0-9_.-]+', '-', page)}.png")
+
+    return keep

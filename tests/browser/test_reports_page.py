@@ -1,17 +1,20 @@
-"""The Reports page in real headless Chromium: the latest snapshot's units, its "Download CSV" link, and the token sign-in."""
+"""The Reports page in real headless Chromium: the latest snapshot's units, the chart, the property filter, both downloads
+(CSV and Excel) and the token sign-in; a screenshot of each page is kept under test-artifacts/screenshots/."""
 
 from __future__ import annotations
 
 import csv
 import os
+import re
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import sqlalchemy as sa
+from openpyxl import load_workbook
 
-from pmsync.export import COLUMNS, format_moment, restore
+from pmsync.export import COLUMNS, format_utc, restore
 from pmsync.jobs import JOBS
 from tests.browser.conftest import free_port, wait_for_http
 from tests.flows.test_reconciliation_report import deactivated_rows
@@ -20,36 +23,42 @@ initial_sync, reconcile = JOBS["initial-sync"], JOBS["property-reconciliation"]
 """The data the page shows is made by the jobs with the plain steps: no Prefect server is needed for it."""
 PMSYNC = str(Path(sys.executable).with_name("pmsync"))
 LATEST_ROWS = "return [...document.querySelectorAll('#latest #deactivated-units tbody tr')].map(r => [...r.cells].map(c => c.textContent))"
+CHART_BARS = "return [...document.querySelectorAll('#deactivations-chart a.bar')].map(a => [a.dataset.snapshot, a.dataset.units])"
+UTC_MOMENT = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
 
 
 def stored_rows(engine: sa.Engine, snapshot_id: int) -> list[tuple]:
     stored = deactivated_rows(engine, snapshot_id)
-    return sorted((str(p), pn, str(u), un, format_moment(at), reason) for u, (p, pn, un, at, reason) in stored.items())
+    return sorted((str(p), pn, str(u), un, format_utc(at), reason) for u, (p, pn, un, at, reason) in stored.items())
 
 
-def wait_for_download(folder: Path, timeout: float = 30.0) -> Path:
+def wait_for_download(folder: Path, suffix: str = ".csv", timeout: float = 30.0) -> Path:
+    """The first finished download with `suffix` (Chromium writes `.crdownload` files until one is done)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        done = [f for f in folder.iterdir() if f.suffix == ".csv"]
+        done = [f for f in folder.iterdir() if f.suffix == suffix]
         if done:
             return done[0]
         time.sleep(0.1)
-    raise AssertionError(f"no CSV arrived in {folder} within {timeout:.0f} s: {[f.name for f in folder.iterdir()]}")
+    raise AssertionError(f"no {suffix} file arrived in {folder} within {timeout:.0f} s: {[f.name for f in folder.iterdir()]}")
 
 
-def test_the_reports_page_shows_the_latest_snapshot_and_downloads_its_csv(integration_env, sandbox, platform_engine, browser, tmp_path):
+def test_the_reports_page_shows_the_latest_snapshot_its_chart_both_downloads_and_filters_by_property(
+    integration_env, sandbox, platform_engine, browser, screenshot, tmp_path
+):
     store = sandbox.store
     synced = [u["id"] for u in store.records("units") if u.get("active") is not False and store.get("buildings", u["buildingID"])["active"]]
     store.update("units", synced[2], name='=HYPERLINK("http://x","y")')
     initial_sync()
     for unit_id in synced[:2]:
         store.delete("units", unit_id)
-    reconcile()
+    first = reconcile()["snapshot_id"]
     for unit_id in synced[2:4]:
         store.delete("units", unit_id)
     latest = reconcile()["snapshot_id"]
     expected = stored_rows(platform_engine, latest)
     assert sorted(row[2] for row in expected) == sorted(map(str, synced[2:4]))
+    chosen_property = expected[0][0]
 
     port = free_port()
     server = subprocess.Popen(
@@ -59,26 +68,47 @@ def test_the_reports_page_shows_the_latest_snapshot_and_downloads_its_csv(integr
     try:
         wait_for_http(f"http://127.0.0.1:{port}/", server)
         browser.open(f"http://127.0.0.1:{port}/")
+        browser.wait_for("#deactivations-chart")
+        screenshot("index")
         shown = browser.run(LATEST_ROWS)
-        browser.click("#latest a.download")
-        downloaded = wait_for_download(tmp_path / "downloads")
+        bars = browser.run(CHART_BARS)
+        chart_title = browser.run("return document.querySelector('#deactivations-chart > title').textContent")
+        browser.click("#latest a.download.csv")
+        downloaded = wait_for_download(tmp_path / "downloads", ".csv")
+        browser.click("#latest a.download.xlsx")
+        workbook_file = wait_for_download(tmp_path / "downloads", ".xlsx")
+        browser.click(f'#latest #filter option[value="{chosen_property}"]')
+        browser.click("#latest #filter button[type=submit]")
+        browser.wait_for(f'#latest #filter option[value="{chosen_property}"][selected]')
+        screenshot("index-filtered-by-property")
+        filtered_url = browser.current_url()
+        filtered = browser.run(LATEST_ROWS)
     finally:
         server.terminate()
         server.wait(timeout=10)
 
     assert sorted(tuple(row) for row in shown) == [(p, pn, u, un, at, reason) for p, pn, u, un, at, reason in expected]
-    assert downloaded.name == f"deactivated-units-snapshot-{latest}.csv"
-    with downloaded.open(encoding="utf-8", newline="") as file:
+    assert bars == [[str(first), "2"], [str(latest), "2"]] and chart_title.startswith("Deactivations per snapshot")
+    assert downloaded.name == f"reconciliation-snapshot-{latest}.csv"
+    assert downloaded.read_bytes().startswith(b"\xef\xbb\xbf"), "a byte-order mark, so Excel reads UTF-8"
+    with downloaded.open(encoding="utf-8-sig", newline="") as file:
         header, *rows = list(csv.reader(file))
     assert tuple(header) == COLUMNS
     as_stored = sorted(
-        (row[1], restore(row[2]), row[3], restore(row[4]), row[5], row[6]) for row in rows
+        (row[2], restore(row[3]), row[4], restore(row[5]), row[6], row[7]) for row in rows
     )
-    assert as_stored == expected
-    assert all(row[0] == "default" and row[7] == str(latest) for row in rows)
+    assert as_stored == expected and all(UTC_MOMENT.fullmatch(row[6]) for row in rows)
+    assert all(row[0] == "default" and row[1] == "unit deactivated" and row[8] == str(latest) for row in rows)
+    assert workbook_file.name == f"reconciliation-snapshot-{latest}.xlsx"
+    sheet = load_workbook(workbook_file)["Units deactivated"]
+    names = {cell.value: cell.data_type for cell in sheet["F"][1:]}
+    assert names['=HYPERLINK("http://x","y")'] == "s", "a formula-like name is text in the workbook"
+    assert sorted(str(cell.value) for cell in sheet["E"][1:]) == sorted(map(str, synced[2:4]))
+    assert filtered_url.endswith(f"/?property={chosen_property}")
+    assert sorted(tuple(row) for row in filtered) == [row for row in expected if row[0] == chosen_property]
 
 
-def test_with_a_token_the_page_asks_for_it_once_and_the_cookie_opens_pages_and_the_csv(integration_env, sandbox, browser, tmp_path):
+def test_with_a_token_the_page_asks_for_it_once_and_the_cookie_opens_pages_and_the_csv(integration_env, sandbox, browser, screenshot, tmp_path):
     token = "browser-reports-token-4242"
     initial_sync()
     store = sandbox.store
@@ -99,15 +129,17 @@ def test_with_a_token_the_page_asks_for_it_once_and_the_cookie_opens_pages_and_t
         browser.open(f"{base}/?token={token}")
         url_token_title = browser.run("return document.querySelector('h1').textContent")
         browser.open(f"{base}/snapshots/{latest}")
+        screenshot("sign-in")
         browser.type("#login input[name=token]", token)
         browser.click("#login button[type=submit]")
         browser.wait_for("#deactivated-units")
+        screenshot("snapshot")
         after_login = browser.current_url()
         shown = browser.run("return [...document.querySelectorAll('#deactivated-units tbody tr')].length")
         cookies = browser.cookies()
         visible_to_scripts = browser.run("return document.cookie")
-        browser.click("#snapshot a.download")
-        downloaded = wait_for_download(tmp_path / "downloads")
+        browser.click("#snapshot a.download.csv")
+        downloaded = wait_for_download(tmp_path / "downloads", ".csv")
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -116,6 +148,6 @@ def test_with_a_token_the_page_asks_for_it_once_and_the_cookie_opens_pages_and_t
     assert after_login == f"{base}/snapshots/{latest}" and shown == len(doomed)
     assert [(c["name"], c["httpOnly"], c["sameSite"]) for c in cookies] == [("pmsync_reports_session", True, "Strict")]
     assert token not in cookies[0]["value"] and visible_to_scripts == ""
-    with downloaded.open(encoding="utf-8", newline="") as file:
+    with downloaded.open(encoding="utf-8-sig", newline="") as file:
         header, *rows = list(csv.reader(file))
-    assert tuple(header) == COLUMNS and sorted(int(row[3]) for row in rows) == sorted(doomed)
+    assert tuple(header) == COLUMNS and sorted(int(row[4]) for row in rows) == sorted(doomed)

@@ -1,4 +1,4 @@
-"""What analysts get from a reconciliation: the CSV, the run's Prefect artifacts, the Reports app, the CLI."""
+"""What analysts get from a reconciliation: the CSV and the workbook, the run's Prefect artifacts, the Reports app, the CLI."""
 
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ import socket
 import threading
 import time
 from contextlib import contextmanager
+from datetime import timezone
 
 import pandas as pd
 import pytest
 import requests
 import sqlalchemy as sa
 import uvicorn
+from openpyxl import load_workbook
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from prefect.client.schemas.sorting import ArtifactSort
@@ -25,7 +27,7 @@ from pmsync.jobs import JOBS
 from reports.app import create_app
 from sandbox import SANDBOX_CLIENT_SECRET
 from schemas.tables import properties, snapshot_deactivated_units, units
-from pmsync.export import COLUMNS, csv_text, restore, snapshot_units
+from pmsync.export import COLUMNS, csv_text, find_snapshot, format_utc, iter_report, restore
 from tests.flows.test_cli import run_pmsync
 
 initial_sync, reconcile = JOBS["initial-sync"], JOBS["property-reconciliation"]
@@ -98,8 +100,10 @@ def test_formula_like_names_come_out_of_the_csv_as_text_and_pandas_round_trips(i
     exported = run_pmsync("report", "deactivated", "--out", str(out), env=integration_env)
 
     assert exported.returncode == 0, exported.stdout + exported.stderr[-2000:]
-    assert f"wrote {len(chosen)} deactivated unit(s) of snapshot {result['snapshot_id']}" in exported.stdout
-    with out.open(encoding="utf-8", newline="") as file:
+    assert f"wrote snapshot {result['snapshot_id']} (default, " in exported.stdout
+    assert f": {len(chosen)} unit(s) deactivated, 0 unit(s) reactivated, 0 propert(ies) deactivated" in exported.stdout
+    assert out.read_bytes().startswith(b"\xef\xbb\xbf" + ",".join(COLUMNS).encode()), "a byte-order mark for Excel"
+    with out.open(encoding="utf-8-sig", newline="") as file:
         header, *rows = list(csv.reader(file))
     assert tuple(header) == COLUMNS
     cells = [cell for row in rows for cell in row]
@@ -113,14 +117,51 @@ def test_formula_like_names_come_out_of_the_csv_as_text_and_pandas_round_trips(i
     for row in frame.to_dict("records"):
         prop_id, prop_name, unit_name, at, reason = stored[int(row["unit_id"])]
         assert (int(row["property_id"]), restore(row["property_name"]), restore(row["unit_name"])) == (prop_id, prop_name, unit_name)
-        assert (pd.Timestamp(row["deactivated_at"]), row["reason"]) == (pd.Timestamp(at), reason)
+        assert (row["changed_at_utc"], row["reason"], row["change"]) == (format_utc(at), reason, "unit deactivated")
         assert (row["integration"], int(row["snapshot_id"])) == ("default", result["snapshot_id"])
-    typed = pd.read_csv(out)
+    typed = pd.read_csv(out, parse_dates=["changed_at_utc"])
     assert typed["unit_id"].dtype.kind == "i" and typed["snapshot_id"].eq(result["snapshot_id"]).all()
+    assert typed["changed_at_utc"].dtype.kind == "M", "pandas (and Excel) read the moments as date-times"
 
     unknown = run_pmsync("report", "deactivated", "--snapshot", "999", "--out", str(tmp_path / "x.csv"), env=integration_env)
     assert unknown.returncode == 1
     assert unknown.stderr.strip().splitlines()[-1].startswith("error: there is no reconciliation snapshot 999")
+
+
+def test_the_workbook_keeps_formula_like_names_as_text_and_moments_as_utc_date_times(integration_env, sandbox, platform_engine, tmp_path):
+    result, chosen = reconcile_tricky_names(sandbox)
+    out = tmp_path / "report.xlsx"
+
+    exported = run_pmsync("report", "deactivated", "--out", str(out), env=integration_env)
+    other = run_pmsync("report", "deactivated", "--integration", "nobody", "--out", str(tmp_path / "n.xlsx"), env=integration_env)
+    unsuffixed = run_pmsync("report", "deactivated", "--out", str(tmp_path / "report.txt"), env=integration_env)
+
+    assert exported.returncode == 0, exported.stdout + exported.stderr[-2000:]
+    workbook = load_workbook(out)
+    assert workbook.sheetnames == ["Units deactivated", "Units reactivated", "Properties deactivated"]
+    sheet = workbook["Units deactivated"]
+    header, *rows = list(sheet.iter_rows())
+    columns = [cell.value for cell in header]
+    assert columns == ["integration", "snapshot_id", "property_id", "property_name", "unit_id", "unit_name",
+                       "deactivated_at_utc", "reason"]
+    stored = deactivated_rows(platform_engine, result["snapshot_id"])
+    assert sorted(row[4].value for row in rows) == sorted(chosen)
+    for row in rows:
+        cells = dict(zip(columns, row))
+        prop_id, prop_name, unit_name, at, reason = stored[cells["unit_id"].value]
+        assert (cells["unit_name"].data_type, cells["unit_name"].value) == ("s", unit_name), "as stored, kept as text"
+        assert (cells["property_id"].value, cells["property_name"].value, cells["reason"].value) == (prop_id, prop_name, reason)
+        moment = cells["deactivated_at_utc"]
+        assert (moment.data_type, moment.number_format) == ("d", "yyyy-mm-dd hh:mm:ss")
+        assert moment.value == at.astimezone(timezone.utc).replace(tzinfo=None, microsecond=0)
+    assert [list(workbook[name].values) for name in workbook.sheetnames[1:]] == [
+        [("integration", "snapshot_id", "property_id", "property_name", "unit_id", "unit_name", "reactivated_at_utc", "reason")],
+        [("integration", "snapshot_id", "property_id", "property_name", "deactivated_at_utc", "reason")],
+    ]
+    assert other.returncode == 2, "a name the platform does not know is a configuration error"
+    assert other.stderr.strip().splitlines()[-1].startswith("error: integration 'nobody' is not on the platform; name one of: default")
+    assert unsuffixed.returncode == 2 and "end it in .csv or .xlsx" in unsuffixed.stderr
+    assert not (tmp_path / "report.txt").exists() and not (tmp_path / "n.xlsx").exists()
 
 
 def latest_artifact(key: str):
@@ -133,40 +174,70 @@ def latest_artifact(key: str):
 
 
 @pytest.mark.flow
-def test_the_run_publishes_its_deactivated_units_and_a_link_to_the_report(integration_env, sandbox, platform_engine):
-    result, chosen = reconcile_tricky_names(sandbox, initial_sync_flow, reconcile_flow)
+def test_the_run_publishes_its_deactivated_units_and_a_link_that_opens_the_snapshot_after_sign_in(
+    integration_env, sandbox, platform_url, monkeypatch
+):
+    token = "artifact-link-reports-token"
+    with served(create_app(platform_url, SecretStr(token), "default")) as site:
+        monkeypatch.setenv("PMSYNC_REPORTS_URL", site.base_url + "/")
+        result, chosen = reconcile_tricky_names(sandbox, initial_sync_flow, reconcile_flow)
+        snapshot_id = result["snapshot_id"]
 
-    table = latest_artifact("reconciliation-deactivated-units-default")
-    report = latest_artifact("reconciliation-report-default")
+        table = latest_artifact("reconciliation-deactivated-units-default")
+        link = latest_artifact("reconciliation-report-link-default")
+        report = latest_artifact("reconciliation-report-default")
+        page = f"{site.base_url}/snapshots/{snapshot_id}"
+        assert link.data == f"[Reconciliation report of default, snapshot {snapshot_id}]({page})"
+        asked = site.http.get(page, timeout=30)
+        signed_in = site.http.post(site.base_url + "/login", data={"token": token, "next": f"/snapshots/{snapshot_id}"}, timeout=30)
 
-    assert f"snapshot {result['snapshot_id']}" in table.description
+    assert f"snapshot {snapshot_id}" in table.description
     rows = json.loads(table.data) if isinstance(table.data, str) else table.data
     assert sorted(row["unit id"] for row in rows) == sorted(chosen)
-    assert f"http://127.0.0.1:8780/snapshots/{result['snapshot_id']}" in report.data
-    for artifact in (table, report):
+    assert f"[Open the report]({page})" in report.data and f"[Download Excel]({page}/report.xlsx)" in report.data
+    for artifact in (table, link, report):
         assert SANDBOX_CLIENT_SECRET not in json.dumps(artifact.data) + (artifact.description or "")
+        assert token not in json.dumps(artifact.data) + (artifact.description or ""), "the link carries no token"
+    assert asked.status_code == 401 and f'name="next" value="/snapshots/{snapshot_id}"' in asked.text
+    assert signed_in.status_code == 200 and signed_in.url == page, "signing in returns to the linked snapshot"
+    assert f"Snapshot {snapshot_id} of default" in signed_in.text and 'id="deactivated-units"' in signed_in.text
 
 
-def test_the_reports_app_lists_snapshots_shows_units_serves_the_csv_and_404s(integration_env, sandbox, platform_url, platform_engine):
+def test_the_reports_app_lists_snapshots_shows_units_serves_the_csv_and_workbook_and_404s(integration_env, sandbox, platform_url, platform_engine):
     result, _ = reconcile_tricky_names(sandbox)
     snapshot_id = result["snapshot_id"]
     with served(create_app(platform_url)) as client:
         check_pages(client, snapshot_id, platform_engine)
+    with served(create_app(platform_url, integration="another")) as client:
+        assert "No reconciliation has run yet" in client.get("/").text
+        assert client.get(f"/snapshots/{snapshot_id}").status_code == 404, "another integration's snapshot"
+        assert client.get(f"/snapshots/{snapshot_id}/report.xlsx").status_code == 404
 
 
 def check_pages(client, snapshot_id: int, platform_engine) -> None:
     index = client.get("/")
     detail = client.get(f"/snapshots/{snapshot_id}")
-    download = client.get(f"/snapshots/{snapshot_id}/deactivated-units.csv")
+    download = client.get(f"/snapshots/{snapshot_id}/report.csv")
+    former_link = client.get(f"/snapshots/{snapshot_id}/deactivated-units.csv")
+    workbook = client.get(f"/snapshots/{snapshot_id}/report.xlsx")
 
-    assert index.status_code == detail.status_code == download.status_code == 200
+    assert index.status_code == detail.status_code == download.status_code == workbook.status_code == 200
     for page in (index.text, detail.text):
         assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page and "<script>" not in page
-        assert f'href="/snapshots/{snapshot_id}/deactivated-units.csv"' in page and "Download CSV" in page
+        assert f'href="/snapshots/{snapshot_id}/report.csv"' in page and "Download CSV" in page
+        assert f'href="/snapshots/{snapshot_id}/report.xlsx"' in page and "Download Excel" in page
+    assert '<svg id="deactivations-chart"' in index.text and f'data-snapshot="{snapshot_id}"' in index.text
     assert download.headers["content-type"] == "text/csv; charset=utf-8"
-    assert f'filename="deactivated-units-snapshot-{snapshot_id}.csv"' in download.headers["content-disposition"]
-    assert download.content.decode("utf-8") == csv_text(snapshot_units(platform_engine, snapshot_id)[1])
-    for missing in (f"/snapshots/{snapshot_id + 100}", f"/snapshots/{snapshot_id + 100}/deactivated-units.csv", "/snapshots/abc", "/nope"):
+    assert f'filename="reconciliation-snapshot-{snapshot_id}.csv"' in download.headers["content-disposition"]
+    with platform_engine.connect() as connection:
+        expected = csv_text(iter_report(connection, find_snapshot(connection, snapshot_id, None)))
+    assert download.content.decode("utf-8") == former_link.content.decode("utf-8") == expected
+    assert download.content.startswith(b"\xef\xbb\xbf")
+    assert workbook.headers["content-type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert f'filename="reconciliation-snapshot-{snapshot_id}.xlsx"' in workbook.headers["content-disposition"]
+    assert workbook.content.startswith(b"PK"), "a zip: the .xlsx container"
+    for missing in (f"/snapshots/{snapshot_id + 100}", f"/snapshots/{snapshot_id + 100}/report.csv",
+                    f"/snapshots/{snapshot_id + 100}/report.xlsx", "/snapshots/abc", "/nope"):
         response = client.get(missing)
         assert response.status_code == 404 and "Not found" in response.text and "Traceback" not in response.text
 
@@ -178,7 +249,7 @@ def test_with_a_token_the_reports_app_answers_401_without_it(integration_env, sa
 
 
 def check_token(client, snapshot_id: int) -> None:
-    csv_path = f"/snapshots/{snapshot_id}/deactivated-units.csv"
+    csv_path = f"/snapshots/{snapshot_id}/report.csv"
     assert client.get("/").status_code == 401
     assert client.get("/", headers={"X-Reports-Token": "wrong"}).status_code == 401
     assert client.get("/", headers={"X-Reports-Token": "s3cret-reports-token"}).status_code == 200

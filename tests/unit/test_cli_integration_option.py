@@ -25,7 +25,7 @@ WITHOUT_INTEGRATION = {
     "bench": "creates and drops databases of its own",
 }
 """Commands with no integration to name, and why."""
-ADOPTING_THE_SHARED_OPTION = {"pmsync.cli.reconcile"}
+ADOPTING_THE_SHARED_OPTION: set[str] = set()
 """Modules whose commands still define an `--integration` of their own; drop a module here once it uses
 `pmsync.cli.common.INTEGRATION`."""
 

@@ -1,14 +1,18 @@
-"""The CSV's neutralising rule: formula-like cells become text, and one leading quote less restores the value."""
+"""The CSV's neutralising rule (formula-like cells become text, one leading quote less restores the value), its byte-order
+mark and UTC moments for Excel, and the workbook's text and date-time cells read back with openpyxl."""
 
 from __future__ import annotations
 
 import io
+from datetime import datetime, timedelta, timezone
 
 import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
+from openpyxl import Workbook, load_workbook
 
-from pmsync.export import COLUMNS, csv_text, neutralise, restore
+from pmsync.export import COLUMNS, csv_text, format_utc, neutralise, restore
+from pmsync.export_xlsx import EXCEL_MOMENT_FORMAT, moment_cell, text_cell
 
 VALUES = ['=HYPERLINK("http://x","y")', "+1-555", "-5", "@cmd", "\tx", "\rx", "'=x", "''+x", "'plain", "plain", "", "1-555"]
 
@@ -21,11 +25,46 @@ def test_formula_like_cells_get_one_leading_quote_and_restore_undoes_it():
     assert neutralise(None) == "" and neutralise(42) == "42"
 
 
+MOMENT = datetime(2026, 11, 30, 23, 59, 58, 987654, tzinfo=timezone(timedelta(hours=-5)))
+"""A moment given with another offset: the report shows it in UTC, to the second (the next day, 04:59:58)."""
+
+
 def test_pandas_reads_every_cell_back():
-    rows = [dict.fromkeys(COLUMNS, value) for value in VALUES]
-    frame = pd.read_csv(io.StringIO(csv_text(rows)), dtype=str, keep_default_na=False)
-    assert list(frame.columns) == list(COLUMNS)
+    rows = [{**dict.fromkeys(COLUMNS, value), "changed_at": MOMENT} for value in VALUES]
+    text = csv_text(rows)
+    frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    assert text.startswith("\ufeff" + COLUMNS[0]) and list(frame.columns) == list(COLUMNS), "pandas skips the mark"
     assert [restore(cell) for cell in frame["unit_name"]] == VALUES
+    assert set(frame["changed_at_utc"]) == {"2026-12-01 04:59:58"}
+
+
+def test_the_csv_opens_with_a_byte_order_mark_and_names_its_utc_moment_column():
+    encoded = csv_text([{**dict.fromkeys(COLUMNS, "x"), "changed_at": MOMENT}]).encode("utf-8")
+
+    assert encoded.startswith(b"\xef\xbb\xbf" + ",".join(COLUMNS).encode() + b"\r\n")
+    frame = pd.read_csv(io.BytesIO(encoded), encoding="utf-8-sig", dtype=str, parse_dates=["changed_at_utc"])
+    assert list(frame.columns) == list(COLUMNS) and "changed_at_utc" in COLUMNS
+    assert frame["changed_at_utc"][0] == pd.Timestamp("2026-12-01 04:59:58")
+    assert format_utc(MOMENT) == "2026-12-01 04:59:58"
+
+
+def test_workbook_cells_keep_formula_like_text_as_text_and_moments_as_utc_date_times(tmp_path):
+    hostile = [*VALUES, *SPACED_AND_FULL_WIDTH, "#N/A", "#DIV/0!", "=1+1", "bell\x07 and nul\x00"]
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("cells")
+    sheet.append([text_cell(sheet, value) for value in hostile])
+    sheet.append([moment_cell(sheet, MOMENT)])
+    workbook.save(tmp_path / "cells.xlsx")
+
+    read = load_workbook(tmp_path / "cells.xlsx")["cells"]
+    texts, (moment, *_) = list(read.iter_rows(max_row=1))[0], list(read.iter_rows(min_row=2))[0]
+    written = [cell for cell in texts if cell.value is not None]
+    assert [cell.data_type for cell in written] == ["s"] * len(written), "no formula, no error value"
+    assert [cell.value for cell in written] == [
+        v.replace("\x07", "\ufffd").replace("\x00", "\ufffd").replace("\r", "\n") for v in hostile if v
+    ], "characters a worksheet cannot hold replaced; a carriage return is a line break"
+    assert (moment.data_type, moment.number_format) == ("d", EXCEL_MOMENT_FORMAT)
+    assert moment.value == datetime(2026, 12, 1, 4, 59, 58), "naive UTC, to the second like the CSV"
 
 
 SPACED_AND_FULL_WIDTH = [" =1+1", "  @SUM(A1)", "\u00a0+1", "\u3000-1", "\n=x", "\uff1dHYPERLINK(\"http://x\")", "\uff0b1",
