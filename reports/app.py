@@ -28,6 +28,7 @@ from reports.sections import snapshot_section, snapshots_table
 from reports.uploads import uploads_router
 
 TOKEN_HEADER = "X-Reports-Token"
+UPLOAD_LINK = '<p><a id="upload-link" href="/uploads">Upload owners or service providers (.csv)</a></p>'
 SESSION_COOKIE = "pmsync_reports_session"
 MAX_LOGIN_BODY_BYTES = 4096
 MAX_ID_DIGITS = 18
@@ -96,13 +97,13 @@ def create_app(database_url: str, token: SecretStr | None = None, integration: s
         snapshots = recent_snapshots(engine, 20, integration)
         title = "Reconciliation reports" + (f" of {integration}" if integration else "")
         if not snapshots:
-            return page(title, "<p>No reconciliation has run yet (<code>pmsync reconcile</code>).</p>")
+            return page(title, "<p>No reconciliation has run yet (<code>pmsync reconcile</code>).</p>" + UPLOAD_LINK)
         latest, section = changes_section(snapshots[0]["id"], "/", property_id)
         scope = integration or "all integrations"
         if property_id is not None:
             scope += f", property {property_id}"
         body = (
-            "<h2>Recent snapshots</h2>" + snapshots_table(snapshots)
+            UPLOAD_LINK + "<h2>Recent snapshots</h2>" + snapshots_table(snapshots)
             + f"<h2>Deactivations over time ({escape(scope)})</h2>"
             + deactivations_chart(deactivations_over_time(engine, integration, property_id), scope)
             + f'<section id="latest"><h2>Latest snapshot {int(latest["id"])}</h2>{section}</section>'
@@ -161,7 +162,7 @@ def create_app(database_url: str, token: SecretStr | None = None, integration: s
             "Content-Disposition": f'attachment; filename="{filename(found, property_id, "xlsx")}"',
             "Content-Length": str(size)})
 
-    app.include_router(uploads_router(page, not_found))
+    app.include_router(uploads_router(page, not_found, integration))
     return app
 
 

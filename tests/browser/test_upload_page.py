@@ -3,7 +3,6 @@ problem and its fix-up CSV downloads; the import runs as the csv-import deployme
 
 from __future__ import annotations
 
-import base64
 import csv
 import os
 import re
@@ -24,20 +23,11 @@ from tests.e2e.test_deployments import BIN, REPO, prefect, prefect_server  # noq
 from tests.flows.test_csv_import import HEADER, owner_line
 
 TOKEN = "browser-upload-token-4242"
-SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
 IMPORT_SECONDS = 180
 TABLE_ROWS = (
     "return [...document.querySelectorAll(arguments[0] + ' tbody tr')].map(r => [...r.cells].map(c => c.textContent))"
 )
 TABLE_HEAD = "return [...document.querySelectorAll(arguments[0] + ' thead th')].map(c => c.textContent)"
-
-
-def screenshot(browser: Browser, test_name: str, page: str) -> Path:
-    """The page as Chromium shows it, kept under test-artifacts/screenshots/ at the repo root."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{re.sub(r'[^A-Za-z0-9_.-]+', '-', test_name).strip('-')}-{page}.png"
-    path.write_bytes(base64.b64decode(browser.command("screenshot", method="GET")))
-    return path
 
 
 def upload(browser: Browser, base: str, kind: str, file: Path) -> None:
@@ -63,7 +53,7 @@ def register_default_integration(engine: sa.Engine) -> None:
 
 
 def test_an_upload_imports_a_good_file_and_shows_a_bad_cell_with_its_fix_up_csv(
-    prefect_server, platform_url, platform_engine, browser, tmp_path, request, report_measurement
+    prefect_server, platform_url, platform_engine, browser, screenshot, tmp_path, report_measurement
 ):
     begun = time.monotonic()
     engine_name = "PostgreSQL" if platform_url.startswith("postgresql") else "SQLite"
@@ -85,31 +75,31 @@ def test_an_upload_imports_a_good_file_and_shows_a_bad_cell_with_its_fix_up_csv(
                               env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
     server = subprocess.Popen([str(BIN / "pmsync"), "reports", "serve", "--port", str(port)],
                               env={**env, "PMSYNC_REPORTS_TOKEN": TOKEN}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    name = request.node.name
     try:
         wait_for_http(f"{base}/login", server)
         ready = time.monotonic()
-        browser.command("window/rect", {"width": 1280, "height": 900})
-        browser.open(f"{base}/uploads")
+        browser.open(f"{base}/")
         browser.wait_for("#login")
-        screenshot(browser, name, "1-login")
+        screenshot("1-login")
         browser.type("#login input[name=token]", TOKEN)
         browser.click("#login button[type=submit]")
+        browser.wait_for("#upload-link")
+        browser.click("#upload-link")
         browser.wait_for("#upload")
-        screenshot(browser, name, "2-upload-form")
+        screenshot("2-upload-form")
 
         upload(browser, base, "owners", good)
         browser.wait_for("#upload-state")
         queued_state = browser.run("return document.querySelector('#upload-state').dataset.state")
-        screenshot(browser, name, "3-queued")
+        screenshot("3-queued")
         first_state = wait_for_final_state(browser)
-        screenshot(browser, name, "4-imported")
+        screenshot("4-imported")
         counts_head, counts = browser.run(TABLE_HEAD, "#import-counts"), browser.run(TABLE_ROWS, "#import-counts")
         imported = time.monotonic()
 
         upload(browser, base, "owners", bad)
         second_state = wait_for_final_state(browser)
-        screenshot(browser, name, "5-rejected")
+        screenshot("5-rejected")
         problems_head, problems = browser.run(TABLE_HEAD, "#problems"), browser.run(TABLE_ROWS, "#problems")
         browser.click("#fix-up")
         fix_up = wait_for_download(tmp_path / "downloads")
