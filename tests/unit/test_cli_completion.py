@@ -12,6 +12,9 @@ from pathlib import Path
 from tests.unit.test_cli_integration_option import two_integrations  # noqa: F401  (a fixture)
 
 PMSYNC = str(Path(sys.executable).with_name("pmsync"))
+NAMED_SHELL = {"_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}
+"""Typer's own switch for its tests: `--show-completion bash` takes the shell named instead of detecting the parent
+process's (under `make` that is sh, which typer does not support; a user runs it from their shell)."""
 
 
 def completions(words: str, env: dict[str, str]) -> list[str]:
@@ -53,7 +56,7 @@ def bash_completes(words: str, env: dict[str, str], home: Path) -> list[str]:
     inherited = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "PMSYNC_"))}
     script = home / "pmsync.sh"
     script.write_text(subprocess.run([PMSYNC, "--show-completion", "bash"], capture_output=True, text=True, timeout=60,
-                                     env={**inherited, "HOME": str(home)}).stdout)
+                                     env={**inherited, **NAMED_SHELL, "HOME": str(home)}).stdout)
     asked = (
         f"source {script}; COMP_WORDS=({words}); COMP_CWORD={len(words.split()) - 1}; "
         f"_pmsync_completion {PMSYNC}; printf '%s\\n' \"${{COMPREPLY[@]}}\""
@@ -75,7 +78,8 @@ def test_a_platform_that_cannot_be_read_completes_no_names_and_prints_nothing(tm
 
 
 def test_the_completion_script_is_shown_and_installed_for_bash(tmp_path):
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "PMSYNC_"))}, "HOME": str(tmp_path)}
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "PMSYNC_"))}, **NAMED_SHELL,
+           "HOME": str(tmp_path)}
 
     shown = subprocess.run([PMSYNC, "--show-completion", "bash"], env=env, capture_output=True, text=True, timeout=60)
     installed = subprocess.run([PMSYNC, "--install-completion", "bash"], env=env, capture_output=True, text=True, timeout=60)
