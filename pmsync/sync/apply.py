@@ -12,6 +12,7 @@ from pmsync.platform import among
 from pmsync.quality import quarantine_records, release_passing
 from pmsync.rules import Stream
 from pmsync.runs import add_counts, utc_now
+from pmsync.source.paging import SourcePage
 from pmsync.state import mark_stream_complete
 from pmsync.sync.changes import SKIPPED_COUNTS, hash_salt, hashed_entity, page_hashes
 from pmsync.sync.gate import CheckedPage
@@ -72,9 +73,8 @@ def apply_page(
     summary = {entity: dict(numbers) for entity, numbers in outcome.counts.items()}
     if not whole_listing:
         return summary
-    pages = max(1, -(-page.total // session.client.page_size))
-    page_number = page.offset // session.client.page_size + 1
-    log.info("%s: page %d/%d %s", stream.name, page_number, pages, describe_counts(summary))
+    log.info("%s: records %d–%d of %d %s", stream.name, page.offset + 1, _listing_position(page), page.total,
+             describe_counts(summary))
     return summary
 
 
@@ -100,3 +100,10 @@ def describe_counts(summary: dict[str, dict[str, int]]) -> str:
         f"{entity} " + ", ".join(f"{name} {value}" for name, value in numbers.items() if value)
         for entity, numbers in summary.items()
     )
+
+
+def _listing_position(page: SourcePage) -> int:
+    """How far into the listing this page read (its request re-reads the previous page's last record or more)."""
+    if page.next_cursor is not None:
+        return page.next_cursor.offset
+    return page.total if page.complete else page.offset + len(page.raw)

@@ -48,7 +48,7 @@ def test_a_flow_syncs_the_integration_named_by_its_block_and_never_shows_the_sec
             offset += len(batch)
         artifacts = client.read_artifacts(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
     assert run.parameters == {"integration": "harbour-view"}
-    assert logs and any("units: page 1/" in log.message for log in logs)
+    assert logs and any("units: records 1–" in log.message for log in logs)
     stored = json.dumps([log.message for log in logs]) + json.dumps([(a.data, a.description) for a in artifacts], default=str)
     assert artifacts and SANDBOX_CLIENT_SECRET not in stored
     assert SANDBOX_CLIENT_SECRET not in json.dumps(run.parameters)

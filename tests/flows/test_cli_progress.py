@@ -87,7 +87,7 @@ def test_a_sync_in_a_terminal_shows_a_progress_bar_and_its_log_lines_above_it(in
     code, output = run_in_terminal([PMSYNC, "sync", "initial"], command_env(integration_env, prefect=False))
 
     assert_the_bar_reached_100_and_log_lines_stay_whole(code, output)
-    assert any(re.match(r"\d\d:\d\d:\d\d\.\d{3} \| INFO    \| units: page 1/", line) for line in screen_lines(output))
+    assert any(re.match(r"\d\d:\d\d:\d\d\.\d{3} \| INFO    \| units: records 1–", line) for line in screen_lines(output))
 
 
 def test_a_failed_sync_in_a_terminal_leaves_its_bar_below_100_and_ends_with_its_error_line(integration_env, sandbox):

@@ -248,7 +248,7 @@ def test_logs_carry_ids_and_counts_not_personal_data(integration_env, sandbox, p
         initial_sync()
     captured = capfd.readouterr()
     text = "\n".join([caplog.text, captured.out, captured.err])
-    assert "units: page 1/" in text
+    assert "units: records 1–" in text
     personal = set()
     for lease in sandbox.store.records("leases"):
         for contact in lease.get("contacts") or []:
@@ -269,3 +269,14 @@ def test_initial_sync_of_a_10000_unit_portfolio(monkeypatch, platform_url, integ
         took = time.perf_counter() - started
     report_measurement(f"initial sync of 10,000 units on {platform_url.split(':')[0]}: {took:.1f} s")
     assert result["counts"]["unit"]["created"] > 9000
+
+
+def test_page_log_lines_name_each_page_by_the_records_it_read(integration_env, sandbox, platform_engine, caplog, monkeypatch):
+    monkeypatch.setenv("PMSYNC_PW_PAGE_SIZE", "7")
+    with caplog.at_level(logging.INFO, logger="pmsync"):
+        initial_sync()
+    spans = [re.search(r"units: records (\d+)–(\d+) of (\d+) ", record.getMessage()) for record in caplog.records]
+    read = [(int(found[1]), int(found[2]), int(found[3])) for found in spans if found]
+    total = read[0][2]
+    assert len(read) > 2 and read[0][0] == 1 and read[-1][1] == total and {t for _, _, t in read} == {total}
+    assert all(later[0] == earlier[1] for earlier, later in zip(read, read[1:])), "each page re-reads the last record"
