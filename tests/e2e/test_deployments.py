@@ -184,7 +184,7 @@ def check_a_quality_stop_raises_its_event(env: dict[str, str], sandbox) -> None:
     done = pmsync(env, "sync", "delta")
     assert done.returncode == 4, done.stdout[-2000:] + done.stderr[-2000:]
     events = events_named(env, "pmsync.quality.stopped", timeout=60)
-    assert len(events) == 1, (events, api(env, "POST", "/events/filter", {"limit": 50}), done.stderr[-5000:])
+    assert len(events) == 1, (events, done.stderr[-3000:], server_log_problems(env))
     event = events[0]
     assert event["resource"]["prefect.resource.id"] == "pmsync.integration.default"
     assert event["payload"]["error_class"] == "DataQualityError" and event["payload"]["flow"] == "delta"
@@ -205,11 +205,16 @@ def check_a_refused_mass_deactivation_raises_its_event(env: dict[str, str], sand
     done = pmsync(env, "reconcile")
     assert done.returncode == 4, done.stdout[-2000:] + done.stderr[-2000:]
     events = events_named(env, "pmsync.reconciliation.mass-deactivation-refused", timeout=60)
-    assert len(events) == 1, events
+    assert len(events) == 1, (events, done.stderr[-3000:], server_log_problems(env))
     payload = events[0]["payload"]
     assert events[0]["resource"]["prefect.resource.id"] == "pmsync.integration.default"
     assert payload["error_class"] == "MassDeactivationRefused" and payload["flow"] == "reconcile"
     assert (payload["kind"], payload["would_deactivate"], payload["active"]) == ("units", len(gone), active_units)
+
+
+def server_log_problems(env: dict[str, str]) -> list[str]:
+    log = Path(env["PREFECT_HOME"]).parent / "server.log"
+    return [line for line in log.read_text(errors="replace").splitlines() if "ERROR" in line or "WARNING" in line][-20:]
 
 
 def check_deploy_per_integration(env: dict[str, str], sandbox) -> None:
