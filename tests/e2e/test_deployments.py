@@ -241,6 +241,12 @@ def check_deploy_per_integration(env: dict[str, str], sandbox) -> None:
             time.sleep(1)
         assert scheduled and all(run["parameters"] == {"integration": name} for run in scheduled)
         assert all(datetime.fromisoformat(run["expected_start_time"]).minute == 2 for run in scheduled)
+    forced = pmsync(env, "sync", "now", "--integration", BLOCKS[1])
+    assert forced.returncode == 0, forced.stdout[-2000:] + forced.stderr[-2000:]
+    run_id = re.search(r"\(([0-9a-f-]{36})\)", forced.stdout).group(1)
+    run = api(env, "GET", f"/flow_runs/{run_id}")
+    assert run["deployment_id"] == deployment(env, "delta-sync", f"now-{BLOCKS[1]}")["id"]
+    assert run["parameters"] == {"integration": BLOCKS[1]}
     missing = pmsync(env, "deploy", "--integration", "no-such-block")
     assert missing.returncode == 2 and "no Propertyware Integration block named no-such-block" in missing.stderr
 
