@@ -126,6 +126,7 @@ def test_deployments_queue_forced_syncs_deploy_per_integration_raise_events_and_
     assert all(later.started_at >= earlier.finished_at for earlier, later in zip(runs, runs[1:]))
     assert landed == sum(1 for u in sandbox.store.records("units") if u["active"] and sandbox.store.get("buildings", u["buildingID"])["active"])
     check_run_names(env, first)
+    check_progress_reached_100(env, first)
     assert next_runs
     assert sweeps and all(moment.minute % 5 == 0 for moment in sweeps)
     for moment in next_runs:
@@ -174,6 +175,13 @@ def check_run_names(env: dict[str, str], flow_run_id: str) -> None:
     names = task_run_names(env, flow_run_id)
     assert "extract · leases · batch 1" in names, names
     assert any(re.fullmatch(r"load · leases · pages? 1(–\d+)?", name) for name in names), names
+
+
+def check_progress_reached_100(env: dict[str, str], flow_run_id: str) -> None:
+    """The completed forced sync's progress artifact (one per flow run, updated per batch) ends at 100 %."""
+    body = {"artifacts": {"flow_run_id": {"any_": [flow_run_id]}, "type": {"any_": ["progress"]}}}
+    artifacts = api(env, "POST", "/artifacts/filter", body)
+    assert len(artifacts) == 1 and artifacts[0]["data"] == 100, artifacts
 
 
 def check_a_quality_stop_raises_its_event(env: dict[str, str], sandbox) -> None:
