@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from pmsync.cli.common import EXIT_CONFIGURATION, console, fail
+from pmsync.cli.deploy import require_prefect_server
 
 AUTOMATIONS_FILE = "automations.yaml"
 NOTIFICATION = "send-notification"
@@ -25,11 +26,11 @@ def apply(
     ),
 ) -> None:
     """Create each automation of the file, or update the one of the same name: running it again changes nothing."""
+    import httpx
     import yaml
     from prefect.client.orchestration import get_client
-    from prefect.events.schemas.automations import AutomationCore
-    from pydantic import ValidationError
 
+    require_prefect_server()
     path = file or _default_file()
     try:
         spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -38,27 +39,42 @@ def apply(
     entries = spec.get("automations") if isinstance(spec, dict) else None
     if not isinstance(entries, list) or not entries:
         fail(f"{path} lists no automations (a top-level `automations:` list)", EXIT_CONFIGURATION)
-    with get_client(sync_client=True) as client:
-        block_id = _notification_block_id(client, notify_block or spec.get("notify_block"), entries)
-        automations = []
-        for entry in entries:
-            for action in entry.get("actions", []):
-                if action.get("type") == NOTIFICATION and not action.get("block_document_id"):
-                    action["block_document_id"] = str(block_id)
-            try:
-                automations.append(AutomationCore.model_validate(entry))
-            except ValidationError as problem:
-                fail(f"automation {entry.get('name')!r} in {path} is not valid: {problem.errors()[0]['msg']} at "
-                     f"{'.'.join(map(str, problem.errors()[0]['loc']))}", EXIT_CONFIGURATION)
-        for automation in automations:
-            existing = client.read_automations_by_name(automation.name)
-            if existing:
-                client.update_automation(existing[0].id, automation)
-                console.print(f"updated automation {automation.name!r} ({existing[0].id})", highlight=False)
-            else:
-                created = client.create_automation(automation)
-                console.print(f"created automation {automation.name!r} ({created})", highlight=False)
+    try:
+        with get_client(sync_client=True) as client:
+            block_id = _notification_block_id(client, notify_block or spec.get("notify_block"), entries)
+            automations = [_validated(entry, block_id, path) for entry in entries]
+            for automation in automations:
+                _create_or_update(client, automation)
+    except httpx.HTTPError as failure:
+        fail(f"the Prefect server did not take the automations ({type(failure).__name__}: {failure}); check "
+             "PREFECT_API_URL and that the server is up")
 
+
+def _validated(entry: dict, block_id: str | None, path: Path):
+    """The entry as Prefect's AutomationCore, its notifications sent to the block."""
+    from prefect.events.schemas.automations import AutomationCore
+    from pydantic import ValidationError
+
+    for action in entry.get("actions", []):
+        if action.get("type") == NOTIFICATION and not action.get("block_document_id"):
+            action["block_document_id"] = str(block_id)
+    try:
+        return AutomationCore.model_validate(entry)
+    except ValidationError as problem:
+        first = problem.errors()[0]
+        fail(f"automation {entry.get('name')!r} in {path} is not valid: {first['msg']} at "
+             f"{'.'.join(map(str, first['loc']))}", EXIT_CONFIGURATION)
+
+
+def _create_or_update(client, automation) -> None:
+    """Update the automation of the same name (the first, if several share it), else create it."""
+    existing = client.read_automations_by_name(automation.name)
+    if existing:
+        client.update_automation(existing[0].id, automation)
+        console.print(f"updated automation {automation.name!r} ({existing[0].id})", highlight=False)
+    else:
+        created = client.create_automation(automation)
+        console.print(f"created automation {automation.name!r} ({created})", highlight=False)
 
 def _default_file() -> Path:
     here = Path.cwd() / AUTOMATIONS_FILE

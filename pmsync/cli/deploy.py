@@ -12,7 +12,8 @@ from pathlib import Path
 
 import typer
 
-from pmsync.cli.common import EXIT_CONFIGURATION, console, fail
+from pmsync.cli.common import EXIT_CONFIGURATION, console, error_console, fail
+from pmsync.cli.prefect_config import configured_api_url
 
 BLOCK_TYPE = "propertyware-integration"
 PROJECT_FILE = "prefect.yaml"
@@ -36,6 +37,7 @@ def deploy(
     with `parameters: {integration: <block>}`, tag `integration:<block>` and prefect.yaml's schedules and limits."""
     import yaml
 
+    require_prefect_server()
     root = (project_dir or Path(os.environ.get("PMSYNC_PROJECT_DIR") or Path.cwd())).resolve()
     if not (root / PROJECT_FILE).is_file():
         fail(f"no {PROJECT_FILE} in {root}; run from the pmsync checkout or pass --project-dir", EXIT_CONFIGURATION)
@@ -50,13 +52,17 @@ def deploy(
         console.print(text, highlight=False, soft_wrap=True)
         return
     for variable in unset:
-        console.print(f"warning: {variable} is not set here; its deployments take the worker's {variable}", highlight=False)
+        error_console.print(f"warning: {variable} is not set here; its deployments take the worker's {variable}",
+                            highlight=False)
     env = {**os.environ, "PMSYNC_PROJECT_DIR": str(root)}
     with tempfile.TemporaryDirectory(prefix="pmsync-deploy-") as scratch:
         generated = Path(scratch) / PROJECT_FILE
         generated.write_text(text, encoding="utf-8")
         command = [str(Path(sys.executable).parent / "prefect"), "--no-prompt", "deploy", "--all", "--prefect-file", str(generated)]
-        done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=DEPLOY_TIMEOUT_SECONDS)
+        try:
+            done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=DEPLOY_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            fail(f"prefect deploy took longer than {DEPLOY_TIMEOUT_SECONDS} s; check that the Prefect server answers")
     if done.returncode != 0:
         tail = (done.stdout + done.stderr).strip().splitlines()[-5:]
         fail(f"prefect deploy failed (exit {done.returncode}): {' | '.join(tail)}; check the work pool and PREFECT_API_URL")
@@ -65,6 +71,13 @@ def deploy(
         console.print(f"{deployment['entrypoint'].split(':')[-1]} / {deployment['name']}: {schedules}", highlight=False)
     console.print(f"deployed {len(spec['deployments'])} deployments for {len(names)} integration(s): {', '.join(names)}",
                   highlight=False)
+
+
+def require_prefect_server() -> None:
+    """Fail unless a Prefect server is configured: without one Prefect would answer from a temporary, empty server."""
+    if configured_api_url() is None:
+        fail("no Prefect server configured: set PREFECT_API_URL (environment or Prefect profile) to the server to "
+             "deploy to", EXIT_CONFIGURATION)
 
 
 def per_integration_spec(project: dict, names: list[str]) -> dict:
@@ -111,6 +124,7 @@ def _job_env(deployment: dict) -> dict:
 
 def registered_integrations() -> list[str]:
     """Names of the Propertyware Integration blocks on the Prefect server (their secrets are not read)."""
+    import httpx
     from prefect.client.orchestration import get_client
     from prefect.exceptions import ObjectNotFound
 
@@ -119,6 +133,9 @@ def registered_integrations() -> list[str]:
             blocks = client.read_block_documents_by_type(BLOCK_TYPE, include_secrets=False)
     except ObjectNotFound:
         blocks = []
+    except httpx.HTTPError as failure:
+        fail(f"cannot read the integration blocks from the Prefect server ({type(failure).__name__}: {failure}); "
+             "check PREFECT_API_URL and that the server is up")
     names = sorted(block.name for block in blocks if block.name and not block.is_anonymous)
     if not names:
         fail("no Propertyware Integration block is registered: run `prefect block register -m pmsync.blocks`, create "

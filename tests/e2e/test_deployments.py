@@ -135,9 +135,10 @@ def test_deployments_queue_forced_syncs_deploy_per_integration_raise_events_and_
         assert moment.astimezone(ZoneInfo("UTC")).hour in (10, 11)
 
     started = time.monotonic()
+    check_stale_parked_records_raise_their_event(env, sandbox)
     check_a_quality_stop_raises_its_event(env, sandbox)
     check_a_refused_mass_deactivation_raises_its_event(env, sandbox, landed)
-    report_measurement(f"e2e: quality stop, refused mass deactivation and their events in {time.monotonic() - started:.1f} s")
+    report_measurement(f"e2e: stale parked records, quality stop, refused mass deactivation and their events in {time.monotonic() - started:.1f} s")
     started = time.monotonic()
     check_deploy_per_integration(env, sandbox)
     report_measurement(f"e2e: pmsync deploy for 2 integration blocks checked in {time.monotonic() - started:.1f} s")
@@ -184,6 +185,21 @@ def check_progress_reached_100(env: dict[str, str], flow_run_id: str) -> None:
     assert len(artifacts) == 1 and artifacts[0]["data"] == 100, artifacts
 
 
+def check_stale_parked_records_raise_their_event(env: dict[str, str], sandbox) -> None:
+    """A delta run by the CLI on the server parks a unit whose property never came, with an alert age of 0 hours."""
+    store = sandbox.store
+    template = {k: v for k, v in next(u for u in store.records("units") if u["active"]).items()
+                if k not in {"id", "createdDateTime", "lastModifiedDateTime"}}
+    store.add("units", {**template, "buildingID": store.next_id("buildings") + 50, "name": "Parked 1"})
+    done = pmsync({**env, "PMSYNC_PARKED_ALERT_HOURS": "0"}, "sync", "delta")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    events = events_named(env, "pmsync.parked-records.stale", timeout=60)
+    assert len(events) == 1, (events, done.stderr[-3000:], server_log_problems(env))
+    assert events[0]["resource"]["prefect.resource.id"] == "pmsync.integration.default"
+    assert events[0]["payload"]["stale_parked"] >= 1 and events[0]["payload"]["alert_hours"] == 0
+    assert set(events[0]["payload"]) == {"run_id", "flow", "stale_parked", "alert_hours"}
+
+
 def check_a_quality_stop_raises_its_event(env: dict[str, str], sandbox) -> None:
     """A delta run by the CLI on the server (not on a worker) stops on a batch with half its units broken."""
     broken = [u["id"] for u in sandbox.store.records("units") if u["active"]][::2]
@@ -206,7 +222,7 @@ def check_a_refused_mass_deactivation_raises_its_event(env: dict[str, str], sand
     """A reconciliation by the CLI on the server finds 40 % of the platform's active units gone from the source."""
     store = sandbox.store
     landed = [u["id"] for u in store.records("units")
-              if u["active"] and u["buildingID"] is not None and store.get("buildings", u["buildingID"])["active"]]
+              if u["active"] and u["buildingID"] is not None and (store.get("buildings", u["buildingID"]) or {}).get("active")]
     gone = landed[: int(active_units * 0.4)]
     for unit_id in gone:
         store.update("units", unit_id, active=False)
@@ -260,6 +276,8 @@ def check_deploy_per_integration(env: dict[str, str], sandbox) -> None:
 
 
 def check_automations_apply(env: dict[str, str]) -> None:
+    missing = pmsync(env, "automations", "apply", "--notify-block", "custom-webhook/nowhere")
+    assert missing.returncode == 2 and "no custom-webhook block named 'nowhere'" in missing.stderr, missing.stderr
     python(env, "from prefect.blocks.notifications import CustomWebhookNotificationBlock as W\n"
                 "W(name='pmsync', url='http://127.0.0.1:9/alerts').save('pmsync-alerts', overwrite=True)\n")
     for _ in range(2):
