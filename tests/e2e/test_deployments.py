@@ -53,6 +53,7 @@ def prefect_server(platform_url: str, tmp_path: Path, report_measurement) -> Ite
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_WORKER_QUERY_SECONDS": "2",
         "PREFECT_SERVER_DEPLOYMENTS_CONCURRENCY_SLOT_WAIT_SECONDS": "5",
+        "PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE": "prefect.server.concurrency.lease_storage.filesystem",
         "PMSYNC_PROJECT_DIR": str(REPO),
     }
     databases = _postgres_database() if platform_url.startswith("postgresql") else None
