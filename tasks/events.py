@@ -16,6 +16,7 @@ EVENT_NAMES = (QUALITY_STOPPED, MASS_DEACTIVATION_REFUSED, PARKED_RECORDS_STALE)
 
 ERROR_EVENTS = {"DataQualityError": QUALITY_STOPPED, "MassDeactivationRefused": MASS_DEACTIVATION_REFUSED}
 """A run's error class (the start of RunSummary.error) and the event it raises."""
+# The counts in the messages of pmsync/sync/gate.py and pmsync/reconcile_plan.py (tests/e2e reads both back).
 QUALITY_SHARE = re.compile(r"^DataQualityError: (?P<entity>\w+): (?P<failed>\d+) of (?P<checked>\d+) records")
 WOULD_DEACTIVATE = re.compile(r"would deactivate (?P<gone>\d+) of (?P<active>\d+) active (?P<what>units|properties)")
 
