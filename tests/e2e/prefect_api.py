@@ -13,6 +13,8 @@ import requests
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 FINAL_STATES = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
+API_TIMEOUT_SECONDS = 60
+"""A SQLite-backed server on a loaded 2-core machine has taken over 10 s to answer one request."""
 
 
 def prefect(env: dict[str, str], *args: str) -> str:
@@ -31,7 +33,7 @@ def python(env: dict[str, str], code: str) -> None:
 
 
 def api(env: dict[str, str], method: str, path: str, body: dict | None = None) -> dict | list:
-    response = requests.request(method, f"{env['PREFECT_API_URL']}{path}", json=body, timeout=10)
+    response = requests.request(method, f"{env['PREFECT_API_URL']}{path}", json=body, timeout=API_TIMEOUT_SECONDS)
     assert response.ok, f"{method} {path}: {response.status_code} {response.text[:1000]}"
     return response.json()
 
