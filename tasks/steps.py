@@ -16,12 +16,13 @@ from prefect.utilities.annotations import quote
 
 from pmsync.jobs.steps import PLAIN_STEPS, Steps, publish_nothing
 from tasks import artifacts
+from tasks.events import publish_run_summary_and_events
 from tasks.progress import ProgressArtifact
 from tasks.run_names import TASK_RUN_NAMES
 
 LIBRARY_LOGGER = "pmsync"
 PUBLISHERS = {
-    "publish_run_summary": artifacts.publish_run_summary,
+    "publish_run_summary": publish_run_summary_and_events,
     "publish_reconciliation": artifacts.publish_reconciliation,
     "publish_push_summary": artifacts.publish_push_summary,
     "publish_fix_up": artifacts.publish_fix_up,

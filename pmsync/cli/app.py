@@ -5,6 +5,8 @@ from __future__ import annotations
 import typer
 
 from pmsync.cli import bench, commerce, reconcile, status, workorders
+from pmsync.cli.automations import automations_app
+from pmsync.cli.deploy import deploy
 from pmsync.cli.sandbox import sandbox_app
 from pmsync.cli.sync import sync_app
 
@@ -20,3 +22,5 @@ reconcile.register(app)
 workorders.register(app)
 commerce.register(app)
 bench.register(app)
+app.command("deploy")(deploy)
+app.add_typer(automations_app, name="automations")

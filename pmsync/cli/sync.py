@@ -32,7 +32,8 @@ def sync_now(
     integration: str | None = INTEGRATION,
     local: bool = typer.Option(False, "--local", help="Run the delta sync in this process instead of on a worker."),
 ) -> None:
-    """A forced delta sync now: triggers the `delta-sync/now` deployment (queued behind a running sync)."""
+    """A forced delta sync now: triggers the integration's `delta-sync/now-<integration>` deployment (`pmsync deploy`),
+    else `delta-sync/now`; queued behind a running forced sync."""
     if local:
         sync_delta(integration=integration, overlap_hours=72.0)
         return
@@ -41,10 +42,18 @@ def sync_now(
     from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
     from prefect.settings import PREFECT_UI_URL
 
-    try:
-        run = run_deployment(FORCED_SYNC, parameters={"integration": integration} if integration else {}, timeout=0)
-    except (ObjectNotFound, PrefectHTTPStatusError, httpx.HTTPError) as failure:
-        fail(f"could not trigger {FORCED_SYNC} ({type(failure).__name__}: {failure}); deploy first or use --local")
+    parameters = {"integration": integration} if integration else {}
+    run = None
+    for deployment in ([f"{FORCED_SYNC}-{integration}"] if integration else []) + [FORCED_SYNC]:
+        try:
+            run = run_deployment(deployment, parameters=parameters, timeout=0)
+            break
+        except ObjectNotFound:
+            continue
+        except (PrefectHTTPStatusError, httpx.HTTPError) as failure:
+            fail(f"could not trigger {deployment} ({type(failure).__name__}: {failure}); deploy first or use --local")
+    if run is None:
+        fail(f"no {FORCED_SYNC} deployment on the Prefect server; deploy first (`pmsync deploy`) or use --local")
     watch = f"{PREFECT_UI_URL.value()}/runs/flow-run/{run.id}" if PREFECT_UI_URL.value() else f"prefect flow-run inspect {run.id}"
     console.print(f"forced sync queued as flow run {run.name} ({run.id}); watch it at {watch}", highlight=False)
 

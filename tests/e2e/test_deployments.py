@@ -1,27 +1,39 @@
-"""End to end: a real Prefect server and two workers on loopback, `prefect deploy --all`, forced syncs that queue."""
+"""End to end: a real Prefect server and two workers on loopback, `prefect deploy --all`, forced syncs that queue,\n`pmsync deploy` per integration block, a quality stop's event, `pmsync automations apply`."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 import requests
 import sqlalchemy as sa
+import yaml
 
+from sandbox import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_INTEGRATION_USER, SANDBOX_SYSTEM_ID
 from sandbox.faults import status_fault
+from sandbox.slowdowns import Slowdown
 from schemas.tables import sync_runs, units
 from tests.conftest import _postgres_database
+from tests.e2e.prefect_api import (
+    BIN, FINAL_STATES, REPO, api, deployment, events_named, pmsync, prefect, python, runs_of, scheduled_runs,
+    task_run_names, watch_until_final,
+)
 
-REPO = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 LOS_ANGELES = ZoneInfo("America/Los_Angeles")
+REPORTS_URL = "http://reports.e2e.invalid"
+SLOW_LEASES_SECONDS = 20.0
+"""How long the first forced sync's lease listing waits: the two clicks after it and their waiting are seen meanwhile."""
+BLOCKS = ["harbour-view", "lakeside"]
+AUTOMATIONS = [a["name"] for a in yaml.safe_load((REPO / "automations.yaml").read_text(encoding="utf-8"))["automations"]]
 
 
 def free_port() -> int:
@@ -40,6 +52,8 @@ def prefect_server(platform_url: str, tmp_path: Path, report_measurement) -> Ite
         "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_WORKER_QUERY_SECONDS": "2",
+        "PREFECT_SERVER_DEPLOYMENTS_CONCURRENCY_SLOT_WAIT_SECONDS": "5",
+        "PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE": "prefect.server.concurrency.lease_storage.filesystem",
         "PMSYNC_PROJECT_DIR": str(REPO),
     }
     databases = _postgres_database() if platform_url.startswith("postgresql") else None
@@ -73,77 +87,207 @@ def _healthy(port: int) -> bool:
         return False
 
 
-def prefect(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run([str(BIN / "prefect"), "--no-prompt", *args], env=env, cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return done.stdout
-
-
-def test_deploy_forced_syncs_queue_and_the_reconciliation_and_push_schedules(prefect_server, integration_env, sandbox, platform_engine, report_measurement):
+def test_deployments_queue_forced_syncs_deploy_per_integration_raise_events_and_apply_automations(prefect_server, integration_env, sandbox, platform_engine, report_measurement):
     begun = time.monotonic()
-    env = {**prefect_server, **integration_env, "PMSYNC_PW_MAX_ATTEMPTS": "6", "PMSYNC_PW_BACKOFF_SECONDS": "0.4"}
+    env = {**prefect_server, **integration_env, "PMSYNC_PW_MAX_ATTEMPTS": "6", "PMSYNC_PW_BACKOFF_SECONDS": "0.4",
+           "PMSYNC_REPORTS_URL": REPORTS_URL}
     prefect(env, "work-pool", "create", "pmsync", "--type", "process")
     prefect(env, "deploy", "--all")
+    forced = deployment(env, "delta-sync", "now")
+    assert forced["global_concurrency_limit"]["limit"] == 1 and forced["concurrency_options"]["collision_strategy"] == "ENQUEUE"
+    assert deployment(env, "delta-sync", "delta")["concurrency_options"]["collision_strategy"] == "CANCEL_NEW"
+    assert deployment(env, "property-reconciliation", "reconcile")["job_variables"]["env"] == {"PMSYNC_REPORTS_URL": REPORTS_URL}
     workers = [
         subprocess.Popen([str(BIN / "prefect"), "worker", "start", "--pool", "pmsync", "--name", f"e2e-{n}"], env=env,
                          cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for n in (1, 2)
     ]
     try:
-        sandbox.store.inject(status_fault("/leases", 503, times=4))
-        triggered = [subprocess.run([str(BIN / "pmsync"), "sync", "now"], env=env, capture_output=True, text=True, timeout=120) for _ in range(2)]
-        for done in triggered:
-            assert done.returncode == 0 and "forced sync queued as flow run" in done.stdout, done.stdout + done.stderr
-        states = wait_for_flow_runs(env, "delta-sync", count=2, timeout=240)
-        assert states == ["COMPLETED", "COMPLETED"]
+        sandbox.store.slowdowns.add(Slowdown(SLOW_LEASES_SECONDS, "/leases", "GET", times=1))
+        sandbox.store.inject(status_fault("/units", 503, times=2))
+        first = trigger_forced_sync(env)
+        wait_for_state(env, first, "RUNNING", timeout=120)
+        queued = [trigger_forced_sync(env) for _ in range(2)]
+        snapshots = watch_until_final(env, forced["id"], count=3, timeout=300)
         next_runs = scheduled_runs(env, "property-reconciliation", timeout=60)
         sweeps = scheduled_runs(env, "work-order-push", timeout=60)
     finally:
-        for worker in workers:
-            worker.terminate()
-        for worker in workers:
-            try:
-                worker.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+        stop(workers)
+    report_measurement(f"e2e: 3 forced syncs queued and ran {time.monotonic() - begun:.1f} s after the server was up")
+    assert {state for state, _ in snapshots[-1].values()} == {"COMPLETED"} and len(snapshots[-1]) == 3
+    assert all(sum(1 for state, _ in s.values() if state in ("PENDING", "RUNNING")) <= 1 for s in snapshots), snapshots
+    while_first_ran = [s for s in snapshots if s.get(first, ("",))[0] == "RUNNING"]
+    waiting_states = {s[run] for s in while_first_ran for run in queued if run in s}
+    assert waiting_states and all(state == "SCHEDULED" for state, _ in waiting_states), waiting_states
+    assert ("SCHEDULED", "AwaitingConcurrencySlot") in waiting_states
     with platform_engine.connect() as connection:
         runs = connection.execute(sa.select(sync_runs).where(sync_runs.c.flow == "delta").order_by(sync_runs.c.started_at)).all()
         landed = connection.execute(sa.select(sa.func.count()).select_from(units)).scalar_one()
-    assert [run.status for run in runs] == ["succeeded", "succeeded"]
-    assert runs[1].started_at >= runs[0].finished_at
+    assert [run.status for run in runs] == ["succeeded"] * 3
+    assert all(later.started_at >= earlier.finished_at for earlier, later in zip(runs, runs[1:]))
     assert landed == sum(1 for u in sandbox.store.records("units") if u["active"] and sandbox.store.get("buildings", u["buildingID"])["active"])
+    check_run_names(env, first)
+    check_progress_reached_100(env, first)
     assert next_runs
     assert sweeps and all(moment.minute % 5 == 0 for moment in sweeps)
     for moment in next_runs:
         local = moment.astimezone(LOS_ANGELES)
         assert (local.day, local.hour, local.minute) == (27, 3, 0)
         assert moment.astimezone(ZoneInfo("UTC")).hour in (10, 11)
-    report_measurement(f"end-to-end deploy + 2 forced syncs: {time.monotonic() - begun:.1f} s after the server was up")
+
+    started = time.monotonic()
+    check_stale_parked_records_raise_their_event(env, sandbox)
+    check_a_quality_stop_raises_its_event(env, sandbox)
+    check_a_refused_mass_deactivation_raises_its_event(env, sandbox, landed)
+    report_measurement(f"e2e: stale parked records, quality stop, refused mass deactivation and their events in {time.monotonic() - started:.1f} s")
+    started = time.monotonic()
+    check_deploy_per_integration(env, sandbox)
+    report_measurement(f"e2e: pmsync deploy for 2 integration blocks checked in {time.monotonic() - started:.1f} s")
+    started = time.monotonic()
+    check_automations_apply(env)
+    report_measurement(f"e2e: automations applied twice and listed in {time.monotonic() - started:.1f} s")
 
 
-def wait_for_flow_runs(env: dict[str, str], flow_name: str, count: int, timeout: float) -> list[str]:
+def trigger_forced_sync(env: dict[str, str]) -> str:
+    done = pmsync(env, "sync", "now")
+    assert done.returncode == 0 and "forced sync queued as flow run" in done.stdout, done.stdout + done.stderr
+    return re.search(r"\(([0-9a-f-]{36})\)", done.stdout).group(1)
+
+
+def wait_for_state(env: dict[str, str], flow_run_id: str, state: str, timeout: float) -> None:
     deadline = time.monotonic() + timeout
-    while True:
-        runs = flow_runs(env, flow_name, states=None)
-        finals = [run["state_type"] for run in runs if run["state_type"] in {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}]
-        if len(finals) >= count or time.monotonic() > deadline:
-            return finals
-        time.sleep(1)
+    while (current := api(env, "GET", f"/flow_runs/{flow_run_id}")["state_type"]) != state:
+        assert current not in FINAL_STATES and time.monotonic() < deadline, f"flow run {flow_run_id} is {current}, not {state}"
+        time.sleep(0.5)
 
 
-def scheduled_runs(env: dict[str, str], flow_name: str, timeout: float) -> list:
-    deadline = time.monotonic() + timeout
-    while not (runs := flow_runs(env, flow_name, states=["SCHEDULED"])) and time.monotonic() < deadline:
-        time.sleep(1)
-    from datetime import datetime
+def stop(workers: list[subprocess.Popen]) -> None:
+    for worker in workers:
+        worker.terminate()
+    for worker in workers:
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
 
-    return [datetime.fromisoformat(run["expected_start_time"]) for run in runs]
+
+def check_run_names(env: dict[str, str], flow_run_id: str) -> None:
+    run = api(env, "GET", f"/flow_runs/{flow_run_id}")
+    assert re.fullmatch(r"delta-sync · default · \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", run["name"]), run["name"]
+    names = task_run_names(env, flow_run_id)
+    assert "extract · leases · batch 1" in names, names
+    assert any(re.fullmatch(r"load · leases · pages? 1(–\d+)?", name) for name in names), names
 
 
-def flow_runs(env: dict[str, str], flow_name: str, states: list[str] | None) -> list[dict]:
-    body: dict = {"flows": {"name": {"any_": [flow_name]}}, "sort": "EXPECTED_START_TIME_ASC", "limit": 20}
-    if states:
-        body["flow_runs"] = {"state": {"type": {"any_": states}}}
-    response = requests.post(f"{env['PREFECT_API_URL']}/flow_runs/filter", json=body, timeout=10)
-    response.raise_for_status()
-    return response.json()
+def check_progress_reached_100(env: dict[str, str], flow_run_id: str) -> None:
+    """The completed forced sync's progress artifact (one per flow run, updated per batch) ends at 100 %."""
+    body = {"artifacts": {"flow_run_id": {"any_": [flow_run_id]}, "type": {"any_": ["progress"]}}}
+    artifacts = api(env, "POST", "/artifacts/filter", body)
+    assert len(artifacts) == 1 and artifacts[0]["data"] == 100, artifacts
+
+
+def check_stale_parked_records_raise_their_event(env: dict[str, str], sandbox) -> None:
+    """A delta run by the CLI on the server parks a unit whose property never came, with an alert age of 0 hours."""
+    store = sandbox.store
+    template = {k: v for k, v in next(u for u in store.records("units") if u["active"]).items()
+                if k not in {"id", "createdDateTime", "lastModifiedDateTime"}}
+    store.add("units", {**template, "buildingID": store.next_id("buildings") + 50, "name": "Parked 1"})
+    done = pmsync({**env, "PMSYNC_PARKED_ALERT_HOURS": "0"}, "sync", "delta")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    events = events_named(env, "pmsync.parked-records.stale", timeout=60)
+    assert len(events) == 1, (events, done.stderr[-3000:], server_log_problems(env))
+    assert events[0]["resource"]["prefect.resource.id"] == "pmsync.integration.default"
+    assert events[0]["payload"]["stale_parked"] >= 1 and events[0]["payload"]["alert_hours"] == 0
+    assert set(events[0]["payload"]) == {"run_id", "flow", "stale_parked", "alert_hours"}
+
+
+def check_a_quality_stop_raises_its_event(env: dict[str, str], sandbox) -> None:
+    """A delta run by the CLI on the server (not on a worker) stops on a batch with half its units broken."""
+    broken = [u["id"] for u in sandbox.store.records("units") if u["active"]][::2]
+    for unit_id in broken:
+        sandbox.store.update("units", unit_id, buildingID=None)
+    done = pmsync(env, "sync", "delta")
+    assert done.returncode == 4, done.stdout[-2000:] + done.stderr[-2000:]
+    events = events_named(env, "pmsync.quality.stopped", timeout=60)
+    assert len(events) == 1, (events, done.stderr[-3000:], server_log_problems(env))
+    event = events[0]
+    assert event["resource"]["prefect.resource.id"] == "pmsync.integration.default"
+    assert event["payload"]["error_class"] == "DataQualityError" and event["payload"]["flow"] == "delta"
+    assert event["payload"]["entity"] == "unit" and event["payload"]["failed"] == len(broken) <= event["payload"]["checked"]
+    assert set(event["payload"]) == {"run_id", "flow", "error_class", "entity", "failed", "checked"}
+    assert any(related["prefect.resource.id"].startswith("prefect.flow-run.") for related in event["related"])
+    assert SANDBOX_CLIENT_SECRET not in json.dumps(event)
+
+
+def check_a_refused_mass_deactivation_raises_its_event(env: dict[str, str], sandbox, active_units: int) -> None:
+    """A reconciliation by the CLI on the server finds 40 % of the platform's active units gone from the source."""
+    store = sandbox.store
+    landed = [u["id"] for u in store.records("units")
+              if u["active"] and u["buildingID"] is not None and (store.get("buildings", u["buildingID"]) or {}).get("active")]
+    gone = landed[: int(active_units * 0.4)]
+    for unit_id in gone:
+        store.update("units", unit_id, active=False)
+    done = pmsync(env, "reconcile")
+    assert done.returncode == 4, done.stdout[-2000:] + done.stderr[-2000:]
+    events = events_named(env, "pmsync.reconciliation.mass-deactivation-refused", timeout=60)
+    assert len(events) == 1, (events, done.stderr[-3000:], server_log_problems(env))
+    payload = events[0]["payload"]
+    assert events[0]["resource"]["prefect.resource.id"] == "pmsync.integration.default"
+    assert payload["error_class"] == "MassDeactivationRefused" and payload["flow"] == "reconcile"
+    assert (payload["kind"], payload["would_deactivate"], payload["active"]) == ("units", len(gone), active_units)
+
+
+def server_log_problems(env: dict[str, str]) -> list[str]:
+    log = Path(env["PREFECT_HOME"]).parent / "server.log"
+    return [line for line in log.read_text(errors="replace").splitlines() if "ERROR" in line or "WARNING" in line][-20:]
+
+
+def check_deploy_per_integration(env: dict[str, str], sandbox) -> None:
+    prefect(env, "block", "register", "-m", "pmsync.blocks")
+    python(env, "from pmsync.blocks import PropertywareIntegration as P\n" + "".join(
+        f"P(base_url={sandbox.base_url!r}, client_id={SANDBOX_CLIENT_ID!r}, client_secret={SANDBOX_CLIENT_SECRET!r}, "
+        f"system_id={SANDBOX_SYSTEM_ID!r}, integration_user={SANDBOX_INTEGRATION_USER!r}).save({name!r}, overwrite=True)\n"
+        for name in BLOCKS
+    ))
+    done = pmsync(env, "deploy")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert f"for 2 integration(s): {', '.join(BLOCKS)}" in done.stdout
+    for name in BLOCKS:
+        delta = deployment(env, "delta-sync", f"delta-{name}")
+        now = deployment(env, "delta-sync", f"now-{name}")
+        reconcile = deployment(env, "property-reconciliation", f"reconcile-{name}")
+        assert delta["parameters"] == now["parameters"] == reconcile["parameters"] == {"integration": name}
+        assert f"integration:{name}" in delta["tags"] and "sync" in delta["tags"]
+        assert delta["concurrency_options"]["collision_strategy"] == "CANCEL_NEW"
+        assert now["concurrency_options"]["collision_strategy"] == "ENQUEUE" and now["global_concurrency_limit"]["limit"] == 1
+        assert reconcile["job_variables"]["env"] == {"PMSYNC_REPORTS_URL": REPORTS_URL}
+        deadline = time.monotonic() + 60
+        while not (scheduled := runs_of(env, [delta["id"]], ["SCHEDULED"])) and time.monotonic() < deadline:
+            time.sleep(1)
+        assert scheduled and all(run["parameters"] == {"integration": name} for run in scheduled)
+        assert all(datetime.fromisoformat(run["expected_start_time"]).minute == 2 for run in scheduled)
+    forced = pmsync(env, "sync", "now", "--integration", BLOCKS[1])
+    assert forced.returncode == 0, forced.stdout[-2000:] + forced.stderr[-2000:]
+    run_id = re.search(r"\(([0-9a-f-]{36})\)", forced.stdout).group(1)
+    run = api(env, "GET", f"/flow_runs/{run_id}")
+    assert run["deployment_id"] == deployment(env, "delta-sync", f"now-{BLOCKS[1]}")["id"]
+    assert run["parameters"] == {"integration": BLOCKS[1]}
+    missing = pmsync(env, "deploy", "--integration", "no-such-block")
+    assert missing.returncode == 2 and "no Propertyware Integration block named no-such-block" in missing.stderr
+
+
+def check_automations_apply(env: dict[str, str]) -> None:
+    missing = pmsync(env, "automations", "apply", "--notify-block", "custom-webhook/nowhere")
+    assert missing.returncode == 2 and "no custom-webhook block named 'nowhere'" in missing.stderr, missing.stderr
+    python(env, "from prefect.blocks.notifications import CustomWebhookNotificationBlock as W\n"
+                "W(name='pmsync', url='http://127.0.0.1:9/alerts').save('pmsync-alerts', overwrite=True)\n")
+    for _ in range(2):
+        done = pmsync(env, "automations", "apply")
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert done.stdout.count("updated automation") == len(AUTOMATIONS)
+    listed = api(env, "POST", "/automations/filter", {})
+    assert sorted(a["name"] for a in listed) == sorted(AUTOMATIONS)
+    block_id = api(env, "GET", "/block_types/slug/custom-webhook/block_documents/name/pmsync-alerts")["id"]
+    assert all(action["block_document_id"] == block_id for a in listed for action in a["actions"])
+    expected = {a["trigger"]["expect"][0] for a in listed}
+    assert {"pmsync.quality.stopped", "pmsync.reconciliation.mass-deactivation-refused", "pmsync.parked-records.stale"} <= expected

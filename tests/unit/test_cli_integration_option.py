@@ -23,8 +23,10 @@ from tests.unit.test_cli_exit_codes import error_line, run_pmsync
 WITHOUT_INTEGRATION = {
     "sandbox serve": "serves generated data; reads no platform",
     "bench": "creates and drops databases of its own",
+    "deploy": "every registered integration block by default, or each named with a repeatable --integration of its own",
+    "automations apply": "the server's automations watch every integration",
 }
-"""Commands with no integration to name, and why."""
+"""Commands without the one shared option, and why."""
 ADOPTING_THE_SHARED_OPTION: set[str] = set()
 """Modules whose commands still define an `--integration` of their own; drop a module here once it uses
 `pmsync.cli.common.INTEGRATION`."""

@@ -12,6 +12,8 @@ PREFECT_ALLOWED = {
     "pmsync/blocks.py": "Prefect blocks are Prefect objects",
     "pmsync/cli/running.py": "starts a flow when a Prefect server is configured (or a temporary one)",
     "pmsync/cli/sync.py": "`pmsync sync now` triggers a deployment",
+    "pmsync/cli/deploy.py": "`pmsync deploy` reads the integration blocks on the Prefect server",
+    "pmsync/cli/automations.py": "`pmsync automations apply` validates and writes Prefect automations",
 }
 SHELL_PACKAGES = ("prefect", "flows", "tasks")
 
