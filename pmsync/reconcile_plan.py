@@ -130,7 +130,8 @@ def check_mass_deactivation(
             continue
         raise MassDeactivationRefused(
             f"{message}; nothing was deactivated. If the source really lost them, run again with "
-            "--allow-mass-deactivation (flow parameter allow_mass_deactivation=true)"
+            "--allow-mass-deactivation (flow parameter allow_mass_deactivation=true)",
+            facts={"kind": what, "would_deactivate": gone, "active": active},
         )
 
 

@@ -36,7 +36,13 @@ class IncompleteListing(SourceUnavailable):
 
 
 class MassDeactivationRefused(Exception):
-    """Fatal until overridden: the run would deactivate too much; nothing was deactivated."""
+    """Fatal until overridden: the run would deactivate too much; nothing was deactivated.
+
+    `facts` holds what an alert may carry: what kind (units or properties), how many would go, of how many active."""
+
+    def __init__(self, message: str, facts: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.facts = facts or {}
 
 
 class NotOnPlatform(LookupError):

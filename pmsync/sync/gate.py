@@ -31,7 +31,13 @@ records it (quarantine status "warning"), reported in the run summary and `pmsyn
 
 
 class DataQualityError(Exception):
-    """Fatal for the run: a batch failed too many expectations (or a suite cannot run); fix the source or the suite."""
+    """Fatal for the run: a batch failed too many expectations (or a suite cannot run); fix the source or the suite.
+
+    `facts` holds what an alert may carry for a stop by share: the entity and the counts (no record, no value)."""
+
+    def __init__(self, message: str, facts: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.facts = facts or {}
 
 
 @dataclass(frozen=True)
@@ -231,7 +237,8 @@ class QualityGate:
                 f"{entity}: {len(broken)} of {rows} records ({share:.0%}) failed data-quality checks, over "
                 f"the {self.max_failure_share:.0%} limit; nothing of this page was written. Top failing: "
                 + ", ".join(f"{label} ×{count}" for label, count in top)
-                + f" [{request}]"
+                + f" [{request}]",
+                facts={"entity": entity, "failed": len(broken), "checked": rows},
             )
 
 

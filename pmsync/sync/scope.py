@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, select
 
@@ -74,6 +75,8 @@ class RunSummary:
     started_at: datetime
     finished_at: datetime
     error: str | None
+    error_class: str | None
+    error_facts: dict[str, Any]
     counts: dict[str, dict[str, int]]
     stale_parked: int
     parked_alert: timedelta
@@ -185,7 +188,7 @@ def run_scope(
         try:
             yield session
         except Exception as failure:
-            _finish(session, kind, f"{type(failure).__name__}: {failure}", integration, publish)
+            _finish(session, kind, f"{type(failure).__name__}: {failure}", integration, publish, failure)
             raise
         _finish(session, kind, session.failure, integration, publish)
     finally:
@@ -218,9 +221,10 @@ def _integration_id(engine: Engine, integration: Integration | str, kind: RunKin
 
 def _finish(
     session: SyncSession, kind: RunKind, error: str | None, integration: Integration | str,
-    publish: Callable[[RunSummary], object] | None,
+    publish: Callable[[RunSummary], object] | None, failure: Exception | None = None,
 ) -> None:
-    """Record the run's end and build its summary (a run without a sync_runs row only logs a failure)."""
+    """Record the run's end and build its summary (a run without a sync_runs row only logs a failure); a failure's
+    class and its `facts` (counts and names an alert may carry, when it has them) go into the summary as they are."""
     if error and isinstance(integration, Integration):
         error = scrub_credentials(error, integration)
     if error and kind.one_line_errors:
@@ -232,6 +236,7 @@ def _finish(
     with session.engine.connect() as connection:
         session.summary = RunSummary(
             session.run_id, session.flow, session.integration_name, session.started_at, utc_now(), error,
+            type(failure).__name__ if failure is not None else None, dict(getattr(failure, "facts", None) or {}),
             run_counts(connection, session.run_id),
             stale_parked(connection, session.integration_id, session.started_at - session.parked_alert),
             session.parked_alert,

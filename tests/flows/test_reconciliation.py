@@ -146,6 +146,7 @@ def test_a_source_listing_no_units_deactivates_nothing_and_fails_clearly(integra
     message = str(refused.value)
     assert f"would deactivate {len(before)} of {len(before)} active units" in message
     assert "listing is empty" in message and "--allow-mass-deactivation" in message
+    assert refused.value.facts == {"kind": "units", "would_deactivate": len(before), "active": len(before)}
     assert active_units(platform_engine) == before
     assert count(platform_engine, reconciliation_snapshots) == 0
     assert count(platform_engine, sync_runs, sync_runs.c.flow == "reconcile", sync_runs.c.status == "failed") == 1

@@ -115,8 +115,9 @@ def test_a_page_over_the_failure_share_stops_the_batch_naming_its_request(gate, 
         unit["buildingID"] = None
 
     with pytest.raises(DataQualityError, match=r"^unit: 5 of 20 records \(25%\) failed data-quality checks.*"
-                                               r"not_be_null\(property_source_id\) ×5 \[GET /units page 1\]$"):
+                                               r"not_be_null\(property_source_id\) ×5 \[GET /units page 1\]$") as stopped:
         check_pages(gate, PROPERTYWARE_RULES.stream("units"), source_pages("units", pages), NOW)
+    assert stopped.value.facts == {"entity": "unit", "failed": 5, "checked": 20}, "what the quality-stop event carries"
 
 
 def test_the_failure_share_counts_the_records_left_unchecked_as_unchanged(gate, portfolio):
