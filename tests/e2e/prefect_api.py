@@ -15,6 +15,7 @@ BIN = Path(sys.executable).parent
 FINAL_STATES = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 API_TIMEOUT_SECONDS = 60
 """A SQLite-backed server on a loaded 2-core machine has taken over 10 s to answer one request."""
+API_READ_ATTEMPTS = 3
 
 
 def prefect(env: dict[str, str], *args: str) -> str:
@@ -33,7 +34,15 @@ def python(env: dict[str, str], code: str) -> None:
 
 
 def api(env: dict[str, str], method: str, path: str, body: dict | None = None) -> dict | list:
-    response = requests.request(method, f"{env['PREFECT_API_URL']}{path}", json=body, timeout=API_TIMEOUT_SECONDS)
+    """One read of the server's REST API (GET, or a POST …/filter), asked again when the server does not answer in
+    time: CI has seen a SQLite-backed server busy for over a minute while four test workers share two cores."""
+    for attempt in range(1, API_READ_ATTEMPTS + 1):
+        try:
+            response = requests.request(method, f"{env['PREFECT_API_URL']}{path}", json=body, timeout=API_TIMEOUT_SECONDS)
+            break
+        except requests.ReadTimeout:
+            if attempt == API_READ_ATTEMPTS:
+                raise
     assert response.ok, f"{method} {path}: {response.status_code} {response.text[:1000]}"
     return response.json()
 
