@@ -244,6 +244,10 @@ def test_a_held_lock_stops_only_its_integration_and_a_reset_mark_only_its_stream
             assert shared.run("delta-sync", name)["run_id"] > shared.initial[name]["run_id"]
         with pytest.raises(IntegrationBusy, match="integration 'acme' is still being synced by stuck-host:1"):
             shared.run("delta-sync", "acme")
+        unlocked = run_pmsync("unlock", "--integration", "birch", env=shared.env("birch"))
+        assert unlocked.returncode == 0 and "integration 'birch' was not locked" in unlocked.stdout, unlocked.stderr
+        with pytest.raises(IntegrationBusy):
+            shared.run("delta-sync", "acme")
     finally:
         release(shared.engine, "acme", "stuck-host:1 direct run")
 
@@ -321,6 +325,12 @@ def test_a_work_order_is_pushed_to_its_own_integrations_source_only(shared):
     assert tuple(acme_change) == ("pending", 0, None)
     with pytest.raises(WorkOrderNotFound, match=f"no work order {made['acme']} in integration 'birch'"):
         shared.run("work-order-push", "birch", work_order_id=made["acme"])
+    elsewhere = run_pmsync("workorder", "update", str(made["acme"]), "--note", "from birch", "--no-push",
+                           "--integration", "birch", env=shared.env("birch"))
+    assert elsewhere.returncode != 0 and elsewhere.stdout == ""
+    assert f"work order {made['acme']} belongs to integration 'acme', not 'birch'" in elsewhere.stderr
+    assert len(shared.rows("acme", work_orders, work_order_changes.c.id,
+                           where=work_order_changes.c.work_order_id == work_orders.c.id)) == 1
     assert shared.run("work-order-push", "cedar")["work_orders"] == []
 
     pushed = shared.run("work-order-push", "acme", work_order_id=made["acme"])
