@@ -6,7 +6,6 @@ plain steps and the read-only commands as real `pmsync` processes."""
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import timedelta
@@ -15,20 +14,11 @@ import pytest
 import sqlalchemy as sa
 
 from pmsync.explain import explain
-from pmsync.export import UNIT_DEACTIVATED, UNIT_REACTIVATED, recent_snapshots, snapshot_changes
-from pmsync.integrations import Integration, integration_from_environment
-from pmsync.jobs import JOBS
+from pmsync.export import UNIT_DEACTIVATED, UNIT_REACTIVATED, UnknownSnapshot, recent_snapshots, snapshot_changes
 from pmsync.locks import IntegrationBusy, acquire, release
-from pmsync.platform import make_engine
 from pmsync.runs import stale_parked_by_entity, utc_now
 from pmsync.workorders import WorkOrderNotFound, create_work_order
-from sandbox import (
-    SANDBOX_CLIENT_ID,
-    SANDBOX_CLIENT_SECRET,
-    SANDBOX_INTEGRATION_USER,
-    SANDBOX_SYSTEM_ID,
-    SandboxServer,
-)
+from sandbox import SandboxServer
 from schemas.tables import (
     integrations,
     leases,
@@ -41,104 +31,20 @@ from schemas.tables import (
     work_order_changes,
     work_orders,
 )
+from tests.flows.three_companies import (
+    SharedPlatform,
+    a_lease_with_a_tenant,
+    give_own_names,
+    keep_stamp,
+    other_lease,
+    synced_units,
+)
 from tests.unit.test_cli_exit_codes import run_pmsync
 
 COMPANIES = ("acme", "birch", "cedar")
 UNITS = 40
 SEED = 7
 BAD_EMAIL = "mail@@x"
-
-
-class SharedPlatform:
-    """Three companies' sandboxes (same seed, so the same source ids) syncing into one platform database."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, url: str, sandboxes: dict[str, SandboxServer]):
-        self.monkeypatch, self.url, self.sandboxes = monkeypatch, url, sandboxes
-        self.engine = make_engine(url)
-        self.initial: dict[str, dict] = {}
-        self.lease: dict = {}
-        self.tenant: dict = {}
-        self.parked_lease: dict = {}
-        self.deleted_unit = 0
-
-    def store(self, name: str):
-        return self.sandboxes[name].store
-
-    def env(self, name: str) -> dict[str, str]:
-        """The PMSYNC_* environment of company `name`: its own source account, the shared platform database."""
-        return {
-            "PMSYNC_DATABASE_URL": self.url,
-            "PMSYNC_INTEGRATION_NAME": name,
-            "PMSYNC_PW_BASE_URL": self.sandboxes[name].base_url,
-            "PMSYNC_PW_CLIENT_ID": SANDBOX_CLIENT_ID,
-            "PMSYNC_PW_CLIENT_SECRET": SANDBOX_CLIENT_SECRET,
-            "PMSYNC_PW_SYSTEM_ID": SANDBOX_SYSTEM_ID,
-            "PMSYNC_INTEGRATION_USER": SANDBOX_INTEGRATION_USER,
-            "PMSYNC_PW_MAX_ATTEMPTS": "3",
-            "PMSYNC_PW_BACKOFF_SECONDS": "0.05",
-        }
-
-    def become(self, name: str) -> None:
-        for variable, value in self.env(name).items():
-            self.monkeypatch.setenv(variable, value)
-
-    def run(self, job: str, name: str, **parameters) -> dict:
-        """A job of company `name`, as its environment's default integration."""
-        self.become(name)
-        return JOBS[job](**parameters)
-
-    def integration(self, name: str) -> Integration:
-        self.become(name)
-        return integration_from_environment()
-
-    def cli_json(self, name: str, *args: str):
-        done = run_pmsync(*args, "--integration", name, "--json", env=self.env(name))
-        assert done.returncode == 0, (done.stdout + done.stderr)[-2000:]
-        return json.loads(done.stdout)
-
-    def id_of(self, name: str) -> int:
-        with self.engine.connect() as connection:
-            return connection.execute(sa.select(integrations.c.id).where(integrations.c.name == name)).scalar_one()
-
-    def rows(self, name: str, table: sa.Table, *columns: sa.Column, where=sa.true()) -> list:
-        with self.engine.connect() as connection:
-            return connection.execute(
-                sa.select(*columns).where(table.c.integration_id == self.id_of(name), where)
-            ).all()
-
-
-def keep_stamp(record: dict) -> dict:
-    """The record's own modification time, so an edit made before the first sync is not re-read by every delta."""
-    return {"lastModifiedDateTime": record["lastModifiedDateTime"]}
-
-
-def give_own_names(store, company: str) -> None:
-    """Every building and unit named after the company: the same ids carry different data in each source."""
-    for building in store.records("buildings"):
-        store.update("buildings", building["id"], name=f"{company.title()} building {building['id']}", **keep_stamp(building))
-    for unit in store.records("units"):
-        store.update("units", unit["id"], name=f"{company.title()} unit {unit['id']}", **keep_stamp(unit))
-
-
-def synced_units(store) -> set[int]:
-    """Active units of active buildings: those an initial sync loads."""
-    buildings = {b["id"] for b in store.records("buildings") if b["active"]}
-    return {u["id"] for u in store.records("units") if u["active"] and u["buildingID"] in buildings}
-
-
-def a_lease_with_a_tenant(store) -> tuple[dict, dict]:
-    """An active lease on a synced unit, and one of its Tenant contacts (a resident everywhere it loads)."""
-    loaded = synced_units(store)
-    for lease in store.records("leases"):
-        tenant = next((c for c in lease.get("contacts") or [] if c["role"] == "Tenant" and c.get("email")), None)
-        if lease["active"] and lease["unitID"] in loaded and tenant:
-            return lease, tenant
-    raise AssertionError("the sandbox has no active lease with a tenant on a synced unit")
-
-
-def other_lease(store, not_this: int) -> dict:
-    loaded = synced_units(store)
-    return next(l for l in store.records("leases") if l["unitID"] in loaded and l["id"] != not_this)
 
 
 @pytest.fixture
@@ -284,6 +190,9 @@ def test_a_unit_deleted_in_one_source_is_deactivated_snapshotted_and_reported_fo
         assert [(row["integration"], row["unit_id"], row["unit_name"]) for row in changes[UNIT_DEACTIVATED]] == expected
         assert changes[UNIT_REACTIVATED] == []
     assert len(recent_snapshots(shared.engine, 20)) == 3
+    cedars = results["cedar"]["snapshot_id"]
+    with pytest.raises(UnknownSnapshot, match=f"no reconciliation snapshot {cedars} of integration 'acme'"):
+        snapshot_changes(shared.engine, cedars, "acme")
 
     listed = shared.cli_json("cedar", "report", "snapshots")
     assert [(s["id"], s["integration"]) for s in listed] == [(results["cedar"]["snapshot_id"], "cedar")]
