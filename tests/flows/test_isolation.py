@@ -12,12 +12,14 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 
 from pmsync.explain import explain
 from pmsync.export import UNIT_DEACTIVATED, UNIT_REACTIVATED, UnknownSnapshot, recent_snapshots, snapshot_changes
 from pmsync.locks import IntegrationBusy, acquire, release
 from pmsync.runs import stale_parked_by_entity, utc_now
 from pmsync.workorders import WorkOrderNotFound, create_work_order
+from reports.app import create_app
 from sandbox import SandboxServer
 from schemas.tables import (
     integrations,
@@ -193,6 +195,11 @@ def test_a_unit_deleted_in_one_source_is_deactivated_snapshotted_and_reported_fo
     cedars = results["cedar"]["snapshot_id"]
     with pytest.raises(UnknownSnapshot, match=f"no reconciliation snapshot {cedars} of integration 'acme'"):
         snapshot_changes(shared.engine, cedars, "acme")
+    pages = {name: TestClient(create_app(shared.url, None, name), base_url="http://127.0.0.1:8780") for name in COMPANIES}
+    shown = pages["cedar"].get(f"/snapshots/{cedars}")
+    assert shown.status_code == 200 and f"Cedar unit {gone}" in shown.text
+    assert f"Cedar unit {gone}" not in pages["acme"].get("/").text
+    assert [pages["acme"].get(f"/snapshots/{cedars}{suffix}").status_code for suffix in ("", "/report.csv")] == [404, 404]
 
     listed = shared.cli_json("cedar", "report", "snapshots")
     assert [(s["id"], s["integration"]) for s in listed] == [(results["cedar"]["snapshot_id"], "cedar")]
