@@ -123,6 +123,7 @@ def update_work_order(
     engine: Engine,
     work_order_id: int,
     *,
+    integration: str | None = None,
     note: str | None = None,
     complete: bool = False,
     completed_on: date | None = None,
@@ -134,7 +135,8 @@ def update_work_order(
 
     Before the source has it, edited fields simply go into the creation. After, the source has no update
     endpoint for them: they are sent as a progress task ("priority: MEDIUM → HIGH"), a note as a task,
-    completion through close, custom fields through the custom-field endpoint.
+    completion through close, custom fields through the custom-field endpoint. With `integration`, a work order of
+    another integration is refused (WorkOrderNotFound) and nothing is queued.
     """
     unknown = set(fields) - set(EDITABLE)
     if unknown:
@@ -142,9 +144,18 @@ def update_work_order(
     if "priority" in fields:
         fields["priority"] = _check_priority(fields["priority"])
     with engine.begin() as connection:
-        row = connection.execute(select(work_orders).where(work_orders.c.id == work_order_id)).first()
+        row = connection.execute(
+            select(work_orders, integrations.c.name.label("integration_name"))
+            .join(integrations, integrations.c.id == work_orders.c.integration_id)
+            .where(work_orders.c.id == work_order_id)
+        ).first()
         if row is None:
             raise WorkOrderNotFound(f"no work order {work_order_id} on the platform")
+        if integration is not None and row.integration_name != integration:
+            raise WorkOrderNotFound(
+                f"work order {work_order_id} belongs to integration {row.integration_name!r}, not {integration!r}; "
+                "nothing was changed: name its own integration"
+            )
         creation_pending = connection.execute(
             select(work_order_changes.c.id).where(
                 work_order_changes.c.work_order_id == work_order_id, work_order_changes.c.kind == "create",

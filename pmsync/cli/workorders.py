@@ -10,8 +10,8 @@ from rich.table import Table
 from rich.text import Text
 
 from pmsync.cli.common import (
-    EXIT_CONFIGURATION, EXIT_OTHER, EXIT_REFUSED, EXIT_SOURCE_UNAVAILABLE, INTEGRATION, console, fail, open_platform,
-    preflight, run_flow, short_lived, shown_integration,
+    EXIT_CONFIGURATION, EXIT_OTHER, EXIT_REFUSED, EXIT_SOURCE_UNAVAILABLE, INTEGRATION, console, fail, integration_name,
+    open_platform, preflight, run_flow, short_lived, shown_integration,
 )
 from pmsync.cli.json_output import JSON_OPTION, print_json
 
@@ -92,7 +92,7 @@ def workorder_update(
     engine = open_platform()
     try:
         queued = update_work_order(
-            engine, work_order_id, note=note, complete=complete,
+            engine, work_order_id, integration=integration_name(integration), note=note, complete=complete,
             completed_on=completed_on.date() if completed_on else None, completion_comment=comment,
             custom_fields=custom or None, description=description, priority=priority, category=category, type=type_,
         )
