@@ -1,7 +1,8 @@
 """Independent integrations: six `pmsync` processes, one per integration and each with its own sandbox account, run at
 the same time on one platform database (SQLite and PostgreSQL). One integration's failure — credentials refused, a
 source down, a quality stop, a refused mass deactivation — fails that integration's run only; the others go on, their
-runs overlap in time (each holds its own lock), and `pmsync runs --integration NAME` shows each one's runs alone."""
+runs overlap in time (each holds its own lock), and `pmsync runs --integration NAME` shows each one's runs alone.
+First runs at once on a fresh platform migrate it once."""
 
 from __future__ import annotations
 
@@ -202,3 +203,16 @@ def check_runs_command_shows_each_integration_alone(env: dict[str, dict[str, str
         assert [title.split(" · ")[2] for title in titles] == [name] * len(runs[name]), as_table.stdout
         newest = runs[name][-1]
         assert f"run {newest.id} · {newest.flow} · {name} · {newest.status}" in as_table.stdout
+
+
+def test_first_runs_of_several_integrations_at_once_migrate_a_fresh_platform_once(platform_url, platform_engine):
+    code = "from pmsync.platform import make_engine, migrate; import sys; migrate(make_engine(sys.argv[1]))"
+    starting = [subprocess.Popen([sys.executable, "-c", code, platform_url], stderr=subprocess.PIPE, text=True)
+                for _ in range(4)]
+
+    failures = [process.communicate(timeout=120)[1] for process in starting if process.wait(timeout=120) != 0]
+
+    assert failures == []
+    with platform_engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM alembic_version")).scalar_one() == 1
+        assert connection.execute(sa.select(sa.func.count()).select_from(integrations)).scalar_one() == 0
