@@ -59,7 +59,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the platform schema to the newest migration (idempotent; serialised across processes on PostgreSQL).
+    """Bring the platform schema to the newest migration (idempotent; serialised across processes: an advisory lock on
+    PostgreSQL, the database's write lock on SQLite).
 
     On SQLite, foreign keys are off while migrating (a batch migration rebuilds a table others reference) and checked
     before the commit, as Alembic advises. A schema already at the newest revision costs one query, not Alembic.
@@ -78,7 +79,9 @@ def migrate(engine: Engine) -> None:
             connection.commit()
         try:
             with connection.begin():
-                if not sqlite:
+                if sqlite:
+                    connection.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock first: a second migrator waits
+                else:
                     connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7410001)")
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")

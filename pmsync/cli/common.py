@@ -272,14 +272,29 @@ def platform_totals(database_url: str) -> dict[str, int]:
         }
 
 
+def integration_of_run(engine: Engine, run_id: int) -> str:
+    """The name of the integration a run belongs to."""
+    from sqlalchemy import select
+
+    from schemas.tables import integrations, sync_runs
+
+    with engine.connect() as connection:
+        return connection.execute(
+            select(integrations.c.name).join(sync_runs, sync_runs.c.integration_id == integrations.c.id)
+            .where(sync_runs.c.id == run_id)
+        ).scalar_one()
+
+
 def print_result(title: str, result: dict) -> None:
     """A sync's counts table, its reasons, the platform's row totals and any parked records left waiting."""
     from pmsync.platform import make_engine
     from pmsync.platform_settings import PlatformSettings
 
     database_url = PlatformSettings().database_url
-    console.print(counts_table(f"{title} — run {result['run_id']}", result["counts"]))
-    print_reasons(make_engine(database_url), result["run_id"])
+    engine = make_engine(database_url)
+    integration = integration_of_run(engine, result["run_id"])
+    console.print(counts_table(f"{title} — run {result['run_id']} · {integration}", result["counts"]))
+    print_reasons(engine, result["run_id"])
     totals = platform_totals(database_url)
     console.print("platform rows: " + ", ".join(f"{name} {count}" for name, count in totals.items()), highlight=False)
     if result.get("stale_parked"):

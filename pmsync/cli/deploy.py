@@ -14,6 +14,7 @@ import typer
 
 from pmsync.cli.common import EXIT_CONFIGURATION, console, error_console, fail
 from pmsync.cli.prefect_config import configured_api_url
+from pmsync.schedules import staggered_cron
 
 BLOCK_TYPE = "propertyware-integration"
 PROJECT_FILE = "prefect.yaml"
@@ -31,18 +32,26 @@ def deploy(
         None, "--project-dir",
         help="The checkout workers run flows from, holding prefect.yaml (default: PMSYNC_PROJECT_DIR, else here).",
     ),
-    show: bool = typer.Option(False, "--show", help="Print the generated deployment file instead of deploying it."),
+    show: bool = typer.Option(
+        False, "--show",
+        help="Print the generated deployment file instead of deploying it (with --integration: no server needed).",
+    ),
 ) -> None:
     """Create or update, for each integration block, every deployment of prefect.yaml named `<deployment>-<block>`
-    with `parameters: {integration: <block>}`, tag `integration:<block>` and prefect.yaml's schedules and limits."""
+    with `parameters: {integration: <block>}`, tag `integration:<block>`, prefect.yaml's limits and its schedules
+    moved by the block's minute offset."""
     import yaml
 
-    require_prefect_server()
+    offline_preview = show and bool(integrations)
+    if not offline_preview:
+        require_prefect_server()
     root = (project_dir or Path(os.environ.get("PMSYNC_PROJECT_DIR") or Path.cwd())).resolve()
     if not (root / PROJECT_FILE).is_file():
         fail(f"no {PROJECT_FILE} in {root}; run from the pmsync checkout or pass --project-dir", EXIT_CONFIGURATION)
     names = sorted(set(integrations)) if integrations else registered_integrations()
-    if integrations:
+    if offline_preview:
+        _check_names(names)
+    elif integrations:
         check_registered(names)
     spec = per_integration_spec(yaml.safe_load((root / PROJECT_FILE).read_text(encoding="utf-8")), names)
     unset = unset_env_templates(spec)
@@ -81,7 +90,9 @@ def require_prefect_server() -> None:
 
 
 def per_integration_spec(project: dict, names: list[str]) -> dict:
-    """prefect.yaml with its deployments replaced by one copy per integration: name suffix, parameter, tag."""
+    """prefect.yaml with its deployments replaced by one copy per integration: name suffix, parameter, tag, and each
+    cron schedule moved by the integration's minute offset (pmsync/schedules.py), so integrations do not all start
+    in the same minute."""
     deployments = []
     for name in names:
         for original in project.get("deployments", []):
@@ -90,8 +101,19 @@ def per_integration_spec(project: dict, names: list[str]) -> dict:
             deployment["parameters"] = {**(original.get("parameters") or {}), "integration": name}
             deployment["tags"] = [*(original.get("tags") or []), f"integration:{name}"]
             deployment["description"] = f"{original.get('description', '').rstrip()} Integration {name}.".lstrip()
+            if deployment.get("schedules"):
+                deployment["schedules"] = [_staggered(schedule, name) for schedule in deployment["schedules"]]
             deployments.append(deployment)
     return {**{k: v for k, v in project.items() if k not in ("deployments", "definitions")}, "deployments": deployments}
+
+
+def _staggered(schedule: dict, integration: str) -> dict:
+    if "cron" not in schedule:
+        return schedule
+    try:
+        return {**schedule, "cron": staggered_cron(schedule["cron"], integration)}
+    except ValueError as problem:
+        fail(f"{PROJECT_FILE}: {problem}", EXIT_CONFIGURATION)
 
 
 def unset_env_templates(spec: dict) -> list[str]:

@@ -9,7 +9,8 @@ import typer
 from rich.table import Table
 
 from pmsync.cli.common import (
-    INTEGRATION, console, fail, integration_name, open_platform, preflight, run_flow, short_lived, shown_integration,
+    INTEGRATION, console, fail, integration_name, integration_of_run, open_platform, preflight, run_flow, short_lived,
+    shown_integration,
 )
 from pmsync.cli.json_output import JSON_OPTION, print_json
 
@@ -54,7 +55,12 @@ def reconcile(
     if dry_run:
         console.print("dry run — nothing was written; a real run would make these changes:", highlight=False)
     else:
-        console.print(f"reconciliation — run {result['run_id']} · snapshot {result['snapshot_id']}", highlight=False)
+        from pmsync.platform import make_engine
+        from pmsync.platform_settings import PlatformSettings
+
+        name = integration_of_run(make_engine(PlatformSettings().database_url), result["run_id"])
+        console.print(f"reconciliation — run {result['run_id']} · {name} · snapshot {result['snapshot_id']}",
+                      highlight=False)
     for key, title in (
         ("deactivated_units", "units deactivated"),
         ("reactivated_units", "units reactivated"),

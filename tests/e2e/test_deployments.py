@@ -18,6 +18,7 @@ import requests
 import sqlalchemy as sa
 import yaml
 
+from pmsync.schedules import minute_offset
 from sandbox import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_INTEGRATION_USER, SANDBOX_SYSTEM_ID
 from sandbox.faults import status_fault
 from sandbox.slowdowns import Slowdown
@@ -265,7 +266,7 @@ def check_deploy_per_integration(env: dict[str, str], sandbox) -> None:
         while not (scheduled := runs_of(env, [delta["id"]], ["SCHEDULED"])) and time.monotonic() < deadline:
             time.sleep(1)
         assert scheduled and all(run["parameters"] == {"integration": name} for run in scheduled)
-        assert all(datetime.fromisoformat(run["expected_start_time"]).minute == 2 for run in scheduled)
+        assert all(datetime.fromisoformat(run["expected_start_time"]).minute == 2 + minute_offset(name) for run in scheduled)
     forced = pmsync(env, "sync", "now", "--integration", BLOCKS[1])
     assert forced.returncode == 0, forced.stdout[-2000:] + forced.stderr[-2000:]
     run_id = re.search(r"\(([0-9a-f-]{36})\)", forced.stdout).group(1)
