@@ -257,32 +257,32 @@ def print_unapplied(reasons: list[dict]) -> None:
         ), highlight=False)
 
 
-def platform_totals(database_url: str) -> dict[str, int]:
-    """Rows per public table, for the closing summary."""
+def platform_totals(engine: Engine, integration_id: int) -> dict[str, int]:
+    """Rows per public table of one integration, for the closing summary (other companies' rows are not its business)."""
     from sqlalchemy import func, select
 
-    from pmsync.platform import make_engine
     from schemas.tables import SYNCED_TABLES
 
-    engine = make_engine(database_url)
     with engine.connect() as connection:
         return {
-            table.name: connection.execute(select(func.count()).select_from(table)).scalar_one()
+            table.name: connection.execute(
+                select(func.count()).select_from(table).where(table.c.integration_id == integration_id)
+            ).scalar_one()
             for table in SYNCED_TABLES.values()
         }
 
 
-def integration_of_run(engine: Engine, run_id: int) -> str:
-    """The name of the integration a run belongs to."""
+def integration_of_run(engine: Engine, run_id: int) -> tuple[str, int]:
+    """The name and platform id of the integration a run belongs to."""
     from sqlalchemy import select
 
     from schemas.tables import integrations, sync_runs
 
     with engine.connect() as connection:
         return connection.execute(
-            select(integrations.c.name).join(sync_runs, sync_runs.c.integration_id == integrations.c.id)
+            select(integrations.c.name, integrations.c.id).join(sync_runs, sync_runs.c.integration_id == integrations.c.id)
             .where(sync_runs.c.id == run_id)
-        ).scalar_one()
+        ).one()._tuple()
 
 
 def print_result(title: str, result: dict) -> None:
@@ -290,12 +290,12 @@ def print_result(title: str, result: dict) -> None:
     from pmsync.platform import make_engine
     from pmsync.platform_settings import PlatformSettings
 
-    database_url = PlatformSettings().database_url
-    engine = make_engine(database_url)
-    integration = integration_of_run(engine, result["run_id"])
+    engine = make_engine(PlatformSettings().database_url)
+    integration, integration_id = integration_of_run(engine, result["run_id"])
     console.print(counts_table(f"{title} — run {result['run_id']} · {integration}", result["counts"]))
     print_reasons(engine, result["run_id"])
-    totals = platform_totals(database_url)
-    console.print("platform rows: " + ", ".join(f"{name} {count}" for name, count in totals.items()), highlight=False)
+    totals = platform_totals(engine, integration_id)
+    console.print(f"platform rows of {integration}: " + ", ".join(f"{name} {count}" for name, count in totals.items()),
+                  highlight=False)
     if result.get("stale_parked"):
         console.print(f"{result['stale_parked']} parked records are still waiting for their parent", style="yellow")

@@ -58,7 +58,7 @@ def reconcile(
         from pmsync.platform import make_engine
         from pmsync.platform_settings import PlatformSettings
 
-        name = integration_of_run(make_engine(PlatformSettings().database_url), result["run_id"])
+        name, _ = integration_of_run(make_engine(PlatformSettings().database_url), result["run_id"])
         console.print(f"reconciliation — run {result['run_id']} · {name} · snapshot {result['snapshot_id']}",
                       highlight=False)
     for key, title in (

@@ -42,7 +42,7 @@ def test_sync_initial_prints_counts_and_runs_lists_the_run(integration_env):
     assert synced.returncode == 0, synced.stderr[-2000:]
     assert "initial sync — run 1" in synced.stdout
     assert flow_runs_on_the_server("initial-sync") == seen_before + 1, "with a server configured, runs show in its UI"
-    assert "resident" in synced.stdout and "platform rows: properties" in synced.stdout
+    assert "resident" in synced.stdout and "platform rows of default: properties" in synced.stdout
 
     listed = run_pmsync("runs", env=integration_env)
     assert listed.returncode == 0, listed.stderr[-2000:]

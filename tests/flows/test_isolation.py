@@ -6,6 +6,7 @@ plain steps and the read-only commands as real `pmsync` processes."""
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import timedelta
@@ -169,6 +170,10 @@ def test_a_held_lock_stops_only_its_integration_and_a_reset_mark_only_its_stream
     assert deltas["birch"]["counts"]["unit"]["fetched"] == shared.initial["birch"]["counts"]["unit"]["fetched"] > 0
     assert deltas["acme"]["counts"]["unit"]["fetched"] == deltas["cedar"]["counts"]["unit"]["fetched"] == 0
     assert all(shared.cli_json(name, "state") for name in COMPANIES)
+    synced = run_pmsync("sync", "delta", env=shared.env("cedar"))
+    assert synced.returncode == 0, synced.stderr[-2000:]
+    totals = re.search(r"platform rows of cedar: properties (\d+), units (\d+)", synced.stdout)
+    assert totals and [int(n) for n in totals.groups()] == [len(shared.rows("cedar", t, t.c.id)) for t in (properties, units)]
     assert {m["stream"] for m in shared.cli_json("birch", "state") if m["run_id"] == deltas["birch"]["run_id"]} >= {"units"}
 
 
