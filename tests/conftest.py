@@ -64,19 +64,26 @@ def sandbox() -> Iterator[SandboxServer]:
         yield server
 
 
-@pytest.fixture
-def integration_env(monkeypatch: pytest.MonkeyPatch, sandbox: SandboxServer, platform_url: str) -> dict[str, str]:
-    """The PMSYNC_* environment of the default integration, pointed at the sandbox and the test database."""
-    env = {
+def source_env(platform_url: str, source: SandboxServer, **overrides: str) -> dict[str, str]:
+    """The PMSYNC_* environment of an integration whose source is the sandbox `source`, on the test database; few,
+    short retries."""
+    return {
         "PMSYNC_DATABASE_URL": platform_url,
-        "PMSYNC_PW_BASE_URL": sandbox.base_url,
+        "PMSYNC_PW_BASE_URL": source.base_url,
         "PMSYNC_PW_CLIENT_ID": SANDBOX_CLIENT_ID,
         "PMSYNC_PW_CLIENT_SECRET": SANDBOX_CLIENT_SECRET,
         "PMSYNC_PW_SYSTEM_ID": SANDBOX_SYSTEM_ID,
         "PMSYNC_INTEGRATION_USER": SANDBOX_INTEGRATION_USER,
         "PMSYNC_PW_MAX_ATTEMPTS": "3",
         "PMSYNC_PW_BACKOFF_SECONDS": "0.05",
+        **overrides,
     }
+
+
+@pytest.fixture
+def integration_env(monkeypatch: pytest.MonkeyPatch, sandbox: SandboxServer, platform_url: str) -> dict[str, str]:
+    """The PMSYNC_* environment of the default integration, pointed at the sandbox and the test database."""
+    env = source_env(platform_url, sandbox)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return env

@@ -19,10 +19,11 @@ import pytest
 import sqlalchemy as sa
 
 from pmsync.cli.common import EXIT_CONFIGURATION, EXIT_REFUSED, EXIT_SOURCE_UNAVAILABLE
-from sandbox import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_INTEGRATION_USER, SANDBOX_SYSTEM_ID, SandboxServer
+from sandbox import SandboxServer
 from sandbox.faults import status_fault
 from sandbox.slowdowns import Slowdown
 from schemas.tables import integrations, sync_runs, units
+from tests.conftest import source_env
 
 SLOW = "harbour"
 """Its initial sync crawls (every request slowed, two records a page) until every other run has ended."""
@@ -45,12 +46,8 @@ def environment(name: str, source: SandboxServer, platform_url: str, **overrides
     inherited = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "PMSYNC_"))}
     return {
         **inherited, "COLUMNS": "200",
-        "PMSYNC_DATABASE_URL": platform_url, "PMSYNC_INTEGRATION_NAME": name,
-        "PMSYNC_PW_BASE_URL": source.base_url, "PMSYNC_PW_CLIENT_ID": SANDBOX_CLIENT_ID,
-        "PMSYNC_PW_CLIENT_SECRET": SANDBOX_CLIENT_SECRET, "PMSYNC_PW_SYSTEM_ID": SANDBOX_SYSTEM_ID,
-        "PMSYNC_INTEGRATION_USER": SANDBOX_INTEGRATION_USER,
-        "PMSYNC_PW_MAX_ATTEMPTS": "2", "PMSYNC_PW_BACKOFF_SECONDS": "0.01",
-        **overrides,
+        **source_env(platform_url, source, PMSYNC_INTEGRATION_NAME=name, PMSYNC_PW_MAX_ATTEMPTS="2",
+                     PMSYNC_PW_BACKOFF_SECONDS="0.01", **overrides),
     }
 
 

@@ -11,14 +11,9 @@ import sqlalchemy as sa
 from pmsync.integrations import Integration, integration_from_environment
 from pmsync.jobs import JOBS
 from pmsync.platform import make_engine
-from sandbox import (
-    SANDBOX_CLIENT_ID,
-    SANDBOX_CLIENT_SECRET,
-    SANDBOX_INTEGRATION_USER,
-    SANDBOX_SYSTEM_ID,
-    SandboxServer,
-)
+from sandbox import SandboxServer
 from schemas.tables import integrations
+from tests.conftest import source_env
 from tests.unit.test_cli_exit_codes import run_pmsync
 
 
@@ -39,17 +34,7 @@ class SharedPlatform:
 
     def env(self, name: str) -> dict[str, str]:
         """The PMSYNC_* environment of company `name`: its own source account, the shared platform database."""
-        return {
-            "PMSYNC_DATABASE_URL": self.url,
-            "PMSYNC_INTEGRATION_NAME": name,
-            "PMSYNC_PW_BASE_URL": self.sandboxes[name].base_url,
-            "PMSYNC_PW_CLIENT_ID": SANDBOX_CLIENT_ID,
-            "PMSYNC_PW_CLIENT_SECRET": SANDBOX_CLIENT_SECRET,
-            "PMSYNC_PW_SYSTEM_ID": SANDBOX_SYSTEM_ID,
-            "PMSYNC_INTEGRATION_USER": SANDBOX_INTEGRATION_USER,
-            "PMSYNC_PW_MAX_ATTEMPTS": "3",
-            "PMSYNC_PW_BACKOFF_SECONDS": "0.05",
-        }
+        return source_env(self.url, self.sandboxes[name], PMSYNC_INTEGRATION_NAME=name)
 
     def become(self, name: str) -> None:
         for variable, value in self.env(name).items():
