@@ -57,8 +57,24 @@ def run_job(flow_name: str, **params: object) -> dict:
 
     module, name = FLOWS[flow_name]
     flow = getattr(importlib.import_module(module), name)
-    with prefect_ready(), heartbeats_only_when_configured(), progress_shown() as show, listening(show):
-        return flow(**params)
+    with prefect_ready(), heartbeats_only_when_configured(), prefect_services_drained():
+        with progress_shown() as show, listening(show):
+            return flow(**params)
+
+
+@contextmanager
+def prefect_services_drained() -> Iterator[None]:
+    """Send a flow run's last events and log lines before the command prints its closing line: Prefect otherwise
+    sends them as the interpreter exits, and a slow server's 'Still processing items' warning would follow the summary
+    or the error."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    try:
+        yield
+    finally:
+        for worker in (APILogWorker, EventsWorker):
+            worker.drain_all(at_exit=False)
 
 
 @contextmanager
