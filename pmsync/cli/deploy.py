@@ -83,7 +83,7 @@ def deploy(
         if not names:
             error_console.print("no Propertyware Integration block is registered yet: deploying only the platform's "
                                 "deployments; add a company with `pmsync integration add NAME` or a block in the "
-                                "Prefect UI (Blocks)", highlight=False)
+                                "Prefect UI (Blocks)", highlight=False, soft_wrap=True)
         deployed = deploy_integrations(names, root, platform_wide=True)
     except (DeployFailed, EnrollmentRefused) as failure:
         fail_with(failure)
@@ -94,12 +94,12 @@ def print_deployed(deployed: Deployed) -> None:
     """The warnings for unset variables, one line per deployment with its schedules, and the closing count."""
     for variable in deployed.unset:
         error_console.print(f"warning: {variable} is not set here; its deployments take the worker's {variable}",
-                            highlight=False)
+                            highlight=False, soft_wrap=True)
     for deployment in deployed.deployments:
         console.print(f"{deployment['entrypoint'].split(':')[-1]} / {deployment['name']}: {schedule_text(deployment)}",
-                      highlight=False)
+                      highlight=False, soft_wrap=True)
     console.print(f"deployed {len(deployed.deployments)} deployments for {len(deployed.integrations)} integration(s): "
-                  f"{', '.join(deployed.integrations)}", highlight=False)
+                  f"{', '.join(deployed.integrations)}", highlight=False, soft_wrap=True)
 
 
 def schedule_text(deployment: dict) -> str:

@@ -63,14 +63,14 @@ def add(
         fail(f"a Propertyware Integration block named {name!r} exists already; pass --overwrite to replace its "
              "settings, or pick another name", EXIT_CONFIGURATION)
     saved = _save(block, name, overwrite)
-    console.print(f"{'updated' if existing else 'saved'} block propertyware-integration/{name}", highlight=False)
+    console.print(f"{'updated' if existing else 'saved'} block propertyware-integration/{name}", highlight=False, soft_wrap=True)
     try:
-        console.print(reinstatement_text(reinstate_on_platform(name)), highlight=False)
+        console.print(reinstatement_text(reinstate_on_platform(name)), highlight=False, soft_wrap=True)
         print_deployed(deploy_integrations([name], root))
         if initial_sync:
             run = start_initial_sync(name, None if existing else saved)
             console.print(f"initial sync of {name} queued as flow run {run.name} ({run.id}); watch it at {run_url(run)}",
-                          highlight=False)
+                          highlight=False, soft_wrap=True)
     except Exception as failure:  # the platform's or the server's failure still ends in one line and its exit code
         fail_with(failure)
 
@@ -98,12 +98,12 @@ def remove(
     try:
         deleted = delete_deployments(name)
         for label in deleted:
-            console.print(f"deleted deployment {label}", highlight=False)
-        console.print(f"{len(deleted)} deployments of {name} deleted; its schedules are stopped", highlight=False)
-        console.print(retirement_text(retire_on_platform(name)), highlight=False)
+            console.print(f"deleted deployment {label}", highlight=False, soft_wrap=True)
+        console.print(f"{len(deleted)} deployments of {name} deleted; its schedules are stopped", highlight=False, soft_wrap=True)
+        console.print(retirement_text(retire_on_platform(name)), highlight=False, soft_wrap=True)
         gone = delete_block(name)
         console.print(f"deleted block propertyware-integration/{name} and its secret" if gone
-                      else f"no block propertyware-integration/{name} on the server (already deleted)", highlight=False)
+                      else f"no block propertyware-integration/{name} on the server (already deleted)", highlight=False, soft_wrap=True)
     except Exception as failure:  # the platform's or the server's failure still ends in one line and its exit code
         fail_with(failure)
 
@@ -148,12 +148,20 @@ def _platform_integrations() -> dict[str, str]:
 
 
 def _ask_secret() -> str:
+    """The client secret typed at a hidden prompt; without a terminal to ask in, the command ends saying where to give
+    it."""
+    import sys
+
     import click
 
+    if not sys.stdin.isatty():
+        fail(f"no client secret: set {SECRET_VARIABLE} (or pass --client-secret); there is no terminal to ask in",
+             EXIT_CONFIGURATION)
     try:
         return typer.prompt("client secret", hide_input=True)
-    except click.exceptions.Abort:
-        fail(f"no client secret: pass --client-secret, set {SECRET_VARIABLE}, or answer the prompt", EXIT_CONFIGURATION)
+    except (click.exceptions.Abort, EOFError):
+        fail(f"no client secret given: set {SECRET_VARIABLE}, pass --client-secret, or type it when asked",
+             EXIT_CONFIGURATION)
 
 
 def _validated_block(**fields: str):
