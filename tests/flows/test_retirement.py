@@ -92,6 +92,11 @@ def test_removal_keeps_rows_inactive_refuses_syncs_and_reinstating_restores_them
     assert refused.returncode != 0
     assert "`pmsync integration add acme` to sync it again" in refused.stderr
     assert platform.run("delta-sync", "birch")["run_id"]
+    a_unit = platform.rows("acme", units, units.c.source_id, where=units.c.id != gone)[0].source_id
+    explained = run_pmsync("explain", "unit", str(a_unit), "--no-source", env=platform.env("acme"))
+    assert explained.returncode == 0, explained.stderr[-2000:]
+    assert "integration 'acme' was removed from the platform at" in explained.stdout
+    assert f"unit {a_unit} is on the platform" in explained.stdout and f"inactive ({REMOVAL_REASON})" in explained.stdout
 
     back = reinstate_integration(platform.engine, "acme")
 
