@@ -21,11 +21,12 @@ def explain(engine: Engine, integration: Integration, entity: str, source_id: in
         return [f"unknown entity {entity!r}; use one of: {', '.join(rules.entities())}"]
     table = SYNCED_TABLES[entity]
     with engine.connect() as connection:
-        integration_id = connection.execute(
-            select(integrations.c.id).where(integrations.c.name == integration.name)
-        ).scalar_one_or_none()
-        if integration_id is None:
+        registered = connection.execute(
+            select(integrations.c.id, integrations.c.removed_at).where(integrations.c.name == integration.name)
+        ).one_or_none()
+        if registered is None:
             return [f"no sync has run for integration {integration.name!r} yet"]
+        integration_id = registered.id
         row = connection.execute(
             select(table).where(table.c.integration_id == integration_id, table.c.source_id == source_id)
         ).one_or_none()
@@ -48,6 +49,9 @@ def explain(engine: Engine, integration: Integration, entity: str, source_id: in
         lease_source_id = _lease_of_resident(connection, row, held) if entity == "resident" else None
         writer = connection.execute(select(sync_runs).where(sync_runs.c.id == row.last_sync_run_id)).one_or_none() if row else None
     lines = []
+    if registered.removed_at is not None:
+        lines.append(f"integration {integration.name!r} was removed from the platform at "
+                     f"{registered.removed_at:%Y-%m-%d %H:%M} UTC: its rows are kept, inactive, and it is not synced")
     if row is not None:
         state = "active" if row.active else f"inactive ({getattr(row, 'deactivation_reason', None) or 'deactivated'})"
         lines.append(f"{entity} {source_id} is on the platform (id {row.id}, {state}), created {row.created_at:%Y-%m-%d %H:%M} UTC")

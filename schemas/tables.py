@@ -115,8 +115,12 @@ integrations = Table(
     Column("base_url", String(500), nullable=False),
     Column("system_id", String(120), nullable=False),
     Column("integration_user", String(320), nullable=False),
+    Column("removed_at", UtcDateTime()),
     *_stamps(),
-    comment="One row per source account synced into the platform (no credentials are stored).",
+    comment=(
+        "One row per source account synced into the platform (no credentials are stored); removed_at set: removed, "
+        "its rows kept inactive and its syncs refused."
+    ),
 )
 
 sync_runs = Table(

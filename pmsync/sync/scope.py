@@ -19,6 +19,7 @@ from pmsync.integrations import Integration, IntegrationNotConfigured
 from pmsync.locks import acquire, release, renew
 from pmsync.platform import make_engine, migrate
 from pmsync.quality import run_quality, run_warned
+from pmsync.retirement import refuse_removed
 from pmsync.runs import (
     LOCKED_FLOWS,
     abandon_dead_runs,
@@ -202,15 +203,18 @@ def run_scope(
 
 
 def _integration_id(engine: Engine, integration: Integration | str, kind: RunKind, holder: str) -> int:
+    """The integration's platform id (registered first by the runs that register it); a removed one is refused."""
+    name = integration if isinstance(integration, str) else integration.name
     if kind.registers and isinstance(integration, Integration):
         with engine.begin() as connection:
+            refuse_removed(connection, name)
             integration_id = ensure_integration(connection, integration)
             abandoned = abandon_dead_runs(connection, integration_id, holder) if kind.takes_lock else 0
         if abandoned:
             log.warning("%d earlier run(s) of %r never finished; marked abandoned", abandoned, integration.name)
         return integration_id
-    name = integration if isinstance(integration, str) else integration.name
     with engine.connect() as connection:
+        refuse_removed(connection, name)
         found = connection.execute(select(integrations.c.id).where(integrations.c.name == name)).scalar_one_or_none()
     if found is None:
         raise IntegrationNotConfigured(
