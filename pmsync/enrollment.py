@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 from uuid import UUID
 
@@ -128,8 +129,9 @@ def run_url(run: FlowRun) -> str:
     return f"{ui}/runs/flow-run/{run.id}" if ui else f"prefect flow-run inspect {run.id}"
 
 
-def retire_on_platform(name: str) -> Retirement:
-    """Mark the integration removed on the platform of PMSYNC_DATABASE_URL and every row of it inactive."""
+def retire_on_platform(name: str, say: Callable[[str], None] = lambda line: None) -> Retirement:
+    """Mark the integration removed on the platform of PMSYNC_DATABASE_URL and every row of it inactive, once its
+    running sync is over (`say` hears that it waits)."""
     from pmsync.platform import make_engine
     from pmsync.platform_settings import PlatformSettings
     from pmsync.retirement import retire_integration
@@ -137,7 +139,7 @@ def retire_on_platform(name: str) -> Retirement:
     check_block_names([name])
     engine = make_engine(PlatformSettings().database_url)
     try:
-        return retire_integration(engine, name)
+        return retire_integration(engine, name, say=say)
     finally:
         engine.dispose()
 

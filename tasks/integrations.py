@@ -71,6 +71,7 @@ def delete_deployments(integration: str) -> list[str]:
 
 @plain(name="retire on the platform")
 def retire_on_platform(integration: str) -> dict:
-    retirement = enrollment.retire_on_platform(integration)
-    get_run_logger().info(enrollment.retirement_text(retirement))
+    logger = get_run_logger()
+    retirement = enrollment.retire_on_platform(integration, say=logger.info)
+    logger.info(enrollment.retirement_text(retirement))
     return {**asdict(retirement), "removed_at": retirement.removed_at.isoformat() if retirement.removed_at else None}

@@ -100,7 +100,7 @@ def remove(
         for label in deleted:
             console.print(f"deleted deployment {label}", highlight=False, soft_wrap=True)
         console.print(f"{len(deleted)} deployments of {name} deleted; its schedules are stopped", highlight=False, soft_wrap=True)
-        console.print(retirement_text(retire_on_platform(name)), highlight=False, soft_wrap=True)
+        console.print(retirement_text(retire_on_platform(name, say=_say)), highlight=False, soft_wrap=True)
         gone = delete_block(name)
         console.print(f"deleted block propertyware-integration/{name} and its secret" if gone
                       else f"no block propertyware-integration/{name} on the server (already deleted)", highlight=False, soft_wrap=True)
@@ -190,3 +190,7 @@ def _save(block, name: str, overwrite: bool):
     except httpx.HTTPError as failure:
         fail(f"cannot reach the Prefect server to save the block ({type(failure).__name__}); check PREFECT_API_URL and "
              "that the server is up")
+
+
+def _say(line: str) -> None:
+    console.print(line, highlight=False, soft_wrap=True)
