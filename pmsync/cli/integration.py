@@ -63,7 +63,8 @@ def add(
         fail(f"a Propertyware Integration block named {name!r} exists already; pass --overwrite to replace its "
              "settings, or pick another name", EXIT_CONFIGURATION)
     saved = _save(block, name, overwrite)
-    console.print(f"{'updated' if existing else 'saved'} block propertyware-integration/{name}", highlight=False, soft_wrap=True)
+    console.print(f"{'updated' if existing else 'saved'} block propertyware-integration/{name}", highlight=False,
+                  soft_wrap=True)
     try:
         console.print(reinstatement_text(reinstate_on_platform(name)), highlight=False, soft_wrap=True)
         print_deployed(deploy_integrations([name], root))
@@ -170,7 +171,11 @@ def _validated_block(**fields: str):
     from pydantic import ValidationError
 
     from pmsync.blocks import PropertywareIntegration
+    from pmsync.rules import RULE_TABLES
 
+    if fields["source_system"] not in RULE_TABLES:
+        fail(f"--source-system {fields['source_system']!r} is unknown; use one of: {', '.join(sorted(RULE_TABLES))}",
+             EXIT_CONFIGURATION)
     try:
         return PropertywareIntegration(**fields)
     except ValidationError as problem:

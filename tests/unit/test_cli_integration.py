@@ -76,11 +76,15 @@ def test_a_secret_the_block_refuses_is_named_never_echoed_whether_given_as_optio
 
 
 def test_a_bad_setting_beside_the_secret_names_its_field_and_still_not_the_secret(home):
-    refused = run("integration", "add", "dune", *SETTINGS, "--client-id", "has space", "--source-system", "x",
+    refused = run("integration", "add", "dune", *SETTINGS, "--client-id", "has space",
+                  env={"PMSYNC_ADD_CLIENT_SECRET": SECRET}, home=home)
+    unknown = run("integration", "add", "dune", *SETTINGS, "--source-system", "yardi",
                   env={"PMSYNC_ADD_CLIENT_SECRET": SECRET}, home=home)
 
-    assert refused.returncode == EXIT_CONFIGURATION and "client_id" in refused.stderr, refused.stderr
-    assert SECRET not in refused.stdout + refused.stderr
+    assert refused.returncode == EXIT_CONFIGURATION and "client_id contains whitespace" in refused.stderr, refused.stderr
+    assert unknown.returncode == EXIT_CONFIGURATION, unknown.stderr
+    assert unknown.stderr.startswith("error: --source-system 'yardi' is unknown; use one of: propertyware")
+    assert SECRET not in refused.stdout + refused.stderr + unknown.stdout + unknown.stderr
 
 
 def test_without_a_secret_or_a_terminal_to_ask_in_the_command_says_where_to_give_it(home):
