@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from pmsync.cli.common import EXIT_CONFIGURATION
 
@@ -18,6 +19,7 @@ SECRET = "Sup3r-s3cret-value"
 SETTINGS = ["--base-url", "http://127.0.0.1:9/pw/api/rest/v1", "--client-id", "client-1", "--system-id", "42",
             "--integration-user", "sync@example.com"]
 PROMPT_TIMEOUT_SECONDS = 120
+REPO = Path(__file__).resolve().parents[2]
 
 
 def run(*args: str, env: dict[str, str] | None = None, home: Path) -> subprocess.CompletedProcess:
@@ -146,3 +148,18 @@ def read_until(controller: int, marker: bytes | None) -> bytes:
             break
         seen += chunk
     return seen
+
+
+def test_the_platforms_own_deployments_are_deployed_once_never_copied_per_integration(home):
+    shown = run("deploy", "--show", "--project-dir", str(REPO), "--integration", "acme", "--integration", "dune",
+                home=home)
+
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    deployments = yaml.safe_load(shown.stdout)["deployments"]
+    names = [deployment["name"] for deployment in deployments]
+    assert names[:2] == ["enroll", "retire"] and not any(name.startswith(("enroll-", "retire-")) for name in names)
+    for platform in deployments[:2]:
+        assert "platform" in platform["tags"] and "parameters" not in platform and "schedules" not in platform
+    for name in ("acme", "dune"):
+        own = [deployment for deployment in deployments if deployment["name"].endswith(f"-{name}")]
+        assert len(own) == 9 and all(deployment["parameters"] == {"integration": name} for deployment in own)
