@@ -71,6 +71,8 @@ def test_a_company_added_and_removed_by_the_cli_and_by_its_block(no_scheduled_ru
         assert added.returncode == 0, added.stdout[-3000:] + added.stderr[-3000:]
         assert SANDBOX_CLIENT_SECRET not in added.stdout + added.stderr
         assert f"deployed {PER_INTEGRATION} deployments for 1 integration(s): {NAME}" in added.stdout
+        report_measurement(f"e2e lifecycle: `pmsync integration add` itself (block, deploy of {PER_INTEGRATION}, initial run) "
+                           f"took {time.monotonic() - started:.1f} s")
         check_deployments(env)
         initial = re.search(r"queued as flow run .*? \(([0-9a-f-]{36})\)", added.stdout).group(1)
         assert final(env, initial)["state_type"] == "COMPLETED"
