@@ -14,7 +14,7 @@ from pmsync.rules import Stream
 from pmsync.runs import add_counts, utc_now
 from pmsync.source.paging import SourcePage
 from pmsync.state import mark_stream_complete
-from pmsync.sync.changes import SKIPPED_COUNTS, hash_salt, hashed_entity, page_hashes
+from pmsync.sync.changes import SKIPPED_COUNTS, hashed_entity, page_hashes, record_salt
 from pmsync.sync.gate import CheckedPage
 from pmsync.sync.policy import LoadContext, PageOutcome, apply_candidates
 from pmsync.sync.scope import SyncSession
@@ -49,7 +49,7 @@ def apply_page(
         dirty = {failure.record.get("id") for failure in held}
         hashes = {
             source_id: None if source_id in dirty else digest
-            for source_id, digest in page_hashes(page, hash_salt(rules, integration.integration_user)).items()
+            for source_id, digest in page_hashes(page, record_salt(session)).items()
         }
         outcome.unclean.setdefault(hashed, set()).update(dirty - {None})
     with session.engine.begin() as connection:

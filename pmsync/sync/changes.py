@@ -7,6 +7,8 @@ import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -46,9 +48,35 @@ def payload_hash(raw: dict[str, Any], salt: str = "") -> str:
     return digest.hexdigest()
 
 
-def hash_salt(rules: RuleTable, integration_user: str) -> str:
-    """What besides the payload decides how a record applies: the rule table and the integration user."""
-    return f"{rules.source_system}\0{integration_user.strip().lower()}"
+def hash_salt(rules: RuleTable, integration_user: str, suites: str = "") -> str:
+    """What besides the payload decides how a record applies: the rule table, the integration user and the digest of
+    the quality suites it is checked against."""
+    salt = f"{rules.source_system}\0{integration_user.strip().lower()}"
+    return f"{salt}\0{suites}" if suites else salt
+
+
+def record_salt(session: SyncSession) -> str:
+    """The hash salt of the session's records: editing a quality suite makes the next run check every record again
+    (a tightened suite quarantines what it now fails; a loosened one applies what it used to hold back)."""
+    integration = session.integration
+    return hash_salt(integration.rules, integration.integration_user, suites_digest(session.expectations_dir))
+
+
+def suites_digest(directory: Path | None) -> str:
+    """A digest of the suites' content (each file's parsed JSON, so reformatting one changes nothing); "" for none."""
+    if directory is None:
+        return ""
+    files = sorted(directory.glob("*.json"))
+    return _suites_digest(tuple((str(path), path.stat().st_mtime_ns, path.stat().st_size) for path in files))
+
+
+@lru_cache(maxsize=16)
+def _suites_digest(files: tuple[tuple[str, int, int], ...]) -> str:
+    digest = hashlib.blake2b(digest_size=8)
+    for path, _, _ in files:
+        content = json.loads(Path(path).read_text(encoding="utf-8"))
+        digest.update(Path(path).name.encode() + b"\0" + json.dumps(content, sort_keys=True).encode() + b"\0")
+    return digest.hexdigest()
 
 
 def hashed_entity(stream: Stream) -> str | None:
@@ -75,7 +103,7 @@ def drop_unchanged(session: SyncSession, stream: Stream, pages: list[SourcePage]
     if entity is None:
         return pages
     integration = session.integration
-    salt = hash_salt(integration.rules, integration.integration_user)
+    salt = record_salt(session)
     hashes = [{record.id: payload_hash(raw, salt) for record, raw in zip(page.records, page.raw)} for page in pages]
     ids = [source_id for mine in hashes for source_id in mine]
     if not ids:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
+import json
+import shutil
 from datetime import timedelta
 
 import pytest
@@ -11,6 +14,7 @@ from pydantic import SecretStr
 
 from pmsync.integrations import Integration
 from pmsync.locks import acquire, release
+from pmsync.platform_settings import PlatformSettings
 from pmsync.runs import ensure_integration, run_counts, start_run, utc_now
 from pmsync.source import SourcePage
 from pmsync.sync.apply import apply_page
@@ -303,3 +307,25 @@ def test_a_lease_whose_named_property_is_missing_loads_unlinked_without_a_hash(p
 
     row = rows(platform_engine, leases)[lease["id"]]
     assert row.property_id is None and row.source_hash is None
+
+
+def test_editing_a_quality_suite_checks_every_record_again_and_reformatting_one_does_not(platform_engine, store, tmp_path):
+    suites = tmp_path / "expectations"
+    shutil.copytree(PlatformSettings().expectations_dir, suites)
+    buildings, unit_list, _ = active_portfolio(store)
+    session = dataclasses.replace(new_run(platform_engine), expectations_dir=suites)
+    sync(session, "buildings", buildings)
+    sync(session, "units", unit_list)
+
+    def left_to_check() -> list[int]:
+        return [raw["id"] for raw in drop_unchanged(session, RULES.stream("units"), [page_of("units", unit_list)])[0].raw]
+
+    assert left_to_check() == []
+    suite = suites / "unit.json"
+    content = json.loads(suite.read_text(encoding="utf-8"))
+    suite.write_text(json.dumps(content, indent=7), encoding="utf-8")
+    assert left_to_check() == [], "a suite written out differently checks nothing again"
+    content["expectations"] = content["expectations"][:-1]
+    suite.write_text(json.dumps(content), encoding="utf-8")
+    assert left_to_check() == [unit["id"] for unit in unit_list]
+    finish(session)
