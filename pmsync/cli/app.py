@@ -7,6 +7,7 @@ import typer
 from pmsync.cli import bench, commerce, reconcile, status, workorders
 from pmsync.cli.automations import automations_app
 from pmsync.cli.deploy import deploy
+from pmsync.cli.integration import integration_app
 from pmsync.cli.sandbox import sandbox_app
 from pmsync.cli.sync import sync_app
 
@@ -24,3 +25,4 @@ commerce.register(app)
 bench.register(app)
 app.command("deploy")(deploy)
 app.add_typer(automations_app, name="automations")
+app.add_typer(integration_app, name="integration")

@@ -42,7 +42,7 @@ def apply(
     try:
         with get_client(sync_client=True) as client:
             block_id = _notification_block_id(client, notify_block or spec.get("notify_block"), entries)
-            automations = [_validated(entry, block_id, path) for entry in entries]
+            automations = [_validated(_deployment_ids(client, entry), block_id, path) for entry in entries]
             for automation in automations:
                 _create_or_update(client, automation)
     except httpx.HTTPError as failure:
@@ -64,6 +64,21 @@ def _validated(entry: dict, block_id: str | None, path: Path):
         first = problem.errors()[0]
         fail(f"automation {entry.get('name')!r} in {path} is not valid: {first['msg']} at "
              f"{'.'.join(map(str, first['loc']))}", EXIT_CONFIGURATION)
+
+
+def _deployment_ids(client, entry: dict) -> dict:
+    """The entry with each action's `deployment: <flow>/<deployment>` replaced by that deployment's id."""
+    from prefect.exceptions import ObjectNotFound
+
+    for action in entry.get("actions", []):
+        if "deployment" in action:
+            name = action.pop("deployment")
+            try:
+                action["deployment_id"] = str(client.read_deployment_by_name(name).id)
+            except ObjectNotFound:
+                fail(f"automation {entry.get('name')!r} runs the deployment {name}, which is not on the Prefect server; "
+                     "deploy first (`pmsync deploy`)", EXIT_CONFIGURATION)
+    return entry
 
 
 def _create_or_update(client, automation) -> None:

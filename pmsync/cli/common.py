@@ -34,6 +34,10 @@ EXIT_REFUSED = 4
 EXIT_CODES: dict[str, int] = {
     "pmsync.preflight.ConfigurationError": EXIT_CONFIGURATION,
     "pmsync.integrations.IntegrationNotConfigured": EXIT_CONFIGURATION,
+    "pmsync.retirement.IntegrationRemoved": EXIT_CONFIGURATION,
+    "pmsync.enrollment.EnrollmentRefused": EXIT_CONFIGURATION,
+    "pmsync.cli.deploy.DeployMisconfigured": EXIT_CONFIGURATION,
+    "pmsync.cli.deploy.DeployFailed": EXIT_OTHER,
     "pmsync.source.errors.SourceAuthError": EXIT_CONFIGURATION,
     "pmsync.source.errors.SourceRequestUnsendable": EXIT_CONFIGURATION,
     "pmsync.source.errors.SourceRequestRejected": EXIT_CONFIGURATION,

@@ -8,19 +8,41 @@ import re
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import typer
 
-from pmsync.cli.common import EXIT_CONFIGURATION, console, error_console, fail
+from pmsync.cli.common import EXIT_CONFIGURATION, console, error_console, fail, fail_with
 from pmsync.cli.prefect_config import configured_api_url
+from pmsync.enrollment import EnrollmentRefused, check_block_names
 from pmsync.schedules import staggered_cron
 
-BLOCK_TYPE = "propertyware-integration"
 PROJECT_FILE = "prefect.yaml"
-BLOCK_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+PLATFORM_TAG = "platform"
+"""A prefect.yaml deployment tagged `platform` serves the whole platform (enroll, retire): deployed once, as written,
+never copied per integration."""
 ENV_TEMPLATE = re.compile(r"^\{\{\s*\$([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$")
 DEPLOY_TIMEOUT_SECONDS = 600
+
+
+class DeployFailed(Exception):
+    """`prefect deploy` did not take the deployments; the message says what it answered."""
+
+
+class DeployMisconfigured(DeployFailed):
+    """The project or the integrations named cannot be deployed as they are (no prefect.yaml, a bad cron, a missing
+    block); fix them and deploy again."""
+
+
+@dataclass(frozen=True)
+class Deployed:
+    """What a deploy created or updated: each deployment as deployed (its name, entrypoint, schedules), and the
+    variables of the job environment that were not set where it ran (those take the worker's value)."""
+
+    deployments: list[dict]
+    unset: list[str]
+    integrations: list[str]
 
 
 def deploy(
@@ -39,47 +61,50 @@ def deploy(
 ) -> None:
     """Create or update, for each integration block, every deployment of prefect.yaml named `<deployment>-<block>`
     with `parameters: {integration: <block>}`, tag `integration:<block>`, prefect.yaml's limits and its schedules
-    moved by the block's minute offset."""
+    moved by the block's minute offset; and, once, the deployments tagged `platform` (enroll, retire)."""
     import yaml
 
     offline_preview = show and bool(integrations)
     if not offline_preview:
         require_prefect_server()
-    root = (project_dir or Path(os.environ.get("PMSYNC_PROJECT_DIR") or Path.cwd())).resolve()
-    if not (root / PROJECT_FILE).is_file():
-        fail(f"no {PROJECT_FILE} in {root}; run from the pmsync checkout or pass --project-dir", EXIT_CONFIGURATION)
-    names = sorted(set(integrations)) if integrations else registered_integrations()
-    if offline_preview:
-        _check_names(names)
-    elif integrations:
-        check_registered(names)
-    spec = per_integration_spec(yaml.safe_load((root / PROJECT_FILE).read_text(encoding="utf-8")), names)
-    unset = unset_env_templates(spec)
-    spec = drop_env_templates(spec, unset)
-    text = yaml.safe_dump(spec, sort_keys=False, allow_unicode=True)
-    if show:
-        console.print(text, highlight=False, soft_wrap=True)
-        return
-    for variable in unset:
+    try:
+        root = project_root(project_dir)
+        if offline_preview:
+            names = sorted(set(integrations))
+            check_block_names(names)
+        else:
+            names = sorted(set(integrations)) if integrations else registered_integrations()
+            if integrations:
+                check_registered(names)
+        if show:
+            spec = deployment_spec(root, names, platform_wide=True)
+            console.print(yaml.safe_dump(spec, sort_keys=False, allow_unicode=True), highlight=False, soft_wrap=True)
+            return
+        if not names:
+            error_console.print("no Propertyware Integration block is registered yet: deploying only the platform's "
+                                "deployments; add a company with `pmsync integration add NAME` or a block in the "
+                                "Prefect UI (Blocks)", highlight=False, soft_wrap=True)
+        deployed = deploy_integrations(names, root, platform_wide=True)
+    except (DeployFailed, EnrollmentRefused) as failure:
+        fail_with(failure)
+    print_deployed(deployed)
+
+
+def print_deployed(deployed: Deployed) -> None:
+    """The warnings for unset variables, one line per deployment with its schedules, and the closing count."""
+    for variable in deployed.unset:
         error_console.print(f"warning: {variable} is not set here; its deployments take the worker's {variable}",
-                            highlight=False)
-    env = {**os.environ, "PMSYNC_PROJECT_DIR": str(root)}
-    with tempfile.TemporaryDirectory(prefix="pmsync-deploy-") as scratch:
-        generated = Path(scratch) / PROJECT_FILE
-        generated.write_text(text, encoding="utf-8")
-        command = [str(Path(sys.executable).parent / "prefect"), "--no-prompt", "deploy", "--all", "--prefect-file", str(generated)]
-        try:
-            done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=DEPLOY_TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired:
-            fail(f"prefect deploy took longer than {DEPLOY_TIMEOUT_SECONDS} s; check that the Prefect server answers")
-    if done.returncode != 0:
-        tail = (done.stdout + done.stderr).strip().splitlines()[-5:]
-        fail(f"prefect deploy failed (exit {done.returncode}): {' | '.join(tail)}; check the work pool and PREFECT_API_URL")
-    for deployment in spec["deployments"]:
-        schedules = ", ".join(f"{s['cron']} {s.get('timezone', 'UTC')}" for s in deployment.get("schedules", [])) or "on demand"
-        console.print(f"{deployment['entrypoint'].split(':')[-1]} / {deployment['name']}: {schedules}", highlight=False)
-    console.print(f"deployed {len(spec['deployments'])} deployments for {len(names)} integration(s): {', '.join(names)}",
-                  highlight=False)
+                            highlight=False, soft_wrap=True)
+    for deployment in deployed.deployments:
+        console.print(f"{deployment['entrypoint'].split(':')[-1]} / {deployment['name']}: {schedule_text(deployment)}",
+                      highlight=False, soft_wrap=True)
+    console.print(f"deployed {len(deployed.deployments)} deployments for {len(deployed.integrations)} integration(s): "
+                  f"{', '.join(deployed.integrations)}", highlight=False, soft_wrap=True)
+
+
+def schedule_text(deployment: dict) -> str:
+    """`cron timezone` of each schedule of a deployment, or `on demand`."""
+    return ", ".join(f"{s['cron']} {s.get('timezone', 'UTC')}" for s in deployment.get("schedules") or []) or "on demand"
 
 
 def require_prefect_server() -> None:
@@ -89,13 +114,73 @@ def require_prefect_server() -> None:
              "deploy to", EXIT_CONFIGURATION)
 
 
+def project_root(project_dir: Path | None = None) -> Path:
+    """The checkout holding prefect.yaml: the one given, else PMSYNC_PROJECT_DIR, else the working directory."""
+    root = (project_dir or Path(os.environ.get("PMSYNC_PROJECT_DIR") or Path.cwd())).resolve()
+    if not (root / PROJECT_FILE).is_file():
+        raise DeployMisconfigured(f"no {PROJECT_FILE} in {root}; run from the pmsync checkout or pass --project-dir")
+    return root
+
+
+def deploy_integrations(names: list[str], root: Path, *, platform_wide: bool = False) -> Deployed:
+    """Create or update the deployments of the integration blocks `names` (their names checked, not their blocks)
+    from `root`'s prefect.yaml with `prefect deploy`, and the platform's own deployments when `platform_wide`."""
+    check_block_names(names)
+    spec = deployment_spec(root, names, platform_wide=platform_wide)
+    unset = unset_env_templates(spec)
+    spec = drop_env_templates(spec, unset)
+    if spec["deployments"]:
+        run_prefect_deploy(spec, root)
+    return Deployed(deployments=spec["deployments"], unset=unset, integrations=names)
+
+
+def deployment_spec(root: Path, names: list[str], *, platform_wide: bool) -> dict:
+    """The deployment file for `names` (and the platform's deployments when `platform_wide`), from root's prefect.yaml."""
+    import yaml
+
+    project = yaml.safe_load((root / PROJECT_FILE).read_text(encoding="utf-8"))
+    spec = per_integration_spec(project, names)
+    if platform_wide:
+        platform = [copy.deepcopy(d) for d in project.get("deployments", []) if is_platform_wide(d)]
+        spec["deployments"] = [*platform, *spec["deployments"]]
+    return spec
+
+
+def run_prefect_deploy(spec: dict, root: Path) -> None:
+    """`prefect deploy --all` of the spec, written to a scratch file, from the project directory (it imports every
+    entrypoint); the deployments' pull step takes PMSYNC_PROJECT_DIR = root."""
+    import yaml
+
+    env = {**os.environ, "PMSYNC_PROJECT_DIR": str(root)}
+    with tempfile.TemporaryDirectory(prefix="pmsync-deploy-") as scratch:
+        generated = Path(scratch) / PROJECT_FILE
+        generated.write_text(yaml.safe_dump(spec, sort_keys=False, allow_unicode=True), encoding="utf-8")
+        command = [str(Path(sys.executable).parent / "prefect"), "--no-prompt", "deploy", "--all", "--prefect-file", str(generated)]
+        try:
+            done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=DEPLOY_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            raise DeployFailed(f"prefect deploy took longer than {DEPLOY_TIMEOUT_SECONDS} s; check that the Prefect "
+                               "server answers") from None
+    if done.returncode != 0:
+        tail = (done.stdout + done.stderr).strip().splitlines()[-5:]
+        raise DeployFailed(f"prefect deploy failed (exit {done.returncode}): {' | '.join(tail)}; check the work pool "
+                           "and PREFECT_API_URL")
+
+
+def is_platform_wide(deployment: dict) -> bool:
+    """Whether a prefect.yaml deployment serves the whole platform (tagged `platform`) rather than one integration."""
+    return PLATFORM_TAG in (deployment.get("tags") or [])
+
+
 def per_integration_spec(project: dict, names: list[str]) -> dict:
     """prefect.yaml with its deployments replaced by one copy per integration: name suffix, parameter, tag, and each
     cron schedule moved by the integration's minute offset (pmsync/schedules.py), so integrations do not all start
-    in the same minute."""
+    in the same minute. The platform's own deployments (tagged `platform`) are not copied."""
     deployments = []
     for name in names:
         for original in project.get("deployments", []):
+            if is_platform_wide(original):
+                continue
             deployment = copy.deepcopy(original)
             deployment["name"] = f"{original['name']}-{name}"
             deployment["parameters"] = {**(original.get("parameters") or {}), "integration": name}
@@ -113,7 +198,7 @@ def _staggered(schedule: dict, integration: str) -> dict:
     try:
         return {**schedule, "cron": staggered_cron(schedule["cron"], integration)}
     except ValueError as problem:
-        fail(f"{PROJECT_FILE}: {problem}", EXIT_CONFIGURATION)
+        raise DeployMisconfigured(f"{PROJECT_FILE}: {problem}") from None
 
 
 def unset_env_templates(spec: dict) -> list[str]:
@@ -147,45 +232,24 @@ def _job_env(deployment: dict) -> dict:
 def registered_integrations() -> list[str]:
     """Names of the Propertyware Integration blocks on the Prefect server (their secrets are not read)."""
     import httpx
-    from prefect.client.orchestration import get_client
-    from prefect.exceptions import ObjectNotFound
+
+    from pmsync.enrollment import integration_blocks
 
     try:
-        with get_client(sync_client=True) as client:
-            blocks = client.read_block_documents_by_type(BLOCK_TYPE, include_secrets=False)
-    except ObjectNotFound:
-        blocks = []
+        names = sorted(integration_blocks())
     except httpx.HTTPError as failure:
         fail(f"cannot read the integration blocks from the Prefect server ({type(failure).__name__}: {failure}); "
              "check PREFECT_API_URL and that the server is up")
-    names = sorted(block.name for block in blocks if block.name and not block.is_anonymous)
-    if not names:
-        fail("no Propertyware Integration block is registered: run `prefect block register -m pmsync.blocks`, create "
-             "one per account in the Prefect UI (Blocks), or name one with --integration", EXIT_CONFIGURATION)
-    _check_names(names)
+    check_block_names(names)
     return names
 
 
 def check_registered(names: list[str]) -> None:
-    """Fail, naming them, when blocks given with --integration are not on the server."""
-    from prefect.client.orchestration import get_client
-    from prefect.exceptions import ObjectNotFound
+    """Raise DeployMisconfigured, naming them, when blocks given with --integration are not on the server."""
+    from pmsync.enrollment import integration_blocks
 
-    _check_names(names)
-    missing = []
-    with get_client(sync_client=True) as client:
-        for name in names:
-            try:
-                client.read_block_document_by_name(name, BLOCK_TYPE, include_secrets=False)
-            except ObjectNotFound:
-                missing.append(name)
+    check_block_names(names)
+    missing = sorted(set(names) - set(integration_blocks()))
     if missing:
-        fail(f"no Propertyware Integration block named {', '.join(missing)} on the Prefect server; create it in the "
-             "Prefect UI (Blocks) first", EXIT_CONFIGURATION)
-
-
-def _check_names(names: list[str]) -> None:
-    bad = [name for name in names if not BLOCK_NAME.match(name)]
-    if bad:
-        fail(f"integration names must be block slugs (lowercase letters, digits, dashes): {', '.join(map(repr, bad))}",
-             EXIT_CONFIGURATION)
+        raise DeployMisconfigured(f"no Propertyware Integration block named {', '.join(missing)} on the Prefect "
+                                  "server; create it in the Prefect UI (Blocks) or with `pmsync integration add`")

@@ -289,6 +289,7 @@ def check_automations_apply(env: dict[str, str]) -> None:
     listed = api(env, "POST", "/automations/filter", {})
     assert sorted(a["name"] for a in listed) == sorted(AUTOMATIONS)
     block_id = api(env, "GET", "/block_types/slug/custom-webhook/block_documents/name/pmsync-alerts")["id"]
-    assert all(action["block_document_id"] == block_id for a in listed for action in a["actions"])
+    assert all(action["block_document_id"] == block_id for a in listed for action in a["actions"]
+               if action["type"] == "send-notification")
     expected = {a["trigger"]["expect"][0] for a in listed}
     assert {"pmsync.quality.stopped", "pmsync.reconciliation.mass-deactivation-refused", "pmsync.parked-records.stale"} <= expected

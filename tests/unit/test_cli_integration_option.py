@@ -25,6 +25,9 @@ WITHOUT_INTEGRATION = {
     "bench": "creates and drops databases of its own",
     "deploy": "every registered integration block by default, or each named with a repeatable --integration of its own",
     "automations apply": "the server's automations watch every integration",
+    "integration add": "the integration to add is its argument, NAME (a block slug)",
+    "integration remove": "the integration to remove is its argument, NAME",
+    "integration list": "lists every integration, blocks and platform side by side",
 }
 """Commands without the one shared option, and why."""
 ADOPTING_THE_SHARED_OPTION: set[str] = set()

@@ -14,6 +14,8 @@ PREFECT_ALLOWED = {
     "pmsync/cli/sync.py": "`pmsync sync now` triggers a deployment",
     "pmsync/cli/deploy.py": "`pmsync deploy` reads the integration blocks on the Prefect server",
     "pmsync/cli/automations.py": "`pmsync automations apply` validates and writes Prefect automations",
+    "pmsync/cli/integration.py": "`pmsync integration add|remove|list` saves and deletes blocks, deploys, starts runs",
+    "pmsync/enrollment.py": "adding and removing a company is made of Prefect blocks, deployments and runs",
 }
 SHELL_PACKAGES = ("prefect", "flows", "tasks")
 

@@ -1,0 +1,28 @@
+"""Adding and removing a company from the Prefect UI: a block created or deleted runs these flows (automations.yaml)."""
+
+from __future__ import annotations
+
+from prefect import flow
+
+from tasks import integrations as steps
+
+
+@flow(name="enroll-integration", flow_run_name="enroll-integration · {integration}")
+def enroll_integration(integration: str) -> dict:
+    """A Propertyware Integration block was created: deploy its deployments (schedules included), reinstate it on the
+    platform if it had been removed, and start its initial sync (once per block)."""
+    block = steps.check_block(integration, must_exist=True)
+    reinstated = steps.reinstate_on_platform(integration)
+    deployed = steps.deploy_deployments(integration)
+    run = steps.start_initial_sync(integration, block)
+    return {"integration": integration, "deployments": deployed, "reinstated": reinstated, "initial_sync_run": run}
+
+
+@flow(name="retire-integration", flow_run_name="retire-integration · {integration}")
+def retire_integration(integration: str) -> dict:
+    """A Propertyware Integration block was deleted: delete its deployments (its schedules stop) and mark it removed
+    on the platform, every row of it inactive (none deleted). Refused while a block of that name exists."""
+    steps.check_block(integration, must_exist=False)
+    deleted = steps.delete_deployments(integration)
+    retired = steps.retire_on_platform(integration)
+    return {"integration": integration, "deleted_deployments": deleted, "retired": retired}

@@ -1,0 +1,201 @@
+"""`pmsync integration add|remove|list`: a company's block, deployments, initial sync and platform rows in one command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from pmsync.cli.common import EXIT_CONFIGURATION, EXIT_REFUSED, console, fail, fail_with
+
+SECRET_VARIABLE = "PMSYNC_ADD_CLIENT_SECRET"
+integration_app = typer.Typer(
+    no_args_is_help=True,
+    help="Add a company (its block, deployments, schedules and initial sync), remove one (deployments and block gone, "
+         "rows kept inactive), or list them.",
+)
+
+
+@integration_app.command("add")
+def add(
+    name: str = typer.Argument(..., help="The integration's name: a block slug (lowercase letters, digits, dashes)."),
+    base_url: str = typer.Option(..., "--base-url", help="API root including the version path."),
+    client_id: str = typer.Option(..., "--client-id", help="API key client id."),
+    system_id: str = typer.Option(..., "--system-id", help="Organisation / system id."),
+    integration_user: str = typer.Option(..., "--integration-user", help="E-mail of the integration user."),
+    source_system: str = typer.Option("propertyware", "--source-system",
+                                      help="Rule table: propertyware or propertyware-contact-updates."),
+    client_secret: str | None = typer.Option(
+        None, "--client-secret", envvar=SECRET_VARIABLE, show_envvar=True, show_default=False,
+        help=f"API key secret. Asked for (hidden) when neither this nor {SECRET_VARIABLE} is given; prefer the "
+             "prompt or the variable: a command line is visible to other users of the machine.",
+    ),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace the settings of an existing block of that name."),
+    initial_sync: bool = typer.Option(True, "--initial-sync/--no-initial-sync",
+                                      help="Start the integration's initial sync once its deployments exist."),
+    project_dir: Path = typer.Option(
+        None, "--project-dir",
+        help="The checkout workers run flows from, holding prefect.yaml (default: PMSYNC_PROJECT_DIR, else here).",
+    ),
+) -> None:
+    """Save the integration's block, reinstate it on the platform if it was removed, deploy its deployments with
+    their schedules and start its initial sync. Needs a Prefect server (PREFECT_API_URL)."""
+    from pmsync.cli.deploy import deploy_integrations, print_deployed, project_root, require_prefect_server
+    from pmsync.enrollment import (
+        EnrollmentRefused, block_id, check_block_names, reinstate_on_platform, reinstatement_text, run_url,
+        start_initial_sync,
+    )
+
+    try:
+        check_block_names([name])
+    except EnrollmentRefused as failure:
+        fail_with(failure)
+    secret = client_secret if client_secret is not None else _ask_secret()
+    block = _validated_block(base_url=base_url, client_id=client_id, client_secret=secret, system_id=system_id,
+                             integration_user=integration_user, source_system=source_system)
+    require_prefect_server()
+    try:
+        root = project_root(project_dir)
+        existing = block_id(name)
+    except Exception as failure:  # the server's failure still ends in one line and its exit code
+        fail_with(failure)
+    if existing is not None and not overwrite:
+        fail(f"a Propertyware Integration block named {name!r} exists already; pass --overwrite to replace its "
+             "settings, or pick another name", EXIT_CONFIGURATION)
+    saved = _save(block, name, overwrite)
+    console.print(f"{'updated' if existing else 'saved'} block propertyware-integration/{name}", highlight=False,
+                  soft_wrap=True)
+    try:
+        console.print(reinstatement_text(reinstate_on_platform(name)), highlight=False, soft_wrap=True)
+        print_deployed(deploy_integrations([name], root))
+        if initial_sync:
+            run = start_initial_sync(name, None if existing else saved)
+            console.print(f"initial sync of {name} queued as flow run {run.name} ({run.id}); watch it at {run_url(run)}",
+                          highlight=False, soft_wrap=True)
+    except Exception as failure:  # the platform's or the server's failure still ends in one line and its exit code
+        fail_with(failure)
+
+
+@integration_app.command("remove")
+def remove(
+    name: str = typer.Argument(..., help="The integration to remove (its block's name)."),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
+) -> None:
+    """Delete the integration's deployments (its schedules stop; past runs stay in the history), mark it removed on
+    the platform with every row of it inactive (nothing is deleted), and delete its block with its secret."""
+    from pmsync.cli.deploy import require_prefect_server
+    from pmsync.enrollment import (
+        EnrollmentRefused, check_block_names, delete_block, delete_deployments, retire_on_platform, retirement_text,
+    )
+
+    try:
+        check_block_names([name])
+    except EnrollmentRefused as failure:
+        fail_with(failure)
+    require_prefect_server()
+    if not yes and not typer.confirm(f"Remove {name}: delete its deployments and its block, mark its platform rows "
+                                     "inactive?", default=False):
+        fail(f"{name} not removed (answered no); pass --yes to remove without asking", EXIT_REFUSED)
+    try:
+        deleted = delete_deployments(name)
+        for label in deleted:
+            console.print(f"deleted deployment {label}", highlight=False, soft_wrap=True)
+        console.print(f"{len(deleted)} deployments of {name} deleted; its schedules are stopped", highlight=False, soft_wrap=True)
+        console.print(retirement_text(retire_on_platform(name, say=_say)), highlight=False, soft_wrap=True)
+        gone = delete_block(name)
+        console.print(f"deleted block propertyware-integration/{name} and its secret" if gone
+                      else f"no block propertyware-integration/{name} on the server (already deleted)", highlight=False, soft_wrap=True)
+    except Exception as failure:  # the platform's or the server's failure still ends in one line and its exit code
+        fail_with(failure)
+
+
+@integration_app.command("list")
+def list_integrations() -> None:
+    """The integration blocks on the Prefect server and the platform's integrations (active or removed) side by side."""
+    from rich.table import Table
+
+    from pmsync.cli.deploy import require_prefect_server
+    from pmsync.enrollment import integration_blocks
+
+    require_prefect_server()
+    try:
+        blocks = integration_blocks()
+        platform = _platform_integrations()
+    except Exception as failure:  # the platform's or the server's failure still ends in one line and its exit code
+        fail_with(failure)
+    table = Table(title="integrations", title_justify="left")
+    for column in ("name", "block", "platform"):
+        table.add_column(column)
+    for name in sorted(set(blocks) | set(platform)):
+        state = platform.get(name, "not synced yet")
+        table.add_row(name, "yes" if name in blocks else "no", state)
+    console.print(table)
+
+
+def _platform_integrations() -> dict[str, str]:
+    """Each integration on the platform: `active`, or `removed <when>`."""
+    from sqlalchemy import select
+
+    from pmsync.cli.common import open_platform
+    from schemas.tables import integrations
+
+    engine = open_platform()
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(select(integrations.c.name, integrations.c.removed_at)).all()
+    finally:
+        engine.dispose()
+    return {row.name: f"removed {row.removed_at:%Y-%m-%d %H:%M} UTC" if row.removed_at else "active" for row in rows}
+
+
+def _ask_secret() -> str:
+    """The client secret typed at a hidden prompt; without a terminal to ask in, the command ends saying where to give
+    it."""
+    import sys
+
+    import click
+
+    if not sys.stdin.isatty():
+        fail(f"no client secret: set {SECRET_VARIABLE} (or pass --client-secret); there is no terminal to ask in",
+             EXIT_CONFIGURATION)
+    try:
+        return typer.prompt("client secret", hide_input=True)
+    except (click.exceptions.Abort, EOFError):
+        fail(f"no client secret given: set {SECRET_VARIABLE}, pass --client-secret, or type it when asked",
+             EXIT_CONFIGURATION)
+
+
+def _validated_block(**fields: str):
+    """The block as the Prefect UI would save it; a field it refuses ends the command naming the field, never its
+    value."""
+    from pydantic import ValidationError
+
+    from pmsync.blocks import PropertywareIntegration
+    from pmsync.rules import RULE_TABLES
+
+    if fields["source_system"] not in RULE_TABLES:
+        fail(f"--source-system {fields['source_system']!r} is unknown; use one of: {', '.join(sorted(RULE_TABLES))}",
+             EXIT_CONFIGURATION)
+    try:
+        return PropertywareIntegration(**fields)
+    except ValidationError as problem:
+        reasons = "; ".join(f"{'.'.join(map(str, error['loc'])) or 'block'}: {error['msg']}" for error in problem.errors())
+        fail(f"the integration's settings are not valid: {reasons}", EXIT_CONFIGURATION)
+
+
+def _save(block, name: str, overwrite: bool):
+    """Save the block; a refusal by the server is reported by its status alone (its answer could quote the secret)."""
+    import httpx
+
+    try:
+        return block.save(name, overwrite=overwrite)
+    except httpx.HTTPStatusError as failure:
+        fail(f"the Prefect server refused the block {name!r} (HTTP {failure.response.status_code}); check the server's "
+             "log and that `prefect block register -m pmsync.blocks` matches this pmsync")
+    except httpx.HTTPError as failure:
+        fail(f"cannot reach the Prefect server to save the block ({type(failure).__name__}); check PREFECT_API_URL and "
+             "that the server is up")
+
+
+def _say(line: str) -> None:
+    console.print(line, highlight=False, soft_wrap=True)

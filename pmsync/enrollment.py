@@ -1,0 +1,177 @@
+"""Adding and removing a company on the Prefect server: its block, its deployments, its initial run, its platform rows."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+if TYPE_CHECKING:
+    from prefect.client.schemas.objects import FlowRun
+
+    from pmsync.retirement import Reinstatement, Retirement
+
+BLOCK_TYPE = "propertyware-integration"
+BLOCK_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+INITIAL_SYNC = "initial-sync/initial-{name}"
+INTEGRATION_TAG = "integration:{name}"
+
+
+class EnrollmentRefused(Exception):
+    """The integration cannot be added or removed as asked (a name that is not a block slug, no block of that name,
+    or a block still there while retiring); the message says what to do."""
+
+
+def check_block_names(names: list[str]) -> None:
+    """Raise EnrollmentRefused naming every name that is not a block slug (lowercase letters, digits, dashes)."""
+    bad = [name for name in names if not isinstance(name, str) or not BLOCK_NAME.match(name)]
+    if bad:
+        raise EnrollmentRefused(f"integration names must be block slugs (lowercase letters, digits, dashes): "
+                                f"{', '.join(map(repr, bad))}")
+
+
+def integration_blocks() -> dict[str, UUID]:
+    """The Propertyware Integration blocks on the Prefect server, name → block document id (secrets not read)."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    try:
+        with get_client(sync_client=True) as client:
+            blocks = client.read_block_documents_by_type(BLOCK_TYPE, include_secrets=False)
+    except ObjectNotFound:
+        return {}
+    return {block.name: block.id for block in blocks if block.name and not block.is_anonymous}
+
+
+def block_id(name: str) -> UUID | None:
+    """The id of the Propertyware Integration block `name`, None when there is none."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    check_block_names([name])
+    try:
+        with get_client(sync_client=True) as client:
+            return client.read_block_document_by_name(name, BLOCK_TYPE, include_secrets=False).id
+    except ObjectNotFound:
+        return None
+
+
+def delete_block(name: str) -> bool:
+    """Delete the block `name` (and with it the secret it holds); False when there was none."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    found = block_id(name)
+    if found is None:
+        return False
+    try:
+        with get_client(sync_client=True) as client:
+            client.delete_block_document(found)
+    except ObjectNotFound:
+        return False
+    return True
+
+
+def integration_deployments(name: str) -> list[str]:
+    """`flow/deployment` of every deployment of the integration (tagged `integration:<name>`), sorted."""
+    return sorted(label for label, _ in _tagged_deployments(name))
+
+
+def delete_deployments(name: str) -> list[str]:
+    """Delete every deployment of the integration: its schedules stop and its scheduled runs go; runs already in the
+    history stay. Returns the `flow/deployment` names deleted."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    deleted = []
+    with get_client(sync_client=True) as client:
+        for label, deployment_id in _tagged_deployments(name):
+            try:
+                client.delete_deployment(deployment_id)
+            except ObjectNotFound:
+                continue
+            deleted.append(label)
+    return sorted(deleted)
+
+
+def _tagged_deployments(name: str) -> list[tuple[str, UUID]]:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterTags
+
+    check_block_names([name])
+    tagged = DeploymentFilter(tags=DeploymentFilterTags(all_=[INTEGRATION_TAG.format(name=name)]))
+    with get_client(sync_client=True) as client:
+        deployments = client.read_deployments(deployment_filter=tagged)
+        flows = {flow_id: client.read_flow(flow_id).name for flow_id in {d.flow_id for d in deployments}}
+    return [(f"{flows.get(d.flow_id, d.flow_id)}/{d.name}", d.id) for d in deployments
+            if (d.parameters or {}).get("integration") == name]
+
+
+def start_initial_sync(name: str, enrolled_block: UUID | None, *, as_subflow: bool = False) -> FlowRun:
+    """A run of the integration's initial sync deployment, created now (not waited for).
+
+    With the id of the block just created, the run is created once per block: the CLI that saved the block and the
+    `enroll` flow its creation triggers get the same run."""
+    from prefect.deployments import run_deployment
+
+    check_block_names([name])
+    key = f"enroll:{name}:{enrolled_block}" if enrolled_block else None
+    return run_deployment(INITIAL_SYNC.format(name=name), parameters={"integration": name}, timeout=0,
+                          idempotency_key=key, as_subflow=as_subflow)
+
+
+def run_url(run: FlowRun) -> str:
+    """Where to watch a flow run: its page in the Prefect UI, else the command that shows it."""
+    from prefect.settings import PREFECT_UI_URL
+
+    ui = PREFECT_UI_URL.value()
+    return f"{ui}/runs/flow-run/{run.id}" if ui else f"prefect flow-run inspect {run.id}"
+
+
+def retire_on_platform(name: str, say: Callable[[str], None] = lambda line: None) -> Retirement:
+    """Mark the integration removed on the platform of PMSYNC_DATABASE_URL and every row of it inactive, once its
+    running sync is over (`say` hears that it waits)."""
+    from pmsync.platform import make_engine
+    from pmsync.platform_settings import PlatformSettings
+    from pmsync.retirement import retire_integration
+
+    check_block_names([name])
+    engine = make_engine(PlatformSettings().database_url)
+    try:
+        return retire_integration(engine, name, say=say)
+    finally:
+        engine.dispose()
+
+
+def reinstate_on_platform(name: str) -> Reinstatement:
+    """Clear the integration's removal on the platform of PMSYNC_DATABASE_URL (its rows active again)."""
+    from pmsync.platform import make_engine
+    from pmsync.platform_settings import PlatformSettings
+    from pmsync.retirement import reinstate_integration
+
+    check_block_names([name])
+    engine = make_engine(PlatformSettings().database_url)
+    try:
+        return reinstate_integration(engine, name)
+    finally:
+        engine.dispose()
+
+
+def retirement_text(retirement: Retirement) -> str:
+    """One line of what retiring did on the platform."""
+    if not retirement.on_platform:
+        return f"{retirement.name} never synced: nothing on the platform to mark inactive"
+    rows = ", ".join(f"{table} {count}" for table, count in retirement.rows.items()) or "none"
+    when = f" (removed at {retirement.removed_at:%Y-%m-%d %H:%M:%S} UTC)" if retirement.removed_at else ""
+    if retirement.already_removed:
+        return f"{retirement.name} was already removed from the platform{when}; rows marked inactive by this call: {rows}"
+    return f"{retirement.name} removed from the platform{when}; its rows are kept, marked inactive: {rows}"
+
+
+def reinstatement_text(reinstatement: Reinstatement) -> str:
+    """One line of what reinstating did on the platform."""
+    if not reinstatement.was_removed:
+        return f"{reinstatement.name} is not removed on the platform: nothing to reinstate"
+    rows = ", ".join(f"{table} {count}" for table, count in reinstatement.rows.items()) or "none"
+    return f"{reinstatement.name} reinstated on the platform; rows active again: {rows} (its next sync reapplies them all)"

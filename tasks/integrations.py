@@ -1,0 +1,77 @@
+"""Tasks that add and remove a company on the Prefect server and the platform: thin wrappers of pmsync.enrollment."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from uuid import UUID
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NONE
+
+from pmsync import enrollment
+from pmsync.cli.deploy import deploy_integrations, schedule_text
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+"""The checkout this flow runs from (the deployments' pull step sets it): its prefect.yaml is the one deployed."""
+plain = task(cache_policy=NONE, persist_result=False)
+
+
+@plain(name="check the integration's block")
+def check_block(integration: str, *, must_exist: bool) -> UUID | None:
+    """The block's id; refuses a name that is not a block slug, and a block that is missing (enrolling) or still
+    there (retiring: the block came back, or the flow was started by hand)."""
+    enrollment.check_block_names([integration])
+    found = enrollment.block_id(integration)
+    if must_exist and found is None:
+        raise enrollment.EnrollmentRefused(
+            f"no Propertyware Integration block named {integration!r}; create it (Prefect UI, Blocks) or run "
+            f"`pmsync integration add {integration}`")
+    if not must_exist and found is not None:
+        raise enrollment.EnrollmentRefused(
+            f"the block {integration!r} exists, so {integration} is not retired; delete the block (Prefect UI, Blocks: "
+            f"its deletion starts this flow) or run `pmsync integration remove {integration}`")
+    return found
+
+
+@plain(name="reinstate on the platform")
+def reinstate_on_platform(integration: str) -> dict:
+    reinstatement = enrollment.reinstate_on_platform(integration)
+    get_run_logger().info(enrollment.reinstatement_text(reinstatement))
+    return asdict(reinstatement)
+
+
+@plain(name="deploy the integration's deployments")
+def deploy_deployments(integration: str) -> list[str]:
+    """`<deployment>-<integration>` of every per-integration deployment of prefect.yaml, with its schedules."""
+    deployed = deploy_integrations([integration], PROJECT_DIR)
+    logger = get_run_logger()
+    for variable in deployed.unset:
+        logger.warning(f"{variable} is not set on this worker; the deployments using it take the running worker's")
+    lines = [f"{d['entrypoint'].split(':')[-1]}/{d['name']}: {schedule_text(d)}" for d in deployed.deployments]
+    for line in lines:
+        logger.info(line)
+    return lines
+
+
+@plain(name="start the initial sync")
+def start_initial_sync(integration: str, block: UUID) -> str:
+    """The initial sync's run: one per block, whether the CLI that saved the block started it already or not."""
+    run = enrollment.start_initial_sync(integration, block, as_subflow=False)
+    get_run_logger().info(f"initial sync of {integration}: flow run {run.name} ({run.id}) {enrollment.run_url(run)}")
+    return str(run.id)
+
+
+@plain(name="delete the integration's deployments")
+def delete_deployments(integration: str) -> list[str]:
+    deleted = enrollment.delete_deployments(integration)
+    get_run_logger().info(f"deleted {len(deleted)} deployments of {integration}: {', '.join(deleted) or 'none left'}")
+    return deleted
+
+
+@plain(name="retire on the platform")
+def retire_on_platform(integration: str) -> dict:
+    logger = get_run_logger()
+    retirement = enrollment.retire_on_platform(integration, say=logger.info)
+    logger.info(enrollment.retirement_text(retirement))
+    return {**asdict(retirement), "removed_at": retirement.removed_at.isoformat() if retirement.removed_at else None}

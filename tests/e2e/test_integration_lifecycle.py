@@ -1,0 +1,187 @@
+"""End to end (issue 17): adding and removing a company on a real Prefect server with a PostgreSQL platform and one
+worker, by `pmsync integration add|remove` and, as the UI does it, by saving and deleting its block."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import time
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+
+from pmsync.platform import make_engine
+from pmsync.schedules import staggered_cron
+from sandbox import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_INTEGRATION_USER, SANDBOX_SYSTEM_ID, SandboxServer
+from schemas.tables import SYNCED_TABLES, integrations
+from tests.conftest import _postgres_database, source_env
+from tests.e2e.prefect_api import BIN, FINAL_STATES, REPO, api, flow_runs, pmsync, prefect, python
+from tests.e2e.test_deployments import prefect_server, stop  # noqa: F401  (prefect_server is a fixture)
+
+NAME = "dune"
+TAG = f"integration:{NAME}"
+PER_INTEGRATION = 9
+"""The deployments of prefect.yaml that are copied per integration (all but enroll and retire)."""
+RUN_TIMEOUT_SECONDS = 120
+CRONS = {"delta": "2 * * * *", "leases": "30 23 * * *", "reconcile": "0 3 27 * *", "sweep": "*/5 * * * *"}
+
+
+@pytest.fixture
+def platform_url() -> Iterator[str]:
+    """PostgreSQL only (overrides the SQLite-and-PostgreSQL fixture); the Prefect server runs on PostgreSQL too."""
+    yield from _postgres_database()
+
+
+@pytest.fixture
+def no_scheduled_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server's scheduler off (requested before `prefect_server`): the sweep's cron would put runs on the worker."""
+    monkeypatch.setenv("PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED", "false")
+
+
+@pytest.fixture
+def source() -> Iterator[SandboxServer]:
+    with SandboxServer(units=20, seed=11) as server:
+        yield server
+
+
+def test_a_company_added_and_removed_by_the_cli_and_by_its_block(no_scheduled_runs, prefect_server, platform_url,
+                                                                 source, report_measurement):
+    begun = time.monotonic()
+    env = {**prefect_server, **source_env(platform_url, source), "PMSYNC_REPORTS_URL": "http://reports.e2e.invalid"}
+    prefect(env, "block", "register", "-m", "pmsync.blocks")
+    prefect(env, "work-pool", "create", "pmsync", "--type", "process")
+    platform_only = pmsync(env, "deploy")
+    assert platform_only.returncode == 0, platform_only.stdout[-3000:] + platform_only.stderr[-3000:]
+    assert "deploying only the platform's deployments" in platform_only.stderr
+    assert "deployed 2 deployments for 0 integration(s)" in platform_only.stdout
+    python(env, "from prefect.blocks.notifications import CustomWebhookNotificationBlock as W\n"
+                "W(name='pmsync', url='http://127.0.0.1:9/alerts').save('pmsync-alerts', overwrite=True)\n")
+    applied = pmsync(env, "automations", "apply")
+    assert applied.returncode == 0, applied.stdout[-3000:] + applied.stderr[-3000:]
+    report_measurement(f"e2e lifecycle: blocks, pool, platform deployments and automations in {time.monotonic() - begun:.1f} s")
+    worker = subprocess.Popen([str(BIN / "prefect"), "worker", "start", "--pool", "pmsync", "--name", "e2e-lifecycle"],
+                              env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    engine = make_engine(platform_url)
+    try:
+        started = time.monotonic()
+        added = pmsync({**env, "PMSYNC_ADD_CLIENT_SECRET": SANDBOX_CLIENT_SECRET}, "integration", "add", NAME,
+                       "--base-url", source.base_url, "--client-id", SANDBOX_CLIENT_ID, "--system-id", SANDBOX_SYSTEM_ID,
+                       "--integration-user", SANDBOX_INTEGRATION_USER)
+        assert added.returncode == 0, added.stdout[-3000:] + added.stderr[-3000:]
+        assert SANDBOX_CLIENT_SECRET not in added.stdout + added.stderr
+        assert f"deployed {PER_INTEGRATION} deployments for 1 integration(s): {NAME}" in added.stdout
+        report_measurement(f"e2e lifecycle: `pmsync integration add` itself (block, deploy of {PER_INTEGRATION}, initial run) "
+                           f"took {time.monotonic() - started:.1f} s")
+        check_deployments(env)
+        initial = re.search(r"queued as flow run .*? \(([0-9a-f-]{36})\)", added.stdout).group(1)
+        assert final(env, initial)["state_type"] == "COMPLETED"
+        report_measurement(f"e2e lifecycle: `pmsync integration add` to its initial sync completed in {time.monotonic() - started:.1f} s")
+        enrolled = final(env, only_run(env, "enroll-integration"))
+        assert enrolled["state_type"] == "COMPLETED" and enrolled["parameters"] == {"integration": NAME}
+        assert [run["id"] for run in flow_runs(env, "initial-sync", None)] == [initial], "the block's creation started a second initial sync"
+        synced = row_counts(engine)
+        assert synced[0]["unit"] > 0, synced
+        listed = pmsync(env, "integration", "list")
+        assert listed.returncode == 0 and re.search(rf"{NAME}\s*│\s*yes\s*│\s*active", listed.stdout), listed.stdout + listed.stderr
+
+        started = time.monotonic()
+        removed = pmsync(env, "integration", "remove", NAME, "--yes")
+        assert removed.returncode == 0, removed.stdout[-3000:] + removed.stderr[-3000:]
+        assert f"{PER_INTEGRATION} deployments of {NAME} deleted" in removed.stdout and "its rows are kept, marked inactive" in removed.stdout
+        assert tagged_deployments(env) == [] and blocks(env) == []
+        check_retired(engine, synced)
+        report_measurement(f"e2e lifecycle: `pmsync integration remove` in {time.monotonic() - started:.1f} s")
+        retired = final(env, only_run(env, "retire-integration"))
+        assert retired["state_type"] == "COMPLETED", "the block's deletion ran `retire`, a no-op after the CLI's removal"
+        listed = pmsync(env, "integration", "list")
+        assert re.search(rf"{NAME}\s*│\s*no\s*│\s*removed ", listed.stdout), listed.stdout + listed.stderr
+
+        started = time.monotonic()
+        python(env, "from pmsync.blocks import PropertywareIntegration as P\n"
+                    f"P(base_url={source.base_url!r}, client_id={SANDBOX_CLIENT_ID!r}, client_secret={SANDBOX_CLIENT_SECRET!r}, "
+                    f"system_id={SANDBOX_SYSTEM_ID!r}, integration_user={SANDBOX_INTEGRATION_USER!r}).save({NAME!r})\n")
+        enrolled = final(env, only_run(env, "enroll-integration", after={enrolled["id"]}))
+        assert enrolled["state_type"] == "COMPLETED", enrolled["state_name"]
+        check_deployments(env)
+        [again] = [run for run in flow_runs(env, "initial-sync", None) if run["id"] != initial]
+        assert final(env, again["id"])["state_type"] == "COMPLETED"
+        assert row_counts(engine) == synced, "reinstated and synced again: the rows as active as the source says"
+        with engine.connect() as connection:
+            assert connection.execute(sa.select(integrations.c.removed_at).where(integrations.c.name == NAME)).scalar_one() is None
+        report_measurement(f"e2e lifecycle: block saved by the API to enroll's initial sync completed in {time.monotonic() - started:.1f} s")
+
+        started = time.monotonic()
+        api_delete(env, f"/block_documents/{blocks(env)[0]['id']}")
+        retired = final(env, only_run(env, "retire-integration", after={retired["id"]}))
+        assert retired["state_type"] == "COMPLETED", retired["state_name"]
+        assert tagged_deployments(env) == []
+        check_retired(engine, synced)
+        report_measurement(f"e2e lifecycle: block deleted by the API to retire completed in {time.monotonic() - started:.1f} s")
+    finally:
+        stop([worker])
+        engine.dispose()
+    report_measurement(f"e2e lifecycle: whole test after the server was up {time.monotonic() - begun:.1f} s")
+
+
+def check_deployments(env: dict[str, str]) -> None:
+    deployed = tagged_deployments(env)
+    assert len(deployed) == PER_INTEGRATION, [d["name"] for d in deployed]
+    assert all(d["parameters"] == {"integration": NAME} for d in deployed)
+    crons = {d["name"].removesuffix(f"-{NAME}"): [s["schedule"]["cron"] for s in d["schedules"]] for d in deployed}
+    assert {base: crons[base] for base in CRONS} == {base: [staggered_cron(cron, NAME)] for base, cron in CRONS.items()}
+    assert crons["initial"] == crons["now"] == []
+
+
+def check_retired(engine: sa.Engine, synced: tuple[dict[str, int], dict[str, int]]) -> None:
+    """The integration's rows are all still there, every one inactive, and the integration marked removed."""
+    active, inactive = synced
+    assert row_counts(engine) == ({name: 0 for name in active}, {name: active[name] + inactive[name] for name in active})
+    with engine.connect() as connection:
+        assert connection.execute(sa.select(integrations.c.removed_at).where(integrations.c.name == NAME)).scalar_one()
+
+
+def row_counts(engine: sa.Engine) -> tuple[dict[str, int], dict[str, int]]:
+    """Rows of the integration per synced table: (active, inactive)."""
+    counts: tuple[dict[str, int], dict[str, int]] = ({}, {})
+    with engine.connect() as connection:
+        own = connection.execute(sa.select(integrations.c.id).where(integrations.c.name == NAME)).scalar_one()
+        for name, table in SYNCED_TABLES.items():
+            for flag, into in ((True, counts[0]), (False, counts[1])):
+                into[name] = connection.execute(sa.select(sa.func.count()).select_from(table).where(
+                    table.c.integration_id == own, table.c.active.is_(flag))).scalar_one()
+    return counts
+
+
+def tagged_deployments(env: dict[str, str]) -> list[dict]:
+    return api(env, "POST", "/deployments/filter", {"deployments": {"tags": {"all_": [TAG]}}})
+
+
+def blocks(env: dict[str, str]) -> list[dict]:
+    return api(env, "POST", "/block_documents/filter",
+               {"block_types": {"slug": {"any_": ["propertyware-integration"]}}, "include_secrets": False})
+
+
+def api_delete(env: dict[str, str], path: str) -> None:
+    import requests
+
+    response = requests.delete(f"{env['PREFECT_API_URL']}{path}", timeout=60)
+    assert response.ok, f"DELETE {path}: {response.status_code} {response.text[:500]}"
+
+
+def only_run(env: dict[str, str], flow: str, after: set[str] = frozenset()) -> str:
+    """The id of the one run of `flow` not in `after`, once the automation has created it."""
+    deadline = time.monotonic() + RUN_TIMEOUT_SECONDS
+    while not (runs := [run for run in flow_runs(env, flow, None) if run["id"] not in after]):
+        assert time.monotonic() < deadline, f"no run of {flow} within {RUN_TIMEOUT_SECONDS} s: did the automation fire?"
+        time.sleep(0.5)
+    assert len(runs) == 1, [(run["name"], run["state_type"]) for run in runs]
+    return runs[0]["id"]
+
+
+def final(env: dict[str, str], flow_run_id: str) -> dict:
+    deadline = time.monotonic() + RUN_TIMEOUT_SECONDS
+    while (run := api(env, "GET", f"/flow_runs/{flow_run_id}"))["state_type"] not in FINAL_STATES:
+        assert time.monotonic() < deadline, f"flow run {flow_run_id} is still {run['state_type']}"
+        time.sleep(0.5)
+    return run
