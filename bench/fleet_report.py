@@ -1,0 +1,161 @@
+"""The fleet bench's report: the table per worker count and phase, what limits throughput, and a chart."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bench.report import machine_description
+
+if TYPE_CHECKING:
+    from bench.fleet import FleetResult, Phase
+
+GROUPS = ("sandboxes", "workers", "prefect server", "postgres", "bench (this process)")
+"""Process groups whose CPU is measured; the source is the sandboxes, the database is postgres."""
+LIMITED_AT = 0.85
+"""A phase is CPU-bound when its processes used at least this share of every core for the whole phase."""
+
+
+def cpu_share(phase: Phase, group: str) -> float:
+    """A group's CPU seconds over all cores × the phase's wall; `other` is the machine's busy time not in any group
+    (PostgreSQL's share, the whole server, may hold other users' work too)."""
+    if group == "other":
+        seconds = phase.cpu_seconds.get("machine", 0.0) - sum(phase.cpu_seconds.get(g, 0.0) for g in GROUPS)
+        return max(seconds, 0.0) / ((os.cpu_count() or 1) * phase.seconds)
+    return phase.cpu_seconds.get(group, 0.0) / ((os.cpu_count() or 1) * phase.seconds)
+
+
+def results_table(result: FleetResult) -> list[str]:
+    lines = [
+        "| workers | syncs at once | phase | wall s | syncs/min | units/s | completed | peak RSS per worker tree MB "
+        "| platform DB peak connections | CPU: source | workers | Prefect server | PostgreSQL | other | machine busy |",
+        "|---:|---:|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for phase in result.phases:
+        completed = len(phase.runs) - len(phase.failed)
+        shares = " | ".join(f"{cpu_share(phase, group):.0%}" for group in ("sandboxes", "workers", "prefect server",
+                                                                         "postgres", "other", "machine"))
+        lines.append(
+            f"| {phase.workers} | {phase.workers * result.runs_per_worker} | {phase.name} | {phase.seconds:,.1f} | "
+            f"{phase.syncs_per_minute:,.1f} | {phase.units_per_second:,.0f} | {completed}/{result.integrations} | "
+            f"{', '.join(f'{mb:,.0f}' for mb in phase.peak_rss_mb)} | {phase.peak_connections} | {shares} |")
+    return lines
+
+
+def failures(result: FleetResult) -> list[str]:
+    lines = []
+    for phase in result.phases:
+        for run in phase.failed:
+            lines.append(f"- {phase.workers} worker(s), {phase.name}, {run.integration}: {run.state} "
+                         f"({run.state_name}): {run.message[:300] or 'no message'}")
+    return lines or ["- none: every run of every phase ended COMPLETED."]
+
+
+def rows_check(result: FleetResult) -> list[str]:
+    lines = []
+    for workers, counts in result.platform_units.items():
+        wrong = {name: (counts.get(name, 0), expected) for name, expected in result.expected_units.items()
+                 if counts.get(name, 0) != expected}
+        total = sum(counts.values())
+        lines.append(f"- {workers} worker(s): {len(counts)} integrations on the platform, {total:,} units; "
+                     + ("each holds exactly the active units of active buildings of its own sandbox "
+                        f"({min(result.expected_units.values()):,}–{max(result.expected_units.values()):,} of "
+                        f"{result.units:,} generated)." if not wrong else f"MISMATCHED (landed, expected): {wrong}"))
+    return lines
+
+
+def limits_paragraph(result: FleetResult) -> list[str]:
+    """What limits throughput, from the measured CPU shares (not from expectation)."""
+    lines = []
+    for phase in result.phases:
+        shares = {group: cpu_share(phase, group) for group in (*GROUPS, "other")}
+        machine = cpu_share(phase, "machine")
+        top = max(shares, key=shares.get)
+        bound = "CPU-bound (the cores are full)" if machine >= LIMITED_AT else (
+            f"not CPU-bound (the machine was busy {machine:.0%} of the time: the syncs at once, "
+            f"{phase.workers * result.runs_per_worker}, and the workers' polling leave cores idle)")
+        ranked = ", ".join(f"{group} {share:.0%}" for group, share in sorted(shares.items(), key=lambda i: -i[1]))
+        lines.append(f"- {phase.workers} worker(s), {phase.name}: {bound}; share of all cores × wall: {ranked}. "
+                     f"The largest consumer is **{top}**.")
+    return lines
+
+
+def write_chart(result: FleetResult, path: Path) -> None:
+    """Wall time of the initial syncs and the delta round, and sync throughput, per worker count."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    figure, (walls, rates) = pyplot.subplots(1, 2, figsize=(11, 4.5))
+    counts = sorted({phase.workers for phase in result.phases})
+    width = 0.38
+    for offset, name in ((-width / 2, "initial"), (width / 2, "delta")):
+        phases = {p.workers: p for p in result.phases if p.name == name}
+        xs = [i + offset for i, c in enumerate(counts) if c in phases]
+        walls.bar(xs, [phases[c].seconds for c in counts if c in phases], width, label=f"{name} ({result.integrations} runs)")
+        rates.bar(xs, [phases[c].syncs_per_minute for c in counts if c in phases], width, label=name)
+    for panel, label in ((walls, "wall time (s)"), (rates, "syncs per minute")):
+        panel.set_xticks(range(len(counts)), [f"{c} worker{'s' if c > 1 else ''} × {result.runs_per_worker}" for c in counts])
+        panel.set_ylabel(label)
+        panel.grid(True, axis="y", alpha=0.3)
+        panel.legend(fontsize=8)
+    figure.suptitle(f"{result.integrations} integrations × {result.units:,} units, PostgreSQL, Prefect process workers")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    pyplot.close(figure)
+
+
+def write_fleet_report(result: FleetResult, path: Path, chart: Path) -> str:
+    write_chart(result, chart)
+    lines = [
+        "# pmsync fleet benchmark (issue 17): many integrations through a Prefect server",
+        "",
+        f"- Machine: {machine_description()}; load average {result.load[0]:.1f} at the start, {result.load[1]:.1f} "
+        "at the end (the machine may be shared with other work).",
+        f"- Command: `{result.command}`",
+        f"- {result.integrations} integrations, each its own sandbox account (`pmsync sandbox serve --size "
+        f"{result.units} --seed n`, its own process; all {result.integrations} started in {result.sandboxes_seconds:.1f} s) "
+        "and its own Propertyware Integration block.",
+        "- One Prefect server (`prefect server start`) on a fresh PostgreSQL database, scheduler off (no cron runs "
+        "beside the measured ones); the platform on another fresh PostgreSQL database for each worker count, so "
+        "each initial sync is a real one.",
+        f"- `pmsync deploy` made {result.deployments} deployments ({result.deployments // max(result.integrations, 1)} "
+        f"per block) in **{result.deploy_seconds:.1f} s**.",
+        f"- Per worker count W: W `prefect worker start --pool pmsync --limit {result.runs_per_worker}` process workers "
+        f"(no pool concurrency limit), so at most W × {result.runs_per_worker} syncs run at once; each flow run is a "
+        "subprocess of its worker. All initial-sync runs (`initial-sync/initial-<block>`) are created at once, "
+        "timed from the first created to the last final; then one round of the hourly deltas "
+        "(`delta-sync/delta-<block>`), the same way.",
+        "- Sampled every 0.5 s: each worker's process-tree RSS (worker + its flow-run subprocesses), and "
+        "`select count(*) from pg_stat_activity where datname = <platform db>`. CPU seconds per group from "
+        "/proc/<pid>/stat (utime+stime+cutime+cstime of the live process trees at the phase's start and end); "
+        "PostgreSQL is every process named postgres (the whole server, including the Prefect server's database); "
+        "machine busy is /proc/stat. Shares are of all cores × the phase's wall time.",
+        "",
+        "## Results",
+        "",
+        *results_table(result),
+        "",
+        "syncs/min and units/s: the integrations (× units each) over the phase's wall time; for a delta round the units are "
+        "checked, not re-fetched.",
+        "",
+        "Runs not completed:",
+        "",
+        *failures(result),
+        "",
+        "Platform rows afterwards (units per integration_id):",
+        "",
+        *rows_check(result),
+        "",
+        "## What limits throughput",
+        "",
+        *limits_paragraph(result),
+        "",
+        f"![wall time and throughput per worker count]({chart.name})",
+        "",
+    ]
+    markdown = "\n".join(lines)
+    path.write_text(markdown)
+    return markdown
