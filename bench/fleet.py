@@ -115,7 +115,8 @@ def run_fleet(integrations: int, units: int, workers: list[int], runs_per_worker
     out_dir.mkdir(parents=True, exist_ok=True)
     names = block_names(integrations)
     result = FleetResult(integrations, units, runs_per_worker, command, load=(os.getloadavg()[0], 0.0))
-    prefect_database = "pmsync_fleet_prefect"
+    prefix = f"pmsync_fleet_{os.getpid()}"  # two benches at once (CI, a user) never share a database
+    prefect_database = f"{prefix}_prefect"
     with tempfile.TemporaryDirectory(prefix="pmsync-fleet-") as scratch, ExitStack() as stack:
         work = Path(scratch)
         progress(f"starting {integrations} sandboxes of {units:,} units")
@@ -139,7 +140,7 @@ def run_fleet(integrations: int, units: int, workers: list[int], runs_per_worker
         result.deploy_seconds, result.deployments = register_and_deploy(env, names, [root for _, root in sandboxes])
         progress(f"`pmsync deploy`: {result.deployments} deployments in {result.deploy_seconds:.1f} s")
         for count in workers:
-            database = f"pmsync_fleet_platform_w{count}"
+            database = f"{prefix}_platform_w{count}"
             platform_url = fresh_database("postgresql", database, work, postgres_url)
             try:
                 worker_env = {**env, "PMSYNC_DATABASE_URL": platform_url}
