@@ -26,11 +26,27 @@ def cpu_share(phase: Phase, group: str) -> float:
     return phase.cpu_seconds.get(group, 0.0) / ((os.cpu_count() or 1) * phase.seconds)
 
 
+def run_seconds(phase: Phase) -> list[float]:
+    return sorted(run.seconds for run in phase.runs if run.seconds)
+
+
+def median_run_seconds(phase: Phase) -> float:
+    seconds = run_seconds(phase)
+    return seconds[len(seconds) // 2] if seconds else 0.0
+
+
+def slots_in_flow(phase: Phase, runs_per_worker: int) -> float:
+    """Share of the run slots (workers × runs each) × wall spent inside a flow (Prefect's total_run_time); the rest
+    is waiting for a poll and starting each flow-run process."""
+    return sum(run_seconds(phase)) / (phase.workers * runs_per_worker * phase.seconds)
+
+
 def results_table(result: FleetResult) -> list[str]:
     lines = [
-        "| workers | syncs at once | phase | wall s | syncs/min | units/s | completed | peak RSS per worker tree MB "
+        "| workers | syncs at once | phase | wall s | syncs/min | units/s | completed | median run s | slots in a flow "
+        "| peak RSS per worker tree MB "
         "| platform DB peak connections | CPU: source | workers | Prefect server | PostgreSQL | other | machine busy |",
-        "|---:|---:|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+        "|---:|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for phase in result.phases:
         completed = len(phase.runs) - len(phase.failed)
@@ -39,6 +55,7 @@ def results_table(result: FleetResult) -> list[str]:
         lines.append(
             f"| {phase.workers} | {phase.workers * result.runs_per_worker} | {phase.name} | {phase.seconds:,.1f} | "
             f"{phase.syncs_per_minute:,.1f} | {phase.units_per_second:,.0f} | {completed}/{result.integrations} | "
+            f"{median_run_seconds(phase):,.1f} | {slots_in_flow(phase, result.runs_per_worker):.0%} | "
             f"{', '.join(f'{mb:,.0f}' for mb in phase.peak_rss_mb)} | {phase.peak_connections} | {shares} |")
     return lines
 
@@ -78,6 +95,20 @@ def limits_paragraph(result: FleetResult) -> list[str]:
         ranked = ", ".join(f"{group} {share:.0%}" for group, share in sorted(shares.items(), key=lambda i: -i[1]))
         lines.append(f"- {phase.workers} worker(s), {phase.name}: {bound}; share of all cores × wall: {ranked}. "
                      f"The largest consumer is **{top}**.")
+    return lines + scaling_lines(result)
+
+
+def scaling_lines(result: FleetResult) -> list[str]:
+    """How each phase's throughput changed from the fewest to the most workers."""
+    lines = []
+    for name in ("initial", "delta"):
+        phases = sorted((p for p in result.phases if p.name == name), key=lambda p: p.workers)
+        if len(phases) < 2:
+            continue
+        first, last = phases[0], phases[-1]
+        lines.append(f"- {name}: {first.workers} → {last.workers} worker(s) took throughput from "
+                     f"{first.syncs_per_minute:,.1f} to {last.syncs_per_minute:,.1f} syncs/min "
+                     f"(× {last.syncs_per_minute / first.syncs_per_minute:.2f}).")
     return lines
 
 
@@ -139,7 +170,10 @@ def write_fleet_report(result: FleetResult, path: Path, chart: Path) -> str:
         *results_table(result),
         "",
         "syncs/min and units/s: the integrations (× units each) over the phase's wall time; for a delta round the units are "
-        "checked, not re-fetched.",
+        "checked, not re-fetched. Median run s: a flow run's time inside the flow (Prefect's `total_run_time`). Slots "
+        "in a flow: the runs' summed time inside their flows over (workers × runs per worker × wall); the rest of the "
+        "slots' time went to waiting for a worker's poll (every 2 s) and starting each flow run's process. CPU "
+        "columns: share of all cores × wall.",
         "",
         "Runs not completed:",
         "",
