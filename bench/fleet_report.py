@@ -60,6 +60,23 @@ def results_table(result: FleetResult) -> list[str]:
     return lines
 
 
+def per_sync_table(result: FleetResult) -> list[str]:
+    """CPU seconds each sync cost per process group (independent of what else the machine ran), and the throughput
+    the machine's cores would allow if the bench had them to itself and nothing but CPU limited it."""
+    cores = os.cpu_count() or 1
+    lines = [
+        "| workers | phase | source (sandboxes) | workers' trees | Prefect server | PostgreSQL | bench | total | "
+        f"ceiling on {cores} unshared cores, syncs/min | measured syncs/min |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for phase in result.phases:
+        each = {group: phase.cpu_seconds.get(group, 0.0) / max(len(phase.runs), 1) for group in GROUPS}
+        total = sum(each.values())
+        lines.append(f"| {phase.workers} | {phase.name} | " + " | ".join(f"{each[g]:.1f}" for g in GROUPS)
+                     + f" | {total:.1f} | {cores * 60 / total:,.1f} | {phase.syncs_per_minute:,.1f} |")
+    return lines
+
+
 def failures(result: FleetResult) -> list[str]:
     lines = []
     for phase in result.phases:
@@ -82,20 +99,53 @@ def rows_check(result: FleetResult) -> list[str]:
     return lines
 
 
+LABELS = {"sandboxes": "the source (sandboxes)", "workers": "the workers (worker + flow-run processes)",
+          "prefect server": "the Prefect server", "postgres": "the database (PostgreSQL)", "bench (this process)": "the bench"}
+
+
 def limits_paragraph(result: FleetResult) -> list[str]:
-    """What limits throughput, from the measured CPU shares (not from expectation)."""
+    """What limits throughput, from the measured CPU shares and run slots (not from expectation)."""
     lines = []
     for phase in result.phases:
-        shares = {group: cpu_share(phase, group) for group in (*GROUPS, "other")}
-        machine = cpu_share(phase, "machine")
-        top = max(shares, key=shares.get)
-        bound = "CPU-bound (the cores are full)" if machine >= LIMITED_AT else (
-            f"not CPU-bound (the machine was busy {machine:.0%} of the time: the syncs at once, "
-            f"{phase.workers * result.runs_per_worker}, and the workers' polling leave cores idle)")
-        ranked = ", ".join(f"{group} {share:.0%}" for group, share in sorted(shares.items(), key=lambda i: -i[1]))
-        lines.append(f"- {phase.workers} worker(s), {phase.name}: {bound}; share of all cores × wall: {ranked}. "
-                     f"The largest consumer is **{top}**.")
-    return lines + scaling_lines(result)
+        machine, other = cpu_share(phase, "machine"), cpu_share(phase, "other")
+        own = {group: phase.cpu_seconds.get(group, 0.0) for group in GROUPS}
+        total = sum(own.values()) or 1.0
+        ranked = ", ".join(f"{LABELS[g]} {seconds / total:.0%}" for g, seconds in sorted(own.items(), key=lambda i: -i[1]))
+        bound = (f"the cores were busy {machine:.0%} of the wall time (CPU-bound)" if machine >= LIMITED_AT else
+                 f"the cores were busy only {machine:.0%} of the wall time (not CPU-bound)")
+        lines.append(f"- {phase.workers} worker(s), {phase.name}: {bound}, {other:.0%} of it other work on the shared "
+                     f"machine; of the bench's own CPU: {ranked}. Run slots spent inside a flow: "
+                     f"{slots_in_flow(phase, result.runs_per_worker):.0%}.")
+    lines += scaling_lines(result)
+    lines.append(f"- Therefore: {verdict(result)}")
+    return lines
+
+
+def verdict(result: FleetResult) -> str:
+    """The limiting component: the group with the most CPU per sync over all phases, with the others' shares."""
+    totals = {group: sum(p.cpu_seconds.get(group, 0.0) for p in result.phases) for group in GROUPS}
+    everything = sum(totals.values()) or 1.0
+    top = max(totals, key=totals.get)
+    busy = min(cpu_share(p, "machine") for p in result.phases)
+    shares = {group: seconds / everything for group, seconds in totals.items()}
+    limit = ("the machine's cores: every phase kept them at least "
+             f"{busy:.0%} busy, so throughput is bounded by CPU per sync, and " if busy >= LIMITED_AT else
+             f"not the cores alone (a phase left them {1 - busy:.0%} idle: the syncs at once are too few), and ")
+    return (f"{limit}the largest CPU cost per sync is {LABELS[top]} ({shares[top]:.0%} of the bench's CPU); the source "
+            f"takes {shares['sandboxes']:.0%}, the database {shares['postgres']:.0%}, the Prefect server "
+            f"{shares['prefect server']:.0%}. {worker_effect(result)}")
+
+
+def worker_effect(result: FleetResult) -> str:
+    initial = sorted((p for p in result.phases if p.name == "initial"), key=lambda p: p.workers)
+    if len(initial) < 2:
+        return ""
+    gain = initial[-1].syncs_per_minute / initial[0].syncs_per_minute
+    if gain < 1.15:
+        return (f"{initial[-1].workers} workers instead of {initial[0].workers} changed initial-sync throughput by "
+                f"× {gain:.2f}: on these cores more workers add runs at once, not capacity.")
+    return (f"{initial[-1].workers} workers instead of {initial[0].workers} raised initial-sync throughput × {gain:.2f}: "
+            "the extra runs at once filled time the slots had spent starting processes and waiting on polls.")
 
 
 def scaling_lines(result: FleetResult) -> list[str]:
@@ -174,6 +224,12 @@ def write_fleet_report(result: FleetResult, path: Path, chart: Path) -> str:
         "in a flow: the runs' summed time inside their flows over (workers × runs per worker × wall); the rest of the "
         "slots' time went to waiting for a worker's poll (every 2 s) and starting each flow run's process. CPU "
         "columns: share of all cores × wall.",
+        "",
+        "CPU seconds per sync, by process group (a group's CPU over the phase ÷ the runs; PostgreSQL counts the whole "
+        "server, so it includes the Prefect server's queries and anything else it served meanwhile). The ceiling is what "
+        "this CPU cost allows if nothing else ran on the machine and the syncs kept every core busy:",
+        "",
+        *per_sync_table(result),
         "",
         "Runs not completed:",
         "",
