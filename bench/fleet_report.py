@@ -137,29 +137,50 @@ def verdict(result: FleetResult) -> str:
 
 
 def worker_effect(result: FleetResult) -> str:
-    initial = sorted((p for p in result.phases if p.name == "initial"), key=lambda p: p.workers)
-    if len(initial) < 2:
+    """Whether more workers added capacity: CPU per sync did not fall, so on full cores throughput moves with the
+    bench's share of them (other work on a shared machine), not with the worker count."""
+    pairs = worker_pairs(result)
+    if not pairs:
         return ""
-    gain = initial[-1].syncs_per_minute / initial[0].syncs_per_minute
-    if gain < 1.15:
-        return (f"{initial[-1].workers} workers instead of {initial[0].workers} changed initial-sync throughput by "
-                f"× {gain:.2f}: on these cores more workers add runs at once, not capacity.")
-    return (f"{initial[-1].workers} workers instead of {initial[0].workers} raised initial-sync throughput × {gain:.2f}: "
-            "the extra runs at once filled time the slots had spent starting processes and waiting on polls.")
+    cheaper = [first.name for first, last in pairs if cpu_per_sync(last) < 0.9 * cpu_per_sync(first)]
+    if cheaper:
+        return f"More workers made each {' and '.join(cheaper)} sync cheaper in CPU: they add capacity here."
+    return ("More workers did not make a sync cheaper in CPU (above), so on full cores they add runs at once, not "
+            "capacity: throughput per worker count follows the bench's share of the cores ÷ its CPU per sync, which "
+            "is the ceiling column of the per-sync table.")
+
+
+def own_share(phase: Phase) -> float:
+    """The bench's processes' share of all cores × wall (what other work on the machine left it)."""
+    return sum(cpu_share(phase, group) for group in GROUPS)
+
+
+def cpu_per_sync(phase: Phase) -> float:
+    return sum(phase.cpu_seconds.get(group, 0.0) for group in GROUPS) / max(len(phase.runs), 1)
 
 
 def scaling_lines(result: FleetResult) -> list[str]:
-    """How each phase's throughput changed from the fewest to the most workers."""
+    """How each phase's throughput changed from the fewest to the most workers, beside the two things it follows on
+    full cores: the bench's share of them and its CPU per sync."""
     lines = []
+    for first, last in worker_pairs(result):
+        lines.append(
+            f"- {first.name}: {first.workers} → {last.workers} worker(s): throughput {first.syncs_per_minute:,.1f} → "
+            f"{last.syncs_per_minute:,.1f} syncs/min (× {last.syncs_per_minute / first.syncs_per_minute:.2f}); the "
+            f"bench's share of the cores {own_share(first):.0%} → {own_share(last):.0%} "
+            f"(× {own_share(last) / own_share(first):.2f}; other work {cpu_share(first, 'other'):.0%} → "
+            f"{cpu_share(last, 'other'):.0%}); CPU per sync {cpu_per_sync(first):.1f} → {cpu_per_sync(last):.1f} s "
+            f"(× {cpu_per_sync(last) / cpu_per_sync(first):.2f}).")
+    return lines
+
+
+def worker_pairs(result: FleetResult) -> list[tuple[Phase, Phase]]:
+    pairs = []
     for name in ("initial", "delta"):
         phases = sorted((p for p in result.phases if p.name == name), key=lambda p: p.workers)
-        if len(phases) < 2:
-            continue
-        first, last = phases[0], phases[-1]
-        lines.append(f"- {name}: {first.workers} → {last.workers} worker(s) took throughput from "
-                     f"{first.syncs_per_minute:,.1f} to {last.syncs_per_minute:,.1f} syncs/min "
-                     f"(× {last.syncs_per_minute / first.syncs_per_minute:.2f}).")
-    return lines
+        if len(phases) >= 2:
+            pairs.append((phases[0], phases[-1]))
+    return pairs
 
 
 def write_chart(result: FleetResult, path: Path) -> None:
