@@ -62,20 +62,27 @@ class Service:
         self.stop()
 
 
-def start_sandbox(units: int, ledger: bool, work: Path, timeout: float = 1800) -> tuple[Service, str]:
-    """The sandbox with `units` units in its own process; returns it and its root URL."""
+def start_sandbox(units: int, ledger: bool, work: Path, timeout: float = 1800, seed: int | None = None,
+                  log_name: str | None = None) -> tuple[Service, str]:
+    """The sandbox with `units` units (of `seed`, else the sandbox's default) in its own process; returns it and its
+    root URL."""
     port = free_port()
     args = [str(BIN / "pmsync"), "sandbox", "serve", "--port", str(port), "--size", str(units),
-            "--ledger" if ledger else "--no-ledger"]
+            "--ledger" if ledger else "--no-ledger", *(["--seed", str(seed)] if seed is not None else [])]
     root = f"http://127.0.0.1:{port}"
-    return Service(args, f"{root}/_sandbox/health", dict(os.environ), work / f"sandbox-{units}.log", timeout), root
+    log = work / (log_name or f"sandbox-{units}.log")
+    return Service(args, f"{root}/_sandbox/health", dict(os.environ), log, timeout), root
 
 
-def start_prefect_server(work: Path, timeout: float = 180) -> tuple[Service, str]:
-    """A Prefect server on its own SQLite database; returns it and its API URL."""
+def start_prefect_server(work: Path, timeout: float = 180, database_url: str | None = None,
+                         settings: dict[str, str] | None = None) -> tuple[Service, str]:
+    """A Prefect server on its own SQLite database (or on `database_url`, a `postgresql+asyncpg://` URL), with extra
+    PREFECT_* `settings`; returns it and its API URL."""
     port = free_port()
     env = {**os.environ, "PREFECT_HOME": str(work / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-           "PREFECT_SERVER_LOGGING_LEVEL": "WARNING"}
+           "PREFECT_SERVER_LOGGING_LEVEL": "WARNING", **(settings or {})}
+    if database_url:
+        env["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = database_url
     env.pop("PREFECT_API_URL", None)
     args = [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)]
     api = f"http://127.0.0.1:{port}/api"

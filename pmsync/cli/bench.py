@@ -26,8 +26,16 @@ def bench(
                                      help="A PostgreSQL server the bench may create and drop databases on."),
     out: Path = typer.Option(Path("bench"), help="Folder for REPORT.md, scaling.png and results.json."),
     ledger: bool = typer.Option(True, "--ledger/--no-ledger", help="Include lease charges and payments."),
+    integrations: int = typer.Option(
+        None, "--integrations", help="Fleet benchmark: this many integrations (each its own sandbox account of --units "
+                                     "units) through a Prefect server on PostgreSQL and process workers."),
+    workers: str = typer.Option("1,2", help="Fleet benchmark: worker counts to measure, comma-separated."),
+    runs_per_worker: int = typer.Option(
+        2, "--runs-per-worker", help="Fleet benchmark: flow runs each worker takes at once (`prefect worker start "
+                                     "--limit`); syncs at once = workers × this."),
 ) -> None:
-    """Floor, initial sync, deltas (nothing and 1 % changed) and reconciliation (0.5 % removed) per size and database."""
+    """Floor, initial sync, deltas (nothing and 1 % changed) and reconciliation (0.5 % removed) per size and database;
+    with --integrations, the fleet benchmark instead (bench/FLEET.md)."""
     from bench.run import run_bench
 
     try:
@@ -35,6 +43,9 @@ def bench(
     except ValueError:
         fail(f"--units must be whole numbers separated by commas, not {units!r}")
     command = "pmsync " + " ".join(shlex.quote(arg) for arg in sys.argv[1:])
+    if integrations is not None:
+        fleet(integrations, sizes, workers, runs_per_worker, out, postgres_url, command)
+        return
     try:
         run_bench(sizes, [d.strip() for d in databases.split(",") if d.strip()], out, postgres_url, ledger, command,
                   progress=lambda line: console.print(line, style="dim", highlight=False))
@@ -42,3 +53,23 @@ def bench(
         fail(str(failure))
     print((out / "REPORT.md").read_text())
     console.print(f"written: {out / 'REPORT.md'}, {out / 'scaling.png'}, {out / 'results.json'} (cwd {os.getcwd()})")
+
+
+def fleet(integrations: int, sizes: list[int], workers: str, runs_per_worker: int, out: Path, postgres_url: str,
+          command: str) -> None:
+    """`pmsync bench --integrations N --units M`: the many-integrations benchmark."""
+    from bench.fleet import run_fleet
+
+    if len(sizes) != 1:
+        fail(f"with --integrations, --units is the size of each integration's portfolio (one number), not {sizes}")
+    try:
+        counts = [int(count) for count in workers.split(",") if count.strip()]
+    except ValueError:
+        fail(f"--workers must be whole numbers separated by commas, not {workers!r}")
+    try:
+        run_fleet(integrations, sizes[0], counts, runs_per_worker, out, postgres_url, command,
+                  progress=lambda line: console.print(line, style="dim", highlight=False))
+    except (ValueError, RuntimeError) as failure:
+        fail(str(failure))
+    print((out / "FLEET.md").read_text())
+    console.print(f"written: {out / 'FLEET.md'}, {out / 'fleet.png'}, {out / 'fleet.json'} (cwd {os.getcwd()})")
