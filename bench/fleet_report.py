@@ -223,8 +223,8 @@ def write_fleet_report(result: FleetResult, path: Path, chart: Path) -> str:
         "- One Prefect server (`prefect server start`) on a fresh PostgreSQL database, scheduler off (no cron runs "
         "beside the measured ones); the platform on another fresh PostgreSQL database for each worker count, so "
         "each initial sync is a real one.",
-        f"- `pmsync deploy` made {result.deployments} deployments ({result.deployments // max(result.integrations, 1)} "
-        f"per block) in **{result.deploy_seconds:.1f} s**.",
+        f"- `pmsync deploy` made {result.deployments} deployments (prefect.yaml's per-integration ones for each "
+        f"block, its platform ones once) in **{result.deploy_seconds:.1f} s**.",
         f"- Per worker count W: W `prefect worker start --pool pmsync --limit {result.runs_per_worker}` process workers "
         f"(no pool concurrency limit), so at most W × {result.runs_per_worker} syncs run at once; each flow run is a "
         "subprocess of its worker. All initial-sync runs (`initial-sync/initial-<block>`) are created at once, "
