@@ -24,6 +24,9 @@ PLATFORM_TAG = "platform"
 never copied per integration."""
 ENV_TEMPLATE = re.compile(r"^\{\{\s*\$([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$")
 DEPLOY_TIMEOUT_SECONDS = 600
+SECONDS_PER_DEPLOYMENT = 3
+"""`prefect deploy` takes about half a second per deployment (450 for 50 blocks: 217 s on a loaded 2-core machine,
+bench/FLEET.md); a larger fleet gets 3 s for each before it is called stuck."""
 
 
 class DeployFailed(Exception):
@@ -156,11 +159,12 @@ def run_prefect_deploy(spec: dict, root: Path) -> None:
         generated = Path(scratch) / PROJECT_FILE
         generated.write_text(yaml.safe_dump(spec, sort_keys=False, allow_unicode=True), encoding="utf-8")
         command = [str(Path(sys.executable).parent / "prefect"), "--no-prompt", "deploy", "--all", "--prefect-file", str(generated)]
+        timeout = max(DEPLOY_TIMEOUT_SECONDS, SECONDS_PER_DEPLOYMENT * len(spec["deployments"]))
         try:
-            done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=DEPLOY_TIMEOUT_SECONDS)
+            done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
-            raise DeployFailed(f"prefect deploy took longer than {DEPLOY_TIMEOUT_SECONDS} s; check that the Prefect "
-                               "server answers") from None
+            raise DeployFailed(f"prefect deploy took longer than {timeout} s; check that the Prefect server "
+                               "answers") from None
     if done.returncode != 0:
         tail = (done.stdout + done.stderr).strip().splitlines()[-5:]
         raise DeployFailed(f"prefect deploy failed (exit {done.returncode}): {' | '.join(tail)}; check the work pool "
