@@ -16,7 +16,7 @@ from pmsync.schedules import staggered_cron
 from sandbox import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_INTEGRATION_USER, SANDBOX_SYSTEM_ID, SandboxServer
 from schemas.tables import SYNCED_TABLES, integrations
 from tests.conftest import _postgres_database, source_env
-from tests.e2e.prefect_api import BIN, FINAL_STATES, REPO, api, flow_runs, pmsync, prefect, python
+from tests.e2e.prefect_api import BIN, FINAL_STATES, REPO, api, deployment, flow_runs, pmsync, prefect, python
 from tests.e2e.test_deployments import prefect_server, stop  # noqa: F401  (prefect_server is a fixture)
 
 NAME = "dune"
@@ -85,6 +85,18 @@ def test_a_company_added_and_removed_by_the_cli_and_by_its_block(no_scheduled_ru
         listed = pmsync(env, "integration", "list")
         assert listed.returncode == 0 and re.search(rf"{NAME}\s*│\s*yes\s*│\s*active", listed.stdout), listed.stdout + listed.stderr
 
+        twice = pmsync({**env, "PMSYNC_ADD_CLIENT_SECRET": "another-secret"}, "integration", "add", NAME,
+                       "--base-url", source.base_url, "--client-id", SANDBOX_CLIENT_ID, "--system-id", SANDBOX_SYSTEM_ID,
+                       "--integration-user", SANDBOX_INTEGRATION_USER)
+        assert twice.returncode == 2 and "exists already; pass --overwrite" in twice.stderr, twice.stdout + twice.stderr
+        assert "another-secret" not in twice.stdout + twice.stderr
+        by_hand = api(env, "POST", f"/deployments/{deployment(env, 'retire-integration', 'retire')['id']}/create_flow_run",
+                      {"parameters": {"integration": NAME}})["id"]
+        refused = final(env, by_hand)
+        assert refused["state_type"] == "FAILED", "retire ran while the block still exists"
+        assert f"the block {NAME!r} exists, so {NAME} is not retired" in refused["state"]["message"], refused["state"]
+        assert row_counts(engine) == synced and len(tagged_deployments(env)) == PER_INTEGRATION
+
         started = time.monotonic()
         removed = pmsync(env, "integration", "remove", NAME, "--yes")
         assert removed.returncode == 0, removed.stdout[-3000:] + removed.stderr[-3000:]
@@ -92,7 +104,7 @@ def test_a_company_added_and_removed_by_the_cli_and_by_its_block(no_scheduled_ru
         assert tagged_deployments(env) == [] and blocks(env) == []
         check_retired(engine, synced)
         report_measurement(f"e2e lifecycle: `pmsync integration remove` in {time.monotonic() - started:.1f} s")
-        retired = final(env, only_run(env, "retire-integration"))
+        retired = final(env, only_run(env, "retire-integration", after={by_hand}))
         assert retired["state_type"] == "COMPLETED", "the block's deletion ran `retire`, a no-op after the CLI's removal"
         listed = pmsync(env, "integration", "list")
         assert re.search(rf"{NAME}\s*│\s*no\s*│\s*removed ", listed.stdout), listed.stdout + listed.stderr
@@ -113,7 +125,7 @@ def test_a_company_added_and_removed_by_the_cli_and_by_its_block(no_scheduled_ru
 
         started = time.monotonic()
         api_delete(env, f"/block_documents/{blocks(env)[0]['id']}")
-        retired = final(env, only_run(env, "retire-integration", after={retired["id"]}))
+        retired = final(env, only_run(env, "retire-integration", after={by_hand, retired["id"]}))
         assert retired["state_type"] == "COMPLETED", retired["state_name"]
         assert tagged_deployments(env) == []
         check_retired(engine, synced)
