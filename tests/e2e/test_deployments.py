@@ -94,6 +94,9 @@ def test_deployments_queue_forced_syncs_deploy_per_integration_raise_events_and_
            "PMSYNC_REPORTS_URL": REPORTS_URL}
     prefect(env, "work-pool", "create", "pmsync", "--type", "process")
     prefect(env, "deploy", "--all")
+    hourly = deployment(env, "delta-sync", "delta")["id"]
+    python(env, "from prefect.client.orchestration import get_client\n"  # its :02 run would be a fourth delta run here
+                f"with get_client(sync_client=True) as client: client.pause_deployment({hourly!r})\n")
     forced = deployment(env, "delta-sync", "now")
     assert forced["global_concurrency_limit"]["limit"] == 1 and forced["concurrency_options"]["collision_strategy"] == "ENQUEUE"
     assert deployment(env, "delta-sync", "delta")["concurrency_options"]["collision_strategy"] == "CANCEL_NEW"
