@@ -116,10 +116,12 @@ integrations = Table(
     Column("system_id", String(120), nullable=False),
     Column("integration_user", String(320), nullable=False),
     Column("removed_at", UtcDateTime()),
+    Column("configured_in", String(20)),
     *_stamps(),
     comment=(
         "One row per source account synced into the platform (no credentials are stored); removed_at set: removed, "
-        "its rows kept inactive and its syncs refused."
+        "its rows kept inactive and its syncs refused. source_system, base_url and system_id are the account it is "
+        "bound to; configured_in says where its settings live (environment or block; NULL: registered before 0012)."
     ),
 )
 
@@ -196,7 +198,13 @@ integration_locks = Table(
     Column("flow", String(40), nullable=False),
     Column("acquired_at", UtcDateTime(), nullable=False),
     Column("expires_at", UtcDateTime(), nullable=False),
-    comment="One row per integration a sync is writing right now: the lock that keeps syncs of one integration in line.",
+    Column("host", String(255)),
+    Column("pid", Integer),
+    Column("process_started", String(40)),
+    comment=(
+        "One row per integration a sync is writing right now: the lock that keeps syncs of one integration in line; "
+        "host, pid and process_started name the holding process (NULL: taken before 0012)."
+    ),
 )
 
 quarantine = Table(
