@@ -14,12 +14,12 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
-from starlette.datastructures import UploadFile
 
 from pmsync.cli.prefect_config import configured_api_url
 from pmsync.import_files import ImportPathRefused, confined_path
 from pmsync.platform_settings import IntegrationNameSettings
 from pmsync.settings import ImportSettings
+from reports.upload_body import UploadRefused, receive_form, too_big
 
 IMPORT_DEPLOYMENT = "csv-import/import"
 KINDS = {"owners": "Owners", "service-providers": "Service providers"}
@@ -35,14 +35,6 @@ NO_PREFECT = (
 )
 
 PageMaker = Callable[..., HTMLResponse]
-
-
-class UploadRefused(Exception):
-    """An upload the page will not store; the message (plain text) says what to do, `status` is the HTTP answer."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def uploads_router(
@@ -136,39 +128,38 @@ def _same_origin(request: Request) -> bool:
 
 
 async def _store_upload(request: Request, settings: ImportSettings) -> tuple[str, Path]:
-    """Check the form and write the file into the import directory under a generated name; return its kind and path."""
+    """Check the form and write the file into the import directory under a generated name; return its kind and path.
+
+    A declared Content-Length over the cap is refused before any of the body is read; otherwise the body is read as it
+    arrives and refused the moment it passes the cap.
+    """
     if not _same_origin(request):
         raise UploadRefused("the upload did not come from this page's form (Origin header); upload from /uploads", 403)
-    length = request.headers.get("content-length", "")
-    if not length.isdigit():
-        raise UploadRefused("the upload had no Content-Length; upload the file with the form on /uploads", 411)
-    if int(length) > settings.import_max_bytes + FORM_OVERHEAD_BYTES:
-        raise UploadRefused(_too_big(settings.import_max_bytes), 413)
-    form = await request.form(max_files=1, max_fields=2)
-    kind, upload = form.get("kind"), form.get("file")
-    if kind not in KINDS:
-        raise UploadRefused("choose what the file holds: owners or service providers")
-    if not isinstance(upload, UploadFile) or not upload.filename:
-        raise UploadRefused("choose a .csv file to upload")
-    if not upload.filename.lower().endswith(".csv"):
-        raise UploadRefused(
-            f"{upload.filename} is not a .csv file; save the sheet as 'CSV UTF-8 (Comma delimited)' and upload that"
-        )
-    data = await upload.read(settings.import_max_bytes + 1)
-    if len(data) > settings.import_max_bytes:
-        raise UploadRefused(_too_big(settings.import_max_bytes), 413)
+    length = request.headers.get("content-length", "").strip()
+    if length.isdigit() and int(length) > settings.import_max_bytes + FORM_OVERHEAD_BYTES:
+        raise too_big(settings.import_max_bytes)
     if not settings.import_dir.is_dir():
         raise UploadRefused("the import directory does not exist on this server; the operator sets PMSYNC_IMPORT_DIR "
                             "to a directory the csv-import worker reads too", 503)
-    stored = settings.import_dir / f"upload-{uuid.uuid4().hex}-{kind}.csv"
-    handle = os.open(stored, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
-    with os.fdopen(handle, "wb") as out:
-        out.write(data)
+    form = await receive_form(request, settings.import_dir, settings.import_max_bytes,
+                              settings.import_max_bytes + FORM_OVERHEAD_BYTES)
+    try:
+        kind = form.fields.get("kind")
+        if kind not in KINDS:
+            raise UploadRefused("choose what the file holds: owners or service providers")
+        if form.partial is None or not form.filename:
+            raise UploadRefused("choose a .csv file to upload")
+        if not form.filename.lower().endswith(".csv"):
+            raise UploadRefused(
+                f"{form.filename} is not a .csv file; save the sheet as 'CSV UTF-8 (Comma delimited)' and upload that"
+            )
+        stored = settings.import_dir / f"upload-{uuid.uuid4().hex}-{kind}.csv"
+        os.rename(form.partial, stored)
+    except BaseException:
+        if form.partial is not None:
+            form.partial.unlink(missing_ok=True)
+        raise
     return kind, stored
-
-
-def _too_big(max_bytes: int) -> str:
-    return f"the file is larger than {max_bytes:,} bytes (PMSYNC_IMPORT_MAX_BYTES); split it and upload the parts"
 
 
 def _prefect_client(api_url: str) -> Any:
