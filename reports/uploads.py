@@ -26,7 +26,6 @@ KINDS = {"owners": "Owners", "service-providers": "Service providers"}
 FORM_OVERHEAD_BYTES = 16 * 1024
 REFRESH_SECONDS = 2
 STORED_NAME = re.compile(r"upload-[0-9a-f]{32}-(?:owners|service-providers)\.csv")
-FIX_UP_NAME = re.compile(r"upload-[0-9a-f]{32}-(?:owners|service-providers)\.errors\.csv")
 FINAL_STATES = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 NO_PREFECT = (
     "<p id=\"no-prefect\">Uploads start the <code>csv-import/import</code> deployment on the Prefect server, and none is "
@@ -41,7 +40,10 @@ def uploads_router(
     page: PageMaker, not_found: PageMaker, integration: str | None = None, settings: ImportSettings | None = None
 ) -> APIRouter:
     """GET/POST /uploads (the form, the upload), GET /uploads/{flow_run_id} (the import's state and result), and
-    GET /uploads/fix-ups/{name} (a rejected file's fix-up CSV). `page`/`not_found` render the app's pages."""
+    GET /uploads/{flow_run_id}/fix-up.csv (a rejected file's fix-up CSV). `page`/`not_found` render the app's pages.
+
+    Results and fix-ups are those of `integration`'s uploads only: another integration's flow run id is not found here.
+    """
     settings = settings or ImportSettings()
     integration = integration or IntegrationNameSettings().integration_name
     router = APIRouter()
@@ -68,18 +70,8 @@ def uploads_router(
             return page("Upload not started", f'<p id="refused">{escape(str(refused))}</p>' + _links(), refused.status)
         return RedirectResponse(f"/uploads/{run_id}", status_code=303)
 
-    @router.get("/uploads/fix-ups/{name}")
-    def fix_up_file(name: str) -> Response:
-        if not FIX_UP_NAME.fullmatch(name):
-            return not_found("There is no such fix-up file.")
-        try:
-            found = confined_path(settings.import_dir, name)
-        except ImportPathRefused:
-            return not_found("There is no such fix-up file.")
-        return FileResponse(found, media_type="text/csv; charset=utf-8", filename=name)
-
-    @router.get("/uploads/{flow_run_id}", response_class=HTMLResponse)
-    async def upload_result(flow_run_id: str) -> Response:
+    async def import_run(flow_run_id: str, with_artifacts: bool) -> tuple[Any, list[Any]] | Response:
+        """This integration's upload run and its artifacts, or the page saying why not."""
         try:
             run_id = uuid.UUID(flow_run_id)
         except ValueError:
@@ -88,11 +80,28 @@ def uploads_router(
         if api_url is None:
             return page("Upload", NO_PREFECT + _links(), 503)
         try:
-            run, artifacts = await _read_import_run(api_url, run_id)
+            return await _read_import_run(api_url, run_id, integration, with_artifacts)
         except UploadRefused as refused:
             if refused.status == 404:
                 return not_found(str(refused))
             return page("Upload", f'<p id="refused">{escape(str(refused))}</p>' + _links(), refused.status)
+
+    @router.get("/uploads/{flow_run_id}/fix-up.csv")
+    async def fix_up_file(flow_run_id: str) -> Response:
+        found = await import_run(flow_run_id, with_artifacts=False)
+        if isinstance(found, Response):
+            return found
+        fix_up = _fix_up_file(found[0], settings.import_dir)
+        if fix_up is None:
+            return not_found("This upload has no fix-up file (or it was deleted after PMSYNC_IMPORT_RETENTION_DAYS).")
+        return FileResponse(fix_up, media_type="text/csv; charset=utf-8", filename=fix_up.name)
+
+    @router.get("/uploads/{flow_run_id}", response_class=HTMLResponse)
+    async def upload_result(flow_run_id: str) -> Response:
+        found = await import_run(flow_run_id, with_artifacts=True)
+        if isinstance(found, Response):
+            return found
+        run, artifacts = found
         return page(f"Upload: {run.name}", _result(run, artifacts, settings.import_dir) + _links())
 
     return router
@@ -190,8 +199,10 @@ async def _start_import(api_url: str, kind: str, stored_name: str, integration: 
     return run.id
 
 
-async def _read_import_run(api_url: str, run_id: uuid.UUID) -> tuple[Any, list[Any]]:
-    """The flow run (only a run of the csv-import deployment) and, once it is final, its artifacts."""
+async def _read_import_run(
+    api_url: str, run_id: uuid.UUID, integration: str, with_artifacts: bool = True
+) -> tuple[Any, list[Any]]:
+    """The flow run (only a csv-import deployment's run into `integration`) and, once it is final, its artifacts."""
     import httpx  # Prefect loads on the first upload, not when the Reports app starts
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
     from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
@@ -200,9 +211,9 @@ async def _read_import_run(api_url: str, run_id: uuid.UUID) -> tuple[Any, list[A
         async with _prefect_client(api_url) as client:
             run = await client.read_flow_run(run_id)
             deployment = await client.read_deployment_by_name(IMPORT_DEPLOYMENT)
-            if run.deployment_id != deployment.id:
+            if run.deployment_id != deployment.id or (run.parameters or {}).get("integration") != integration:
                 raise UploadRefused("No upload has that id.", 404)
-            if run.state_type is None or run.state_type.value not in FINAL_STATES:
+            if not with_artifacts or run.state_type is None or run.state_type.value not in FINAL_STATES:
                 return run, []
             artifacts = await client.read_artifacts(
                 artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]))
@@ -241,20 +252,24 @@ def _result(run: Any, artifacts: list[Any], import_dir: Path) -> str:
     )
     if rows and "problem" in rows[0]:
         body += "<h2>Problems, cell by cell</h2>" + _table(rows, "problems")
-    fix_up = _fix_up_name(parameters.get("path"))
-    if fix_up is not None and (import_dir / fix_up).is_file():
+    if _fix_up_file(run, import_dir) is not None:
         body += (
-            f'<p><a id="fix-up" class="download" href="/uploads/fix-ups/{fix_up}" download>Download the fix-up CSV</a>: '
-            "your file with a problems column; fix the cells it names and upload it again as it is.</p>"
+            f'<p><a id="fix-up" class="download" href="/uploads/{run.id}/fix-up.csv" download>Download the fix-up '
+            "CSV</a>: your file with a problems column; fix the cells it names and upload it again as it is.</p>"
         )
     return body + f'<details><summary>What the import said</summary><pre id="run-message">{escape(message)}</pre></details>'
 
 
-def _fix_up_name(stored_path: object) -> str | None:
-    """The fix-up CSV the import writes beside an uploaded file: `upload-….csv` → `upload-….errors.csv`."""
+def _fix_up_file(run: Any, import_dir: Path) -> Path | None:
+    """The fix-up CSV the import wrote beside the run's uploaded file (`upload-….csv` → `upload-….errors.csv`), when it
+    is a file inside the import directory (symlinks resolved); None when there is none."""
+    stored_path = (run.parameters or {}).get("path")
     if not isinstance(stored_path, str) or not STORED_NAME.fullmatch(stored_path):
         return None
-    return stored_path.removesuffix(".csv") + ".errors.csv"
+    try:
+        return confined_path(import_dir, stored_path.removesuffix(".csv") + ".errors.csv")
+    except ImportPathRefused:
+        return None
 
 
 def _artifact_rows(artifacts: list[Any], key: str) -> list[dict[str, Any]]:
