@@ -10,7 +10,7 @@ import uvicorn
 from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pmsync.export import (
@@ -19,11 +19,14 @@ from pmsync.export import (
 )
 from pmsync.export_xlsx import write_workbook
 from pmsync.platform import make_engine
-from reports.access import ReportsRefused, check_binding, check_token, host_header_is_loopback, is_loopback
+from pmsync.settings import ImportSettings, invalid_settings
+from reports import access
+from reports.access import ReportsRefused, check_token, host_header_is_loopback, is_loopback
 from reports.charts import deactivations_chart
 from reports.hardening import Hardened
 from reports.pages import not_found as _not_found
 from reports.pages import page as _page
+from reports.retention import sweeping
 from reports.sections import snapshot_section, snapshots_table
 from reports.signin import require_token
 from reports.uploads import uploads_router
@@ -47,17 +50,32 @@ def serve(
     uvicorn.run(create_app(database_url, token, integration), host=host, port=port, log_level="warning", access_log=False)
 
 
+def check_binding(host: str, token: SecretStr | None) -> None:
+    """Refuse to start on a short token, beyond this machine without a token, or with malformed PMSYNC_IMPORT_* settings."""
+    access.check_binding(host, token)
+    import_settings()
+
+
+def import_settings() -> ImportSettings:
+    """The upload settings (PMSYNC_IMPORT_*); ReportsRefused names a malformed one."""
+    try:
+        return ImportSettings()
+    except ValidationError as invalid:
+        raise ReportsRefused(invalid_settings(invalid)) from None
+
+
 def create_app(database_url: str, token: SecretStr | None = None, integration: str | None = None) -> FastAPI:
     """The Reports app over one platform database, showing one integration's snapshots (all when None); with a token,
     every request must carry it (header, or the 12-hour sign-in cookie), and failed sign-ins are limited per client
     address (in this process's memory).
 
     Without a token the app answers only requests whose Host names this machine (no DNS rebinding). Every response
-    forbids framing and content sniffing.
+    forbids framing and content sniffing. While it runs, the app deletes expired uploads and fix-ups (retention.py).
     """
     check_token(token)
+    settings = import_settings()
     engine = make_engine(database_url)
-    app = FastAPI(title="pmsync reports", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(title="pmsync reports", docs_url=None, redoc_url=None, openapi_url=None, lifespan=sweeping(settings))
     if token is None:
         _answer_loopback_hosts_only(app)
     else:
@@ -160,7 +178,7 @@ def create_app(database_url: str, token: SecretStr | None = None, integration: s
             "Content-Disposition": f'attachment; filename="{filename(found, property_id, "xlsx")}"',
             "Content-Length": str(size)})
 
-    app.include_router(uploads_router(page, not_found, integration))
+    app.include_router(uploads_router(page, not_found, integration, settings))
     return app
 
 
