@@ -55,12 +55,12 @@ def test_an_uploads_result_and_fix_up_are_served_only_to_its_own_integrations_pa
     symlinked = pages["north"].get(f"/uploads/{linked_run}")
     symlinked_fix_up = pages["north"].get(f"/uploads/{linked_run}/fix-up.csv")
 
+    for refused in through_south:
+        assert refused.status_code == 404 and "ann@@example" not in refused.text, refused.url
+    assert "No upload has that id." in through_south[0].text and "No upload has that id." in through_south[1].text
     assert own.status_code == 200 and 'data-state="FAILED"' in own.text
     assert f'<a id="fix-up" class="download" href="/uploads/{north_run}/fix-up.csv" download>' in own.text
     assert own_fix_up.status_code == 200 and own_fix_up.text == FIX_UP
     assert own_fix_up.headers["content-disposition"] == f'attachment; filename="{north}.errors.csv"'
-    for refused in through_south:
-        assert refused.status_code == 404 and "ann@@example" not in refused.text, refused.url
-    assert "No upload has that id." in through_south[0].text and "No upload has that id." in through_south[1].text
     assert symlinked.status_code == 200 and 'id="fix-up"' not in symlinked.text, "a fix-up linked out is not offered"
     assert symlinked_fix_up.status_code == 404 and "hunter2" not in symlinked_fix_up.text
