@@ -1,4 +1,4 @@
-"""Who may read the Reports page: a long enough token (header or login cookie), or, tokenless, loopback Host names only."""
+"""Who may read the Reports page: a long enough token (header or a signed 12-hour session), or, tokenless, loopback Host names only."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""An upload's multipart form read as it arrives: its file goes straight to a hidden file in the import directory, and
-reading stops the moment the body or the file passes its cap (chunked bodies too)."""
+"""An upload's form read as it arrives: the file goes straight to the import directory, refused the moment it passes the cap."""
 
 from __future__ import annotations
 
