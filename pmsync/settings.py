@@ -106,9 +106,18 @@ class IntegrationSettings(IntegrationNameSettings):
 
 
 class ImportSettings(BaseSettings):
-    """What a `csv-import` deployment may touch on a worker: files inside one directory, uploads up to a size."""
+    """What a `csv-import` deployment may touch on a worker: files inside one directory, uploads up to a size; and how
+    long the files pmsync writes there (uploads, fix-ups) are kept."""
 
     model_config = SettingsConfigDict(env_prefix="PMSYNC_", extra="ignore", hide_input_in_errors=True)
 
     import_dir: Path = Path(__file__).resolve().parents[1] / "imports"
     import_max_bytes: int = 20 * 1024 * 1024
+    import_retention_days: int = 30
+
+    @field_validator("import_retention_days")
+    @classmethod
+    def _kept_at_least_a_day(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("PMSYNC_IMPORT_RETENTION_DAYS must be at least 1 (days an uploaded or fix-up file is kept)")
+        return value

@@ -1,15 +1,21 @@
-"""Who may read the Reports page: a long enough token (header or login cookie), or, tokenless, loopback Host names only."""
+"""Who may read the Reports page: a long enough token (header or a signed 12-hour session), or, tokenless, loopback Host names only."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import ipaddress
+import secrets
+import time
+from collections.abc import Callable
 
 from pydantic import SecretStr
 
 MIN_TOKEN_LENGTH = 16
 LOOPBACK_NAMES = frozenset({"localhost", "localhost."})
+SESSION_SECONDS = 12 * 60 * 60
+"""A sign-in lasts 12 hours (the cookie's Max-Age, and checked on the server against its signed issue time)."""
+CLOCK_SKEW_SECONDS = 60
 
 
 class ReportsRefused(Exception):
@@ -66,13 +72,50 @@ def token_matches(offered: str | None, token: SecretStr) -> bool:
     return offered is not None and hmac.compare_digest(offered.encode(), token.get_secret_value().encode())
 
 
-def session_value(token: SecretStr) -> str:
-    """What the login cookie holds: derived from the token, so the cookie never carries the token itself."""
-    return hmac.new(token.get_secret_value().encode(), b"pmsync-reports-session", hashlib.sha256).hexdigest()
+class Sessions:
+    """The sign-in cookies of one token: each holds its issue time and a nonce, signed with a key derived from the token
+    (so it never carries the token, and a client cannot move its issue time); valid for SESSION_SECONDS from its issue,
+    and refused after its sign-out. Sign-outs are remembered in this process's memory until the cookie would have
+    expired anyway: a restart forgets them, never the expiry."""
 
+    def __init__(self, token: SecretStr, clock: Callable[[], float] = time.time) -> None:
+        self._key = hmac.new(token.get_secret_value().encode(), b"pmsync-reports-session", hashlib.sha256).digest()
+        self._clock = clock
+        self._ended: dict[str, float] = {}
 
-def session_matches(cookie: str | None, token: SecretStr) -> bool:
-    return cookie is not None and hmac.compare_digest(cookie.encode(), session_value(token).encode())
+    def issue(self) -> str:
+        """A new cookie value, issued now."""
+        claim = f"{int(self._clock())}.{secrets.token_hex(16)}"
+        return f"{claim}.{self._signature(claim)}"
+
+    def valid(self, cookie: str | None) -> bool:
+        """Signed by this token, issued less than SESSION_SECONDS ago (not in the future), and not signed out."""
+        issued = self._issued(cookie)
+        if issued is None or cookie in self._ended:
+            return False
+        return issued - CLOCK_SKEW_SECONDS <= self._clock() < issued + SESSION_SECONDS
+
+    def end(self, cookie: str | None) -> None:
+        """Sign the cookie out: it opens nothing from now on, here."""
+        issued = self._issued(cookie)
+        if issued is None or cookie is None:
+            return
+        now = self._clock()
+        self._ended = {value: expiry for value, expiry in self._ended.items() if expiry > now}
+        self._ended[cookie] = issued + SESSION_SECONDS
+
+    def _issued(self, cookie: str | None) -> int | None:
+        """The cookie's issue time when its signature holds, else None."""
+        claim, _, signature = (cookie or "").rpartition(".")
+        issued, _, nonce = claim.partition(".")
+        if not (issued.isascii() and issued.isdigit() and len(issued) <= 12 and nonce):
+            return None
+        if not hmac.compare_digest(signature.encode(), self._signature(claim).encode()):
+            return None
+        return int(issued)
+
+    def _signature(self, claim: str) -> str:
+        return hmac.new(self._key, claim.encode(), hashlib.sha256).hexdigest()
 
 
 def local_target(next_path: str | None) -> str:

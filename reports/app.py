@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import tempfile
+from functools import partial
 from html import escape
-from urllib.parse import parse_qs, parse_qsl, urlencode
 
 import uvicorn
 from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
-from pydantic import SecretStr
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
+from pydantic import SecretStr, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pmsync.export import (
@@ -19,18 +19,19 @@ from pmsync.export import (
 )
 from pmsync.export_xlsx import write_workbook
 from pmsync.platform import make_engine
-from reports.access import (
-    ReportsRefused, check_binding, check_token, host_header_is_loopback, is_loopback, local_target, session_matches,
-    session_value, token_matches,
-)
+from pmsync.settings import ImportSettings, invalid_settings
+from reports import access
+from reports.access import ReportsRefused, check_token, host_header_is_loopback, is_loopback
 from reports.charts import deactivations_chart
+from reports.hardening import Hardened
+from reports.pages import not_found as _not_found
+from reports.pages import page as _page
+from reports.retention import sweeping
 from reports.sections import snapshot_section, snapshots_table
+from reports.signin import require_token
 from reports.uploads import uploads_router
 
-TOKEN_HEADER = "X-Reports-Token"
 UPLOAD_LINK = '<p><a id="upload-link" href="/uploads">Upload owners or service providers (.csv)</a></p>'
-SESSION_COOKIE = "pmsync_reports_session"
-MAX_LOGIN_BODY_BYTES = 4096
 MAX_ID_DIGITS = 18
 SNAPSHOT_ID = Path(ge=1, le=2**63 - 1, description="A snapshot's id (a database key: at most 2^63 - 1).")
 PAGE_ROWS = 1000
@@ -38,11 +39,6 @@ PAGE_ROWS = 1000
 PROPERTY = Query(None, description="Only this property's rows (its source id); empty for all.")
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DOWNLOAD_BLOCK_BYTES = 64 * 1024
-STYLE = (
-    "body{font-family:system-ui,sans-serif;margin:2rem;color:#222}table{border-collapse:collapse;margin:1rem 0}"
-    "th,td{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}th{background:#f3f3f3}.num{text-align:right}"
-    "a.download{font-weight:600}figure{margin:1rem 0}figcaption{font-size:.85rem;color:#555}"
-)
 
 
 def serve(
@@ -54,19 +50,39 @@ def serve(
     uvicorn.run(create_app(database_url, token, integration), host=host, port=port, log_level="warning", access_log=False)
 
 
+def check_binding(host: str, token: SecretStr | None) -> None:
+    """Refuse to start on a short token, beyond this machine without a token, or with malformed PMSYNC_IMPORT_* settings."""
+    access.check_binding(host, token)
+    import_settings()
+
+
+def import_settings() -> ImportSettings:
+    """The upload settings (PMSYNC_IMPORT_*); ReportsRefused names a malformed one."""
+    try:
+        return ImportSettings()
+    except ValidationError as invalid:
+        raise ReportsRefused(invalid_settings(invalid)) from None
+
+
 def create_app(database_url: str, token: SecretStr | None = None, integration: str | None = None) -> FastAPI:
     """The Reports app over one platform database, showing one integration's snapshots (all when None); with a token,
-    every request must carry it (header or login cookie).
+    every request must carry it (header, or the 12-hour sign-in cookie), and failed sign-ins are limited per client
+    address (in this process's memory).
 
-    Without a token the app answers only requests whose Host names this machine (no DNS rebinding).
+    Without a token the app answers only requests whose Host names this machine (no DNS rebinding). Every response
+    forbids framing and content sniffing. While it runs, the app deletes expired uploads and fix-ups (retention.py).
     """
     check_token(token)
+    settings = import_settings()
     engine = make_engine(database_url)
-    app = FastAPI(title="pmsync reports", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(title="pmsync reports", docs_url=None, redoc_url=None, openapi_url=None, lifespan=sweeping(settings))
     if token is None:
         _answer_loopback_hosts_only(app)
     else:
-        _require_token(app, token)
+        require_token(app, token)
+    app.add_middleware(Hardened)
+    page = partial(_page, sign_out=token is not None)
+    not_found = partial(_not_found, sign_out=token is not None)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:
@@ -162,7 +178,7 @@ def create_app(database_url: str, token: SecretStr | None = None, integration: s
             "Content-Disposition": f'attachment; filename="{filename(found, property_id, "xlsx")}"',
             "Content-Length": str(size)})
 
-    app.include_router(uploads_router(page, not_found, integration))
+    app.include_router(uploads_router(page, not_found, integration, settings))
     return app
 
 
@@ -173,45 +189,10 @@ def _answer_loopback_hosts_only(app: FastAPI) -> None:
     @app.middleware("http")
     async def loopback_host(request: Request, call_next):
         if not host_header_is_loopback(request.headers.get("host")):
-            return page("Wrong host name", "<p>This page answers only to this machine's own names: open it as "
-                        "<code>http://127.0.0.1:PORT/</code>, <code>http://localhost:PORT/</code> or "
-                        "<code>http://[::1]:PORT/</code>.</p>", 403)
+            return _page("Wrong host name", "<p>This page answers only to this machine's own names: open it as "
+                         "<code>http://127.0.0.1:PORT/</code>, <code>http://localhost:PORT/</code> or "
+                         "<code>http://[::1]:PORT/</code>.</p>", 403)
         return await call_next(request)
-
-
-def _require_token(app: FastAPI, token: SecretStr) -> None:
-    @app.middleware("http")
-    async def require_token(request: Request, call_next):
-        if request.url.path == "/login":
-            return await call_next(request)
-        bearer = request.headers.get("authorization", "").removeprefix("Bearer ").strip() or None
-        if not (token_matches(request.headers.get(TOKEN_HEADER), token) or token_matches(bearer, token)
-                or session_matches(request.cookies.get(SESSION_COOKIE), token)):
-            return login_page(_page_asked(request), status=401)
-        return await call_next(request)
-
-    @app.get("/login", response_class=HTMLResponse)
-    def login_form(next: str = "/") -> Response:
-        return login_page(next)
-
-    @app.post("/login")
-    async def login(request: Request) -> Response:
-        body = b""
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_LOGIN_BODY_BYTES:
-                return page("Sign-in refused", "<p>The sign-in form was too large.</p>", 413)
-        try:
-            fields = parse_qs(body.decode("utf-8", errors="replace"), max_num_fields=4)
-        except ValueError:
-            return page("Sign-in refused", "<p>The sign-in form has fields it does not expect.</p>", 400)
-        target = local_target((fields.get("next") or ["/"])[0])
-        if not token_matches((fields.get("token") or [None])[0], token):
-            return login_page(target, status=401, failed=True)
-        response = RedirectResponse(target, status_code=303)
-        response.set_cookie(SESSION_COOKIE, session_value(token), httponly=True, samesite="strict", path="/",
-                            secure=request.url.scheme == "https")
-        return response
 
 
 class BadPropertyFilter(ValueError):
@@ -226,34 +207,3 @@ def property_filter(value: str | None) -> int | None:
     if not (text.isascii() and text.isdigit() and len(text) <= MAX_ID_DIGITS):
         raise BadPropertyFilter("Property ids are whole numbers; choose one in the Property list.")
     return int(text)
-
-
-def _page_asked(request: Request) -> str:
-    """The path and query to return to after signing in, less any `token` parameter (never echoed)."""
-    kept = [(name, value) for name, value in parse_qsl(request.url.query, keep_blank_values=True) if name != "token"]
-    return request.url.path + (f"?{urlencode(kept)}" if kept else "")
-
-
-def login_page(next_path: str, status: int = 200, failed: bool = False) -> HTMLResponse:
-    """The sign-in form; it echoes nothing but the page to return to, escaped."""
-    notice = '<p id="login-failed">That is not the reports token; try again.</p>' if failed else ""
-    form = (
-        f'{notice}<form id="login" method="post" action="/login">'
-        f'<input type="hidden" name="next" value="{escape(local_target(next_path), quote=True)}">'
-        '<label>Reports token <input type="password" name="token" autocomplete="current-password" required></label> '
-        '<button type="submit">Sign in</button></form>'
-        "<p>Scripts send the token as the X-Reports-Token header instead.</p>"
-    )
-    return page("Sign in to the reports", form, status)
-
-
-def page(title: str, body: str, status: int = 200) -> HTMLResponse:
-    html = (
-        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
-        f"<style>{STYLE}</style></head><body><h1>{escape(title)}</h1>{body}</body></html>"
-    )
-    return HTMLResponse(html, status_code=status)
-
-
-def not_found(message: str) -> HTMLResponse:
-    return page("Not found", f'<p>{escape(message)}</p><p><a href="/">All snapshots</a></p>', 404)

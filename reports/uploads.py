@@ -14,19 +14,18 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
-from starlette.datastructures import UploadFile
 
 from pmsync.cli.prefect_config import configured_api_url
 from pmsync.import_files import ImportPathRefused, confined_path
 from pmsync.platform_settings import IntegrationNameSettings
 from pmsync.settings import ImportSettings
+from reports.upload_body import UploadRefused, receive_form, too_big
 
 IMPORT_DEPLOYMENT = "csv-import/import"
 KINDS = {"owners": "Owners", "service-providers": "Service providers"}
 FORM_OVERHEAD_BYTES = 16 * 1024
 REFRESH_SECONDS = 2
 STORED_NAME = re.compile(r"upload-[0-9a-f]{32}-(?:owners|service-providers)\.csv")
-FIX_UP_NAME = re.compile(r"upload-[0-9a-f]{32}-(?:owners|service-providers)\.errors\.csv")
 FINAL_STATES = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 NO_PREFECT = (
     "<p id=\"no-prefect\">Uploads start the <code>csv-import/import</code> deployment on the Prefect server, and none is "
@@ -37,19 +36,14 @@ NO_PREFECT = (
 PageMaker = Callable[..., HTMLResponse]
 
 
-class UploadRefused(Exception):
-    """An upload the page will not store; the message (plain text) says what to do, `status` is the HTTP answer."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
-
-
 def uploads_router(
     page: PageMaker, not_found: PageMaker, integration: str | None = None, settings: ImportSettings | None = None
 ) -> APIRouter:
     """GET/POST /uploads (the form, the upload), GET /uploads/{flow_run_id} (the import's state and result), and
-    GET /uploads/fix-ups/{name} (a rejected file's fix-up CSV). `page`/`not_found` render the app's pages."""
+    GET /uploads/{flow_run_id}/fix-up.csv (a rejected file's fix-up CSV). `page`/`not_found` render the app's pages.
+
+    Results and fix-ups are those of `integration`'s uploads only: another integration's flow run id is not found here.
+    """
     settings = settings or ImportSettings()
     integration = integration or IntegrationNameSettings().integration_name
     router = APIRouter()
@@ -76,18 +70,8 @@ def uploads_router(
             return page("Upload not started", f'<p id="refused">{escape(str(refused))}</p>' + _links(), refused.status)
         return RedirectResponse(f"/uploads/{run_id}", status_code=303)
 
-    @router.get("/uploads/fix-ups/{name}")
-    def fix_up_file(name: str) -> Response:
-        if not FIX_UP_NAME.fullmatch(name):
-            return not_found("There is no such fix-up file.")
-        try:
-            found = confined_path(settings.import_dir, name)
-        except ImportPathRefused:
-            return not_found("There is no such fix-up file.")
-        return FileResponse(found, media_type="text/csv; charset=utf-8", filename=name)
-
-    @router.get("/uploads/{flow_run_id}", response_class=HTMLResponse)
-    async def upload_result(flow_run_id: str) -> Response:
+    async def import_run(flow_run_id: str, with_artifacts: bool) -> tuple[Any, list[Any]] | Response:
+        """This integration's upload run and its artifacts, or the page saying why not."""
         try:
             run_id = uuid.UUID(flow_run_id)
         except ValueError:
@@ -96,11 +80,28 @@ def uploads_router(
         if api_url is None:
             return page("Upload", NO_PREFECT + _links(), 503)
         try:
-            run, artifacts = await _read_import_run(api_url, run_id)
+            return await _read_import_run(api_url, run_id, integration, with_artifacts)
         except UploadRefused as refused:
             if refused.status == 404:
                 return not_found(str(refused))
             return page("Upload", f'<p id="refused">{escape(str(refused))}</p>' + _links(), refused.status)
+
+    @router.get("/uploads/{flow_run_id}/fix-up.csv")
+    async def fix_up_file(flow_run_id: str) -> Response:
+        found = await import_run(flow_run_id, with_artifacts=False)
+        if isinstance(found, Response):
+            return found
+        fix_up = _fix_up_file(found[0], settings.import_dir)
+        if fix_up is None:
+            return not_found("This upload has no fix-up file (or it was deleted after PMSYNC_IMPORT_RETENTION_DAYS).")
+        return FileResponse(fix_up, media_type="text/csv; charset=utf-8", filename=fix_up.name)
+
+    @router.get("/uploads/{flow_run_id}", response_class=HTMLResponse)
+    async def upload_result(flow_run_id: str) -> Response:
+        found = await import_run(flow_run_id, with_artifacts=True)
+        if isinstance(found, Response):
+            return found
+        run, artifacts = found
         return page(f"Upload: {run.name}", _result(run, artifacts, settings.import_dir) + _links())
 
     return router
@@ -136,39 +137,38 @@ def _same_origin(request: Request) -> bool:
 
 
 async def _store_upload(request: Request, settings: ImportSettings) -> tuple[str, Path]:
-    """Check the form and write the file into the import directory under a generated name; return its kind and path."""
+    """Check the form and write the file into the import directory under a generated name; return its kind and path.
+
+    A declared Content-Length over the cap is refused before any of the body is read; otherwise the body is read as it
+    arrives and refused the moment it passes the cap.
+    """
     if not _same_origin(request):
         raise UploadRefused("the upload did not come from this page's form (Origin header); upload from /uploads", 403)
-    length = request.headers.get("content-length", "")
-    if not length.isdigit():
-        raise UploadRefused("the upload had no Content-Length; upload the file with the form on /uploads", 411)
-    if int(length) > settings.import_max_bytes + FORM_OVERHEAD_BYTES:
-        raise UploadRefused(_too_big(settings.import_max_bytes), 413)
-    form = await request.form(max_files=1, max_fields=2)
-    kind, upload = form.get("kind"), form.get("file")
-    if kind not in KINDS:
-        raise UploadRefused("choose what the file holds: owners or service providers")
-    if not isinstance(upload, UploadFile) or not upload.filename:
-        raise UploadRefused("choose a .csv file to upload")
-    if not upload.filename.lower().endswith(".csv"):
-        raise UploadRefused(
-            f"{upload.filename} is not a .csv file; save the sheet as 'CSV UTF-8 (Comma delimited)' and upload that"
-        )
-    data = await upload.read(settings.import_max_bytes + 1)
-    if len(data) > settings.import_max_bytes:
-        raise UploadRefused(_too_big(settings.import_max_bytes), 413)
+    length = request.headers.get("content-length", "").strip()
+    if length.isdigit() and int(length) > settings.import_max_bytes + FORM_OVERHEAD_BYTES:
+        raise too_big(settings.import_max_bytes)
     if not settings.import_dir.is_dir():
         raise UploadRefused("the import directory does not exist on this server; the operator sets PMSYNC_IMPORT_DIR "
                             "to a directory the csv-import worker reads too", 503)
-    stored = settings.import_dir / f"upload-{uuid.uuid4().hex}-{kind}.csv"
-    handle = os.open(stored, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
-    with os.fdopen(handle, "wb") as out:
-        out.write(data)
+    form = await receive_form(request, settings.import_dir, settings.import_max_bytes,
+                              settings.import_max_bytes + FORM_OVERHEAD_BYTES)
+    try:
+        kind = form.fields.get("kind")
+        if kind not in KINDS:
+            raise UploadRefused("choose what the file holds: owners or service providers")
+        if form.partial is None or not form.filename:
+            raise UploadRefused("choose a .csv file to upload")
+        if not form.filename.lower().endswith(".csv"):
+            raise UploadRefused(
+                f"{form.filename} is not a .csv file; save the sheet as 'CSV UTF-8 (Comma delimited)' and upload that"
+            )
+        stored = settings.import_dir / f"upload-{uuid.uuid4().hex}-{kind}.csv"
+        os.rename(form.partial, stored)
+    except BaseException:
+        if form.partial is not None:
+            form.partial.unlink(missing_ok=True)
+        raise
     return kind, stored
-
-
-def _too_big(max_bytes: int) -> str:
-    return f"the file is larger than {max_bytes:,} bytes (PMSYNC_IMPORT_MAX_BYTES); split it and upload the parts"
 
 
 def _prefect_client(api_url: str) -> Any:
@@ -199,8 +199,10 @@ async def _start_import(api_url: str, kind: str, stored_name: str, integration: 
     return run.id
 
 
-async def _read_import_run(api_url: str, run_id: uuid.UUID) -> tuple[Any, list[Any]]:
-    """The flow run (only a run of the csv-import deployment) and, once it is final, its artifacts."""
+async def _read_import_run(
+    api_url: str, run_id: uuid.UUID, integration: str, with_artifacts: bool = True
+) -> tuple[Any, list[Any]]:
+    """The flow run (only a csv-import deployment's run into `integration`) and, once it is final, its artifacts."""
     import httpx  # Prefect loads on the first upload, not when the Reports app starts
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
     from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
@@ -209,9 +211,9 @@ async def _read_import_run(api_url: str, run_id: uuid.UUID) -> tuple[Any, list[A
         async with _prefect_client(api_url) as client:
             run = await client.read_flow_run(run_id)
             deployment = await client.read_deployment_by_name(IMPORT_DEPLOYMENT)
-            if run.deployment_id != deployment.id:
+            if run.deployment_id != deployment.id or (run.parameters or {}).get("integration") != integration:
                 raise UploadRefused("No upload has that id.", 404)
-            if run.state_type is None or run.state_type.value not in FINAL_STATES:
+            if not with_artifacts or run.state_type is None or run.state_type.value not in FINAL_STATES:
                 return run, []
             artifacts = await client.read_artifacts(
                 artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]))
@@ -250,20 +252,24 @@ def _result(run: Any, artifacts: list[Any], import_dir: Path) -> str:
     )
     if rows and "problem" in rows[0]:
         body += "<h2>Problems, cell by cell</h2>" + _table(rows, "problems")
-    fix_up = _fix_up_name(parameters.get("path"))
-    if fix_up is not None and (import_dir / fix_up).is_file():
+    if _fix_up_file(run, import_dir) is not None:
         body += (
-            f'<p><a id="fix-up" class="download" href="/uploads/fix-ups/{fix_up}" download>Download the fix-up CSV</a>: '
-            "your file with a problems column; fix the cells it names and upload it again as it is.</p>"
+            f'<p><a id="fix-up" class="download" href="/uploads/{run.id}/fix-up.csv" download>Download the fix-up '
+            "CSV</a>: your file with a problems column; fix the cells it names and upload it again as it is.</p>"
         )
     return body + f'<details><summary>What the import said</summary><pre id="run-message">{escape(message)}</pre></details>'
 
 
-def _fix_up_name(stored_path: object) -> str | None:
-    """The fix-up CSV the import writes beside an uploaded file: `upload-….csv` → `upload-….errors.csv`."""
+def _fix_up_file(run: Any, import_dir: Path) -> Path | None:
+    """The fix-up CSV the import wrote beside the run's uploaded file (`upload-….csv` → `upload-….errors.csv`), when it
+    is a file inside the import directory (symlinks resolved); None when there is none."""
+    stored_path = (run.parameters or {}).get("path")
     if not isinstance(stored_path, str) or not STORED_NAME.fullmatch(stored_path):
         return None
-    return stored_path.removesuffix(".csv") + ".errors.csv"
+    try:
+        return confined_path(import_dir, stored_path.removesuffix(".csv") + ".errors.csv")
+    except ImportPathRefused:
+        return None
 
 
 def _artifact_rows(artifacts: list[Any], key: str) -> list[dict[str, Any]]:

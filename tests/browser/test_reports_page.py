@@ -1,5 +1,5 @@
 """The Reports page in real headless Chromium: the latest snapshot's units, the chart, the property filter, both downloads
-(CSV and Excel) and the token sign-in; a screenshot of each page is kept under test-artifacts/screenshots/."""
+(CSV and Excel), the token sign-in and sign-out; a screenshot of each page is kept under test-artifacts/screenshots/."""
 
 from __future__ import annotations
 
@@ -70,6 +70,7 @@ def test_the_reports_page_shows_the_latest_snapshot_its_chart_both_downloads_and
         browser.open(f"http://127.0.0.1:{port}/")
         browser.wait_for("#deactivations-chart")
         screenshot("index")
+        styled = browser.run("return getComputedStyle(document.querySelector('#snapshots th')).backgroundColor")
         shown = browser.run(LATEST_ROWS)
         bars = browser.run(CHART_BARS)
         chart_title = browser.run("return document.querySelector('#deactivations-chart > title').textContent")
@@ -89,6 +90,7 @@ def test_the_reports_page_shows_the_latest_snapshot_its_chart_both_downloads_and
 
     assert sorted(tuple(row) for row in shown) == [(p, pn, u, un, at, reason) for p, pn, u, un, at, reason in expected]
     assert bars == [[str(first), "2"], [str(latest), "2"]] and chart_title.startswith("Deactivations per snapshot")
+    assert styled == "rgb(243, 243, 243)", "the content security policy lets the page's own style apply"
     assert downloaded.name == f"reconciliation-snapshot-{latest}.csv"
     assert downloaded.read_bytes().startswith(b"\xef\xbb\xbf"), "a byte-order mark, so Excel reads UTF-8"
     with downloaded.open(encoding="utf-8-sig", newline="") as file:
@@ -140,6 +142,13 @@ def test_with_a_token_the_page_asks_for_it_once_and_the_cookie_opens_pages_and_t
         visible_to_scripts = browser.run("return document.cookie")
         browser.click("#snapshot a.download.csv")
         downloaded = wait_for_download(tmp_path / "downloads", ".csv")
+        browser.click("#sign-out button[type=submit]")
+        browser.wait_for("#login")
+        screenshot("signed-out")
+        after_sign_out = browser.current_url(), browser.cookies()
+        browser.open(f"{base}/snapshots/{latest}")
+        browser.wait_for("h1")
+        reopened_title = browser.run("return document.querySelector('h1').textContent")
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -151,3 +160,5 @@ def test_with_a_token_the_page_asks_for_it_once_and_the_cookie_opens_pages_and_t
     with downloaded.open(encoding="utf-8-sig", newline="") as file:
         header, *rows = list(csv.reader(file))
     assert tuple(header) == COLUMNS and sorted(int(row[4]) for row in rows) == sorted(doomed)
+    assert after_sign_out == (f"{base}/login", []), "signing out clears the cookie and shows the sign-in form"
+    assert reopened_title == "Sign in to the reports"

@@ -87,30 +87,25 @@ def test_without_a_prefect_server_configured_the_page_says_what_to_set_and_store
     assert list(import_dir.iterdir()) == []
 
 
-def test_the_fix_up_download_serves_only_fix_up_files_inside_the_import_directory(client, import_dir, tmp_path):
+def test_a_fix_up_is_named_by_its_uploads_flow_run_id_never_by_a_file_name_or_path(client, import_dir, tmp_path):
+    """Which fix-up a run has, and whose it is, comes from the Prefect server (tests/flows/test_upload_scope.py); a
+    name or path in the URL serves nothing."""
     stem = f"upload-{uuid.uuid4().hex}-owners"
-    (import_dir / f"{stem}.csv").write_text("owner_id\n1\n", encoding="utf-8")
     (import_dir / f"{stem}.errors.csv").write_text("owner_id,problems\n1,\n", encoding="utf-8")
-    (import_dir / f"{stem}.errors.txt").write_text("not a fix-up", encoding="utf-8")
     secret = tmp_path / "secret.errors.csv"
     secret.write_text("password,problems\nhunter2,\n", encoding="utf-8")
-    linked = f"upload-{uuid.uuid4().hex}-owners.errors.csv"
-    (import_dir / linked).symlink_to(secret)
-
-    served = client.get(f"/uploads/fix-ups/{stem}.errors.csv")
     tricks = [
-        f"/uploads/fix-ups/{stem}.csv", f"/uploads/fix-ups/{stem}.errors.txt", f"/uploads/fix-ups/{linked}",
-        "/uploads/fix-ups/..%2Fsecret.errors.csv", "/uploads/fix-ups/%2E%2E%2Fsecret.errors.csv",
-        f"/uploads/fix-ups/{'%2F'.join(str(secret).split('/'))}", "/uploads/fix-ups/%2E%2E",
-        f"/uploads/fix-ups/..%2F{stem}.errors.csv", f"/uploads/fix-ups/{stem}.errors.csv%00.txt",
+        f"/uploads/fix-ups/{stem}.errors.csv", "/uploads/fix-ups/..%2Fsecret.errors.csv",
+        f"/uploads/{stem}.errors.csv", f"/uploads/{stem}/fix-up.csv", "/uploads/..%2Fsecret.errors.csv/fix-up.csv",
+        f"/uploads/{'%2F'.join(str(secret).split('/'))}/fix-up.csv", "/uploads/%2E%2E/fix-up.csv",
         "/uploads/not-a-uuid", "/uploads/..%2F..%2Fetc%2Fpasswd",
     ]
 
-    assert served.status_code == 200 and served.text == "owner_id,problems\n1,\n"
-    assert served.headers["content-disposition"] == f'attachment; filename="{stem}.errors.csv"'
     for path in tricks:
         refused = client.get(path)
-        assert refused.status_code == 404 and "hunter2" not in refused.text, path
+        assert refused.status_code == 404 and "hunter2" not in refused.text and "owner_id" not in refused.text, path
+    unreachable = client.get(f"/uploads/{uuid.uuid4()}/fix-up.csv")
+    assert unreachable.status_code == 502 and "did not answer (ConnectError)" in unreachable.text
 
 
 def test_with_a_token_an_upload_needs_the_sign_in(import_dir, tmp_path):
