@@ -141,7 +141,7 @@ def slow_scan(sandbox, platform_engine, monkeypatch, lease_seconds: float | None
         sandbox.store.delete("units", unit_id)
     monkeypatch.setenv("PMSYNC_PW_PAGE_SIZE", "2")
     if lease_seconds is not None:
-        monkeypatch.setenv("PMSYNC_LOCK_LEASE_MINUTES", str(lease_seconds / 60))
+        monkeypatch.setenv("PMSYNC_LOCK_LEASE_SECONDS", str(lease_seconds))
     sandbox.store.slowdowns.add(Slowdown(SLOW_READ_SECONDS, method="GET"))
     sandbox.store.clear_requests_log()
     return gone
@@ -192,3 +192,29 @@ def test_a_reconciliation_whose_lock_was_taken_stops_at_the_next_batch_without_c
     assert set(gone) <= still_active
     assert run.status == "failed" and "LockLost" in run.error
     assert lock_holder(platform_engine).holder == "hourly delta"
+
+
+def test_a_run_whose_one_page_outlasts_the_lease_keeps_its_lock_and_a_second_run_waits_for_it(
+    integration_env, sandbox, platform_engine, monkeypatch, caplog
+):
+    migrate(platform_engine)
+    monkeypatch.setenv("PMSYNC_LOCK_LEASE_SECONDS", "3")
+    sandbox.store.slowdowns.add(Slowdown(7, path="/units", times=1))  # one page, more than two leases long
+    first = start_sync({**integration_env, "PMSYNC_LOCK_LEASE_SECONDS": "3"}, "default")
+    try:
+        deadline = time.monotonic() + 120
+        while not any(path == "/units" for _, path, _ in sandbox.store.requests_log):
+            assert first.poll() is None and time.monotonic() < deadline, "the first run ended before reading units"
+            time.sleep(0.05)
+        holding = lock_holder(platform_engine)
+        with caplog.at_level(logging.INFO, logger="pmsync"):
+            initial_sync()  # the second run, in this process
+    finally:
+        (output,) = finish(first)
+
+    assert holding.expires_at <= utc_now() + timedelta(seconds=3), "the page outlasts the lease"
+    assert first.returncode == 0, output
+    assert "waiting: integration 'default' is being synced by" in caplog.text and "taken over" not in caplog.text
+    first_run, second_run = runs_by_integration(platform_engine)["default"]
+    assert first_run.status == second_run.status == "succeeded"
+    assert second_run.started_at >= first_run.finished_at
