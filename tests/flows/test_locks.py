@@ -105,24 +105,28 @@ SLOW_READ_SECONDS = 0.2
 """With 2 records a page, the scan alone waits on more reads than fit in the lease; a batch of 10 pages fits easily."""
 
 
-def reconcile_in_background() -> tuple[threading.Thread, dict]:
+def in_background(job) -> tuple[threading.Thread, dict]:
     ended: dict = {}
 
     def run() -> None:
         try:
-            ended["result"] = reconcile()
+            ended["result"] = job()
         except BaseException as failure:
             ended["error"] = failure
 
-    thread = threading.Thread(target=run, name="reconciliation")
+    thread = threading.Thread(target=run, name="background run")
     thread.start()
     return thread, ended
+
+
+def reconcile_in_background() -> tuple[threading.Thread, dict]:
+    return in_background(reconcile)
 
 
 def wait_until(condition, thread: threading.Thread, what: str) -> None:
     deadline = time.monotonic() + 120
     while not condition():
-        assert thread.is_alive() and time.monotonic() < deadline, f"the reconciliation ended before {what}"
+        assert thread.is_alive() and time.monotonic() < deadline, f"the run ended before {what}"
         time.sleep(0.05)
 
 
@@ -218,3 +222,27 @@ def test_a_run_whose_one_page_outlasts_the_lease_keeps_its_lock_and_a_second_run
     first_run, second_run = runs_by_integration(platform_engine)["default"]
     assert first_run.status == second_run.status == "succeeded"
     assert second_run.started_at >= first_run.finished_at
+
+
+def test_a_run_whose_lock_row_is_deleted_stops_at_its_next_page_and_its_heartbeat_never_writes_it_back(
+    integration_env, sandbox, platform_engine, monkeypatch, caplog
+):
+    """As removing the integration does (it deletes the lock row in the transaction that marks its rows): the
+    heartbeat finds the lock gone and stops; the page in flight is not written; the row stays gone."""
+    migrate(platform_engine)
+    monkeypatch.setenv("PMSYNC_LOCK_LEASE_SECONDS", "3")
+    sandbox.store.slowdowns.add(Slowdown(5, path="/units", times=1))
+    with caplog.at_level(logging.WARNING, logger="pmsync.locks"):
+        running, ended = in_background(initial_sync)
+        wait_until(lambda: any(path == "/units" for _, path, _ in sandbox.store.requests_log), running, "reading units")
+        force_unlock(platform_engine, "default")
+        running.join(timeout=180)
+
+    assert not running.is_alive()
+    with pytest.raises(LockLost, match=r"no longer held by \S+ direct run \(.*; now free\); stopping before writing"):
+        raise ended["error"]
+    assert "now free); stopping before writing: run it again; the run stops at its next page" in caplog.text
+    with platform_engine.connect() as connection:
+        assert connection.execute(sa.select(sa.func.count()).select_from(units)).scalar_one() == 0
+        assert connection.execute(sa.select(sa.func.count()).select_from(integration_locks)).scalar_one() == 0
+        assert connection.execute(sa.select(sync_runs.c.status)).scalar_one() == "failed"
