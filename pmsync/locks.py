@@ -170,7 +170,7 @@ class LockHeartbeat:
                     renew(connection, self.integration, self.holder, self.lease)
             except LockLost as lost:
                 self.lost = lost
-                log.warning("%s; the run stops at its next page", lost)
+                log.warning("lock heartbeat stopped, the run stops at its next page: %s", lost)
                 return
             except DBAPIError as failure:  # the database blinked or stayed busy: the next beat tries again
                 log.warning("could not renew the lock of integration %r (%s); trying again in %.0f s",

@@ -241,7 +241,8 @@ def test_a_run_whose_lock_row_is_deleted_stops_at_its_next_page_and_its_heartbea
     assert not running.is_alive()
     with pytest.raises(LockLost, match=r"no longer held by \S+ direct run \(.*; now free\); stopping before writing"):
         raise ended["error"]
-    assert "now free); stopping before writing: run it again; the run stops at its next page" in caplog.text
+    assert "lock heartbeat stopped, the run stops at its next page: the lock of integration 'default' is no longer " \
+           "held by" in caplog.text
     with platform_engine.connect() as connection:
         assert connection.execute(sa.select(sa.func.count()).select_from(units)).scalar_one() == 0
         assert connection.execute(sa.select(sa.func.count()).select_from(integration_locks)).scalar_one() == 0
