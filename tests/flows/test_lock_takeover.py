@@ -1,12 +1,11 @@
 """A dead run's lock is taken over: at once when its process on this host is gone, a lease after its heartbeat stopped
-anywhere else; a live run's lock never, however long its page's transaction holds the lock row (the lock library on
-both databases, no Prefect)."""
+anywhere else; a live run's lock never while its heartbeat beats, and a beat waits out a page's transaction holding
+the lock (the lock library on both databases, no Prefect)."""
 
 from __future__ import annotations
 
 import logging
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -122,8 +121,7 @@ def test_a_foreign_holder_is_waited_for_while_its_heartbeat_beats_and_taken_over
     stopped = utc_now()
     acquire(platform_engine, "default", "next run", "initial", LEASE, timedelta(minutes=2), said.append, 0.1)
 
-    assert said[0] == "waiting: integration 'default' is being synced by other-host:77 flow run f " \
-                      f"(delta sync, since {held_since(said[0])})"
+    assert said[0].startswith("waiting: integration 'default' is being synced by other-host:77 flow run f (delta sync")
     taken = said[-1]
     assert taken.startswith("lock of integration 'default' held by other-host:77 flow run f (delta sync) expired at ")
     assert taken.endswith(" UTC; taken over")
@@ -131,13 +129,9 @@ def test_a_foreign_holder_is_waited_for_while_its_heartbeat_beats_and_taken_over
     assert row.holder == "next run" and row.acquired_at > stopped
 
 
-def held_since(line: str) -> str:
-    return line.rpartition("since ")[2].rstrip(")")
-
-
 def test_a_page_transaction_spanning_heartbeats_delays_them_and_neither_fails(platform_engine, caplog):
     """SQLite: a beat waits for the database's write lock the page holds; PostgreSQL: for the lock row the page updated
-    first. The beat lands after the page commits; the page is not held up by a beat either."""
+    first. The beat lands after the page commits, and neither the beat nor the page fails."""
     migrate(platform_engine)
     acquire(platform_engine, "default", "long pages", "initial", LEASE, NO_WAIT, print)
     with caplog.at_level(logging.WARNING, logger="pmsync.locks"):
