@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import logging
+from datetime import timedelta
+from functools import cache
 from pathlib import Path
 
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+log = logging.getLogger("pmsync.settings")
 
 
 class PlatformSettings(BaseSettings):
-    """Where the platform database lives."""
+    """Where the platform database lives, and how runs share an integration's lock.
+
+    lock_lease_seconds: how long after its holder's last heartbeat (every third of it) a lock counts as abandoned;
+    the deprecated PMSYNC_LOCK_LEASE_MINUTES still sets it, with a warning."""
 
     model_config = SettingsConfigDict(env_prefix="PMSYNC_", extra="ignore", hide_input_in_errors=True)
 
@@ -16,9 +25,35 @@ class PlatformSettings(BaseSettings):
     parked_alert_hours: float = 24.0
     expectations_dir: Path = Path(__file__).resolve().parents[1] / "expectations"
     quality_max_failure_share: float = 0.2
-    lock_lease_minutes: float = 15.0
+    lock_lease_seconds: float = Field(60.0, gt=0)
+    lock_lease_minutes: float | None = Field(None, gt=0)
     lock_wait_minutes: float = 360.0
     push_claim_minutes: float = 10.0
+
+    @model_validator(mode="after")
+    def _lease_from_the_deprecated_minutes(self) -> PlatformSettings:
+        if self.lock_lease_minutes is None:
+            return self
+        if "lock_lease_seconds" in self.model_fields_set:
+            raise ValueError(
+                "PMSYNC_LOCK_LEASE_MINUTES and PMSYNC_LOCK_LEASE_SECONDS are both set: keep PMSYNC_LOCK_LEASE_SECONDS "
+                "only (the minutes are its deprecated older form)"
+            )
+        _warn_lease_minutes()
+        self.lock_lease_seconds = self.lock_lease_minutes * 60
+        return self
+
+    @property
+    def lock_lease(self) -> timedelta:
+        return timedelta(seconds=self.lock_lease_seconds)
+
+
+@cache
+def _warn_lease_minutes() -> None:
+    log.warning(
+        "PMSYNC_LOCK_LEASE_MINUTES is deprecated: the lock is now renewed by a heartbeat while its run lives, so the "
+        "lease only says how soon a dead run's lock is taken over; set PMSYNC_LOCK_LEASE_SECONDS instead (default 60)"
+    )
 
 
 class IntegrationNameSettings(BaseSettings):

@@ -1,4 +1,4 @@
-"""A run's one lifecycle: migrate, lock, register, the sync_runs row, renew, then finish, release and close."""
+"""A run's lifecycle: migrate, lock and its heartbeat, register, the sync_runs row, renew, finish, release, close."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from pmsync.integrations import Integration, IntegrationNotConfigured
-from pmsync.locks import acquire, release, renew
+from pmsync.locks import LockHeartbeat, acquire, release, renew
 from pmsync.platform import make_engine, migrate
 from pmsync.quality import run_quality, run_warned
 from pmsync.retirement import refuse_removed
@@ -156,13 +156,14 @@ def run_scope(
     migrate(engine)
     name = integration if isinstance(integration, str) else integration.name
     holder = holder_name(flow_run_id, kind)
-    lease = timedelta(minutes=platform.lock_lease_minutes) if kind.takes_lock else None
+    lease = platform.lock_lease if kind.takes_lock else None
     try:
         if kind.takes_lock:
             acquire(engine, name, holder, flow, lease, timedelta(minutes=platform.lock_wait_minutes), log.info)
     except BaseException:
         engine.dispose()
         raise
+    heartbeat = LockHeartbeat(engine, name, holder, lease).start() if kind.takes_lock else None
     try:
         integration_id = _integration_id(engine, integration, kind, holder)
         started_at = utc_now()
@@ -172,12 +173,11 @@ def run_scope(
                 raise ValueError(f"a {flow} run of integration {name!r} by name needs its entities")
             entities = entities if entities is not None else integration.rules.entities()
             run_id = start_run(engine, integration_id, flow, entities, (None, started_at if kind.windowed else None))
+        client = None if isinstance(integration, str) else integration.open_client()
     except BaseException:
-        if kind.takes_lock:
-            release(engine, name, holder)
+        _let_go(engine, name, holder, heartbeat)
         engine.dispose()
         raise
-    client = None if isinstance(integration, str) else integration.open_client()
     session = SyncSession(
         None if isinstance(integration, str) else integration, client, engine, integration_id, run_id, flow, started_at,
         timedelta(hours=platform.parked_alert_hours), platform.expectations_dir, platform.quality_max_failure_share,
@@ -194,12 +194,19 @@ def run_scope(
         _finish(session, kind, session.failure, integration, publish)
     finally:
         try:
-            if kind.takes_lock:
-                release(engine, name, holder)
+            _let_go(engine, name, holder, heartbeat)
         finally:
             if client is not None:
                 client.close()
             engine.dispose()
+
+
+def _let_go(engine: Engine, name: str, holder: str, heartbeat: LockHeartbeat | None) -> None:
+    """Stop renewing the run's lock, then release it (nothing for a run that holds none)."""
+    if heartbeat is None:
+        return
+    heartbeat.stop()
+    release(engine, name, holder)
 
 
 def _integration_id(engine: Engine, integration: Integration | str, kind: RunKind, holder: str) -> int:

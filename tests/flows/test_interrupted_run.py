@@ -1,9 +1,12 @@
-"""A delta run killed between pages, run again, ends in the state of an uninterrupted run."""
+"""A run killed mid-run (SIGKILL), run again at once with default lock settings, ends in the state of an uninterrupted
+run: the killed run's lock is taken over because its process is gone, without `pmsync unlock` or waiting for a lease."""
 
 from __future__ import annotations
 
 import json
+import logging
 import os
+import re
 import signal
 import subprocess
 import time
@@ -15,6 +18,7 @@ from prefect.settings import PREFECT_API_URL
 from pmsync.jobs import JOBS
 from pmsync.platform import make_engine
 from sandbox.faults import status_fault
+from sandbox.slowdowns import Slowdown
 from schemas.tables import SYNCED_TABLES, sync_runs, unapplied_records
 from tests.flows.test_cli import PMSYNC
 
@@ -49,7 +53,9 @@ def platform_state(engine: sa.Engine) -> dict[str, set]:
 
 
 @pytest.mark.flow
-def test_a_killed_delta_run_rerun_ends_like_an_uninterrupted_one(integration_env, sandbox, platform_engine, tmp_path, monkeypatch):
+def test_a_killed_delta_run_rerun_ends_like_an_uninterrupted_one(
+    integration_env, sandbox, platform_engine, tmp_path, monkeypatch, caplog
+):
     store = sandbox.store
     reference_url = f"sqlite:///{tmp_path / 'reference.db'}"
     initial_sync()
@@ -78,12 +84,60 @@ def test_a_killed_delta_run_rerun_ends_like_an_uninterrupted_one(integration_env
         killed = connection.execute(sa.select(sync_runs).order_by(sync_runs.c.id.desc())).first()
     assert killed.flow == "delta" and killed.status == "running"
     assert platform_state(platform_engine) != reference
-    unlocked = subprocess.run([PMSYNC, "unlock", "default"], env=env, capture_output=True, text=True, timeout=120)
-    assert unlocked.returncode == 0 and f":{process.pid} flow run" in unlocked.stdout and "(delta sync)" in unlocked.stdout
 
-    delta_sync()
+    with caplog.at_level(logging.INFO, logger="pmsync"):
+        delta_sync()
 
+    assert re.search(rf"held by \S+:{process.pid} flow run \S+ \(delta sync\) its process {process.pid} on this host is "
+                     "gone; taken over", caplog.text), caplog.text
+    assert "waiting:" not in caplog.text
     assert platform_state(platform_engine) == reference
     with platform_engine.connect() as connection:
         abandoned = connection.execute(sa.select(sync_runs).where(sync_runs.c.id == killed.id)).one()
     assert abandoned.status == "abandoned" and "stopped without finishing" in abandoned.error
+
+
+def test_a_killed_direct_cli_sync_is_followed_at_once_by_one_that_lands_exactly_the_right_rows(
+    integration_env, sandbox, platform_engine, tmp_path, monkeypatch, report_measurement
+):
+    store = sandbox.store
+    monkeypatch.setenv("PMSYNC_DATABASE_URL", f"sqlite:///{tmp_path / 'reference.db'}")
+    initial_sync()
+    reference = platform_state(make_engine(f"sqlite:///{tmp_path / 'reference.db'}"))
+    env = {**os.environ, **integration_env, "PREFECT_API_URL": "", "PMSYNC_PW_PAGE_SIZE": "5"}
+    assert not any(name.startswith("PMSYNC_LOCK_") for name in env), "default lock settings"
+
+    store.slowdowns.add(Slowdown(2, path="/leases"))
+    store.clear_requests_log()
+    killed = subprocess.Popen([PMSYNC, "sync", "initial"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not any(path == "/leases" for _, path, _ in store.requests_log):
+        assert killed.poll() is None and time.monotonic() < deadline, "the run ended before reaching /leases"
+        time.sleep(0.05)
+    killed.send_signal(signal.SIGKILL)
+    killed.wait(timeout=30)
+    killed_at = time.monotonic()
+    store.slowdowns.clear()
+    assert platform_state(platform_engine) != reference, "killed mid-run"
+
+    rerun = subprocess.Popen([PMSYNC, "sync", "initial"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             text=True)
+    lines = []
+    try:
+        for line in rerun.stderr:
+            lines.append(line)
+            assert "waiting:" not in line, f"the run waited for the dead one: {line}"
+            if "taken over" in line:
+                report_measurement(f"a killed direct run's lock taken over {time.monotonic() - killed_at:.1f} s after "
+                                   "the kill (its successor's start included)")
+        assert rerun.wait(timeout=300) == 0, "".join(lines[-20:])
+    finally:
+        rerun.kill()
+        rerun.wait()
+
+    log = "".join(lines)
+    assert f":{killed.pid} direct run (initial sync) its process {killed.pid} on this host is gone; taken over" in log, log
+    assert platform_state(platform_engine) == reference
+    with platform_engine.connect() as connection:
+        first, second = connection.execute(sa.select(sync_runs).order_by(sync_runs.c.id)).all()
+    assert (first.status, second.status) == ("abandoned", "succeeded") and "stopped without finishing" in first.error

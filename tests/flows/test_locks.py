@@ -105,24 +105,28 @@ SLOW_READ_SECONDS = 0.2
 """With 2 records a page, the scan alone waits on more reads than fit in the lease; a batch of 10 pages fits easily."""
 
 
-def reconcile_in_background() -> tuple[threading.Thread, dict]:
+def in_background(job) -> tuple[threading.Thread, dict]:
     ended: dict = {}
 
     def run() -> None:
         try:
-            ended["result"] = reconcile()
+            ended["result"] = job()
         except BaseException as failure:
             ended["error"] = failure
 
-    thread = threading.Thread(target=run, name="reconciliation")
+    thread = threading.Thread(target=run, name="background run")
     thread.start()
     return thread, ended
+
+
+def reconcile_in_background() -> tuple[threading.Thread, dict]:
+    return in_background(reconcile)
 
 
 def wait_until(condition, thread: threading.Thread, what: str) -> None:
     deadline = time.monotonic() + 120
     while not condition():
-        assert thread.is_alive() and time.monotonic() < deadline, f"the reconciliation ended before {what}"
+        assert thread.is_alive() and time.monotonic() < deadline, f"the run ended before {what}"
         time.sleep(0.05)
 
 
@@ -141,7 +145,7 @@ def slow_scan(sandbox, platform_engine, monkeypatch, lease_seconds: float | None
         sandbox.store.delete("units", unit_id)
     monkeypatch.setenv("PMSYNC_PW_PAGE_SIZE", "2")
     if lease_seconds is not None:
-        monkeypatch.setenv("PMSYNC_LOCK_LEASE_MINUTES", str(lease_seconds / 60))
+        monkeypatch.setenv("PMSYNC_LOCK_LEASE_SECONDS", str(lease_seconds))
     sandbox.store.slowdowns.add(Slowdown(SLOW_READ_SECONDS, method="GET"))
     sandbox.store.clear_requests_log()
     return gone
@@ -192,3 +196,54 @@ def test_a_reconciliation_whose_lock_was_taken_stops_at_the_next_batch_without_c
     assert set(gone) <= still_active
     assert run.status == "failed" and "LockLost" in run.error
     assert lock_holder(platform_engine).holder == "hourly delta"
+
+
+def test_a_run_whose_one_page_outlasts_the_lease_keeps_its_lock_and_a_second_run_waits_for_it(
+    integration_env, sandbox, platform_engine, monkeypatch, caplog
+):
+    migrate(platform_engine)
+    monkeypatch.setenv("PMSYNC_LOCK_LEASE_SECONDS", "3")
+    sandbox.store.slowdowns.add(Slowdown(7, path="/units", times=1))  # one page, more than two leases long
+    first = start_sync({**integration_env, "PMSYNC_LOCK_LEASE_SECONDS": "3"}, "default")
+    try:
+        deadline = time.monotonic() + 120
+        while not any(path == "/units" for _, path, _ in sandbox.store.requests_log):
+            assert first.poll() is None and time.monotonic() < deadline, "the first run ended before reading units"
+            time.sleep(0.05)
+        holding = lock_holder(platform_engine)
+        with caplog.at_level(logging.INFO, logger="pmsync"):
+            initial_sync()  # the second run, in this process
+    finally:
+        (output,) = finish(first)
+
+    assert holding.expires_at <= utc_now() + timedelta(seconds=3), "the page outlasts the lease"
+    assert first.returncode == 0, output
+    assert "waiting: integration 'default' is being synced by" in caplog.text and "taken over" not in caplog.text
+    first_run, second_run = runs_by_integration(platform_engine)["default"]
+    assert first_run.status == second_run.status == "succeeded"
+    assert second_run.started_at >= first_run.finished_at
+
+
+def test_a_run_whose_lock_row_is_deleted_stops_at_its_next_page_and_its_heartbeat_never_writes_it_back(
+    integration_env, sandbox, platform_engine, monkeypatch, caplog
+):
+    """As removing the integration does (it deletes the lock row in the transaction that marks its rows): the
+    heartbeat finds the lock gone and stops; the page in flight is not written; the row stays gone."""
+    migrate(platform_engine)
+    monkeypatch.setenv("PMSYNC_LOCK_LEASE_SECONDS", "3")
+    sandbox.store.slowdowns.add(Slowdown(5, path="/units", times=1))
+    with caplog.at_level(logging.WARNING, logger="pmsync.locks"):
+        running, ended = in_background(initial_sync)
+        wait_until(lambda: any(path == "/units" for _, path, _ in sandbox.store.requests_log), running, "reading units")
+        force_unlock(platform_engine, "default")
+        running.join(timeout=180)
+
+    assert not running.is_alive()
+    with pytest.raises(LockLost, match=r"no longer held by \S+ direct run \(.*; now free\); stopping before writing"):
+        raise ended["error"]
+    assert "lock heartbeat stopped, the run stops at its next page: the lock of integration 'default' is no longer " \
+           "held by" in caplog.text
+    with platform_engine.connect() as connection:
+        assert connection.execute(sa.select(sa.func.count()).select_from(units)).scalar_one() == 0
+        assert connection.execute(sa.select(sa.func.count()).select_from(integration_locks)).scalar_one() == 0
+        assert connection.execute(sa.select(sync_runs.c.status)).scalar_one() == "failed"
