@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, select, update
 from sqlalchemy.engine import Row
 
+from pmsync.platform import durable_transaction
 from pmsync.push_claims import PushClaim, fence, release
 from pmsync.runs import utc_now
 from schemas.tables import properties, residents, units, work_order_changes, work_orders
@@ -53,9 +54,10 @@ def work_order_for_push(engine: Engine, work_order_id: int) -> Row:
 
 
 def begin_attempt(engine: Engine, held: PushClaim, change_id: int) -> None:
-    """Counted before the request leaves: if this process dies mid-request, the next push looks before resending."""
+    """Counted before the request leaves, and on disk before it does: if this process dies mid-request, or the machine
+    loses power, the next push finds the attempt and looks before resending."""
     now = utc_now()
-    with engine.begin() as connection:
+    with durable_transaction(engine) as connection:
         fence(connection, held)
         connection.execute(
             update(work_order_changes)

@@ -1,0 +1,78 @@
+"""What a work-order push guarantees beyond sending once, on SQLite and PostgreSQL: its attempt is on disk before the
+request leaves; a Sync Now racing another push cannot queue a refused change again; each push is a run in `pmsync runs`."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from pmsync.jobs import JOBS
+from pmsync.workorders import create_work_order
+from tests.flows.test_work_order_push import a_unit_with_its_property
+
+initial_sync, work_order_push = JOBS["initial-sync"], JOBS["work-order-push"]
+
+
+class AttemptCommits:
+    """Each commit of a push's transactions that wrote something, as it happens: whether it counts an attempt (it updates
+    the change's attempts), the durability setting in effect on its connection, and the creates the source had
+    received by then."""
+
+    def __init__(self, store):
+        self.store = store
+        self.seen: list[tuple[bool, str, int]] = []
+
+    def after_cursor_execute(self, connection, _cursor, statement: str, *_args) -> None:
+        if statement.startswith(("INSERT", "UPDATE", "DELETE")):
+            connection.info["wrote"] = True
+        if statement.startswith("UPDATE work_order_changes SET attempts"):
+            connection.info["counts_attempt"] = True
+
+    def commit(self, connection) -> None:
+        if not connection.info.pop("wrote", False):
+            return
+        driver = connection.connection.driver_connection
+        query = "PRAGMA synchronous" if connection.dialect.name == "sqlite" else "SHOW synchronous_commit"
+        cursor = driver.cursor()
+        cursor.execute(query)
+        setting = str(cursor.fetchone()[0])
+        cursor.close()
+        creates = sum((method, path) == ("POST", "/workorders") for method, path, _ in self.store.requests_log)
+        self.seen.append((connection.info.pop("counts_attempt", False), setting, creates))
+
+    def __enter__(self) -> AttemptCommits:
+        sa.event.listen(sa.Engine, "after_cursor_execute", self.after_cursor_execute)
+        sa.event.listen(sa.Engine, "commit", self.commit)
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        sa.event.remove(sa.Engine, "after_cursor_execute", self.after_cursor_execute)
+        sa.event.remove(sa.Engine, "commit", self.commit)
+
+
+SQLITE_FULL, SQLITE_NORMAL = "2", "1"
+
+
+def test_the_attempt_is_committed_durably_before_the_create_request_reaches_the_source(
+    integration_env, sandbox, platform_engine
+):
+    store = sandbox.store
+    initial_sync()
+    place = a_unit_with_its_property(platform_engine)
+    work_order_id = create_work_order(platform_engine, "default", property_id=place.property_id, description="Boiler out")
+    postgres = platform_engine.dialect.name == "postgresql"
+    if postgres:  # a server tuned for speed: commits are not waited for unless a transaction asks
+        with platform_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql(f'ALTER DATABASE "{platform_engine.url.database}" SET synchronous_commit = off')
+    store.clear_requests_log()
+
+    with AttemptCommits(store) as commits:
+        outcome = work_order_push(work_order_id=work_order_id)["work_orders"][0]
+
+    assert outcome["sync_status"] == "synced"
+    [attempt] = [(setting, creates) for counts, setting, creates in commits.seen if counts]
+    others = {setting for counts, setting, _ in commits.seen if not counts}
+    durable, usual = ("on", "off") if postgres else (SQLITE_FULL, SQLITE_NORMAL)
+    assert attempt == (durable, 0), "the attempt is on disk before the source hears of the create"
+    assert others == {usual}, "only the attempt's commit waits for the disk"
+    assert sum((method, path) == ("POST", "/workorders") for method, path, _ in store.requests_log) == 1
