@@ -12,6 +12,7 @@ from sqlalchemy.engine import Row
 from pmsync.platform import durable_transaction
 from pmsync.push_claims import PushClaim, fence, release
 from pmsync.runs import utc_now
+from pmsync.workorders import retry_failed_changes
 from schemas.tables import properties, residents, units, work_order_changes, work_orders
 
 
@@ -51,6 +52,13 @@ def work_order_for_push(engine: Engine, work_order_id: int) -> Row:
     )
     with engine.connect() as connection:
         return connection.execute(query).one()
+
+
+def requeue_failed(engine: Engine, held: PushClaim) -> int:
+    """Sync Now: the work order's refused changes back in the queue, under the push's claim; how many."""
+    with engine.begin() as connection:
+        fence(connection, held)
+        return retry_failed_changes(connection, held.work_order_id)
 
 
 def begin_attempt(engine: Engine, held: PushClaim, change_id: int) -> None:

@@ -19,9 +19,9 @@ def work_order_push(
     platform = PlatformSettings()
     with run_scope(account, platform, "push", flow_run_id=steps.flow_run_id) as session:
         target = push_target(session, platform)
-        work_order_ids = steps.select_work_orders_to_push(target, work_order_id, retry_failed)
+        work_order_ids = steps.select_work_orders_to_push(target, work_order_id)
         outcomes: list[dict] = []
         for start in range(0, len(work_order_ids), PUSH_BATCH):
-            outcomes += steps.push_work_orders(target, work_order_ids[start:start + PUSH_BATCH])
+            outcomes += steps.push_work_orders(target, work_order_ids[start:start + PUSH_BATCH], retry_failed)
         steps.publish_push_summary(target, outcomes)
     return push_summary(target, outcomes)

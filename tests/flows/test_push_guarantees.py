@@ -3,12 +3,13 @@ request leaves; a Sync Now racing another push cannot queue a refused change aga
 
 from __future__ import annotations
 
-import pytest
+import threading
+
 import sqlalchemy as sa
 
 from pmsync.jobs import JOBS
-from pmsync.workorders import create_work_order
-from tests.flows.test_work_order_push import a_unit_with_its_property
+from pmsync.workorders import create_work_order, work_order_status
+from tests.flows.test_work_order_push import a_unit_with_its_property, writes
 
 initial_sync, work_order_push = JOBS["initial-sync"], JOBS["work-order-push"]
 
@@ -76,3 +77,62 @@ def test_the_attempt_is_committed_durably_before_the_create_request_reaches_the_
     assert attempt == (durable, 0), "the attempt is on disk before the source hears of the create"
     assert others == {usual}, "only the attempt's commit waits for the disk"
     assert sum((method, path) == ("POST", "/workorders") for method, path, _ in store.requests_log) == 1
+
+
+class SyncNowInTheGap:
+    """Runs a second Sync Now of the work order at the worst moment for the first: right after the first push has
+    recorded the source's refusal, before it settles the work order's status and releases its claim."""
+
+    def __init__(self, work_order_id: int):
+        self.work_order_id = work_order_id
+        self.first_push = threading.current_thread()
+        self.refusal_recorded = False
+        self.second: dict | None = None
+
+    def after_cursor_execute(self, connection, _cursor, statement: str, parameters, *_args) -> None:
+        values = parameters.values() if isinstance(parameters, dict) else parameters or ()
+        recorded = statement.startswith("UPDATE work_order_changes SET status") and "last_error" in statement
+        if threading.current_thread() is self.first_push and recorded and "failed" in values:
+            self.refusal_recorded = True
+
+    def before_cursor_execute(self, *_args) -> None:
+        if threading.current_thread() is not self.first_push or not self.refusal_recorded or self.second is not None:
+            return
+        ended: dict = {}
+        second = threading.Thread(target=lambda: ended.update(work_order_push(
+            work_order_id=self.work_order_id, retry_failed=True)["work_orders"][0]), name="second-sync-now")
+        second.start()
+        second.join(timeout=120)
+        self.second = ended
+
+    def __enter__(self) -> SyncNowInTheGap:
+        sa.event.listen(sa.Engine, "after_cursor_execute", self.after_cursor_execute)
+        sa.event.listen(sa.Engine, "before_cursor_execute", self.before_cursor_execute)
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        sa.event.remove(sa.Engine, "after_cursor_execute", self.after_cursor_execute)
+        sa.event.remove(sa.Engine, "before_cursor_execute", self.before_cursor_execute)
+
+
+def test_a_sync_now_while_another_push_holds_the_work_order_cannot_queue_its_refused_change_again(
+    integration_env, sandbox, platform_engine
+):
+    store = sandbox.store
+    initial_sync()
+    place = a_unit_with_its_property(platform_engine)
+    store.update("buildings", place.building_source_id, active=False)
+    work_order_id = create_work_order(platform_engine, "default", property_id=place.property_id, description="Gate stuck")
+    assert work_order_push(work_order_id=work_order_id)["work_orders"][0]["sync_status"] == "failed"
+    store.writes_log.clear()
+
+    with SyncNowInTheGap(work_order_id) as gap:
+        first = work_order_push(work_order_id=work_order_id, retry_failed=True)["work_orders"][0]
+    sweep = work_order_push()
+
+    assert writes(store) == [("POST", "/workorders")], "the refused create was sent once, by the first Sync Now"
+    assert gap.second is not None and gap.second["sync_status"] == "busy", "the second Sync Now ran while the first held it"
+    assert first["sync_status"] == "failed"
+    assert sweep["work_orders"] == [], "the sweep leaves a refused change alone"
+    status = work_order_status(platform_engine, work_order_id)
+    assert (status.sync_status, [change.status for change in status.changes]) == ("failed", ["failed"])
