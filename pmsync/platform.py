@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from operator import itemgetter
@@ -34,7 +33,7 @@ def normalise_url(url: str) -> str:
 def make_engine(url: str) -> Engine:
     """An engine for the platform database; SQLite gets foreign keys and WAL (synchronous=NORMAL: a commit is atomic
     and survives a crash of pmsync; after a power cut the last few may be rolled back together with their cursors,
-    but for those made in a `durable_transaction`)."""
+    but for those made in a `pmsync.durable_commits.durable_transaction`)."""
     engine = create_engine(normalise_url(url), pool_pre_ping=True, json_serializer=dump_json)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -52,6 +51,7 @@ def dump_json(value: Any) -> str:
 
 
 SQLITE_SYNCHRONOUS = "NORMAL"
+"""Every SQLite connection's `synchronous`, but during a durable transaction's commit (pmsync.durable_commits)."""
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -60,37 +60,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA synchronous={SQLITE_SYNCHRONOUS}")
     cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
-
-
-@contextmanager
-def durable_transaction(engine: Engine) -> Iterator[Connection]:
-    """A transaction whose commit is on disk before the block's caller goes on (a power cut cannot take it back), for
-    a record that must survive what follows it (a request to the source). SQLite: synchronous=FULL on the connection
-    for this commit (set outside the transaction, where it takes effect), NORMAL again after. PostgreSQL: commits are
-    durable unless synchronous_commit is off (server, database or role setting): then on, for this transaction only.
-    """
-    with engine.connect() as connection:
-        if connection.dialect.name != "sqlite":
-            with connection.begin():
-                connection.exec_driver_sql(
-                    "SELECT set_config('synchronous_commit', 'on', true) WHERE current_setting('synchronous_commit') = 'off'"
-                )
-                yield connection
-            return
-        _sqlite_synchronous(connection, "FULL")
-        try:
-            with connection.begin():
-                yield connection
-        finally:
-            if not connection.invalidated:
-                _sqlite_synchronous(connection, SQLITE_SYNCHRONOUS)
-
-
-def _sqlite_synchronous(connection: Connection, level: str) -> None:
-    """Set the connection's `synchronous` through the driver, outside any transaction (as the engine's pragmas are)."""
-    cursor = connection.connection.driver_connection.cursor()
-    cursor.execute(f"PRAGMA synchronous={level}")
     cursor.close()
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, select, update
 from sqlalchemy.engine import Row
 
-from pmsync.platform import durable_transaction
+from pmsync.durable_commits import durable_transaction
 from pmsync.push_claims import PushClaim, fence, release
 from pmsync.runs import utc_now
 from pmsync.workorders import retry_failed_changes
@@ -128,3 +128,4 @@ def push_status(engine: Engine, work_order_id: int, busy: str | None = None) -> 
         "error": busy or row.sync_error,
         "last_attempt_at": row.last_push_attempt_at,
     }
+
