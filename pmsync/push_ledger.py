@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from itertools import takewhile
 from typing import Any
@@ -11,7 +12,7 @@ from sqlalchemy.engine import Row
 
 from pmsync.durable_commits import durable_transaction
 from pmsync.push_claims import PushClaim, fence, release
-from pmsync.runs import utc_now
+from pmsync.runs import add_counts, utc_now
 from pmsync.workorders import retry_failed_changes
 from schemas.tables import properties, residents, units, work_order_changes, work_orders
 
@@ -129,3 +130,9 @@ def push_status(engine: Engine, work_order_id: int, busy: str | None = None) -> 
         "last_attempt_at": row.last_push_attempt_at,
     }
 
+
+def count_pushed(engine: Engine, run_id: int | None, counts: Counter) -> None:
+    """Add work orders pushed to the push run's counts (entity work_order); a push that is no run counts nothing."""
+    if run_id is not None and counts:
+        with engine.begin() as connection:
+            add_counts(connection, run_id, {"work_order": counts})

@@ -3,12 +3,14 @@ request leaves; a Sync Now racing another push cannot queue a refused change aga
 
 from __future__ import annotations
 
+import json
 import threading
 
 import sqlalchemy as sa
 
 from pmsync.jobs import JOBS
 from pmsync.workorders import create_work_order, work_order_status
+from tests.flows.test_cli import run_pmsync
 from tests.flows.test_work_order_push import a_unit_with_its_property, writes
 
 initial_sync, work_order_push = JOBS["initial-sync"], JOBS["work-order-push"]
@@ -136,3 +138,38 @@ def test_a_sync_now_while_another_push_holds_the_work_order_cannot_queue_its_ref
     assert sweep["work_orders"] == [], "the sweep leaves a refused change alone"
     status = work_order_status(platform_engine, work_order_id)
     assert (status.sync_status, [change.status for change in status.changes]) == ("failed", ["failed"])
+
+
+def push_runs(env: dict[str, str]) -> list[dict]:
+    listed = run_pmsync("runs", "--json", "--limit", "50", env=env)
+    assert listed.returncode == 0, listed.stderr[-2000:]
+    return [run for run in json.loads(listed.stdout) if run["flow"] == "push"]
+
+
+def test_sync_now_is_a_push_run_in_pmsync_runs_and_a_sweep_with_nothing_to_push_leaves_none(
+    integration_env, sandbox, platform_engine
+):
+    store = sandbox.store
+    initial_sync()
+    place = a_unit_with_its_property(platform_engine)
+    store.update("buildings", place.building_source_id, active=False)
+    work_order_id = create_work_order(platform_engine, "default", property_id=place.property_id, description="Gate stuck")
+
+    refused = run_pmsync("workorder", "sync-now", str(work_order_id), env=integration_env)
+    assert refused.returncode == 4, refused.stdout + refused.stderr[-2000:]
+    [failed] = push_runs(integration_env)
+    assert (failed["status"], failed["integration"], failed["source_requests"]) == ("failed", "default", 1)
+    assert failed["error"].startswith(f"1 work order(s) not synced: work order {work_order_id} failed: source rejected "
+                                      f"the request (400: Building {place.building_source_id} does not exist")
+    assert failed["counts"] == {"work_order": {**failed["counts"]["work_order"], "fetched": 1, "created": 0, "unchanged": 1}}
+
+    store.update("buildings", place.building_source_id, active=True)
+    synced = run_pmsync("workorder", "sync-now", str(work_order_id), env=integration_env)
+    assert synced.returncode == 0, synced.stdout + synced.stderr[-2000:]
+    swept = run_pmsync("workorder", "push-pending", env=integration_env)
+    assert swept.returncode == 0, swept.stdout + swept.stderr[-2000:]
+
+    latest, earlier = push_runs(integration_env)
+    assert earlier["id"] == failed["id"], "the sweep found nothing to push and left no run"
+    assert (latest["status"], latest["error"], latest["finished_at"] is not None) == ("succeeded", None, True)
+    assert latest["counts"]["work_order"] == {**latest["counts"]["work_order"], "fetched": 1, "created": 1, "updated": 0}
