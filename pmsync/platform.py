@@ -52,6 +52,9 @@ def dump_json(value: Any) -> str:
 
 SQLITE_SYNCHRONOUS = "NORMAL"
 """Every SQLite connection's `synchronous`, but during a durable transaction's commit (pmsync.durable_commits)."""
+SQLITE_BUSY_TIMEOUT_MS = 300_000
+"""How long a SQLite writer waits for the one writing now (one at a time) before "database is locked": a CSV import
+applies its whole file in one transaction, tens of seconds for 100,000 rows, and the runs started meanwhile wait."""
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -59,7 +62,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA synchronous={SQLITE_SYNCHRONOUS}")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.close()
 
 
