@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from pmsync.csv_reading import CsvRefused, CsvRows, CsvSource, normalise_header, open_csv
+from pmsync.export import without_bidi_controls
 
 __all__ = ["CsvRefused", "CsvRejected", "CsvSource", "check_file", "valid_rows", "write_fix_file"]
 
@@ -248,6 +249,7 @@ def check_file(kind: ImportKind, source: CsvSource) -> CheckReport:
 
 def write_fix_file(kind: ImportKind, source: CsvSource, report: CheckReport, out: IO[str], shown: int = 0) -> list[dict[str, str]]:
     """The file as uploaded (same columns, same delimiter) plus a `problems` column naming each bad cell; blank for good rows.
+    Like every CSV pmsync writes, its cells lose their bidirectional controls (pmsync.export).
 
     Returns the first `shown` rows that have problems, as {"row": spreadsheet row, column: cell, …, "problems": …}.
     """
@@ -259,13 +261,13 @@ def write_fix_file(kind: ImportKind, source: CsvSource, report: CheckReport, out
         keep = [i for i, cell in enumerate(rows.header) if normalise_header(cell) not in IGNORED_COLUMNS]
         header = [rows.header[i] for i in keep]
         writer = csv.writer(out, dialect="excel", delimiter=rows.delimiter, lineterminator="\r\n")
-        writer.writerow(header + ["problems"])
+        writer.writerow([without_bidi_controls(cell) for cell in header] + ["problems"])
         for number, cells in rows.records:
             if not any(cell.strip() for cell in cells):
                 continue
             problems = "; ".join(f"{e.column}: {e.problem} ({e.value!r})" for e in by_row.get(number, []))
-            kept = [cells[i] if i < len(cells) else "" for i in keep]
-            writer.writerow(kept + [problems])
+            kept = [without_bidi_controls(cells[i]) if i < len(cells) else "" for i in keep]
+            writer.writerow(kept + [without_bidi_controls(problems)])
             if problems and len(bad_rows) < shown:
                 bad_rows.append({"row": str(number), **dict(zip(header, kept)), "problems": problems})
     return bad_rows

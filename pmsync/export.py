@@ -8,7 +8,9 @@ columns named `…_utc` (Excel reads them as date-times).
 
 Neutralising rule: a cell that, after any leading `'`, starts with a tab or a carriage return, or with `=`, `+`, `-`, `@`
 or their full-width forms `＝ ＋ － ＠` (after any whitespace), gets one more leading `'`, so a spreadsheet shows it as
-text; removing one leading `'` from such a cell restores the value.
+text; removing one leading `'` from such a cell restores the value. Before that, every cell pmsync writes to a CSV or a
+workbook loses its bidirectional embedding, override and isolate controls (U+202A–U+202E, U+2066–U+2069), which would
+make it read as other text (a name shown backwards, `gpj.exe` as `exe.jpg`).
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ BOM = "\ufeff"
 FORMULA_STARTS = ("\t", "\r")
 FORMULA_SIGNS = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 STREAMED_ROWS = 2000
+BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+"""U+202A–U+202E (embeddings, overrides, their pop) and U+2066–U+2069 (isolates, their pop), mapped to nothing."""
 
 
 class UnknownSnapshot(LookupError):
@@ -56,14 +60,20 @@ def formula_like(text: str) -> bool:
     return unquoted.startswith(FORMULA_STARTS) or unquoted.lstrip().startswith(FORMULA_SIGNS)
 
 
+def without_bidi_controls(text: str) -> str:
+    """The text as a cell of a CSV or workbook pmsync writes holds it: without bidirectional controls (module rule)."""
+    return text.translate(BIDI_CONTROLS)
+
+
 def neutralise(value: Any) -> str:
-    """The cell as text a spreadsheet will not evaluate (see the module's rule)."""
-    text = "" if value is None else str(value)
+    """The cell as text a spreadsheet will not evaluate nor show reordered (see the module's rules)."""
+    text = without_bidi_controls("" if value is None else str(value))
     return "'" + text if formula_like(text) else text
 
 
 def restore(cell: str) -> str:
-    """The exported value back from a neutralised cell (the inverse of `neutralise`)."""
+    """The exported value back from a neutralised cell (the inverse of `neutralise`, for text without bidirectional
+    controls)."""
     return cell[1:] if cell.startswith("'") and formula_like(cell) else cell
 
 

@@ -1,9 +1,9 @@
 """Export: a snapshot's report as an Excel workbook, one sheet per kind of change, written row by row (write-only mode).
 
 Text cells are always stored as text (a name like `=HYPERLINK(…)` or `#N/A` is shown, never evaluated); characters a
-worksheet cannot hold (control characters but tab and line breaks) become U+FFFD, and carriage returns line feeds (XML
-reads them so anyway). Moments are real Excel date-times in UTC to the second (`yyyy-mm-dd hh:mm:ss`), in columns
-named `…_utc`.
+worksheet cannot hold (control characters but tab and line breaks) become U+FFFD, carriage returns line feeds (XML
+reads them so anyway), and bidirectional controls are removed (as in the CSV: pmsync.export). Moments are real Excel
+date-times in UTC to the second (`yyyy-mm-dd hh:mm:ss`), in columns named `…_utc`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, WriteOnlyCell
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from sqlalchemy.engine import Connection
 
-from pmsync.export import CHANGES, PROPERTY_DEACTIVATED, UNIT_DEACTIVATED, UNIT_REACTIVATED, iter_changes
+from pmsync.export import (
+    CHANGES, PROPERTY_DEACTIVATED, UNIT_DEACTIVATED, UNIT_REACTIVATED, iter_changes, without_bidi_controls,
+)
 
 EXCEL_MOMENT_FORMAT = "yyyy-mm-dd hh:mm:ss"
 SHEETS = {UNIT_DEACTIVATED: "Units deactivated", UNIT_REACTIVATED: "Units reactivated", PROPERTY_DEACTIVATED: "Properties deactivated"}
@@ -32,7 +34,8 @@ WIDTHS = {"property_name": 30, "unit_name": 30, "reason": 60, "deactivated_at_ut
 
 def text_cell(sheet: WriteOnlyWorksheet, value: str) -> WriteOnlyCell:
     """A cell Excel shows as this text and never evaluates (openpyxl would make `=…` a formula, `#N/A` an error)."""
-    cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("\ufffd", value.replace("\r\n", "\n").replace("\r", "\n")))
+    text = without_bidi_controls(value).replace("\r\n", "\n").replace("\r", "\n")
+    cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("\ufffd", text))
     cell.data_type = "s"
     return cell
 

@@ -32,7 +32,8 @@ def normalise_url(url: str) -> str:
 
 def make_engine(url: str) -> Engine:
     """An engine for the platform database; SQLite gets foreign keys and WAL (synchronous=NORMAL: a commit is atomic
-    and survives a crash of pmsync; after a power cut the last few may be rolled back together with their cursors)."""
+    and survives a crash of pmsync; after a power cut the last few may be rolled back together with their cursors,
+    but for those made in a `pmsync.durable_commits.durable_transaction`)."""
     engine = create_engine(normalise_url(url), pool_pre_ping=True, json_serializer=dump_json)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -49,12 +50,19 @@ def dump_json(value: Any) -> str:
         return json.dumps(value)
 
 
+SQLITE_SYNCHRONOUS = "NORMAL"
+"""Every SQLite connection's `synchronous`, but during a durable transaction's commit (pmsync.durable_commits)."""
+SQLITE_BUSY_TIMEOUT_MS = 300_000
+"""How long a SQLite writer waits for the one writing now (one at a time) before "database is locked": a CSV import
+applies its whole file in one transaction, tens of seconds for 100,000 rows, and the runs started meanwhile wait."""
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA synchronous={SQLITE_SYNCHRONOUS}")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.close()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from itertools import takewhile
 from typing import Any
@@ -9,8 +10,10 @@ from typing import Any
 from sqlalchemy import Engine, select, update
 from sqlalchemy.engine import Row
 
+from pmsync.durable_commits import durable_transaction
 from pmsync.push_claims import PushClaim, fence, release
-from pmsync.runs import utc_now
+from pmsync.runs import add_counts, utc_now
+from pmsync.workorders import retry_failed_changes
 from schemas.tables import properties, residents, units, work_order_changes, work_orders
 
 
@@ -52,10 +55,18 @@ def work_order_for_push(engine: Engine, work_order_id: int) -> Row:
         return connection.execute(query).one()
 
 
-def begin_attempt(engine: Engine, held: PushClaim, change_id: int) -> None:
-    """Counted before the request leaves: if this process dies mid-request, the next push looks before resending."""
-    now = utc_now()
+def requeue_failed(engine: Engine, held: PushClaim) -> int:
+    """Sync Now: the work order's refused changes back in the queue, under the push's claim; how many."""
     with engine.begin() as connection:
+        fence(connection, held)
+        return retry_failed_changes(connection, held.work_order_id)
+
+
+def begin_attempt(engine: Engine, held: PushClaim, change_id: int) -> None:
+    """Counted before the request leaves, and on disk before it does: if this process dies mid-request, or the machine
+    loses power, the next push finds the attempt and looks before resending."""
+    now = utc_now()
+    with durable_transaction(engine) as connection:
         fence(connection, held)
         connection.execute(
             update(work_order_changes)
@@ -118,3 +129,10 @@ def push_status(engine: Engine, work_order_id: int, busy: str | None = None) -> 
         "error": busy or row.sync_error,
         "last_attempt_at": row.last_push_attempt_at,
     }
+
+
+def count_pushed(engine: Engine, run_id: int | None, counts: Counter) -> None:
+    """Add work orders pushed to the push run's counts (entity work_order); a push that is no run counts nothing."""
+    if run_id is not None and counts:
+        with engine.begin() as connection:
+            add_counts(connection, run_id, {"work_order": counts})

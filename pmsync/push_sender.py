@@ -13,12 +13,15 @@ from sqlalchemy import Engine, select
 from sqlalchemy.engine import Row
 
 from pmsync.push_claims import ClaimHeartbeat, ClaimLost, PushClaim, claim
-from pmsync.push_ledger import Sent, begin_attempt, pending_changes, push_status, record_outcome, settle, work_order_for_push
+from pmsync.push_ledger import (
+    Sent, begin_attempt, count_pushed, pending_changes, push_status, record_outcome, requeue_failed, settle,
+    work_order_for_push,
+)
 from pmsync.settings import PlatformSettings
 from pmsync.source import SourceError, SourceRequestRejected, SourceUnavailable
 from pmsync.source.workorders import WorkOrderWriter
 from pmsync.sync.scope import SyncSession
-from pmsync.workorders import WorkOrderNotFound, retry_failed_changes
+from pmsync.workorders import WorkOrderNotFound
 from schemas.tables import work_order_changes, work_orders
 
 log = logging.getLogger("pmsync.push")
@@ -37,27 +40,27 @@ class PushTarget:
     attempts: int
     backoff_seconds: float
     claim_lease: timedelta
+    run_id: int | None = None
 
 
 def push_target(session: SyncSession, platform: PlatformSettings) -> PushTarget:
-    """Where the push run of `session` reads the changes and where it sends them."""
+    """Where the push run of `session` reads the changes and where it sends them (and counts them, when it is a run)."""
     integration = session.integration
     return PushTarget(
         integration.name, session.integration_id, session.engine, WorkOrderWriter(session.client),
         integration.max_attempts, integration.backoff_seconds, timedelta(minutes=platform.push_claim_minutes),
+        session.run_id,
     )
 
 
-def select_work_orders_to_push(target: PushTarget, work_order_id: int | None, retry_failed: bool) -> list[int]:
-    """One work order ("Sync Now": its failed changes are queued again), or every one with pending changes and none
-    failed (a refused change waits for someone to fix its cause and press Sync Now; the sweep never resends it)."""
+def select_work_orders_to_push(target: PushTarget, work_order_id: int | None) -> list[int]:
+    """One work order of the integration, or every one with pending changes and none failed (a refused change waits for
+    someone to fix its cause and press Sync Now; the sweep never resends it)."""
     if work_order_id is not None:
         with target.engine.connect() as connection:
             owner = connection.execute(select(work_orders.c.integration_id).where(work_orders.c.id == work_order_id)).scalar()
         if owner != target.integration_id:
             raise WorkOrderNotFound(f"no work order {work_order_id} in integration {target.integration!r}")
-        if retry_failed:
-            retry_failed_changes(target.engine, work_order_id)
         return [work_order_id]
     failed = select(work_order_changes.c.work_order_id).where(work_order_changes.c.status == "failed")
     query = (
@@ -75,15 +78,35 @@ def select_work_orders_to_push(target: PushTarget, work_order_id: int | None, re
         return list(connection.execute(query).scalars())
 
 
-def push_work_orders(target: PushTarget, work_order_ids: list[int]) -> list[dict[str, Any]]:
-    """Each work order's pending changes, oldest first; a change that does not go through holds back the later ones."""
+def push_work_orders(target: PushTarget, work_order_ids: list[int], retry_failed: bool = False) -> list[dict[str, Any]]:
+    """Each work order's pending changes, oldest first; a change that does not go through holds back the later ones.
+    With `retry_failed` ("Sync Now"), the changes the source refused before are sent again too. The run's counts
+    (entity work_order) grow by each work order looked at: created in the source, updated there (other changes
+    sent), or unchanged (nothing went through)."""
     outcomes = []
-    for work_order_id in work_order_ids:
-        outcome = push_work_order(target, work_order_id)
-        log.info("work order %s: %s%s", work_order_id, outcome["sync_status"],
-                 f" ({outcome['error']})" if outcome["error"] else "")
-        outcomes.append(outcome)
+    counts: Counter = Counter()
+    try:
+        for work_order_id in work_order_ids:
+            sent: list[str] = []
+            outcome = push_work_order(target, work_order_id, retry_failed, sent)
+            log.info("work order %s: %s%s", work_order_id, outcome["sync_status"],
+                     f" ({outcome['error']})" if outcome["error"] else "")
+            outcomes.append(outcome)
+            counts.update(fetched=1, **{"created" if "create" in sent else "updated" if sent else "unchanged": 1})
+    finally:
+        count_pushed(target.engine, target.run_id, counts)
     return outcomes
+
+
+def unsynced(outcomes: list[dict[str, Any]], shown: int = 10) -> str | None:
+    """Why a push run failed: the work orders it left refused (failed) or unsent (pending), with their errors; None
+    when every one is synced or held by another push (busy)."""
+    left = [outcome for outcome in outcomes if outcome["sync_status"] in ("failed", "pending")]
+    if not left:
+        return None
+    lines = [f"work order {o['id']} {o['sync_status']}: {o['error'] or 'not sent'}" for o in left[:shown]]
+    more = f"; … and {len(left) - shown} more" if len(left) > shown else ""
+    return f"{len(left)} work order(s) not synced: " + "; ".join(lines) + more
 
 
 def push_summary(target: PushTarget, outcomes: list[dict[str, Any]]) -> dict[str, Any]:
@@ -92,25 +115,31 @@ def push_summary(target: PushTarget, outcomes: list[dict[str, Any]]) -> dict[str
     return {"integration": target.integration, "work_orders": outcomes, **{status: counts[status] for status in counts}}
 
 
-def push_work_order(target: PushTarget, work_order_id: int) -> dict[str, Any]:
-    """Send one work order's pending changes unless another push holds it; its status afterwards.
+def push_work_order(
+    target: PushTarget, work_order_id: int, retry_failed: bool = False, sent: list[str] | None = None
+) -> dict[str, Any]:
+    """Send one work order's pending changes (with `retry_failed`, its refused ones queued again first) unless another
+    push holds it; its status afterwards. The kinds of the changes that went through are added to `sent`.
 
     The claim is renewed while the push waits on the source, and every write of the push is fenced by its token: a
-    push whose claim was taken over (it stalled longer than the lease) records nothing more and reports busy.
+    push whose claim was taken over (it stalled longer than the lease) records nothing more and reports busy. Refused
+    changes are queued again only under the claim: a Sync Now while another push sends the work order changes nothing.
     """
     held = claim(target.engine, work_order_id, target.claim_lease)
     if held is None:
         return push_status(target.engine, work_order_id, busy="another push is sending this work order right now")
     try:
         with ClaimHeartbeat(target.engine, held):
-            _send_pending(target, held)
+            _send_pending(target, held, retry_failed, sent if sent is not None else [])
     except ClaimLost as lost:
         return push_status(target.engine, work_order_id, busy=str(lost))
     return push_status(target.engine, work_order_id)
 
 
-def _send_pending(target: PushTarget, held: PushClaim) -> None:
+def _send_pending(target: PushTarget, held: PushClaim, retry_failed: bool, sent: list[str]) -> None:
     try:
+        if retry_failed:
+            requeue_failed(target.engine, held)
         for change in pending_changes(target.engine, held.work_order_id):
             work_order = work_order_for_push(target.engine, held.work_order_id)
             looked_before = change.attempts > 0
@@ -123,6 +152,7 @@ def _send_pending(target: PushTarget, held: PushClaim) -> None:
             record_outcome(target.engine, held, change, result)
             if result.status != "sent":
                 break
+            sent.append(change.kind)
     finally:
         settle(target.engine, held)
 

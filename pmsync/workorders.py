@@ -185,16 +185,15 @@ def update_work_order(
     return queued
 
 
-def retry_failed_changes(engine: Engine, work_order_id: int) -> int:
-    """Put a work order's failed changes back in the queue ("Sync Now" after the cause is fixed); how many."""
-    with engine.begin() as connection:
-        if connection.execute(select(work_orders.c.id).where(work_orders.c.id == work_order_id)).first() is None:
-            raise WorkOrderNotFound(f"no work order {work_order_id} on the platform")
-        return connection.execute(
-            update(work_order_changes)
-            .where(and_(work_order_changes.c.work_order_id == work_order_id, work_order_changes.c.status == "failed"))
-            .values(status="pending")
-        ).rowcount
+def retry_failed_changes(connection: Connection, work_order_id: int) -> int:
+    """Put a work order's failed changes back in the queue ("Sync Now" after the cause is fixed); how many. Called in
+    the transaction of a push that holds the work order's claim (pmsync.push_ledger.requeue_failed), so no other push
+    is sending them, or deciding the work order's status from them, meanwhile."""
+    return connection.execute(
+        update(work_order_changes)
+        .where(and_(work_order_changes.c.work_order_id == work_order_id, work_order_changes.c.status == "failed"))
+        .values(status="pending")
+    ).rowcount
 
 
 def work_order_status(engine: Engine, work_order_id: int) -> WorkOrderStatus:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from pathlib import Path
 
 from pmsync.csv_import import CheckReport, CsvRejected, CsvSource, import_kind
@@ -51,11 +52,12 @@ def import_source(steps: Steps, kind: str, source: CsvSource, integration: str |
             log.info("run %s: %s %s (%s)", summary.run_id, kind, state, summary.counts.get(entity, {}))
         steps.publish_import(kind, summary, rejected[0] if rejected else None)
 
-    with run_scope(name, PlatformSettings(), "csv-import", entities=[entity], flow_run_id=steps.flow_run_id,
+    platform = PlatformSettings()
+    with run_scope(name, platform, "csv-import", entities=[entity], flow_run_id=steps.flow_run_id,
                    publish=publish) as session:
         report = steps.check_csv(kind, source)
         if report.ok:
-            steps.apply_csv(session, kind, source)
+            steps.apply_csv(session, kind, source, timedelta(minutes=platform.lock_wait_minutes))
         else:
             fix = steps.write_fix_csv(session, kind, source, report, fix_up)
             steps.publish_fix_up(session, kind, fix)

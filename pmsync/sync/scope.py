@@ -58,12 +58,14 @@ RUN_KINDS = {kind.flow: kind for kind in (
     RunKind("initial"), RunKind("delta"), RunKind("lease"), RunKind("reconcile"),
     RunKind("balance"),
     RunKind("csv-import", registers=False, windowed=False, one_line_errors=True),
-    RunKind("push", records_run=False),
+    RunKind("push", windowed=False),
+    RunKind("push-sweep", records_run=False, windowed=False),
     RunKind("reconcile-dry-run", records_run=False, registers=False),
 )}
 """balance: one lease's rows in seconds, it does not wait behind an hour-long sync (that sync's next delta corrects
 an older copy it may write). csv-import: names an integration already on the platform and needs no source client.
-push: work-order claims fence each push, no run row. A dry run writes nothing at all."""
+push: work-order claims fence each push (no lock); a run row with its work orders counted. push-sweep: a sweep's look
+for work orders to push, no run row (a sweep that finds none leaves no trace). A dry run writes nothing at all."""
 
 
 @dataclass(frozen=True)

@@ -66,3 +66,21 @@ def test_each_bad_cell_is_reported_once_with_row_column_value_and_problem():
     assert lines[0] == "vendor_id,company_name,email,phone,problems" and lines[1].endswith(",")
     assert "email: not a valid e-mail address ('not-an-email')" in lines[2]
     assert check_file(SERVICE_PROVIDERS, fix.getvalue().encode()).errors == report.errors[:5]
+
+
+BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+
+def test_the_fix_up_file_holds_no_bidirectional_controls():
+    spoofed = "Ann\u202egpj.exe" + BIDI_CONTROLS
+    data = ("owner_id,first_name,last_name,email\n"
+            f"1,{spoofed},Lee,ann@example.com\n"
+            f"2,Bob,Ray{BIDI_CONTROLS},bob@@example.com\n").encode()
+
+    report = check_file(OWNERS, data)
+    fix = io.StringIO()
+    write_fix_file(OWNERS, data, report, fix)
+
+    written = fix.getvalue()
+    assert not set(BIDI_CONTROLS) & set(written)
+    assert "1,Anngpj.exe,Lee,ann@example.com," in written and "2,Bob,Ray,bob@@example.com,email: " in written

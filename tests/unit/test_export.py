@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
 
-from pmsync.export import COLUMNS, csv_text, format_utc, neutralise, restore
+from pmsync.export import COLUMNS, csv_text, format_utc, neutralise, restore, without_bidi_controls
 from pmsync.export_xlsx import EXCEL_MOMENT_FORMAT, moment_cell, text_cell
 
 VALUES = ['=HYPERLINK("http://x","y")', "+1-555", "-5", "@cmd", "\tx", "\rx", "'=x", "''+x", "'plain", "plain", "", "1-555"]
@@ -77,8 +77,33 @@ def test_cells_starting_with_whitespace_then_a_sign_or_with_a_full_width_sign_ar
     assert [neutralise(v) for v in (" plain", "a =b", "\uff21", "x\uff1d", " ' =x")] == [" plain", "a =b", "\uff21", "x\uff1d", " ' =x"]
 
 
-@given(st.text(alphabet=st.sampled_from(list("'= +-@\t\r\n\u00a0\u3000xy1\uff1d\uff0b\uff0d\uff20")), max_size=8) | st.text())
+BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+"""Left-to-right and right-to-left embeddings, their pop, the two overrides; the three isolates and their pop."""
+
+
+@given(st.text(alphabet=st.sampled_from(list("'= +-@\t\r\n\u00a0\u3000xy1\uff1d\uff0b\uff0d\uff20" + BIDI_CONTROLS)),
+               max_size=8) | st.text())
 def test_restore_undoes_neutralise_for_any_text_and_no_neutralised_cell_is_formula_like_after_its_quote(value):
     cell = neutralise(value)
-    assert restore(cell) == value
+    assert restore(cell) == without_bidi_controls(value)
+    assert not set(cell) & set(BIDI_CONTROLS)
     assert not cell.lstrip().startswith(("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20", "\t", "\r"))
+
+
+SPOOFED = ["Unit 4\u202eA3", "\u202b=1+1", *(f"Court{control}House" for control in BIDI_CONTROLS)]
+"""Names with each bidirectional control, one hiding a formula behind an embedding."""
+
+
+def test_no_bidirectional_control_reaches_a_csv_or_workbook_cell(tmp_path):
+    rows = [{**dict.fromkeys(COLUMNS, "x"), "property_name": name, "unit_name": name, "changed_at": MOMENT} for name in SPOOFED]
+    frame = pd.read_csv(io.StringIO(csv_text(rows)), dtype=str, keep_default_na=False)
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("cells")
+    for name in SPOOFED:
+        sheet.append([text_cell(sheet, name)])
+    workbook.save(tmp_path / "cells.xlsx")
+    read = [row[0].value for row in load_workbook(tmp_path / "cells.xlsx")["cells"].iter_rows()]
+
+    plain = ["Unit 4A3", "=1+1", *["CourtHouse"] * len(BIDI_CONTROLS)]
+    assert list(frame["unit_name"]) == list(frame["property_name"]) == ["Unit 4A3", "'=1+1", *plain[2:]]
+    assert read == plain
