@@ -7,7 +7,7 @@ from pathlib import Path
 from prefect import flow
 
 from pmsync.jobs import csv_import as job
-from pmsync.parameters import ImportContent, ImportKindName, ImportPath, IntegrationName
+from pmsync.parameters import ImportContent, ImportKindName, ImportPath, PlatformIntegrationName
 from tasks.run_names import flow_run_name
 from tasks.steps import prefect_steps
 
@@ -15,7 +15,7 @@ from tasks.steps import prefect_steps
 @flow(name="csv-import", flow_run_name=flow_run_name("csv-import"))
 def csv_import(
     kind: ImportKindName, path: ImportPath | None = None, content: ImportContent | None = None,
-    integration: IntegrationName | None = None,
+    integration: PlatformIntegrationName | None = None,
 ) -> dict:
     """`kind` is owners or service-providers; the file is `path` inside PMSYNC_IMPORT_DIR on the worker, or `content`.
 
@@ -29,7 +29,7 @@ def csv_import(
 
 @flow(name="csv-import", flow_run_name=flow_run_name("csv-import"))
 def csv_import_operator_file(
-    kind: ImportKindName, file: Path, integration: IntegrationName | None = None, errors_out: Path | None = None,
+    kind: ImportKindName, file: Path, integration: PlatformIntegrationName | None = None, errors_out: Path | None = None,
 ) -> dict:
     """The command line's import of the operator's own file, read where it is; the fix-up CSV goes to `errors_out`
     (default: beside the file, `owners.csv` → `owners.errors.csv`). No deployment runs this flow: its parameters

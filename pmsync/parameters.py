@@ -43,6 +43,12 @@ IntegrationName = Annotated[str, Field(
     description="a Propertyware Integration block's name: lowercase letters, digits and dashes, starting with a "
                 f"letter or digit, at most {INTEGRATION_NAME_MAX} characters",
 )]
+PlatformIntegrationName = Annotated[str, Field(
+    min_length=1, max_length=INTEGRATION_NAME_MAX, pattern=r"^[^\x00-\x1f\x7f]+$",
+    description=f"an integration's name on the platform (a block's, or PMSYNC_INTEGRATION_NAME's): 1 to "
+                f"{INTEGRATION_NAME_MAX} characters, no control characters",
+)]
+"""An import writes rows of an integration by name only, never loading its block or reading its source."""
 LeaseId = Annotated[int, Field(
     strict=True, ge=1, le=MAX_ID, description=f"the lease's id in the source, a whole number from 1 to {MAX_ID}",
 )]
@@ -53,9 +59,11 @@ ImportKindName = Annotated[Literal["owners", "service-providers"], Field(
     description="what the file holds: owners or service-providers",
 )]
 ImportPath = Annotated[str, Field(
-    min_length=1, max_length=IMPORT_PATH_MAX,
-    description=f"a .csv file's name inside PMSYNC_IMPORT_DIR on the worker, 1 to {IMPORT_PATH_MAX} characters",
+    max_length=IMPORT_PATH_MAX,
+    description=f"a .csv file's name inside PMSYNC_IMPORT_DIR on the worker, at most {IMPORT_PATH_MAX} characters",
 )]
+"""Where the path leads (inside the directory, a .csv file) the import checks before it opens anything
+(pmsync.import_files.confined_path), an empty one included."""
 ImportContent = Annotated[str, Field(
     max_length=IMPORT_CONTENT_MAX,
     description=f"the CSV file's text, at most {IMPORT_CONTENT_MAX} characters (and PMSYNC_IMPORT_MAX_BYTES bytes)",

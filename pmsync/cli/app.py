@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import typer
-from typer._click.exceptions import UsageError  # typer carries its own click; the public typer.BadParameter is one
+from typer._click.exceptions import UsageError  # typer 0.29 vendors click and exports only BadParameter, a subclass
 from typer.core import TyperGroup
 
 from pmsync.cli import bench, commerce, reconcile, status, workorders

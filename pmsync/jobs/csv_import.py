@@ -8,7 +8,7 @@ from pathlib import Path
 from pmsync.csv_import import CheckReport, CsvRejected, CsvSource, import_kind
 from pmsync.import_files import FixUpPlace, upload_source
 from pmsync.jobs.steps import Steps
-from pmsync.parameters import ImportContent, ImportKindName, ImportPath, IntegrationName, checked_parameters
+from pmsync.parameters import ImportContent, ImportKindName, ImportPath, PlatformIntegrationName, checked_parameters
 from pmsync.settings import ImportSettings, IntegrationSettings, PlatformSettings
 from pmsync.sync.scope import RunSummary, run_scope
 
@@ -18,7 +18,7 @@ log = logging.getLogger("pmsync.import")
 @checked_parameters
 def csv_import(
     steps: Steps, kind: ImportKindName, path: ImportPath | None = None, content: ImportContent | None = None,
-    integration: IntegrationName | None = None,
+    integration: PlatformIntegrationName | None = None,
 ) -> dict:
     """`kind` is owners or service-providers; the file is `path` inside PMSYNC_IMPORT_DIR on the worker, or `content`.
 
@@ -34,7 +34,7 @@ def csv_import(
 
 @checked_parameters
 def csv_import_operator_file(
-    steps: Steps, kind: ImportKindName, file: Path, integration: IntegrationName | None = None,
+    steps: Steps, kind: ImportKindName, file: Path, integration: PlatformIntegrationName | None = None,
     errors_out: Path | None = None,
 ) -> dict:
     """The command line's import of the operator's own file, read where it is; the fix-up CSV goes to `errors_out`
