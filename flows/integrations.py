@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from prefect import flow
 
+from pmsync.parameters import IntegrationName
 from tasks import integrations as steps
 
 
 @flow(name="enroll-integration", flow_run_name="enroll-integration · {integration}")
-def enroll_integration(integration: str) -> dict:
+def enroll_integration(integration: IntegrationName) -> dict:
     """A Propertyware Integration block was created: deploy its deployments (schedules included), reinstate it on the
     platform if it had been removed, and start its initial sync (once per block)."""
     block = steps.check_block(integration, must_exist=True)
@@ -19,7 +20,7 @@ def enroll_integration(integration: str) -> dict:
 
 
 @flow(name="retire-integration", flow_run_name="retire-integration · {integration}")
-def retire_integration(integration: str) -> dict:
+def retire_integration(integration: IntegrationName) -> dict:
     """A Propertyware Integration block was deleted: delete its deployments (its schedules stop) and mark it removed
     on the platform, every row of it inactive (none deleted). Refused while a block of that name exists."""
     steps.check_block(integration, must_exist=False)

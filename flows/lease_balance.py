@@ -5,12 +5,13 @@ from __future__ import annotations
 from prefect import flow
 
 from pmsync.jobs import balance
+from pmsync.parameters import IntegrationName, LeaseId
 from tasks.run_names import flow_run_name
 from tasks.steps import prefect_steps
 
 
 @flow(name="lease-balance", flow_run_name=flow_run_name("lease-balance"))
-def lease_balance(lease_id: int, integration: str | None = None) -> dict:
+def lease_balance(lease_id: LeaseId, integration: IntegrationName | None = None) -> dict:
     """`GET /leases/{id}`, then `/leases/charges` and `/leases/payments` filtered by leaseID, through the quality gate
     and the sync rules; returns the run's counts and the lease's ledger as now on the platform."""
     return balance.lease_balance(prefect_steps(), lease_id, integration)

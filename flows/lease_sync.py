@@ -5,11 +5,12 @@ from __future__ import annotations
 from prefect import flow
 
 from pmsync.jobs import sync
+from pmsync.parameters import IntegrationName
 from tasks.run_names import flow_run_name
 from tasks.steps import prefect_steps
 
 
 @flow(name="lease-sync", flow_run_name=flow_run_name("lease-sync"))
-def lease_sync(integration: str | None = None) -> dict:
+def lease_sync(integration: IntegrationName | None = None) -> dict:
     """Read every lease (no window) and apply the lease and resident rules."""
     return sync.lease_sync(prefect_steps(), integration)

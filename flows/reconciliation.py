@@ -5,16 +5,17 @@ from __future__ import annotations
 from prefect import flow
 
 from pmsync.jobs import reconcile as job
+from pmsync.parameters import DeactivationShare, IntegrationName
 from tasks.run_names import flow_run_name
 from tasks.steps import prefect_steps
 
 
 @flow(name="property-reconciliation", flow_run_name=flow_run_name("property-reconciliation"))
 def reconcile(
-    integration: str | None = None,
+    integration: IntegrationName | None = None,
     dry_run: bool = False,
     allow_mass_deactivation: bool = False,
-    max_deactivation_share: float = 0.2,
+    max_deactivation_share: DeactivationShare = 0.2,
 ) -> dict:
     """Compare the source's full unit and building lists with the platform's active ones and apply the difference.
 

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.engine import Connection
 
+from pmsync.parameters import check_overlap
 from pmsync.platform import upsert
 from schemas.tables import sync_runs, sync_state
 
@@ -27,7 +28,10 @@ def high_water_marks(connection: Connection, integration_id: int) -> dict[str, d
 
 
 def window_start(now: datetime, high_water_mark: datetime | None, overlap: timedelta = OVERLAP) -> datetime | None:
-    """min(now − overlap, mark − overlap); None (read everything) when the stream never completed."""
+    """min(now − overlap, mark − overlap): never after the mark nor after now; None (read everything) when the stream
+    never completed. An overlap outside 0 to OVERLAP_HOURS_MAX hours raises ParameterRejected: it would open the
+    window after the mark, and the run would still advance the mark past changes it never read."""
+    check_overlap(overlap)
     if high_water_mark is None:
         return None
     return min(now - overlap, high_water_mark - overlap)

@@ -2,16 +2,49 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
 import typer
+from typer._click.exceptions import UsageError  # typer 0.29 vendors click and exports only BadParameter, a subclass
+from typer.core import TyperGroup
 
 from pmsync.cli import bench, commerce, reconcile, status, workorders
 from pmsync.cli.automations import automations_app
+from pmsync.cli.common import fail
 from pmsync.cli.deploy import deploy
 from pmsync.cli.integration import integration_app
 from pmsync.cli.sandbox import sandbox_app
 from pmsync.cli.sync import sync_app
 
-app = typer.Typer(no_args_is_help=True, add_completion=True, help=__doc__)
+
+@contextmanager
+def usage_errors_in_one_line() -> Iterator[None]:
+    """A usage error (an unknown option or command, a value out of its bounds) ends like every other failure: one
+    `error:` line on stderr, naming the command's help, and exit code 2. A group called bare still shows its help."""
+    try:
+        yield
+    except UsageError as usage:
+        if type(usage).__name__ == "NoArgsIsHelpError":
+            raise
+        where = f" (see `{usage.ctx.command_path} --help`)" if usage.ctx is not None else ""
+        fail(" ".join(usage.format_message().split()) + where, usage.exit_code)
+
+
+class PmsyncGroup(TyperGroup):
+    """The `pmsync` group: its own and every subcommand's arguments are parsed inside it, their usage errors in one line."""
+
+    def make_context(self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any) -> Any:
+        with usage_errors_in_one_line():
+            return super().make_context(info_name, args, parent, **extra)
+
+    def invoke(self, ctx: Any) -> Any:
+        with usage_errors_in_one_line():
+            return super().invoke(ctx)
+
+
+app = typer.Typer(cls=PmsyncGroup, no_args_is_help=True, add_completion=True, help=__doc__)
 app.add_typer(sync_app, name="sync")
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(status.state_app, name="state")

@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
+from pmsync.cli.bounded import bounded
 from pmsync.cli.common import EXIT_REFUSED, INTEGRATION, console, error_console, fail, fail_with, preflight, run_flow
 
 SHOWN_PROBLEMS = 50
@@ -67,7 +68,7 @@ def _import(kind: str, file: Path, errors_out: Path | None, integration: str | N
 
 
 def balance(
-    lease_id: int = typer.Argument(..., help="The lease's id in the source (Propertyware)."),
+    lease_id: int = typer.Argument(..., callback=bounded("LeaseId"), help="The lease's id in the source (Propertyware)."),
     integration: Optional[str] = INTEGRATION,
 ) -> None:
     """Fetch one lease's balance, charges and payments from the source now, update the platform, print them."""

@@ -33,6 +33,7 @@ EXIT_REFUSED = 4
 
 EXIT_CODES: dict[str, int] = {
     "pmsync.preflight.ConfigurationError": EXIT_CONFIGURATION,
+    "pmsync.parameters.ParameterRejected": EXIT_CONFIGURATION,
     "pmsync.integrations.IntegrationNotConfigured": EXIT_CONFIGURATION,
     "pmsync.retirement.IntegrationRemoved": EXIT_CONFIGURATION,
     "pmsync.enrollment.EnrollmentRefused": EXIT_CONFIGURATION,

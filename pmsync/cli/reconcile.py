@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
+from pmsync.cli.bounded import bounded
 from pmsync.cli.common import (
     INTEGRATION, console, fail, integration_name, integration_of_run, open_platform, preflight, run_flow, short_lived,
     shown_integration,
@@ -44,7 +45,10 @@ def reconcile(
     allow_mass_deactivation: bool = typer.Option(
         False, "--allow-mass-deactivation", help="Go ahead although the run deactivates more than --max-share."
     ),
-    max_share: float = typer.Option(0.2, "--max-share", min=0.0, max=1.0, help="Largest share of active units one run may deactivate."),
+    max_share: float = typer.Option(
+        0.2, "--max-share", callback=bounded("DeactivationShare"),
+        help="Largest share of active units one run may deactivate: a number from 0 to 1.",
+    ),
 ) -> None:
     """Deactivate units and properties the source no longer has, reactivate ones that came back, store a snapshot."""
     preflight(integration)

@@ -38,16 +38,19 @@ def runs_in_process(integration: str | None) -> bool:
 
 
 def run_job(flow_name: str, **params: object) -> dict:
-    """Run the job `flow_name` with the flow's keyword parameters and return its result dict.
+    """Run the job `flow_name` with the flow's keyword parameters and return its result dict; a parameter out of its
+    bounds raises ParameterRejected before either starts (no Prefect server started for a run it would refuse).
 
     In process: `pmsync.jobs.JOBS[flow_name]` with the plain steps, its log lines on stderr. Otherwise the flow in
     flows/, against the configured server or a temporary one (`prefect_ready`). Either way a sync's progress is shown
     as it goes (`pmsync.cli.progress_bar`).
     """
     from pmsync.cli.progress_bar import progress_shown
+    from pmsync.jobs import JOBS
+    from pmsync.parameters import check_parameters
 
-    if runs_in_process(params.get("integration")):  # type: ignore[arg-type]
-        from pmsync.jobs import JOBS
+    params = check_parameters(JOBS[flow_name].function, params)  # type: ignore[attr-defined]
+    if runs_in_process(params.get("integration")):
         from pmsync.jobs.steps import PLAIN_STEPS
 
         _log_to_stderr()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from pmsync.cli.common import INTEGRATION, console, fail, preflight, print_result, run_flow
+from pmsync.cli.bounded import bounded
+from pmsync.cli.common import EXIT_CONFIGURATION, INTEGRATION, console, fail, preflight, print_result, run_flow
 
 FORCED_SYNC = "delta-sync/now"
 sync_app = typer.Typer(no_args_is_help=True, help="Run a sync flow now, in this process.")
@@ -20,7 +21,10 @@ def sync_initial(integration: str | None = INTEGRATION) -> None:
 @sync_app.command("delta")
 def sync_delta(
     integration: str | None = INTEGRATION,
-    overlap_hours: float = typer.Option(72.0, help="How far before the last complete pass to re-read."),
+    overlap_hours: float = typer.Option(
+        72.0, callback=bounded("OverlapHours"),
+        help="Hours before each stream's last complete pass to re-read: a finite number from 0 to 8760.",
+    ),
 ) -> None:
     """Everything created or updated since the last complete pass (minus the overlap)."""
     preflight(integration)
@@ -37,6 +41,12 @@ def sync_now(
     if local:
         sync_delta(integration=integration, overlap_hours=72.0)
         return
+    from pmsync.parameters import IntegrationName, ParameterRejected, check_value
+
+    try:
+        check_value(IntegrationName | None, integration, "integration")
+    except ParameterRejected as refused:
+        fail(str(refused), EXIT_CONFIGURATION)
     import httpx
     from prefect.deployments import run_deployment
     from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError

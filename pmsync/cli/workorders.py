@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from pmsync.cli.bounded import bounded
 from pmsync.cli.common import (
     EXIT_CONFIGURATION, EXIT_OTHER, EXIT_REFUSED, EXIT_SOURCE_UNAVAILABLE, INTEGRATION, console, fail, integration_name,
     open_platform, preflight, run_flow, short_lived, shown_integration,
@@ -18,6 +19,7 @@ from pmsync.cli.json_output import JSON_OPTION, print_json
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+PUSHED_WORK_ORDER = typer.Argument(..., callback=bounded("WorkOrderId"), help="Platform id of the work order.")
 NO_PUSH = typer.Option(False, "--no-push", help="Only save on the platform; the sweep (every 5 minutes) pushes it.")
 STATUS_COLOURS = {"synced": "green", "pending": "yellow", "failed": "red", "busy": "yellow"}
 UNSYNCED_EXIT_CODES = {"failed": EXIT_REFUSED, "pending": EXIT_SOURCE_UNAVAILABLE, "busy": EXIT_SOURCE_UNAVAILABLE}
@@ -67,7 +69,7 @@ def workorder_create(
 
 
 def workorder_update(
-    work_order_id: int = typer.Argument(..., help="Platform id of the work order."),
+    work_order_id: int = PUSHED_WORK_ORDER,
     note: Optional[str] = typer.Option(None, help="A note (sent as a task on the work order)."),
     complete: bool = typer.Option(False, "--complete", help="Mark it completed (closes it in the source)."),
     completed_on: Optional[datetime] = typer.Option(None, formats=["%Y-%m-%d"], help="Completion date (default today)."),
@@ -104,7 +106,7 @@ def workorder_update(
 
 
 def workorder_sync_now(
-    work_order_id: int = typer.Argument(..., help="Platform id of the work order."),
+    work_order_id: int = PUSHED_WORK_ORDER,
     integration: Optional[str] = INTEGRATION,
 ) -> None:
     """Push one work order now, including changes the source refused before; exits 4 when the source refuses a

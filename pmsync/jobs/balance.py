@@ -5,12 +5,14 @@ from __future__ import annotations
 from pmsync.integrations import resolve_integration
 from pmsync.jobs.steps import Steps
 from pmsync.lease_balance import BALANCE_ENTITIES
+from pmsync.parameters import IntegrationName, LeaseId, checked_parameters
 from pmsync.settings import PlatformSettings
 from pmsync.source.client import PageCursor
 from pmsync.sync.scope import run_scope
 
 
-def lease_balance(steps: Steps, lease_id: int, integration: str | None = None) -> dict:
+@checked_parameters
+def lease_balance(steps: Steps, lease_id: LeaseId, integration: IntegrationName | None = None) -> dict:
     """`GET /leases/{id}`, then `/leases/charges` and `/leases/payments` filtered by leaseID, through the quality gate
     and the sync rules; the run's counts and the lease's ledger as now on the platform.
 

@@ -9,14 +9,17 @@ from pathlib import Path
 from pmsync.csv_import import CheckReport, CsvRejected, CsvSource, import_kind
 from pmsync.import_files import FixUpPlace, upload_source
 from pmsync.jobs.steps import Steps
+from pmsync.parameters import ImportContent, ImportKindName, ImportPath, PlatformIntegrationName, checked_parameters
 from pmsync.settings import ImportSettings, IntegrationSettings, PlatformSettings
 from pmsync.sync.scope import RunSummary, run_scope
 
 log = logging.getLogger("pmsync.import")
 
 
+@checked_parameters
 def csv_import(
-    steps: Steps, kind: str, path: str | None = None, content: str | None = None, integration: str | None = None
+    steps: Steps, kind: ImportKindName, path: ImportPath | None = None, content: ImportContent | None = None,
+    integration: PlatformIntegrationName | None = None,
 ) -> dict:
     """`kind` is owners or service-providers; the file is `path` inside PMSYNC_IMPORT_DIR on the worker, or `content`.
 
@@ -30,8 +33,10 @@ def csv_import(
     return import_source(steps, kind, source, integration, FixUpPlace(import_dir=settings.import_dir))
 
 
+@checked_parameters
 def csv_import_operator_file(
-    steps: Steps, kind: str, file: Path, integration: str | None = None, errors_out: Path | None = None
+    steps: Steps, kind: ImportKindName, file: Path, integration: PlatformIntegrationName | None = None,
+    errors_out: Path | None = None,
 ) -> dict:
     """The command line's import of the operator's own file, read where it is; the fix-up CSV goes to `errors_out`
     (default: beside the file, `owners.csv` → `owners.errors.csv`)."""

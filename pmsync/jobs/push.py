@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pmsync.integrations import resolve_integration
 from pmsync.jobs.steps import Steps
+from pmsync.parameters import IntegrationName, WorkOrderId, checked_parameters
 from pmsync.push_sender import push_summary, push_target, unsynced
 from pmsync.settings import PlatformSettings
 from pmsync.sync.scope import run_scope
@@ -11,8 +12,10 @@ from pmsync.sync.scope import run_scope
 PUSH_BATCH = 50
 
 
+@checked_parameters
 def work_order_push(
-    steps: Steps, work_order_id: int | None = None, retry_failed: bool = False, integration: str | None = None
+    steps: Steps, work_order_id: WorkOrderId | None = None, retry_failed: bool = False,
+    integration: IntegrationName | None = None,
 ) -> dict:
     """Push one work order (with `retry_failed`, also what the source refused before), or every pending one.
 

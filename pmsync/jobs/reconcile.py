@@ -6,6 +6,7 @@ import logging
 
 from pmsync.integrations import resolve_integration
 from pmsync.jobs.steps import Steps
+from pmsync.parameters import DeactivationShare, IntegrationName, checked_parameters
 from pmsync.reconciliation import BUILDING_LISTING, UNIT_LISTING, IncompleteListing, MassGuard, ReconciliationPlan, SourceListing
 from pmsync.rules import Stream
 from pmsync.settings import PlatformSettings
@@ -20,12 +21,13 @@ log = logging.getLogger("pmsync.reconcile")
 CONFIRM_BATCH = 100
 
 
+@checked_parameters
 def reconcile(
     steps: Steps,
-    integration: str | None = None,
+    integration: IntegrationName | None = None,
     dry_run: bool = False,
     allow_mass_deactivation: bool = False,
-    max_deactivation_share: float = 0.2,
+    max_deactivation_share: DeactivationShare = 0.2,
 ) -> dict:
     """Compare the source's full unit and building lists with the platform's active ones and apply the difference.
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pmsync.integrations import Integration, resolve_integration
 from pmsync.jobs.steps import Steps
+from pmsync.parameters import IntegrationName, OverlapHours, checked_parameters
 from pmsync.progress import RunProgress
 from pmsync.rules import Stream
 from pmsync.settings import PlatformSettings
@@ -27,19 +28,22 @@ def sync_integration(
     return session.summary.result()
 
 
-def initial_sync(steps: Steps, integration: str | None = None) -> dict:
+@checked_parameters
+def initial_sync(steps: Steps, integration: IntegrationName | None = None) -> dict:
     """Pull everything the rules include; re-runnable (a second run creates and updates nothing)."""
     account = resolve_integration(integration)
     return sync_integration(steps, account, "initial", account.rules.streams)
 
 
-def delta_sync(steps: Steps, integration: str | None = None, overlap_hours: float = 72.0) -> dict:
+@checked_parameters
+def delta_sync(steps: Steps, integration: IntegrationName | None = None, overlap_hours: OverlapHours = 72.0) -> dict:
     """Each stream from min(now − overlap, its high-water mark − overlap) to the run's start; never-synced streams in full."""
     account = resolve_integration(integration)
     return sync_integration(steps, account, "delta", account.rules.streams, overlap_hours)
 
 
-def lease_sync(steps: Steps, integration: str | None = None) -> dict:
+@checked_parameters
+def lease_sync(steps: Steps, integration: IntegrationName | None = None) -> dict:
     """Read every lease (no window) and apply the lease and resident rules."""
     account = resolve_integration(integration)
     return sync_integration(steps, account, "lease", (account.rules.stream("leases"),))

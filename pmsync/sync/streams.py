@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import itertools
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from pmsync.parameters import overlap
 from pmsync.platform import refresh_statistics
 from pmsync.progress import RunProgress
 from pmsync.rules import Stream
@@ -41,11 +42,12 @@ def listing_params(stream: Stream, modified_from: datetime | None, modified_unti
 
 
 def plan_windows(session: SyncSession, streams: tuple[Stream, ...], overlap_hours: float) -> dict[str, datetime | None]:
-    """Each stream's window start: min(now − overlap, high-water mark − overlap); None re-reads it fully."""
-    overlap = timedelta(hours=overlap_hours)
+    """Each stream's window start: min(now − overlap, high-water mark − overlap); None re-reads it fully. An overlap
+    outside 0 to OVERLAP_HOURS_MAX hours raises ParameterRejected before anything is read."""
+    reread = overlap(overlap_hours)
     with session.engine.begin() as connection:
         marks = high_water_marks(connection, session.integration_id)
-        windows = {s.name: window_start(session.started_at, marks.get(s.name), overlap) for s in streams}
+        windows = {s.name: window_start(session.started_at, marks.get(s.name), reread) for s in streams}
         earliest = None if None in windows.values() else min(windows.values())
         record_window_start(connection, session.run_id, earliest)
     for name, start in windows.items():
