@@ -9,6 +9,7 @@ from uuid import UUID
 
 if TYPE_CHECKING:
     from prefect.client.schemas.objects import FlowRun
+    from prefect.client.schemas.responses import DeploymentResponse
 
     from pmsync.retirement import Reinstatement, Retirement
 
@@ -16,6 +17,13 @@ BLOCK_TYPE = "propertyware-integration"
 BLOCK_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 INITIAL_SYNC = "initial-sync/initial-{name}"
 INTEGRATION_TAG = "integration:{name}"
+SYNC_TAG = "sync"
+"""prefect.yaml tags `sync` the deployments whose flows take the integration's platform lock (pmsync/runs.py
+LOCKED_FLOWS: initial, delta, now, leases, reconcile); pushes, imports and balances are not."""
+SYNC_LIMIT = "sync:{name}"
+"""The integration's one Prefect concurrency slot, shared by all its sync deployments."""
+OWN_LIMIT = "deployment:{id}"
+"""The name Prefect gives the limit of a deployment's own (what `prefect deploy` makes of a `concurrency_limit`)."""
 
 
 class EnrollmentRefused(Exception):
@@ -79,23 +87,109 @@ def integration_deployments(name: str) -> list[str]:
 
 
 def delete_deployments(name: str) -> list[str]:
-    """Delete every deployment of the integration: its schedules stop and its scheduled runs go; runs already in the
-    history stay. Returns the `flow/deployment` names deleted."""
+    """Delete every deployment of the integration: its schedules stop and its scheduled runs go (those waiting for
+    its sync slot too); runs already in the history stay. Its sync slot goes with them unless a run still holds it
+    (delete_sync_limit). Returns the `flow/deployment` names deleted."""
     from prefect.client.orchestration import get_client
     from prefect.exceptions import ObjectNotFound
 
     deleted = []
     with get_client(sync_client=True) as client:
-        for label, deployment_id in _tagged_deployments(name):
+        for label, deployment in _tagged_deployments(name):
             try:
-                client.delete_deployment(deployment_id)
+                if _shares_sync_slot(deployment, name):  # else Prefect deletes the slot with it, held or not
+                    _point_at_limit(client, deployment.id, None)
+                client.delete_deployment(deployment.id)
             except ObjectNotFound:
                 continue
             deleted.append(label)
+    delete_sync_limit(name)
     return sorted(deleted)
 
 
-def _tagged_deployments(name: str) -> list[tuple[str, UUID]]:
+def share_sync_slot(name: str) -> list[str]:
+    """Point every sync deployment of the integration at its one concurrency limit `sync:<name>` (limit 1, made when
+    missing), so that a sync arriving while another runs waits in Prefect before it starts: Scheduled /
+    AwaitingConcurrencySlot with ENQUEUE, Cancelled with CANCEL_NEW (each deployment keeps its own strategy). The limit
+    of its own that `prefect deploy` gave a deployment is deleted once no run holds it. Returns the sharers'
+    `flow/deployment`, sorted."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    sharing = []
+    with get_client(sync_client=True) as client:
+        shared = _ensure_sync_limit(client, name)
+        for label, deployment in _tagged_deployments(name):
+            if SYNC_TAG not in deployment.tags:
+                continue
+            if not _shares_sync_slot(deployment, name):
+                _point_at_limit(client, deployment.id, shared)
+            try:
+                own = client.read_global_concurrency_limit_by_name(OWN_LIMIT.format(id=deployment.id))
+            except ObjectNotFound:
+                own = None
+            if own is not None and own.active_slots == 0:  # a held one goes at a later deploy, once its run ended
+                client.delete_global_concurrency_limit_by_name(own.name)
+            sharing.append(label)
+    return sorted(sharing)
+
+
+def delete_sync_limit(name: str) -> bool:
+    """Delete the integration's sync slot `sync:<name>` unless a run holds it (Prefect could not release a deleted
+    slot when that run ends). False when it is held and left: call again once the run ended (retiring waits for it)."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    check_block_names([name])
+    with get_client(sync_client=True) as client:
+        try:
+            limit = client.read_global_concurrency_limit_by_name(SYNC_LIMIT.format(name=name))
+            if limit.active_slots > 0:
+                return False
+            client.delete_global_concurrency_limit_by_name(limit.name)
+        except ObjectNotFound:
+            pass
+    return True
+
+
+def _ensure_sync_limit(client, name: str) -> UUID:
+    """The id of the integration's sync slot, made with limit 1 when missing and set back to 1 (active) when changed."""
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate, GlobalConcurrencyLimitUpdate
+    from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
+
+    limit_name = SYNC_LIMIT.format(name=name)
+    try:
+        limit = client.read_global_concurrency_limit_by_name(limit_name)
+    except ObjectNotFound:
+        try:
+            return client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=limit_name, limit=1))
+        except ObjectAlreadyExists:  # a deploy running beside this one made it first
+            limit = client.read_global_concurrency_limit_by_name(limit_name)
+    if limit.limit != 1 or not limit.active:
+        client.update_global_concurrency_limit(limit_name, GlobalConcurrencyLimitUpdate(limit=1, active=True))
+    return limit.id
+
+
+def _shares_sync_slot(deployment, name: str) -> bool:
+    limit = deployment.global_concurrency_limit
+    return limit is not None and limit.name == SYNC_LIMIT.format(name=name)
+
+
+def _point_at_limit(client, deployment_id: UUID, limit_id: UUID | None) -> None:
+    """Set the deployment's concurrency limit to an existing global one (None: to none), which Prefect 3.8.8's REST
+    API takes (`global_concurrency_limit_id`) but neither its client nor `prefect deploy` sets."""
+    from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
+
+    try:
+        client.request("PATCH", "/deployments/{id}", path_params={"id": deployment_id},
+                       json={"global_concurrency_limit_id": str(limit_id) if limit_id else None})
+    except PrefectHTTPStatusError as failure:
+        if failure.response.status_code == 404:
+            raise ObjectNotFound(http_exc=failure) from None
+        raise
+
+
+def _tagged_deployments(name: str) -> list[tuple[str, DeploymentResponse]]:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterTags
 
@@ -104,7 +198,7 @@ def _tagged_deployments(name: str) -> list[tuple[str, UUID]]:
     with get_client(sync_client=True) as client:
         deployments = client.read_deployments(deployment_filter=tagged)
         flows = {flow_id: client.read_flow(flow_id).name for flow_id in {d.flow_id for d in deployments}}
-    return [(f"{flows.get(d.flow_id, d.flow_id)}/{d.name}", d.id) for d in deployments
+    return [(f"{flows.get(d.flow_id, d.flow_id)}/{d.name}", d) for d in deployments
             if (d.parameters or {}).get("integration") == name]
 
 

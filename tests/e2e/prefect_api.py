@@ -87,13 +87,13 @@ def events_named(env: dict[str, str], name: str, timeout: float) -> list[dict]:
         time.sleep(1)
 
 
-def watch_until_final(env: dict[str, str], deployment_id: str, count: int, timeout: float) -> list[dict[str, tuple[str, str]]]:
-    """Snapshots, twice a second, of every run of the deployment (id → (state type, state name)) until `count` of
+def watch_until_final(env: dict[str, str], deployment_ids: list[str], count: int, timeout: float) -> list[dict[str, tuple[str, str]]]:
+    """Snapshots, twice a second, of every run of the deployments (id → (state type, state name)) until `count` of
     them are final."""
     deadline = time.monotonic() + timeout
     snapshots = []
     while time.monotonic() < deadline:
-        runs = runs_of(env, [deployment_id])
+        runs = runs_of(env, deployment_ids)
         snapshots.append({run["id"]: (run["state_type"], run["state_name"]) for run in runs})
         if sum(1 for state, _ in snapshots[-1].values() if state in FINAL_STATES) >= count:
             break
