@@ -99,3 +99,20 @@ def watch_until_final(env: dict[str, str], deployment_ids: list[str], count: int
             break
         time.sleep(0.5)
     return snapshots
+
+
+def wait_for_state(env: dict[str, str], flow_run_id: str, state: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while (current := api(env, "GET", f"/flow_runs/{flow_run_id}")["state_type"]) != state:
+        assert current not in FINAL_STATES and time.monotonic() < deadline, f"flow run {flow_run_id} is {current}, not {state}"
+        time.sleep(0.5)
+
+
+def stop(workers: list[subprocess.Popen]) -> None:
+    for worker in workers:
+        worker.terminate()
+    for worker in workers:
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()

@@ -22,23 +22,18 @@ from pmsync.schedules import minute_offset
 from sandbox import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_INTEGRATION_USER, SANDBOX_SYSTEM_ID
 from sandbox.faults import status_fault
 from sandbox.slowdowns import Slowdown
-from schemas.tables import integrations, sync_runs, units
+from schemas.tables import sync_runs, units
 from tests.conftest import _postgres_database
-from tests.e2e.prefect_api import (
-    BIN, FINAL_STATES, REPO, api, deployment, events_named, pmsync, prefect, python, runs_of, scheduled_runs,
-    task_run_names, watch_until_final,
+from tests.e2e.prefect_api import (  # noqa: F401  (stop: tests/e2e/test_integration_lifecycle.py takes it from here)
+    BIN, REPO, api, deployment, events_named, pmsync, prefect, python, runs_of, scheduled_runs, stop, task_run_names,
+    wait_for_state, watch_until_final,
 )
+from tests.e2e.sync_slot import check_a_forced_sync_waits_in_prefect_while_its_integrations_delta_runs
 
 LOS_ANGELES = ZoneInfo("America/Los_Angeles")
 REPORTS_URL = "http://reports.e2e.invalid"
 SLOW_LEASES_SECONDS = 20.0
 """How long the first forced sync's lease listing waits: the two clicks after it and their waiting are seen meanwhile."""
-SLOW_DELTA_SECONDS = 30.0
-"""How long an integration's delta waits in its lease listing: a forced sync of it waits meanwhile, and another
-integration's forced sync starts."""
-SYNC_DEPLOYMENTS = {"initial": "initial-sync", "delta": "delta-sync", "now": "delta-sync", "leases": "lease-sync",
-                    "reconcile": "property-reconciliation"}
-"""The deployments whose flows take the integration's platform lock (prefect.yaml's tag `sync`)."""
 BLOCKS = ["harbour-view", "lakeside"]
 AUTOMATIONS = [a["name"] for a in yaml.safe_load((REPO / "automations.yaml").read_text(encoding="utf-8"))["automations"]]
 
@@ -149,7 +144,7 @@ def test_deployments_queue_forced_syncs_deploy_per_integration_raise_events_and_
     check_deploy_per_integration(env, sandbox)
     report_measurement(f"e2e: pmsync deploy for 2 integration blocks checked in {time.monotonic() - started:.1f} s")
     started = time.monotonic()
-    check_a_forced_sync_waits_in_prefect_while_its_integrations_delta_runs(env, sandbox, platform_engine)
+    check_a_forced_sync_waits_in_prefect_while_its_integrations_delta_runs(env, sandbox, platform_engine, report_measurement, *BLOCKS)
     report_measurement(f"e2e: a forced sync held by its integration's running delta, another's not, in {time.monotonic() - started:.1f} s")
     started = time.monotonic()  # these break the sandbox's units: after the integrations' syncs
     check_stale_parked_records_raise_their_event(env, sandbox)
@@ -161,27 +156,10 @@ def test_deployments_queue_forced_syncs_deploy_per_integration_raise_events_and_
     report_measurement(f"e2e: automations applied twice and listed in {time.monotonic() - started:.1f} s")
 
 
-def trigger_forced_sync(env: dict[str, str], *options: str) -> str:
-    done = pmsync(env, "sync", "now", *options)
+def trigger_forced_sync(env: dict[str, str]) -> str:
+    done = pmsync(env, "sync", "now")
     assert done.returncode == 0 and "forced sync queued as flow run" in done.stdout, done.stdout + done.stderr
     return re.search(r"\(([0-9a-f-]{36})\)", done.stdout).group(1)
-
-
-def wait_for_state(env: dict[str, str], flow_run_id: str, state: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while (current := api(env, "GET", f"/flow_runs/{flow_run_id}")["state_type"]) != state:
-        assert current not in FINAL_STATES and time.monotonic() < deadline, f"flow run {flow_run_id} is {current}, not {state}"
-        time.sleep(0.5)
-
-
-def stop(workers: list[subprocess.Popen]) -> None:
-    for worker in workers:
-        worker.terminate()
-    for worker in workers:
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
 
 
 def check_run_names(env: dict[str, str], flow_run_id: str) -> None:
@@ -299,66 +277,3 @@ def check_automations_apply(env: dict[str, str]) -> None:
                if action["type"] == "send-notification")
     expected = {a["trigger"]["expect"][0] for a in listed}
     assert {"pmsync.quality.stopped", "pmsync.reconciliation.mass-deactivation-refused", "pmsync.parked-records.stale"} <= expected
-
-
-def check_a_forced_sync_waits_in_prefect_while_its_integrations_delta_runs(env: dict[str, str], sandbox, platform_engine) -> None:
-    """Item 7 of issue 23: `pmsync sync now` for a block whose delta runs (held in its lease listing) is held by Prefect
-    (Scheduled / AwaitingConcurrencySlot, never Running) and starts after it; the other block's is not held. Every
-    sync deployment of a block shares its slot `sync:<block>`, which a second `pmsync deploy` keeps."""
-    held, free = BLOCKS
-    scheduled = [d for d in api(env, "POST", "/deployments/filter", {"deployments": {"tags": {"any_": [f"integration:{b}" for b in BLOCKS]}}})
-                 if d["schedules"]]
-    python(env, "from prefect.client.orchestration import get_client\n"  # their crons would start runs on the worker
-                f"with get_client(sync_client=True) as client: [client.pause_deployment(d) for d in {[d['id'] for d in scheduled]!r}]\n")
-    delta = deployment(env, "delta-sync", f"delta-{held}")
-    worker = subprocess.Popen([str(BIN / "prefect"), "worker", "start", "--pool", "pmsync", "--name", "e2e-slots"], env=env,
-                              cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        sandbox.store.slowdowns.add(Slowdown(SLOW_DELTA_SECONDS, "/leases", "GET", times=1))
-        running = api(env, "POST", f"/deployments/{delta['id']}/create_flow_run", {})["id"]
-        wait_for_state(env, running, "RUNNING", timeout=120)
-        deadline = time.monotonic() + 60
-        while sandbox.store.slowdowns.listed():  # the delta is in its lease listing now
-            assert time.monotonic() < deadline and api(env, "GET", f"/flow_runs/{running}")["state_type"] == "RUNNING"
-            time.sleep(0.2)
-        waiting, other = trigger_forced_sync(env, "--integration", held), trigger_forced_sync(env, "--integration", free)
-        ours = [delta["id"], deployment(env, "delta-sync", f"now-{held}")["id"], deployment(env, "delta-sync", f"now-{free}")["id"]]
-        snapshots = watch_until_final(env, ours, count=3, timeout=300)
-    finally:
-        stop([worker])
-    assert {state for state, _ in snapshots[-1].values()} == {"COMPLETED"} and len(snapshots[-1]) == 3, snapshots[-1]
-    while_delta_ran = [s for s in snapshots if s[running][0] == "RUNNING"]
-    held_states = {s[waiting] for s in while_delta_ran if waiting in s}
-    assert held_states and {state for state, _ in held_states} == {"SCHEDULED"}, held_states
-    assert ("SCHEDULED", "AwaitingConcurrencySlot") in held_states, held_states
-    assert all(s.get(other, ("",))[1] != "AwaitingConcurrencySlot" for s in snapshots)
-    assert any(s.get(other, ("",))[0] in ("RUNNING", "COMPLETED") for s in while_delta_ran), "the other block's forced sync waited"
-    runs = {run_id: api(env, "GET", f"/flow_runs/{run_id}") for run_id in (running, waiting, other)}
-    assert datetime.fromisoformat(runs[waiting]["start_time"]) >= datetime.fromisoformat(runs[running]["end_time"])
-    assert runs[other]["deployment_id"] == ours[2] and runs[other]["parameters"] == {"integration": free}
-    with platform_engine.connect() as connection:
-        rows = connection.execute(sa.select(sync_runs).join(integrations, integrations.c.id == sync_runs.c.integration_id)
-                                  .where(integrations.c.name == held).order_by(sync_runs.c.started_at)).all()
-    assert [(row.flow, row.status) for row in rows] == [("delta", "succeeded")] * 2
-    assert rows[1].started_at >= rows[0].finished_at
-    slot = api(env, "GET", f"/v2/concurrency_limits/sync:{held}")["id"]
-    redeployed = pmsync(env, "deploy", "--integration", held)
-    assert redeployed.returncode == 0, redeployed.stdout[-3000:] + redeployed.stderr[-3000:]
-    assert f"concurrency limit sync:{held} (one sync at a time): " in redeployed.stdout
-    assert api(env, "GET", f"/v2/concurrency_limits/sync:{held}")["id"] == slot, "deploying again made another slot"
-    check_sync_slots(env)
-
-
-def check_sync_slots(env: dict[str, str]) -> None:
-    """Each block's sync deployments point at its one limit `sync:<block>` (limit 1), each with its own collision
-    strategy; no other deployment does, and the limits `prefect deploy` first gave them are gone."""
-    limits = {limit["name"]: limit for limit in api(env, "POST", "/v2/concurrency_limits/filter", {"limit": 200})}
-    for name in BLOCKS:
-        slot = limits[f"sync:{name}"]
-        assert slot["limit"] == 1 and slot["active"] and slot["active_slots"] == 0, slot
-        own = [d for d in api(env, "POST", "/deployments/filter", {"deployments": {"tags": {"all_": [f"integration:{name}"]}}})]
-        sharing = {d["name"].removesuffix(f"-{name}"): d for d in own if (d["global_concurrency_limit"] or {}).get("id") == slot["id"]}
-        assert set(sharing) == set(SYNC_DEPLOYMENTS), sorted(sharing)
-        assert {base: d["concurrency_options"]["collision_strategy"] for base, d in sharing.items()} == {
-            "initial": "ENQUEUE", "delta": "CANCEL_NEW", "now": "ENQUEUE", "leases": "ENQUEUE", "reconcile": "ENQUEUE"}
-        assert not {f"deployment:{d['id']}" for d in sharing.values()} & set(limits)
