@@ -17,13 +17,6 @@ BLOCK_TYPE = "propertyware-integration"
 BLOCK_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 INITIAL_SYNC = "initial-sync/initial-{name}"
 INTEGRATION_TAG = "integration:{name}"
-SYNC_TAG = "sync"
-"""prefect.yaml tags `sync` the deployments whose flows take the integration's platform lock (pmsync/runs.py
-LOCKED_FLOWS: initial, delta, now, leases, reconcile); pushes, imports and balances are not."""
-SYNC_LIMIT = "sync:{name}"
-"""The integration's one Prefect concurrency slot, shared by all its sync deployments."""
-OWN_LIMIT = "deployment:{id}"
-"""The name Prefect gives the limit of a deployment's own (what `prefect deploy` makes of a `concurrency_limit`)."""
 
 
 class EnrollmentRefused(Exception):
@@ -83,22 +76,23 @@ def delete_block(name: str) -> bool:
 
 def integration_deployments(name: str) -> list[str]:
     """`flow/deployment` of every deployment of the integration (tagged `integration:<name>`), sorted."""
-    return sorted(label for label, _ in _tagged_deployments(name))
+    return sorted(label for label, _ in tagged_deployments(name))
 
 
 def delete_deployments(name: str) -> list[str]:
     """Delete every deployment of the integration: its schedules stop and its scheduled runs go (those waiting for
     its sync slot too); runs already in the history stay. Its sync slot goes with them unless a run still holds it
-    (delete_sync_limit). Returns the `flow/deployment` names deleted."""
+    (pmsync/sync_slots.py). Returns the `flow/deployment` names deleted."""
     from prefect.client.orchestration import get_client
     from prefect.exceptions import ObjectNotFound
 
+    from pmsync.sync_slots import delete_sync_limit, leave_sync_slot
+
     deleted = []
     with get_client(sync_client=True) as client:
-        for label, deployment in _tagged_deployments(name):
+        for label, deployment in tagged_deployments(name):
             try:
-                if _shares_sync_slot(deployment, name):  # else Prefect deletes the slot with it, held or not
-                    _point_at_limit(client, deployment.id, None)
+                leave_sync_slot(client, deployment, name)  # else Prefect deletes the slot with it, held or not
                 client.delete_deployment(deployment.id)
             except ObjectNotFound:
                 continue
@@ -107,89 +101,9 @@ def delete_deployments(name: str) -> list[str]:
     return sorted(deleted)
 
 
-def share_sync_slot(name: str) -> list[str]:
-    """Point every sync deployment of the integration at its one concurrency limit `sync:<name>` (limit 1, made when
-    missing), so that a sync arriving while another runs waits in Prefect before it starts: Scheduled /
-    AwaitingConcurrencySlot with ENQUEUE, Cancelled with CANCEL_NEW (each deployment keeps its own strategy). The limit
-    of its own that `prefect deploy` gave a deployment is deleted once no run holds it. Returns the sharers'
-    `flow/deployment`, sorted."""
-    from prefect.client.orchestration import get_client
-    from prefect.exceptions import ObjectNotFound
-
-    sharing = []
-    with get_client(sync_client=True) as client:
-        shared = _ensure_sync_limit(client, name)
-        for label, deployment in _tagged_deployments(name):
-            if SYNC_TAG not in deployment.tags:
-                continue
-            if not _shares_sync_slot(deployment, name):
-                _point_at_limit(client, deployment.id, shared)
-            try:
-                own = client.read_global_concurrency_limit_by_name(OWN_LIMIT.format(id=deployment.id))
-            except ObjectNotFound:
-                own = None
-            if own is not None and own.active_slots == 0:  # a held one goes at a later deploy, once its run ended
-                client.delete_global_concurrency_limit_by_name(own.name)
-            sharing.append(label)
-    return sorted(sharing)
-
-
-def delete_sync_limit(name: str) -> bool:
-    """Delete the integration's sync slot `sync:<name>` unless a run holds it (Prefect could not release a deleted
-    slot when that run ends). False when it is held and left: call again once the run ended (retiring waits for it)."""
-    from prefect.client.orchestration import get_client
-    from prefect.exceptions import ObjectNotFound
-
-    check_block_names([name])
-    with get_client(sync_client=True) as client:
-        try:
-            limit = client.read_global_concurrency_limit_by_name(SYNC_LIMIT.format(name=name))
-            if limit.active_slots > 0:
-                return False
-            client.delete_global_concurrency_limit_by_name(limit.name)
-        except ObjectNotFound:
-            pass
-    return True
-
-
-def _ensure_sync_limit(client, name: str) -> UUID:
-    """The id of the integration's sync slot, made with limit 1 when missing and set back to 1 (active) when changed."""
-    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate, GlobalConcurrencyLimitUpdate
-    from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
-
-    limit_name = SYNC_LIMIT.format(name=name)
-    try:
-        limit = client.read_global_concurrency_limit_by_name(limit_name)
-    except ObjectNotFound:
-        try:
-            return client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=limit_name, limit=1))
-        except ObjectAlreadyExists:  # a deploy running beside this one made it first
-            limit = client.read_global_concurrency_limit_by_name(limit_name)
-    if limit.limit != 1 or not limit.active:
-        client.update_global_concurrency_limit(limit_name, GlobalConcurrencyLimitUpdate(limit=1, active=True))
-    return limit.id
-
-
-def _shares_sync_slot(deployment, name: str) -> bool:
-    limit = deployment.global_concurrency_limit
-    return limit is not None and limit.name == SYNC_LIMIT.format(name=name)
-
-
-def _point_at_limit(client, deployment_id: UUID, limit_id: UUID | None) -> None:
-    """Set the deployment's concurrency limit to an existing global one (None: to none), which Prefect 3.8.8's REST
-    API takes (`global_concurrency_limit_id`) but neither its client nor `prefect deploy` sets."""
-    from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
-
-    try:
-        client.request("PATCH", "/deployments/{id}", path_params={"id": deployment_id},
-                       json={"global_concurrency_limit_id": str(limit_id) if limit_id else None})
-    except PrefectHTTPStatusError as failure:
-        if failure.response.status_code == 404:
-            raise ObjectNotFound(http_exc=failure) from None
-        raise
-
-
-def _tagged_deployments(name: str) -> list[tuple[str, DeploymentResponse]]:
+def tagged_deployments(name: str) -> list[tuple[str, DeploymentResponse]]:
+    """Every deployment of the integration (tagged `integration:<name>`, its parameter naming it) with its
+    `flow/deployment` name."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterTags
 
@@ -197,9 +111,13 @@ def _tagged_deployments(name: str) -> list[tuple[str, DeploymentResponse]]:
     tagged = DeploymentFilter(tags=DeploymentFilterTags(all_=[INTEGRATION_TAG.format(name=name)]))
     with get_client(sync_client=True) as client:
         deployments = client.read_deployments(deployment_filter=tagged)
-        flows = {flow_id: client.read_flow(flow_id).name for flow_id in {d.flow_id for d in deployments}}
-    return [(f"{flows.get(d.flow_id, d.flow_id)}/{d.name}", d) for d in deployments
-            if (d.parameters or {}).get("integration") == name]
+        return with_labels(client, [d for d in deployments if (d.parameters or {}).get("integration") == name])
+
+
+def with_labels(client, deployments: list[DeploymentResponse]) -> list[tuple[str, DeploymentResponse]]:
+    """Each deployment with its `flow/deployment` name."""
+    flows = {flow_id: client.read_flow(flow_id).name for flow_id in {d.flow_id for d in deployments}}
+    return [(f"{flows.get(d.flow_id, d.flow_id)}/{d.name}", d) for d in deployments]
 
 
 def start_initial_sync(name: str, enrolled_block: UUID | None, *, as_subflow: bool = False) -> FlowRun:

@@ -15,7 +15,8 @@ import typer
 
 from pmsync.cli.common import EXIT_CONFIGURATION, console, error_console, fail, fail_with
 from pmsync.cli.prefect_config import configured_api_url
-from pmsync.enrollment import SYNC_LIMIT, SYNC_TAG, EnrollmentRefused, check_block_names
+from pmsync.enrollment import EnrollmentRefused, check_block_names
+from pmsync.sync_slots import SYNC_LIMIT, SYNC_TAG
 from pmsync.schedules import staggered_cron
 
 PROJECT_FILE = "prefect.yaml"
@@ -67,7 +68,8 @@ def deploy(
     """Create or update, for each integration block, every deployment of prefect.yaml named `<deployment>-<block>`
     with `parameters: {integration: <block>}`, tag `integration:<block>`, prefect.yaml's limits and its schedules
     moved by the block's minute offset, its sync deployments sharing one concurrency slot `sync:<block>` (one sync
-    of a block at a time; the others wait in Prefect); and, once, the deployments tagged `platform` (enroll, retire)."""
+    of a block at a time; the others wait in Prefect); and, once, the deployments tagged `platform` (enroll, retire),
+    and the slot `sync` for the sync deployments `prefect deploy --all` made from prefect.yaml as written."""
     import yaml
 
     offline_preview = show and bool(integrations)
@@ -133,7 +135,9 @@ def project_root(project_dir: Path | None = None) -> Path:
 
 def deploy_integrations(names: list[str], root: Path, *, platform_wide: bool = False) -> Deployed:
     """Create or update the deployments of the integration blocks `names` (their names checked, not their blocks)
-    from `root`'s prefect.yaml with `prefect deploy`, and the platform's own deployments when `platform_wide`."""
+    from `root`'s prefect.yaml with `prefect deploy`, each block's sync deployments sharing its slot `sync:<block>`;
+    when `platform_wide`, the platform's own deployments too, and the slot `sync` for the environment integration's
+    sync deployments that `prefect deploy --all` made."""
     check_block_names(names)
     spec = deployment_spec(root, names, platform_wide=platform_wide)
     unset = unset_env_templates(spec)
@@ -141,10 +145,13 @@ def deploy_integrations(names: list[str], root: Path, *, platform_wide: bool = F
     if not spec["deployments"]:
         return Deployed(deployments=[], unset=unset, integrations=names)
     run_prefect_deploy(spec, root)
-    from pmsync.enrollment import share_sync_slot
+    from pmsync.sync_slots import ENVIRONMENT_SYNC_LIMIT, share_environment_sync_slot, share_sync_slot
 
     slots = {SYNC_LIMIT.format(name=name): share_sync_slot(name) for name in names}
-    return Deployed(deployments=spec["deployments"], unset=unset, integrations=names, sync_slots=slots)
+    if platform_wide:  # and the environment integration's, made by `prefect deploy --all` (README, production)
+        slots[ENVIRONMENT_SYNC_LIMIT] = share_environment_sync_slot(sync_deployment_names(root))
+    return Deployed(deployments=spec["deployments"], unset=unset, integrations=names,
+                    sync_slots={slot: sharing for slot, sharing in slots.items() if sharing})
 
 
 def deployment_spec(root: Path, names: list[str], *, platform_wide: bool) -> dict:
@@ -205,6 +212,14 @@ def per_integration_spec(project: dict, names: list[str]) -> dict:
                 deployment["schedules"] = [_staggered(schedule, name) for schedule in deployment["schedules"]]
             deployments.append(deployment)
     return {**{k: v for k, v in project.items() if k not in ("deployments", "definitions")}, "deployments": deployments}
+
+
+def sync_deployment_names(root: Path) -> list[str]:
+    """The names of root's prefect.yaml deployments tagged `sync` (as written, without an integration's suffix)."""
+    import yaml
+
+    project = yaml.safe_load((root / PROJECT_FILE).read_text(encoding="utf-8"))
+    return [d["name"] for d in project.get("deployments", []) if SYNC_TAG in (d.get("tags") or []) and not is_platform_wide(d)]
 
 
 def check_sync_limits(project: dict) -> None:

@@ -85,9 +85,9 @@ def remove(
     the platform with every row of it inactive (nothing is deleted), and delete its block with its secret."""
     from pmsync.cli.deploy import require_prefect_server
     from pmsync.enrollment import (
-        SYNC_LIMIT, EnrollmentRefused, check_block_names, delete_block, delete_deployments, delete_sync_limit,
-        retire_on_platform, retirement_text,
+        EnrollmentRefused, check_block_names, delete_block, delete_deployments, retire_on_platform, retirement_text,
     )
+    from pmsync.sync_slots import SLOT_RELEASE_WAIT_SECONDS, SYNC_LIMIT, delete_sync_limit
 
     try:
         check_block_names([name])
@@ -104,10 +104,10 @@ def remove(
         console.print(f"{len(deleted)} deployments of {name} deleted; its schedules are stopped", highlight=False, soft_wrap=True)
         console.print(retirement_text(retire_on_platform(name, say=_say)), highlight=False, soft_wrap=True)
         slot = SYNC_LIMIT.format(name=name)
-        console.print(f"deleted concurrency limit {slot}" if delete_sync_limit(name) else
-                      f"concurrency limit {slot} is still held by a run that is ending; the retire run that deleting "
-                      f"the block starts deletes it (or `prefect gcl delete {slot}` once no run of {name} is active)",
-                      highlight=False, soft_wrap=True)
+        console.print(f"deleted concurrency limit {slot}" if delete_sync_limit(name, SLOT_RELEASE_WAIT_SECONDS) else
+                      f"concurrency limit {slot} is still held by a run of {name}; the retire run that deleting the "
+                      f"block starts deletes it once free (or `prefect gcl delete {slot}` once no run of {name} is "
+                      "active)", highlight=False, soft_wrap=True)
         gone = delete_block(name)
         console.print(f"deleted block propertyware-integration/{name} and its secret" if gone
                       else f"no block propertyware-integration/{name} on the server (already deleted)", highlight=False, soft_wrap=True)

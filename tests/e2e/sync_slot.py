@@ -17,15 +17,14 @@ from tests.e2e.prefect_api import BIN, REPO, api, deployment, pmsync, python, st
 SLOW_DELTA_SECONDS = 40.0
 """How long the held block's delta waits in its lease listing: its forced sync waits meanwhile, and the other block's
 forced sync starts (the margin left is reported)."""
-SYNC_DEPLOYMENTS = {"initial", "delta", "now", "leases", "reconcile"}
-"""The deployments whose flows take the integration's platform lock (prefect.yaml's tag `sync`)."""
 
 
 def check_a_forced_sync_waits_in_prefect_while_its_integrations_delta_runs(env: dict[str, str], sandbox, platform_engine,
                                                                            report_measurement, held: str, free: str) -> None:
     """Item 7 of issue 23: `pmsync sync now` for a block whose delta runs (held in its lease listing) is held by Prefect
     (Scheduled / AwaitingConcurrencySlot, never Running) and starts after it; the other block's is not held. Every
-    sync deployment of a block shares its slot `sync:<block>`, which a second `pmsync deploy` keeps."""
+    sync deployment of a block shares its slot `sync:<block>`, which a second `pmsync deploy` keeps and removal does
+    not delete while a run holds it."""
     tags = [f"integration:{name}" for name in (held, free)]
     scheduled = [d for d in api(env, "POST", "/deployments/filter", {"deployments": {"tags": {"any_": tags}}}) if d["schedules"]]
     python(env, "from prefect.client.orchestration import get_client\n"  # their crons would start runs on the worker
@@ -42,6 +41,9 @@ def check_a_forced_sync_waits_in_prefect_while_its_integrations_delta_runs(env: 
             assert time.monotonic() < deadline and api(env, "GET", f"/flow_runs/{running}")["state_type"] == "RUNNING"
             time.sleep(0.2)
         waiting, other = trigger_forced_syncs_at_once(env, held, free)
+        assert api(env, "GET", f"/v2/concurrency_limits/sync:{held}")["active_slots"] == 1
+        python(env, "from pmsync.sync_slots import delete_sync_limit\n"  # removal never deletes a slot a run holds
+                    f"assert delete_sync_limit({held!r}) is False\n")
         ours = [delta["id"], deployment(env, "delta-sync", f"now-{held}")["id"], deployment(env, "delta-sync", f"now-{free}")["id"]]
         snapshots = watch_until_final(env, ours, count=3, timeout=300)
     finally:
@@ -85,15 +87,16 @@ def trigger_forced_syncs_at_once(env: dict[str, str], *names: str) -> list[str]:
 
 
 def check_sync_slots(env: dict[str, str], names: list[str]) -> None:
-    """Each block's sync deployments point at its one limit `sync:<block>` (limit 1), each with its own collision
-    strategy; no other deployment does, and the limits `prefect deploy` first gave them are gone."""
+    """Each block's sync deployments point at its one limit `sync:<block>` (limit 1), and those `prefect deploy --all`
+    made at `sync`, each with its own collision strategy; no other deployment does, and the limits `prefect deploy`
+    first gave them are gone."""
     limits = {limit["name"]: limit for limit in api(env, "POST", "/v2/concurrency_limits/filter", {"limit": 200})}
-    for name in names:
-        slot = limits[f"sync:{name}"]
+    for slot_name, suffix in [(f"sync:{name}", f"-{name}") for name in names] + [("sync", "")]:
+        slot = limits[slot_name]
         assert slot["limit"] == 1 and slot["active"] and slot["active_slots"] == 0, slot
-        own = [d for d in api(env, "POST", "/deployments/filter", {"deployments": {"tags": {"all_": [f"integration:{name}"]}}})]
-        sharing = {d["name"].removesuffix(f"-{name}"): d for d in own if (d["global_concurrency_limit"] or {}).get("id") == slot["id"]}
-        assert set(sharing) == set(SYNC_DEPLOYMENTS), sorted(sharing)
+        sharing = {d["name"].removesuffix(suffix): d for d in api(env, "POST", "/deployments/filter", {})
+                   if (d["global_concurrency_limit"] or {}).get("id") == slot["id"]}
         assert {base: d["concurrency_options"]["collision_strategy"] for base, d in sharing.items()} == {
             "initial": "ENQUEUE", "delta": "CANCEL_NEW", "now": "ENQUEUE", "leases": "ENQUEUE", "reconcile": "ENQUEUE"}
+        assert all(d["parameters"] == ({"integration": suffix[1:]} if suffix else {}) for d in sharing.values())
         assert not {f"deployment:{d['id']}" for d in sharing.values()} & set(limits)
