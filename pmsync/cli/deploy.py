@@ -16,8 +16,8 @@ import typer
 from pmsync.cli.common import EXIT_CONFIGURATION, console, error_console, fail, fail_with
 from pmsync.cli.prefect_config import configured_api_url
 from pmsync.enrollment import EnrollmentRefused, check_block_names
-from pmsync.sync_slots import SYNC_LIMIT, SYNC_TAG
 from pmsync.schedules import staggered_cron
+from pmsync.sync_slots import SYNC_LIMIT, SYNC_TAG
 
 PROJECT_FILE = "prefect.yaml"
 PLATFORM_TAG = "platform"
@@ -48,7 +48,7 @@ class Deployed:
     unset: list[str]
     integrations: list[str]
     sync_slots: dict[str, list[str]] = field(default_factory=dict)
-    """Each integration's sync slot (`sync:<name>`) and the `flow/deployment`s sharing it."""
+    """Each sync slot set (`sync:<block>`, `sync`) and the `flow/deployment`s sharing it."""
 
 
 def deploy(
