@@ -9,6 +9,7 @@ from uuid import UUID
 
 if TYPE_CHECKING:
     from prefect.client.schemas.objects import FlowRun
+    from prefect.client.schemas.responses import DeploymentResponse
 
     from pmsync.retirement import Reinstatement, Retirement
 
@@ -75,27 +76,34 @@ def delete_block(name: str) -> bool:
 
 def integration_deployments(name: str) -> list[str]:
     """`flow/deployment` of every deployment of the integration (tagged `integration:<name>`), sorted."""
-    return sorted(label for label, _ in _tagged_deployments(name))
+    return sorted(label for label, _ in tagged_deployments(name))
 
 
 def delete_deployments(name: str) -> list[str]:
-    """Delete every deployment of the integration: its schedules stop and its scheduled runs go; runs already in the
-    history stay. Returns the `flow/deployment` names deleted."""
+    """Delete every deployment of the integration: its schedules stop and its scheduled runs go (those waiting for
+    its sync slot too); runs already in the history stay. Its sync slot goes with them unless a run still holds it
+    (pmsync/sync_slots.py). Returns the `flow/deployment` names deleted."""
     from prefect.client.orchestration import get_client
     from prefect.exceptions import ObjectNotFound
 
+    from pmsync.sync_slots import delete_sync_limit, leave_sync_slot
+
     deleted = []
     with get_client(sync_client=True) as client:
-        for label, deployment_id in _tagged_deployments(name):
+        for label, deployment in tagged_deployments(name):
             try:
-                client.delete_deployment(deployment_id)
+                leave_sync_slot(client, deployment, name)  # else Prefect deletes the slot with it, held or not
+                client.delete_deployment(deployment.id)
             except ObjectNotFound:
                 continue
             deleted.append(label)
+    delete_sync_limit(name)
     return sorted(deleted)
 
 
-def _tagged_deployments(name: str) -> list[tuple[str, UUID]]:
+def tagged_deployments(name: str) -> list[tuple[str, DeploymentResponse]]:
+    """Every deployment of the integration (tagged `integration:<name>`, its parameter naming it) with its
+    `flow/deployment` name."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterTags
 
@@ -103,9 +111,13 @@ def _tagged_deployments(name: str) -> list[tuple[str, UUID]]:
     tagged = DeploymentFilter(tags=DeploymentFilterTags(all_=[INTEGRATION_TAG.format(name=name)]))
     with get_client(sync_client=True) as client:
         deployments = client.read_deployments(deployment_filter=tagged)
-        flows = {flow_id: client.read_flow(flow_id).name for flow_id in {d.flow_id for d in deployments}}
-    return [(f"{flows.get(d.flow_id, d.flow_id)}/{d.name}", d.id) for d in deployments
-            if (d.parameters or {}).get("integration") == name]
+        return with_labels(client, [d for d in deployments if (d.parameters or {}).get("integration") == name])
+
+
+def with_labels(client, deployments: list[DeploymentResponse]) -> list[tuple[str, DeploymentResponse]]:
+    """Each deployment with its `flow/deployment` name."""
+    flows = {flow_id: client.read_flow(flow_id).name for flow_id in {d.flow_id for d in deployments}}
+    return [(f"{flows.get(d.flow_id, d.flow_id)}/{d.name}", d) for d in deployments]
 
 
 def start_initial_sync(name: str, enrolled_block: UUID | None, *, as_subflow: bool = False) -> FlowRun:

@@ -8,7 +8,7 @@ import re
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import typer
@@ -17,6 +17,7 @@ from pmsync.cli.common import EXIT_CONFIGURATION, console, error_console, fail, 
 from pmsync.cli.prefect_config import configured_api_url
 from pmsync.enrollment import EnrollmentRefused, check_block_names
 from pmsync.schedules import staggered_cron
+from pmsync.sync_slots import SYNC_LIMIT, SYNC_TAG
 
 PROJECT_FILE = "prefect.yaml"
 PLATFORM_TAG = "platform"
@@ -46,6 +47,8 @@ class Deployed:
     deployments: list[dict]
     unset: list[str]
     integrations: list[str]
+    sync_slots: dict[str, list[str]] = field(default_factory=dict)
+    """Each sync slot set (`sync:<block>`, `sync`) and the `flow/deployment`s sharing it."""
 
 
 def deploy(
@@ -64,7 +67,9 @@ def deploy(
 ) -> None:
     """Create or update, for each integration block, every deployment of prefect.yaml named `<deployment>-<block>`
     with `parameters: {integration: <block>}`, tag `integration:<block>`, prefect.yaml's limits and its schedules
-    moved by the block's minute offset; and, once, the deployments tagged `platform` (enroll, retire)."""
+    moved by the block's minute offset, its sync deployments sharing one concurrency slot `sync:<block>` (one sync
+    of a block at a time; the others wait in Prefect); and, once, the deployments tagged `platform` (enroll, retire),
+    and the slot `sync` for the sync deployments `prefect deploy --all` made from prefect.yaml as written."""
     import yaml
 
     offline_preview = show and bool(integrations)
@@ -101,6 +106,9 @@ def print_deployed(deployed: Deployed) -> None:
     for deployment in deployed.deployments:
         console.print(f"{deployment['entrypoint'].split(':')[-1]} / {deployment['name']}: {schedule_text(deployment)}",
                       highlight=False, soft_wrap=True)
+    for slot, sharing in deployed.sync_slots.items():
+        console.print(f"concurrency limit {slot} (one sync at a time): {', '.join(sharing)}", highlight=False,
+                      soft_wrap=True)
     console.print(f"deployed {len(deployed.deployments)} deployments for {len(deployed.integrations)} integration(s): "
                   f"{', '.join(deployed.integrations)}", highlight=False, soft_wrap=True)
 
@@ -127,14 +135,23 @@ def project_root(project_dir: Path | None = None) -> Path:
 
 def deploy_integrations(names: list[str], root: Path, *, platform_wide: bool = False) -> Deployed:
     """Create or update the deployments of the integration blocks `names` (their names checked, not their blocks)
-    from `root`'s prefect.yaml with `prefect deploy`, and the platform's own deployments when `platform_wide`."""
+    from `root`'s prefect.yaml with `prefect deploy`, each block's sync deployments sharing its slot `sync:<block>`;
+    when `platform_wide`, the platform's own deployments too, and the slot `sync` for the environment integration's
+    sync deployments that `prefect deploy --all` made."""
     check_block_names(names)
     spec = deployment_spec(root, names, platform_wide=platform_wide)
     unset = unset_env_templates(spec)
     spec = drop_env_templates(spec, unset)
-    if spec["deployments"]:
-        run_prefect_deploy(spec, root)
-    return Deployed(deployments=spec["deployments"], unset=unset, integrations=names)
+    if not spec["deployments"]:
+        return Deployed(deployments=[], unset=unset, integrations=names)
+    run_prefect_deploy(spec, root)
+    from pmsync.sync_slots import ENVIRONMENT_SYNC_LIMIT, share_environment_sync_slot, share_sync_slot
+
+    slots = {SYNC_LIMIT.format(name=name): share_sync_slot(name) for name in names}
+    if platform_wide:  # and the environment integration's, made by `prefect deploy --all` (README, production)
+        slots[ENVIRONMENT_SYNC_LIMIT] = share_environment_sync_slot(sync_deployment_names(root))
+    return Deployed(deployments=spec["deployments"], unset=unset, integrations=names,
+                    sync_slots={slot: sharing for slot, sharing in slots.items() if sharing})
 
 
 def deployment_spec(root: Path, names: list[str], *, platform_wide: bool) -> dict:
@@ -180,6 +197,7 @@ def per_integration_spec(project: dict, names: list[str]) -> dict:
     """prefect.yaml with its deployments replaced by one copy per integration: name suffix, parameter, tag, and each
     cron schedule moved by the integration's minute offset (pmsync/schedules.py), so integrations do not all start
     in the same minute. The platform's own deployments (tagged `platform`) are not copied."""
+    check_sync_limits(project)
     deployments = []
     for name in names:
         for original in project.get("deployments", []):
@@ -194,6 +212,29 @@ def per_integration_spec(project: dict, names: list[str]) -> dict:
                 deployment["schedules"] = [_staggered(schedule, name) for schedule in deployment["schedules"]]
             deployments.append(deployment)
     return {**{k: v for k, v in project.items() if k not in ("deployments", "definitions")}, "deployments": deployments}
+
+
+def sync_deployment_names(root: Path) -> list[str]:
+    """The names of root's prefect.yaml deployments tagged `sync` (as written, without an integration's suffix)."""
+    import yaml
+
+    project = yaml.safe_load((root / PROJECT_FILE).read_text(encoding="utf-8"))
+    return [d["name"] for d in project.get("deployments", []) if SYNC_TAG in (d.get("tags") or []) and not is_platform_wide(d)]
+
+
+def check_sync_limits(project: dict) -> None:
+    """Refuse a sync deployment (tagged `sync`) whose concurrency limit is not 1 with a collision strategy: all sync
+    deployments of an integration share its one slot, which `prefect deploy` would resize, or delete for a deployment
+    given no limit."""
+    for deployment in project.get("deployments", []):
+        if is_platform_wide(deployment) or SYNC_TAG not in (deployment.get("tags") or []):
+            continue
+        limit = deployment.get("concurrency_limit")
+        if not isinstance(limit, dict) or limit.get("limit") != 1 or not limit.get("collision_strategy"):
+            raise DeployMisconfigured(
+                f"{PROJECT_FILE}: deployment {deployment.get('name')!r} is tagged {SYNC_TAG!r}, so it shares its "
+                "integration's one concurrency slot: give it `concurrency_limit: {limit: 1, collision_strategy: "
+                "ENQUEUE}` (wait for the running sync) or CANCEL_NEW (skip this run)")
 
 
 def _staggered(schedule: dict, integration: str) -> dict:

@@ -87,6 +87,7 @@ def remove(
     from pmsync.enrollment import (
         EnrollmentRefused, check_block_names, delete_block, delete_deployments, retire_on_platform, retirement_text,
     )
+    from pmsync.sync_slots import SLOT_RELEASE_WAIT_SECONDS, SYNC_LIMIT, delete_sync_limit
 
     try:
         check_block_names([name])
@@ -102,6 +103,11 @@ def remove(
             console.print(f"deleted deployment {label}", highlight=False, soft_wrap=True)
         console.print(f"{len(deleted)} deployments of {name} deleted; its schedules are stopped", highlight=False, soft_wrap=True)
         console.print(retirement_text(retire_on_platform(name, say=_say)), highlight=False, soft_wrap=True)
+        slot = SYNC_LIMIT.format(name=name)
+        console.print(f"deleted concurrency limit {slot}" if delete_sync_limit(name, SLOT_RELEASE_WAIT_SECONDS) else
+                      f"concurrency limit {slot} is still held by a run of {name}; the retire run that deleting the "
+                      f"block starts deletes it once free (or `prefect gcl delete {slot}` once no run of {name} is "
+                      "active)", highlight=False, soft_wrap=True)
         gone = delete_block(name)
         console.print(f"deleted block propertyware-integration/{name} and its secret" if gone
                       else f"no block propertyware-integration/{name} on the server (already deleted)", highlight=False, soft_wrap=True)

@@ -37,7 +37,8 @@ def sync_now(
     local: bool = typer.Option(False, "--local", help="Run the delta sync in this process instead of on a worker."),
 ) -> None:
     """A forced delta sync now: triggers the integration's `delta-sync/now-<integration>` deployment (`pmsync deploy`),
-    else `delta-sync/now`; queued behind a running forced sync."""
+    else `delta-sync/now`; it waits in Prefect (Scheduled, AwaitingConcurrencySlot) while a sync of the integration
+    runs."""
     if local:
         sync_delta(integration=integration, overlap_hours=72.0)
         return

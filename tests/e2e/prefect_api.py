@@ -87,15 +87,32 @@ def events_named(env: dict[str, str], name: str, timeout: float) -> list[dict]:
         time.sleep(1)
 
 
-def watch_until_final(env: dict[str, str], deployment_id: str, count: int, timeout: float) -> list[dict[str, tuple[str, str]]]:
-    """Snapshots, twice a second, of every run of the deployment (id → (state type, state name)) until `count` of
+def watch_until_final(env: dict[str, str], deployment_ids: list[str], count: int, timeout: float) -> list[dict[str, tuple[str, str]]]:
+    """Snapshots, twice a second, of every run of the deployments (id → (state type, state name)) until `count` of
     them are final."""
     deadline = time.monotonic() + timeout
     snapshots = []
     while time.monotonic() < deadline:
-        runs = runs_of(env, [deployment_id])
+        runs = runs_of(env, deployment_ids)
         snapshots.append({run["id"]: (run["state_type"], run["state_name"]) for run in runs})
         if sum(1 for state, _ in snapshots[-1].values() if state in FINAL_STATES) >= count:
             break
         time.sleep(0.5)
     return snapshots
+
+
+def wait_for_state(env: dict[str, str], flow_run_id: str, state: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while (current := api(env, "GET", f"/flow_runs/{flow_run_id}")["state_type"]) != state:
+        assert current not in FINAL_STATES and time.monotonic() < deadline, f"flow run {flow_run_id} is {current}, not {state}"
+        time.sleep(0.5)
+
+
+def stop(workers: list[subprocess.Popen]) -> None:
+    for worker in workers:
+        worker.terminate()
+    for worker in workers:
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()

@@ -1,4 +1,4 @@
-"""End to end: a real Prefect server and two workers on loopback, `prefect deploy --all`, forced syncs that queue,\n`pmsync deploy` per integration block, a quality stop's event, `pmsync automations apply`."""
+"""End to end: a real Prefect server and two workers on loopback, `prefect deploy --all`, forced syncs that queue,\n`pmsync deploy` per integration block, a forced sync waiting in Prefect for its integration's running sync, a quality\nstop's event, `pmsync automations apply`."""
 
 from __future__ import annotations
 
@@ -24,10 +24,11 @@ from sandbox.faults import status_fault
 from sandbox.slowdowns import Slowdown
 from schemas.tables import sync_runs, units
 from tests.conftest import _postgres_database
-from tests.e2e.prefect_api import (
-    BIN, FINAL_STATES, REPO, api, deployment, events_named, pmsync, prefect, python, runs_of, scheduled_runs,
-    task_run_names, watch_until_final,
+from tests.e2e.prefect_api import (  # noqa: F401  (stop: tests/e2e/test_integration_lifecycle.py takes it from here)
+    BIN, REPO, api, deployment, events_named, pmsync, prefect, python, runs_of, scheduled_runs, stop, task_run_names,
+    wait_for_state, watch_until_final,
 )
+from tests.e2e.sync_slot import check_a_forced_sync_waits_in_prefect_while_its_integrations_delta_runs
 
 LOS_ANGELES = ZoneInfo("America/Los_Angeles")
 REPORTS_URL = "http://reports.e2e.invalid"
@@ -112,7 +113,7 @@ def test_deployments_queue_forced_syncs_deploy_per_integration_raise_events_and_
         first = trigger_forced_sync(env)
         wait_for_state(env, first, "RUNNING", timeout=120)
         queued = [trigger_forced_sync(env) for _ in range(2)]
-        snapshots = watch_until_final(env, forced["id"], count=3, timeout=300)
+        snapshots = watch_until_final(env, [forced["id"]], count=3, timeout=300)
         next_runs = scheduled_runs(env, "property-reconciliation", timeout=60)
         sweeps = scheduled_runs(env, "work-order-push", timeout=60)
     finally:
@@ -140,13 +141,16 @@ def test_deployments_queue_forced_syncs_deploy_per_integration_raise_events_and_
         assert moment.astimezone(ZoneInfo("UTC")).hour in (10, 11)
 
     started = time.monotonic()
+    check_deploy_per_integration(env, sandbox)
+    report_measurement(f"e2e: pmsync deploy for 2 integration blocks checked in {time.monotonic() - started:.1f} s")
+    started = time.monotonic()
+    check_a_forced_sync_waits_in_prefect_while_its_integrations_delta_runs(env, sandbox, platform_engine, report_measurement, *BLOCKS)
+    report_measurement(f"e2e: a forced sync held by its integration's running delta, another's not, in {time.monotonic() - started:.1f} s")
+    started = time.monotonic()  # these break the sandbox's units: after the integrations' syncs
     check_stale_parked_records_raise_their_event(env, sandbox)
     check_a_quality_stop_raises_its_event(env, sandbox)
     check_a_refused_mass_deactivation_raises_its_event(env, sandbox, landed)
     report_measurement(f"e2e: stale parked records, quality stop, refused mass deactivation and their events in {time.monotonic() - started:.1f} s")
-    started = time.monotonic()
-    check_deploy_per_integration(env, sandbox)
-    report_measurement(f"e2e: pmsync deploy for 2 integration blocks checked in {time.monotonic() - started:.1f} s")
     started = time.monotonic()
     check_automations_apply(env)
     report_measurement(f"e2e: automations applied twice and listed in {time.monotonic() - started:.1f} s")
@@ -156,23 +160,6 @@ def trigger_forced_sync(env: dict[str, str]) -> str:
     done = pmsync(env, "sync", "now")
     assert done.returncode == 0 and "forced sync queued as flow run" in done.stdout, done.stdout + done.stderr
     return re.search(r"\(([0-9a-f-]{36})\)", done.stdout).group(1)
-
-
-def wait_for_state(env: dict[str, str], flow_run_id: str, state: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while (current := api(env, "GET", f"/flow_runs/{flow_run_id}")["state_type"]) != state:
-        assert current not in FINAL_STATES and time.monotonic() < deadline, f"flow run {flow_run_id} is {current}, not {state}"
-        time.sleep(0.5)
-
-
-def stop(workers: list[subprocess.Popen]) -> None:
-    for worker in workers:
-        worker.terminate()
-    for worker in workers:
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
 
 
 def check_run_names(env: dict[str, str], flow_run_id: str) -> None:
@@ -270,12 +257,6 @@ def check_deploy_per_integration(env: dict[str, str], sandbox) -> None:
             time.sleep(1)
         assert scheduled and all(run["parameters"] == {"integration": name} for run in scheduled)
         assert all(datetime.fromisoformat(run["expected_start_time"]).minute == 2 + minute_offset(name) for run in scheduled)
-    forced = pmsync(env, "sync", "now", "--integration", BLOCKS[1])
-    assert forced.returncode == 0, forced.stdout[-2000:] + forced.stderr[-2000:]
-    run_id = re.search(r"\(([0-9a-f-]{36})\)", forced.stdout).group(1)
-    run = api(env, "GET", f"/flow_runs/{run_id}")
-    assert run["deployment_id"] == deployment(env, "delta-sync", f"now-{BLOCKS[1]}")["id"]
-    assert run["parameters"] == {"integration": BLOCKS[1]}
     missing = pmsync(env, "deploy", "--integration", "no-such-block")
     assert missing.returncode == 2 and "no Propertyware Integration block named no-such-block" in missing.stderr
 

@@ -74,6 +74,10 @@ def test_a_company_added_and_removed_by_the_cli_and_by_its_block(no_scheduled_ru
         report_measurement(f"e2e lifecycle: `pmsync integration add` itself (block, deploy of {PER_INTEGRATION}, initial run) "
                            f"took {time.monotonic() - started:.1f} s")
         check_deployments(env)
+        platform_limits = {f"deployment:{deployment(env, flow, name)['id']}" for flow, name in
+                           (("enroll-integration", "enroll"), ("retire-integration", "retire"))}
+        sweep = deployment(env, "work-order-push", f"sweep-{NAME}")["id"]
+        assert concurrency_limits(env) == platform_limits | {f"sync:{NAME}", f"deployment:{sweep}"}
         initial = re.search(r"queued as flow run .*? \(([0-9a-f-]{36})\)", added.stdout).group(1)
         assert final(env, initial)["state_type"] == "COMPLETED"
         report_measurement(f"e2e lifecycle: `pmsync integration add` to its initial sync completed in {time.monotonic() - started:.1f} s")
@@ -102,6 +106,7 @@ def test_a_company_added_and_removed_by_the_cli_and_by_its_block(no_scheduled_ru
         assert removed.returncode == 0, removed.stdout[-3000:] + removed.stderr[-3000:]
         assert f"{PER_INTEGRATION} deployments of {NAME} deleted" in removed.stdout and "its rows are kept, marked inactive" in removed.stdout
         assert tagged_deployments(env) == [] and blocks(env) == []
+        assert f"deleted concurrency limit sync:{NAME}" in removed.stdout and concurrency_limits(env) == platform_limits
         check_retired(engine, synced)
         report_measurement(f"e2e lifecycle: `pmsync integration remove` in {time.monotonic() - started:.1f} s")
         retired = final(env, only_run(env, "retire-integration", after={by_hand}))
@@ -116,6 +121,7 @@ def test_a_company_added_and_removed_by_the_cli_and_by_its_block(no_scheduled_ru
         enrolled = final(env, only_run(env, "enroll-integration", after={enrolled["id"]}))
         assert enrolled["state_type"] == "COMPLETED", enrolled["state_name"]
         check_deployments(env)
+        assert f"sync:{NAME}" in concurrency_limits(env)
         [again] = [run for run in flow_runs(env, "initial-sync", None) if run["id"] != initial]
         assert final(env, again["id"])["state_type"] == "COMPLETED"
         assert row_counts(engine) == synced, "reinstated and synced again: the rows as active as the source says"
@@ -127,7 +133,7 @@ def test_a_company_added_and_removed_by_the_cli_and_by_its_block(no_scheduled_ru
         api_delete(env, f"/block_documents/{blocks(env)[0]['id']}")
         retired = final(env, only_run(env, "retire-integration", after={by_hand, retired["id"]}))
         assert retired["state_type"] == "COMPLETED", retired["state_name"]
-        assert tagged_deployments(env) == []
+        assert tagged_deployments(env) == [] and concurrency_limits(env) == platform_limits
         check_retired(engine, synced)
         report_measurement(f"e2e lifecycle: block deleted by the API to retire completed in {time.monotonic() - started:.1f} s")
     finally:
@@ -167,6 +173,11 @@ def row_counts(engine: sa.Engine) -> tuple[dict[str, int], dict[str, int]]:
 
 def tagged_deployments(env: dict[str, str]) -> list[dict]:
     return api(env, "POST", "/deployments/filter", {"deployments": {"tags": {"all_": [TAG]}}})
+
+
+def concurrency_limits(env: dict[str, str]) -> set[str]:
+    """The names of the server's global concurrency limits (an integration's sync slot, deployments' own limits)."""
+    return {limit["name"] for limit in api(env, "POST", "/v2/concurrency_limits/filter", {"limit": 200})}
 
 
 def blocks(env: dict[str, str]) -> list[dict]:

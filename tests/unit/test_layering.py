@@ -16,6 +16,7 @@ PREFECT_ALLOWED = {
     "pmsync/cli/automations.py": "`pmsync automations apply` validates and writes Prefect automations",
     "pmsync/cli/integration.py": "`pmsync integration add|remove|list` saves and deletes blocks, deploys, starts runs",
     "pmsync/enrollment.py": "adding and removing a company is made of Prefect blocks, deployments and runs",
+    "pmsync/sync_slots.py": "an integration's one sync at a time is a Prefect concurrency limit its deployments share",
 }
 SHELL_PACKAGES = ("prefect", "flows", "tasks")
 
