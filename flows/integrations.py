@@ -10,8 +10,10 @@ from tasks import integrations as steps
 @flow(name="enroll-integration", flow_run_name="enroll-integration · {integration}")
 def enroll_integration(integration: str) -> dict:
     """A Propertyware Integration block was created: deploy its deployments (schedules included), reinstate it on the
-    platform if it had been removed, and start its initial sync (once per block)."""
+    platform if it had been removed, and start its initial sync (once per block). Refused, before any of that, when
+    the name is on the platform bound to another source account."""
     block = steps.check_block(integration, must_exist=True)
+    steps.check_account(integration)
     reinstated = steps.reinstate_on_platform(integration)
     deployed = steps.deploy_deployments(integration)
     run = steps.start_initial_sync(integration, block)

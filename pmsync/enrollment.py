@@ -10,6 +10,8 @@ from uuid import UUID
 if TYPE_CHECKING:
     from prefect.client.schemas.objects import FlowRun
 
+    from pmsync.integrations import Integration
+    from pmsync.repoint import Repointing
     from pmsync.retirement import Reinstatement, Retirement
 
 BLOCK_TYPE = "propertyware-integration"
@@ -144,6 +146,36 @@ def retire_on_platform(name: str, say: Callable[[str], None] = lambda line: None
         engine.dispose()
 
 
+def refuse_other_account(integration: Integration, remedy: str) -> None:
+    """Raise IntegrationNeedsRepoint when the platform of PMSYNC_DATABASE_URL has the integration's name bound to
+    another source account or place (removed or not); nothing is written."""
+    from pmsync.identity import refuse_other_identity, registered_row
+    from pmsync.platform import make_engine, migrate
+    from pmsync.platform_settings import PlatformSettings
+
+    engine = make_engine(PlatformSettings().database_url)
+    try:
+        migrate(engine)
+        with engine.connect() as connection:
+            refuse_other_identity(registered_row(connection, integration.name), integration, remedy)
+    finally:
+        engine.dispose()
+
+
+def repoint_on_platform(integration: Integration, say: Callable[[str], object] = lambda line: None) -> Repointing:
+    """Bind the integration on the platform of PMSYNC_DATABASE_URL to the account `integration` names (rows kept,
+    everything applied again by its next sync); `say` hears that it waits for a running sync."""
+    from pmsync.platform import make_engine
+    from pmsync.platform_settings import PlatformSettings
+    from pmsync.repoint import repoint_integration
+
+    engine = make_engine(PlatformSettings().database_url)
+    try:
+        return repoint_integration(engine, integration, say=say)
+    finally:
+        engine.dispose()
+
+
 def reinstate_on_platform(name: str) -> Reinstatement:
     """Clear the integration's removal on the platform of PMSYNC_DATABASE_URL (its rows active again)."""
     from pmsync.platform import make_engine
@@ -167,6 +199,16 @@ def retirement_text(retirement: Retirement) -> str:
     if retirement.already_removed:
         return f"{retirement.name} was already removed from the platform{when}; rows marked inactive by this call: {rows}"
     return f"{retirement.name} removed from the platform{when}; its rows are kept, marked inactive: {rows}"
+
+
+def repointing_text(repointing: Repointing) -> str:
+    """One line of what re-pointing did: old → new identity."""
+    if not repointing.changed:
+        return f"{repointing.name} is bound to {repointing.after} already: nothing to re-point"
+    hashes = sum(repointing.hashes_cleared.values())
+    return (f"{repointing.name} re-pointed: {repointing.before} → {repointing.after}; its rows are kept, {hashes} content "
+            f"hashes and {repointing.marks_cleared} high-water marks cleared: its next sync reads every stream in full "
+            "and applies every record again")
 
 
 def reinstatement_text(reinstatement: Reinstatement) -> str:

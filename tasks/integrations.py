@@ -11,6 +11,7 @@ from prefect.cache_policies import NONE
 
 from pmsync import enrollment
 from pmsync.cli.deploy import deploy_integrations, schedule_text
+from pmsync.integrations import integration_from_block
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 """The checkout this flow runs from (the deployments' pull step sets it): its prefect.yaml is the one deployed."""
@@ -32,6 +33,16 @@ def check_block(integration: str, *, must_exist: bool) -> UUID | None:
             f"the block {integration!r} exists, so {integration} is not retired; delete the block (Prefect UI, Blocks: "
             f"its deletion starts this flow) or run `pmsync integration remove {integration}`")
     return found
+
+
+@plain(name="check the account on the platform")
+def check_account(integration: str) -> None:
+    """Refuse a block whose name is on the platform bound to another source account (or configured elsewhere), before
+    anything is reinstated, deployed or started."""
+    remedy = (f"nothing was deployed or started. If {integration} itself moved to this account, `pmsync integration "
+              f"repoint {integration} --to block` binds it (its rows are kept; its next sync applies every record "
+              f"again), then run enroll-integration/enroll for it again; otherwise delete the block and pick another name")
+    enrollment.refuse_other_account(integration_from_block(integration), remedy)
 
 
 @plain(name="reinstate on the platform")
