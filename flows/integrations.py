@@ -22,9 +22,11 @@ def enroll_integration(integration: str) -> dict:
 
 @flow(name="retire-integration", flow_run_name="retire-integration · {integration}")
 def retire_integration(integration: str) -> dict:
-    """A Propertyware Integration block was deleted: delete its deployments (its schedules stop) and mark it removed
-    on the platform, every row of it inactive (none deleted). Refused while a block of that name exists."""
+    """A Propertyware Integration block was deleted: mark it removed on the platform, every row of it inactive (none
+    deleted; a running sync stops at its next page), then delete its deployments (its schedules stop). Both steps are
+    retried and finish what an earlier run left. Refused while a block of that name exists, and for the integration
+    the environment configures."""
     steps.check_block(integration, must_exist=False)
-    deleted = steps.delete_deployments(integration)
     retired = steps.retire_on_platform(integration)
+    deleted = steps.delete_deployments(integration)
     return {"integration": integration, "deleted_deployments": deleted, "retired": retired}

@@ -131,17 +131,18 @@ def run_url(run: FlowRun) -> str:
     return f"{ui}/runs/flow-run/{run.id}" if ui else f"prefect flow-run inspect {run.id}"
 
 
-def retire_on_platform(name: str, say: Callable[[str], None] = lambda line: None) -> Retirement:
-    """Mark the integration removed on the platform of PMSYNC_DATABASE_URL and every row of it inactive, once its
-    running sync is over (`say` hears that it waits)."""
+def retire_on_platform(name: str) -> Retirement:
+    """Mark the integration removed on the platform of PMSYNC_DATABASE_URL and every row of it inactive, its running
+    sync stopped at its next page; refused for the environment's integration (PMSYNC_INTEGRATION_NAME, else
+    `default`) unless a block configures it."""
     from pmsync.platform import make_engine
-    from pmsync.platform_settings import PlatformSettings
+    from pmsync.platform_settings import IntegrationNameSettings, PlatformSettings
     from pmsync.retirement import retire_integration
 
     check_block_names([name])
     engine = make_engine(PlatformSettings().database_url)
     try:
-        return retire_integration(engine, name, say=say)
+        return retire_integration(engine, name, environment_integration=IntegrationNameSettings().integration_name)
     finally:
         engine.dispose()
 
@@ -198,7 +199,8 @@ def retirement_text(retirement: Retirement) -> str:
     when = f" (removed at {retirement.removed_at:%Y-%m-%d %H:%M:%S} UTC)" if retirement.removed_at else ""
     if retirement.already_removed:
         return f"{retirement.name} was already removed from the platform{when}; rows marked inactive by this call: {rows}"
-    return f"{retirement.name} removed from the platform{when}; its rows are kept, marked inactive: {rows}"
+    stopped = f"; its running sync ({retirement.stopped_sync}) stops at its next page" if retirement.stopped_sync else ""
+    return f"{retirement.name} removed from the platform{when}; its rows are kept, marked inactive: {rows}{stopped}"
 
 
 def repointing_text(repointing: Repointing) -> str:

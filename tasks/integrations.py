@@ -11,11 +11,25 @@ from prefect.cache_policies import NONE
 
 from pmsync import enrollment
 from pmsync.cli.deploy import deploy_integrations, schedule_text
+from pmsync.identity import IntegrationNeedsRepoint
 from pmsync.integrations import integration_from_block
+from pmsync.retirement import RetirementRefused
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 """The checkout this flow runs from (the deployments' pull step sets it): its prefect.yaml is the one deployed."""
 plain = task(cache_policy=NONE, persist_result=False)
+RETRY_DELAYS_SECONDS = [5, 30, 120]
+"""A retried step waits this long before each new attempt (a Prefect server or platform database briefly away)."""
+REFUSALS = (enrollment.EnrollmentRefused, RetirementRefused, IntegrationNeedsRepoint)
+
+
+def _unless_refused(_task, _task_run, state) -> bool:
+    """Retry a failed step unless it refused (an attempt more would be refused the same way)."""
+    return not isinstance(state.result(raise_on_failure=False), REFUSALS)
+
+
+retried = task(cache_policy=NONE, persist_result=False, retries=len(RETRY_DELAYS_SECONDS),
+               retry_delay_seconds=RETRY_DELAYS_SECONDS, retry_condition_fn=_unless_refused)
 
 
 @plain(name="check the integration's block")
@@ -73,16 +87,15 @@ def start_initial_sync(integration: str, block: UUID) -> str:
     return str(run.id)
 
 
-@plain(name="delete the integration's deployments")
+@retried(name="delete the integration's deployments")
 def delete_deployments(integration: str) -> list[str]:
     deleted = enrollment.delete_deployments(integration)
     get_run_logger().info(f"deleted {len(deleted)} deployments of {integration}: {', '.join(deleted) or 'none left'}")
     return deleted
 
 
-@plain(name="retire on the platform")
+@retried(name="retire on the platform")
 def retire_on_platform(integration: str) -> dict:
-    logger = get_run_logger()
-    retirement = enrollment.retire_on_platform(integration, say=logger.info)
-    logger.info(enrollment.retirement_text(retirement))
+    retirement = enrollment.retire_on_platform(integration)
+    get_run_logger().info(enrollment.retirement_text(retirement))
     return {**asdict(retirement), "removed_at": retirement.removed_at.isoformat() if retirement.removed_at else None}

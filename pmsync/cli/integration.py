@@ -97,8 +97,9 @@ def remove(
     name: str = typer.Argument(..., help="The integration to remove (its block's name)."),
     yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
 ) -> None:
-    """Delete the integration's deployments (its schedules stop; past runs stay in the history), mark it removed on
-    the platform with every row of it inactive (nothing is deleted), and delete its block with its secret."""
+    """Mark the integration removed on the platform with every row of it inactive (nothing is deleted; a running sync
+    stops at its next page), delete its deployments (its schedules stop; past runs stay in the history) and its block
+    with its secret. Refused for the integration the PMSYNC_* environment configures."""
     from pmsync.cli.deploy import require_prefect_server
     from pmsync.enrollment import (
         EnrollmentRefused, check_block_names, delete_block, delete_deployments, retire_on_platform, retirement_text,
@@ -109,15 +110,15 @@ def remove(
     except EnrollmentRefused as failure:
         fail_with(failure)
     require_prefect_server()
-    if not yes and not typer.confirm(f"Remove {name}: delete its deployments and its block, mark its platform rows "
-                                     "inactive?", default=False):
+    if not yes and not typer.confirm(f"Remove {name}: mark its platform rows inactive, delete its deployments and its "
+                                     "block?", default=False):
         fail(f"{name} not removed (answered no); pass --yes to remove without asking", EXIT_REFUSED)
     try:
+        console.print(retirement_text(retire_on_platform(name)), highlight=False, soft_wrap=True)
         deleted = delete_deployments(name)
         for label in deleted:
             console.print(f"deleted deployment {label}", highlight=False, soft_wrap=True)
         console.print(f"{len(deleted)} deployments of {name} deleted; its schedules are stopped", highlight=False, soft_wrap=True)
-        console.print(retirement_text(retire_on_platform(name, say=_say)), highlight=False, soft_wrap=True)
         gone = delete_block(name)
         console.print(f"deleted block propertyware-integration/{name} and its secret" if gone
                       else f"no block propertyware-integration/{name} on the server (already deleted)", highlight=False, soft_wrap=True)
