@@ -19,8 +19,8 @@ from pydantic import SecretStr
 from flows.delta_sync import delta_sync
 from flows.integrations import enroll_integration, retire_integration
 from pmsync.blocks import PropertywareIntegration
-from pmsync.identity import IntegrationNeedsRepoint
 from pmsync.enrollment import BLOCK_TYPE, INTEGRATION_TAG, integration_deployments, refuse_other_account
+from pmsync.identity import IntegrationNeedsRepoint
 from pmsync.integrations import CONFIGURED_IN_BLOCK, integration_from_block, integration_from_environment
 from pmsync.jobs import JOBS
 from pmsync.jobs.steps import PLAIN_STEPS
