@@ -11,6 +11,8 @@ if TYPE_CHECKING:
     from prefect.client.schemas.objects import FlowRun
     from prefect.client.schemas.responses import DeploymentResponse
 
+    from pmsync.integrations import Integration
+    from pmsync.repoint import Repointing
     from pmsync.retirement import Reinstatement, Retirement
 
 BLOCK_TYPE = "propertyware-integration"
@@ -141,17 +143,48 @@ def run_url(run: FlowRun) -> str:
     return f"{ui}/runs/flow-run/{run.id}" if ui else f"prefect flow-run inspect {run.id}"
 
 
-def retire_on_platform(name: str, say: Callable[[str], None] = lambda line: None) -> Retirement:
-    """Mark the integration removed on the platform of PMSYNC_DATABASE_URL and every row of it inactive, once its
-    running sync is over (`say` hears that it waits)."""
+def retire_on_platform(name: str) -> Retirement:
+    """Mark the integration removed on the platform of PMSYNC_DATABASE_URL and every row of it inactive, its running
+    sync stopped at its next page; refused for the environment's integration (PMSYNC_INTEGRATION_NAME, else
+    `default`) unless a block configures it."""
     from pmsync.platform import make_engine
-    from pmsync.platform_settings import PlatformSettings
+    from pmsync.platform_settings import IntegrationNameSettings, PlatformSettings
     from pmsync.retirement import retire_integration
 
     check_block_names([name])
     engine = make_engine(PlatformSettings().database_url)
     try:
-        return retire_integration(engine, name, say=say)
+        return retire_integration(engine, name, environment_integration=IntegrationNameSettings().integration_name)
+    finally:
+        engine.dispose()
+
+
+def refuse_other_account(integration: Integration, remedy: str) -> None:
+    """Raise IntegrationNeedsRepoint when the platform of PMSYNC_DATABASE_URL has the integration's name bound to
+    another source account or place (removed or not); nothing is written."""
+    from pmsync.identity import refuse_other_identity, registered_row
+    from pmsync.platform import make_engine, migrate
+    from pmsync.platform_settings import PlatformSettings
+
+    engine = make_engine(PlatformSettings().database_url)
+    try:
+        migrate(engine)
+        with engine.connect() as connection:
+            refuse_other_identity(registered_row(connection, integration.name), integration, remedy)
+    finally:
+        engine.dispose()
+
+
+def repoint_on_platform(integration: Integration, say: Callable[[str], object] = lambda line: None) -> Repointing:
+    """Bind the integration on the platform of PMSYNC_DATABASE_URL to the account `integration` names (rows kept,
+    everything applied again by its next sync); `say` hears that it waits for a running sync."""
+    from pmsync.platform import make_engine
+    from pmsync.platform_settings import PlatformSettings
+    from pmsync.repoint import repoint_integration
+
+    engine = make_engine(PlatformSettings().database_url)
+    try:
+        return repoint_integration(engine, integration, say=say)
     finally:
         engine.dispose()
 
@@ -178,7 +211,18 @@ def retirement_text(retirement: Retirement) -> str:
     when = f" (removed at {retirement.removed_at:%Y-%m-%d %H:%M:%S} UTC)" if retirement.removed_at else ""
     if retirement.already_removed:
         return f"{retirement.name} was already removed from the platform{when}; rows marked inactive by this call: {rows}"
-    return f"{retirement.name} removed from the platform{when}; its rows are kept, marked inactive: {rows}"
+    stopped = f"; its running sync ({retirement.stopped_sync}) stops at its next page" if retirement.stopped_sync else ""
+    return f"{retirement.name} removed from the platform{when}; its rows are kept, marked inactive: {rows}{stopped}"
+
+
+def repointing_text(repointing: Repointing) -> str:
+    """One line of what re-pointing did: old → new identity."""
+    if not repointing.changed:
+        return f"{repointing.name} is bound to {repointing.after} already: nothing to re-point"
+    hashes = sum(repointing.hashes_cleared.values())
+    return (f"{repointing.name} re-pointed: {repointing.before} → {repointing.after}; its rows are kept, {hashes} content "
+            f"hashes and {repointing.marks_cleared} high-water marks cleared: its next sync reads every stream in full "
+            "and applies every record again")
 
 
 def reinstatement_text(reinstatement: Reinstatement) -> str:

@@ -6,10 +6,11 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from pmsync.identity import differences, identity_of, registered_identity, registered_row
 from pmsync.integrations import Integration
 from pmsync.quality import record_quarantine
 from pmsync.source import PropertywareClient
-from schemas.tables import SYNCED_TABLES, integrations, leases, sync_runs, sync_state, unapplied_records
+from schemas.tables import SYNCED_TABLES, leases, sync_runs, sync_state, unapplied_records
 
 HIDDEN_COLUMNS = {"source_data", "source_modified_at", "source_id"}
 
@@ -21,9 +22,7 @@ def explain(engine: Engine, integration: Integration, entity: str, source_id: in
         return [f"unknown entity {entity!r}; use one of: {', '.join(rules.entities())}"]
     table = SYNCED_TABLES[entity]
     with engine.connect() as connection:
-        registered = connection.execute(
-            select(integrations.c.id, integrations.c.removed_at).where(integrations.c.name == integration.name)
-        ).one_or_none()
+        registered = registered_row(connection, integration.name)
         if registered is None:
             return [f"no sync has run for integration {integration.name!r} yet"]
         integration_id = registered.id
@@ -49,6 +48,12 @@ def explain(engine: Engine, integration: Integration, entity: str, source_id: in
         lease_source_id = _lease_of_resident(connection, row, held) if entity == "resident" else None
         writer = connection.execute(select(sync_runs).where(sync_runs.c.id == row.last_sync_run_id)).one_or_none() if row else None
     lines = []
+    bound_elsewhere = differences(registered_identity(registered), identity_of(integration))
+    if bound_elsewhere:
+        lines.append(f"integration {integration.name!r} is bound on the platform to {registered_identity(registered)}, "
+                     f"not to {identity_of(integration)} that this configuration names: its runs are refused and the "
+                     f"source is not compared until `pmsync integration repoint {integration.name} --to "
+                     f"{integration.configured_in}`")
     if registered.removed_at is not None:
         lines.append(f"integration {integration.name!r} was removed from the platform at "
                      f"{registered.removed_at:%Y-%m-%d %H:%M} UTC: its rows are kept, inactive, and it is not synced")
@@ -81,7 +86,7 @@ def explain(engine: Engine, integration: Integration, entity: str, source_id: in
         lines.append(f"no run has seen {entity} {source_id} for integration {integration.name!r}")
     if mark is not None:
         lines.append(f"the {stream.name} stream was last read completely up to {mark.high_water_mark:%Y-%m-%d %H:%M} UTC (run {mark.run_id})")
-    if client is not None:
+    if client is not None and not bound_elsewhere:
         lines.extend(_compare_with_source(client, integration, entity, source_id, row, lease_source_id))
     return lines
 

@@ -12,13 +12,18 @@ from pmsync.source import PropertywareClient, RetryPolicy
 from pmsync.source.budget import DEFAULT_CONCURRENCY, DEFAULT_MAX_REQUESTS_PER_SECOND
 
 
+CONFIGURED_IN_ENVIRONMENT = "environment"
+CONFIGURED_IN_BLOCK = "block"
+
+
 class IntegrationNotConfigured(Exception):
     """Fatal: the integration lacks settings a sync needs; set them and run again."""
 
 
 @dataclass(frozen=True)
 class Integration:
-    """Everything a sync needs to reach one source account; the secret stays a SecretStr."""
+    """Everything a sync needs to reach one source account, and where it is configured (the PMSYNC_* environment or
+    a block); the secret stays a SecretStr."""
 
     name: str
     base_url: str
@@ -32,6 +37,7 @@ class Integration:
     page_size: int = 500
     concurrency: int = DEFAULT_CONCURRENCY
     max_requests_per_second: float = DEFAULT_MAX_REQUESTS_PER_SECOND
+    configured_in: str = CONFIGURED_IN_ENVIRONMENT
 
     @property
     def rules(self) -> RuleTable:
@@ -102,6 +108,7 @@ def integration_from_block(block_name: str) -> Integration:
         page_size=tuning.pw_page_size,
         concurrency=block.concurrency or tuning.pw_concurrency,
         max_requests_per_second=block.max_requests_per_second or tuning.pw_max_requests_per_second,
+        configured_in=CONFIGURED_IN_BLOCK,
     )
 
 

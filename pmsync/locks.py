@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import DBAPIError
 
 from pmsync.processes import ProcessIdentity, gone_because, this_process
+from pmsync.retirement import refuse_removed
 from pmsync.runs import utc_now
 from schemas.tables import UtcDateTime, integration_locks
 
@@ -125,7 +126,8 @@ def _insert_unless_held(
 
 def renew(connection: Connection, integration: str, holder: str, lease: timedelta) -> None:
     """Extend the lease inside a page's (or batch's) transaction, which then holds the lock row until it commits; a
-    lock that is no longer ours stops the run before it writes (the row is never written back)."""
+    lock that is no longer ours stops the run before it writes (the row is never written back): IntegrationRemoved
+    when its integration was removed meanwhile, else LockLost."""
     expires = integration_locks.c.expires_at
     lease_end = bindparam("lease_end", database_now(connection) + lease, type_=UtcDateTime())
     renewed = connection.execute(
@@ -134,6 +136,7 @@ def renew(connection: Connection, integration: str, holder: str, lease: timedelt
         .values(expires_at=case((expires > lease_end, expires), else_=lease_end))  # a late renewal never shortens it
     ).rowcount
     if not renewed:
+        refuse_removed(connection, integration)
         current = connection.execute(
             select(integration_locks.c.holder, integration_locks.c.flow).where(integration_locks.c.integration_name == integration)
         ).one_or_none()

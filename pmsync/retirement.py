@@ -1,30 +1,29 @@
 """Removing an integration from the platform and bringing it back: its rows are kept, marked inactive, never deleted.
 
-Removal waits for the integration's running sync (its lock), then in one transaction stamps `integrations.removed_at`
-and deactivates every active row of the integration with `updated_at` = that same moment, so bringing it back makes
-exactly those rows active again. Every row's content hash is cleared: the first sync after it comes back applies every
-record again instead of skipping unchanged ones. Syncs, reconciliations and pushes of a removed integration are
-refused (`refuse_removed`).
+Removal is one transaction. It first deletes the integration's lock row, so a running sync stops at its next lock
+renewal (the first statement of each page's transaction: on PostgreSQL a page already under way finishes before the
+delete goes on, and a page starting meanwhile waits for the removal to commit, then finds no lock and rolls back). It
+then stamps `integrations.removed_at` and deactivates every active row of the integration with `updated_at` = that
+same moment, so bringing it back makes exactly those rows active again. Every row's content hash is cleared: the first
+sync after it comes back applies every record again instead of skipping unchanged ones. Syncs, reconciliations and
+pushes of a removed integration are refused (`refuse_removed`). An integration the PMSYNC_* environment configures is
+never removed (RetirementRefused): removal serves integrations configured by blocks.
 """
 
 from __future__ import annotations
 
-import os
-import socket
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import Engine, Table, select, update
+from sqlalchemy import Engine, Table, delete, select, update
 from sqlalchemy.engine import Connection
 
-from pmsync.locks import acquire, release
+from pmsync.integrations import CONFIGURED_IN_ENVIRONMENT
 from pmsync.platform import migrate
 from pmsync.runs import utc_now
-from schemas.tables import integrations, metadata, property_logs, properties
+from schemas.tables import integration_locks, integrations, metadata, property_logs, properties
 
 REMOVAL_REASON = "integration removed"
-REMOVAL_FLOW = "remove"
-LOCK_LEASE = timedelta(minutes=10)
 
 
 class IntegrationRemoved(Exception):
@@ -38,15 +37,21 @@ class IntegrationRemoved(Exception):
         self.facts = {"integration": name, "removed_at": removed_at.isoformat()}
 
 
+class RetirementRefused(Exception):
+    """Fatal: the integration is configured by the PMSYNC_* environment, not by a block; nothing was changed."""
+
+
 @dataclass(frozen=True)
 class Retirement:
-    """What removing an integration did: rows marked inactive per table (none when it was removed already)."""
+    """What removing an integration did: rows marked inactive per table (none when it was removed already), and the
+    holder of the lock it took away (a running sync, which stops at its next page), if any."""
 
     name: str
     on_platform: bool
     already_removed: bool
     removed_at: datetime | None
     rows: dict[str, int] = field(default_factory=dict)
+    stopped_sync: str | None = None
 
 
 @dataclass(frozen=True)
@@ -70,27 +75,47 @@ def refuse_removed(connection: Connection, name: str) -> None:
         raise IntegrationRemoved(name, removed_at)
 
 
-def retire_integration(engine: Engine, name: str, *, lock_wait_seconds: float = 600, say=lambda line: None) -> Retirement:
-    """Remove the integration: wait for its running sync, then mark all its rows inactive (idempotent)."""
+def retire_integration(engine: Engine, name: str, *, environment_integration: str) -> Retirement:
+    """Remove the integration (idempotent): its lock taken away, then marked removed with all its rows inactive, in
+    one transaction. Refused when the environment configures it: its row says so, or, registered before that was
+    recorded, it is named `environment_integration` (the environment's integration name)."""
     migrate(engine)
-    holder = f"{socket.gethostname()}:{os.getpid()} integration removal"
-    acquire(engine, name, holder, REMOVAL_FLOW, LOCK_LEASE, timedelta(seconds=lock_wait_seconds), say)
-    try:
-        with engine.begin() as connection:
-            found = connection.execute(
-                select(integrations.c.id, integrations.c.removed_at).where(integrations.c.name == name)
-            ).one_or_none()
-            if found is None:
-                return Retirement(name, on_platform=False, already_removed=False, removed_at=None)
-            if found.removed_at is not None:
-                return Retirement(name, on_platform=True, already_removed=True, removed_at=found.removed_at)
-            now = utc_now()
-            connection.execute(update(integrations).where(integrations.c.id == found.id).values(removed_at=now, updated_at=now))
-            _log_on_properties(connection, found.id, now)
-            rows = {table.name: _deactivate(connection, table, found.id, now) for table in integration_tables()}
-            return Retirement(name, on_platform=True, already_removed=False, removed_at=now, rows=rows)
-    finally:
-        release(engine, name, holder)
+    with engine.begin() as connection:
+        found = connection.execute(
+            select(integrations.c.id, integrations.c.removed_at, integrations.c.configured_in)
+            .where(integrations.c.name == name)
+        ).one_or_none()
+        if found is None:
+            return Retirement(name, on_platform=False, already_removed=False, removed_at=None)
+        if found.configured_in == CONFIGURED_IN_ENVIRONMENT or (found.configured_in is None and name == environment_integration):
+            raise RetirementRefused(
+                f"integration {name!r} is configured by the PMSYNC_* environment, not by a block, so it is not "
+                "retired and nothing was changed: retiring serves integrations configured by blocks (a block of this "
+                "name, if there was one, was never this integration)"
+            )
+        if found.removed_at is not None:
+            return Retirement(name, on_platform=True, already_removed=True, removed_at=found.removed_at)
+        stopped = _take_lock_away(connection, name)
+        now = utc_now()
+        marked = connection.execute(
+            update(integrations).where(integrations.c.id == found.id, integrations.c.removed_at.is_(None))
+            .values(removed_at=now, updated_at=now)
+        ).rowcount
+        if not marked:  # another removal committed while this one waited for the running page
+            removed_at = connection.execute(select(integrations.c.removed_at).where(integrations.c.id == found.id)).scalar_one()
+            return Retirement(name, on_platform=True, already_removed=True, removed_at=removed_at)
+        _log_on_properties(connection, found.id, now)
+        rows = {table.name: _deactivate(connection, table, found.id, now) for table in integration_tables()}
+        return Retirement(name, on_platform=True, already_removed=False, removed_at=now, rows=rows, stopped_sync=stopped)
+
+
+def _take_lock_away(connection: Connection, name: str) -> str | None:
+    """Delete the integration's lock row (first, so a page under way finishes before the removal goes on); its holder."""
+    holder = connection.execute(
+        select(integration_locks.c.holder).where(integration_locks.c.integration_name == name)
+    ).scalar_one_or_none()
+    connection.execute(delete(integration_locks).where(integration_locks.c.integration_name == name))
+    return holder
 
 
 def reinstate_integration(engine: Engine, name: str) -> Reinstatement:

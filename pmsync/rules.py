@@ -118,11 +118,13 @@ class Stream:
 
 @dataclass(frozen=True)
 class RuleTable:
-    """All sync rules of one source system."""
+    """All sync rules of one source system; `vendor` is the kind of source account it reads (rule tables of one
+    vendor read the same accounts: switching between them is not a new account)."""
 
     source_system: str
     streams: tuple[Stream, ...]
     rules: Mapping[str, EntityRule]
+    vendor: str
 
     def stream(self, name: str) -> Stream:
         return next(s for s in self.streams if s.name == name)
@@ -152,6 +154,7 @@ PROPERTYWARE_STREAMS = (
 
 PROPERTYWARE_RULES = RuleTable(
     source_system="propertyware",
+    vendor="propertyware",
     streams=PROPERTYWARE_STREAMS,
     rules={
         "property": EntityRule("property", on_update=INTEGRATION_DATA),
@@ -204,6 +207,7 @@ RULE_TABLES: dict[str, RuleTable] = {table.source_system: table for table in (PR
 
 CSV_IMPORT_RULES = RuleTable(
     source_system="csv-import",
+    vendor="csv-file",
     streams=(),
     rules={"owner": EntityRule("owner"), "service_provider": EntityRule("service_provider")},
 )

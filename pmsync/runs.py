@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.engine import Connection
 
+from pmsync.identity import refuse_other_identity, registered_row, run_remedy
 from pmsync.platform import upsert
 from schemas.tables import integrations, sync_run_entities, sync_runs, unapplied_records
 
@@ -24,7 +25,12 @@ def utc_now() -> datetime:
 
 
 def ensure_integration(connection: Connection, integration: Integration) -> int:
-    """The platform id of the integration, registering or refreshing it (never its credentials)."""
+    """The platform id of the integration: its first run registers it, later runs refresh it (never its credentials).
+
+    A run whose configuration names another source account, or another place (a block named like the environment's
+    integration), than the one registered is refused (IntegrationNeedsRepoint) before anything is written; the base
+    URL's path, the rule table of the same vendor and the integration user may change. A row registered before its
+    origin was recorded adopts this run's, when the account matches."""
     now = utc_now()
     row = {
         "name": integration.name,
@@ -32,11 +38,16 @@ def ensure_integration(connection: Connection, integration: Integration) -> int:
         "base_url": integration.base_url,
         "system_id": integration.system_id,
         "integration_user": integration.integration_user,
+        "configured_in": integration.configured_in,
         "created_at": now,
         "updated_at": now,
     }
-    upsert(connection, integrations, [row], ["name"], ["base_url", "system_id", "integration_user", "updated_at"])
-    return connection.execute(select(integrations.c.id).where(integrations.c.name == integration.name)).scalar_one()
+    upsert(connection, integrations, [row], ["name"], [])
+    registered = registered_row(connection, integration.name, lock=True)
+    refuse_other_identity(registered, integration, run_remedy(integration.name, integration.configured_in))
+    refreshed = {name: row[name] for name in ("source_system", "base_url", "integration_user", "configured_in", "updated_at")}
+    connection.execute(update(integrations).where(integrations.c.id == registered.id).values(refreshed))
+    return registered.id
 
 
 def start_run(

@@ -11,10 +11,25 @@ from prefect.cache_policies import NONE
 
 from pmsync import enrollment
 from pmsync.cli.deploy import deploy_integrations, schedule_text
+from pmsync.identity import IntegrationNeedsRepoint
+from pmsync.integrations import integration_from_block
+from pmsync.retirement import RetirementRefused
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 """The checkout this flow runs from (the deployments' pull step sets it): its prefect.yaml is the one deployed."""
 plain = task(cache_policy=NONE, persist_result=False)
+RETRY_DELAYS_SECONDS = [5, 30, 120]
+"""A retried step waits this long before each new attempt (a Prefect server or platform database briefly away)."""
+REFUSALS = (enrollment.EnrollmentRefused, RetirementRefused, IntegrationNeedsRepoint)
+
+
+def _unless_refused(_task, _task_run, state) -> bool:
+    """Retry a failed step unless it refused (an attempt more would be refused the same way)."""
+    return not isinstance(state.result(raise_on_failure=False), REFUSALS)
+
+
+retried = task(cache_policy=NONE, persist_result=False, retries=len(RETRY_DELAYS_SECONDS),
+               retry_delay_seconds=RETRY_DELAYS_SECONDS, retry_condition_fn=_unless_refused)
 
 
 @plain(name="check the integration's block")
@@ -32,6 +47,16 @@ def check_block(integration: str, *, must_exist: bool) -> UUID | None:
             f"the block {integration!r} exists, so {integration} is not retired; delete the block (Prefect UI, Blocks: "
             f"its deletion starts this flow) or run `pmsync integration remove {integration}`")
     return found
+
+
+@plain(name="check the account on the platform")
+def check_account(integration: str) -> None:
+    """Refuse a block whose name is on the platform bound to another source account (or configured elsewhere), before
+    anything is reinstated, deployed or started."""
+    remedy = (f"nothing was deployed or started. If {integration} itself moved to this account, `pmsync integration "
+              f"repoint {integration} --to block` binds it (its rows are kept; its next sync applies every record "
+              f"again), then run enroll-integration/enroll for it again; otherwise delete the block and pick another name")
+    enrollment.refuse_other_account(integration_from_block(integration), remedy)
 
 
 @plain(name="reinstate on the platform")
@@ -62,16 +87,31 @@ def start_initial_sync(integration: str, block: UUID) -> str:
     return str(run.id)
 
 
-@plain(name="delete the integration's deployments")
+@retried(name="delete the integration's deployments")
 def delete_deployments(integration: str) -> list[str]:
     deleted = enrollment.delete_deployments(integration)
     get_run_logger().info(f"deleted {len(deleted)} deployments of {integration}: {', '.join(deleted) or 'none left'}")
     return deleted
 
 
-@plain(name="retire on the platform")
+@retried(name="retire on the platform")
 def retire_on_platform(integration: str) -> dict:
-    logger = get_run_logger()
-    retirement = enrollment.retire_on_platform(integration, say=logger.info)
-    logger.info(enrollment.retirement_text(retirement))
+    retirement = enrollment.retire_on_platform(integration)
+    get_run_logger().info(enrollment.retirement_text(retirement))
     return {**asdict(retirement), "removed_at": retirement.removed_at.isoformat() if retirement.removed_at else None}
+
+
+class SyncSlotStillHeld(Exception):
+    """Retriable: a run of the removed integration still holds its sync slot; the step is tried again later."""
+
+
+@retried(name="delete the integration's sync slot")
+def delete_sync_slot(integration: str) -> bool:
+    from pmsync.sync_slots import SLOT_RELEASE_WAIT_SECONDS, SYNC_LIMIT, delete_sync_limit
+
+    slot = SYNC_LIMIT.format(name=integration)
+    if not delete_sync_limit(integration, SLOT_RELEASE_WAIT_SECONDS):
+        raise SyncSlotStillHeld(f"concurrency limit {slot} is still held by a run of {integration}; once no run of it is "
+                                f"active, `prefect gcl delete {slot}` removes it")
+    get_run_logger().info(f"deleted concurrency limit {slot}")
+    return True

@@ -36,6 +36,8 @@ EXIT_CODES: dict[str, int] = {
     "pmsync.parameters.ParameterRejected": EXIT_CONFIGURATION,
     "pmsync.integrations.IntegrationNotConfigured": EXIT_CONFIGURATION,
     "pmsync.retirement.IntegrationRemoved": EXIT_CONFIGURATION,
+    "pmsync.retirement.RetirementRefused": EXIT_CONFIGURATION,
+    "pmsync.identity.IntegrationNeedsRepoint": EXIT_CONFIGURATION,
     "pmsync.enrollment.EnrollmentRefused": EXIT_CONFIGURATION,
     "pmsync.cli.deploy.DeployMisconfigured": EXIT_CONFIGURATION,
     "pmsync.cli.deploy.DeployFailed": EXIT_OTHER,

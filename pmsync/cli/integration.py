@@ -1,7 +1,9 @@
-"""`pmsync integration add|remove|list`: a company's block, deployments, initial sync and platform rows in one command."""
+"""`pmsync integration add|remove|list|repoint`: a company's block, deployments, initial sync and platform rows in one
+command, and binding an integration to the source account its configuration names now."""
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 
 import typer
@@ -12,7 +14,7 @@ SECRET_VARIABLE = "PMSYNC_ADD_CLIENT_SECRET"
 integration_app = typer.Typer(
     no_args_is_help=True,
     help="Add a company (its block, deployments, schedules and initial sync), remove one (deployments and block gone, "
-         "rows kept inactive), or list them.",
+         "rows kept inactive), list them, or re-point one to the source account its configuration names now.",
 )
 
 
@@ -31,6 +33,9 @@ def add(
              "prompt or the variable: a command line is visible to other users of the machine.",
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the settings of an existing block of that name."),
+    repoint: bool = typer.Option(False, "--repoint",
+                                 help="The name is on the platform bound to another source account, and this company "
+                                      "moved to this one: bind it here (rows kept, every record applied again)."),
     initial_sync: bool = typer.Option(True, "--initial-sync/--no-initial-sync",
                                       help="Start the integration's initial sync once its deployments exist."),
     project_dir: Path = typer.Option(
@@ -39,11 +44,12 @@ def add(
     ),
 ) -> None:
     """Save the integration's block, reinstate it on the platform if it was removed, deploy its deployments with
-    their schedules and start its initial sync. Needs a Prefect server (PREFECT_API_URL)."""
+    their schedules and start its initial sync. Needs a Prefect server (PREFECT_API_URL). A name the platform has bound
+    to another source account is refused before anything is saved, unless --repoint."""
     from pmsync.cli.deploy import deploy_integrations, print_deployed, project_root, require_prefect_server
     from pmsync.enrollment import (
-        EnrollmentRefused, block_id, check_block_names, reinstate_on_platform, reinstatement_text, run_url,
-        start_initial_sync,
+        EnrollmentRefused, block_id, check_block_names, refuse_other_account, reinstate_on_platform, reinstatement_text,
+        repoint_on_platform, repointing_text, run_url, start_initial_sync,
     )
 
     try:
@@ -62,10 +68,20 @@ def add(
     if existing is not None and not overwrite:
         fail(f"a Propertyware Integration block named {name!r} exists already; pass --overwrite to replace its "
              "settings, or pick another name", EXIT_CONFIGURATION)
+    account = _as_integration(block, name)
+    if not repoint:
+        try:
+            refuse_other_account(account, f"nothing was saved. Pick another name, or pass --repoint if {name} itself "
+                                          "moved to this account (its rows are kept; its next sync applies every "
+                                          "record again)")
+        except Exception as failure:  # the refusal, or the platform's failure, ends in one line and its exit code
+            fail_with(failure)
     saved = _save(block, name, overwrite)
     console.print(f"{'updated' if existing else 'saved'} block propertyware-integration/{name}", highlight=False,
                   soft_wrap=True)
     try:
+        if repoint:
+            console.print(repointing_text(repoint_on_platform(account, say=_say)), highlight=False, soft_wrap=True)
         console.print(reinstatement_text(reinstate_on_platform(name)), highlight=False, soft_wrap=True)
         print_deployed(deploy_integrations([name], root))
         if initial_sync:
@@ -81,8 +97,9 @@ def remove(
     name: str = typer.Argument(..., help="The integration to remove (its block's name)."),
     yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
 ) -> None:
-    """Delete the integration's deployments (its schedules stop; past runs stay in the history), mark it removed on
-    the platform with every row of it inactive (nothing is deleted), and delete its block with its secret."""
+    """Mark the integration removed on the platform with every row of it inactive (nothing is deleted; a running sync
+    stops at its next page), delete its deployments (its schedules stop; past runs stay in the history) and its block
+    with its secret. Refused for the integration the PMSYNC_* environment configures."""
     from pmsync.cli.deploy import require_prefect_server
     from pmsync.enrollment import (
         EnrollmentRefused, check_block_names, delete_block, delete_deployments, retire_on_platform, retirement_text,
@@ -94,15 +111,15 @@ def remove(
     except EnrollmentRefused as failure:
         fail_with(failure)
     require_prefect_server()
-    if not yes and not typer.confirm(f"Remove {name}: delete its deployments and its block, mark its platform rows "
-                                     "inactive?", default=False):
+    if not yes and not typer.confirm(f"Remove {name}: mark its platform rows inactive, delete its deployments and its "
+                                     "block?", default=False):
         fail(f"{name} not removed (answered no); pass --yes to remove without asking", EXIT_REFUSED)
     try:
+        console.print(retirement_text(retire_on_platform(name)), highlight=False, soft_wrap=True)
         deleted = delete_deployments(name)
         for label in deleted:
             console.print(f"deleted deployment {label}", highlight=False, soft_wrap=True)
         console.print(f"{len(deleted)} deployments of {name} deleted; its schedules are stopped", highlight=False, soft_wrap=True)
-        console.print(retirement_text(retire_on_platform(name, say=_say)), highlight=False, soft_wrap=True)
         slot = SYNC_LIMIT.format(name=name)
         console.print(f"deleted concurrency limit {slot}" if delete_sync_limit(name, SLOT_RELEASE_WAIT_SECONDS) else
                       f"concurrency limit {slot} is still held by a run of {name}; the retire run that deleting the "
@@ -112,6 +129,56 @@ def remove(
         console.print(f"deleted block propertyware-integration/{name} and its secret" if gone
                       else f"no block propertyware-integration/{name} on the server (already deleted)", highlight=False, soft_wrap=True)
     except Exception as failure:  # the platform's or the server's failure still ends in one line and its exit code
+        fail_with(failure)
+
+
+class Origin(str, Enum):
+    """Where an integration's configuration lives."""
+
+    environment = "environment"
+    block = "block"
+
+
+@integration_app.command("repoint")
+def repoint_integration(
+    name: str = typer.Argument(..., help="The integration to re-point."),
+    to: Origin = typer.Option(
+        None, "--to", show_default=False,
+        help="Where its configuration lives now: environment (the PMSYNC_* settings) or block (its Propertyware "
+             "Integration block). Default: environment when NAME is the environment's integration "
+             "(PMSYNC_INTEGRATION_NAME, else 'default'), else block.",
+    ),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
+) -> None:
+    """Bind the platform's integration NAME to the source account its configuration names now (its runs are refused,
+    exit 2, while they differ). Its rows are kept; its content hashes and high-water marks are cleared, so its next
+    sync reads every stream in full and applies every record again. Waits for its running sync; logged on each of its
+    properties."""
+    from pmsync.cli.deploy import require_prefect_server
+    from pmsync.enrollment import check_block_names, repoint_on_platform, repointing_text
+    from pmsync.identity import identity_of
+    from pmsync.integrations import integration_from_block, integration_from_environment
+    from pmsync.platform_settings import IntegrationNameSettings
+
+    environment_name = IntegrationNameSettings().integration_name
+    where = to or (Origin.environment if name == environment_name else Origin.block)
+    if where is Origin.environment and name != environment_name:
+        fail(f"the PMSYNC_* environment configures integration {environment_name!r}, not {name!r}: set "
+             f"PMSYNC_INTEGRATION_NAME={name} with its settings, or re-point it --to block", EXIT_CONFIGURATION)
+    if where is Origin.block:
+        require_prefect_server()
+    try:
+        if where is Origin.block:
+            check_block_names([name])
+        account = integration_from_environment() if where is Origin.environment else integration_from_block(name)
+    except Exception as failure:  # a missing block or setting ends in one line and its exit code
+        fail_with(failure)
+    if not yes and not typer.confirm(f"Re-point {name} to {identity_of(account)}? Its rows are kept and its next sync "
+                                     "applies every record again", default=False):
+        fail(f"{name} not re-pointed (answered no); pass --yes to re-point without asking", EXIT_REFUSED)
+    try:
+        console.print(repointing_text(repoint_on_platform(account, say=_say)), highlight=False, soft_wrap=True)
+    except Exception as failure:  # the platform's failure still ends in one line and its exit code
         fail_with(failure)
 
 
@@ -187,6 +254,15 @@ def _validated_block(**fields: str):
     except ValidationError as problem:
         reasons = "; ".join(f"{'.'.join(map(str, error['loc'])) or 'block'}: {error['msg']}" for error in problem.errors())
         fail(f"the integration's settings are not valid: {reasons}", EXIT_CONFIGURATION)
+
+
+def _as_integration(block, name: str):
+    """The integration the block configures, as a run of it would see it (where: a block)."""
+    from pmsync.integrations import CONFIGURED_IN_BLOCK, Integration
+
+    return Integration(name=name, base_url=block.base_url, client_id=block.client_id, client_secret=block.client_secret,
+                       system_id=block.system_id, integration_user=block.integration_user,
+                       source_system=block.source_system, configured_in=CONFIGURED_IN_BLOCK)
 
 
 def _save(block, name: str, overwrite: bool):

@@ -13,8 +13,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
+from pmsync.identity import refuse_other_identity, registered_row, run_remedy
 from pmsync.integrations import Integration, IntegrationNotConfigured
 from pmsync.locks import LockHeartbeat, acquire, release, renew
 from pmsync.platform import make_engine, migrate
@@ -34,7 +35,6 @@ from pmsync.runs import (
 )
 from pmsync.settings import PlatformSettings
 from pmsync.source import PropertywareClient
-from schemas.tables import integrations
 
 log = logging.getLogger("pmsync.run")
 
@@ -224,12 +224,14 @@ def _integration_id(engine: Engine, integration: Integration | str, kind: RunKin
         return integration_id
     with engine.connect() as connection:
         refuse_removed(connection, name)
-        found = connection.execute(select(integrations.c.id).where(integrations.c.name == name)).scalar_one_or_none()
+        found = registered_row(connection, name)
+        if isinstance(integration, Integration):  # a dry run reads the source: only the account it is bound to
+            refuse_other_identity(found, integration, run_remedy(name, integration.configured_in))
     if found is None:
         raise IntegrationNotConfigured(
             f"integration {name!r} is not on the platform yet; run `pmsync sync initial` for it first"
         )
-    return found
+    return found.id
 
 
 def _finish(

@@ -117,8 +117,7 @@ def test_a_pipelined_sync_through_drift_a_killed_run_and_a_500_storm_ends_with_t
     with SandboxServer(store=SandboxStore(data=undisturbed)) as copy:
         monkeypatch.setenv("PMSYNC_PW_BASE_URL", copy.base_url)
         initial_sync()
-    with SandboxServer(store=SandboxStore(data=source_now)) as copy:
-        monkeypatch.setenv("PMSYNC_PW_BASE_URL", copy.base_url)
+    with SandboxServer(store=SandboxStore(data=source_now), port=copy.port) as copy:  # the same account: same host
         delta_sync()
 
     assert_same_rows(platform_state(platform_engine), platform_state(make_engine(plain_url)))

@@ -1,5 +1,5 @@
-"""`pmsync integration add|remove|list` before any server is asked: names, settings and the secret are checked first,
-a refused secret is never echoed, and it is asked for at a hidden prompt (a real terminal) when not given."""
+"""`pmsync integration add|remove|list|repoint` before any server is asked: names, settings and the secret are checked
+first, a refused secret is never echoed, and it is asked for at a hidden prompt (a real terminal) when not given."""
 
 from __future__ import annotations
 
@@ -41,10 +41,10 @@ def test_help_names_the_commands_the_required_settings_and_the_secrets_variable(
     group = run("integration", "--help", home=home)
     add = run("integration", "add", "--help", home=home)
 
-    assert group.returncode == 0 and all(command in group.stdout for command in ("add", "remove", "list"))
+    assert group.returncode == 0 and all(command in group.stdout for command in ("add", "remove", "list", "repoint"))
     assert add.returncode == 0
     for option in ("--base-url", "--client-id", "--system-id", "--integration-user", "--source-system", "--client-secret",
-                   "--overwrite", "--no-initial-sync", "PMSYNC_ADD_CLIENT_SECRET"):
+                   "--overwrite", "--repoint", "--no-initial-sync", "PMSYNC_ADD_CLIENT_SECRET"):
         assert option in add.stdout, option
 
 
@@ -89,6 +89,17 @@ def test_a_bad_setting_beside_the_secret_names_its_field_and_still_not_the_secre
     assert SECRET not in refused.stdout + refused.stderr + unknown.stdout + unknown.stderr
 
 
+def test_repointing_to_the_environment_needs_the_name_the_environment_configures(home):
+    other = run("integration", "repoint", "dune", "--to", "environment", "--yes", env={"PMSYNC_INTEGRATION_NAME": "acme"},
+                home=home)
+    bad = run("integration", "repoint", "dune", "--to", "elsewhere", home=home)
+
+    assert other.returncode == EXIT_CONFIGURATION and other.stdout == ""
+    assert other.stderr.strip() == ("error: the PMSYNC_* environment configures integration 'acme', not 'dune': set "
+                                    "PMSYNC_INTEGRATION_NAME=dune with its settings, or re-point it --to block")
+    assert bad.returncode == EXIT_CONFIGURATION and "'elsewhere' is not one of" in bad.stderr, bad.stderr
+
+
 def test_without_a_secret_or_a_terminal_to_ask_in_the_command_says_where_to_give_it(home):
     refused = run("integration", "add", "dune", *SETTINGS, home=home)
 
@@ -101,8 +112,9 @@ def test_valid_settings_still_need_a_prefect_server_and_the_secret_stays_unshown
     refused = run("integration", "add", "dune", *SETTINGS, env={"PMSYNC_ADD_CLIENT_SECRET": SECRET}, home=home)
     removed = run("integration", "remove", "dune", "--yes", home=home)
     listed = run("integration", "list", home=home)
+    repointed = run("integration", "repoint", "dune", "--yes", home=home)
 
-    for done in (refused, removed, listed):
+    for done in (refused, removed, listed, repointed):
         assert done.returncode == EXIT_CONFIGURATION and "no Prefect server configured" in done.stderr, done.stderr
     assert SECRET not in refused.stdout + refused.stderr
 
