@@ -43,13 +43,21 @@ def rejection(response: requests.Response, request: str) -> Exception:
 
 
 def listing_total(headers: Mapping[str, str], request: str, entity: str) -> int:
+    """X-Total-Count, if it is a count: a whole number, 0 or more, in ASCII digits, within int64 (more records than
+    ids cannot exist). Anything else (missing, negative, non-numeric, `1_000`, `+5`, non-ASCII digits) cannot be a
+    true count: SourceDataError naming the request, and the listing is never marked complete on it."""
     value = headers.get("X-Total-Count")
-    try:
-        return int(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise SourceDataError(
-            f"list response has no usable X-Total-Count header ({value!r})", request=request, entity=entity
-        ) from None
+    text = value.strip() if isinstance(value, str) else ""
+    if text.isascii() and text.isdigit() and int(text) <= MAX_TOTAL:
+        return int(text)
+    shown = value if value is None or len(value) <= 40 else value[:40] + "…"
+    raise SourceDataError(
+        f"list response has no usable X-Total-Count header ({shown!r}: not a count of records, a whole number 0 or "
+        "more); the listing cannot be proven complete", request=request, entity=entity,
+    )
+
+
+MAX_TOTAL = 2**63 - 1
 
 
 def as_record_list(body: Any, request: str, entity: str) -> list[dict[str, Any]]:
