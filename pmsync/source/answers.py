@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -11,7 +12,8 @@ import pydantic_core
 import requests
 
 from pmsync.source.errors import SourceAuthError, SourceDataError, SourceRequestRejected
-from pmsync.source.paging import Record
+from pmsync.source.paging import Record, RefusedRecord
+from schemas.source_values import SourceId, record_key
 
 
 def parse_json(content: bytes) -> Any:
@@ -57,33 +59,67 @@ def listing_total(headers: Mapping[str, str], request: str, entity: str) -> int:
     )
 
 
-MAX_TOTAL = 2**63 - 1
-
-
 def as_record_list(body: Any, request: str, entity: str) -> list[dict[str, Any]]:
     if not isinstance(body, list) or not all(isinstance(item, dict) for item in body):
         raise SourceDataError("list response is not a JSON array of objects", request=request, entity=entity)
     return body
 
 
-def parse_records(raw: list[Any], model: type[Record], request: str, entity: str) -> list[Record]:
+def parse_records(
+    raw: list[Any], model: type[Record], request: str, entity: str
+) -> tuple[list[Record], list[dict[str, Any]], list[RefusedRecord]]:
+    """The records `model` reads, their raw JSON (in step), and the records it refuses, each with its key and every
+    (field, reason): one bad record never fails its page (the quality gate quarantines it).
+
+    The page is read in one pass when nothing is wrong; only a page with a refusal is read record by record."""
     try:
-        return pydantic.TypeAdapter(list[model]).validate_python(raw)  # type: ignore[valid-type]
-    except pydantic.ValidationError as invalid:
-        first = invalid.errors(include_url=False, include_input=False)[0]
-        index, *field_path = first["loc"]
-        record = raw[index] if isinstance(index, int) and index < len(raw) else {}
+        return _list_reader(model).validate_python(raw), raw, []
+    except pydantic.ValidationError:
+        pass
+    records, kept, refused = [], [], []
+    for record in raw:
+        try:
+            records.append(model.model_validate(record))
+        except pydantic.ValidationError as invalid:
+            problems = [
+                (".".join(str(part) for part in error["loc"]) or "(record)", error["msg"])
+                for error in invalid.errors(include_url=False, include_input=False)
+            ]
+            refused.append(_refusal(record, problems))
+        else:
+            kept.append(record)
+    return records, kept, refused
+
+
+def parse_record(body: dict[str, Any], model: type[Record], request: str, entity: str) -> Record:
+    """One record read alone (a GET by id); a record its model refuses is a SourceDataError naming its id and field."""
+    records, _, refused = parse_records([body], model, request, entity)
+    if refused:
+        (field, reason), *more = refused[0].problems
         raise SourceDataError(
-            f"{first['msg']} ({len(invalid.errors())} problem(s) on this page)",
-            request=request,
-            entity=entity,
-            record_id=_record_id(record),
-            field=".".join(str(part) for part in field_path) or None,
-        ) from None
+            f"{reason}" + (f" (and {len(more)} more problem(s))" if more else ""),
+            request=request, entity=entity, record_id=refused[0].key, field=field,
+        )
+    return records[0]
 
 
-def _record_id(record: Any) -> Any:
-    return record.get("id") if isinstance(record, dict) else None
+MAX_TOTAL = 2**63 - 1
+_SOURCE_ID = pydantic.TypeAdapter(SourceId)
+
+
+@functools.cache
+def _list_reader(model: type[Record]) -> pydantic.TypeAdapter:
+    return pydantic.TypeAdapter(list[model])  # type: ignore[valid-type]
+
+
+def _refusal(record: Any, problems: list[tuple[str, str]]) -> RefusedRecord:
+    identifier = record.get("id") if isinstance(record, dict) else None
+    try:
+        source_id: int | None = _SOURCE_ID.validate_python(identifier)
+    except pydantic.ValidationError:
+        source_id = None
+    key = str(source_id) if source_id is not None else record_key(record if isinstance(record, dict) else {})
+    return RefusedRecord(record, key, source_id, tuple(problems))
 
 
 def error_message(response: requests.Response) -> str:

@@ -28,9 +28,24 @@ class PageCursor:
     reached: int | None = None
 
 
+@dataclass(frozen=True)
+class RefusedRecord:
+    """A listed record its model refuses (a wrong type, an id or reference beyond int64, money NUMERIC(14,2) cannot
+    hold): it does not load, and the quality gate quarantines it under `key` with each (field, reason).
+
+    `key` is its id as a platform row would have it, else its id as sent (schemas.source_values.record_key);
+    `source_id` is its id when that is one a platform row can have (int64), else None."""
+
+    raw: dict[str, Any]
+    key: str
+    source_id: int | None
+    problems: tuple[tuple[str, str], ...]
+
+
 @dataclass
 class SourcePage(Generic[Record]):
-    """One page of a listing, parsed: new records only (ids above the previous page's).
+    """One page of a listing, parsed: new records only (ids above the previous page's); `records` and `raw` in step,
+    the records their model refused apart in `refused`.
 
     `complete` is True only on the last page of a listing that reached its end (a page shorter than asked, ending at
     X-Total-Count); a stream is marked complete, or its absent records retired, only on such a page.
@@ -46,6 +61,11 @@ class SourcePage(Generic[Record]):
     requests_made: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
     complete: bool = False
+    refused: list[RefusedRecord] = field(default_factory=list)
+
+    def listed_ids(self) -> list[int]:
+        """The ids this page lists that a platform row can have: its records', and its refused records' readable ones."""
+        return [record.id for record in self.records] + [r.source_id for r in self.refused if r.source_id is not None]
 
 
 @dataclass(frozen=True)
