@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -9,14 +10,23 @@ from sqlalchemy import Engine, select
 from pmsync.identity import differences, identity_of, registered_identity, registered_row
 from pmsync.integrations import Integration
 from pmsync.quality import record_quarantine
-from pmsync.source import PropertywareClient
-from schemas.tables import SYNCED_TABLES, leases, sync_runs, sync_state, unapplied_records
+from pmsync.source import PropertywareClient, SourceDataError
+from schemas.source_values import is_source_id
+from schemas.tables import SYNCED_TABLES, integrations, leases, sync_runs, sync_state, unapplied_records
 
 HIDDEN_COLUMNS = {"source_data", "source_modified_at", "source_id"}
 
 
-def explain(engine: Engine, integration: Integration, entity: str, source_id: int, client: PropertywareClient | None) -> list[str]:
-    """Plain-language lines answering "why isn't this record on the platform / why didn't it change"."""
+def explain(engine: Engine, integration: Integration, entity: str, source_id: int | str,
+            client: PropertywareClient | None) -> list[str]:
+    """Plain-language lines answering "why isn't this record on the platform / why didn't it change".
+
+    `source_id` as the source sent it: an id no platform row can have (beyond int64, not a number) can only be in
+    quarantine, refused by its record model; it is looked up there alone."""
+    number = as_source_id(source_id)
+    if number is None:
+        return _explain_refused(engine, integration, entity, str(source_id))
+    source_id = number
     rules = integration.rules
     if entity not in rules.rules:
         return [f"unknown entity {entity!r}; use one of: {', '.join(rules.entities())}"]
@@ -91,6 +101,28 @@ def explain(engine: Engine, integration: Integration, entity: str, source_id: in
     return lines
 
 
+def as_source_id(text: int | str) -> int | None:
+    """The id a platform row would have for `text` (an int64 written as digits), else None."""
+    if isinstance(text, int):
+        return text if is_source_id(text) else None
+    number = int(text) if re.fullmatch(r"-?[0-9]+", text.strip()) else None
+    return number if is_source_id(number) else None
+
+
+def _explain_refused(engine: Engine, integration: Integration, entity: str, sent: str) -> list[str]:
+    """A record whose id no platform row can have: only its quarantine row can say anything."""
+    with engine.connect() as connection:
+        integration_id = connection.execute(
+            select(integrations.c.id).where(integrations.c.name == integration.name)
+        ).scalar_one_or_none()
+        quarantined = record_quarantine(connection, integration_id, entity, sent) if integration_id is not None else None
+    if quarantined is None or quarantined.status != "open":
+        return [f"{entity} {sent} is not an id a platform row can have (an int64), and no run quarantined a record sent "
+                f"with that id for integration {integration.name!r}"]
+    return [f"{entity} {sent} is quarantined since {quarantined.first_seen_at:%Y-%m-%d %H:%M} UTC (last checked by run "
+            f"{quarantined.run_id}): failed {'; '.join(quarantined.expectations)} — fix it in the source"]
+
+
 def _lease_of_resident(connection, row, held) -> int | None:
     if row is not None and row.lease_id is not None:
         return connection.execute(select(leases.c.source_id).where(leases.c.id == row.lease_id)).scalar_one_or_none()
@@ -109,7 +141,10 @@ def _compare_with_source(
         return ["the source record cannot be looked up (its lease is unknown)"]
     if not stream.readable_by_id:
         return [f"the source has no endpoint to read one {stream.name} record; `pmsync balance LEASE_ID` re-reads a lease's"]
-    record = client.get_one(f"{stream.path}/{record_id}", stream.record, entity=stream.name)
+    try:
+        record = client.get_one(f"{stream.path}/{record_id}", stream.record, entity=stream.name)
+    except SourceDataError as refused:
+        return [f"source now: its record is refused by the {stream.record.__name__} model ({refused})"]
     if record is None:
         return [f"the source has no {stream.name} record {record_id} (404)"]
     raw = record.model_dump(mode="json", exclude_none=True)

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.engine import Connection
 
 from pmsync.platform import among, upsert
+from schemas.source_values import key_of
 from schemas.tables import integrations, quarantine
 
 HELD = ("open", "warning")
@@ -116,11 +117,13 @@ def run_warned(connection: Connection, run_id: int) -> Counter:
     return Counter(row.entity for row in rows)
 
 
-def record_quarantine(connection: Connection, integration_id: int, entity: str, source_id: int) -> Any:
+def record_quarantine(connection: Connection, integration_id: int, entity: str, source_id: int | str) -> Any:
+    """The quarantine row of a record, by its id (or its id as sent, for a record whose id no platform row can have:
+    schemas.source_values.key_of)."""
     return connection.execute(
         select(quarantine).where(
             quarantine.c.integration_id == integration_id,
             quarantine.c.entity == entity,
-            quarantine.c.source_id == str(source_id),
+            quarantine.c.source_id == key_of(str(source_id)),
         )
     ).one_or_none()

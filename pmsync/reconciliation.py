@@ -75,9 +75,11 @@ class SourceListing:
     totals: list[int] = field(default_factory=list)
 
     def add(self, page: SourcePage) -> None:
+        """A page's ids; a record its model refused is listed all the same, and active unless it says otherwise."""
         self.totals.append(page.total)
-        self.listed += len(page.records)
+        self.listed += len(page.records) + len(page.refused)
         self.active_ids.update(record.id for record in page.records if record.active is not False)
+        self.active_ids.update(r.source_id for r in page.refused if r.source_id is not None and r.raw.get("active") is not False)
 
     def problem(self, total_after: int) -> str | None:
         """Why the scan cannot be trusted (None when the ids fetched match X-Total-Count before, during and after)."""

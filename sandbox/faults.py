@@ -6,7 +6,7 @@ import dataclasses
 from typing import Any
 
 KINDS = ("status", "truncated_json", "wrong_type", "drift", "drop_page", "disconnect", "reset", "cut_body",
-         "ignore_offset", "total_jump")
+         "ignore_offset", "total_jump", "total_header")
 CONNECTION_KINDS = ("disconnect", "reset", "cut_body")
 """Faults applied at the raw ASGI level, before routing and authentication."""
 
@@ -40,6 +40,8 @@ class Fault:
                       `times` times.
     - total_jump:     the list request whose offset equals `page_offset` reports X-Total-Count increased by `jump`
                       (the records served are the true ones), once. Stays first in the queue for its path until then.
+    - total_header:   the next `times` list requests report X-Total-Count as `value`, sent as text whatever it says
+                      ("-3", "12abc", "", "99999999999999999999"); the records served are the true ones.
     """
 
     kind: str
@@ -117,6 +119,10 @@ def total_jump_fault(path: str, page_offset: int, jump: int) -> Fault:
     return Fault("total_jump", path, "GET", page_offset=page_offset, jump=jump)
 
 
+def total_header_fault(path: str, value: Any, times: int = 1) -> Fault:
+    return Fault("total_header", path, "GET", times=times, value=value)
+
+
 _BODY_FIELDS = {f.name for f in dataclasses.fields(Fault)} - {"pages_seen"}
 
 
@@ -133,7 +139,9 @@ def fault_from_dict(body: dict) -> Fault:
         raise ValueError("status needs status")
     if body["kind"] == "total_jump" and not {"page_offset", "jump"} <= set(body):
         raise ValueError("total_jump needs page_offset and jump")
-    if body["kind"] in ("drift", "drop_page", "ignore_offset", "total_jump", "reset", "cut_body"):
+    if body["kind"] == "total_header" and "value" not in body:
+        raise ValueError("total_header needs value (the X-Total-Count text to send)")
+    if body["kind"] in ("drift", "drop_page", "ignore_offset", "total_jump", "total_header", "reset", "cut_body"):
         body = {"method": "GET", **body}
     if body["kind"] == "disconnect":
         body = {"method": "POST", **body}

@@ -117,8 +117,9 @@ class VendorApi:
                 dropped = store.claim_fault(path, "GET", ("drop_page",), lambda f: f.page_offset == query.offset)
                 page = [] if dropped else [self.render(table.by_id[i]) for i in page_ids]
                 jumped = store.claim_fault(path, "GET", ("total_jump",), lambda f: f.page_offset == query.offset)
-                total = len(ids) + (jumped.jump if jumped else 0)
-            return self.finish(request, path, page, {"X-Total-Count": str(total)})
+                total = str(len(ids) + (jumped.jump if jumped else 0))
+                told = store.claim_fault(path, "GET", ("total_header",))
+            return self.finish(request, path, page, {"X-Total-Count": str(told.value) if told else total})
 
         list_records.__name__ = f"get_{entity}"
         return list_records

@@ -2,25 +2,32 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticSerializationError, to_json
 
-from schemas.source_values import UtcMoment, storable
+from schemas.source_values import Int32, MoneyAmount, SourceId, UtcMoment, storable
+
+BARE_NON_FINITE = re.compile(rb"[:,\[]-?(?:NaN|Infinity)")
+"""A NaN or an infinity as pydantic's encoder writes them: bare, after a colon, a comma or a bracket."""
 
 
 def is_storable(raw: Any) -> bool:
-    """Whether `raw` (a record, or a page's list of them) holds no text that `storable` would change: no NUL (its JSON
-    has no \\u0000 escape) and no lone surrogate (it encodes as UTF-8). One pass in pydantic's Rust encoder; a value
-    it cannot encode counts as not storable, so the caller takes the careful path."""
+    """Whether `raw` (a record, or a page's list of them) holds nothing that `storable` would change: no NUL (its JSON
+    has no \\u0000 escape), no lone surrogate (it encodes as UTF-8), no NaN or infinity (a lenient parser reads them
+    where the models do not look; the encoder writes them bare). One pass in pydantic's Rust encoder; a value it
+    cannot encode counts as not storable, so the caller takes the careful path."""
     try:
-        return b"\\u0000" not in to_json(raw)
+        encoded = to_json(raw)
     except PydanticSerializationError:
         return False
+    if b"\\u0000" in encoded:
+        return False
+    return not (b"NaN" in encoded or b"Infinity" in encoded) or BARE_NON_FINITE.search(encoded) is None
 
 
 @dataclass
@@ -36,11 +43,16 @@ class Candidate:
 
 
 class SourceRecord(BaseModel):
-    """Fields every listed source record has."""
+    """Fields every listed source record has.
+
+    The models read the vendor's spec (tests/contract/propertyware-openapi.json) and hold only what the platform's
+    columns can store: ids and references int64 (BIGINT), int32 numbers (INTEGER), money within NUMERIC(14,2), and
+    enum fields no longer than their column. A record a model refuses is quarantined by the quality gate, by field.
+    """
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    id: int
+    id: SourceId
     lastModifiedDateTime: UtcMoment | None = None
     createdDateTime: UtcMoment | None = None
 
@@ -91,8 +103,8 @@ EMPTY_ADDRESS = Address()
 class PropertyManager(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    id: int | None = None
-    userID: int | None = None
+    id: SourceId | None = None
+    userID: SourceId | None = None
     name: str | None = None
     email: str | None = None
 
@@ -102,7 +114,7 @@ class BuildingRecord(SourceRecord):
     abbreviation: str | None = None
     active: bool | None = None
     address: Address | None = None
-    portfolioID: int | None = None
+    portfolioID: SourceId | None = None
     propertyManagerList: list[PropertyManager] | None = None
 
     def rows(self, raw: dict[str, Any]) -> list[Candidate]:
@@ -125,7 +137,7 @@ class UnitRecord(SourceRecord):
     name: str | None = None
     abbreviation: str | None = None
     active: bool | None = None
-    buildingID: int | None = None
+    buildingID: SourceId | None = None
     address: Address | None = None
 
     def rows(self, raw: dict[str, Any]) -> list[Candidate]:
@@ -146,7 +158,7 @@ class UnitRecord(SourceRecord):
 class LeaseContact(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    id: int
+    id: SourceId
     firstName: str | None = None
     lastName: str | None = None
     email: str | None = None
@@ -159,8 +171,8 @@ class LeaseContact(BaseModel):
 
 class LeaseRecord(SourceRecord):
     leaseName: str | None = None
-    unitID: int | None = None
-    buildingID: int | None = None
+    unitID: SourceId | None = None
+    buildingID: SourceId | None = None
     active: bool | None = None
     status: str | None = None
     startDate: date | None = None
@@ -168,8 +180,8 @@ class LeaseRecord(SourceRecord):
     moveInDate: date | None = None
     moveOutDate: date | None = None
     scheduleMoveOutDate: date | None = None
-    baseRent: Decimal | None = None
-    leaseBalance: Decimal | None = None
+    baseRent: MoneyAmount | None = None
+    leaseBalance: MoneyAmount | None = None
     contacts: list[LeaseContact] | None = None
 
     def rows(self, raw: dict[str, Any]) -> list[Candidate]:
@@ -218,11 +230,11 @@ class LeaseRecord(SourceRecord):
 
 
 class WorkOrderRecord(SourceRecord):
-    number: int | None = None
-    buildingID: int | None = None
-    unitID: int | None = None
+    number: Int32 | None = None
+    buildingID: SourceId | None = None
+    unitID: SourceId | None = None
     description: str | None = None
-    priority: str | None = None
+    priority: Annotated[str, StringConstraints(max_length=20)] | None = None
     status: str | None = None
     type: str | None = None
     category: str | None = None
@@ -254,12 +266,12 @@ class WorkOrderRecord(SourceRecord):
 class ChargeRecord(SourceRecord):
     """A lease charge (the vendor's ChargeTx)."""
 
-    leaseID: int | None = None
+    leaseID: SourceId | None = None
     postDate: date | None = Field(None, alias="date")
-    amount: Decimal | None = None
-    amountDue: Decimal | None = None
-    amountPaid: Decimal | None = None
-    glAccountID: int | None = None
+    amount: MoneyAmount | None = None
+    amountDue: MoneyAmount | None = None
+    amountPaid: MoneyAmount | None = None
+    glAccountID: SourceId | None = None
     refNo: str | None = None
     comments: str | None = None
 
@@ -282,11 +294,11 @@ class ChargeRecord(SourceRecord):
 class PaymentRecord(SourceRecord):
     """A lease payment (the vendor's Payment)."""
 
-    leaseID: int | None = None
-    contactID: int | None = None
+    leaseID: SourceId | None = None
+    contactID: SourceId | None = None
     postDate: date | None = Field(None, alias="date")
-    amount: Decimal | None = None
-    paymentType: str | None = None
+    amount: MoneyAmount | None = None
+    paymentType: Annotated[str, StringConstraints(max_length=40)] | None = None
     refNo: str | None = None
     depositDate: date | None = None
     isDeposited: bool | None = None

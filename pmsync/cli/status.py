@@ -209,7 +209,7 @@ def quality(
 
 def explain_record(
     entity: str = typer.Argument(..., help="property, unit, lease, resident or work_order"),
-    source_id: int = typer.Argument(..., help="The record's id in the source."),
+    source_id: str = typer.Argument(..., help="The record's id in the source, as it sent it."),
     compare_source: bool = typer.Option(True, "--compare-source/--no-source", help="Also fetch the record from the source now."),
     integration: Optional[str] = INTEGRATION,
 ) -> None:

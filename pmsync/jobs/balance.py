@@ -31,7 +31,7 @@ def lease_balance(steps: Steps, lease_id: LeaseId, integration: IntegrationName 
             while cursor is not None:
                 page = steps.extract_page(session.client, stream, cursor, {"leaseID": lease_id})
                 steps.load_lease_page(session, stream, steps.validate_pages(session, gate, stream, [page])[0])
-                listed += [record.id for record in page.records]
+                listed += page.listed_ids()
                 cursor = page.next_cursor
             steps.retire_missing_entries(session, stream, lease_id, listed, page.complete)
     try:

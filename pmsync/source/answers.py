@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -11,7 +12,8 @@ import pydantic_core
 import requests
 
 from pmsync.source.errors import SourceAuthError, SourceDataError, SourceRequestRejected
-from pmsync.source.paging import Record
+from pmsync.source.paging import Record, RefusedRecord
+from schemas.source_values import SourceId, record_key
 
 
 def parse_json(content: bytes) -> Any:
@@ -43,13 +45,18 @@ def rejection(response: requests.Response, request: str) -> Exception:
 
 
 def listing_total(headers: Mapping[str, str], request: str, entity: str) -> int:
+    """X-Total-Count, if it is a count: a whole number, 0 or more, in ASCII digits, within int64 (more records than
+    ids cannot exist). Anything else (missing, negative, non-numeric, `1_000`, `+5`, non-ASCII digits) cannot be a
+    true count: SourceDataError naming the request, and the listing is never marked complete on it."""
     value = headers.get("X-Total-Count")
-    try:
-        return int(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise SourceDataError(
-            f"list response has no usable X-Total-Count header ({value!r})", request=request, entity=entity
-        ) from None
+    text = value.strip() if isinstance(value, str) else ""
+    if text.isascii() and text.isdigit() and int(text) <= MAX_TOTAL:
+        return int(text)
+    shown = value if value is None or len(value) <= 40 else value[:40] + "…"
+    raise SourceDataError(
+        f"list response has no usable X-Total-Count header ({shown!r}: not a count of records, a whole number 0 or "
+        "more); the listing cannot be proven complete", request=request, entity=entity,
+    )
 
 
 def as_record_list(body: Any, request: str, entity: str) -> list[dict[str, Any]]:
@@ -58,24 +65,61 @@ def as_record_list(body: Any, request: str, entity: str) -> list[dict[str, Any]]
     return body
 
 
-def parse_records(raw: list[Any], model: type[Record], request: str, entity: str) -> list[Record]:
+def parse_records(
+    raw: list[Any], model: type[Record], request: str, entity: str
+) -> tuple[list[Record], list[dict[str, Any]], list[RefusedRecord]]:
+    """The records `model` reads, their raw JSON (in step), and the records it refuses, each with its key and every
+    (field, reason): one bad record never fails its page (the quality gate quarantines it).
+
+    The page is read in one pass when nothing is wrong; only a page with a refusal is read record by record."""
     try:
-        return pydantic.TypeAdapter(list[model]).validate_python(raw)  # type: ignore[valid-type]
-    except pydantic.ValidationError as invalid:
-        first = invalid.errors(include_url=False, include_input=False)[0]
-        index, *field_path = first["loc"]
-        record = raw[index] if isinstance(index, int) and index < len(raw) else {}
+        return _list_reader(model).validate_python(raw), raw, []
+    except pydantic.ValidationError:
+        pass
+    records, kept, refused = [], [], []
+    for record in raw:
+        try:
+            records.append(model.model_validate(record))
+        except pydantic.ValidationError as invalid:
+            problems = [
+                (".".join(str(part) for part in error["loc"]) or "(record)", error["msg"])
+                for error in invalid.errors(include_url=False, include_input=False)
+            ]
+            refused.append(_refusal(record, problems))
+        else:
+            kept.append(record)
+    return records, kept, refused
+
+
+def parse_record(body: dict[str, Any], model: type[Record], request: str, entity: str) -> Record:
+    """One record read alone (a GET by id); a record its model refuses is a SourceDataError naming its id and field."""
+    records, _, refused = parse_records([body], model, request, entity)
+    if refused:
+        (field, reason), *more = refused[0].problems
         raise SourceDataError(
-            f"{first['msg']} ({len(invalid.errors())} problem(s) on this page)",
-            request=request,
-            entity=entity,
-            record_id=_record_id(record),
-            field=".".join(str(part) for part in field_path) or None,
-        ) from None
+            f"{reason}" + (f" (and {len(more)} more problem(s))" if more else ""),
+            request=request, entity=entity, record_id=refused[0].key, field=field,
+        )
+    return records[0]
 
 
-def _record_id(record: Any) -> Any:
-    return record.get("id") if isinstance(record, dict) else None
+MAX_TOTAL = 2**63 - 1
+_SOURCE_ID = pydantic.TypeAdapter(SourceId)
+
+
+@functools.cache
+def _list_reader(model: type[Record]) -> pydantic.TypeAdapter:
+    return pydantic.TypeAdapter(list[model])  # type: ignore[valid-type]
+
+
+def _refusal(record: Any, problems: list[tuple[str, str]]) -> RefusedRecord:
+    identifier = record.get("id") if isinstance(record, dict) else None
+    try:
+        source_id: int | None = _SOURCE_ID.validate_python(identifier)
+    except pydantic.ValidationError:
+        source_id = None
+    key = str(source_id) if source_id is not None else record_key(record if isinstance(record, dict) else {})
+    return RefusedRecord(record, key, source_id, tuple(problems))
 
 
 def error_message(response: requests.Response) -> str:

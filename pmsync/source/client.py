@@ -14,7 +14,8 @@ import requests
 import urllib3.exceptions
 from pydantic import SecretStr
 
-from pmsync.source.answers import as_record_list, error_message, listing_total, parse_json, parse_records, rejection
+from pmsync.source.answers import (as_record_list, error_message, listing_total, parse_json, parse_record, parse_records,
+                                   rejection)
 from pmsync.source.budget import DEFAULT_CONCURRENCY, RequestBudget, check_concurrency
 from pmsync.source.errors import (FetchAbandoned, SourceAuthError, SourceDataError, SourceOutcomeUnknown,
                                   SourceRequestRejected, SourceRequestUnsendable, SourceUnavailable)
@@ -165,10 +166,10 @@ class PropertywareClient:
 
     @staticmethod
     def page_of(cut: PageCut, model: type[Record], entity: str, request: str) -> SourcePage[Record]:
-        """The accepted page with its new records parsed into `model`."""
-        records = parse_records(cut.fresh, model, request, entity)
-        return SourcePage(entity, request, records, cut.fresh, cut.total, cut.next_cursor, cut.offset, cut.calls,
-                          complete=cut.complete)
+        """The accepted page with its new records parsed into `model` (those it refuses kept apart, for quarantine)."""
+        records, raw, refused = parse_records(cut.fresh, model, request, entity)
+        return SourcePage(entity, request, records, raw, cut.total, cut.next_cursor, cut.offset, cut.calls,
+                          complete=cut.complete, refused=refused)
 
     def new_session(self) -> requests.Session:
         """A session with this client's headers, for a worker thread (a requests.Session is not shared by threads)."""
@@ -184,7 +185,7 @@ class PropertywareClient:
             if rejected.status == 404:
                 return None
             raise
-        return parse_records([body], model, request, entity)[0]
+        return parse_record(body, model, request, entity)
 
     def send_write(self, method: str, path: str, body: Any, *, entity: str) -> Any:
         """One POST or PUT with a JSON body; the parsed answer (None when empty).
@@ -221,11 +222,13 @@ class PropertywareClient:
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     def get_page_of_one(self, path: str, model: type[Record], *, entity: str) -> SourcePage[Record]:
-        """One record by its path (e.g. `/leases/12`) as a one-record page, raw JSON kept; a 404 is an error."""
+        """One record by its path (e.g. `/leases/12`) as a one-record page, raw JSON kept (a record its model refuses
+        is the page's refused record, for quarantine); a 404 is an error."""
         body, _, request = self._get(path, {}, entity)
         if not isinstance(body, dict):
             raise SourceDataError("response is not a JSON object", request=request, entity=entity)
-        return SourcePage(entity, request, parse_records([body], model, request, entity), [body], 1, None)
+        records, raw, refused = parse_records([body], model, request, entity)
+        return SourcePage(entity, request, records, raw, 1, None, refused=refused)
 
     def _get(self, path: str, params: Mapping[str, Any], entity: str, *, session: requests.Session | None = None,
              cancelled: threading.Event | None = None) -> tuple[Any, Mapping[str, str], str]:

@@ -9,7 +9,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
-from pmsync.source.errors import SourceListingUnstable, SourcePagingBroken, SourceUnavailable
+from pmsync.source.errors import SourceDataError, SourceListingUnstable, SourcePagingBroken, SourceUnavailable
 
 MAX_PAGE_SIZE = 500
 Record = TypeVar("Record", bound=BaseModel)
@@ -28,12 +28,27 @@ class PageCursor:
     reached: int | None = None
 
 
+@dataclass(frozen=True)
+class RefusedRecord:
+    """A listed record its model refuses (a wrong type, an id or reference beyond int64, money NUMERIC(14,2) cannot
+    hold): it does not load, and the quality gate quarantines it under `key` with each (field, reason).
+
+    `key` is its id as a platform row would have it, else its id as sent (schemas.source_values.record_key);
+    `source_id` is its id when that is one a platform row can have (int64), else None."""
+
+    raw: dict[str, Any]
+    key: str
+    source_id: int | None
+    problems: tuple[tuple[str, str], ...]
+
+
 @dataclass
 class SourcePage(Generic[Record]):
-    """One page of a listing, parsed: new records only (ids above the previous page's).
+    """One page of a listing, parsed: new records only (ids above the previous page's); `records` and `raw` in step,
+    the records their model refused apart in `refused`.
 
-    `complete` is True only on the last page of a listing that reached its end (every record up to X-Total-Count
-    was served); a stream is marked complete, or its absent records retired, only on such a page.
+    `complete` is True only on the last page of a listing that reached its end (a page shorter than asked, ending at
+    X-Total-Count); a stream is marked complete, or its absent records retired, only on such a page.
     """
 
     entity: str
@@ -46,6 +61,11 @@ class SourcePage(Generic[Record]):
     requests_made: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
     complete: bool = False
+    refused: list[RefusedRecord] = field(default_factory=list)
+
+    def listed_ids(self) -> list[int]:
+        """The ids this page lists that a platform row can have: its records', and its refused records' readable ones."""
+        return [record.id for record in self.records] + [r.source_id for r in self.refused if r.source_id is not None]
 
 
 @dataclass(frozen=True)
@@ -82,7 +102,10 @@ class Paginator:
     record that brings no new id, nor gets beyond the previous page's records, while X-Total-Count says more remain
     (SourcePagingBroken), a total that jumps by more
     than one page size between consecutive responses (SourceListingUnstable), a page that ends short of the total
-    (SourceUnavailable). `complete` is set only on the page where the listing reached its end.
+    (SourceUnavailable), a total its own answer contradicts (SourceDataError). `complete` is set only on the page
+    where the listing reached its end: a page shorter than asked, ending exactly at the total. A full page proves
+    nothing, even one ending where the total says the listing ends: one more request (one record early, as always)
+    must come back short.
     """
 
     def __init__(self, cursor: PageCursor, page_size: int, *, entity: str) -> None:
@@ -102,6 +125,7 @@ class Paginator:
         `request` names the HTTP request in errors."""
         offset = self.request().offset
         self.calls += 1
+        check_total_possible(total, offset, len(raw), entity=self.entity, request=request)
         check_total_steady(self._previous_total, total, self.limit, entity=self.entity, request=request)
         self._previous_total = total
         if self._step_back and offset > 0 and not overlaps(raw, self.cursor.last_id):
@@ -111,7 +135,7 @@ class Paginator:
             raise SourceUnavailable(f"{self.entity} listing ended at {offset + len(raw)} of {total} records", request=request)
         fresh = [r for r in raw if is_new(r, self.cursor.last_id)]
         next_offset = offset + len(raw)
-        done = len(raw) < self.limit or next_offset >= total
+        done = len(raw) < self.limit
         top = max((r["id"] for r in raw if isinstance(r.get("id"), int)), default=None)
         before = self.cursor.last_id if self.cursor.reached is None else self.cursor.reached
         moved = top is not None and (before is None or top > before)
@@ -125,7 +149,8 @@ class Paginator:
     def speculate(self, count: int) -> list[PageRequest]:
         """The requests of the next `count` pages after this one if every page comes back full and overlapping as
         expected (each starts one record before the previous one's end), stopping where X-Total-Count says the listing
-        ends. Only for a paginator that has not stepped back and knows the total; else nothing is predictable."""
+        ends (with the page that confirms it: the one after a full page ending there). Only for a paginator that has
+        not stepped back and knows the total; else nothing is predictable."""
         if self._step_back != 1 or self.cursor.total is None or self.calls:
             return []
         first = self.request()
@@ -133,9 +158,11 @@ class Paginator:
         predicted = []
         for index in range(1, count + 1):
             previous_end = first.offset + (index - 1) * stride + self.limit
-            if previous_end >= self.cursor.total:
+            if previous_end > self.cursor.total:
                 break
             predicted.append(PageRequest(previous_end - 1, self.limit))
+            if previous_end == self.cursor.total:
+                break
         return predicted
 
 
@@ -153,6 +180,22 @@ def check_page_size(page_size: int) -> int:
             f"PMSYNC_PW_PAGE_SIZE must be a whole number from 1 to {MAX_PAGE_SIZE} (the vendor's cap), got {page_size!r}"
         )
     return page_size
+
+
+def check_total_possible(total: int, offset: int, served: int, *, entity: str, request: str) -> None:
+    """X-Total-Count counts the listing's records, so an answer serving records up to number `offset + served`
+    proves at least that many exist (an empty answer, only that the count is not negative). A smaller total
+    (negative; fewer than the records the listing has already paged past; a full page running past the end the total
+    claims) cannot be true, and a header that cannot be true proves nothing: SourceDataError naming the request, and
+    the listing is never marked complete on it."""
+    at_least = offset + served if served else 0
+    if total < at_least:
+        raise SourceDataError(
+            f"X-Total-Count says {total} records, yet this answer proves at least {at_least}: the total cannot be "
+            "true, so the listing cannot be proven complete; run again, and report it to the vendor if it persists",
+            request=request,
+            entity=entity,
+        )
 
 
 def check_total_steady(previous: int | None, total: int, page_size: int, *, entity: str, request: str) -> None:

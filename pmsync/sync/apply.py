@@ -18,6 +18,7 @@ from pmsync.sync.changes import SKIPPED_COUNTS, hashed_entity, page_hashes, reco
 from pmsync.sync.gate import CheckedPage
 from pmsync.sync.policy import LoadContext, PageOutcome, apply_candidates
 from pmsync.sync.scope import SyncSession
+from schemas.source_values import is_source_id
 from schemas.tables import SYNCED_TABLES
 
 log = logging.getLogger("pmsync.sync")
@@ -46,12 +47,12 @@ def apply_page(
     hashed = hashed_entity(stream)
     hashes: dict[int, str | None] = {}
     if hashed is not None:
-        dirty = {failure.record.get("id") for failure in held}
+        dirty = {failure.record.get("id") for failure in held if is_source_id(failure.record.get("id"))}
         hashes = {
             source_id: None if source_id in dirty else digest
             for source_id, digest in page_hashes(page, record_salt(session)).items()
         }
-        outcome.unclean.setdefault(hashed, set()).update(dirty - {None})
+        outcome.unclean.setdefault(hashed, set()).update(dirty)
     with session.engine.begin() as connection:
         if whole_listing:
             renew(connection, integration.name, session.lock_holder, session.lock_lease)
@@ -106,4 +107,4 @@ def _listing_position(page: SourcePage) -> int:
     """How far into the listing this page read (its request re-reads the previous page's last record or more)."""
     if page.next_cursor is not None:
         return page.next_cursor.offset
-    return page.total if page.complete else page.offset + len(page.raw)
+    return page.total if page.complete else page.offset + len(page.raw) + len(page.refused)

@@ -10,7 +10,6 @@ import threading
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import accumulate
 from pathlib import Path
@@ -20,7 +19,10 @@ from pmsync.rules import Stream
 from pmsync.source import SourcePage
 from pmsync.sync.changes import SKIPPED_COUNTS
 from pmsync.sync.gate_frame import candidate_frame, columns_read
+from pmsync.sync.gate_results import CheckedPage, DataQualityError, QualityFailure, held_summaries, refused_failure
 from schemas.records import Candidate, is_storable
+
+__all__ = ["CheckedPage", "DataQualityError", "QualityFailure", "QualityGate", "check_pages", "held_summaries"]
 
 VERDICTS_ONLY = {"result_format": "BOOLEAN_ONLY"}
 FAILING_ROWS = {"result_format": "COMPLETE"}
@@ -28,43 +30,6 @@ FAILING_ROWS = {"result_format": "COMPLETE"}
 SEVERITIES = ("error", "warning")
 """An expectation's meta "severity": "error" (the default) quarantines a failing record; "warning" lets it load and
 records it (quarantine status "warning"), reported in the run summary and `pmsync quality`."""
-
-
-class DataQualityError(Exception):
-    """Fatal for the run: a batch failed too many expectations (or a suite cannot run); fix the source or the suite.
-
-    `facts` holds what an alert may carry for a stop by share: the entity and the counts (no record, no value)."""
-
-    def __init__(self, message: str, facts: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.facts = facts or {}
-
-
-@dataclass(frozen=True)
-class QualityFailure:
-    """One record the gate kept out (severity "error") or let through with a warning, with the expectations it broke."""
-
-    entity: str
-    source_id: str
-    expectations: list[str]
-    record: dict[str, Any]
-    severity: str = "error"
-
-
-@dataclass
-class CheckedPage:
-    """A page after the gate: candidates that passed (warned ones included), per entity, the records it quarantined
-    and the ones it warned about."""
-
-    page: SourcePage
-    candidates: dict[str, list[Candidate]]
-    failures: list[QualityFailure] = field(default_factory=list)
-    warnings: list[QualityFailure] = field(default_factory=list)
-
-    def clean_source_ids(self, entity: str) -> list[str]:
-        """Source ids of the entity's records that broke no expectation, not even a warning (their quarantine row is released)."""
-        warned = {w.source_id for w in self.warnings if w.entity == entity}
-        return [str(c.source_id) for c in self.candidates.get(entity, []) if str(c.source_id) not in warned]
 
 
 class QualityGate:
@@ -158,28 +123,35 @@ class QualityGate:
             )
 
     def check(
-        self, entity: str, pages: list[tuple[list[Candidate], str]], now: datetime, unchanged: list[int] | None = None
+        self, entity: str, pages: list[tuple[list[Candidate], str]], now: datetime, unchanged: list[int] | None = None,
+        refused: list[list[QualityFailure]] | None = None,
     ) -> list[tuple[list[Candidate], list[QualityFailure], list[QualityFailure]]]:
         """Per page of (candidates, request): those that load (warned ones included), those quarantined (an
-        expectation of severity "error" broken) and those warned about (only "warning" expectations broken).
+        expectation of severity "error" broken, or refused by the record model: `refused[n]`, page n's) and those
+        warned about (only "warning" expectations broken).
 
         One GX run covers all the pages (its cost is mostly per run); the failure share that stops the run is
-        still judged page by page, on quarantined records only, out of all the page's records of the entity:
-        `unchanged[n]` counts page n's that left unchecked, their content unchanged since it last passed (the
-        records checked again are then mostly those that failed before, and alone would overstate the share).
+        still judged page by page, on quarantined records only (refused ones included), out of all the page's
+        records of the entity: `unchanged[n]` counts page n's that left unchecked, their content unchanged since it
+        last passed (the records checked again are then mostly those that failed before, and alone would overstate
+        the share).
         """
+        refused = refused or [[] for _ in pages]
         everything = [candidate for candidates, _ in pages for candidate in candidates]
-        if not everything:
+        if not everything and not any(refused):
             return [([], [], []) for _ in pages]
-        self._ensure_open()
-        broken, warned = self._broken_rows(entity, everything, pages[0][1], now)
+        broken, warned = {}, {}
+        if everything:
+            self._ensure_open()
+            broken, warned = self._broken_rows(entity, everything, pages[0][1], now)
         starts = list(accumulate((len(candidates) for candidates, _ in pages), initial=0))
         broken_by_page, warned_by_page = _by_page(broken, starts), _by_page(warned, starts)
         outcomes = []
         for number, (candidates, request) in enumerate(pages):
-            mine, notes = broken_by_page.get(number, {}), warned_by_page.get(number, {})
-            self._stop_if_too_many(entity, mine, len(candidates) + (unchanged[number] if unchanged else 0), request)
-            failures = [
+            mine, notes, kept_out = broken_by_page.get(number, {}), warned_by_page.get(number, {}), refused[number]
+            checked = len(candidates) + len(kept_out) + (unchanged[number] if unchanged else 0)
+            self._stop_if_too_many(entity, [*mine.values(), *(f.expectations for f in kept_out)], checked, request)
+            failures = kept_out + [
                 QualityFailure(entity, str(candidates[row].source_id), sorted({*labels, *notes.get(row, [])}),
                                candidates[row].payload)
                 for row, labels in mine.items()
@@ -229,10 +201,12 @@ class QualityGate:
                 held.setdefault(row, []).append(label)
         return broken, warned
 
-    def _stop_if_too_many(self, entity: str, broken: dict[int, list[str]], rows: int, request: str) -> None:
+    def _stop_if_too_many(self, entity: str, broken: list[list[str]], rows: int, request: str) -> None:
+        """Stop the run (DataQualityError) when the quarantined share of a page's `rows` records exceeds the limit;
+        `broken` holds each quarantined record's labels."""
         share = len(broken) / rows if rows else 0.0
         if broken and share > self.max_failure_share and rows >= self.min_rows_for_share:
-            top = Counter(label for labels in broken.values() for label in labels).most_common(3)
+            top = Counter(label for labels in broken for label in labels).most_common(3)
             raise DataQualityError(
                 f"{entity}: {len(broken)} of {rows} records ({share:.0%}) failed data-quality checks, over "
                 f"the {self.max_failure_share:.0%} limit; nothing of this page was written. Top failing: "
@@ -270,14 +244,19 @@ def _label(config: Any) -> str:
 
 
 def check_pages(gate: QualityGate, stream: Stream, pages: list[SourcePage], now: datetime) -> list[CheckedPage]:
-    """The records of each page become candidates per entity, and go through the gate (no Prefect needed)."""
+    """The records of each page become candidates per entity, and go through the gate (no Prefect needed); the
+    records their model refused are quarantined as the stream's own entity, each field and reason a label
+    `spec(field): reason`, and count towards their page's failure share."""
     with collector_paused():
         by_entity = [_candidates_by_entity(page) for page in pages]
         checked = [CheckedPage(page, {}) for page in pages]
+        own = stream.entities[0]
+        refused = [[refused_failure(own, record) for record in page.refused] for page in pages]
         for entity in stream.entities:
             unchanged = [page.extra.get(SKIPPED_COUNTS, {}).get(entity, {}).get("unchanged", 0) for page in pages]
             outcomes = gate.check(
-                entity, [(mine.get(entity, []), page.request) for mine, page in zip(by_entity, pages)], now, unchanged
+                entity, [(mine.get(entity, []), page.request) for mine, page in zip(by_entity, pages)], now, unchanged,
+                refused if entity == own else None,
             )
             for page_checked, (passed, failures, warnings) in zip(checked, outcomes):
                 page_checked.candidates[entity] = passed
@@ -308,15 +287,3 @@ def _candidates_by_entity(page: SourcePage) -> dict[str, list[Candidate]]:
         for candidate in record.candidates(raw, storable_already=storable_already):
             found.setdefault(candidate.entity, []).append(candidate)
     return found
-
-
-def held_summaries(stream: Stream, checked: list[CheckedPage]) -> list[str]:
-    """One line per kind of held record in a batch (quarantined, loaded with a warning) with its top expectations."""
-    lines = []
-    for kind, held in (("quarantined", "failures"), ("loaded with a warning", "warnings")):
-        records = [record for page_checked in checked for record in getattr(page_checked, held)]
-        if records:
-            labels = Counter(label for record in records for label in record.expectations)
-            top = ", ".join(f"{label} ×{count}" for label, count in labels.most_common(3))
-            lines.append(f"{stream.name}: {len(records)} record(s) {kind} ({top})")
-    return lines

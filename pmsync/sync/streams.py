@@ -127,5 +127,5 @@ def sync_streams(
                     break
                 steps.load_pages(session, stream, steps.validate_pages(session, gate, stream, pages))
                 if progress is not None:
-                    progress.batch_loaded(sum(len(page.raw) for page in pages), pages[0].total,
+                    progress.batch_loaded(sum(len(page.raw) + len(page.refused) for page in pages), pages[0].total,
                                           listing_ended=pages[-1].next_cursor is None)

@@ -12,7 +12,7 @@ import requests
 
 from sandbox import (SANDBOX_INTEGRATION_USER, SandboxServer, SandboxStore, cut_body_fault, disconnect_fault, drift_fault,
                      drop_page_fault, generate_portfolio, ignore_offset_fault, reset_fault, status_fault,
-                     total_jump_fault, truncated_json_fault, wrong_type_fault)
+                     total_header_fault, total_jump_fault, truncated_json_fault, wrong_type_fault)
 
 ANCHOR = datetime(2025, 6, 1, 12, tzinfo=timezone.utc)
 VALID_EMAIL = re.compile(r"^[a-z0-9.'_+-]+@[a-z0-9-]+(\.[a-z0-9-]+)+$")
@@ -173,10 +173,21 @@ def test_total_jump_reports_a_larger_total_for_one_page(sandbox, http):
     assert posted.status_code == 201 and posted.json()["method"] == "GET"
 
 
+def test_total_header_reports_any_text_as_the_total_of_the_next_list_requests(sandbox, http):
+    true_total = http.get(sandbox.base_url + "/units", params={"limit": 5}).headers["X-Total-Count"]
+    sandbox.store.inject(total_header_fault("/units", -3, times=2))
+    told = [http.get(sandbox.base_url + "/units", params={"limit": 5, "offset": o}) for o in (0, 5, 10)]
+    assert [r.headers["X-Total-Count"] for r in told] == ["-3", "-3", true_total]
+    assert all(len(r.json()) == 5 for r in told), "the records served are the true ones"
+    posted = requests.post(sandbox.control_url + "/faults", json={"kind": "total_header", "path": "/units", "value": "ten"})
+    assert posted.status_code == 201 and posted.json()["method"] == "GET"
+    assert http.get(sandbox.base_url + "/units", params={"limit": 1}).headers["X-Total-Count"] == "ten"
+
+
 def test_bad_fault_bodies_are_rejected(sandbox):
     for body in ({"kind": "explode"}, {"kind": "status", "path": "/units"}, {"kind": "status", "status": 500, "x": 1},
                  {"kind": "drop_page", "path": "/units"}, {"kind": "status", "path": "units", "status": 500},
-                 {"kind": "total_jump", "path": "/units", "jump": 5}):
+                 {"kind": "total_jump", "path": "/units", "jump": 5}, {"kind": "total_header", "path": "/units"}):
         assert requests.post(sandbox.control_url + "/faults", json=body).status_code == 400, body
 
 

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from pmsync.jobs import JOBS
-from pmsync.source import SourceAuthError, SourceDataError, SourceUnavailable
+from pmsync.source import SourceAuthError, SourceUnavailable
 from sandbox import SANDBOX_CLIENT_SECRET, SANDBOX_INTEGRATION_USER, SandboxServer
 from sandbox.store import SandboxStore
 from sandbox.faults import status_fault, truncated_json_fault, wrong_type_fault
@@ -20,6 +20,7 @@ from schemas.tables import (
     lease_payments,
     leases,
     properties,
+    quarantine,
     residents,
     sync_runs,
     units,
@@ -235,12 +236,14 @@ def test_json_truncated_on_every_attempt_fails_naming_the_request_and_writes_no_
     assert table_counts(platform_engine)["units"] == 0
 
 
-def test_wrong_typed_field_names_entity_record_and_field(integration_env, sandbox, platform_engine):
+def test_a_wrong_typed_field_quarantines_its_record_by_id_and_field_and_the_rest_loads(integration_env, sandbox, platform_engine):
     first_unit = sandbox.store.records("units")[0]["id"]
     sandbox.store.inject(wrong_type_fault("/units", record_index=0, field="buildingID", value="not-a-number"))
-    with pytest.raises(SourceDataError, match=rf"units id={first_unit} field=buildingID"):
-        initial_sync()
-    assert table_counts(platform_engine)["units"] == 0
+    result = initial_sync()
+    with platform_engine.connect() as connection:
+        held = connection.execute(sa.select(quarantine.c.source_id, quarantine.c.expectations)).all()
+    assert (str(first_unit), ["spec(buildingID): Input should be a valid integer"]) in held
+    assert result["counts"]["unit"]["quarantined"] == 1 and table_counts(platform_engine)["units"] > 0
 
 
 def test_logs_carry_ids_and_counts_not_personal_data(integration_env, sandbox, platform_engine, caplog, capfd):

@@ -105,3 +105,9 @@ def records_of(schema_name: str) -> st.SearchStrategy[dict]:
 def on_the_wire(record: dict) -> dict:
     """The record as the client reads it: JSON-encoded and decoded, as over HTTP."""
     return json.loads(json.dumps(record))
+
+
+def response_header(path: str, header: str) -> st.SearchStrategy[Any]:
+    """A value of a header the spec declares on a GET's 200 answer (X-Total-Count: any int64, negatives included)."""
+    paths = json.loads(SPEC_PATH.read_text())["paths"]
+    return value_of(paths[path]["get"]["responses"]["200"]["headers"][header]["schema"])

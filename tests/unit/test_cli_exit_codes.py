@@ -21,7 +21,7 @@ from pmsync.jobs import JOBS
 from pmsync.platform import migrate
 from pmsync.runs import ensure_integration, utc_now
 from pmsync.workorders import create_work_order
-from sandbox.faults import ignore_offset_fault, status_fault, wrong_type_fault
+from sandbox.faults import ignore_offset_fault, status_fault, total_header_fault
 from schemas.tables import integration_locks, properties, units
 
 
@@ -157,15 +157,14 @@ def test_a_request_the_source_rejects_exits_2(integration_env, sandbox):
 
 @pytest.mark.parametrize("platform_url", ["sqlite"], indirect=True)
 def test_data_the_source_sends_that_cannot_be_read_exits_1(integration_env, sandbox):
-    first_unit = sandbox.store.records("units")[0]["id"]
-    sandbox.store.inject(wrong_type_fault("/units", record_index=0, field="buildingID", value="not-a-number"))
+    sandbox.store.inject(total_header_fault("/units", "not-a-number"))
     unreadable = run_pmsync("sync", "initial", env=integration_env)
     sandbox.store.clear_faults()
     sandbox.store.inject(ignore_offset_fault("/units", times=10_000))
     stuck = run_pmsync("sync", "initial", env={**integration_env, "PMSYNC_PW_PAGE_SIZE": "10"})
 
     assert unreadable.returncode == EXIT_OTHER, unreadable.stderr[-2000:]
-    assert error_line(unreadable).startswith(f"error: units id={first_unit} field=buildingID")
+    assert error_line(unreadable).startswith("error: units: list response has no usable X-Total-Count header")
     assert stuck.returncode == EXIT_OTHER, stuck.stderr[-2000:]
     assert error_line(stuck).startswith("error: units page at offset ") and "brought no record not already seen" in error_line(stuck)
 

@@ -106,11 +106,18 @@ def test_json_truncated_on_every_attempt_fails_as_unavailable_naming_the_request
         all_ids(make_client(sandbox))
 
 
-def test_a_wrong_typed_field_names_entity_record_and_field(sandbox):
-    record = sandbox.store.records("leases")[2]
+def test_a_wrong_typed_field_keeps_its_record_apart_by_id_field_and_reason_and_the_page_reads_on(sandbox):
+    leases = sandbox.store.records("leases")
+    bad = leases[2]["id"]
     sandbox.store.inject(wrong_type_fault("/leases", record_index=2, field="unitID", value="twelve"))
-    with pytest.raises(SourceDataError, match=rf"^leases id={record['id']} field=unitID: "):
-        all_ids(make_client(sandbox), "/leases", LeaseRecord)
+    pages = list(make_client(sandbox).iter_pages("/leases", LeaseRecord, entity="leases"))
+    refused = [(r.key, r.source_id, r.problems) for page in pages for r in page.refused]
+    assert refused == [(str(bad), bad, (("unitID", "Input should be a valid integer"),))]
+    assert [r.id for page in pages for r in page.records] == [lease["id"] for lease in leases if lease["id"] != bad]
+    assert pages[-1].complete
+    sandbox.store.inject(wrong_type_fault(f"/leases/{bad}", field="unitID", value="twelve"))
+    with pytest.raises(SourceDataError, match=rf"^leases id={bad} field=unitID: Input should be a valid integer \[GET /leases/{bad}\]"):
+        make_client(sandbox).get_one(f"/leases/{bad}", LeaseRecord, entity="leases")
 
 
 def test_records_inserted_while_paging_are_neither_missed_nor_duplicated(sandbox):

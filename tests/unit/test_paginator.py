@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pmsync.source import SourceListingUnstable, SourcePagingBroken, SourceUnavailable
+from pmsync.source import SourceDataError, SourceListingUnstable, SourcePagingBroken, SourceUnavailable
 from pmsync.source.paging import PageCursor, PageCut, Paginator, PageRequest
 
 REQUESTS_ENOUGH = 5_000
@@ -155,12 +155,14 @@ def test_a_page_size_of_one_reads_two_records_a_page_one_seen_one_new():
     cuts = read_all(listing, 1)
     assert ids_of(cuts) == [1, 2, 3, 4, 5]
     assert listing.served[:3] == [PageRequest(0, 1), PageRequest(0, 2), PageRequest(1, 2)]
-    assert [len(cut.fresh) for cut in cuts] == [1, 1, 1, 1, 1]
+    assert [len(cut.fresh) for cut in cuts] == [1, 1, 1, 1, 1, 0], "the last full page is confirmed by a short one"
 
 
-def test_only_the_last_page_is_complete_also_when_it_is_exactly_full():
-    cuts = read_all(Listing(list(range(1, 20))), 10)
-    assert [(cut.offset, len(cut.fresh), cut.complete) for cut in cuts] == [(0, 10, False), (9, 9, True)]
+def test_a_full_page_ending_at_the_total_is_confirmed_by_one_more_request_that_comes_back_short():
+    listing = Listing(list(range(1, 20)))
+    cuts = read_all(listing, 10)
+    assert [(cut.offset, len(cut.fresh), cut.complete) for cut in cuts] == [(0, 10, False), (9, 9, False), (18, 0, True)]
+    assert listing.served[-1] == PageRequest(18, 10)
 
 
 def test_an_empty_listing_is_one_complete_page():
@@ -222,4 +224,65 @@ def test_any_deletions_and_insertions_between_pages_yield_every_lasting_id_once_
     assert read == sorted(set(read)), "ids come once each, in increasing order"
     assert lasting <= set(read)
     assert set(read) <= ever
+    assert [cut.complete for cut in cuts] == [False] * (len(cuts) - 1) + [True]
+
+
+def test_a_full_page_that_ends_where_a_lying_total_says_is_not_the_end():
+    """X-Total-Count says 10 on a full first page of 10 while 30 exist: before, the listing was complete after one
+    page; the page that must confirm it finds more records than the total allows."""
+    listing = ToldListing(list(range(1, 31)), told=[10, 10])
+    with pytest.raises(SourceDataError, match=r"X-Total-Count says 10 records, yet this answer proves at least 19"):
+        read_all(listing, 10)
+
+
+@pytest.mark.parametrize("total", [-1, -(2**63), 4])
+def test_a_total_below_what_the_answer_itself_holds_is_a_data_error_naming_the_request(total):
+    with pytest.raises(SourceDataError, match=rf"^units: X-Total-Count says {total} records.*\[GET /units\?offset=0"):
+        read_all(ToldListing(list(range(1, 31)), told=[total]), 10)
+    with pytest.raises(SourceDataError, match=rf"X-Total-Count says -1 records, yet this answer proves at least 0"):
+        read_all(ToldListing([], told=[-1]), 10)
+
+
+@dataclass
+class ToldListing(Listing):
+    """A listing whose answers report the totals in `told`, in order (None: the true one), then the true ones."""
+
+    told: list[int | None] = field(default_factory=list)
+
+    def answer(self, wanted: PageRequest) -> tuple[list[dict], int]:
+        raw, true_total = super().answer(wanted)
+        said = self.told[len(self.served) - 1] if len(self.served) <= len(self.told) else None
+        return raw, true_total if said is None else said
+
+
+@st.composite
+def listings_with_told_totals(draw):
+    page_size = draw(st.integers(1, 6))
+    ids = sorted(draw(st.sets(st.integers(-400, 400), max_size=30)))
+    near = st.integers(-3, len(ids) + 3)
+    told = draw(st.lists(st.none() | near | st.integers(-(2**63), 2**63 - 1), max_size=12))
+    return page_size, ids, told
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(listings_with_told_totals())
+def test_whatever_totals_a_static_listing_reports_it_is_complete_only_when_every_record_was_read(case):
+    """Each answer's X-Total-Count is drawn at random (the truth, near it, negative, any int64); the records served are
+    the true ones. A listing ends complete only having read every id once, in order; else it stops with a source
+    error naming the request; and a listing whose every answer told the truth completes."""
+    page_size, ids, told = case
+    listing = ToldListing(list(ids), told=told)
+    cuts: list[PageCut] = []
+    try:
+        cursor: PageCursor | None = PageCursor()
+        while cursor is not None:
+            cuts.append(read_page(listing, cursor, page_size))
+            cursor = cuts[-1].next_cursor
+    except (SourceDataError, SourceListingUnstable, SourcePagingBroken, SourceUnavailable) as stopped:
+        assert "[GET /units?offset=" in str(stopped)
+        assert not any(cut.complete for cut in cuts)
+        truthful = all(said in (None, len(ids)) for said in told[: len(listing.served)])
+        assert not truthful, f"a listing that told the truth failed: {stopped}"
+        return
+    assert ids_of(cuts) == ids, "complete, yet not every record was read once, in order"
     assert [cut.complete for cut in cuts] == [False] * (len(cuts) - 1) + [True]

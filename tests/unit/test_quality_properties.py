@@ -19,7 +19,9 @@ from hypothesis import strategies as st
 
 from pmsync.rules import PROPERTYWARE_RULES
 from pmsync.source import SourcePage
+from pmsync.source.answers import parse_records
 from pmsync.sync.gate import DataQualityError, QualityGate, check_pages
+from schemas.source_values import record_key
 from tests.unit.openapi_strategies import on_the_wire, records_of
 
 EXPECTATIONS = Path(__file__).resolve().parents[2] / "expectations"
@@ -30,6 +32,7 @@ SCHEMA_OF_STREAM = {
     "charges": "ChargeTx", "payments": "Payment",
 }
 MONEY_LIMIT = 999_999_999_999.99
+MONEY_RULE = "beyond ±999,999,999,999.99, what the platform's NUMERIC(14,2) holds"
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 SKEW_SECONDS = 300
 NOW = datetime(2026, 11, 30, 6, 0, tzinfo=timezone.utc)
@@ -80,26 +83,34 @@ def _money_out(value: float | None, *, floor: float = -MONEY_LIMIT) -> bool:
 
 
 def predicted(stream: str, pages: list[list[dict]]) -> dict[str, list[list[tuple[str, str | None]]]]:
-    """Per entity, per page, each candidate row as (source id, "error" / "warning" / None) under the stated rules."""
-    rows: dict[str, list[list[tuple[str, dict, list[bool], bool]]]] = {}
+    """Per entity, per page, each candidate row as (source id, "error" / "warning" / None) under the stated rules.
+    A record its model refuses (money NUMERIC(14,2) cannot hold) is an error and becomes no other row; the ids
+    checked for uniqueness are those of the rows the gate sees (not the refused ones)."""
+    rows: dict[str, list[list[tuple[str, dict, list[bool], bool, bool]]]] = {}
     for page in pages:
         for entity, found in _page_rows(stream, page).items():
             rows.setdefault(entity, []).append(found)
     outcome = {}
     for entity, entity_pages in rows.items():
-        keys = Counter(key for page in entity_pages for key, *_ in page)
+        keys = Counter(key for page in entity_pages for key, _, _, _, refused in page if not refused)
         outcome[entity] = [
-            [(key.split("/")[0], "error" if keys[key] > 1 or any(errors) else "warning" if warned else None)
-             for key, _, errors, warned in page]
+            [(key.split("/")[0], "error" if refused or keys[key] > 1 or any(errors) else "warning" if warned else None)
+             for key, _, errors, warned, refused in page]
             for page in entity_pages
         ]
     return outcome
 
 
+def refused_by_model(record: dict, *money: str) -> bool:
+    """Whether the record model refuses the record: a money field beyond what NUMERIC(14,2) holds."""
+    return any(_money_out(record.get(field)) for field in money)
+
+
 def _page_rows(stream: str, page: list[dict]) -> dict[str, list]:
-    """Each candidate of a page: its unique key, the record, the business rules it breaks, and the clock-skew note."""
-    def row(key, record, *errors):
-        return (key, record, list(errors), _moment_ahead(record.get("lastModifiedDateTime")))
+    """Each candidate of a page: its unique key, the record, the business rules it breaks, the clock-skew note and
+    whether its model refuses it (the gate then quarantines it by its id, and it becomes no other row)."""
+    def row(key, record, *errors, refused=False):
+        return (key, record, list(errors), _moment_ahead(record.get("lastModifiedDateTime")), refused)
 
     if stream == "buildings":
         return {"property": [row(str(r["id"]), r) for r in page]}
@@ -110,18 +121,21 @@ def _page_rows(stream: str, page: list[dict]) -> dict[str, list]:
     if stream in ("charges", "payments"):
         entity = "charge" if stream == "charges" else "payment"
         return {entity: [
-            row(str(r["id"]), r, r.get("leaseID") is None, _money_out(r["amount"]),
-                _money_out(r.get("amountDue"), floor=0), _money_out(r.get("amountPaid"), floor=0))
+            row(str(r["id"]), r, r.get("leaseID") is None, _money_out(r.get("amountDue"), floor=0),
+                _money_out(r.get("amountPaid"), floor=0), refused=refused_by_model(r, "amount", "amountDue", "amountPaid"))
             for r in page
         ]}
     leases, residents = [], []
     for r in page:
         move_out = r.get("moveOutDate") or r.get("scheduleMoveOutDate")
         out_before_in = _before(move_out, r.get("moveInDate"))
+        refused = refused_by_model(r, "baseRent", "leaseBalance")
         leases.append(row(
             str(r["id"]), r, r.get("unitID") is None, _before(r.get("endDate"), r.get("startDate")), out_before_in,
-            _money_out(r.get("baseRent"), floor=0), _money_out(r.get("leaseBalance")),
+            _money_out(r.get("baseRent"), floor=0), refused=refused,
         ))
+        if refused:
+            continue
         for contact in r.get("contacts") or []:
             email = contact.get("email")
             residents.append(row(
@@ -138,16 +152,19 @@ def _stops(outcome: dict[str, list[list[tuple[str, str | None]]]]) -> bool:
     )
 
 
-def through_the_gate(gate: QualityGate, stream_name: str, pages: list[list[dict]]):
-    """The sync's path: the client's parsing into record models, candidates, the gate."""
+def through_the_gate(gate: QualityGate, stream_name: str, pages: list[list[dict]], *, spec_valid: bool = True):
+    """The sync's path: the client's parsing into record models (refused records kept apart), candidates, the gate.
+    A spec-valid record is refused only for money NUMERIC(14,2) cannot hold."""
     stream = PROPERTYWARE_RULES.stream(stream_name)
     source_pages = []
     for number, raw in enumerate(pages):
-        try:
-            records = pydantic.TypeAdapter(list[stream.record]).validate_python(raw)
-        except pydantic.ValidationError as refused:
-            pytest.fail(f"a spec-valid {stream_name} record is refused by {stream.record.__name__}: fix the model ({refused})")
-        source_pages.append(SourcePage(stream_name, f"page {number}", records, raw, len(raw), None))
+        request = f"page {number}"
+        records, kept, refused = parse_records(raw, stream.record, request, stream_name)
+        for record in refused if spec_valid else ():
+            if {reason for _, reason in record.problems} != {MONEY_RULE}:
+                pytest.fail(f"a spec-valid {stream_name} record is refused by {stream.record.__name__}: fix the model "
+                            f"({record.problems})")
+        source_pages.append(SourcePage(stream_name, request, records, kept, len(raw), None, refused=refused))
     return check_pages(gate, stream, source_pages, NOW)
 
 
@@ -223,3 +240,60 @@ def test_a_date_time_the_utc_shift_carries_past_year_1_or_9999_is_pinned_to_that
     ])
     assert early.lastModifiedDateTime == datetime.min.replace(tzinfo=timezone.utc)
     assert late.lastModifiedDateTime == datetime.max.replace(tzinfo=timezone.utc)
+
+
+MISSING = object()
+BREAKS = {
+    "id": [2**64, -(2**63) - 1, "12ab", 1.5, True, None, MISSING],
+    "lastModifiedDateTime": ["yesterday", 20240101],
+}
+BREAKS_OF_STREAM = {
+    "units": {"buildingID": [2**64, "B-12", 2.5]},
+    "leases": {"unitID": [2**63, -(2**64), "U-1"], "baseRent": [1e13, "lots", "NaN"], "leaseBalance": [-1e300, float("inf")],
+               "startDate": ["2024-02-30"], "contacts": [[{"id": 2**64}], [{"id": "C-1"}]]},
+}
+"""Values the record models refuse, per field: ids and references beyond int64 or of a wrong type, money NUMERIC(14,2)
+cannot hold (or no number at all), dates that are none, a lease contact whose id is refused."""
+
+
+@st.composite
+def broken_batches(draw, stream_name: str):
+    """Pages that pass every stated rule, with some records broken in one field the model reads: the pages, and per
+    page the broken records' indexes and the field each one's label names."""
+    pages = within_the_rules(stream_name, draw(batches(SCHEMA_OF_STREAM[stream_name])))
+    fields = sorted({**BREAKS, **BREAKS_OF_STREAM[stream_name]}.items())
+    broken: list[dict[int, str]] = []
+    for page in pages:
+        mine = {}
+        for index in range(len(page)):
+            if draw(st.integers(0, 3)) == 0:
+                field, values = draw(st.sampled_from(fields))
+                value = draw(st.sampled_from(values))
+                page[index] = {k: v for k, v in page[index].items() if k != field or value is not MISSING}
+                if value is not MISSING:
+                    page[index][field] = value
+                mine[index] = "contacts.0.id" if field == "contacts" else field
+        broken.append(mine)
+    return pages, broken
+
+
+@pytest.mark.parametrize("stream_name", list(BREAKS_OF_STREAM))
+def test_records_the_model_refuses_are_quarantined_by_key_field_and_reason_and_only_too_many_stop_a_run(gate, stream_name):
+    @settings(PROPERTY_SETTINGS, max_examples=6)
+    @given(broken_batches(stream_name))
+    def check(case):
+        pages, broken = case
+        if any(len(page) >= MIN_ROWS_FOR_SHARE and len(mine) / len(page) > MAX_SHARE for page, mine in zip(pages, broken)):
+            with pytest.raises(DataQualityError, match=r"failed data-quality checks.*spec\("):
+                through_the_gate(gate, stream_name, pages, spec_valid=False)
+            return
+        checked = through_the_gate(gate, stream_name, pages, spec_valid=False)
+        own = PROPERTYWARE_RULES.stream(stream_name).entities[0]
+        for page, mine, page_checked in zip(pages, broken, checked):
+            held = sorted((f.source_id, f.expectations[0].split(")")[0] + ")") for f in page_checked.failures)
+            expected = sorted((record_key(page[index]), f"spec({field})") for index, field in mine.items())
+            assert held == expected
+            assert all(f.entity == own and f.expectations for f in page_checked.failures)
+            assert len(page_checked.candidates[own]) == len(page) - len(mine)
+
+    check()
