@@ -8,9 +8,9 @@ from typing import Any
 
 import pydantic
 import pydantic_core
-import requests
 
 from pmsync.source.errors import SourceAuthError, SourceDataError, SourceRequestRejected
+from pmsync.source.exchange import Answer
 from pmsync.source.paging import Record
 
 
@@ -27,18 +27,19 @@ def parse_json(content: bytes) -> Any:
         return json.loads(content)
 
 
-def rejection(response: requests.Response, request: str) -> Exception:
-    detail = error_message(response)
-    if response.status_code == 401:
+def rejection(answer: Answer, request: str) -> Exception:
+    """The error a 4xx answer makes, with the source's own userMessage (the client scrubs it of its credentials)."""
+    detail = error_message(answer)
+    if answer.status_code == 401:
         return SourceAuthError(
             f"source refused the credentials (401{detail}); check PMSYNC_PW_CLIENT_ID, "
             "PMSYNC_PW_CLIENT_SECRET and PMSYNC_PW_SYSTEM_ID or the integration block",
             request=request,
         )
     return SourceRequestRejected(
-        f"source rejected the request ({response.status_code}{detail})",
+        f"source rejected the request ({answer.status_code}{detail})",
         request=request,
-        status=response.status_code,
+        status=answer.status_code,
     )
 
 
@@ -78,9 +79,9 @@ def _record_id(record: Any) -> Any:
     return record.get("id") if isinstance(record, dict) else None
 
 
-def error_message(response: requests.Response) -> str:
+def error_message(answer: Answer) -> str:
     try:
-        body = response.json()
+        body = parse_json(answer.content)
     except ValueError:
         return ""
     if isinstance(body, dict) and body.get("userMessage"):
