@@ -44,8 +44,8 @@ class Fault:
     - redirect:       answers `status` (default 302) with `Location: location` (e.g. another host; none when it is
                       ""), `times` times, before authentication (as a load balancer or a moved API would).
     - echo_credentials: answers `status` (401 or 400 …) with an ErrorResponse whose userMessage and errors quote the
-                      client id and secret headers as received, `times` times, after authentication succeeded (a
-                      source that echoes what it was sent).
+                      client id and secret headers as received (after `size` characters of detail: a long message),
+                      `times` times, after authentication succeeded (a source that echoes what it was sent).
     - trickle:        the request is handled and its answer sent `chunk_bytes` at a time, `interval` seconds apart
                       (a body trickling in), `times` times. Not subject to authentication.
     - oversized:      the request is handled and its body padded with JSON whitespace to `size` bytes (still valid
@@ -114,8 +114,9 @@ def redirect_fault(path: str | None, location: str, status: int = 302, times: in
     return Fault("redirect", path, method, times=times, status=status, location=location)
 
 
-def echo_credentials_fault(path: str | None, status: int = 401, times: int = 1, *, method: str | None = None) -> Fault:
-    return Fault("echo_credentials", path, method, times=times, status=status)
+def echo_credentials_fault(path: str | None, status: int = 401, times: int = 1, *, method: str | None = None,
+                           after: int = 0) -> Fault:
+    return Fault("echo_credentials", path, method, times=times, status=status, size=after)
 
 
 def trickle_fault(path: str | None, chunk_bytes: int = 64, interval: float = 0.05, times: int = 1, *,

@@ -73,7 +73,8 @@ class VendorApi:
         if fault is not None and fault.kind == "echo_credentials":
             sent = f"client id {headers.get('x-propertyware-client-id', '')!r}, secret " \
                    f"{headers.get('x-propertyware-client-secret', '')!r}"
-            return error_response(fault.status, f"Request refused for the API key sent ({sent}).",
+            detail = f"Details: {'.' * fault.size} " if fault.size else ""
+            return error_response(fault.status, f"{detail}Request refused for the API key sent ({sent}).",
                                   [{"key": "x-propertyware-client-secret", "message": f"Not accepted: {sent}"}])
         if fault is not None:
             return self.status_fault_response(fault)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pydantic
@@ -12,6 +12,9 @@ import pydantic_core
 from pmsync.source.errors import SourceAuthError, SourceDataError, SourceRequestRejected
 from pmsync.source.exchange import Answer
 from pmsync.source.paging import Record
+
+USER_MESSAGE_CHARS = 200
+"""The most of a source's userMessage an error quotes."""
 
 
 def parse_json(content: bytes) -> Any:
@@ -27,9 +30,9 @@ def parse_json(content: bytes) -> Any:
         return json.loads(content)
 
 
-def rejection(answer: Answer, request: str) -> Exception:
-    """The error a 4xx answer makes, with the source's own userMessage (the client scrubs it of its credentials)."""
-    detail = error_message(answer)
+def rejection(answer: Answer, request: str, scrub: Callable[[str], str]) -> Exception:
+    """The error a 4xx answer makes, with the source's own userMessage, `scrub`bed (of the client's credentials)."""
+    detail = error_message(answer, scrub)
     if answer.status_code == 401:
         return SourceAuthError(
             f"source refused the credentials (401{detail}); check PMSYNC_PW_CLIENT_ID, "
@@ -79,11 +82,13 @@ def _record_id(record: Any) -> Any:
     return record.get("id") if isinstance(record, dict) else None
 
 
-def error_message(answer: Answer) -> str:
+def error_message(answer: Answer, scrub: Callable[[str], str]) -> str:
+    """": <the answer's userMessage>", scrubbed before it is cut to USER_MESSAGE_CHARS (a cut could leave part of a
+    credential no scrubber recognises); "" when it has none."""
     try:
         body = parse_json(answer.content)
     except ValueError:
         return ""
     if isinstance(body, dict) and body.get("userMessage"):
-        return f": {str(body['userMessage'])[:200]}"
+        return f": {scrub(str(body['userMessage']))[:USER_MESSAGE_CHARS]}"
     return ""

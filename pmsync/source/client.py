@@ -208,9 +208,10 @@ class PropertywareClient:
                     self._back_off(attempt, answer, None)
                     continue
                 if answer.status_code in RETRIABLE_STATUSES:
-                    raise SourceOutcomeUnknown(f"HTTP {answer.status_code}{error_message(answer)}", request=request)
+                    raise SourceOutcomeUnknown(f"HTTP {answer.status_code}{error_message(answer, self._scrubber.text)}",
+                                               request=request)
                 if answer.status_code >= 400:
-                    raise rejection(answer, request)
+                    raise rejection(answer, request, self._scrubber.text)
                 if not answer.content:
                     return None
                 try:
@@ -250,7 +251,7 @@ class PropertywareClient:
                 if answer.status_code in RETRIABLE_STATUSES:
                     failure = f"HTTP {answer.status_code}"
                 elif answer.status_code >= 400:
-                    raise rejection(answer, request)
+                    raise rejection(answer, request, self._scrubber.text)
                 else:
                     try:
                         return parse_json(answer.content), answer.headers, request

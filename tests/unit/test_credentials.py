@@ -13,6 +13,7 @@ from pmsync.runs import scrub_credentials
 from pmsync.settings import IntegrationSettings
 from pmsync.source import (SourceAuthError, SourceDataError, SourceOutcomeUnknown, SourceRequestRejected,
                            SourceRequestUnsendable)
+from pmsync.source.answers import USER_MESSAGE_CHARS
 from sandbox import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_INTEGRATION_USER, SANDBOX_SYSTEM_ID
 from sandbox.faults import echo_credentials_fault, redirect_fault, wrong_type_fault
 from tests.unit.test_client import all_ids, make_client
@@ -105,6 +106,16 @@ def test_a_key_the_source_echoes_in_a_read_error_leaves_the_client_scrubbed(sand
                                    r"removed\]', secret '\[credential removed\]'\)") as refused:
         all_ids(make_client(sandbox))
     assert not any(part in texts_of(refused.value) for part in KEY)
+
+
+def test_a_key_echoed_where_the_quoted_message_is_cut_leaves_no_part_of_it(sandbox):
+    secret_starts = len("Details: ") + 106 + len(" Request refused for the API key sent (client id 'sandbox-client', secret '")
+    assert secret_starts < USER_MESSAGE_CHARS < secret_starts + len(SANDBOX_CLIENT_SECRET), "the cut falls in the key"
+    sandbox.store.inject(echo_credentials_fault("/units", 400, after=106))
+    with pytest.raises(SourceRequestRejected, match=r"\(400: Details: \.+ Request refused") as refused:
+        all_ids(make_client(sandbox))
+    shown = texts_of(refused.value)
+    assert not any(SANDBOX_CLIENT_SECRET[:length] in shown for length in range(len("sandbox-s"), len(SANDBOX_CLIENT_SECRET)))
 
 
 @pytest.mark.parametrize("status, kind", [(401, SourceAuthError), (400, SourceRequestRejected),
