@@ -8,6 +8,7 @@ from prefect.blocks.core import Block
 from pydantic import ConfigDict, Field, SecretStr, ValidationInfo, field_validator
 
 from pmsync.settings import credential_problem
+from pmsync.source.base_url import check_base_url
 from pmsync.source.budget import MAX_CONCURRENCY
 
 
@@ -32,6 +33,11 @@ class PropertywareIntegration(Block):
     )
 
     model_config = ConfigDict(hide_input_in_errors=True)
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url_credentials_may_go_to(cls, value: str) -> str:
+        return check_base_url(value, "base_url")
 
     @field_validator("client_id", "client_secret", "system_id")
     @classmethod

@@ -10,6 +10,7 @@ from pmsync.rules import RULE_TABLES, RuleTable
 from pmsync.settings import IntegrationSettings, invalid_settings
 from pmsync.source import PropertywareClient, RetryPolicy
 from pmsync.source.budget import DEFAULT_CONCURRENCY, DEFAULT_MAX_REQUESTS_PER_SECOND
+from pmsync.source.exchange import AnswerLimits
 
 
 CONFIGURED_IN_ENVIRONMENT = "environment"
@@ -38,18 +39,20 @@ class Integration:
     concurrency: int = DEFAULT_CONCURRENCY
     max_requests_per_second: float = DEFAULT_MAX_REQUESTS_PER_SECOND
     configured_in: str = CONFIGURED_IN_ENVIRONMENT
+    answer_limits: AnswerLimits = AnswerLimits()
 
     @property
     def rules(self) -> RuleTable:
         return RULE_TABLES[self.source_system]
 
     def open_client(self) -> PropertywareClient:
-        """A client within this integration's budget: `concurrency` pages in flight per listing, and at most
-        `max_requests_per_second` requests a second across all its threads."""
+        """A client within this integration's budget: `concurrency` pages in flight per listing, at most
+        `max_requests_per_second` requests a second across all its threads, each answer within `answer_limits`."""
         retry = RetryPolicy(max_attempts=self.max_attempts, backoff_base=self.backoff_seconds)
         return PropertywareClient(
             self.base_url, self.client_id, self.client_secret, self.system_id, retry=retry, page_size=self.page_size,
             concurrency=self.concurrency, max_requests_per_second=self.max_requests_per_second,
+            limits=self.answer_limits,
         )
 
 
@@ -75,12 +78,14 @@ def integration_from_environment(settings: IntegrationSettings | None = None) ->
         backoff_seconds=settings.pw_backoff_seconds,
         concurrency=settings.pw_concurrency,
         max_requests_per_second=settings.pw_max_requests_per_second,
+        answer_limits=answer_limits(settings),
     )
 
 
 def integration_from_block(block_name: str) -> Integration:
     """An integration stored as a Prefect block (needs the Prefect API); tuning the block leaves unset (concurrency,
-    request rate) and the rest (page size, retries) come from the PMSYNC_* settings."""
+    request rate) and the rest (page size, retries, the answers' deadline and size cap) come from the PMSYNC_*
+    settings."""
     from pmsync.blocks import PropertywareIntegration
 
     try:
@@ -109,7 +114,12 @@ def integration_from_block(block_name: str) -> Integration:
         concurrency=block.concurrency or tuning.pw_concurrency,
         max_requests_per_second=block.max_requests_per_second or tuning.pw_max_requests_per_second,
         configured_in=CONFIGURED_IN_BLOCK,
+        answer_limits=answer_limits(tuning),
     )
+
+
+def answer_limits(settings: IntegrationSettings) -> AnswerLimits:
+    return AnswerLimits(settings.pw_request_deadline_seconds, settings.pw_max_response_bytes)
 
 
 def environment_settings() -> IntegrationSettings:

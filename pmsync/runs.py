@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -122,25 +121,14 @@ def add_counts(connection: Connection, run_id: int, counts: dict[str, Counter]) 
         )
 
 
-SCRUBBED = "[credential removed]"
-SHORTEST_FRAGMENT = 6
-"""Pieces of a credential split at whitespace are scrubbed from this length on (shorter ones match ordinary words)."""
-
-
 def scrub_credentials(text: str | None, integration: Integration) -> str | None:
-    """A run's error text without the integration's client id and secret — as they are, escaped the way repr or JSON
-    would show them, and their whitespace-separated pieces. A second line of defence: the client already reports
-    HTTP-stack failures by exception type only."""
+    """A run's error text without the integration's client id and secret (pmsync.source.scrub, the scrubber the client
+    already applies to every error it builds from a source answer): a second line of defence."""
     if not text:
         return text
-    secrets = [integration.client_secret.get_secret_value(), integration.client_id]
-    variants = set()
-    for secret in filter(None, secrets):
-        variants |= {secret, repr(secret)[1:-1], json.dumps(secret)[1:-1]}
-        variants |= {piece for piece in secret.split() if len(piece) >= SHORTEST_FRAGMENT}
-    for variant in sorted(filter(None, variants), key=len, reverse=True):
-        text = text.replace(variant, SCRUBBED)
-    return text
+    from pmsync.source.scrub import CredentialScrubber  # not at the top: the source package loads the HTTP client
+
+    return CredentialScrubber([integration.client_secret.get_secret_value(), integration.client_id]).text(text)
 
 
 def finish_run(engine: Engine, run_id: int, *, error: str | None, source_requests: int) -> None:

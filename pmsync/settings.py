@@ -12,7 +12,10 @@ from pydantic import SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pmsync.platform_settings import IntegrationNameSettings, PlatformSettings
+from pmsync.source.base_url import check_base_url
 from pmsync.source.budget import DEFAULT_CONCURRENCY, DEFAULT_MAX_REQUESTS_PER_SECOND, check_concurrency, check_request_rate
+from pmsync.source.exchange import (DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_REQUEST_DEADLINE_SECONDS, check_deadline,
+                                    check_max_bytes)
 from pmsync.source.paging import check_page_size
 
 __all__ = [
@@ -52,8 +55,9 @@ def credential_problem(value: str | SecretStr) -> str | None:
 class IntegrationSettings(IntegrationNameSettings):
     """One source account (the default integration) as the PMSYNC_* environment describes it.
 
-    Credentials with whitespace, CR or LF, a page size outside 1–500, a concurrency outside 1–4 and a request rate that
-    is not above 0 are refused here; errors never show the input.
+    Credentials with whitespace, CR or LF, a base URL that is not https (plain http only to a loopback host), a page
+    size outside 1–500, a concurrency outside 1–4, a request rate or a deadline that is not above 0 and a size cap
+    under 1 KiB are refused here; errors never show the input.
     """
 
     model_config = SettingsConfigDict(env_prefix="PMSYNC_", extra="ignore", hide_input_in_errors=True)
@@ -69,6 +73,13 @@ class IntegrationSettings(IntegrationNameSettings):
     pw_page_size: int = 500
     pw_concurrency: int = DEFAULT_CONCURRENCY
     pw_max_requests_per_second: float = DEFAULT_MAX_REQUESTS_PER_SECOND
+    pw_request_deadline_seconds: float = DEFAULT_REQUEST_DEADLINE_SECONDS
+    pw_max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+
+    @field_validator("pw_base_url")
+    @classmethod
+    def _base_url_credentials_may_go_to(cls, value: str) -> str:
+        return check_base_url(value, "PMSYNC_PW_BASE_URL")
 
     @field_validator("pw_client_id", "pw_client_secret", "pw_system_id")
     @classmethod
@@ -93,6 +104,16 @@ class IntegrationSettings(IntegrationNameSettings):
     @classmethod
     def _request_rate_above_zero(cls, value: float) -> float:
         return check_request_rate(value)
+
+    @field_validator("pw_request_deadline_seconds")
+    @classmethod
+    def _deadline_above_zero(cls, value: float) -> float:
+        return check_deadline(value)
+
+    @field_validator("pw_max_response_bytes")
+    @classmethod
+    def _size_cap_of_at_least_a_kibibyte(cls, value: int) -> int:
+        return check_max_bytes(value)
 
     def missing(self) -> list[str]:
         """Names of the variables a sync needs that are empty."""

@@ -85,8 +85,10 @@ def control_router(store: SandboxStore) -> APIRouter:
 
     @router.get("/requests")
     def requests_log() -> list:
+        """Vendor requests in arrival order; `at` is when each arrived, in seconds on the sandbox's monotonic clock."""
         with store.lock:
-            return [{"method": m, "path": p, "query": q} for m, p, q in store.requests_log]
+            return [{"method": m, "path": p, "query": q, "at": at}
+                    for (m, p, q), at in zip(store.requests_log, store.request_times)]
 
     @router.delete("/requests")
     def clear_requests() -> dict:

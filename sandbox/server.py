@@ -67,7 +67,15 @@ class VendorApi:
             return error_response(401, "The API key couldn't be authorized. Check the client id, secret and "
                                        "system id headers.",
                                   [{"key": "authorization", "message": "Invalid or missing API credentials."}])
-        fault = self.store.claim_fault(path, request.method, ("status",))
+        offset = request.query_params.get("offset", "0")
+        fault = self.store.claim_fault(path, request.method, ("status", "echo_credentials"),
+                                       lambda f: f.page_offset is None or str(f.page_offset) == offset)
+        if fault is not None and fault.kind == "echo_credentials":
+            sent = f"client id {headers.get('x-propertyware-client-id', '')!r}, secret " \
+                   f"{headers.get('x-propertyware-client-secret', '')!r}"
+            detail = f"Details: {'.' * fault.size} " if fault.size else ""
+            return error_response(fault.status, f"{detail}Request refused for the API key sent ({sent}).",
+                                  [{"key": "x-propertyware-client-secret", "message": f"Not accepted: {sent}"}])
         if fault is not None:
             return self.status_fault_response(fault)
         return None
@@ -163,19 +171,28 @@ class SandboxApp(FastAPI):
             self.sandbox_store.log_request(method, path, query)
             self.sandbox_store.request_began()
             try:
-                await self._vendor_request(scope, receive, send, path, method)
+                await self._vendor_request(scope, receive, send, path, method, query.get("offset"))
             finally:
                 self.sandbox_store.request_ended()
             return
         await super().__call__(scope, receive, send)
 
-    async def _vendor_request(self, scope, receive, send, path: str, method: str) -> None:
-        delay = self.sandbox_store.slowdowns.delay_for(path, method)
+    async def _vendor_request(self, scope, receive, send, path: str, method: str, offset: str | None) -> None:
+        delay = self.sandbox_store.slowdowns.delay_for(path, method, offset)
         if delay:
             await asyncio.sleep(delay)
         fault = self.sandbox_store.claim_fault(path, method, CONNECTION_KINDS)
         if fault is not None and fault.kind == "cut_body":
             await self._cut_body(scope, receive, send)
+            return
+        if fault is not None and fault.kind == "redirect":
+            location = [(b"location", fault.location.encode())] if fault.location else []
+            await send({"type": "http.response.start", "status": fault.status,
+                        "headers": [*location, (b"content-length", b"0")]})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        if fault is not None and fault.kind in ("trickle", "oversized"):
+            await super().__call__(scope, receive, _reshaped(send, fault))
             return
         if fault is not None:
             await self._disconnect(scope, receive, send, fault)
@@ -208,6 +225,32 @@ class SandboxApp(FastAPI):
             cycle.disconnected = True
             transport.close()
         await super().__call__(scope, receive, cut)
+
+
+def _reshaped(send, fault: Fault):
+    """The ASGI `send` of an answer padded with JSON whitespace to `fault.size` bytes (announced or chunked), or sent
+    `fault.chunk_bytes` at a time, `fault.interval` seconds apart, until the client goes away."""
+    cycle = getattr(send, "__self__", None)
+
+    async def reshaped(message) -> None:
+        if message["type"] == "http.response.start":
+            if fault.kind == "oversized":
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"content-length"]
+                announced = [(b"content-length", str(fault.size).encode())] if fault.announce_size else []
+                message = {**message, "headers": headers + announced}
+            await send(message)
+            return
+        body = message.get("body", b"")
+        if fault.kind == "oversized":
+            await send({**message, "body": body + b" " * max(fault.size - len(body), 0)})
+            return
+        for start in range(0, len(body), fault.chunk_bytes):
+            if getattr(cycle, "disconnected", False):
+                return
+            await send({"type": "http.response.body", "body": body[start: start + fault.chunk_bytes], "more_body": True})
+            await asyncio.sleep(fault.interval)
+        await send({"type": "http.response.body", "body": b"", "more_body": message.get("more_body", False)})
+    return reshaped
 
 
 def _connection_of(send, fault: Fault | None):

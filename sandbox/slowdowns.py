@@ -8,14 +8,15 @@ import threading
 
 @dataclasses.dataclass
 class Slowdown:
-    """Requests matching `path` (vendor path such as "/workorders", exact; None matches any) and `method` (None matches
-    any) wait `seconds` before they are handled, `times` times (None: until cleared). The wait comes first: a slowed
-    POST has not landed while it waits."""
+    """Requests matching `path` (vendor path such as "/workorders", exact; None matches any), `method` (None matches
+    any) and `page_offset` (a list request's offset; None matches any request) wait `seconds` before they are handled,
+    `times` times (None: until cleared). The wait comes first: a slowed POST has not landed while it waits."""
 
     seconds: float
     path: str | None = None
     method: str | None = None
     times: int | None = None
+    page_offset: int | None = None
 
     def __post_init__(self) -> None:
         if not 0 < self.seconds <= 600:
@@ -26,8 +27,9 @@ class Slowdown:
             raise ValueError("times must be >= 1 (or left out: until cleared)")
         self.method = self.method.upper() if self.method else None
 
-    def matches(self, path: str, method: str) -> bool:
-        return (self.path is None or self.path == path) and (self.method is None or self.method == method.upper())
+    def matches(self, path: str, method: str, offset: str | None = None) -> bool:
+        return ((self.path is None or self.path == path) and (self.method is None or self.method == method.upper())
+                and (self.page_offset is None or str(self.page_offset) == (offset or "0")))
 
 
 class Slowdowns:
@@ -51,10 +53,11 @@ class Slowdowns:
         with self._lock:
             return [dataclasses.asdict(slowdown) for slowdown in self._queued]
 
-    def delay_for(self, path: str, method: str) -> float:
-        """Seconds this request waits (0 when no slowdown matches); a counted slowdown is used up."""
+    def delay_for(self, path: str, method: str, offset: str | None = None) -> float:
+        """Seconds this request (a list request at `offset`) waits (0 when no slowdown matches); a counted slowdown is
+        used up."""
         with self._lock:
-            slowdown = next((s for s in self._queued if s.matches(path, method)), None)
+            slowdown = next((s for s in self._queued if s.matches(path, method, offset)), None)
             if slowdown is None:
                 return 0.0
             if slowdown.times is not None:

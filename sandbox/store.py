@@ -6,6 +6,7 @@ import bisect
 import json
 import random
 import threading
+import time
 from datetime import datetime
 from typing import Any, Callable
 
@@ -57,6 +58,8 @@ class SandboxStore:
         self._faults: list[Fault] = []
         self.slowdowns = Slowdowns()
         self.requests_log: list[tuple[str, str, dict[str, str]]] = []
+        self.request_times: list[float] = []
+        """When each request of `requests_log` arrived (time.monotonic(), this process's clock)."""
         self.in_flight = 0
         self.most_in_flight = 0
         self.writes_log: list[dict[str, Any]] = []
@@ -210,8 +213,10 @@ class SandboxStore:
     def log_request(self, method: str, path: str, query: dict[str, str]) -> None:
         with self.lock:
             self.requests_log.append((method, path, query))
+            self.request_times.append(time.monotonic())
             if len(self.requests_log) > _REQUEST_LOG_LIMIT:
                 del self.requests_log[: len(self.requests_log) - _REQUEST_LOG_LIMIT]
+                del self.request_times[: len(self.request_times) - _REQUEST_LOG_LIMIT]
 
     def request_began(self) -> None:
         """A vendor request is being handled; `most_in_flight` keeps the most handled at once since the log was cleared."""
@@ -240,6 +245,7 @@ class SandboxStore:
     def clear_requests_log(self) -> None:
         with self.lock:
             self.requests_log.clear()
+            self.request_times.clear()
             self.most_in_flight = self.in_flight
 
     def inject(self, fault: Fault) -> Fault:

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pydantic
 import pydantic_core
-import requests
 
 from pmsync.source.errors import SourceAuthError, SourceDataError, SourceRequestRejected
+from pmsync.source.exchange import Answer
 from pmsync.source.paging import Record, RefusedRecord
 from schemas.source_values import SourceId, record_key
+
+USER_MESSAGE_CHARS = 200
+"""The most of a source's userMessage an error quotes."""
 
 
 def parse_json(content: bytes) -> Any:
@@ -29,18 +32,19 @@ def parse_json(content: bytes) -> Any:
         return json.loads(content)
 
 
-def rejection(response: requests.Response, request: str) -> Exception:
-    detail = error_message(response)
-    if response.status_code == 401:
+def rejection(answer: Answer, request: str, scrub: Callable[[str], str]) -> Exception:
+    """The error a 4xx answer makes, with the source's own userMessage, `scrub`bed (of the client's credentials)."""
+    detail = error_message(answer, scrub)
+    if answer.status_code == 401:
         return SourceAuthError(
             f"source refused the credentials (401{detail}); check PMSYNC_PW_CLIENT_ID, "
             "PMSYNC_PW_CLIENT_SECRET and PMSYNC_PW_SYSTEM_ID or the integration block",
             request=request,
         )
     return SourceRequestRejected(
-        f"source rejected the request ({response.status_code}{detail})",
+        f"source rejected the request ({answer.status_code}{detail})",
         request=request,
-        status=response.status_code,
+        status=answer.status_code,
     )
 
 
@@ -122,11 +126,13 @@ def _refusal(record: Any, problems: list[tuple[str, str]]) -> RefusedRecord:
     return RefusedRecord(record, key, source_id, tuple(problems))
 
 
-def error_message(response: requests.Response) -> str:
+def error_message(answer: Answer, scrub: Callable[[str], str]) -> str:
+    """": <the answer's userMessage>", scrubbed before it is cut to USER_MESSAGE_CHARS (a cut could leave part of a
+    credential no scrubber recognises); "" when it has none."""
     try:
-        body = response.json()
+        body = parse_json(answer.content)
     except ValueError:
         return ""
     if isinstance(body, dict) and body.get("userMessage"):
-        return f": {str(body['userMessage'])[:200]}"
+        return f": {scrub(str(body['userMessage']))[:USER_MESSAGE_CHARS]}"
     return ""

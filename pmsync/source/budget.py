@@ -1,4 +1,4 @@
-"""How hard a client may press the source: requests in flight per listing, and a request rate shared by its threads."""
+"""How hard a client may press the source: requests in flight, a request rate and a pause shared by its threads."""
 
 from __future__ import annotations
 
@@ -32,27 +32,34 @@ def check_request_rate(per_second: float) -> float:
 
 
 class RequestBudget:
-    """At most `per_second` requests a second on average, `burst` of them at once, across all threads of a client.
+    """At most `per_second` requests a second on average (None: no cap), `burst` of them at once, across all threads of
+    a client; and a pause nobody sends through (the source said "retry after").
 
-    Each request takes the next free slot (slots are 1/per_second apart; up to `burst` may fall due together) and
-    waits for it outside the lock, so threads are paced, never starved."""
+    Each request takes the next free slot (slots are 1/per_second apart; up to `burst` may fall due together; none
+    before the pause ends) and waits for it outside the lock, so threads are paced, never starved."""
 
-    def __init__(self, per_second: float, burst: int = 1, *, clock: Callable[[], float] = time.monotonic,
+    def __init__(self, per_second: float | None, burst: int = 1, *, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep) -> None:
-        self.interval = 1 / check_request_rate(per_second)
+        self.interval = 1 / check_request_rate(per_second) if per_second is not None else 0.0
         self._tolerance = self.interval * (max(burst, 1) - 1)
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
         self._next_due = -math.inf
+        self._resume_at = -math.inf
 
-    def spend(self) -> float:
-        """Wait for this request's slot; the seconds waited."""
+    def pause(self, seconds: float) -> None:
+        """No thread of the client sends a request in the next `seconds` (a later pause already set stands)."""
+        with self._lock:
+            self._resume_at = max(self._resume_at, self._clock() + seconds)
+
+    def spend(self, sleep: Callable[[float], None] | None = None) -> float:
+        """Wait for this request's slot (with `sleep`, else the budget's own); the seconds waited."""
         with self._lock:
             now = self._clock()
-            start = max(now, self._next_due - self._tolerance)
+            start = max(now, self._resume_at, self._next_due - self._tolerance)
             self._next_due = max(self._next_due, start) + self.interval
         wait = start - now
         if wait > 0:
-            self._sleep(wait)
+            (sleep or self._sleep)(wait)
         return max(wait, 0.0)

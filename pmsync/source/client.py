@@ -2,40 +2,33 @@
 
 from __future__ import annotations
 
-import http.client
 import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlencode
 
 import requests
-import urllib3.exceptions
 from pydantic import SecretStr
 
 from pmsync.source.answers import (as_record_list, error_message, listing_total, parse_json, parse_record, parse_records,
                                    rejection)
+from pmsync.source.base_url import check_base_url
+from pmsync.source.exchange import Answer, AnswerLimits, AnswerOverLimit, exchange
 from pmsync.source.budget import DEFAULT_CONCURRENCY, RequestBudget, check_concurrency
-from pmsync.source.errors import (FetchAbandoned, SourceAuthError, SourceDataError, SourceOutcomeUnknown,
-                                  SourceRequestRejected, SourceRequestUnsendable, SourceUnavailable)
+from pmsync.source.errors import (FetchAbandoned, SourceDataError, SourceError, SourceOutcomeUnknown,
+                                  SourceRequestRejected, SourceUnavailable)
 from pmsync.source.listing import concurrent_pages
 from pmsync.source.paging import (MAX_PAGE_SIZE, PageCursor, PageCut, Paginator, PageRequest, Record, SourcePage,
                                   check_page_size, format_source_time)
 from pmsync.source.retry import TRANSIENT_READ_ERRORS, RetryPolicy, retry_after_seconds
+from pmsync.source.scrub import CredentialScrubber
 
 __all__ = ["MAX_PAGE_SIZE", "PageCursor", "PropertywareClient", "RetryPolicy", "SourcePage", "format_source_time"]
 
 RETRIABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
-HTTP_STACK_ERRORS: tuple[type[BaseException], ...] = (
-    requests.RequestException,
-    http.client.HTTPException,
-    urllib3.exceptions.HTTPError,
-    ValueError,
-)
-"""What requests, urllib3 and http.client raise for a request they cannot build or send; their text may repeat
-header values (credentials), so only the exception's type is ever reported."""
-HEADER_ERRORS: tuple[type[BaseException], ...] = (requests.exceptions.InvalidHeader, UnicodeError)
 
 
 class PropertywareClient:
@@ -55,16 +48,21 @@ class PropertywareClient:
         rng: random.Random | None = None,
         concurrency: int = DEFAULT_CONCURRENCY,
         max_requests_per_second: float | None = None,
+        limits: AnswerLimits = AnswerLimits(),
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         secret = client_secret if isinstance(client_secret, SecretStr) else SecretStr(client_secret)
-        self.base_url = base_url.rstrip("/")
+        self.base_url = check_base_url(base_url, "base_url").rstrip("/")
         self.retry = retry
+        self.limits = limits
         self.page_size = check_page_size(page_size)
         self.concurrency = check_concurrency(concurrency)
-        self._budget = RequestBudget(max_requests_per_second, burst=self.concurrency) if max_requests_per_second else None
+        self._budget = RequestBudget(max_requests_per_second, burst=self.concurrency, clock=clock, sleep=sleep)
+        self._scrubber = CredentialScrubber([secret.get_secret_value(), client_id])
         self._requests_made = 0
         self._count_lock = threading.Lock()
         self._sleep = sleep
+        self._clock = clock
         self._rng = rng or random.Random()
         self._session = session or requests.Session()
         self._session.headers.update(
@@ -160,14 +158,15 @@ class PropertywareClient:
     ) -> tuple[list[dict[str, Any]], int, str]:
         """One list request as the paginator asked for it: the raw records, X-Total-Count and the request's name."""
         query = {**(params or {}), "orderby": "id asc", "limit": wanted.limit, "offset": wanted.offset}
-        body, headers, request = self._get(path, query, entity, session=session, cancelled=cancelled)
-        total = listing_total(headers, request, entity)
-        return as_record_list(body, request, entity), total, request
+        with self._scrubbed():
+            body, headers, request = self._get(path, query, entity, session=session, cancelled=cancelled)
+            total = listing_total(headers, request, entity)
+            return as_record_list(body, request, entity), total, request
 
-    @staticmethod
-    def page_of(cut: PageCut, model: type[Record], entity: str, request: str) -> SourcePage[Record]:
+    def page_of(self, cut: PageCut, model: type[Record], entity: str, request: str) -> SourcePage[Record]:
         """The accepted page with its new records parsed into `model` (those it refuses kept apart, for quarantine)."""
-        records, raw, refused = parse_records(cut.fresh, model, request, entity)
+        with self._scrubbed():
+            records, raw, refused = parse_records(cut.fresh, model, request, entity)
         return SourcePage(entity, request, records, raw, cut.total, cut.next_cursor, cut.offset, cut.calls,
                           complete=cut.complete, refused=refused)
 
@@ -179,122 +178,129 @@ class PropertywareClient:
 
     def get_one(self, path: str, model: type[Record], *, entity: str) -> Record | None:
         """One record by its path (e.g. `/units/12`); None when the source says 404."""
-        try:
-            body, _, request = self._get(path, {}, entity)
-        except SourceRequestRejected as rejected:
-            if rejected.status == 404:
-                return None
-            raise
-        return parse_record(body, model, request, entity)
+        with self._scrubbed():
+            try:
+                body, _, request = self._get(path, {}, entity)
+            except SourceRequestRejected as rejected:
+                if rejected.status == 404:
+                    return None
+                raise
+            return parse_record(body, model, request, entity)
 
     def send_write(self, method: str, path: str, body: Any, *, entity: str) -> Any:
         """One POST or PUT with a JSON body; the parsed answer (None when empty).
 
-        Only 429 is retried here (the source applied nothing). A timeout, a dropped or cut connection, a 5xx or an
-        unreadable answer raises SourceOutcomeUnknown: the write may have landed, so the caller must look before
-        sending it again.
+        Only 429 is retried here (the source applied nothing). A timeout, a dropped or cut connection, an answer past
+        the deadline or the size cap, a 5xx or an unreadable answer raises SourceOutcomeUnknown: the write may have
+        landed, so the caller must look before sending it again.
         """
         request = f"{method} {path}"
-        for attempt in range(1, self.retry.max_attempts + 1):
-            try:
-                response = self._request(method, path, request, json=body)
-            except TRANSIENT_READ_ERRORS as error:
-                raise SourceOutcomeUnknown(
-                    f"no complete answer ({type(error).__name__}); it may have been applied", request=request
-                ) from None
-            if response.status_code == 429 and attempt < self.retry.max_attempts:
-                retry_after = retry_after_seconds(response.headers.get("Retry-After"))
-                self._sleep(self.retry.delay(attempt, retry_after, self._rng))
-                continue
-            if response.status_code in RETRIABLE_STATUSES:
-                raise SourceOutcomeUnknown(f"HTTP {response.status_code}{error_message(response)}", request=request)
-            if response.status_code >= 400:
-                raise rejection(response, request)
-            if not response.content:
-                return None
-            try:
-                return parse_json(response.content)
-            except ValueError:
-                raise SourceOutcomeUnknown(
-                    f"HTTP {response.status_code} with an answer that is not valid JSON; it was probably applied",
-                    request=request,
-                ) from None
+        with self._scrubbed():
+            for attempt in range(1, self.retry.max_attempts + 1):
+                try:
+                    answer = self._request(method, path, request, json=body)
+                except TRANSIENT_READ_ERRORS as error:
+                    raise SourceOutcomeUnknown(
+                        f"no complete answer ({type(error).__name__}); it may have been applied", request=request
+                    ) from None
+                except AnswerOverLimit as over:
+                    raise SourceOutcomeUnknown(f"{over}; it may have been applied", request=request) from None
+                if answer.status_code == 429 and attempt < self.retry.max_attempts:
+                    self._back_off(attempt, answer, None)
+                    continue
+                if answer.status_code in RETRIABLE_STATUSES:
+                    raise SourceOutcomeUnknown(f"HTTP {answer.status_code}{error_message(answer, self._scrubber.text)}",
+                                               request=request)
+                if answer.status_code >= 400:
+                    raise rejection(answer, request, self._scrubber.text)
+                if not answer.content:
+                    return None
+                try:
+                    return parse_json(answer.content)
+                except ValueError:
+                    raise SourceOutcomeUnknown(
+                        f"HTTP {answer.status_code} with an answer that is not valid JSON; it was probably applied",
+                        request=request,
+                    ) from None
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     def get_page_of_one(self, path: str, model: type[Record], *, entity: str) -> SourcePage[Record]:
         """One record by its path (e.g. `/leases/12`) as a one-record page, raw JSON kept (a record its model refuses
         is the page's refused record, for quarantine); a 404 is an error."""
-        body, _, request = self._get(path, {}, entity)
-        if not isinstance(body, dict):
-            raise SourceDataError("response is not a JSON object", request=request, entity=entity)
-        records, raw, refused = parse_records([body], model, request, entity)
+        with self._scrubbed():
+            body, _, request = self._get(path, {}, entity)
+            if not isinstance(body, dict):
+                raise SourceDataError("response is not a JSON object", request=request, entity=entity)
+            records, raw, refused = parse_records([body], model, request, entity)
         return SourcePage(entity, request, records, raw, 1, None, refused=refused)
 
     def _get(self, path: str, params: Mapping[str, Any], entity: str, *, session: requests.Session | None = None,
              cancelled: threading.Event | None = None) -> tuple[Any, Mapping[str, str], str]:
         """A GET's parsed JSON body. Reads are idempotent: 429/5xx, timeouts, dropped or reset connections, a body
-        cut mid-transfer and a 200 whose body is not JSON are all sent again within the retry budget. A speculative
-        fetch whose `cancelled` is set stops before its next attempt (FetchAbandoned)."""
+        cut mid-transfer, an answer past the deadline or the size cap and a 200 whose body is not JSON are all sent
+        again within the retry budget. A speculative fetch whose `cancelled` is set stops before its next attempt
+        (FetchAbandoned)."""
         request = f"GET {path}" + (f"?{urlencode(params)}" if params else "")
         failure = "no attempt made"
         for attempt in range(1, self.retry.max_attempts + 1):
-            if cancelled is not None and cancelled.is_set():
-                raise FetchAbandoned(request)
-            retry_after: float | None = None
+            answer: Answer | None = None
             try:
-                response = self._request("GET", path, request, session=session, params=params)
+                answer = self._request("GET", path, request, session=session, cancelled=cancelled, params=params)
             except TRANSIENT_READ_ERRORS as error:
                 failure = type(error).__name__
+            except AnswerOverLimit as over:
+                failure = str(over)
             else:
-                if response.status_code in RETRIABLE_STATUSES:
-                    failure = f"HTTP {response.status_code}"
-                    retry_after = retry_after_seconds(response.headers.get("Retry-After"))
-                elif response.status_code >= 400:
-                    raise rejection(response, request)
+                if answer.status_code in RETRIABLE_STATUSES:
+                    failure = f"HTTP {answer.status_code}"
+                elif answer.status_code >= 400:
+                    raise rejection(answer, request, self._scrubber.text)
                 else:
                     try:
-                        return parse_json(response.content), response.headers, request
+                        return parse_json(answer.content), answer.headers, request
                     except ValueError:
-                        failure = f"HTTP {response.status_code} with a body that is not valid JSON ({len(response.content)} bytes)"
+                        failure = f"HTTP {answer.status_code} with a body that is not valid JSON ({len(answer.content)} bytes)"
             if attempt < self.retry.max_attempts:
-                self._pause(self.retry.delay(attempt, retry_after, self._rng), cancelled)
+                self._back_off(attempt, answer, cancelled)
         raise SourceUnavailable(
             f"source still failing after {self.retry.max_attempts} attempts (last: {failure}); run again later",
             request=request,
         )
 
+    def _back_off(self, attempt: int, answer: Answer | None, cancelled: threading.Event | None) -> None:
+        """Wait before the next attempt. A Retry-After, and any 429, is the source asking the whole client to slow
+        down: every thread of it waits (the request budget's pause), this one too; other failures delay this thread."""
+        retry_after = retry_after_seconds(answer.headers.get("Retry-After")) if answer is not None else None
+        delay = self.retry.delay(attempt, retry_after, self._rng)
+        if retry_after is not None or (answer is not None and answer.status_code == 429):
+            self._budget.pause(delay)
+        self._pause(delay, cancelled)
+
     def _pause(self, seconds: float, cancelled: threading.Event | None) -> None:
-        """A backoff wait; a speculative fetch's real-time wait ends early when it is cancelled."""
+        """A wait; a speculative fetch's real-time wait ends early when it is cancelled."""
         if cancelled is not None and self._sleep is time.sleep:
             cancelled.wait(seconds)
         else:
             self._sleep(seconds)
 
+    @contextmanager
+    def _scrubbed(self) -> Iterator[None]:
+        """Every error raised inside leaves without this client's credentials in its text: the source may echo them
+        (an error body, a redirect, a record's values), and the message goes on to Prefect, logs and the CLI."""
+        try:
+            yield
+        except SourceError as error:
+            self._scrubber.error(error)
+            raise
+
     def _request(self, method: str, path: str, request: str, *, session: requests.Session | None = None,
-                 **kwargs: Any) -> requests.Response:
-        """One HTTP exchange, body read, within the request budget. Transient failures propagate for the caller to
-        retry; anything else the HTTP stack raises becomes our own error built from the exception's type alone (its
-        text may hold a credential)."""
-        if self._budget is not None:
-            self._budget.spend()
+                 cancelled: threading.Event | None = None, **kwargs: Any) -> Answer:
+        """One HTTP exchange (pmsync.source.exchange) once the request budget lets it go: no redirect followed, its
+        body read within the deadline and the size cap."""
+        self._budget.spend(lambda seconds: self._pause(seconds, cancelled))
+        if cancelled is not None and cancelled.is_set():
+            raise FetchAbandoned(request)
         with self._count_lock:
             self._requests_made += 1
-        try:
-            return (session or self._session).request(
-                method, self.base_url + path, timeout=(self.retry.connect_timeout, self.retry.read_timeout), **kwargs
-            )
-        except TRANSIENT_READ_ERRORS:
-            raise
-        except HEADER_ERRORS as error:
-            raise SourceAuthError(
-                f"the request could not be sent ({type(error).__name__}): a credential holds characters an HTTP header "
-                "cannot carry (whitespace, CR, LF, non-Latin-1); fix PMSYNC_PW_CLIENT_ID, PMSYNC_PW_CLIENT_SECRET and "
-                "PMSYNC_PW_SYSTEM_ID or the integration block",
-                request=request,
-            ) from None
-        except HTTP_STACK_ERRORS as error:
-            raise SourceRequestUnsendable(
-                f"the request could not be built or sent ({type(error).__name__}); check PMSYNC_PW_BASE_URL (or the "
-                "block's base_url), then the request's parameters and body",
-                request=request,
-            ) from None
+        return exchange(session or self._session, method, self.base_url + path, request, retry=self.retry,
+                        limits=self.limits, clock=self._clock, **kwargs)

@@ -5,14 +5,17 @@ from __future__ import annotations
 import collections
 import json
 import re
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
 
 from sandbox import (SANDBOX_INTEGRATION_USER, SandboxServer, SandboxStore, cut_body_fault, disconnect_fault, drift_fault,
-                     drop_page_fault, generate_portfolio, ignore_offset_fault, reset_fault, status_fault,
-                     total_header_fault, total_jump_fault, truncated_json_fault, wrong_type_fault)
+                     drop_page_fault, echo_credentials_fault, generate_portfolio, ignore_offset_fault, oversized_fault,
+                     redirect_fault, reset_fault, status_fault, total_header_fault, total_jump_fault, trickle_fault,
+                     truncated_json_fault, wrong_type_fault)
+from sandbox.slowdowns import Slowdown
 
 ANCHOR = datetime(2025, 6, 1, 12, tzinfo=timezone.utc)
 VALID_EMAIL = re.compile(r"^[a-z0-9.'_+-]+@[a-z0-9-]+(\.[a-z0-9-]+)+$")
@@ -184,10 +187,66 @@ def test_total_header_reports_any_text_as_the_total_of_the_next_list_requests(sa
     assert http.get(sandbox.base_url + "/units", params={"limit": 1}).headers["X-Total-Count"] == "ten"
 
 
+def test_redirect_answers_before_authentication_with_its_location(sandbox, http):
+    sandbox.store.inject(redirect_fault("/units", "http://127.0.0.1:9/elsewhere", 307, times=2))
+    moved = requests.get(sandbox.base_url + "/units", allow_redirects=False)
+    assert moved.status_code == 307 and moved.headers["Location"] == "http://127.0.0.1:9/elsewhere"
+    assert http.get(sandbox.base_url + "/units", allow_redirects=False).status_code == 307
+    assert http.get(sandbox.base_url + "/units").status_code == 200
+    sandbox.store.inject(redirect_fault("/units", ""))
+    assert "Location" not in http.get(sandbox.base_url + "/units", allow_redirects=False).headers
+    posted = requests.post(sandbox.control_url + "/faults", json={"kind": "redirect", "location": "https://x.example/"})
+    assert posted.status_code == 201 and posted.json()["status"] == 302
+
+
+@pytest.mark.parametrize("status", [401, 400])
+def test_echo_credentials_quotes_the_key_it_was_sent_in_an_error_body(sandbox, http, vendor_spec, auth_headers, status):
+    sandbox.store.inject(echo_credentials_fault("/units", status))
+    assert requests.get(sandbox.base_url + "/units").status_code == 401, "a request without the key is refused as ever"
+    echoed = http.get(sandbox.base_url + "/units")
+    assert echoed.status_code == status and vendor_spec.errors("#/components/schemas/ErrorResponse", echoed.json()) == []
+    assert auth_headers["x-propertyware-client-secret"] in echoed.json()["userMessage"]
+    assert auth_headers["x-propertyware-client-id"] in echoed.json()["errors"][0]["message"]
+    assert http.get(sandbox.base_url + "/units").status_code == 200
+
+
+def test_trickle_sends_the_whole_answer_a_few_bytes_at_a_time(sandbox, http):
+    whole = http.get(sandbox.base_url + "/units", params={"limit": 2}).content
+    sandbox.store.inject(trickle_fault("/units", chunk_bytes=100, interval=0.02))
+    started = time.monotonic()
+    trickled = http.get(sandbox.base_url + "/units", params={"limit": 2})
+    assert trickled.content == whole and trickled.headers["X-Total-Count"]
+    assert time.monotonic() - started >= (len(whole) // 100) * 0.02, "one pause after each piece"
+
+
+@pytest.mark.parametrize("announced", [True, False])
+def test_oversized_pads_the_answer_with_json_whitespace_to_its_size(sandbox, http, announced):
+    page = http.get(sandbox.base_url + "/units", params={"limit": 3}).json()
+    sandbox.store.inject(oversized_fault("/units", 50_000, announce_size=announced))
+    padded = http.get(sandbox.base_url + "/units", params={"limit": 3})
+    assert len(padded.content) == 50_000 and padded.json() == page
+    if announced:
+        assert padded.headers["Content-Length"] == "50000"
+    else:
+        assert "Content-Length" not in padded.headers and padded.headers["Transfer-Encoding"] == "chunked"
+
+
+def test_a_status_fault_or_slowdown_with_a_page_offset_waits_for_the_request_at_that_offset(sandbox, http):
+    sandbox.store.inject(status_fault("/units", 429, retry_after=1, page_offset=10))
+    sandbox.store.slowdowns.add(Slowdown(0.01, "/units", times=1, page_offset=5))
+    assert http.get(sandbox.base_url + "/units", params={"limit": 5}).status_code == 200
+    assert http.get(sandbox.base_url + "/units", params={"limit": 5, "offset": 5}).status_code == 200
+    assert sandbox.store.slowdowns.listed() == []
+    assert http.get(sandbox.base_url + "/units", params={"limit": 5, "offset": 10}).status_code == 429
+    assert sandbox.store.faults == []
+
+
 def test_bad_fault_bodies_are_rejected(sandbox):
     for body in ({"kind": "explode"}, {"kind": "status", "path": "/units"}, {"kind": "status", "status": 500, "x": 1},
                  {"kind": "drop_page", "path": "/units"}, {"kind": "status", "path": "units", "status": 500},
-                 {"kind": "total_jump", "path": "/units", "jump": 5}, {"kind": "total_header", "path": "/units"}):
+                 {"kind": "total_jump", "path": "/units", "jump": 5}, {"kind": "total_header", "path": "/units"},
+                 {"kind": "redirect", "path": "/units"}, {"kind": "echo_credentials", "path": "/units"},
+                 {"kind": "trickle", "chunk_bytes": 0}):
         assert requests.post(sandbox.control_url + "/faults", json=body).status_code == 400, body
 
 
@@ -214,10 +273,12 @@ def test_request_log_counts_vendor_requests_only(sandbox, http):
     http.get(sandbox.base_url + "/units/1")
     requests.get(sandbox.control_url + "/health")
     assert sandbox.store.requests_log == [("GET", "/units", {"limit": "3", "offset": "6"}), ("GET", "/units/1", {})]
-    assert requests.get(sandbox.control_url + "/requests").json()[0] == {
+    listed = requests.get(sandbox.control_url + "/requests").json()
+    assert {k: v for k, v in listed[0].items() if k != "at"} == {
         "method": "GET", "path": "/units", "query": {"limit": "3", "offset": "6"}}
+    assert listed[0]["at"] <= listed[1]["at"] <= time.monotonic(), "arrival times, on the sandbox's monotonic clock"
     assert requests.delete(sandbox.control_url + "/requests").json() == {"cleared": 2}
-    assert sandbox.store.requests_log == []
+    assert sandbox.store.requests_log == [] and sandbox.store.request_times == []
 
 
 def test_store_mutation_api():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from pmsync.source import (
@@ -17,7 +19,24 @@ from sandbox.faults import drift_fault, status_fault, truncated_json_fault, wron
 from schemas.records import LeaseRecord, UnitRecord
 
 
-def make_client(sandbox, *, secret=SANDBOX_CLIENT_SECRET, attempts=4, page_size=10, sleeps=None) -> PropertywareClient:
+class FakeTime:
+    """Waits that only record their seconds, on a clock they move on (as well as real time does): the client's waits
+    and its request budget's pause see the same time."""
+
+    def __init__(self, sleeps: list[float]) -> None:
+        self.sleeps = sleeps
+        self.slept = 0.0
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.slept += seconds
+
+    def clock(self) -> float:
+        return time.monotonic() + self.slept
+
+
+def make_client(sandbox, *, secret=SANDBOX_CLIENT_SECRET, attempts=4, page_size=10, sleeps=None, **options) -> PropertywareClient:
+    fake = FakeTime(sleeps if sleeps is not None else [])
     return PropertywareClient(
         sandbox.base_url,
         SANDBOX_CLIENT_ID,
@@ -25,7 +44,9 @@ def make_client(sandbox, *, secret=SANDBOX_CLIENT_SECRET, attempts=4, page_size=
         SANDBOX_SYSTEM_ID,
         retry=RetryPolicy(max_attempts=attempts, backoff_base=0.01),
         page_size=page_size,
-        sleep=(sleeps.append if sleeps is not None else lambda _seconds: None),
+        sleep=fake.sleep,
+        clock=fake.clock,
+        **options,
     )
 
 

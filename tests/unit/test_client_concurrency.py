@@ -1,5 +1,6 @@
 """Listings with several pages in flight, over real HTTP against the sandbox: the same pages as one request at a time,
-through drift, faults and early exits; batches; the request budget and its settings."""
+through drift, faults and early exits; batches; the request budget, its settings and its pause (a Retry-After holds
+every thread)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import threading
 import pytest
 
 from pmsync.integrations import IntegrationNotConfigured, environment_settings, integration_from_environment
-from pmsync.source import SourcePagingBroken
+from pmsync.source import PropertywareClient, RetryPolicy, SourcePagingBroken
 from pmsync.source.budget import RequestBudget
 from sandbox import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_SYSTEM_ID
 from sandbox.faults import drift_fault, ignore_offset_fault, status_fault
@@ -179,3 +180,46 @@ def test_the_integration_block_refuses_a_concurrency_or_request_rate_out_of_rang
     assert PropertywareIntegration(**fields).concurrency is None, "unset: PMSYNC_PW_CONCURRENCY applies"
     with pytest.raises(ValidationError, match=rf"{field} must be"):
         PropertywareIntegration(**fields, **{field: value})
+
+
+def test_a_pause_holds_every_request_of_the_budget_until_it_ends():
+    now = [50.0]
+    waits: list[float] = []
+    budget = RequestBudget(None, clock=lambda: now[0], sleep=waits.append)
+    assert budget.spend() == 0 and budget.interval == 0, "no rate: only a pause holds requests"
+    budget.pause(3)
+    budget.pause(1)
+    assert budget.spend() == pytest.approx(3), "a shorter pause does not shorten the one set"
+    now[0] += 2
+    assert budget.spend() == pytest.approx(1) and waits == pytest.approx([3, 1])
+    now[0] += 1
+    assert budget.spend() == 0
+    paced = RequestBudget(10, clock=lambda: now[0], sleep=waits.append)
+    paced.pause(2)
+    assert [paced.spend(), paced.spend()] == pytest.approx([2, 2.1]), "after the pause the rate applies again"
+
+
+RETRY_AFTER_SECONDS = 1
+
+
+@pytest.mark.parametrize("concurrency", [2, 3])
+def test_a_retry_after_pauses_every_thread_of_the_client_not_only_the_one_that_got_it(sandbox, concurrency):
+    """Pages of 10 go out at offsets 0, 9, 18, 27 …; the request at 18 (sent ahead with the one at 9) gets the 429 at
+    once, while the answer at 9 is held half a second, so the listing sends its next pages after the 429 is in. The
+    pages sent together with it may still arrive; every request sent after it arrives no earlier than the Retry-After
+    allows (the sandbox's arrival times)."""
+    sandbox.store.inject(status_fault("/units", 429, retry_after=RETRY_AFTER_SECONDS, page_offset=18))
+    sandbox.store.slowdowns.add(Slowdown(0.5, "/units", times=1, page_offset=9))
+    sandbox.store.clear_requests_log()
+    client = PropertywareClient(sandbox.base_url, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_SYSTEM_ID,
+                                retry=RetryPolicy(max_attempts=3), page_size=10, concurrency=concurrency)
+    ids = [r.id for page in client.iter_pages("/units", UnitRecord, entity="units") for r in page.records]
+    assert ids == active_unit_ids(sandbox) and sandbox.store.faults == []
+    arrivals = [(int(query["offset"]), at) for (_, _, query), at in
+                zip(sandbox.store.requests_log, sandbox.store.request_times)]
+    refused_at = next(at for offset, at in arrivals if offset == 18)
+    sent_with_it = {9 * page for page in range(1, concurrency + 1)}
+    early = [offset for offset, at in arrivals if refused_at < at < refused_at + RETRY_AFTER_SECONDS]
+    assert set(early) <= sent_with_it, f"requests sent during the Retry-After: {sorted(set(early) - sent_with_it)}"
+    first_sent_after = 9 * (concurrency + 1)
+    assert any(offset == first_sent_after for offset, _ in arrivals), "another thread had a page to fetch meanwhile"
