@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticSerializationError, to_json
 
-from schemas.source_values import Int32, MoneyAmount, SourceId, UtcMoment, storable
+from schemas.source_values import Int32, MoneyAmount, SourceDate, SourceId, UtcMoment, storable
 
 BARE_NON_FINITE = re.compile(rb"[:,\[]-?(?:NaN|Infinity)")
 """A NaN or an infinity as pydantic's encoder writes them: bare, after a colon, a comma or a bracket."""
@@ -175,11 +174,11 @@ class LeaseRecord(SourceRecord):
     buildingID: SourceId | None = None
     active: bool | None = None
     status: str | None = None
-    startDate: date | None = None
-    endDate: date | None = None
-    moveInDate: date | None = None
-    moveOutDate: date | None = None
-    scheduleMoveOutDate: date | None = None
+    startDate: SourceDate | None = None
+    endDate: SourceDate | None = None
+    moveInDate: SourceDate | None = None
+    moveOutDate: SourceDate | None = None
+    scheduleMoveOutDate: SourceDate | None = None
     baseRent: MoneyAmount | None = None
     leaseBalance: MoneyAmount | None = None
     contacts: list[LeaseContact] | None = None
@@ -267,7 +266,7 @@ class ChargeRecord(SourceRecord):
     """A lease charge (the vendor's ChargeTx)."""
 
     leaseID: SourceId | None = None
-    postDate: date | None = Field(None, alias="date")
+    postDate: SourceDate | None = Field(None, alias="date")
     amount: MoneyAmount | None = None
     amountDue: MoneyAmount | None = None
     amountPaid: MoneyAmount | None = None
@@ -296,11 +295,11 @@ class PaymentRecord(SourceRecord):
 
     leaseID: SourceId | None = None
     contactID: SourceId | None = None
-    postDate: date | None = Field(None, alias="date")
+    postDate: SourceDate | None = Field(None, alias="date")
     amount: MoneyAmount | None = None
     paymentType: Annotated[str, StringConstraints(max_length=40)] | None = None
     refNo: str | None = None
-    depositDate: date | None = None
+    depositDate: SourceDate | None = None
     isDeposited: bool | None = None
     comments: str | None = None
 

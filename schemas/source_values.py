@@ -7,11 +7,12 @@ import hashlib
 import json
 import math
 import re
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from decimal import Decimal
+from collections.abc import Callable
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
 EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
@@ -54,8 +55,18 @@ def as_utc(moment: datetime) -> datetime:
         return EARLIEST if moment.year == 1 else LATEST
 
 
-UtcMoment = Annotated[datetime, AfterValidator(as_utc)]
+def _iso_text(value: Any) -> Any:
+    """The spec's `date` and `date-time` are strings: a number (which pydantic would read as a Unix time) is a wrong
+    type, not a moment."""
+    if isinstance(value, (str, date)):
+        return value
+    raise PydanticCustomError("iso_text_type", "a date or date-time must be an ISO 8601 string (the spec's format)")
+
+
+UtcMoment = Annotated[datetime, BeforeValidator(_iso_text), AfterValidator(as_utc)]
 """The vendor documents its date-times as UTC; a moment without an offset is read as UTC."""
+SourceDate = Annotated[date, BeforeValidator(_iso_text)]
+"""A calendar date the spec declares `format: date`, sent as an ISO 8601 string."""
 
 
 def storable(value: Any) -> Any:
@@ -99,12 +110,13 @@ def key_of(text: str) -> str:
     return text if len(text) <= KEY_LENGTH else f"{text[:21]}~{_digest(text)}"
 
 
-def record_key(record: dict[str, Any]) -> str:
-    """The key a record is quarantined under: its id as sent (see key_of); a record without any id is keyed
-    `no-id~` and a digest of its content (the same record keeps its key from run to run)."""
+def record_key(record: dict[str, Any], scrub: Callable[[str], str] = str) -> str:
+    """The key a record is quarantined under: its id as sent (see key_of; `scrub`bed first, so a cut never keeps part
+    of what it removes); a record without any id is keyed `no-id~` and a digest of its content (the same record keeps
+    its key from run to run)."""
     text = id_as_sent(record.get("id"))
     if text is not None:
-        return key_of(text)
+        return key_of(scrub(text))
     return "no-id~" + _digest(json.dumps(storable(record), sort_keys=True, separators=(",", ":"), default=str))
 
 

@@ -70,7 +70,7 @@ def as_record_list(body: Any, request: str, entity: str) -> list[dict[str, Any]]
 
 
 def parse_records(
-    raw: list[Any], model: type[Record], request: str, entity: str
+    raw: list[Any], model: type[Record], request: str, entity: str, scrub: Callable[[str], str] = str
 ) -> tuple[list[Record], list[dict[str, Any]], list[RefusedRecord]]:
     """The records `model` reads, their raw JSON (in step), and the records it refuses, each with its key and every
     (field, reason): one bad record never fails its page (the quality gate quarantines it).
@@ -89,15 +89,16 @@ def parse_records(
                 (".".join(str(part) for part in error["loc"]) or "(record)", error["msg"])
                 for error in invalid.errors(include_url=False, include_input=False)
             ]
-            refused.append(_refusal(record, problems))
+            refused.append(_refusal(record, [(scrub(field), scrub(reason)) for field, reason in problems], scrub))
         else:
             kept.append(record)
     return records, kept, refused
 
 
-def parse_record(body: dict[str, Any], model: type[Record], request: str, entity: str) -> Record:
+def parse_record(body: dict[str, Any], model: type[Record], request: str, entity: str,
+                 scrub: Callable[[str], str] = str) -> Record:
     """One record read alone (a GET by id); a record its model refuses is a SourceDataError naming its id and field."""
-    records, _, refused = parse_records([body], model, request, entity)
+    records, _, refused = parse_records([body], model, request, entity, scrub)
     if refused:
         (field, reason), *more = refused[0].problems
         raise SourceDataError(
@@ -116,13 +117,14 @@ def _list_reader(model: type[Record]) -> pydantic.TypeAdapter:
     return pydantic.TypeAdapter(list[model])  # type: ignore[valid-type]
 
 
-def _refusal(record: Any, problems: list[tuple[str, str]]) -> RefusedRecord:
+def _refusal(record: Any, problems: list[tuple[str, str]], scrub: Callable[[str], str]) -> RefusedRecord:
+    """The refusal of `record`, keyed by its id (scrubbed of the client's credentials: a key is shown and logged)."""
     identifier = record.get("id") if isinstance(record, dict) else None
     try:
         source_id: int | None = _SOURCE_ID.validate_python(identifier)
     except pydantic.ValidationError:
         source_id = None
-    key = str(source_id) if source_id is not None else record_key(record if isinstance(record, dict) else {})
+    key = str(source_id) if source_id is not None else record_key(record if isinstance(record, dict) else {}, scrub)
     return RefusedRecord(record, key, source_id, tuple(problems))
 
 

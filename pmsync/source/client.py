@@ -166,7 +166,7 @@ class PropertywareClient:
     def page_of(self, cut: PageCut, model: type[Record], entity: str, request: str) -> SourcePage[Record]:
         """The accepted page with its new records parsed into `model` (those it refuses kept apart, for quarantine)."""
         with self._scrubbed():
-            records, raw, refused = parse_records(cut.fresh, model, request, entity)
+            records, raw, refused = parse_records(cut.fresh, model, request, entity, self._scrubber.text)
         return SourcePage(entity, request, records, raw, cut.total, cut.next_cursor, cut.offset, cut.calls,
                           complete=cut.complete, refused=refused)
 
@@ -185,7 +185,7 @@ class PropertywareClient:
                 if rejected.status == 404:
                     return None
                 raise
-            return parse_record(body, model, request, entity)
+            return parse_record(body, model, request, entity, self._scrubber.text)
 
     def send_write(self, method: str, path: str, body: Any, *, entity: str) -> Any:
         """One POST or PUT with a JSON body; the parsed answer (None when empty).
@@ -231,7 +231,7 @@ class PropertywareClient:
             body, _, request = self._get(path, {}, entity)
             if not isinstance(body, dict):
                 raise SourceDataError("response is not a JSON object", request=request, entity=entity)
-            records, raw, refused = parse_records([body], model, request, entity)
+            records, raw, refused = parse_records([body], model, request, entity, self._scrubber.text)
         return SourcePage(entity, request, records, raw, 1, None, refused=refused)
 
     def _get(self, path: str, params: Mapping[str, Any], entity: str, *, session: requests.Session | None = None,

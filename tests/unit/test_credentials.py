@@ -16,7 +16,7 @@ from pmsync.source import (SourceAuthError, SourceDataError, SourceOutcomeUnknow
 from pmsync.source.answers import USER_MESSAGE_CHARS
 from sandbox import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_INTEGRATION_USER, SANDBOX_SYSTEM_ID
 from sandbox.faults import echo_credentials_fault, redirect_fault, wrong_type_fault
-from tests.unit.test_client import all_ids, make_client
+from tests.unit.test_client import UnitRecord as Unit, all_ids, make_client
 
 LEAKY = {
     "line feed": "Leaky-Part-One\nLeaky-Part-Two",
@@ -128,11 +128,21 @@ def test_a_key_the_source_echoes_in_a_write_error_leaves_the_client_scrubbed(san
     assert not any(part in texts_of(refused.value) for part in KEY)
 
 
-def test_a_record_value_quoting_the_key_leaves_the_client_scrubbed(sandbox):
-    sandbox.store.inject(wrong_type_fault("/units", record_index=2, field="id", value=f"{SANDBOX_CLIENT_SECRET}"))
-    with pytest.raises(SourceDataError, match=r"units id=\[credential removed\] field=id: ") as unreadable:
-        all_ids(make_client(sandbox))
-    assert unreadable.value.record_id == "[credential removed]"
+def test_a_record_id_quoting_the_key_is_refused_under_a_scrubbed_key(sandbox):
+    """A listed record whose id quotes the key is refused (quarantined under its id as sent), and that key, shown by
+    `pmsync quality` and in run summaries, leaves the client scrubbed, even where a long id is cut to fit."""
+    for value in (SANDBOX_CLIENT_SECRET, SANDBOX_CLIENT_SECRET * 3):
+        sandbox.store.inject(wrong_type_fault("/units", record_index=2, field="id", value=value))
+        refused = [r for page in make_client(sandbox).iter_pages("/units", Unit, entity="unit") for r in page.refused]
+        assert len(refused) == 1 and refused[0].key.startswith("[credential removed]"), refused
+        assert not any(part in repr((r.key, r.problems)) for r in refused for part in KEY)
+
+
+def test_a_record_quoting_the_key_read_alone_leaves_the_client_scrubbed(sandbox):
+    unit = sandbox.store.records("units")[0]
+    sandbox.store.inject(wrong_type_fault(f"/units/{unit['id']}", field="id", value=SANDBOX_CLIENT_SECRET * 3))
+    with pytest.raises(SourceDataError, match=r"unit id=\[credential removed\]") as unreadable:
+        make_client(sandbox).get_one(f"/units/{unit['id']}", Unit, entity="unit")
     assert not any(part in texts_of(unreadable.value) for part in KEY)
 
 
