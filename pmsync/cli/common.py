@@ -50,7 +50,7 @@ EXIT_CODES: dict[str, int] = {
     "pmsync.source.errors.SourceError": EXIT_OTHER,
     "pmsync.locks.IntegrationBusy": EXIT_SOURCE_UNAVAILABLE,
     "pmsync.locks.LockLost": EXIT_SOURCE_UNAVAILABLE,
-    "pmsync.sync.gate.DataQualityError": EXIT_REFUSED,
+    "pmsync.sync.gate_results.DataQualityError": EXIT_REFUSED,
     "pmsync.reconciliation.MassDeactivationRefused": EXIT_REFUSED,
     "pmsync.reconciliation.ChangeRefused": EXIT_REFUSED,
     "pmsync.csv_import.CsvRejected": EXIT_REFUSED,
