@@ -4,15 +4,17 @@ new block or an enrollment whose configuration names another one is refused unti
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection, Row
 
-from pmsync.integrations import Integration
 from pmsync.rules import RULE_TABLES
 from schemas.tables import integrations
+
+if TYPE_CHECKING:
+    from pmsync.integrations import Integration
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
