@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import secrets
 import time
 from collections.abc import Callable
 
 from pydantic import SecretStr
 
+from pmsync.hosts import is_loopback
+
 MIN_TOKEN_LENGTH = 16
-LOOPBACK_NAMES = frozenset({"localhost", "localhost."})
 SESSION_SECONDS = 12 * 60 * 60
 """A sign-in lasts 12 hours (the cookie's Max-Age, and checked on the server against its signed issue time)."""
 CLOCK_SKEW_SECONDS = 60
@@ -20,16 +20,6 @@ CLOCK_SKEW_SECONDS = 60
 
 class ReportsRefused(Exception):
     """The Reports app will not start as configured; the message says what to change."""
-
-
-def is_loopback(host: str) -> bool:
-    """`localhost` or a loopback address (127.0.0.0/8, ::1), as an address to bind or a name in a Host header."""
-    if host.lower() in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def host_header_is_loopback(header: str | None) -> bool:

@@ -18,10 +18,11 @@ from pmsync.export import (
     snapshot_properties,
 )
 from pmsync.export_xlsx import write_workbook
+from pmsync.hosts import is_loopback
 from pmsync.platform import make_engine
 from pmsync.settings import ImportSettings, invalid_settings
 from reports import access
-from reports.access import ReportsRefused, check_token, host_header_is_loopback, is_loopback
+from reports.access import ReportsRefused, check_token, host_header_is_loopback
 from reports.charts import deactivations_chart
 from reports.hardening import Hardened
 from reports.pages import not_found as _not_found
