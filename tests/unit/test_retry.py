@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import email.utils
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -46,10 +47,31 @@ def test_an_ignored_retry_after_falls_back_to_the_jittered_backoff_and_a_long_on
     assert policy.delay(2, retry_after_seconds("86400")) == 300.0
 
 
-@pytest.mark.parametrize("header", ["Sun, 06 Nov 1994 08:49:37 -0000", "Sun Nov  6 08:49:37 1994"])
-def test_a_429_with_any_retry_after_is_waited_out_then_succeeds(sandbox, header):
+IN_TWO_MINUTES = (
+    pytest.param(lambda moment: email.utils.format_datetime(moment, usegmt=True), id="IMF-fixdate"),
+    pytest.param(lambda moment: moment.strftime("%A, %d-%b-%y %H:%M:%S GMT"), id="RFC-850"),
+    pytest.param(lambda moment: moment.strftime("%a %b %e %H:%M:%S %Y"), id="asctime"),
+    pytest.param(lambda moment: moment.strftime("%a, %d %b %Y %H:%M:%S -0000"), id="unknown-zone"),
+)
+
+
+@pytest.mark.parametrize("form", IN_TWO_MINUTES)
+def test_a_429_with_a_retry_after_date_is_waited_out_exactly_then_succeeds(sandbox, form):
+    """The wait is the time to the date the source named (120 s less the moments the request took), never the
+    backoff (0.005–0.01 s here) nor nothing."""
+    sleeps: list[float] = []
+    header = form((datetime.now(timezone.utc) + timedelta(seconds=120)).replace(microsecond=0))
+    sandbox.store.inject(status_fault("/units", 429, times=1, retry_after=header))
+    ids = all_ids(make_client(sandbox, sleeps=sleeps))
+    assert len(ids) == len([u for u in sandbox.store.records("units") if u["active"]])
+    assert len(sleeps) == 1 and 115 <= sleeps[0] <= 120, (header, sleeps)
+
+
+@pytest.mark.parametrize("header", ["Sun, 06 Nov 1994 08:49:37 -0000", "Sun Nov  6 08:49:37 1994", "0"])
+def test_a_429_with_a_retry_after_in_the_past_is_retried_at_once(sandbox, header):
+    """A date in the past (or 0) means now: no wait at all, not the backoff the client would use without it."""
     sleeps: list[float] = []
     sandbox.store.inject(status_fault("/units", 429, times=1, retry_after=header))
     ids = all_ids(make_client(sandbox, sleeps=sleeps))
     assert len(ids) == len([u for u in sandbox.store.records("units") if u["active"]])
-    assert len(sleeps) == 1 and 0 <= sleeps[0] <= 0.01
+    assert sleeps == [0.0], sleeps
