@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
+import time
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
@@ -96,8 +98,9 @@ def test_a_failed_direct_run_is_recorded_failed_and_releases_the_lock(integratio
     assert run.finished_at is not None and rows(platform_engine, integration_locks) == []
 
 
-def test_a_direct_run_waits_for_the_lock_and_names_its_holder(integration_env, sandbox, platform_engine, monkeypatch):
-    monkeypatch.setenv("PMSYNC_LOCK_WAIT_MINUTES", "0.01")
+def test_a_direct_run_waits_for_the_lock_and_names_its_holder(integration_env, sandbox, platform_engine, monkeypatch,
+                                                              caplog):
+    monkeypatch.setenv("PMSYNC_LOCK_WAIT_MINUTES", "0.02")
     JOBS["initial-sync"]()
     now = datetime.now(timezone.utc)
     with platform_engine.begin() as connection:
@@ -106,8 +109,16 @@ def test_a_direct_run_waits_for_the_lock_and_names_its_holder(integration_env, s
             acquired_at=now, expires_at=now + timedelta(minutes=15),
         ))
 
-    with pytest.raises(IntegrationBusy, match=r"still being synced by other-host:1 flow run z \(delta sync"):
+    started = time.monotonic()
+    with caplog.at_level(logging.INFO, logger="pmsync"), \
+            pytest.raises(IntegrationBusy, match=r"still being synced by other-host:1 flow run z \(delta sync"):
         JOBS["delta-sync"]()
+    waited = time.monotonic() - started
+
+    assert waited >= 0.02 * 60, f"gave up after {waited:.2f} s, before its 1.2 s wait"
+    waiting = [r.getMessage() for r in caplog.records if r.getMessage().startswith("waiting:")]
+    assert waiting == ["waiting: integration 'default' is being synced by other-host:1 flow run z (delta sync, since "
+                       f"{now:%Y-%m-%d %H:%M:%S} UTC)"], caplog.text
 
     assert [run.flow for run in runs(platform_engine)] == ["initial"], "no run row before the lock is held"
     assert rows(platform_engine, integration_locks)[0].holder == "other-host:1 flow run z"
