@@ -64,6 +64,8 @@ def test_a_secret_with_a_line_break_fails_the_run_without_being_recorded_logged_
         artifacts = client.read_artifacts(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
         final_state = client.read_flow_run(flow_run_id).state
     published = json.dumps([log.message for log in logs]) + json.dumps([(a.data, a.description) for a in artifacts], default=str)
+    assert any("run 1: initial run of integration" in log.message for log in logs), "the run's own lines reached the API"
+    assert any("InvalidHeader" in log.message for log in logs), "its failure reached the API's logs"
     assert artifacts and any("InvalidHeader" in (a.description or "") for a in artifacts)
     captured = capfd.readouterr()
     for text in (published, caplog.text, captured.out, captured.err, final_state.message or ""):

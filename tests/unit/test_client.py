@@ -65,6 +65,16 @@ def test_pages_cover_the_listing_once_in_id_order(sandbox):
 
 
 def test_the_auth_headers_are_sent_and_a_wrong_secret_is_a_clear_401(sandbox):
+    assert all_ids(make_client(sandbox)), "the sandbox answers only a request carrying all three headers"
+    headers = make_client(sandbox).new_session().headers
+    assert (headers["x-propertyware-client-id"], headers["x-propertyware-client-secret"],
+            headers["x-propertyware-system-id"]) == (SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_SYSTEM_ID)
+    for wrong in ({"client_id": "not-the-client"}, {"system_id": "9999"}):
+        account = {"client_id": SANDBOX_CLIENT_ID, "system_id": SANDBOX_SYSTEM_ID, **wrong}
+        client = PropertywareClient(sandbox.base_url, account["client_id"], SANDBOX_CLIENT_SECRET, account["system_id"],
+                                    retry=RetryPolicy(max_attempts=1))
+        with pytest.raises(SourceAuthError):
+            all_ids(client)
     with pytest.raises(SourceAuthError) as refused:
         all_ids(make_client(sandbox, secret="not-the-secret-123"))
     message = str(refused.value)
