@@ -78,13 +78,15 @@ def test_client_writes_match_the_vendor_request_and_answer_schemas(sandbox, writ
     building_id, unit_id = a_building_and_unit(sandbox.store)
     work_order_id = writer.create({"buildingID": building_id, "unitIDs": [unit_id], "description": "Door sticks",
                                    "priority": "LOW", "searchTag": "pmsync-wo-0123456789abcdef", "source": "Internal"})
-    writer.add_task(work_order_id, "Locksmith called", "pmsync-note-0123456789abcdef")
+    other = writer.add_task(work_order_id, "Parts ordered", "pmsync-note-fedcba9876543210")
+    noted = writer.add_task(work_order_id, "Locksmith called", "pmsync-note-0123456789abcdef")
     writer.set_custom_fields(work_order_id, {"Platform ticket": "PM-1"})
     writer.close(work_order_id, "2026-11-20", "Hinge oiled")
 
     assert writer.find_by_search_tag(building_id, "pmsync-wo-0123456789abcdef", five_minutes_ago()) == work_order_id
-    assert writer.find_task_by_tag(work_order_id, "pmsync-note-0123456789abcdef") is not None
-    assert len(sandbox.store.writes_log) == 4
+    assert writer.find_task_by_tag(work_order_id, "pmsync-note-0123456789abcdef") == noted != other
+    assert writer.find_task_by_tag(work_order_id, "pmsync-note-0000000000000000") is None
+    assert len(sandbox.store.writes_log) == 5
     for write in sandbox.store.writes_log:
         spec_path = REQUEST_SCHEMAS[(write["method"], shape(write["path"]))]
         ref = request_body_ref(vendor_spec, write["method"], spec_path)

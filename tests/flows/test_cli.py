@@ -4,6 +4,7 @@ with none configured, the library jobs in process)."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -18,6 +19,8 @@ from pmsync.jobs import JOBS
 from sandbox import SANDBOX_CLIENT_SECRET
 
 PMSYNC = str(Path(sys.executable).with_name("pmsync"))
+LOG_LINE = re.compile(r"\d\d:\d\d:\d\d\.\d{3} \| (INFO|WARNING) +\| ")
+"""A log line a job run in the command's process writes on stderr (a traceback's lines are not)."""
 
 
 def run_pmsync(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -53,8 +56,9 @@ def test_a_failed_run_exits_non_zero_with_one_line_and_no_secret(integration_env
     env = {**integration_env, "PMSYNC_PW_CLIENT_SECRET": "cli-wrong-secret-456"}
     failed = run_pmsync("sync", "initial", env=env)
     assert failed.returncode == 2, "refused credentials are configuration"
-    last_line = failed.stderr.strip().splitlines()[-1]
+    *before, last_line = failed.stderr.strip().splitlines()
     assert last_line.startswith("error: ") and "401" in last_line and "GET /buildings" in last_line
+    assert [line for line in before if not LOG_LINE.match(line)] == [], "only the run's log lines before it"
     for text in (failed.stdout, failed.stderr):
         assert "cli-wrong-secret-456" not in text and SANDBOX_CLIENT_SECRET not in text
 
@@ -63,7 +67,7 @@ def test_missing_configuration_is_named(integration_env):
     env = {**integration_env, "PMSYNC_INTEGRATION_USER": ""}
     failed = run_pmsync("sync", "initial", env=env)
     assert failed.returncode == 2 and failed.stdout == ""
-    assert failed.stderr.strip().splitlines()[-1] == "error: set PMSYNC_INTEGRATION_USER (the default integration needs them)"
+    assert failed.stderr.splitlines() == ["error: set PMSYNC_INTEGRATION_USER (the default integration needs them)"]
 
 
 def test_state_shows_marks_reset_rereads_one_stream_and_explain_answers(integration_env, sandbox):

@@ -121,18 +121,34 @@ def test_a_late_arrival_two_hours_in_the_past_is_still_picked_up(integration_env
 
 
 def test_records_inserted_or_removed_while_paging_are_not_missed_or_duplicated(integration_env, sandbox, platform_engine, monkeypatch):
-    monkeypatch.setenv("PMSYNC_PW_PAGE_SIZE", "7")
+    monkeypatch.setenv("PMSYNC_PW_PAGE_SIZE", "3")  # the units' listing spans two batches (a re-read across them
+    # escapes the quality gate's uniqueness check, which sees one batch at a time)
     store = sandbox.store
+    held_before = {u["id"] for u in store.records("units")}
+    listed_before = {u["id"] for u in store.records("units") if u["active"] is not False}  # deactivated ones are not
     store.inject(drift_fault("/units", after_pages=2, insert=5, delete_front=3))
+    store.clear_requests_log()
 
-    initial_sync()
+    initial = initial_sync()
+
+    assert store.faults == [], "the drift fired during the initial sync"
+    unit_requests = [query for _, path, query in store.requests_log if path == "/units"]
+    offsets = [int(query["offset"]) for query in unit_requests]
+    stride = 3 - 1  # each page re-reads the previous page's last record; pages in flight may arrive a stride apart
+    assert any(offset < max(offsets[:n]) - stride for n, offset in enumerate(offsets) if n), f"no step back: {offsets}"
+    units_now = {u["id"]: u for u in store.records("units")}
+    deleted, inserted = held_before - set(units_now), set(units_now) - held_before
+    assert deleted == set(sorted(held_before)[:3]) and len(inserted) == 5
+    window_end = unit_requests[0]["lastModifiedDateTimeEnd"]  # inserted units modified in that second are listed too
+    listed = listed_before | {i for i in inserted if units_now[i]["lastModifiedDateTime"] <= window_end}
+    assert initial["counts"]["unit"]["fetched"] == len(listed), "each listed unit read exactly once"
+
     delta_sync()
 
     in_source = {u["id"] for u in store.records("units") if u["active"] and store.get("buildings", u["buildingID"])["active"]}
     with platform_engine.connect() as connection:
-        on_platform = [row.source_id for row in connection.execute(sa.select(units.c.source_id, units.c.active))]
-    assert len(on_platform) == len(set(on_platform))
-    assert in_source <= set(on_platform)
+        on_platform = set(connection.execute(sa.select(units.c.source_id)).scalars())
+    assert in_source <= on_platform
 
 
 def test_a_work_order_assigned_to_the_integration_user_later_arrives_with_the_next_delta(

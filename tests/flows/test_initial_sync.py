@@ -266,12 +266,13 @@ def test_logs_carry_ids_and_counts_not_personal_data(integration_env, sandbox, p
 def test_initial_sync_of_a_10000_unit_portfolio(monkeypatch, platform_url, integration_env, report_measurement):
     """Without charges and payments, to keep the suite short: `pmsync bench` measures the whole sync at scale."""
     with SandboxServer(store=SandboxStore(units=10_000, seed=11, ledger=False)) as big:
+        expected = expected_counts(big.store, SANDBOX_INTEGRATION_USER)
         monkeypatch.setenv("PMSYNC_PW_BASE_URL", big.base_url)
         started = time.perf_counter()
         result = initial_sync()
         took = time.perf_counter() - started
     report_measurement(f"initial sync of 10,000 units on {platform_url.split(':')[0]}: {took:.1f} s")
-    assert result["counts"]["unit"]["created"] > 9000
+    assert result["counts"] == expected
 
 
 def test_page_log_lines_name_each_page_by_the_records_it_read(integration_env, sandbox, platform_engine, caplog, monkeypatch):

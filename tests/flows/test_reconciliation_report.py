@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import socket
 import threading
@@ -27,7 +28,7 @@ from pmsync.jobs import JOBS
 from reports.app import create_app
 from sandbox import SANDBOX_CLIENT_SECRET
 from schemas.tables import properties, snapshot_deactivated_units, units
-from pmsync.export import COLUMNS, csv_text, find_snapshot, format_utc, iter_report, restore
+from pmsync.export import COLUMNS, format_utc, restore
 from tests.flows.test_cli import run_pmsync
 
 initial_sync, reconcile = JOBS["initial-sync"], JOBS["property-reconciliation"]
@@ -48,21 +49,25 @@ class Site:
 
 
 @contextmanager
-def served(app):
-    """The app behind a real uvicorn server on 127.0.0.1."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    try:
-        yield Site(f"http://127.0.0.1:{port}")
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+def served(app, start_timeout: float = 30.0):
+    """The app behind a real uvicorn server on 127.0.0.1, on a socket bound here (no port to race for); a server that
+    stops or does not start within `start_timeout` seconds fails the test instead of hanging it."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        port = listener.getsockname()[1]
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + start_timeout
+        while not server.started:
+            assert thread.is_alive(), "the reports app's server stopped while starting (see its log above)"
+            assert time.monotonic() < deadline, f"the reports app's server did not start within {start_timeout:g} s"
+            time.sleep(0.02)
+        try:
+            yield Site(f"http://127.0.0.1:{port}")
+        finally:
+            server.should_exit = True
+            thread.join(timeout=10)
 
 
 def deactivated_rows(engine: sa.Engine, snapshot_id: int) -> dict[int, tuple]:
@@ -204,17 +209,34 @@ def test_the_run_publishes_its_deactivated_units_and_a_link_that_opens_the_snaps
 
 
 def test_the_reports_app_lists_snapshots_shows_units_serves_the_csv_and_workbook_and_404s(integration_env, sandbox, platform_url, platform_engine):
-    result, _ = reconcile_tricky_names(sandbox)
+    result, chosen = reconcile_tricky_names(sandbox)
     snapshot_id = result["snapshot_id"]
     with served(create_app(platform_url)) as client:
-        check_pages(client, snapshot_id, platform_engine)
+        check_pages(client, snapshot_id, platform_engine, chosen)
     with served(create_app(platform_url, integration="another")) as client:
         assert "No reconciliation has run yet" in client.get("/").text
         assert client.get(f"/snapshots/{snapshot_id}").status_code == 404, "another integration's snapshot"
         assert client.get(f"/snapshots/{snapshot_id}/report.xlsx").status_code == 404
 
 
-def check_pages(client, snapshot_id: int, platform_engine) -> None:
+AS_TEXT = {name: "'" + name for name in TRICKY_NAMES if name.startswith(("=", "+", "-", "@", "\t", "'="))}
+"""The report's cells of the tricky names a spreadsheet would read as formulas: one more leading `'` (an already
+quoted formula too, or removing one `'` would not restore it)."""
+
+
+def expected_csv_rows(engine: sa.Engine, snapshot_id: int, chosen: list[int]) -> list[list[str]]:
+    """The CSV rows the snapshot must give: each unit deactivated, as stored, by property then unit, moments in UTC
+    to the second, formula-like names as text."""
+    stored = deactivated_rows(engine, snapshot_id)
+    assert sorted(stored) == sorted(chosen)
+    return [
+        ["default", "unit deactivated", str(prop_id), prop_name, str(unit_id), AS_TEXT.get(unit_name, unit_name),
+         at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S"), reason, str(snapshot_id)]
+        for unit_id, (prop_id, prop_name, unit_name, at, reason) in sorted(stored.items(), key=lambda item: (item[1][0], item[0]))
+    ]
+
+
+def check_pages(client, snapshot_id: int, platform_engine, chosen: list[int]) -> None:
     index = client.get("/")
     detail = client.get(f"/snapshots/{snapshot_id}")
     download = client.get(f"/snapshots/{snapshot_id}/report.csv")
@@ -229,10 +251,11 @@ def check_pages(client, snapshot_id: int, platform_engine) -> None:
     assert '<svg id="deactivations-chart"' in index.text and f'data-snapshot="{snapshot_id}"' in index.text
     assert download.headers["content-type"] == "text/csv; charset=utf-8"
     assert f'filename="reconciliation-snapshot-{snapshot_id}.csv"' in download.headers["content-disposition"]
-    with platform_engine.connect() as connection:
-        expected = csv_text(iter_report(connection, find_snapshot(connection, snapshot_id, None)))
-    assert download.content.decode("utf-8") == former_link.content.decode("utf-8") == expected
-    assert download.content.startswith(b"\xef\xbb\xbf")
+    assert download.content.startswith(b"\xef\xbb\xbf") and former_link.content == download.content
+    header, *rows = csv.reader(io.StringIO(download.content.decode("utf-8-sig"), newline=""))
+    assert header == ["integration", "change", "property_id", "property_name", "unit_id", "unit_name", "changed_at_utc",
+                      "reason", "snapshot_id"]
+    assert rows == expected_csv_rows(platform_engine, snapshot_id, chosen)
     assert workbook.headers["content-type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     assert f'filename="reconciliation-snapshot-{snapshot_id}.xlsx"' in workbook.headers["content-disposition"]
     assert workbook.content.startswith(b"PK"), "a zip: the .xlsx container"

@@ -191,6 +191,19 @@ def wait_for_create_request(store, thread: threading.Thread) -> None:
         time.sleep(0.05)
 
 
+def wait_past_the_first_lease(engine: sa.Engine, work_order_id: int, thread: threading.Thread) -> None:
+    """Until the lease the push's claim had when its create reached the source (its first lease's end, or a renewal's
+    if one came first) has run out: the push has waited on the source longer than its claim's lease."""
+    with engine.connect() as connection:
+        seen = connection.execute(
+            sa.select(work_orders.c.push_claimed_until).where(work_orders.c.id == work_order_id)).scalar_one()
+    assert seen is not None, "the push holds no claim while it sends its create"
+    deadline = time.monotonic() + 60
+    while utc_now() <= seen:
+        assert thread.is_alive() and time.monotonic() < deadline, "the push ended before its first lease ran out"
+        time.sleep(0.05)
+
+
 def finished(thread: threading.Thread, ended: dict) -> dict:
     thread.join(timeout=180)
     assert not thread.is_alive(), "the push did not finish"
@@ -211,10 +224,12 @@ def test_two_pushes_racing_against_a_slow_source_create_the_work_order_once(
 
     first, first_ended = push_in_background(work_order_id)
     wait_for_create_request(store, first)
-    time.sleep(CLAIM_SECONDS + 1)  # the first push has now waited on the source longer than its claim's lease
+    wait_past_the_first_lease(platform_engine, work_order_id, first)
     second = work_order_push(work_order_id=work_order_id)["work_orders"][0]
+    first_still_waiting = first.is_alive()
     first_outcome = finished(first, first_ended)
 
+    assert first_still_waiting, f"the first push's create ({SLOW_CREATE_SECONDS:g} s) ended before the second push"
     [created] = tagged(store, marker_of(platform_engine, work_order_id))
     assert writes(store) == [("POST", "/workorders")]
     assert second["sync_status"] == "busy"

@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from pmsync.jobs import JOBS
+from pmsync.runs import COUNTS
 from pmsync.workorders import create_work_order, update_work_order
 from schemas.tables import (
     quarantine, reconciliation_snapshots, snapshot_deactivated_units, sync_run_entities, sync_runs, sync_state, units,
@@ -75,10 +76,10 @@ def test_runs_json_lists_each_run_with_its_counts_as_sync_runs_holds_them(synced
         assert shown["source_requests"] == run.source_requests
         assert moment(shown["started_at"]) == run.started_at and moment(shown["finished_at"]) == run.finished_at
     counted = rows(platform_engine, sa.select(sync_run_entities))
+    assert counted and any(entity.fetched for entity in counted), "the runs counted what they read"
     for entity in counted:
         shown = next(run for run in listed if run["id"] == entity.run_id)["counts"][entity.entity]
-        assert shown["fetched"] == entity.fetched and shown["created"] == entity.created
-        assert shown["unchanged"] == entity.unchanged and shown["quarantined"] == entity.quarantined
+        assert shown == {name: getattr(entity, name) for name in COUNTS}, (entity.run_id, entity.entity)
 
 
 def test_runs_json_sends_the_parked_records_warning_to_stderr(synced, platform_engine):

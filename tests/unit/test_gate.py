@@ -9,12 +9,14 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from collections import Counter
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
+import great_expectations
 import pandas as pd
 import pydantic
 import pytest
@@ -160,16 +162,30 @@ def test_an_expectation_that_cannot_name_failing_rows_stops_the_batch(portfolio,
         check_pages(gate, PROPERTYWARE_RULES.stream("units"), source_pages("units", unit_pages(portfolio)), NOW)
 
 
-def test_warm_up_loads_in_the_background_and_check_gives_the_same_verdicts(gate, portfolio):
+def test_warm_up_loads_in_the_background_and_check_gives_the_same_verdicts(gate, portfolio, monkeypatch):
     pages = unit_pages(portfolio)
     pages[1][3]["buildingID"] = None
     pages[2][4]["lastModifiedDateTime"] = AHEAD
     warmed = QualityGate(EXPECTATIONS, ["property", "unit"], 0.2)
+    loading, released, loads = threading.Event(), threading.Event(), []
+
+    def held_get_context(*args, **kwargs):
+        """Great Expectations' own, held until the test lets the load go on: notes the thread loading, and whether
+        the test let it go on (not if the wait ran out: the load held up whoever called warm_up)."""
+        loading.set()
+        loads.append((threading.current_thread().name, released.wait(timeout=5)))
+        return get_context(*args, **kwargs)
+
+    get_context = great_expectations.get_context
+    monkeypatch.setattr(great_expectations, "get_context", held_get_context)
 
     warmed.warm_up()
     warmed.warm_up()
+    assert loading.wait(timeout=30), "warm_up started no load"
+    released.set()
     checked = check_pages(warmed, PROPERTYWARE_RULES.stream("units"), source_pages("units", pages), NOW)
 
+    assert loads == [("pmsync-quality-gate-warm-up", True)], "one load, in the background, while warm_up had returned"
     expected = check_pages(gate, PROPERTYWARE_RULES.stream("units"), source_pages("units", pages), NOW)
     assert verdicts(checked) == verdicts(expected)
     assert verdicts(checked)[1][0] == {str(pages[1][3]["id"]): [NOT_NULL_PARENT]}
