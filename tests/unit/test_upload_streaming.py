@@ -93,7 +93,10 @@ def serving(app: Counted) -> Iterator[int]:
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
     thread.start()
+    deadline = time.monotonic() + 30
     while not server.started:
+        assert thread.is_alive(), "the upload page's server stopped while starting (see its log above)"
+        assert time.monotonic() < deadline, "the upload page's server did not start within 30 s"
         time.sleep(0.02)
     try:
         yield listener.getsockname()[1]
