@@ -7,6 +7,7 @@ import hmac
 import json
 import socket
 import struct
+import time
 from typing import Any, Callable
 from urllib.parse import parse_qsl
 
@@ -178,9 +179,11 @@ class SandboxApp(FastAPI):
         await super().__call__(scope, receive, send)
 
     async def _vendor_request(self, scope, receive, send, path: str, method: str, offset: str | None) -> None:
-        delay = self.sandbox_store.slowdowns.delay_for(path, method, offset)
-        if delay:
-            await asyncio.sleep(delay)
+        slowdowns = self.sandbox_store.slowdowns
+        cuts = slowdowns.cuts
+        until = time.monotonic() + slowdowns.delay_for(path, method, offset)
+        while (left := until - time.monotonic()) > 0 and slowdowns.cuts == cuts:
+            await asyncio.sleep(min(left, 0.1))
         fault = self.sandbox_store.claim_fault(path, method, CONNECTION_KINDS)
         if fault is not None and fault.kind == "cut_body":
             await self._cut_body(scope, receive, send)

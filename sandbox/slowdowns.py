@@ -38,6 +38,8 @@ class Slowdowns:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._queued: list[Slowdown] = []
+        self.cuts = 0
+        """How many times every wait in progress was cut short (cut_short): a waiting request compares it."""
 
     def add(self, slowdown: Slowdown) -> Slowdown:
         with self._lock:
@@ -48,6 +50,11 @@ class Slowdowns:
         with self._lock:
             cleared, self._queued = len(self._queued), []
         return cleared
+
+    def cut_short(self) -> None:
+        """End every wait in progress now: a test that held a request "as long as needed" has seen what it needed."""
+        with self._lock:
+            self.cuts += 1
 
     def listed(self) -> list[dict]:
         with self._lock:

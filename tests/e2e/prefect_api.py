@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -90,12 +91,20 @@ def events_named(env: dict[str, str], name: str, timeout: float) -> list[dict]:
 def watch_until_final(env: dict[str, str], deployment_ids: list[str], count: int, timeout: float) -> list[dict[str, tuple[str, str]]]:
     """Snapshots, twice a second, of every run of the deployments (id → (state type, state name)) until `count` of
     them are final."""
+    return watch_until(env, deployment_ids, lambda snapshot: sum(1 for state, _ in snapshot.values() if state in FINAL_STATES) >= count,
+                       timeout)
+
+
+def watch_until(env: dict[str, str], deployment_ids: list[str], done: Callable[[dict[str, tuple[str, str]]], bool],
+                timeout: float) -> list[dict[str, tuple[str, str]]]:
+    """Snapshots, twice a second, of every run of the deployments (id → (state type, state name)) until one is `done`
+    (or the timeout passes: the caller's asserts on the snapshots then say what never came)."""
     deadline = time.monotonic() + timeout
     snapshots = []
     while time.monotonic() < deadline:
         runs = runs_of(env, deployment_ids)
         snapshots.append({run["id"]: (run["state_type"], run["state_name"]) for run in runs})
-        if sum(1 for state, _ in snapshots[-1].values() if state in FINAL_STATES) >= count:
+        if done(snapshots[-1]):
             break
         time.sleep(0.5)
     return snapshots

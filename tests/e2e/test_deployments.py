@@ -121,7 +121,7 @@ def test_deployments_queue_forced_syncs_deploy_per_integration_raise_events_and_
     report_measurement(f"e2e: 3 forced syncs queued and ran {time.monotonic() - begun:.1f} s after the server was up")
     assert {state for state, _ in snapshots[-1].values()} == {"COMPLETED"} and len(snapshots[-1]) == 3
     assert all(sum(1 for state, _ in s.values() if state in ("PENDING", "RUNNING")) <= 1 for s in snapshots), snapshots
-    while_first_ran = [s for s in snapshots if s.get(first, ("",))[0] == "RUNNING"]
+    while_first_ran = [s for s in snapshots if s.get(first, ("", ""))[0] == "RUNNING"]
     waiting_states = {s[run] for s in while_first_ran for run in queued if run in s}
     assert waiting_states and all(state == "SCHEDULED" for state, _ in waiting_states), waiting_states
     assert ("SCHEDULED", "AwaitingConcurrencySlot") in waiting_states
