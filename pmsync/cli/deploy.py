@@ -14,7 +14,9 @@ from pathlib import Path
 import typer
 
 from pmsync.cli.common import EXIT_CONFIGURATION, console, error_console, fail, fail_with
+from pmsync.cli.one_line import SEPARATOR, one_line
 from pmsync.cli.prefect_config import configured_api_url
+from pmsync.cli.prefect_setup import prepare_or_fail
 from pmsync.enrollment import EnrollmentRefused, check_block_names
 from pmsync.schedules import staggered_cron
 from pmsync.sync_slots import SYNC_LIMIT, SYNC_TAG
@@ -65,7 +67,8 @@ def deploy(
         help="Print the generated deployment file instead of deploying it (with --integration: no server needed).",
     ),
 ) -> None:
-    """Create or update, for each integration block, every deployment of prefect.yaml named `<deployment>-<block>`
+    """On a fresh server first register pmsync's block types and create the work pool (saying so); then create or
+    update, for each integration block, every deployment of prefect.yaml named `<deployment>-<block>`
     with `parameters: {integration: <block>}`, tag `integration:<block>`, prefect.yaml's limits and its schedules
     moved by the block's minute offset, its sync deployments sharing one concurrency slot `sync:<block>` (one sync
     of a block at a time; the others wait in Prefect); and, once, the deployments tagged `platform` (enroll, retire),
@@ -81,6 +84,8 @@ def deploy(
             names = sorted(set(integrations))
             check_block_names(names)
         else:
+            if not show:
+                prepare_or_fail(root, PROJECT_FILE)
             names = sorted(set(integrations)) if integrations else registered_integrations()
             if integrations:
                 check_registered(names)
@@ -181,11 +186,12 @@ def run_prefect_deploy(spec: dict, root: Path) -> None:
             done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
             raise DeployFailed(f"prefect deploy took longer than {timeout} s; check that the Prefect server "
-                               "answers") from None
+                               "answers (`curl $PREFECT_API_URL/health`)") from None
     if done.returncode != 0:
-        tail = (done.stdout + done.stderr).strip().splitlines()[-5:]
-        raise DeployFailed(f"prefect deploy failed (exit {done.returncode}): {' | '.join(tail)}; check the work pool "
-                           "and PREFECT_API_URL")
+        tail = SEPARATOR.join(one_line(done.stdout + done.stderr).split(SEPARATOR)[-5:])
+        raise DeployFailed(f"prefect deploy failed (exit {done.returncode}): {tail}; for all it says, run "
+                           f"`pmsync deploy --show > deployments.yaml` and `prefect deploy --all --prefect-file "
+                           f"deployments.yaml` in {root}")
 
 
 def is_platform_wide(deployment: dict) -> bool:

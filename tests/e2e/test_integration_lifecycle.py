@@ -1,5 +1,6 @@
 """End to end (issue 17): adding and removing a company on a real Prefect server with a PostgreSQL platform and one
-worker, by `pmsync integration add|remove` and, as the UI does it, by saving and deleting its block."""
+worker, by `pmsync integration add|remove` and, as the UI does it, by saving and deleting its block; the server starts
+fresh, and `pmsync deploy` itself registers the block types and creates the work pool (issue 25)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from pmsync.schedules import staggered_cron
 from sandbox import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_INTEGRATION_USER, SANDBOX_SYSTEM_ID, SandboxServer
 from schemas.tables import SYNCED_TABLES, integrations
 from tests.conftest import _postgres_database, source_env
-from tests.e2e.prefect_api import BIN, FINAL_STATES, REPO, api, deployment, flow_runs, pmsync, prefect, python
+from tests.e2e.prefect_api import BIN, FINAL_STATES, REPO, api, deployment, flow_runs, pmsync, python
 from tests.e2e.test_deployments import prefect_server, stop  # noqa: F401  (prefect_server is a fixture)
 
 NAME = "dune"
@@ -49,17 +50,18 @@ def test_a_company_added_and_removed_by_the_cli_and_by_its_block(no_scheduled_ru
                                                                  source, report_measurement):
     begun = time.monotonic()
     env = {**prefect_server, **source_env(platform_url, source), "PMSYNC_REPORTS_URL": "http://reports.e2e.invalid"}
-    prefect(env, "block", "register", "-m", "pmsync.blocks")
-    prefect(env, "work-pool", "create", "pmsync", "--type", "process")
-    platform_only = pmsync(env, "deploy")
+    platform_only = pmsync(env, "deploy")  # on the fresh server: it registers the block types, creates the pool
     assert platform_only.returncode == 0, platform_only.stdout[-3000:] + platform_only.stderr[-3000:]
+    assert platform_only.stdout.splitlines()[:2] == ["registered block types: propertyware-integration",
+                                                     "created work pool pmsync (process)"], platform_only.stdout
+    assert api(env, "GET", "/work_pools/pmsync")["type"] == "process"
     assert "deploying only the platform's deployments" in platform_only.stderr
     assert "deployed 2 deployments for 0 integration(s)" in platform_only.stdout
     python(env, "from prefect.blocks.notifications import CustomWebhookNotificationBlock as W\n"
                 "W(name='pmsync', url='http://127.0.0.1:9/alerts').save('pmsync-alerts', overwrite=True)\n")
     applied = pmsync(env, "automations", "apply")
     assert applied.returncode == 0, applied.stdout[-3000:] + applied.stderr[-3000:]
-    report_measurement(f"e2e lifecycle: blocks, pool, platform deployments and automations in {time.monotonic() - begun:.1f} s")
+    report_measurement(f"e2e lifecycle: `pmsync deploy` on a fresh server (block types, pool, platform deployments) and automations in {time.monotonic() - begun:.1f} s")
     worker = subprocess.Popen([str(BIN / "prefect"), "worker", "start", "--pool", "pmsync", "--name", "e2e-lifecycle"],
                               env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     engine = make_engine(platform_url)
