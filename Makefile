@@ -24,6 +24,7 @@ $(STAMP): requirements.lock pyproject.toml
 test: $(STAMP)
 	PREFECT_SERVER_ANALYTICS_ENABLED=false $(BIN)/python -m pytest -n 4 --dist worksteal
 
+# The environment it runs with, and the next steps it prints last, come from pmsync/cli/demo_next_steps.py (tested).
 demo: $(STAMP)
 	@rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
 	@echo "== starting the sandbox source ($(DEMO_UNITS) units) on 127.0.0.1:$(DEMO_PORT)"
@@ -31,13 +32,9 @@ demo: $(STAMP)
 	@for i in $$(seq 1 100); do curl -sf http://127.0.0.1:$(DEMO_PORT)/_sandbox/health >/dev/null && break; sleep 0.2; done
 	@echo "== initial sync into $(DEMO_DIR)/platform.db (SQLite)"
 	@trap 'kill $$(cat $(DEMO_DIR)/sandbox.pid) 2>/dev/null' EXIT; \
-	export PMSYNC_DATABASE_URL=sqlite:///$(DEMO_DIR)/platform.db \
-	       PMSYNC_PW_BASE_URL=http://127.0.0.1:$(DEMO_PORT)/pw/api/rest/v1 \
-	       PMSYNC_PW_CLIENT_ID=sandbox-client PMSYNC_PW_CLIENT_SECRET=sandbox-secret-do-not-log \
-	       PMSYNC_PW_SYSTEM_ID=1001 PMSYNC_INTEGRATION_USER=pmsync@sandbox.example \
-	       PREFECT_HOME=$(CURDIR)/$(DEMO_DIR)/prefect PREFECT_SERVER_ANALYTICS_ENABLED=false \
-	       PREFECT_SERVER_LOGGING_LEVEL=CRITICAL PREFECT_LOGGING_LEVEL=WARNING; \
-	$(BIN)/pmsync sync initial && $(BIN)/pmsync runs --limit 1
+	eval "$$($(BIN)/python -m pmsync.cli.demo_next_steps --dir $(DEMO_DIR) --port $(DEMO_PORT) --exports)" && \
+	$(BIN)/pmsync sync initial && $(BIN)/pmsync runs --limit 1 && echo && \
+	$(BIN)/python -m pmsync.cli.demo_next_steps --dir $(DEMO_DIR) --port $(DEMO_PORT) --units $(DEMO_UNITS)
 
 # A report, not a test: writes bench/REPORT.md, bench/scaling.png and bench/results.json (UNITS=1000000 for a million).
 bench: $(STAMP)

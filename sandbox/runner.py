@@ -12,7 +12,8 @@ from types import FrameType
 
 import uvicorn
 
-from .constants import BASE_PATH, CONTROL_PATH, SANDBOX_CLIENT_ID, SANDBOX_SYSTEM_ID
+from .constants import (BASE_PATH, CONTROL_PATH, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_INTEGRATION_USER,
+                        SANDBOX_SYSTEM_ID)
 from .server import create_app
 from .store import SandboxStore
 
@@ -89,6 +90,29 @@ class SandboxServer:
         self.stop()
 
 
+LAST_BANNER_LINE = "Stop it with Ctrl-C."
+
+
+def sandbox_credentials(base_url: str) -> dict[str, str]:
+    """The settings pmsync needs to read this sandbox, by variable: sandbox-only values, which open nothing else."""
+    return {
+        "PMSYNC_PW_BASE_URL": base_url,
+        "PMSYNC_PW_CLIENT_ID": SANDBOX_CLIENT_ID,
+        "PMSYNC_PW_CLIENT_SECRET": SANDBOX_CLIENT_SECRET,
+        "PMSYNC_PW_SYSTEM_ID": SANDBOX_SYSTEM_ID,
+        "PMSYNC_INTEGRATION_USER": SANDBOX_INTEGRATION_USER,
+    }
+
+
+def banner(base_url: str, units: int, seed: int) -> str:
+    """What `pmsync sandbox serve` prints when ready: where, what data, and its credentials as lines to paste."""
+    lines = [f"Propertyware sandbox ready at {base_url} ({units} units, seed {seed})",
+             "Its credentials (sandbox-only: they open this sandbox and nothing else); to point pmsync at it:"]
+    lines += [f"  export {variable}={value}" for variable, value in sandbox_credentials(base_url).items()]
+    lines.append(LAST_BANNER_LINE)
+    return "\n".join(lines)
+
+
 def serve(host: str = "127.0.0.1", port: int = 8765, units: int = 1000, seed: int = 7, ledger: bool = True) -> None:
     """Runs a sandbox in the foreground until interrupted; prints one line when it is ready.
 
@@ -103,8 +127,7 @@ def serve(host: str = "127.0.0.1", port: int = 8765, units: int = 1000, seed: in
         server._server.should_exit = True
 
     previous = signal.signal(signal.SIGTERM, stop)
-    print(f"Propertyware sandbox ready at {server.base_url} (client id {SANDBOX_CLIENT_ID}, system id "
-          f"{SANDBOX_SYSTEM_ID}, {units} units, seed {seed})", flush=True)
+    print(banner(server.base_url, units, seed), flush=True)
     try:
         server.wait()
     except KeyboardInterrupt:

@@ -15,7 +15,8 @@ def sandbox_serve(
     host: str = typer.Option("127.0.0.1", help="Address to bind."),
     ledger: bool = typer.Option(True, "--ledger/--no-ledger", help="Generate lease charges and payments."),
 ) -> None:
-    """Serve a deterministic Propertyware-dialect portfolio over HTTP until interrupted."""
+    """Serve a deterministic Propertyware-dialect portfolio over HTTP until interrupted; when ready, print its
+    (sandbox-only) credentials as `export PMSYNC_…` lines that point pmsync at it."""
     from sandbox.runner import serve
 
     serve(host=host, port=port, units=size, seed=seed, ledger=ledger)

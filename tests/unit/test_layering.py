@@ -13,6 +13,7 @@ PREFECT_ALLOWED = {
     "pmsync/cli/running.py": "starts a flow when a Prefect server is configured (or a temporary one)",
     "pmsync/cli/sync.py": "`pmsync sync now` triggers a deployment",
     "pmsync/cli/deploy.py": "`pmsync deploy` reads the integration blocks on the Prefect server",
+    "pmsync/cli/prefect_setup.py": "`pmsync deploy` registers the block types and creates the work pool",
     "pmsync/cli/automations.py": "`pmsync automations apply` validates and writes Prefect automations",
     "pmsync/cli/integration.py": "`pmsync integration add|remove|list` saves and deletes blocks, deploys, starts runs",
     "pmsync/enrollment.py": "adding and removing a company is made of Prefect blocks, deployments and runs",
