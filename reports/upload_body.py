@@ -15,7 +15,7 @@ from starlette.requests import Request
 
 MAX_FIELDS = 4
 MAX_FIELD_BYTES = 1024
-NOT_THE_FORM = "the upload is not the page's form; upload the file with the form on /uploads"
+NOT_THE_FORM = "the upload is not the page's form; upload the file with the form on its integration's upload page"
 
 
 class UploadRefused(Exception):
@@ -48,7 +48,7 @@ async def receive_form(request: Request, folder: Path, max_file_bytes: int, max_
     kind, options = parse_options_header(request.headers.get("content-type"))
     if kind != b"multipart/form-data" or not options.get(b"boundary"):
         raise UploadRefused("the upload holds no file (it is not multipart/form-data); choose a .csv file to upload "
-                            "with the form on /uploads")
+                            "with the form on its integration's upload page")
     reader = _FormReader(folder, max_file_bytes)
     try:
         parser = MultipartParser(options[b"boundary"], reader.callbacks())

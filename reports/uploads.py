@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from pmsync.cli.prefect_config import configured_api_url
 from pmsync.import_files import ImportPathRefused, confined_path
-from pmsync.platform_settings import IntegrationNameSettings
 from pmsync.settings import ImportSettings
+from reports.scope import integration_url
 from reports.upload_body import UploadRefused, receive_form, too_big
 
 IMPORT_DEPLOYMENT = "csv-import/import"
@@ -37,40 +37,45 @@ PageMaker = Callable[..., HTMLResponse]
 
 
 def uploads_router(
-    page: PageMaker, not_found: PageMaker, integration: str | None = None, settings: ImportSettings | None = None
+    page: PageMaker, not_found: PageMaker, integration_of: Callable[..., str], settings: ImportSettings | None = None
 ) -> APIRouter:
-    """GET/POST /uploads (the form, the upload), GET /uploads/{flow_run_id} (the import's state and result), and
-    GET /uploads/{flow_run_id}/fix-up.csv (a rejected file's fix-up CSV). `page`/`not_found` render the app's pages.
+    """GET/POST {prefix}/uploads (the form, the upload), GET {prefix}/uploads/{flow_run_id} (the import's state and
+    result), and GET {prefix}/uploads/{flow_run_id}/fix-up.csv (a rejected file's fix-up CSV), included under the
+    integration's prefix (reports/scope.py); `integration_of` resolves its name. `page`/`not_found` render the pages.
 
-    Results and fix-ups are those of `integration`'s uploads only: another integration's flow run id is not found here.
+    A file is imported into the integration its URL names; results and fix-ups are those of that integration's uploads
+    only: another integration's flow run id is not found there.
     """
     settings = settings or ImportSettings()
-    integration = integration or IntegrationNameSettings().integration_name
     router = APIRouter()
+    of_integration = Depends(integration_of)
 
     @router.get("/uploads", response_class=HTMLResponse)
-    def upload_form() -> Response:
+    def upload_form(integration: str = of_integration) -> Response:
         if configured_api_url() is None:
-            return page("Upload owners or service providers", NO_PREFECT + _links(), 503)
-        return page("Upload owners or service providers", _form(integration, settings.import_max_bytes) + _links())
+            return page("Upload owners or service providers", NO_PREFECT + _links(integration), 503)
+        return page("Upload owners or service providers",
+                    _form(integration, settings.import_max_bytes) + _links(integration))
 
     @router.post("/uploads")
-    async def upload(request: Request) -> Response:
+    async def upload(request: Request, integration: str = of_integration) -> Response:
         api_url = configured_api_url()
         if api_url is None:
-            return page("Upload not started", NO_PREFECT + _links(), 503)
+            return page("Upload not started", NO_PREFECT + _links(integration), 503)
         try:
-            kind, stored = await _store_upload(request, settings)
+            kind, stored = await _store_upload(request, settings, integration)
         except UploadRefused as refused:
-            return page("Upload refused", f'<p id="refused">{escape(str(refused))}</p>' + _links(), refused.status)
+            return page("Upload refused", f'<p id="refused">{escape(str(refused))}</p>' + _links(integration),
+                        refused.status)
         try:
             run_id = await _start_import(api_url, kind, stored.name, integration)
         except UploadRefused as refused:
             stored.unlink(missing_ok=True)
-            return page("Upload not started", f'<p id="refused">{escape(str(refused))}</p>' + _links(), refused.status)
-        return RedirectResponse(f"/uploads/{run_id}", status_code=303)
+            return page("Upload not started", f'<p id="refused">{escape(str(refused))}</p>' + _links(integration),
+                        refused.status)
+        return RedirectResponse(integration_url(integration, f"uploads/{run_id}"), status_code=303)
 
-    async def import_run(flow_run_id: str, with_artifacts: bool) -> tuple[Any, list[Any]] | Response:
+    async def import_run(integration: str, flow_run_id: str, with_artifacts: bool) -> tuple[Any, list[Any]] | Response:
         """This integration's upload run and its artifacts, or the page saying why not."""
         try:
             run_id = uuid.UUID(flow_run_id)
@@ -78,17 +83,17 @@ def uploads_router(
             return not_found("An upload's page is named by its flow run id (a UUID).")
         api_url = configured_api_url()
         if api_url is None:
-            return page("Upload", NO_PREFECT + _links(), 503)
+            return page("Upload", NO_PREFECT + _links(integration), 503)
         try:
             return await _read_import_run(api_url, run_id, integration, with_artifacts)
         except UploadRefused as refused:
             if refused.status == 404:
                 return not_found(str(refused))
-            return page("Upload", f'<p id="refused">{escape(str(refused))}</p>' + _links(), refused.status)
+            return page("Upload", f'<p id="refused">{escape(str(refused))}</p>' + _links(integration), refused.status)
 
     @router.get("/uploads/{flow_run_id}/fix-up.csv")
-    async def fix_up_file(flow_run_id: str) -> Response:
-        found = await import_run(flow_run_id, with_artifacts=False)
+    async def fix_up_file(flow_run_id: str, integration: str = of_integration) -> Response:
+        found = await import_run(integration, flow_run_id, with_artifacts=False)
         if isinstance(found, Response):
             return found
         fix_up = _fix_up_file(found[0], settings.import_dir)
@@ -97,18 +102,20 @@ def uploads_router(
         return FileResponse(fix_up, media_type="text/csv; charset=utf-8", filename=fix_up.name)
 
     @router.get("/uploads/{flow_run_id}", response_class=HTMLResponse)
-    async def upload_result(flow_run_id: str) -> Response:
-        found = await import_run(flow_run_id, with_artifacts=True)
+    async def upload_result(flow_run_id: str, integration: str = of_integration) -> Response:
+        found = await import_run(integration, flow_run_id, with_artifacts=True)
         if isinstance(found, Response):
             return found
         run, artifacts = found
-        return page(f"Upload: {run.name}", _result(run, artifacts, settings.import_dir) + _links())
+        return page(f"Upload: {run.name}", _result(run, artifacts, settings.import_dir, integration) + _links(integration))
 
     return router
 
 
-def _links() -> str:
-    return '<p><a href="/uploads">Upload another file</a> · <a href="/">All snapshots</a></p>'
+def _links(integration: str) -> str:
+    uploads, home = (escape(integration_url(integration, rest), quote=True) for rest in ("uploads", ""))
+    return (f'<p><a href="{uploads}">Upload another file</a> · <a href="{home}">All snapshots of '
+            f'{escape(integration)}</a> · <a href="/">All integrations</a></p>')
 
 
 def _form(integration: str, max_bytes: int) -> str:
@@ -117,7 +124,8 @@ def _form(integration: str, max_bytes: int) -> str:
         for n, (kind, label) in enumerate(KINDS.items())
     )
     return (
-        '<form id="upload" method="post" action="/uploads" enctype="multipart/form-data">'
+        f'<form id="upload" method="post" action="{escape(integration_url(integration, "uploads"), quote=True)}" '
+        'enctype="multipart/form-data">'
         f"<p>{choices}</p>"
         '<p><label>CSV file <input type="file" name="file" accept=".csv,text/csv" required></label></p>'
         '<p><button type="submit">Upload and import</button></p></form>'
@@ -136,14 +144,15 @@ def _same_origin(request: Request) -> bool:
     return parts.scheme in {"http", "https"} and parts.netloc.lower() == host.lower()
 
 
-async def _store_upload(request: Request, settings: ImportSettings) -> tuple[str, Path]:
+async def _store_upload(request: Request, settings: ImportSettings, integration: str) -> tuple[str, Path]:
     """Check the form and write the file into the import directory under a generated name; return its kind and path.
 
     A declared Content-Length over the cap is refused before any of the body is read; otherwise the body is read as it
     arrives and refused the moment it passes the cap.
     """
     if not _same_origin(request):
-        raise UploadRefused("the upload did not come from this page's form (Origin header); upload from /uploads", 403)
+        raise UploadRefused("the upload did not come from this page's form (Origin header); upload from "
+                            f"{integration_url(integration, 'uploads')}", 403)
     length = request.headers.get("content-length", "").strip()
     if length.isdigit() and int(length) > settings.import_max_bytes + FORM_OVERHEAD_BYTES:
         raise too_big(settings.import_max_bytes)
@@ -226,7 +235,7 @@ async def _read_import_run(
     return run, artifacts
 
 
-def _result(run: Any, artifacts: list[Any], import_dir: Path) -> str:
+def _result(run: Any, artifacts: list[Any], import_dir: Path, integration: str) -> str:
     """The run's state; while it is not final the page refreshes itself, then it shows the counts or the problems."""
     parameters = run.parameters or {}
     kind = parameters.get("kind") if parameters.get("kind") in KINDS else None
@@ -254,7 +263,8 @@ def _result(run: Any, artifacts: list[Any], import_dir: Path) -> str:
         body += "<h2>Problems, cell by cell</h2>" + _table(rows, "problems")
     if _fix_up_file(run, import_dir) is not None:
         body += (
-            f'<p><a id="fix-up" class="download" href="/uploads/{run.id}/fix-up.csv" download>Download the fix-up '
+            f'<p><a id="fix-up" class="download" href="{escape(integration_url(integration, f"uploads/{run.id}/fix-up.csv"), quote=True)}" '
+            'download>Download the fix-up '
             "CSV</a>: your file with a problems column; fix the cells it names and upload it again as it is.</p>"
         )
     return body + f'<details><summary>What the import said</summary><pre id="run-message">{escape(message)}</pre></details>'

@@ -15,6 +15,7 @@ from reports.app import create_app
 from tests.e2e.test_deployments import free_port
 
 BASE = "http://127.0.0.1:8780"
+UPLOADS = "/integrations/default/uploads"
 SAME_ORIGIN = {"Origin": BASE}
 MAX_BYTES = 1000
 TOKEN = "upload-token-0123456789abcdef"
@@ -36,26 +37,26 @@ def import_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def client(import_dir: Path, tmp_path: Path) -> TestClient:
     """The app over a database it never opens for these pages."""
-    return TestClient(create_app(f"sqlite:///{tmp_path / 'unused.db'}"), base_url=BASE)
+    return TestClient(create_app(f"sqlite:///{tmp_path / 'unused.db'}", integration="default"), base_url=BASE)
 
 
 def post(client: TestClient, kind: str = "owners", name: str = "owners.csv", data: bytes = GOOD_CSV, **headers: str):
-    return client.post("/uploads", data={"kind": kind}, files={"file": (name, data, "text/csv")},
+    return client.post(UPLOADS, data={"kind": kind}, files={"file": (name, data, "text/csv")},
                        headers={**SAME_ORIGIN, **headers}, follow_redirects=False)
 
 
 def test_the_form_offers_both_kinds_and_refuses_oversize_other_suffixes_unknown_kinds_and_other_origins(client, import_dir):
-    form = client.get("/uploads")
+    form = client.get(UPLOADS)
     oversize = post(client, data=b"owner_id\n" + b"5" * MAX_BYTES)
     not_csv = post(client, name='owners.xlsx"><script>alert(1)</script>')
     unknown_kind = post(client, kind="tenants")
-    no_file = client.post("/uploads", data={"kind": "owners"}, headers=SAME_ORIGIN, follow_redirects=False)
+    no_file = client.post(UPLOADS, data={"kind": "owners"}, headers=SAME_ORIGIN, follow_redirects=False)
     cross_site = post(client, Origin="http://evil.example")
-    no_origin = client.post("/uploads", data={"kind": "owners"}, files={"file": ("o.csv", GOOD_CSV)}, follow_redirects=False)
-    huge_body = client.post("/uploads", content=b"x" * (MAX_BYTES + 20_000),
+    no_origin = client.post(UPLOADS, data={"kind": "owners"}, files={"file": ("o.csv", GOOD_CSV)}, follow_redirects=False)
+    huge_body = client.post(UPLOADS, content=b"x" * (MAX_BYTES + 20_000),
                             headers={**SAME_ORIGIN, "Content-Type": "multipart/form-data; boundary=b"}, follow_redirects=False)
 
-    assert form.status_code == 200 and '<form id="upload" method="post" action="/uploads" enctype="multipart/form-data">' in form.text
+    assert form.status_code == 200 and f'<form id="upload" method="post" action="{UPLOADS}" enctype="multipart/form-data">' in form.text
     assert 'value="owners"' in form.text and 'value="service-providers"' in form.text
     assert oversize.status_code == 413 and "larger than 1,000 bytes (PMSYNC_IMPORT_MAX_BYTES)" in oversize.text
     assert huge_body.status_code == 413
@@ -77,9 +78,9 @@ def test_an_upload_the_prefect_server_does_not_take_leaves_nothing_stored(client
 def test_without_a_prefect_server_configured_the_page_says_what_to_set_and_stores_nothing(client, import_dir, monkeypatch):
     monkeypatch.setenv("PREFECT_API_URL", "")
 
-    form = client.get("/uploads")
+    form = client.get(UPLOADS)
     upload = post(client)
-    result = client.get(f"/uploads/{uuid.uuid4()}")
+    result = client.get(f"{UPLOADS}/{uuid.uuid4()}")
 
     for answer in (form, upload, result):
         assert answer.status_code == 503 and "set <code>PREFECT_API_URL</code>" in answer.text
@@ -95,24 +96,25 @@ def test_a_fix_up_is_named_by_its_uploads_flow_run_id_never_by_a_file_name_or_pa
     secret = tmp_path / "secret.errors.csv"
     secret.write_text("password,problems\nhunter2,\n", encoding="utf-8")
     tricks = [
-        f"/uploads/fix-ups/{stem}.errors.csv", "/uploads/fix-ups/..%2Fsecret.errors.csv",
-        f"/uploads/{stem}.errors.csv", f"/uploads/{stem}/fix-up.csv", "/uploads/..%2Fsecret.errors.csv/fix-up.csv",
-        f"/uploads/{'%2F'.join(str(secret).split('/'))}/fix-up.csv", "/uploads/%2E%2E/fix-up.csv",
-        "/uploads/not-a-uuid", "/uploads/..%2F..%2Fetc%2Fpasswd",
+        f"/fix-ups/{stem}.errors.csv", "/fix-ups/..%2Fsecret.errors.csv",
+        f"/{stem}.errors.csv", f"/{stem}/fix-up.csv", "/..%2Fsecret.errors.csv/fix-up.csv",
+        f"/{'%2F'.join(str(secret).split('/'))}/fix-up.csv", "/%2E%2E/fix-up.csv",
+        "/not-a-uuid", "/..%2F..%2Fetc%2Fpasswd",
     ]
+    tricks = [prefix + trick for trick in tricks for prefix in (UPLOADS, "/uploads")]
 
     for path in tricks:
         refused = client.get(path)
         assert refused.status_code == 404 and "hunter2" not in refused.text and "owner_id" not in refused.text, path
-    unreachable = client.get(f"/uploads/{uuid.uuid4()}/fix-up.csv")
+    unreachable = client.get(f"{UPLOADS}/{uuid.uuid4()}/fix-up.csv")
     assert unreachable.status_code == 502 and "did not answer (ConnectError)" in unreachable.text
 
 
 def test_with_a_token_an_upload_needs_the_sign_in(import_dir, tmp_path):
-    client = TestClient(create_app(f"sqlite:///{tmp_path / 'unused.db'}", SecretStr(TOKEN)), base_url=BASE)
+    client = TestClient(create_app(f"sqlite:///{tmp_path / 'unused.db'}", SecretStr(TOKEN), "default"), base_url=BASE)
 
     refused = post(client)
 
     assert refused.status_code == 401 and '<form id="login"' in refused.text
-    assert client.get("/uploads", headers={"X-Reports-Token": TOKEN}).status_code == 200
+    assert client.get(UPLOADS, headers={"X-Reports-Token": TOKEN}).status_code == 200
     assert list(import_dir.iterdir()) == []
