@@ -13,6 +13,8 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
+from reports.upload_guide import too_big_message
+
 MAX_FIELDS = 4
 MAX_FIELD_BYTES = 1024
 NOT_THE_FORM = "the upload is not the page's form; upload the file with the form on its integration's upload page"
@@ -27,9 +29,7 @@ class UploadRefused(Exception):
 
 
 def too_big(max_bytes: int) -> UploadRefused:
-    return UploadRefused(
-        f"the file is larger than {max_bytes:,} bytes (PMSYNC_IMPORT_MAX_BYTES); split it and upload the parts", 413
-    )
+    return UploadRefused(too_big_message(max_bytes), 413)
 
 
 @dataclass

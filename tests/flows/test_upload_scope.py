@@ -1,17 +1,21 @@
 """Uploads belong to the integration their URL names: a file posted on an integration's upload page is queued for that
-integration, and its result page and fix-up CSV are served only under that integration's path; under another's the
-flow run id does not exist (runs on the harness's Prefect server; platforms on SQLite and PostgreSQL)."""
+integration, its page shows the file's own name and, while it waits, plain words; its result page and fix-up CSV are
+served only under that integration's path (under another's the flow run id does not exist); without the csv-import
+deployment the analyst reads "tell your operator" and the server log says what to deploy (runs on the harness's
+Prefect server; platforms on SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from prefect.client.orchestration import get_client
+from prefect.exceptions import ObjectNotFound
 from prefect.settings import PREFECT_API_URL
-from prefect.states import Failed
+from prefect.states import Failed, Late
 
 from reports.app import create_app
 from tests.unit.test_reports_app import register_integrations
@@ -74,6 +78,37 @@ def test_a_file_uploaded_on_an_integrations_page_is_queued_for_that_integration(
     assert sorted(path.name.rsplit("-", 1)[-1] for path in import_dir.iterdir()) == ["owners.csv", "owners.csv"], (
         "the unknown integration's upload stored nothing"
     )
+    with get_client(sync_client=True) as client:
+        client.set_flow_run_state(queued["south"].id, Late(), force=True)
+    waiting = {name: page.get(posted[name].headers["location"]).text for name in posted}
+    assert 'data-state="SCHEDULED">Queued — waiting for a worker to start the import.</p>' in waiting["north"]
+    assert 'data-state="SCHEDULED">Queued — still waiting for a worker. If this lasts' in waiting["south"]
+    for name, text in waiting.items():
+        assert f'<code id="uploaded-name">{name}.csv</code>' in text and f"<title>Upload of {name}.csv</title>" in text
+        assert "Scheduled" not in text and "Late" not in text, "no Prefect state names"
+
+
+def test_without_the_import_deployment_the_analyst_is_told_to_ask_the_operator_and_the_log_says_what_to_deploy(
+    import_dir, platform_url, platform_engine, caplog
+):
+    register_integrations(platform_engine, "north")
+    with get_client(sync_client=True) as client:
+        try:
+            client.delete_deployment(client.read_deployment_by_name("csv-import/import").id)
+        except ObjectNotFound:
+            pass
+
+    with caplog.at_level(logging.ERROR, logger="pmsync.reports"):
+        refused = TestClient(create_app(platform_url), base_url=BASE).post(
+            "/integrations/north/uploads", data={"kind": "owners"}, headers={"Origin": BASE},
+            files={"file": ("north.csv", GOOD_CSV, "text/csv")}, follow_redirects=False,
+        )
+
+    assert refused.status_code == 503 and "Uploads are not available yet; tell your operator." in refused.text
+    assert "deploy" not in refused.text and "csv-import" not in refused.text, "the details are for the operator"
+    [logged] = [record.getMessage() for record in caplog.records if record.name == "pmsync.reports"]
+    assert "the deployment csv-import/import does not exist" in logged and "pmsync deploy" in logged
+    assert list(import_dir.iterdir()) == [], "nothing of the upload stays"
 
 
 def test_an_uploads_result_and_fix_up_are_served_only_under_its_own_integrations_path(
