@@ -1,52 +1,39 @@
-"""The Reports app: recent snapshots, a chart of deactivations, each snapshot's changes by property, CSV and Excel downloads."""
+"""The Reports app: one server for every integration; each one's snapshots, chart, reports, downloads and uploads."""
 
 from __future__ import annotations
 
-import tempfile
 from functools import partial
 from html import escape
 
 import uvicorn
-from fastapi import FastAPI, Path, Query, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import SecretStr, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from pmsync.export import (
-    UnknownSnapshot, csv_chunks, deactivations_over_time, find_snapshot, iter_report, recent_snapshots, snapshot_changes,
-    snapshot_properties,
-)
-from pmsync.export_xlsx import write_workbook
+from pmsync.export import UnknownSnapshot, find_snapshot
 from pmsync.hosts import is_loopback
 from pmsync.platform import make_engine
 from pmsync.settings import ImportSettings, invalid_settings
 from reports import access
 from reports.access import ReportsRefused, check_token, host_header_is_loopback
-from reports.charts import deactivations_chart
 from reports.hardening import Hardened
 from reports.pages import not_found as _not_found
 from reports.pages import page as _page
 from reports.retention import sweeping
-from reports.sections import snapshot_section, snapshots_table
+from reports.scope import PREFIX, IntegrationScope, UnknownIntegration, integration_links, integration_url
 from reports.signin import require_token
+from reports.snapshots import SNAPSHOT_DOWNLOADS, SNAPSHOT_ID, BadPropertyFilter, snapshots_router
 from reports.uploads import uploads_router
-
-UPLOAD_LINK = '<p><a id="upload-link" href="/uploads">Upload owners or service providers (.csv)</a></p>'
-MAX_ID_DIGITS = 18
-SNAPSHOT_ID = Path(ge=1, le=2**63 - 1, description="A snapshot's id (a database key: at most 2^63 - 1).")
-PAGE_ROWS = 1000
-"""Rows of each kind of change a page shows; the downloads hold them all."""
-PROPERTY = Query(None, description="Only this property's rows (its source id); empty for all.")
-XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-DOWNLOAD_BLOCK_BYTES = 64 * 1024
 
 
 def serve(
     database_url: str, host: str = "127.0.0.1", port: int = 8780, token: SecretStr | None = None,
     integration: str | None = None,
 ) -> None:
-    """Serve the Reports page (of one integration, when named) until interrupted; off this machine only with a token."""
+    """Serve the Reports pages (of every integration, or only the one named) until interrupted; off this machine only
+    with a token."""
     check_binding(host, token)
     uvicorn.run(create_app(database_url, token, integration), host=host, port=port, log_level="warning", access_log=False)
 
@@ -66,9 +53,10 @@ def import_settings() -> ImportSettings:
 
 
 def create_app(database_url: str, token: SecretStr | None = None, integration: str | None = None) -> FastAPI:
-    """The Reports app over one platform database, showing one integration's snapshots (all when None); with a token,
-    every request must carry it (header, or the 12-hour sign-in cookie), and failed sign-ins are limited per client
-    address (in this process's memory).
+    """The Reports app over one platform database: `/` picks an integration, and every page of one lives under
+    `/integrations/{name}/` (its snapshots, its uploads). It shows every integration on the platform, or only
+    `integration` when named (other names are 404). With a token, every request must carry it (header, or the 12-hour
+    sign-in cookie), and failed sign-ins are limited per client address (in this process's memory).
 
     Without a token the app answers only requests whose Host names this machine (no DNS rebinding). Every response
     forbids framing and content sniffing. While it runs, the app deletes expired uploads and fix-ups (retention.py).
@@ -76,6 +64,7 @@ def create_app(database_url: str, token: SecretStr | None = None, integration: s
     check_token(token)
     settings = import_settings()
     engine = make_engine(database_url)
+    scope = IntegrationScope(engine, integration)
     app = FastAPI(title="pmsync reports", docs_url=None, redoc_url=None, openapi_url=None, lifespan=sweeping(settings))
     if token is None:
         _answer_loopback_hosts_only(app)
@@ -103,83 +92,39 @@ def create_app(database_url: str, token: SecretStr | None = None, integration: s
     async def unknown_snapshot(request: Request, unknown: UnknownSnapshot) -> Response:
         return not_found(str(unknown).split(";")[0])
 
-    def changes_section(snapshot_id: int, action: str, property_id: int | None) -> tuple[dict, str]:
-        found, changes = snapshot_changes(engine, snapshot_id, integration, property_id, PAGE_ROWS)
-        choices = snapshot_properties(engine, found["id"])
-        return found, snapshot_section(found, changes, action, choices, property_id, PAGE_ROWS)
+    @app.exception_handler(UnknownIntegration)
+    async def unknown_integration(request: Request, unknown: UnknownIntegration) -> Response:
+        asked = str(request.path_params.get("integration", ""))
+        return page("Not found", f"<p id=\"unknown-integration\">This server shows no integration named "
+                    f"<code>{escape(asked)}</code>. Choose one:</p>" + integration_links(unknown.known), 404)
 
     @app.get("/", response_class=HTMLResponse)
-    def index(property: str | None = PROPERTY) -> Response:
-        property_id = property_filter(property)
-        snapshots = recent_snapshots(engine, 20, integration)
-        title = "Reconciliation reports" + (f" of {integration}" if integration else "")
-        if not snapshots:
-            return page(title, "<p>No reconciliation has run yet (<code>pmsync reconcile</code>).</p>" + UPLOAD_LINK)
-        latest, section = changes_section(snapshots[0]["id"], "/", property_id)
-        scope = integration or "all integrations"
-        if property_id is not None:
-            scope += f", property {property_id}"
-        body = (
-            UPLOAD_LINK + "<h2>Recent snapshots</h2>" + snapshots_table(snapshots)
-            + f"<h2>Deactivations over time ({escape(scope)})</h2>"
-            + deactivations_chart(deactivations_over_time(engine, integration, property_id), scope)
-            + f'<section id="latest"><h2>Latest snapshot {int(latest["id"])}</h2>{section}</section>'
-        )
-        return page(title, body)
+    def pick_integration() -> Response:
+        return page("Reconciliation reports", "<p>Choose an integration (a company synced into the platform):</p>"
+                    + integration_links(scope.names()))
 
-    @app.get("/snapshots/{snapshot_id}", response_class=HTMLResponse)
-    def snapshot(snapshot_id: int = SNAPSHOT_ID, property: str | None = PROPERTY) -> Response:
-        property_id = property_filter(property)
-        found, section = changes_section(snapshot_id, f"/snapshots/{snapshot_id}", property_id)
-        body = f'<p><a href="/">All snapshots</a></p><section id="snapshot">{section}</section>'
-        return page(f"Snapshot {found['id']} of {found['integration']}", body)
-
-    def resolve(snapshot_id: int) -> dict:
+    @app.get("/snapshots/{snapshot_id}")
+    @app.get("/snapshots/{snapshot_id}/{download}")
+    def former_snapshot_url(request: Request, snapshot_id: int = SNAPSHOT_ID, download: str = "") -> Response:
+        """Links from before pages named their integration: redirected to the snapshot's integration's page."""
+        if download and download not in SNAPSHOT_DOWNLOADS:
+            return not_found("There is no such page.")
         with engine.connect() as connection:
-            return find_snapshot(connection, snapshot_id, integration)
+            found = find_snapshot(connection, snapshot_id, scope.only)
+        target = integration_url(found["integration"], f"snapshots/{snapshot_id}" + (f"/{download}" if download else ""))
+        query = f"?{request.url.query}" if request.url.query else ""
+        return RedirectResponse(target + query, status_code=307)
 
-    def filename(found: dict, property_id: int | None, suffix: str) -> str:
-        of_property = f"-property-{property_id}" if property_id is not None else ""
-        return f"reconciliation-snapshot-{int(found['id'])}{of_property}.{suffix}"
+    @app.api_route("/uploads", methods=["GET", "POST"])
+    @app.api_route("/uploads/{rest:path}", methods=["GET", "POST"])
+    def former_upload_url() -> Response:
+        return page("Uploads belong to an integration", "<p id=\"choose-upload\">Uploads now go to one integration: "
+                    "choose the one to upload into (a file uploaded before is on its integration's page).</p>"
+                    + integration_links(scope.names(), "uploads"), 404)
 
-    @app.get("/snapshots/{snapshot_id}/report.csv")
-    @app.get("/snapshots/{snapshot_id}/deactivated-units.csv")
-    def snapshot_csv(snapshot_id: int = SNAPSHOT_ID, property: str | None = PROPERTY) -> Response:
-        property_id = property_filter(property)
-        found = resolve(snapshot_id)
-
-        def chunks():
-            with engine.connect() as connection:
-                for chunk in csv_chunks(iter_report(connection, found, property_id)):
-                    yield chunk.encode("utf-8")
-
-        return StreamingResponse(chunks(), media_type="text/csv; charset=utf-8", headers={
-            "Content-Disposition": f'attachment; filename="{filename(found, property_id, "csv")}"'})
-
-    @app.get("/snapshots/{snapshot_id}/report.xlsx")
-    def snapshot_xlsx(snapshot_id: int = SNAPSHOT_ID, property: str | None = PROPERTY) -> Response:
-        property_id = property_filter(property)
-        found = resolve(snapshot_id)
-        workbook = tempfile.TemporaryFile(prefix="pmsync-report-", suffix=".xlsx")
-        try:
-            with engine.connect() as connection:
-                write_workbook(connection, found, workbook, property_id)
-            size = workbook.tell()
-            workbook.seek(0)
-        except BaseException:
-            workbook.close()
-            raise
-
-        def blocks():
-            with workbook:
-                while block := workbook.read(DOWNLOAD_BLOCK_BYTES):
-                    yield block
-
-        return StreamingResponse(blocks(), media_type=XLSX_MEDIA_TYPE, headers={
-            "Content-Disposition": f'attachment; filename="{filename(found, property_id, "xlsx")}"',
-            "Content-Length": str(size)})
-
-    app.include_router(uploads_router(page, not_found, integration, settings))
+    integration_of = scope.dependency()
+    app.include_router(snapshots_router(engine, page, integration_of), prefix=PREFIX)
+    app.include_router(uploads_router(page, not_found, integration_of, settings), prefix=PREFIX)
     return app
 
 
@@ -194,17 +139,3 @@ def _answer_loopback_hosts_only(app: FastAPI) -> None:
                          "<code>http://127.0.0.1:PORT/</code>, <code>http://localhost:PORT/</code> or "
                          "<code>http://[::1]:PORT/</code>.</p>", 403)
         return await call_next(request)
-
-
-class BadPropertyFilter(ValueError):
-    """The `property` filter is not a property's id; the message says what it must be."""
-
-
-def property_filter(value: str | None) -> int | None:
-    """The `?property=` filter: a property's source id, or None when absent or empty ("All properties")."""
-    text = (value or "").strip()
-    if not text:
-        return None
-    if not (text.isascii() and text.isdigit() and len(text) <= MAX_ID_DIGITS):
-        raise BadPropertyFilter("Property ids are whole numbers; choose one in the Property list.")
-    return int(text)

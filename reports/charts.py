@@ -13,9 +13,10 @@ UNIT_COLOUR, PROPERTY_COLOUR = "#3b6ea8", "#d9822b"
 MAX_BAR_WIDTH = 48
 
 
-def deactivations_chart(points: list[dict[str, Any]], scope: str) -> str:
+def deactivations_chart(points: list[dict[str, Any]], scope: str, pages: str) -> str:
     """Bars per snapshot, oldest left: units deactivated, with the properties deactivated stacked on top; each bar
-    links to its snapshot. `points` are `deactivations_over_time` rows; `scope` says whose deactivations they count."""
+    links to its snapshot's page under `pages` (the integration's path). `points` are `deactivations_over_time` rows;
+    `scope` says whose deactivations they count."""
     title = f"Deactivations per snapshot ({scope})"
     if not points:
         return f'<p id="deactivations-chart">{escape(title)}: no snapshot yet.</p>'
@@ -39,7 +40,7 @@ def deactivations_chart(points: list[dict[str, Any]], scope: str) -> str:
         label = (f"Snapshot {point['id']}, {format_utc(point['taken_at'])} UTC: {units} unit(s) and {props} "
                  f"propert(ies) deactivated")
         bars.append(
-            f'<a href="/snapshots/{int(point["id"])}" class="bar" data-snapshot="{int(point["id"])}" '
+            f'<a href="{escape(pages)}/snapshots/{int(point["id"])}" class="bar" data-snapshot="{int(point["id"])}" '
             f'data-units="{int(units)}" data-properties="{int(props)}"><title>{escape(label)}</title>'
             f'<rect x="{x:.1f}" y="{base - units_height:.1f}" width="{bar:.1f}" height="{units_height:.1f}" fill="{UNIT_COLOUR}"/>'
             f'<rect x="{x:.1f}" y="{base - units_height - props_height:.1f}" width="{bar:.1f}" height="{props_height:.1f}" '

@@ -40,4 +40,4 @@ def page(title: str, body: str, status: int = 200, sign_out: bool = False) -> HT
 
 
 def not_found(message: str, sign_out: bool = False) -> HTMLResponse:
-    return page("Not found", f'<p>{escape(message)}</p><p><a href="/">All snapshots</a></p>', 404, sign_out)
+    return page("Not found", f'<p>{escape(message)}</p><p><a href="/">All integrations</a></p>', 404, sign_out)

@@ -22,27 +22,29 @@ def table(headers: list[str], rows: list[list[str]], table_id: str) -> str:
     return f'<table id="{escape(table_id)}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
-def report_link(snapshot_id: int, suffix: str, property_id: int | None = None) -> str:
+def report_link(base: str, snapshot_id: int, suffix: str, property_id: int | None = None) -> str:
+    """A snapshot's download under `base`, the integration's path (`/integrations/NAME`)."""
     query = f"?{urlencode({'property': property_id})}" if property_id is not None else ""
-    return f"/snapshots/{int(snapshot_id)}/report.{suffix}{query}"
+    return f"{base}/snapshots/{int(snapshot_id)}/report.{suffix}{query}"
 
 
-def downloads(snapshot_id: int, property_id: int | None = None) -> str:
+def downloads(base: str, snapshot_id: int, property_id: int | None = None) -> str:
     """The "Download CSV" and "Download Excel" links of a snapshot's report (of one property, when filtered)."""
     return (
-        f'<a class="download csv" href="{escape(report_link(snapshot_id, "csv", property_id))}" download>Download CSV</a> · '
-        f'<a class="download xlsx" href="{escape(report_link(snapshot_id, "xlsx", property_id))}" download>Download Excel</a>'
+        f'<a class="download csv" href="{escape(report_link(base, snapshot_id, "csv", property_id))}" download>Download CSV</a> · '
+        f'<a class="download xlsx" href="{escape(report_link(base, snapshot_id, "xlsx", property_id))}" download>Download Excel</a>'
     )
 
 
-def snapshots_table(snapshots: list[dict[str, Any]]) -> str:
+def snapshots_table(snapshots: list[dict[str, Any]], base: str) -> str:
+    """The snapshots of one integration, each linking its page under `base` (`/integrations/NAME`)."""
     headers = ["snapshot", "integration", "taken at (UTC)", "run", "units deactivated", "units reactivated",
                "properties deactivated", "active units in source", "active units on platform", "guard overridden", ""]
     rows = [
-        [f'<a href="/snapshots/{int(s["id"])}">{int(s["id"])}</a>', escape(s["integration"]),
+        [f'<a href="{escape(base)}/snapshots/{int(s["id"])}">{int(s["id"])}</a>', escape(s["integration"]),
          escape(format_utc(s["taken_at"])), str(s["run_id"]), str(s["deactivated_units"]),
          str(s["reactivated_unit_count"]), str(s["deactivated_property_count"]), str(s["source_unit_count"]),
-         str(s["platform_active_unit_count"]), "yes" if s["mass_deactivation_allowed"] else "no", downloads(s["id"])]
+         str(s["platform_active_unit_count"]), "yes" if s["mass_deactivation_allowed"] else "no", downloads(base, s["id"])]
         for s in snapshots
     ]
     return table(headers, rows, "snapshots")
@@ -75,10 +77,10 @@ def _change_rows(change: str, rows: list[dict[str, Any]]) -> list[list[str]]:
 
 def snapshot_section(
     snapshot: dict[str, Any], changes: dict[str, list[dict[str, Any]]], action: str,
-    choices: list[tuple[int, str | None]], property_id: int | None, shown_rows: int = 1000,
+    choices: list[tuple[int, str | None]], property_id: int | None, shown_rows: int = 1000, *, base: str,
 ) -> str:
-    """A snapshot's summary, its property filter and downloads, and a table per kind of change (its first `shown_rows`;
-    `changes` holds one row more where there are more)."""
+    """A snapshot's summary, its property filter and downloads (under `base`, the integration's path), and a table per
+    kind of change (its first `shown_rows`; `changes` holds one row more where there are more)."""
     scope, whose = "", "All properties"
     if property_id is not None:
         label = escape(property_label(property_id, dict(choices).get(property_id)))
@@ -90,7 +92,7 @@ def snapshot_section(
     parts = [
         f"<p>Integration {escape(snapshot['integration'])}, taken {escape(format_utc(snapshot['taken_at']))} UTC "
         f"by run {int(snapshot['run_id'])}.</p><p>{whose}: {counts}. "
-        f"{downloads(snapshot['id'], property_id)}</p>",
+        f"{downloads(base, snapshot['id'], property_id)}</p>",
         filter_form(action, choices, property_id),
     ]
     for change, (table_id, title, moment) in TABLES.items():

@@ -13,9 +13,11 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
+from reports.upload_guide import too_big_message
+
 MAX_FIELDS = 4
 MAX_FIELD_BYTES = 1024
-NOT_THE_FORM = "the upload is not the page's form; upload the file with the form on /uploads"
+NOT_THE_FORM = "the upload is not the page's form; upload the file with the form on its integration's upload page"
 
 
 class UploadRefused(Exception):
@@ -27,9 +29,7 @@ class UploadRefused(Exception):
 
 
 def too_big(max_bytes: int) -> UploadRefused:
-    return UploadRefused(
-        f"the file is larger than {max_bytes:,} bytes (PMSYNC_IMPORT_MAX_BYTES); split it and upload the parts", 413
-    )
+    return UploadRefused(too_big_message(max_bytes), 413)
 
 
 @dataclass
@@ -48,7 +48,7 @@ async def receive_form(request: Request, folder: Path, max_file_bytes: int, max_
     kind, options = parse_options_header(request.headers.get("content-type"))
     if kind != b"multipart/form-data" or not options.get(b"boundary"):
         raise UploadRefused("the upload holds no file (it is not multipart/form-data); choose a .csv file to upload "
-                            "with the form on /uploads")
+                            "with the form on its integration's upload page")
     reader = _FormReader(folder, max_file_bytes)
     try:
         parser = MultipartParser(options[b"boundary"], reader.callbacks())

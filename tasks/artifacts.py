@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from typing import Any
+from urllib.parse import quote
 
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
@@ -49,9 +50,10 @@ def publish_run_summary(summary: RunSummary) -> None:
     )
 
 
-def snapshot_page(reports_url: str, snapshot_id: int) -> str:
-    """The snapshot's page on the Reports site (PMSYNC_REPORTS_URL); no token: the page's sign-in returns to it."""
-    return f"{reports_url.rstrip('/')}/snapshots/{snapshot_id}"
+def snapshot_page(reports_url: str, integration: str, snapshot_id: int) -> str:
+    """The snapshot's page on the Reports site (PMSYNC_REPORTS_URL), under its integration's path; no token: the page's
+    sign-in returns to it."""
+    return f"{reports_url.rstrip('/')}/integrations/{quote(integration, safe='')}/snapshots/{snapshot_id}"
 
 
 def publish_reconciliation(session: SyncSession, plan: ReconciliationPlan, snapshot_id: int, reports_url: str) -> None:
@@ -65,7 +67,7 @@ def publish_reconciliation(session: SyncSession, plan: ReconciliationPlan, snaps
         table=[t.row() for t in shown] or [{"unit id": None, "unit": "no unit was deactivated"}],
         description=f"snapshot {snapshot_id} · run {session.run_id} · units deactivated in {name!r}{more}",
     )
-    page = snapshot_page(reports_url, snapshot_id)
+    page = snapshot_page(reports_url, name, snapshot_id)
     create_link_artifact(
         key=f"reconciliation-report-link-{slug(name)}",
         link=page,

@@ -199,8 +199,9 @@ def reports_serve(
     port: int = typer.Option(8780, help="Port."),
     integration: Optional[str] = INTEGRATION,
 ) -> None:
-    """Serve the Reports page of one integration (recent snapshots, a chart of deactivations, each snapshot's changes
-    by property, CSV and Excel downloads) until interrupted."""
+    """Serve the Reports page of every integration on the platform, or of --integration's only (other names are then
+    404): recent snapshots, a chart of deactivations, each snapshot's changes by property, CSV and Excel downloads,
+    uploads; until interrupted."""
     from pmsync.settings import PlatformSettings
     from reports.app import ReportsRefused, check_binding, serve
     from reports.settings import ReportsSettings
@@ -210,6 +211,7 @@ def reports_serve(
         check_binding(host, token)
     except ReportsRefused as refused:
         fail(str(refused))
-    name, _ = shown_integration(open_platform(), integration)
-    console.print(f"Reports of {name} at http://{host}:{port}/ (Ctrl-C stops)", highlight=False)
-    serve(PlatformSettings().database_url, host, port, token, name)
+    engine = open_platform()
+    shown = "every integration" if integration is None else shown_integration(engine, integration)[0]
+    console.print(f"Reports of {shown} at http://{host}:{port}/ (Ctrl-C stops)", highlight=False)
+    serve(PlatformSettings().database_url, host, port, token, integration)

@@ -1,5 +1,6 @@
-"""The Reports page in real headless Chromium: the latest snapshot's units, the chart, the property filter, both downloads
-(CSV and Excel), the token sign-in and sign-out; a screenshot of each page is kept under test-artifacts/screenshots/."""
+"""The Reports page in real headless Chromium: the integrations to pick from, each one's own page, the latest snapshot's
+units, the chart, the property filter, both downloads (CSV and Excel), the token sign-in and sign-out, and a former
+snapshot link; a screenshot of each page is kept under test-artifacts/screenshots/."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ initial_sync, reconcile = JOBS["initial-sync"], JOBS["property-reconciliation"]
 PMSYNC = str(Path(sys.executable).with_name("pmsync"))
 LATEST_ROWS = "return [...document.querySelectorAll('#latest #deactivated-units tbody tr')].map(r => [...r.cells].map(c => c.textContent))"
 CHART_BARS = "return [...document.querySelectorAll('#deactivations-chart a.bar')].map(a => [a.dataset.snapshot, a.dataset.units])"
+INTEGRATION_LINKS = "return [...document.querySelectorAll('#integrations a')].map(a => [a.textContent, a.getAttribute('href')])"
+SNAPSHOT_IDS = "return [...document.querySelectorAll('#snapshots tbody tr')].map(r => r.cells[0].textContent)"
 UTC_MOMENT = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
 
 
@@ -44,7 +47,7 @@ def wait_for_download(folder: Path, suffix: str = ".csv", timeout: float = 30.0)
 
 
 def test_the_reports_page_shows_the_latest_snapshot_its_chart_both_downloads_and_filters_by_property(
-    integration_env, sandbox, platform_engine, browser, screenshot, tmp_path
+    integration_env, sandbox, platform_engine, browser, screenshot, tmp_path, monkeypatch
 ):
     store = sandbox.store
     synced = [u["id"] for u in store.records("units") if u.get("active") is not False and store.get("buildings", u["buildingID"])["active"]]
@@ -59,6 +62,10 @@ def test_the_reports_page_shows_the_latest_snapshot_its_chart_both_downloads_and
     expected = stored_rows(platform_engine, latest)
     assert sorted(row[2] for row in expected) == sorted(map(str, synced[2:4]))
     chosen_property = expected[0][0]
+    monkeypatch.setenv("PMSYNC_INTEGRATION_NAME", "acme")
+    initial_sync()
+    acme_snapshot = reconcile()["snapshot_id"]
+    monkeypatch.delenv("PMSYNC_INTEGRATION_NAME")
 
     port = free_port()
     server = subprocess.Popen(
@@ -68,6 +75,10 @@ def test_the_reports_page_shows_the_latest_snapshot_its_chart_both_downloads_and
     try:
         wait_for_http(f"http://127.0.0.1:{port}/", server)
         browser.open(f"http://127.0.0.1:{port}/")
+        browser.wait_for("#integrations")
+        screenshot("integrations")
+        listed = browser.run(INTEGRATION_LINKS)
+        browser.click('#integrations a[href="/integrations/default/"]')
         browser.wait_for("#deactivations-chart")
         screenshot("index")
         styled = browser.run("return getComputedStyle(document.querySelector('#snapshots th')).backgroundColor")
@@ -84,10 +95,20 @@ def test_the_reports_page_shows_the_latest_snapshot_its_chart_both_downloads_and
         screenshot("index-filtered-by-property")
         filtered_url = browser.current_url()
         filtered = browser.run(LATEST_ROWS)
+        browser.click("#all-integrations")
+        browser.wait_for("#integrations")
+        browser.click('#integrations a[href="/integrations/acme/"]')
+        browser.wait_for("#latest")
+        screenshot("acme")
+        acme_page = browser.current_url(), browser.run("return document.querySelector('h1').textContent")
+        acme_snapshots = browser.run(SNAPSHOT_IDS)
     finally:
         server.terminate()
         server.wait(timeout=10)
 
+    assert listed == [["acme", "/integrations/acme/"], ["default", "/integrations/default/"]]
+    assert acme_page == (f"http://127.0.0.1:{port}/integrations/acme/", "Reconciliation reports of acme")
+    assert acme_snapshots == [str(acme_snapshot)], "acme's page lists its own snapshot only"
     assert sorted(tuple(row) for row in shown) == [(p, pn, u, un, at, reason) for p, pn, u, un, at, reason in expected]
     assert bars == [[str(first), "2"], [str(latest), "2"]] and chart_title.startswith("Deactivations per snapshot")
     assert styled == "rgb(243, 243, 243)", "the content security policy lets the page's own style apply"
@@ -106,7 +127,7 @@ def test_the_reports_page_shows_the_latest_snapshot_its_chart_both_downloads_and
     names = {cell.value: cell.data_type for cell in sheet["F"][1:]}
     assert names['=HYPERLINK("http://x","y")'] == "s", "a formula-like name is text in the workbook"
     assert sorted(str(cell.value) for cell in sheet["E"][1:]) == sorted(map(str, synced[2:4]))
-    assert filtered_url.endswith(f"/?property={chosen_property}")
+    assert filtered_url.endswith(f"/integrations/default/?property={chosen_property}")
     assert sorted(tuple(row) for row in filtered) == [row for row in expected if row[0] == chosen_property]
 
 
@@ -154,7 +175,8 @@ def test_with_a_token_the_page_asks_for_it_once_and_the_cookie_opens_pages_and_t
         server.wait(timeout=10)
 
     assert url_token_title == "Sign in to the reports", "a token in the URL opens nothing"
-    assert after_login == f"{base}/snapshots/{latest}" and shown == len(doomed)
+    assert after_login == f"{base}/integrations/default/snapshots/{latest}", "a former link leads to its integration's page"
+    assert shown == len(doomed)
     assert [(c["name"], c["httpOnly"], c["sameSite"]) for c in cookies] == [("pmsync_reports_session", True, "Strict")]
     assert token not in cookies[0]["value"] and visible_to_scripts == ""
     with downloaded.open(encoding="utf-8-sig", newline="") as file:

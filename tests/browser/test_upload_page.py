@@ -1,4 +1,5 @@
-"""The Reports page's upload in real headless Chromium: a good owners file imports, one with a bad cell shows the cell's
+"""The Reports page's upload in real headless Chromium: the form tells what to upload (columns, template, size limit), a
+good owners file imports with its name and plain words shown while it waits, one with a bad cell shows the cell's
 problem and its fix-up CSV downloads; the import runs as the csv-import deployment on a real Prefect server and worker."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from pydantic import SecretStr
 
+from pmsync.csv_import import OWNERS
 from pmsync.integrations import Integration
 from pmsync.platform import migrate
 from pmsync.runs import ensure_integration
@@ -20,9 +22,12 @@ from schemas.tables import owners
 from tests.browser.conftest import Browser, free_port, wait_for_http
 from tests.browser.test_reports_page import wait_for_download
 from tests.e2e.test_deployments import BIN, REPO, prefect, prefect_server  # noqa: F401 (prefect_server is a fixture)
+from reports.upload_guide import QUEUED, WAITING
 from tests.flows.test_csv_import import HEADER, owner_line
 
 TOKEN = "browser-upload-token-4242"
+UPLOADS = "/integrations/default/uploads"
+WAITING_WORDS = set(WAITING.values()) | set(QUEUED.values())
 IMPORT_SECONDS = 180
 TABLE_ROWS = (
     "return [...document.querySelectorAll(arguments[0] + ' tbody tr')].map(r => [...r.cells].map(c => c.textContent))"
@@ -31,7 +36,7 @@ TABLE_HEAD = "return [...document.querySelectorAll(arguments[0] + ' thead th')].
 
 
 def upload(browser: Browser, base: str, kind: str, file: Path) -> None:
-    browser.open(f"{base}/uploads")
+    browser.open(f"{base}{UPLOADS}")
     browser.wait_for("#upload")
     browser.click(f"#upload input[name=kind][value={kind}]")
     browser.type("#upload input[type=file]", str(file))
@@ -83,14 +88,25 @@ def test_an_upload_imports_a_good_file_and_shows_a_bad_cell_with_its_fix_up_csv(
         screenshot("1-login")
         browser.type("#login input[name=token]", TOKEN)
         browser.click("#login button[type=submit]")
+        browser.wait_for("#integrations")
+        browser.click('#integrations a[href="/integrations/default/"]')
         browser.wait_for("#upload-link")
         browser.click("#upload-link")
         browser.wait_for("#upload")
         screenshot("2-upload-form")
+        form_url = browser.current_url()
+        owner_columns = browser.run(TABLE_ROWS, "#columns-owners")
+        size_limit = browser.run("return document.querySelector('#size-limit').textContent")
+        browser.click("#template-owners")
+        template = wait_for_download(tmp_path / "downloads")
+        template_name, template_lines = template.name, template.read_text(encoding="utf-8-sig").splitlines()
+        template.unlink()
 
         upload(browser, base, "owners", good)
         browser.wait_for("#upload-state")
         queued_state = browser.run("return document.querySelector('#upload-state').dataset.state")
+        queued_words = browser.run("return document.querySelector('#upload-state').textContent")
+        queued_name = browser.run("return document.querySelector('#uploaded-name').textContent")
         screenshot("3-queued")
         first_state = wait_for_final_state(browser)
         screenshot("4-imported")
@@ -100,6 +116,7 @@ def test_an_upload_imports_a_good_file_and_shows_a_bad_cell_with_its_fix_up_csv(
         upload(browser, base, "owners", bad)
         second_state = wait_for_final_state(browser)
         screenshot("5-rejected")
+        rejected_name = browser.run("return document.querySelector('#uploaded-name').textContent")
         problems_head, problems = browser.run(TABLE_HEAD, "#problems"), browser.run(TABLE_ROWS, "#problems")
         browser.click("#fix-up")
         fix_up = wait_for_download(tmp_path / "downloads")
@@ -117,7 +134,16 @@ def test_an_upload_imports_a_good_file_and_shows_a_bad_cell_with_its_fix_up_csv(
             worker.kill()
         log.close()
 
+    assert form_url == f"{base}{UPLOADS}"
+    assert [(row[0], row[1]) for row in owner_columns] == [
+        (column.name, "required" if column.in_header else "optional") for column in OWNERS.columns
+    ]
+    assert "of at most 20 MB" in size_limit
+    assert template_name == "owners-template.csv"
+    assert template_lines == [",".join(column.name for column in OWNERS.columns)]
     assert queued_state not in {"COMPLETED", "FAILED"}, "the page shows the queued run and refreshes itself until it ends"
+    assert queued_words in WAITING_WORDS and queued_name == "owners.csv"
+    assert rejected_name == "owners <bad>.csv"
     assert first_state == "COMPLETED", (tmp_path / "worker.log").read_text()[-3000:]
     counted = dict(zip(counts_head, counts[0]))
     assert counted["entity"] == "owner" and counted["fetched"] == "3" and counted["created"] == "3"

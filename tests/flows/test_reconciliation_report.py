@@ -32,6 +32,8 @@ from pmsync.export import COLUMNS, format_utc, restore
 from tests.flows.test_cli import run_pmsync
 
 initial_sync, reconcile = JOBS["initial-sync"], JOBS["property-reconciliation"]
+DEFAULT = "/integrations/default/"
+"""The pages of the environment's integration on the Reports server."""
 """The jobs with the plain steps: what analysts get does not depend on Prefect, but for the artifacts (a flow test)."""
 TRICKY_NAMES = ['=HYPERLINK("http://x","y")', "+1-555", "@SUM(A1:A9)", "-2+3", "\tTabbed", "'=already quoted",
                 '<script>alert("x")</script>', "Ünïcødé, \"quoted\" 東京"]
@@ -191,10 +193,11 @@ def test_the_run_publishes_its_deactivated_units_and_a_link_that_opens_the_snaps
         table = latest_artifact("reconciliation-deactivated-units-default")
         link = latest_artifact("reconciliation-report-link-default")
         report = latest_artifact("reconciliation-report-default")
-        page = f"{site.base_url}/snapshots/{snapshot_id}"
+        path = f"{DEFAULT}snapshots/{snapshot_id}"
+        page = site.base_url + path
         assert link.data == f"[Reconciliation report of default, snapshot {snapshot_id}]({page})"
         asked = site.http.get(page, timeout=30)
-        signed_in = site.http.post(site.base_url + "/login", data={"token": token, "next": f"/snapshots/{snapshot_id}"}, timeout=30)
+        signed_in = site.http.post(site.base_url + "/login", data={"token": token, "next": path}, timeout=30)
 
     assert f"snapshot {snapshot_id}" in table.description
     rows = json.loads(table.data) if isinstance(table.data, str) else table.data
@@ -203,7 +206,7 @@ def test_the_run_publishes_its_deactivated_units_and_a_link_that_opens_the_snaps
     for artifact in (table, link, report):
         assert SANDBOX_CLIENT_SECRET not in json.dumps(artifact.data) + (artifact.description or "")
         assert token not in json.dumps(artifact.data) + (artifact.description or ""), "the link carries no token"
-    assert asked.status_code == 401 and f'name="next" value="/snapshots/{snapshot_id}"' in asked.text
+    assert asked.status_code == 401 and f'name="next" value="{path}"' in asked.text
     assert signed_in.status_code == 200 and signed_in.url == page, "signing in returns to the linked snapshot"
     assert f"Snapshot {snapshot_id} of default" in signed_in.text and 'id="deactivated-units"' in signed_in.text
 
@@ -214,9 +217,11 @@ def test_the_reports_app_lists_snapshots_shows_units_serves_the_csv_and_workbook
     with served(create_app(platform_url)) as client:
         check_pages(client, snapshot_id, platform_engine, chosen)
     with served(create_app(platform_url, integration="another")) as client:
-        assert "No reconciliation has run yet" in client.get("/").text
-        assert client.get(f"/snapshots/{snapshot_id}").status_code == 404, "another integration's snapshot"
-        assert client.get(f"/snapshots/{snapshot_id}/report.xlsx").status_code == 404
+        assert "No reconciliation has run yet" in client.get("/integrations/another/").text
+        assert client.get(f"/integrations/another/snapshots/{snapshot_id}").status_code == 404, "another integration's"
+        assert client.get(f"/integrations/another/snapshots/{snapshot_id}/report.xlsx").status_code == 404
+        assert client.get(f"/snapshots/{snapshot_id}").status_code == 404, "a former URL leads to shown integrations only"
+        assert client.get(f"{DEFAULT}snapshots/{snapshot_id}").status_code == 404, "this server shows 'another' only"
 
 
 AS_TEXT = {name: "'" + name for name in TRICKY_NAMES if name.startswith(("=", "+", "-", "@", "\t", "'="))}
@@ -237,21 +242,22 @@ def expected_csv_rows(engine: sa.Engine, snapshot_id: int, chosen: list[int]) ->
 
 
 def check_pages(client, snapshot_id: int, platform_engine, chosen: list[int]) -> None:
-    index = client.get("/")
-    detail = client.get(f"/snapshots/{snapshot_id}")
-    download = client.get(f"/snapshots/{snapshot_id}/report.csv")
-    former_link = client.get(f"/snapshots/{snapshot_id}/deactivated-units.csv")
-    workbook = client.get(f"/snapshots/{snapshot_id}/report.xlsx")
+    index = client.get(DEFAULT)
+    detail = client.get(f"{DEFAULT}snapshots/{snapshot_id}")
+    download = client.get(f"{DEFAULT}snapshots/{snapshot_id}/report.csv")
+    former_link = client.get(f"{DEFAULT}snapshots/{snapshot_id}/deactivated-units.csv")
+    former_url = client.get(f"/snapshots/{snapshot_id}/report.csv")
+    workbook = client.get(f"{DEFAULT}snapshots/{snapshot_id}/report.xlsx")
 
     assert index.status_code == detail.status_code == download.status_code == workbook.status_code == 200
     for page in (index.text, detail.text):
         assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page and "<script>" not in page
-        assert f'href="/snapshots/{snapshot_id}/report.csv"' in page and "Download CSV" in page
-        assert f'href="/snapshots/{snapshot_id}/report.xlsx"' in page and "Download Excel" in page
+        assert f'href="{DEFAULT}snapshots/{snapshot_id}/report.csv"' in page and "Download CSV" in page
+        assert f'href="{DEFAULT}snapshots/{snapshot_id}/report.xlsx"' in page and "Download Excel" in page
     assert '<svg id="deactivations-chart"' in index.text and f'data-snapshot="{snapshot_id}"' in index.text
     assert download.headers["content-type"] == "text/csv; charset=utf-8"
     assert f'filename="reconciliation-snapshot-{snapshot_id}.csv"' in download.headers["content-disposition"]
-    assert download.content.startswith(b"\xef\xbb\xbf") and former_link.content == download.content
+    assert download.content.startswith(b"\xef\xbb\xbf") and former_link.content == former_url.content == download.content
     header, *rows = csv.reader(io.StringIO(download.content.decode("utf-8-sig"), newline=""))
     assert header == ["integration", "change", "property_id", "property_name", "unit_id", "unit_name", "changed_at_utc",
                       "reason", "snapshot_id"]
@@ -259,8 +265,9 @@ def check_pages(client, snapshot_id: int, platform_engine, chosen: list[int]) ->
     assert workbook.headers["content-type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     assert f'filename="reconciliation-snapshot-{snapshot_id}.xlsx"' in workbook.headers["content-disposition"]
     assert workbook.content.startswith(b"PK"), "a zip: the .xlsx container"
-    for missing in (f"/snapshots/{snapshot_id + 100}", f"/snapshots/{snapshot_id + 100}/report.csv",
-                    f"/snapshots/{snapshot_id + 100}/report.xlsx", "/snapshots/abc", "/nope"):
+    for missing in (f"{DEFAULT}snapshots/{snapshot_id + 100}", f"{DEFAULT}snapshots/{snapshot_id + 100}/report.csv",
+                    f"{DEFAULT}snapshots/{snapshot_id + 100}/report.xlsx", f"{DEFAULT}snapshots/abc", "/nope",
+                    f"/snapshots/{snapshot_id + 100}", "/integrations/nobody/"):
         response = client.get(missing)
         assert response.status_code == 404 and "Not found" in response.text and "Traceback" not in response.text
 
@@ -272,18 +279,18 @@ def test_with_a_token_the_reports_app_answers_401_without_it(integration_env, sa
 
 
 def check_token(client, snapshot_id: int) -> None:
-    csv_path = f"/snapshots/{snapshot_id}/report.csv"
+    csv_path = f"{DEFAULT}snapshots/{snapshot_id}/report.csv"
     assert client.get("/").status_code == 401
     assert client.get("/", headers={"X-Reports-Token": "wrong"}).status_code == 401
     assert client.get("/", headers={"X-Reports-Token": "s3cret-reports-token"}).status_code == 200
     assert client.get(csv_path, params={"token": "s3cret-reports-token"}).status_code == 401, "never in the URL"
-    assert client.get(f"/snapshots/{snapshot_id}").status_code == 401 and not client.http.cookies
+    assert client.get(f"{DEFAULT}snapshots/{snapshot_id}").status_code == 401 and not client.http.cookies
 
     signed_in = client.http.post(client.base_url + "/login", data={"token": "s3cret-reports-token", "next": csv_path}, timeout=30)
 
     assert signed_in.status_code == 200 and signed_in.url == client.base_url + csv_path, "303 to the page asked for"
     assert signed_in.headers["content-type"] == "text/csv; charset=utf-8"
-    assert client.get(f"/snapshots/{snapshot_id}").status_code == client.get("/").status_code == 200
+    assert client.get(f"{DEFAULT}snapshots/{snapshot_id}").status_code == client.get("/").status_code == 200
 
 
 def test_the_command_line_previews_refuses_overrides_and_undoes(integration_env, sandbox, platform_engine):

@@ -123,11 +123,12 @@ def test_every_kind_of_change_is_listed_with_its_property_in_the_csv_the_workboo
     assert reactivated == [(second, run["a"], x)] and gone_properties == [(second, z)], "one row per unit/property per snapshot"
 
     with served(create_app(platform_url, integration="default")) as site:
-        latest = Tables(site.get("/").text)
-        of_x = Tables(site.get("/", params={"property": x}).text)
-        page_of_z = Tables(site.get(f"/snapshots/{second}", params={"property": str(z)}).text)
-        download_of_y = site.get(f"/snapshots/{second}/report.csv", params={"property": y})
-        first_of_x = Tables(site.get(f"/snapshots/{run['first']}", params={"property": x}).text)
+        pages = "/integrations/default/"
+        latest = Tables(site.get(pages).text)
+        of_x = Tables(site.get(pages, params={"property": x}).text)
+        page_of_z = Tables(site.get(f"{pages}snapshots/{second}", params={"property": str(z)}).text)
+        download_of_y = site.get(f"{pages}snapshots/{second}/report.csv", params={"property": y})
+        first_of_x = Tables(site.get(f"{pages}snapshots/{run['first']}", params={"property": x}).text)
 
     assert [row[2] for row in latest.body("deactivated-units")] == [str(run["c"])]
     assert [row[:3] for row in latest.body("reactivated-units")] == [[str(x), names[x], str(run["a"])]]

@@ -13,22 +13,24 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from pmsync.platform import make_engine, migrate
+from pmsync.platform import make_engine
 from reports.access import Sessions
 from reports.app import create_app
 from reports.signin import FAILURE_WINDOW_SECONDS, SignInThrottle
 from tests.e2e.test_deployments import free_port
+from tests.unit.test_reports_app import register_integrations
 
 TOKEN = "session-token-0123456789abcdef"
 BASE = "http://127.0.0.1:8780"
+UPLOADS = "/integrations/default/uploads"
 TWELVE_HOURS = 12 * 60 * 60
 
 
 @pytest.fixture
 def database(tmp_path: Path) -> str:
-    """A platform on SQLite (these pages read no rows; the database does not matter here)."""
+    """A platform on SQLite with one integration (these pages read no other rows; the database does not matter here)."""
     url = f"sqlite:///{tmp_path / 'platform.db'}"
-    migrate(make_engine(url))
+    register_integrations(make_engine(url), "default")
     return url
 
 
@@ -42,12 +44,12 @@ def app(database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 
 def sign_in(client: TestClient, token: str = TOKEN):
-    return client.post("/login", data={"token": token, "next": "/uploads"}, follow_redirects=False)
+    return client.post("/login", data={"token": token, "next": UPLOADS}, follow_redirects=False)
 
 
 def with_cookie(app, value: str) -> int:
     """The status of a page asked for with only this session cookie."""
-    return TestClient(app, base_url=BASE, cookies={"pmsync_reports_session": value}).get("/uploads").status_code
+    return TestClient(app, base_url=BASE, cookies={"pmsync_reports_session": value}).get(UPLOADS).status_code
 
 
 def test_the_sign_in_lasts_12_hours_by_its_signed_issue_time_and_sign_out_ends_it(app):
@@ -60,7 +62,7 @@ def test_the_sign_in_lasts_12_hours_by_its_signed_issue_time_and_sign_out_ends_i
 
     assert signed_in.status_code == 303 and "Max-Age=43200" in signed_in.headers["set-cookie"]
     assert abs(int(issued) - now) <= 5 and TOKEN not in cookie
-    assert client.get("/uploads").status_code == 200 and 'id="sign-out"' in client.get("/uploads").text
+    assert client.get(UPLOADS).status_code == 200 and 'id="sign-out"' in client.get(UPLOADS).text
     assert with_cookie(app, f"{now + TWELVE_HOURS}.{nonce}.{signature}") == 401, "a moved issue time breaks the signature"
     assert with_cookie(app, f"{issued}.{nonce}x.{signature}") == 401
     assert with_cookie(app, sessions.issue()) == 401, "issued more than 12 hours ago"
@@ -72,7 +74,7 @@ def test_the_sign_in_lasts_12_hours_by_its_signed_issue_time_and_sign_out_ends_i
     assert signed_out.status_code == 303 and signed_out.headers["location"] == "/login"
     assert re.search(r'pmsync_reports_session=""; .*Max-Age=0', signed_out.headers["set-cookie"])
     assert "pmsync_reports_session" not in client.cookies
-    assert client.get("/uploads").status_code == 401
+    assert client.get(UPLOADS).status_code == 401
     assert with_cookie(app, cookie) == 401, "a copy of a signed-out cookie opens nothing either"
     assert with_cookie(app, Sessions(SecretStr(TOKEN)).issue()) == 200, "other sign-ins go on"
 
@@ -95,7 +97,7 @@ def test_five_failed_sign_ins_from_an_address_get_429_until_the_window_passes_an
     for refused in (locked, by_header, by_bearer):
         assert refused.status_code == 429 and 0 < int(refused.headers["retry-after"]) <= FAILURE_WINDOW_SECONDS
         assert "set-cookie" not in refused.headers and "try again in" in refused.text
-    assert TestClient(app, base_url=BASE, cookies=signed_in).get("/uploads").status_code == 200, (
+    assert TestClient(app, base_url=BASE, cookies=signed_in).get(UPLOADS).status_code == 200, (
         "a session signed in before goes on"
     )
     assert client.get("/").status_code == 401, "no credentials: the sign-in form, no lock-out page"
@@ -122,9 +124,9 @@ def test_every_response_forbids_framing_and_sniffing_and_the_policy_allows_the_p
     client = TestClient(app, base_url=BASE)
     sign_in(client)
     answers = [
-        client.get("/"), client.get("/snapshots/1"), client.get("/login"), client.get("/uploads"),
+        client.get("/"), client.get("/integrations/default/snapshots/1"), client.get("/login"), client.get(UPLOADS),
         TestClient(app, base_url=BASE).get("/"),
-        client.post("/uploads", content=b"x" * 20_000, headers={"Origin": BASE, "Content-Type": "text/csv"}),
+        client.post(UPLOADS, content=b"x" * 20_000, headers={"Origin": BASE, "Content-Type": "text/csv"}),
         TestClient(create_app(database), base_url=BASE).get("/", headers={"Host": "evil.example"}),
     ]
 

@@ -145,7 +145,7 @@ def read_response(connection: socket.socket) -> tuple[int, dict[str, str], bytes
 
 def request_head(port: int, framing: str) -> bytes:
     return (
-        f"POST /uploads HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nOrigin: http://127.0.0.1:{port}\r\n"
+        f"POST /integrations/default/uploads HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nOrigin: http://127.0.0.1:{port}\r\n"
         f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n{framing}\r\n\r\n"
     ).encode()
 
@@ -161,7 +161,7 @@ Content-Length far below what it sends (the rest is not a request: the server re
 
 @pytest.mark.parametrize("framing", FRAMINGS)
 def test_an_upload_over_the_cap_is_refused_and_the_server_stops_reading_it(framing, import_dir, tmp_path, report_measurement):
-    app = Counted(create_app(f"sqlite:///{tmp_path / 'unused.db'}"))
+    app = Counted(create_app(f"sqlite:///{tmp_path / 'unused.db'}", integration="default"))
     blocks, header = FRAMINGS[framing]
     with serving(app) as port:
         connection = socket.create_connection(("127.0.0.1", port), timeout=60)
@@ -176,7 +176,7 @@ def test_an_upload_over_the_cap_is_refused_and_the_server_stops_reading_it(frami
     if framing == "understated-content-length":
         assert status == 400 and b"the upload ended before the form did" in body and app.received == 300
     else:
-        assert status == 413 and b"larger than 1,000 bytes (PMSYNC_IMPORT_MAX_BYTES)" in body
+        assert status == 413 and b"larger than 0.000954 MB (PMSYNC_IMPORT_MAX_BYTES)" in body
         assert headers.get("connection") == "close"
     assert not sender.finished, "the server stopped reading: the client could not send the rest of the body"
     assert sender.sent < 4 * 1024 * 1024
@@ -186,7 +186,7 @@ def test_an_upload_over_the_cap_is_refused_and_the_server_stops_reading_it(frami
 
 def test_a_chunked_upload_under_the_cap_is_read_whole_and_goes_on_to_start_the_import(import_dir, tmp_path):
     body = form_start() + b"5001\n" + f"\r\n--{BOUNDARY}--\r\n".encode()
-    with serving(Counted(create_app(f"sqlite:///{tmp_path / 'unused.db'}"))) as port:
+    with serving(Counted(create_app(f"sqlite:///{tmp_path / 'unused.db'}", integration="default"))) as port:
         with socket.create_connection(("127.0.0.1", port), timeout=60) as connection:
             in_two_chunks = b"".join(chunked(iter([body[:50], body[50:]]))) + b"0\r\n\r\n"
             connection.sendall(request_head(port, "Transfer-Encoding: chunked") + in_two_chunks)
