@@ -10,7 +10,7 @@ import typer
 from typer._click.exceptions import UsageError  # typer 0.29 vendors click and exports only BadParameter, a subclass
 from typer.core import TyperGroup
 
-from pmsync.cli import bench, commerce, reconcile, status, workorders
+from pmsync.cli import bench, commerce, reconcile, run_history, status, workorders
 from pmsync.cli.automations import automations_app
 from pmsync.cli.common import fail
 from pmsync.cli.deploy import deploy
@@ -48,7 +48,7 @@ app = typer.Typer(cls=PmsyncGroup, no_args_is_help=True, add_completion=True, he
 app.add_typer(sync_app, name="sync")
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(status.state_app, name="state")
-app.command("runs")(status.runs)
+app.add_typer(run_history.runs_app, name="runs")
 app.command("unlock")(status.unlock)
 app.command("quality")(status.quality)
 app.command("explain")(status.explain_record)

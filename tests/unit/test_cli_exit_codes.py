@@ -198,20 +198,20 @@ def test_workorder_sync_now_says_why_it_did_not_sync_and_exits_3_or_4(integratio
     work_order_id = create_work_order(platform_engine, "default", property_id=place.id, description="Gate is stuck")
 
     sandbox.store.inject(status_fault("/workorders", 503, times=10, method="POST"))
-    unavailable = run_pmsync("workorder", "sync-now", str(work_order_id), env=integration_env)
+    unavailable = run_pmsync("workorder", "sync-now", f"WO-{work_order_id}", env=integration_env)
     sandbox.store.clear_faults()
     sandbox.store.update("buildings", place.source_id, active=False)
-    refused = run_pmsync("workorder", "sync-now", str(work_order_id), env=integration_env)
+    refused = run_pmsync("workorder", "sync-now", f"WO-{work_order_id}", env=integration_env)
 
     assert unavailable.returncode == EXIT_SOURCE_UNAVAILABLE, (unavailable.stdout + unavailable.stderr)[-2000:]
-    assert f"work order {work_order_id}: pending" in unavailable.stdout
+    assert f"work order WO-{work_order_id}: pending" in unavailable.stdout
     assert error_line(unavailable) == (
-        f"error: work order {work_order_id} is still pending: run `pmsync workorder sync-now {work_order_id}` again later "
-        "(the sweep also retries it every 5 minutes)"
+        f"error: work order WO-{work_order_id} is still pending: run `pmsync workorder sync-now WO-{work_order_id}` "
+        "again later (the sweep also retries it every 5 minutes)"
     )
     assert refused.returncode == EXIT_REFUSED, (refused.stdout + refused.stderr)[-2000:]
-    assert f"work order {work_order_id}: failed" in refused.stdout and "does not exist or is deactivated" in refused.stdout
+    assert f"work order WO-{work_order_id}: failed" in refused.stdout and "does not exist or is deactivated" in refused.stdout
     assert error_line(refused) == (
-        f"error: work order {work_order_id} was refused by the source; fix it (`pmsync workorder update {work_order_id} …`) "
-        f"and run `pmsync workorder sync-now {work_order_id}` again"
+        f"error: work order WO-{work_order_id} was refused by the source; fix it (`pmsync workorder update "
+        f"WO-{work_order_id} …`) and run `pmsync workorder sync-now WO-{work_order_id}` again"
     )
