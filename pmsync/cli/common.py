@@ -41,6 +41,7 @@ EXIT_CODES: dict[str, int] = {
     "pmsync.enrollment.EnrollmentRefused": EXIT_CONFIGURATION,
     "pmsync.cli.deploy.DeployMisconfigured": EXIT_CONFIGURATION,
     "pmsync.cli.deploy.DeployFailed": EXIT_OTHER,
+    "reports.access.ReportsRefused": EXIT_CONFIGURATION,
     "pmsync.source.errors.SourceAuthError": EXIT_CONFIGURATION,
     "pmsync.source.errors.SourceRequestUnsendable": EXIT_CONFIGURATION,
     "pmsync.source.errors.SourceRequestRejected": EXIT_CONFIGURATION,

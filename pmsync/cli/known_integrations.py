@@ -29,7 +29,7 @@ def check_integration_known(integration: str | None, *, needs_block: bool = True
         parameters.check_value(kind | None, integration, "integration")
     except parameters.ParameterRejected as refused:
         fail(str(refused), EXIT_CONFIGURATION)
-    url = check_prefect_server()
+    url = check_prefect_server(runs_without=integration is None)
     if integration is None:
         return
     environments = IntegrationNameSettings().integration_name
@@ -49,9 +49,10 @@ def check_integration_known(integration: str | None, *, needs_block: bool = True
          f"{where}; name one of: {', '.join(known)} (`pmsync integration list`)", EXIT_CONFIGURATION)
 
 
-def check_prefect_server() -> str | None:
+def check_prefect_server(*, runs_without: bool = False) -> str | None:
     """The configured Prefect API URL, once its server answered `GET /health`; None when none is configured. A server
-    that does not answer ends the command with exit 3 and what to do."""
+    that does not answer ends the command with exit 3 and what to do (`runs_without`: the command could also run in
+    process, with PREFECT_API_URL unset)."""
     import httpx
 
     url = configured_api_url()
@@ -62,9 +63,10 @@ def check_prefect_server() -> str | None:
     except httpx.InvalidURL:
         fail(f"PREFECT_API_URL {url!r} is not a URL (e.g. http://127.0.0.1:4200/api)", EXIT_CONFIGURATION)
     except httpx.TransportError as silent:
-        fail(f"the Prefect server at {url} does not answer ({type(silent).__name__}); is the Prefect server running? "
-             "Start it (`prefect server start`) and run again, or unset PREFECT_API_URL to run this command in "
-             "process", EXIT_SOURCE_UNAVAILABLE)
+        instead = ", or unset PREFECT_API_URL to run it in this process" if runs_without else ""
+        fail(f"the Prefect server at {url} does not answer ({type(silent).__name__}): is the Prefect server running? "
+             f"Start it (`prefect server start`) or point PREFECT_API_URL at one that is, and run again{instead}",
+             EXIT_SOURCE_UNAVAILABLE)
     return url
 
 

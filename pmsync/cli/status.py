@@ -61,10 +61,21 @@ def stream_marks(engine, integration_id: int | None) -> list[dict]:
     ]
 
 
+def _stream_of(entity: str) -> str:
+    """The name of the stream `entity` names (itself, or the stream holding that entity); a usage error else."""
+    from pmsync.rules import PROPERTYWARE_RULES
+
+    streams = {s.name: s for s in PROPERTYWARE_RULES.streams}
+    stream = streams.get(entity) or next((s for s in streams.values() if entity in s.entities), None)
+    if stream is None:
+        raise typer.BadParameter(f"unknown entity {entity!r}; use one of: {', '.join(PROPERTYWARE_RULES.entities())}")
+    return stream.name
+
+
 @state_app.command("reset")
 def state_reset(
     context: typer.Context,
-    entity: str = typer.Argument(..., help="Entity or stream, e.g. unit or units."),
+    entity: str = typer.Argument(..., callback=_stream_of, help="Entity or stream, e.g. unit or units."),
     integration: Optional[str] = INTEGRATION,
 ) -> None:
     """Forget one stream's high-water mark: the next delta re-reads it fully. Nothing else changes.
@@ -73,10 +84,7 @@ def state_reset(
     from pmsync.rules import PROPERTYWARE_RULES
     from pmsync.state import reset_stream
 
-    streams = {s.name: s for s in PROPERTYWARE_RULES.streams}
-    stream = streams.get(entity) or next((s for s in streams.values() if entity in s.entities), None)
-    if stream is None:
-        fail(f"unknown entity {entity!r}; use one of: {', '.join(PROPERTYWARE_RULES.entities())}")
+    stream = PROPERTYWARE_RULES.stream(entity)
     if integration and context.obj and integration != context.obj:
         fail(f"two integrations named: {context.obj!r} before `reset` and {integration!r} after it; name one",
              EXIT_CONFIGURATION)
