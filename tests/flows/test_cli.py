@@ -144,14 +144,15 @@ def test_missing_or_malformed_settings_fail_before_prefect_is_imported(integrati
 
 @pytest.mark.parametrize("platform_url", ["sqlite"], indirect=True)
 def test_a_block_named_without_a_server_starts_a_temporary_server(integration_env, tmp_path):
-    """Once, on SQLite: the command stops at the block lookup, before it opens the platform database."""
+    """Once, on SQLite: the command stops at the block lookup, before it opens the platform database. The name is the
+    environment's integration, which a block may hold (a name pmsync knows nowhere is refused before any server)."""
     env = _first_run_env(integration_env, tmp_path / "prefect-home")
-    failed = subprocess.run([PMSYNC, "sync", "delta", "--integration", "no-such-block"], env=env, capture_output=True,
+    failed = subprocess.run([PMSYNC, "sync", "delta", "--integration", "default"], env=env, capture_output=True,
                             text=True, timeout=600)
     assert failed.returncode == 2, (failed.stdout + failed.stderr)[-3000:]
     announced = [line for line in failed.stderr.splitlines() if "starting a temporary local Prefect server" in line]
     assert len(announced) == 1 and "up to 180 s" in announced[0]
-    assert "error: no Propertyware Integration block named 'no-such-block': create it in the Prefect UI" in (
+    assert "error: no Propertyware Integration block named 'default': create it in the Prefect UI" in (
         failed.stderr.splitlines()
     ), "the error line, before the temporary server's stop line"
 

@@ -51,3 +51,10 @@ def test_explain_and_runs_read_the_integration_of_the_block_named(integration_en
         "error: integration 'default' is not on the platform; name one of: harbour-view "
         "(--integration NAME or PMSYNC_INTEGRATION_NAME)"
     )
+
+    misspelled = pmsync("sync", "delta", "--integration", "harbour-veiw")
+    assert misspelled.returncode == 2 and misspelled.stdout == "", misspelled.stderr[-2000:]
+    [line] = misspelled.stderr.splitlines()
+    assert line.startswith(f"error: unknown integration 'harbour-veiw': the Prefect server at {PREFECT_API_URL.value()} "
+                           "has no Propertyware Integration block of that name; name one of: ")
+    assert "harbour-view" in line.split("name one of: ")[1], line
