@@ -50,26 +50,30 @@ def runs(
         console.print(f"no runs yet of integration {name!r}", highlight=False)
         return
     _print_stale_parked(engine, PlatformSettings().parked_alert_hours, name, console)
-    console.print(runs_table(found))
-    console.print("one run's counts per entity, why records were not applied, its error: pmsync runs show ID",
+    for line in runs_table(found):
+        console.print(line, soft_wrap=True, highlight=False)
+    console.print("a run's counts per entity, reasons and error: pmsync runs show ID",
                   highlight=False)
 
 
-def runs_table(found: list[dict[str, Any]]) -> Any:
-    """One row per run, each kept on one line (cells cut short rather than wrapped on a narrow terminal)."""
-    from rich import box
-    from rich.table import Table
+def runs_table(found: list[dict[str, Any]]) -> list[str]:
+    """A header and one line per run, columns aligned to their widest value; a line is never wrapped or cut (a narrow
+    terminal wraps it as it wraps any long line)."""
+    columns = ("run", "flow", "integration", "started (UTC)", "took", "state", *TOTALS)
+    rows = [
+        (str(run["id"]), run["flow"], run["integration"], f"{run['started_at']:%Y-%m-%d %H:%M:%S}", _took(run),
+         run["status"], *(str(sum(entity.get(total, 0) for entity in run["counts"].values())) for total in TOTALS))
+        for run in found
+    ]
+    widths = [max(len(row[index]) for row in (columns, *rows)) for index in range(len(columns))]
+    numeric = {0, 4, *range(6, len(columns))}
 
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    for column in ("run", "flow", "integration", "started (UTC)", "took", "state", *TOTALS):
-        numeric = column in ("run", "took", *TOTALS)
-        table.add_column(column, justify="right" if numeric else "left", no_wrap=True, overflow="ellipsis")
-    for run in found:
-        table.add_row(
-            str(run["id"]), run["flow"], run["integration"], f"{run['started_at']:%Y-%m-%d %H:%M:%S}", _took(run),
-            run["status"], *(str(sum(entity.get(total, 0) for entity in run["counts"].values())) for total in TOTALS),
-        )
-    return table
+    def line(cells: tuple[str, ...]) -> str:
+        return "  ".join(
+            cell.rjust(width) if index in numeric else cell.ljust(width) for index, (cell, width) in enumerate(zip(cells, widths))
+        ).rstrip()
+
+    return [line(columns), *(line(row) for row in rows)]
 
 
 def _took(run: dict[str, Any]) -> str:
