@@ -160,6 +160,10 @@ def test_a_refused_push_fails_with_the_source_message_until_sync_now_after_the_f
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr[-2000:]
     source_id = work_order_status(platform_engine, work_order_id).source_id
     assert f"work order {source_id} (WO-{work_order_id}): synced" in fixed.stdout
+    by_source_id = run_pmsync("workorder", "show", str(source_id), env=integration_env)
+    assert by_source_id.returncode == 0, by_source_id.stderr[-2000:]
+    assert by_source_id.stdout.startswith(f"work order {source_id} (default): Gate is stuck")
+    assert f"platform no.:    WO-{work_order_id}" in by_source_id.stdout
     assert len(tagged(store, marker_of(platform_engine, work_order_id))) == 1
     status = work_order_status(platform_engine, work_order_id)
     assert (status.sync_status, status.sync_error) == ("synced", None)
