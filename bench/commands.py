@@ -100,12 +100,11 @@ def write_owners_file(path: Path, rows: int = OWNERS_ROWS) -> None:
 
 
 def synced_ids(database_url: str) -> tuple[int, int]:
-    """A lease's source id and a work order's platform id, both synced from the source."""
+    """A lease's and a work order's source ids, both synced from the source (the ids `balance` and `workorder` take)."""
     engine = make_engine(database_url)
     with engine.connect() as connection:
         lease = connection.execute(sa.select(sa.func.min(leases.c.source_id))).scalar_one()
-        work_order = connection.execute(
-            sa.select(sa.func.min(work_orders.c.id)).where(work_orders.c.source_id.is_not(None))).scalar_one()
+        work_order = connection.execute(sa.select(sa.func.min(work_orders.c.source_id))).scalar_one()
     engine.dispose()
     if lease is None or work_order is None:
         raise RuntimeError("the initial sync left no lease or no work order to run `balance` and `sync-now` on")

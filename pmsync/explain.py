@@ -69,7 +69,7 @@ def explain(engine: Engine, integration: Integration, entity: str, source_id: in
                      f"{registered.removed_at:%Y-%m-%d %H:%M} UTC: its rows are kept, inactive, and it is not synced")
     if row is not None:
         state = "active" if row.active else f"inactive ({getattr(row, 'deactivation_reason', None) or 'deactivated'})"
-        lines.append(f"{entity} {source_id} is on the platform (id {row.id}, {state}), created {row.created_at:%Y-%m-%d %H:%M} UTC")
+        lines.append(f"{entity} {source_id} is on the platform ({state}), created {row.created_at:%Y-%m-%d %H:%M} UTC")
         if writer is not None:
             lines.append(f"last written by run {writer.id} ({writer.flow} sync, {writer.started_at:%Y-%m-%d %H:%M} UTC)")
     if held is not None:

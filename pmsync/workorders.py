@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -19,6 +20,10 @@ CHANGE_KINDS = ("create", "note", "progress", "close", "custom_fields")
 
 class WorkOrderNotFound(LookupError):
     """No such work order on the platform: check the id (`pmsync workorder show ID`)."""
+
+
+class WorkOrderElsewhere(WorkOrderNotFound):
+    """The work order named belongs to another integration than the one named: the message says which to name."""
 
 
 class InvalidWorkOrder(ValueError):
@@ -90,14 +95,14 @@ def create_work_order(
         raise InvalidWorkOrder("description is empty; say what needs doing")
     with engine.begin() as connection:
         found = connection.execute(
-            select(integrations.c.id, integrations.c.integration_user, properties.c.active)
+            select(integrations.c.id, integrations.c.integration_user, properties.c.active, properties.c.source_id)
             .join(properties, properties.c.integration_id == integrations.c.id)
             .where(integrations.c.name == integration, properties.c.id == property_id)
         ).first()
         if found is None:
             raise InvalidWorkOrder(f"property {property_id} is not a property of integration {integration!r}")
         if not found.active:
-            raise InvalidWorkOrder(f"property {property_id} is deactivated; choose an active property")
+            raise InvalidWorkOrder(f"property {found.source_id} is deactivated; choose an active property")
         if unit_id is not None and connection.execute(
             select(units.c.id).where(units.c.id == unit_id, units.c.property_id == property_id)
         ).first() is None:
@@ -183,6 +188,85 @@ def update_work_order(
             queued += 1
         connection.execute(update(work_orders).where(work_orders.c.id == work_order_id).values(**values))
     return queued
+
+
+PLATFORM_NUMBER = re.compile(r"(?i)WO-([0-9]{1,19})")
+"""A work order's platform number as commands print it, `WO-<n>`: the one name of a work order made on the platform
+that the source has no id for yet (a Propertyware id is a plain number)."""
+REFERENCE_HELP = (
+    "The work order's Propertyware id (as `pmsync workorder list` prints it), or WO-<n>, its platform number, for one "
+    "not in the source yet."
+)
+
+
+def platform_number(work_order_id: int) -> str:
+    return f"WO-{work_order_id}"
+
+
+def work_order_reference(work_order_id: int, source_id: int | None) -> str:
+    """How commands name a work order: its Propertyware id once the source has it, else its platform number."""
+    return str(source_id) if source_id is not None else platform_number(work_order_id)
+
+
+def is_reference(text: str) -> bool:
+    """Whether `text` is a work order's Propertyware id (digits) or platform number (WO-<n>), from 1 to the largest
+    id the platform stores."""
+    number = PLATFORM_NUMBER.fullmatch(text.strip())
+    digits = number.group(1) if number else text.strip()
+    return bool(re.fullmatch(r"[0-9]{1,19}", digits)) and 1 <= int(digits) <= 2**63 - 1
+
+
+def find_work_order(engine: Engine, integration: str, reference: str) -> int:
+    """The platform id of the work order of `integration` that `reference` names (`is_reference`); WorkOrderNotFound
+    naming the kind of id wanted, or WorkOrderElsewhere naming the integration(s) that have it."""
+    text = reference.strip()
+    number = PLATFORM_NUMBER.fullmatch(text)
+    column, value = (work_orders.c.id, int(number.group(1))) if number else (work_orders.c.source_id, int(text))
+    with engine.connect() as connection:
+        found = connection.execute(
+            select(work_orders.c.id, integrations.c.name).join(integrations, integrations.c.id == work_orders.c.integration_id)
+            .where(column == value).order_by(integrations.c.name)
+        ).all()
+    own = [row.id for row in found if row.name == integration]
+    if own:
+        return own[0]
+    kind = f"platform number {platform_number(value)}" if number else f"Propertyware id {value}"
+    if found:
+        names = ", ".join(repr(row.name) for row in found)
+        raise WorkOrderElsewhere(f"work order {kind} belongs to integration {names}, not {integration!r}; "
+                                 f"add --integration {found[0].name}")
+    raise WorkOrderNotFound(f"no work order with {kind} in integration {integration!r}; give its Propertyware id as "
+                            "`pmsync workorder list` prints it, or WO-<n> for one not in the source yet")
+
+
+def platform_places(
+    engine: Engine, integration: str, *, property_source_id: int, unit_source_id: int | None = None,
+    resident_source_id: int | None = None,
+) -> dict[str, int | None]:
+    """The platform ids of the property, unit and resident named by their Propertyware ids (as `create_work_order`
+    takes them); InvalidWorkOrder naming the id that matches nothing and the kind it wanted."""
+    found: dict[str, int | None] = {"property_id": None, "unit_id": None, "resident_id": None}
+    with engine.connect() as connection:
+        for key, table, source_id, option in (
+            ("property_id", properties, property_source_id, "--property"), ("unit_id", units, unit_source_id, "--unit"),
+            ("resident_id", residents, resident_source_id, "--resident"),
+        ):
+            if source_id is None:
+                continue
+            entity = key.removesuffix("_id")
+            row = connection.execute(
+                select(table).join(integrations, integrations.c.id == table.c.integration_id)
+                .where(integrations.c.name == integration, table.c.source_id == source_id)
+            ).first() if 0 <= source_id <= 2**63 - 1 else None
+            if row is None:
+                raise InvalidWorkOrder(
+                    f"no {entity} with Propertyware id {source_id} in integration {integration!r}; {option} takes the "
+                    f"{entity}'s Propertyware id (the id `pmsync explain {entity} ID` takes), not a platform row id"
+                )
+            if entity == "unit" and row.property_id != found["property_id"]:
+                raise InvalidWorkOrder(f"unit {source_id} is not a unit of property {property_source_id} (Propertyware ids)")
+            found[key] = row.id
+    return found
 
 
 def retry_failed_changes(connection: Connection, work_order_id: int) -> int:

@@ -8,11 +8,12 @@ from typing import Any
 
 import typer
 from typer._click.exceptions import UsageError  # typer 0.29 vendors click and exports only BadParameter, a subclass
+from typer.exceptions import Abort, Exit, TyperException
 from typer.core import TyperGroup
 
-from pmsync.cli import bench, commerce, reconcile, status, workorders
+from pmsync.cli import bench, commerce, reconcile, run_history, status, workorders
 from pmsync.cli.automations import automations_app
-from pmsync.cli.common import fail
+from pmsync.cli.common import fail, fail_with
 from pmsync.cli.deploy import deploy
 from pmsync.cli.integration import integration_app
 from pmsync.cli.sandbox import sandbox_app
@@ -32,6 +33,22 @@ def usage_errors_in_one_line() -> Iterator[None]:
         fail(" ".join(usage.format_message().split()) + where, usage.exit_code)
 
 
+@contextmanager
+def unexpected_failures_in_one_line() -> Iterator[None]:
+    """An exception no command turned into its `error:` line (a bug, or a library's failure nobody expected) still
+    ends in one line, its class and message, and exit 1; PMSYNC_TRACEBACK=1 shows where it came from instead."""
+    import os
+
+    try:
+        yield
+    except (TyperException, Exit, Abort, KeyboardInterrupt):
+        raise
+    except Exception as failure:
+        if os.environ.get("PMSYNC_TRACEBACK") == "1":
+            raise
+        fail_with(failure)
+
+
 class PmsyncGroup(TyperGroup):
     """The `pmsync` group: its own and every subcommand's arguments are parsed inside it, their usage errors in one line."""
 
@@ -40,7 +57,7 @@ class PmsyncGroup(TyperGroup):
             return super().make_context(info_name, args, parent, **extra)
 
     def invoke(self, ctx: Any) -> Any:
-        with usage_errors_in_one_line():
+        with usage_errors_in_one_line(), unexpected_failures_in_one_line():
             return super().invoke(ctx)
 
 
@@ -48,7 +65,7 @@ app = typer.Typer(cls=PmsyncGroup, no_args_is_help=True, add_completion=True, he
 app.add_typer(sync_app, name="sync")
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(status.state_app, name="state")
-app.command("runs")(status.runs)
+app.add_typer(run_history.runs_app, name="runs")
 app.command("unlock")(status.unlock)
 app.command("quality")(status.quality)
 app.command("explain")(status.explain_record)

@@ -9,6 +9,7 @@ import typer
 
 from pmsync.cli.common import EXIT_CONFIGURATION, console, fail
 from pmsync.cli.deploy import require_prefect_server
+from pmsync.cli.known_integrations import check_prefect_server
 
 AUTOMATIONS_FILE = "automations.yaml"
 NOTIFICATION = "send-notification"
@@ -31,6 +32,7 @@ def apply(
     from prefect.client.orchestration import get_client
 
     require_prefect_server()
+    check_prefect_server()
     path = file or _default_file()
     try:
         spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from pmsync.cli.common import console, fail
+from pmsync.cli.common import EXIT_CONFIGURATION, console, fail
 
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -41,7 +41,7 @@ def bench(
     try:
         sizes = [int(size.replace("_", "")) for size in units.split(",") if size.strip()]
     except ValueError:
-        fail(f"--units must be whole numbers separated by commas, not {units!r}")
+        fail(f"--units must be whole numbers separated by commas, not {units!r}", EXIT_CONFIGURATION)
     command = "pmsync " + " ".join(shlex.quote(arg) for arg in sys.argv[1:])
     if integrations is not None:
         fleet(integrations, sizes, workers, runs_per_worker, out, postgres_url, command)
@@ -61,11 +61,11 @@ def fleet(integrations: int, sizes: list[int], workers: str, runs_per_worker: in
     from bench.fleet import run_fleet
 
     if len(sizes) != 1:
-        fail(f"with --integrations, --units is the size of each integration's portfolio (one number), not {sizes}")
+        fail(f"with --integrations, --units is the size of each integration's portfolio (one number), not {sizes}", EXIT_CONFIGURATION)
     try:
         counts = [int(count) for count in workers.split(",") if count.strip()]
     except ValueError:
-        fail(f"--workers must be whole numbers separated by commas, not {workers!r}")
+        fail(f"--workers must be whole numbers separated by commas, not {workers!r}", EXIT_CONFIGURATION)
     try:
         run_fleet(integrations, sizes[0], counts, runs_per_worker, out, postgres_url, command,
                   progress=lambda line: console.print(line, style="dim", highlight=False))

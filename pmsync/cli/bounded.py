@@ -24,3 +24,18 @@ def bounded(type_name: str) -> Callable[[Any], Any]:
             raise typer.BadParameter(str(refused)) from None
 
     return check
+
+
+MAX_ID = 2**63 - 1
+"""The largest id the platform database stores (BIGINT)."""
+
+
+def stored_id(what: str) -> Callable[[Any], Any]:
+    """A typer callback refusing an id no platform row can have (a usage error naming `what` it takes); None passes."""
+
+    def check(value: Any) -> Any:
+        if value is not None and not 0 <= value <= MAX_ID:
+            raise typer.BadParameter(f"{value} is no {what}: give a whole number from 0 to {MAX_ID}")
+        return value
+
+    return check

@@ -27,7 +27,11 @@ def register(app: typer.Typer) -> None:
     app.command("balance")(balance)
 
 
-FILE = typer.Argument(..., help="CSV file: UTF-8 (with or without BOM), comma or semicolon separated.")
+FILE = typer.Argument(
+    ..., exists=True, dir_okay=False, readable=True,
+    help="CSV file: UTF-8 (with or without BOM), comma or semicolon separated.",
+)
+"""A file that is not there (or not a readable file) is a usage error, exit 2, refused before any run is recorded."""
 ERRORS_OUT = typer.Option(
     None, "--errors-out", help="Where the fix-up CSV of a rejected file goes (default: FILE with .errors.csv)."
 )

@@ -41,6 +41,7 @@ EXIT_CODES: dict[str, int] = {
     "pmsync.enrollment.EnrollmentRefused": EXIT_CONFIGURATION,
     "pmsync.cli.deploy.DeployMisconfigured": EXIT_CONFIGURATION,
     "pmsync.cli.deploy.DeployFailed": EXIT_OTHER,
+    "reports.access.ReportsRefused": EXIT_CONFIGURATION,
     "pmsync.source.errors.SourceAuthError": EXIT_CONFIGURATION,
     "pmsync.source.errors.SourceRequestUnsendable": EXIT_CONFIGURATION,
     "pmsync.source.errors.SourceRequestRejected": EXIT_CONFIGURATION,
@@ -175,13 +176,16 @@ def fail_with(failure: BaseException) -> NoReturn:
 
 
 def preflight(integration: str | None, *, needs_source: bool = True) -> None:
-    """Fail in a second on missing or malformed settings, before Prefect is imported or a server started."""
+    """Fail in a second on missing or malformed settings, an integration name pmsync does not know or a Prefect server
+    that does not answer, before Prefect is imported or a server started."""
+    from pmsync.cli.known_integrations import check_integration_known
     from pmsync.preflight import ConfigurationError, check_configuration
 
     try:
         check_configuration(integration, needs_source=needs_source)
     except ConfigurationError as problem:
         fail(str(problem), EXIT_CONFIGURATION)
+    check_integration_known(integration, needs_block=needs_source)
 
 
 def run_flow(flow_name: str, **params: object) -> dict:

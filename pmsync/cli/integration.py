@@ -47,6 +47,7 @@ def add(
     their schedules and start its initial sync. Needs a Prefect server (PREFECT_API_URL). A name the platform has bound
     to another source account is refused before anything is saved, unless --repoint."""
     from pmsync.cli.deploy import deploy_integrations, print_deployed, project_root, require_prefect_server
+    from pmsync.cli.known_integrations import check_prefect_server
     from pmsync.enrollment import (
         EnrollmentRefused, block_id, check_block_names, refuse_other_account, reinstate_on_platform, reinstatement_text,
         repoint_on_platform, repointing_text, run_url, start_initial_sync,
@@ -60,6 +61,7 @@ def add(
     block = _validated_block(base_url=base_url, client_id=client_id, client_secret=secret, system_id=system_id,
                              integration_user=integration_user, source_system=source_system)
     require_prefect_server()
+    check_prefect_server()
     try:
         root = project_root(project_dir)
         existing = block_id(name)
@@ -101,6 +103,7 @@ def remove(
     stops at its next page), delete its deployments (its schedules stop; past runs stay in the history) and its block
     with its secret. Refused for the integration the PMSYNC_* environment configures."""
     from pmsync.cli.deploy import require_prefect_server
+    from pmsync.cli.known_integrations import check_prefect_server
     from pmsync.enrollment import (
         EnrollmentRefused, check_block_names, delete_block, delete_deployments, retire_on_platform, retirement_text,
     )
@@ -111,6 +114,7 @@ def remove(
     except EnrollmentRefused as failure:
         fail_with(failure)
     require_prefect_server()
+    check_prefect_server()
     if not yes and not typer.confirm(f"Remove {name}: mark its platform rows inactive, delete its deployments and its "
                                      "block?", default=False):
         fail(f"{name} not removed (answered no); pass --yes to remove without asking", EXIT_REFUSED)
@@ -155,6 +159,7 @@ def repoint_integration(
     sync reads every stream in full and applies every record again. Waits for its running sync; logged on each of its
     properties."""
     from pmsync.cli.deploy import require_prefect_server
+    from pmsync.cli.known_integrations import check_prefect_server
     from pmsync.enrollment import check_block_names, repoint_on_platform, repointing_text
     from pmsync.identity import identity_of
     from pmsync.integrations import integration_from_block, integration_from_environment
@@ -167,6 +172,7 @@ def repoint_integration(
              f"PMSYNC_INTEGRATION_NAME={name} with its settings, or re-point it --to block", EXIT_CONFIGURATION)
     if where is Origin.block:
         require_prefect_server()
+        check_prefect_server()
     try:
         if where is Origin.block:
             check_block_names([name])
@@ -188,9 +194,11 @@ def list_integrations() -> None:
     from rich.table import Table
 
     from pmsync.cli.deploy import require_prefect_server
+    from pmsync.cli.known_integrations import check_prefect_server
     from pmsync.enrollment import integration_blocks
 
     require_prefect_server()
+    check_prefect_server()
     try:
         blocks = integration_blocks()
         platform = _platform_integrations()

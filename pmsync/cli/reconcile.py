@@ -144,7 +144,7 @@ def report_deactivated(
     ),
     snapshot: Optional[int] = typer.Option(None, "--snapshot", callback=_stored_id, help="Snapshot id (default: the integration's most recent)."),
     integration: Optional[str] = INTEGRATION,
-    property_id: Optional[int] = typer.Option(None, "--property", callback=_stored_id, help="Only this property's rows (its source id)."),
+    property_id: Optional[int] = typer.Option(None, "--property", callback=_stored_id, help="Only this property's rows (its Propertyware id)."),
 ) -> None:
     """A reconciliation snapshot's report: the units it deactivated and reactivated and the properties it deactivated,
     each with its property, as CSV or an Excel workbook (formula-like cells kept as text)."""

@@ -1,4 +1,4 @@
-"""`pmsync runs`, `state`, `unlock`, `quality`, `explain`: what the runs did and why, read from the platform."""
+"""`pmsync state`, `unlock`, `quality`, `explain`: what the runs left and why, read from the platform."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Optional
 import typer
 
 from pmsync.cli.common import (
-    EXIT_CONFIGURATION, INTEGRATION, complete_integration, console, counts_table, error_console, fail, integration_name,
-    open_platform, print_unapplied, short_lived, shown_integration,
+    EXIT_CONFIGURATION, INTEGRATION, complete_integration, console, error_console, fail, integration_name,
+    open_platform, short_lived, shown_integration,
 )
 from pmsync.cli.json_output import JSON_OPTION, print_json
 
@@ -16,56 +16,6 @@ if TYPE_CHECKING:
     from pmsync.integrations import Integration
 
 state_app = typer.Typer(invoke_without_command=True, help="Each stream's high-water mark; reset one to re-read it.")
-
-
-@short_lived
-def runs(
-    limit: int = typer.Option(10, help="How many recent runs to show."),
-    integration: Optional[str] = INTEGRATION,
-    as_json: bool = JSON_OPTION,
-) -> None:
-    """An integration's recent runs, newest first, with their counts per entity."""
-    from pmsync.runs import recent_runs
-    from pmsync.platform_settings import PlatformSettings
-
-    engine = open_platform()
-    name, _ = shown_integration(engine, integration)
-    found = recent_runs(engine, limit, name)
-    if as_json:
-        if found:
-            _print_stale_parked(engine, PlatformSettings().parked_alert_hours, name, error_console)
-        print_json(found)
-        return
-    if not found:
-        console.print(f"no runs yet of integration {name!r}", highlight=False)
-        return
-    _print_stale_parked(engine, PlatformSettings().parked_alert_hours, name, console)
-    for run in found:
-        took = ""
-        if run["finished_at"]:
-            took = f", {(run['finished_at'] - run['started_at']).total_seconds():.1f} s"
-        title = (
-            f"run {run['id']} · {run['flow']} · {run['integration']} · {run['status']}"
-            f" · started {run['started_at']:%Y-%m-%d %H:%M:%S} UTC{took} · {run['source_requests']} requests"
-        )
-        console.print(counts_table(title, run["counts"]))
-        print_unapplied(run["reasons"])
-        if run["error"]:
-            console.print(f"  {run['error']}", style="red", soft_wrap=True, highlight=False)
-
-
-def _print_stale_parked(engine, hours: float, integration: str, out) -> None:
-    from datetime import timedelta
-
-    from pmsync.runs import stale_parked_by_entity, utc_now
-
-    for row in stale_parked_by_entity(engine, utc_now() - timedelta(hours=hours), integration):
-        out.print(
-            f"{row['integration']}: {row['records']} {row['entity']} record(s) parked longer than {hours:g} h "
-            f"(oldest since {row['oldest']:%Y-%m-%d %H:%M} UTC) — see `pmsync explain {row['entity']} ID`",
-            style="yellow",
-            highlight=False,
-        )
 
 
 @state_app.callback()
@@ -111,10 +61,21 @@ def stream_marks(engine, integration_id: int | None) -> list[dict]:
     ]
 
 
+def _stream_of(entity: str) -> str:
+    """The name of the stream `entity` names (itself, or the stream holding that entity); a usage error else."""
+    from pmsync.rules import PROPERTYWARE_RULES
+
+    streams = {s.name: s for s in PROPERTYWARE_RULES.streams}
+    stream = streams.get(entity) or next((s for s in streams.values() if entity in s.entities), None)
+    if stream is None:
+        raise typer.BadParameter(f"unknown entity {entity!r}; use one of: {', '.join(PROPERTYWARE_RULES.entities())}")
+    return stream.name
+
+
 @state_app.command("reset")
 def state_reset(
     context: typer.Context,
-    entity: str = typer.Argument(..., help="Entity or stream, e.g. unit or units."),
+    entity: str = typer.Argument(..., callback=_stream_of, help="Entity or stream, e.g. unit or units."),
     integration: Optional[str] = INTEGRATION,
 ) -> None:
     """Forget one stream's high-water mark: the next delta re-reads it fully. Nothing else changes.
@@ -123,10 +84,7 @@ def state_reset(
     from pmsync.rules import PROPERTYWARE_RULES
     from pmsync.state import reset_stream
 
-    streams = {s.name: s for s in PROPERTYWARE_RULES.streams}
-    stream = streams.get(entity) or next((s for s in streams.values() if entity in s.entities), None)
-    if stream is None:
-        fail(f"unknown entity {entity!r}; use one of: {', '.join(PROPERTYWARE_RULES.entities())}")
+    stream = PROPERTYWARE_RULES.stream(entity)
     if integration and context.obj and integration != context.obj:
         fail(f"two integrations named: {context.obj!r} before `reset` and {integration!r} after it; name one",
              EXIT_CONFIGURATION)
@@ -207,9 +165,20 @@ def quality(
         )
 
 
+def _entity(value: str) -> str:
+    from pmsync.rules import PROPERTYWARE_RULES
+
+    entity = value.replace("-", "_")
+    if entity not in PROPERTYWARE_RULES.rules:
+        raise typer.BadParameter(f"unknown entity {value!r}; use one of: {', '.join(PROPERTYWARE_RULES.entities())}")
+    return entity
+
+
 def explain_record(
-    entity: str = typer.Argument(..., help="property, unit, lease, resident or work_order"),
-    source_id: str = typer.Argument(..., help="The record's id in the source, as it sent it."),
+    entity: str = typer.Argument(..., callback=_entity, help="property, unit, lease, resident or work_order"),
+    source_id: str = typer.Argument(
+        ..., help="The record's id in the source (its Propertyware id), as it sent it; a work order's too, not WO-<n>."
+    ),
     compare_source: bool = typer.Option(True, "--compare-source/--no-source", help="Also fetch the record from the source now."),
     integration: Optional[str] = INTEGRATION,
 ) -> None:
@@ -220,10 +189,14 @@ def explain_record(
 
     engine = open_platform()
     shown_integration(engine, integration)
+    if compare_source and integration:
+        from pmsync.cli.known_integrations import check_integration_known
+
+        check_integration_known(integration)
     try:
         chosen = _integration_of(integration)
         client = chosen.open_client() if compare_source else None
-        lines = explain(engine, chosen, entity.replace("-", "_"), source_id, client)
+        lines = explain(engine, chosen, entity, source_id, client)
     except (SourceError, IntegrationNotConfigured) as failure:
         fail(str(failure))
     for line in lines:

@@ -6,6 +6,7 @@ import typer
 
 from pmsync.cli.bounded import bounded
 from pmsync.cli.common import EXIT_CONFIGURATION, INTEGRATION, console, fail, preflight, print_result, run_flow
+from pmsync.cli.known_integrations import check_integration_known
 
 FORCED_SYNC = "delta-sync/now"
 sync_app = typer.Typer(no_args_is_help=True, help="Run a sync flow now, in this process.")
@@ -48,6 +49,7 @@ def sync_now(
         check_value(IntegrationName | None, integration, "integration")
     except ParameterRejected as refused:
         fail(str(refused), EXIT_CONFIGURATION)
+    check_integration_known(integration)
     import httpx
     from prefect.deployments import run_deployment
     from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError

@@ -4,6 +4,7 @@ compares with the source through the block's credentials, read from a real Prefe
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 
 import pytest
@@ -44,8 +45,16 @@ def test_explain_and_runs_read_the_integration_of_the_block_named(integration_en
     assert explained.returncode == 0, (explained.stdout + explained.stderr)[-2000:]
     assert f"unit {unit}" in explained.stdout and "source now:" in explained.stdout
     assert SANDBOX_CLIENT_SECRET not in explained.stdout + explained.stderr
-    assert listed.returncode == 0 and "run 1 · initial · harbour-view · succeeded" in listed.stdout, listed.stderr[-2000:]
+    assert listed.returncode == 0, listed.stderr[-2000:]
+    assert re.search(r"(?m)^\s*1\s+initial\s+harbour-view\s.*\ssucceeded\s", listed.stdout), listed.stdout
     assert by_default.returncode == 2 and by_default.stderr.strip() == (
         "error: integration 'default' is not on the platform; name one of: harbour-view "
         "(--integration NAME or PMSYNC_INTEGRATION_NAME)"
     )
+
+    misspelled = pmsync("sync", "delta", "--integration", "harbour-veiw")
+    assert misspelled.returncode == 2 and misspelled.stdout == "", misspelled.stderr[-2000:]
+    [line] = misspelled.stderr.splitlines()
+    assert line.startswith(f"error: unknown integration 'harbour-veiw': the Prefect server at {PREFECT_API_URL.value()} "
+                           "has no Propertyware Integration block of that name; name one of: ")
+    assert "harbour-view" in line.split("name one of: ")[1], line

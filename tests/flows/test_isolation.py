@@ -246,10 +246,10 @@ def test_a_work_order_is_pushed_to_its_own_integrations_source_only(shared):
     assert tuple(acme_change) == ("pending", 0, None)
     with pytest.raises(WorkOrderNotFound, match=f"no work order {made['acme']} in integration 'birch'"):
         shared.run("work-order-push", "birch", work_order_id=made["acme"])
-    elsewhere = run_pmsync("workorder", "update", str(made["acme"]), "--note", "from birch", "--no-push",
+    elsewhere = run_pmsync("workorder", "update", f"WO-{made['acme']}", "--note", "from birch", "--no-push",
                            "--integration", "birch", env=shared.env("birch"))
     assert elsewhere.returncode != 0 and elsewhere.stdout == ""
-    assert f"work order {made['acme']} belongs to integration 'acme', not 'birch'" in elsewhere.stderr
+    assert f"work order platform number WO-{made['acme']} belongs to integration 'acme', not 'birch'" in elsewhere.stderr
     assert len(shared.rows("acme", work_orders, work_order_changes.c.id,
                            where=work_order_changes.c.work_order_id == work_orders.c.id)) == 1
     assert shared.run("work-order-push", "cedar")["work_orders"] == []

@@ -155,7 +155,7 @@ def test_sync_now_is_a_push_run_in_pmsync_runs_and_a_sweep_with_nothing_to_push_
     store.update("buildings", place.building_source_id, active=False)
     work_order_id = create_work_order(platform_engine, "default", property_id=place.property_id, description="Gate stuck")
 
-    refused = run_pmsync("workorder", "sync-now", str(work_order_id), env=integration_env)
+    refused = run_pmsync("workorder", "sync-now", f"WO-{work_order_id}", env=integration_env)
     assert refused.returncode == 4, refused.stdout + refused.stderr[-2000:]
     [failed] = push_runs(integration_env)
     assert (failed["status"], failed["integration"], failed["source_requests"]) == ("failed", "default", 1)
@@ -164,7 +164,7 @@ def test_sync_now_is_a_push_run_in_pmsync_runs_and_a_sweep_with_nothing_to_push_
     assert failed["counts"] == {"work_order": {**failed["counts"]["work_order"], "fetched": 1, "created": 0, "unchanged": 1}}
 
     store.update("buildings", place.building_source_id, active=True)
-    synced = run_pmsync("workorder", "sync-now", str(work_order_id), env=integration_env)
+    synced = run_pmsync("workorder", "sync-now", f"WO-{work_order_id}", env=integration_env)
     assert synced.returncode == 0, synced.stdout + synced.stderr[-2000:]
     swept = run_pmsync("workorder", "push-pending", env=integration_env)
     assert swept.returncode == 0, swept.stdout + swept.stderr[-2000:]

@@ -135,30 +135,35 @@ def test_a_refused_push_fails_with_the_source_message_until_sync_now_after_the_f
     initial_sync()
     place = a_unit_with_its_property(platform_engine)
     store.update("buildings", place.building_source_id, active=False)
-    created = run_pmsync("workorder", "create", "--property", str(place.property_id), "--description", "Gate is stuck",
+    created = run_pmsync("workorder", "create", "--property", str(place.building_source_id), "--description", "Gate is stuck",
                          "--no-push", env=integration_env)
     assert created.returncode == 0, created.stdout + created.stderr[-2000:]
-    work_order_id = int(created.stdout.split()[2])
-    assert created.stdout.strip() == f"work order {work_order_id} saved on the platform"
+    work_order_id = int(created.stdout.split()[2].removeprefix("WO-"))
+    assert created.stdout.strip() == f"work order WO-{work_order_id} saved on the platform"
 
-    refused = run_pmsync("workorder", "sync-now", str(work_order_id), env=integration_env)
+    refused = run_pmsync("workorder", "sync-now", f"WO-{work_order_id}", env=integration_env)
     assert refused.returncode == 4
-    assert f"work order {work_order_id}: failed" in refused.stdout
+    assert f"work order WO-{work_order_id}: failed" in refused.stdout
     assert f"Building {place.building_source_id} does not exist or is deactivated" in refused.stdout
-    shown = run_pmsync("workorder", "show", str(work_order_id), env=integration_env)
+    shown = run_pmsync("workorder", "show", f"WO-{work_order_id}", env=integration_env)
     assert shown.returncode == 0, shown.stderr[-2000:]
-    assert "sync status:  failed" in shown.stdout
-    assert "last attempt: 20" in shown.stdout
-    assert f"last error:   source rejected the request (400: Building {place.building_source_id}" in shown.stdout
+    assert "sync status:     failed" in shown.stdout
+    assert "last attempt:    20" in shown.stdout
+    assert f"last error:      source rejected the request (400: Building {place.building_source_id}" in shown.stdout
 
     work_order_push()
     assert writes(store) == [("POST", "/workorders")]
     assert work_order_status(platform_engine, work_order_id).sync_status == "failed"
 
     store.update("buildings", place.building_source_id, active=True)
-    fixed = run_pmsync("workorder", "sync-now", str(work_order_id), env=integration_env)
+    fixed = run_pmsync("workorder", "sync-now", f"WO-{work_order_id}", env=integration_env)
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr[-2000:]
-    assert f"work order {work_order_id}: synced (source id" in fixed.stdout
+    source_id = work_order_status(platform_engine, work_order_id).source_id
+    assert f"work order {source_id} (WO-{work_order_id}): synced" in fixed.stdout
+    by_source_id = run_pmsync("workorder", "show", str(source_id), env=integration_env)
+    assert by_source_id.returncode == 0, by_source_id.stderr[-2000:]
+    assert by_source_id.stdout.startswith(f"work order {source_id} (default): Gate is stuck")
+    assert f"platform no.:    WO-{work_order_id}" in by_source_id.stdout
     assert len(tagged(store, marker_of(platform_engine, work_order_id))) == 1
     status = work_order_status(platform_engine, work_order_id)
     assert (status.sync_status, status.sync_error) == ("synced", None)

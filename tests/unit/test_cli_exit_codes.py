@@ -198,20 +198,53 @@ def test_workorder_sync_now_says_why_it_did_not_sync_and_exits_3_or_4(integratio
     work_order_id = create_work_order(platform_engine, "default", property_id=place.id, description="Gate is stuck")
 
     sandbox.store.inject(status_fault("/workorders", 503, times=10, method="POST"))
-    unavailable = run_pmsync("workorder", "sync-now", str(work_order_id), env=integration_env)
+    unavailable = run_pmsync("workorder", "sync-now", f"WO-{work_order_id}", env=integration_env)
     sandbox.store.clear_faults()
     sandbox.store.update("buildings", place.source_id, active=False)
-    refused = run_pmsync("workorder", "sync-now", str(work_order_id), env=integration_env)
+    refused = run_pmsync("workorder", "sync-now", f"WO-{work_order_id}", env=integration_env)
 
     assert unavailable.returncode == EXIT_SOURCE_UNAVAILABLE, (unavailable.stdout + unavailable.stderr)[-2000:]
-    assert f"work order {work_order_id}: pending" in unavailable.stdout
+    assert f"work order WO-{work_order_id}: pending" in unavailable.stdout
     assert error_line(unavailable) == (
-        f"error: work order {work_order_id} is still pending: run `pmsync workorder sync-now {work_order_id}` again later "
+        f"error: work order WO-{work_order_id} is still pending: run `pmsync workorder sync-now WO-{work_order_id}` "
+        "again later (the sweep also retries it every 5 minutes)"
+    )
+    assert refused.returncode == EXIT_REFUSED, (refused.stdout + refused.stderr)[-2000:]
+    assert f"work order WO-{work_order_id}: failed" in refused.stdout and "does not exist or is deactivated" in refused.stdout
+    assert error_line(refused) == (
+        f"error: work order WO-{work_order_id} was refused by the source; fix it (`pmsync workorder update "
+        f"WO-{work_order_id} …`) and run `pmsync workorder sync-now WO-{work_order_id}` again"
+    )
+
+
+def test_workorder_create_and_update_exit_3_when_left_pending_and_4_when_refused(
+    integration_env, monkeypatch, sandbox, platform_engine
+):
+    for name, value in integration_env.items():
+        monkeypatch.setenv(name, value)
+    JOBS["initial-sync"]()
+    with platform_engine.connect() as connection:
+        building = connection.execute(
+            sa.select(properties.c.source_id).where(properties.c.active).order_by(properties.c.id).limit(1)
+        ).scalar_one()
+
+    sandbox.store.inject(status_fault("/workorders", 503, times=10, method="POST"))
+    pending = run_pmsync("workorder", "create", "--property", str(building), "--description", "Gate is stuck",
+                         env=integration_env)
+    sandbox.store.clear_faults()
+    sandbox.store.update("buildings", building, active=False)
+    number = pending.stdout.split()[2]
+    refused = run_pmsync("workorder", "update", number, "--note", "Still stuck", env=integration_env)
+
+    assert pending.returncode == EXIT_SOURCE_UNAVAILABLE, (pending.stdout + pending.stderr)[-2000:]
+    assert pending.stdout.startswith(f"work order {number} saved on the platform\nwork order {number}: pending")
+    assert error_line(pending) == (
+        f"error: work order {number} is still pending: run `pmsync workorder sync-now {number}` again later "
         "(the sweep also retries it every 5 minutes)"
     )
     assert refused.returncode == EXIT_REFUSED, (refused.stdout + refused.stderr)[-2000:]
-    assert f"work order {work_order_id}: failed" in refused.stdout and "does not exist or is deactivated" in refused.stdout
+    assert f"work order {number}: failed" in refused.stdout and "does not exist or is deactivated" in refused.stdout
     assert error_line(refused) == (
-        f"error: work order {work_order_id} was refused by the source; fix it (`pmsync workorder update {work_order_id} …`) "
-        f"and run `pmsync workorder sync-now {work_order_id}` again"
+        f"error: work order {number} was refused by the source; fix it (`pmsync workorder update {number} …`) "
+        f"and run `pmsync workorder sync-now {number}` again"
     )

@@ -5,6 +5,7 @@ naming the known ones). Real `pmsync` processes on a real SQLite file and Postgr
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from datetime import timedelta
 
@@ -98,7 +99,8 @@ def test_read_only_commands_show_only_the_integration_named_or_the_environments(
     assert {run["integration"] for run in json_of("runs", "--integration", "acme", env=env)} == {"acme"}
     assert {run["integration"] for run in json_of("runs", env={**env, "PMSYNC_INTEGRATION_NAME": "acme"})} == {"acme"}
     shown = run_pmsync("runs", "--integration", "acme", env=env)
-    assert shown.returncode == 0 and "run 2 · initial · acme · succeeded" in shown.stdout and "· default ·" not in shown.stdout
+    assert shown.returncode == 0 and re.search(r"(?m)^\s*2\s+initial\s+acme\s.*\ssucceeded\s", shown.stdout)
+    assert " default " not in shown.stdout
 
     assert {mark["run_id"] for mark in json_of("state", "--integration", "acme", env=env)} == {2}
     assert {mark["run_id"] for mark in json_of("state", env=env)} == {1}
@@ -110,11 +112,12 @@ def test_read_only_commands_show_only_the_integration_named_or_the_environments(
 
     assert json_of("workorder", "list", env=env) == []
     [listed] = json_of("workorder", "list", "--integration", "acme", env=env)
-    assert json_of("workorder", "show", str(listed["id"]), "--integration", "acme", env=env)["description"] == "Leaky tap"
-    elsewhere = run_pmsync("workorder", "show", str(listed["id"]), env=env)
+    assert json_of("workorder", "show", f"WO-{listed['id']}", "--integration", "acme", env=env)["description"] == "Leaky tap"
+    elsewhere = run_pmsync("workorder", "show", f"WO-{listed['id']}", env=env)
     assert elsewhere.returncode == EXIT_CONFIGURATION and elsewhere.stdout == ""
     assert error_line(elsewhere) == (
-        f"error: work order {listed['id']} belongs to integration 'acme', not 'default'; add --integration acme"
+        f"error: work order platform number WO-{listed['id']} belongs to integration 'acme', not 'default'; "
+        "add --integration acme"
     )
 
 

@@ -142,7 +142,7 @@ def test_workorder_list_and_show_json_give_the_work_orders_and_their_changes(syn
     assert [w["id"] for w in listed] == made[::-1] and listed[0]["description"] == 'Door "sticks" — ünïcode'
     assert pmsync_json("workorder", "list", "--status", "failed", env=synced) == []
 
-    shown = pmsync_json("workorder", "show", str(made[0]), env=synced)
+    shown = pmsync_json("workorder", "show", f"WO-{made[0]}", env=synced)
     changes = rows(platform_engine, sa.select(work_order_changes).where(work_order_changes.c.work_order_id == made[0])
                    .order_by(work_order_changes.c.id))
     assert (shown["id"], shown["integration"], shown["source_id"]) == (made[0], "default", None)

@@ -108,18 +108,28 @@ def test_runs_shows_each_run_with_its_own_counts_and_reasons(platform_url, platf
     finish_run(platform_engine, second, error="the source stopped answering", source_requests=2)
 
     done, modules = run_probed("runs", database_url=platform_url)
+    shown, show_modules = run_probed("runs", "show", str(second), database_url=platform_url)
+    shown_first, _ = run_probed("runs", "show", str(first), database_url=platform_url)
 
     assert done.returncode == 0, (done.stdout + done.stderr)[-2000:]
     assert not modules & set(NOT_FOR_READING)
-    newest, oldest = re.split(rf"(?m)^run {first} · ", done.stdout.split(f"run {second} · ", 1)[1])
-    assert "delta · default · failed" in newest and "the source stopped answering" in newest
-    assert "not applied: resident excluded no_active_lease 1" in newest and "parent_missing" not in newest
-    assert re.search(r"│ lease +│ +5 │ +0 │ +0 │ +4 │ +1 │ +0 │ +0 │", newest)
-    assert re.search(r"│ unit +│ +0 │ +0 │ +0 │ +0 │ +0 │ +0 │ +0 │", newest)
-    assert "initial · default · succeeded" in oldest and re.search(r"· 7\s+requests", oldest)
-    assert "not applied: lease parked parent_missing 2" in oldest and "no_active_lease" not in oldest
-    assert re.search(r"│ unit +│ +3 │ +3 │", oldest) and re.search(r"│ lease +│ +2 │ +0 │ +0 │ +0 │ +0 │ +2 │", oldest)
-    assert oldest.index("│ unit") < oldest.index("│ lease")
+    lines = [line.split() for line in done.stdout.splitlines() if re.match(rf"\s*({first}|{second}) ", line)]
+    assert [line[:3] + line[6:] for line in lines] == [  # id, flow, integration, (started, took,) "s", state, totals
+        [str(second), "delta", "default", "s", "failed", "5", "0", "0", "0"],
+        [str(first), "initial", "default", "s", "succeeded", "5", "3", "0", "0"],
+    ], done.stdout
+    assert "not applied:" not in done.stdout and "the source stopped answering" not in done.stdout
+    assert "pmsync runs show ID" in done.stdout
+
+    assert shown.returncode == 0, (shown.stdout + shown.stderr)[-2000:]
+    assert not show_modules & set(NOT_FOR_READING)
+    assert f"run {second} · delta · default · failed" in shown.stdout and "the source stopped answering" in shown.stdout
+    assert "not applied: resident excluded no_active_lease 1" in shown.stdout and "parent_missing" not in shown.stdout
+    assert re.search(r"│ lease +│ +5 │ +0 │ +0 │ +4 │ +1 │ +0 │ +0 │", shown.stdout)
+    assert re.search(r"│ unit +│ +0 │ +0 │ +0 │ +0 │ +0 │ +0 │ +0 │", shown.stdout)
+    assert f"run {first} · initial · default · succeeded" in shown_first.stdout
+    assert re.search(r"· 7\s+requests", shown_first.stdout)
+    assert "not applied: lease parked parent_missing 2" in shown_first.stdout and "no_active_lease" not in shown_first.stdout
 
 
 def test_quality_counts_every_held_record_and_lists_only_the_newest(platform_url, platform_engine):
