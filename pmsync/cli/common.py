@@ -17,6 +17,8 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from pmsync.cli.one_line import one_line
+
 if TYPE_CHECKING:
     from rich.table import Table
     from sqlalchemy import Engine
@@ -152,7 +154,7 @@ def fail(reason: str, code: int | None = None) -> NoReturn:
     if code is None:
         handled = sys.exc_info()[1]
         code = (listed_exit_code(handled) if handled is not None else None) or EXIT_OTHER
-    error_console.print(Text.assemble(("error:", "red"), f" {reason}"), soft_wrap=True, highlight=False)
+    error_console.print(Text.assemble(("error:", "red"), f" {one_line(reason)}"), soft_wrap=True, highlight=False)
     raise typer.Exit(code)
 
 

@@ -46,8 +46,9 @@ def add(
     """Save the integration's block, reinstate it on the platform if it was removed, deploy its deployments with
     their schedules and start its initial sync. Needs a Prefect server (PREFECT_API_URL). A name the platform has bound
     to another source account is refused before anything is saved, unless --repoint."""
-    from pmsync.cli.deploy import deploy_integrations, print_deployed, project_root, require_prefect_server
+    from pmsync.cli.deploy import PROJECT_FILE, deploy_integrations, print_deployed, project_root, require_prefect_server
     from pmsync.cli.known_integrations import check_prefect_server
+    from pmsync.cli.prefect_setup import prepare_or_fail
     from pmsync.enrollment import (
         EnrollmentRefused, block_id, check_block_names, refuse_other_account, reinstate_on_platform, reinstatement_text,
         repoint_on_platform, repointing_text, run_url, start_initial_sync,
@@ -67,6 +68,7 @@ def add(
         existing = block_id(name)
     except Exception as failure:  # the server's failure still ends in one line and its exit code
         fail_with(failure)
+    prepare_or_fail(root, PROJECT_FILE)  # a fresh server: pmsync's block types and work pool, as `pmsync deploy` does
     if existing is not None and not overwrite:
         fail(f"a Propertyware Integration block named {name!r} exists already; pass --overwrite to replace its "
              "settings, or pick another name", EXIT_CONFIGURATION)

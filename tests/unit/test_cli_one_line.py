@@ -8,10 +8,12 @@ import subprocess
 import sys
 
 import pytest
+import typer
 from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
+from pmsync.cli.common import fail
 from pmsync.cli.one_line import BOX_DRAWING, one_line
 
 MESSAGE = ("Deployment 'delta-sync/delta-acme' could not be created because the work pool 'pmsync' was not found on "
@@ -53,3 +55,13 @@ def test_typers_own_error_box_as_a_command_prints_it():
     answer = done.stdout + done.stderr
     assert "╭" in answer and "│" in answer, answer
     assert one_line(answer) == 'Error: Command "work-pool create" parameter --name requires an argument.'
+
+
+def test_every_error_line_the_cli_prints_is_unboxed(capsys):
+    with pytest.raises(typer.Exit) as ended:
+        fail(drawn(Panel(MESSAGE, title="Error")), 2)
+
+    assert ended.value.exit_code == 2
+    printed = capsys.readouterr().err
+    assert printed.count("\n") == 1 and not BOX_DRAWING.search(printed), printed
+    assert printed == f"error: Error: {MESSAGE}\n"

@@ -61,7 +61,7 @@ def test_the_cli_package_has_no_import_cycle():
                     f"{name} imports {sorted(names - set(modules))} from the package pmsync.cli itself; "
                     "import them from the module that defines them (pmsync.cli.common)"
                 )
-    assert not edges["pmsync.cli.common"] - {"pmsync.cli.running"}
+    assert not edges["pmsync.cli.common"] - {"pmsync.cli.running", "pmsync.cli.one_line"}  # one_line imports nothing of ours
 
     visiting: list[str] = []
     done: set[str] = set()
