@@ -68,7 +68,7 @@ def sync_now(
     if run is None:
         fail(f"no {FORCED_SYNC} deployment on the Prefect server; deploy first (`pmsync deploy`) or use --local")
     watch = f"{PREFECT_UI_URL.value()}/runs/flow-run/{run.id}" if PREFECT_UI_URL.value() else f"prefect flow-run inspect {run.id}"
-    console.print(f"forced sync queued as flow run {run.name} ({run.id}); watch it at {watch}", highlight=False)
+    console.print(f"forced sync queued as flow run {run.name} ({run.id}); watch it at {watch}", highlight=False, soft_wrap=True)
 
 
 @sync_app.command("leases")
