@@ -76,6 +76,6 @@ def test_the_retention_is_a_setting_of_at_least_one_day(import_dir, tmp_path, mo
         [PMSYNC, "reports", "serve", "--port", "1"], capture_output=True, text=True, timeout=120,
         env={**os.environ, "PMSYNC_DATABASE_URL": f"sqlite:///{tmp_path / 'unused.db'}", "COLUMNS": "200"},
     )
-    assert started.returncode == 1 and started.stderr.strip().splitlines() == [
+    assert started.returncode == 2 and started.stderr.strip().splitlines() == [
         "error: PMSYNC_IMPORT_RETENTION_DAYS must be at least 1 (days an uploaded or fix-up file is kept)"
     ]
