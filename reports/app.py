@@ -17,6 +17,7 @@ from pmsync.export import (
     UnknownSnapshot, csv_chunks, deactivations_over_time, find_snapshot, iter_report, recent_snapshots, snapshot_changes,
     snapshot_properties,
 )
+from pmsync.export_files import download_name
 from pmsync.export_xlsx import write_workbook
 from pmsync.hosts import is_loopback
 from pmsync.platform import make_engine
@@ -139,8 +140,7 @@ def create_app(database_url: str, token: SecretStr | None = None, integration: s
             return find_snapshot(connection, snapshot_id, integration)
 
     def filename(found: dict, property_id: int | None, suffix: str) -> str:
-        of_property = f"-property-{property_id}" if property_id is not None else ""
-        return f"reconciliation-snapshot-{int(found['id'])}{of_property}.{suffix}"
+        return download_name(found, suffix, property_id)
 
     @app.get("/snapshots/{snapshot_id}/report.csv")
     @app.get("/snapshots/{snapshot_id}/deactivated-units.csv")
