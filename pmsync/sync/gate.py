@@ -62,14 +62,16 @@ class QualityGate:
         self._batches: dict[str, Any] = {}
         self._validator: Any = None
         self._opening = threading.Lock()
+        self._starting = threading.Lock()
         self._opened = False
         self._failure: Exception | None = None
         self._warming: threading.Thread | None = None
 
     def warm_up(self) -> None:
         """Start importing GX and building the context and suites in a background thread (once); `check` waits for
-        it, and raises what it raised (a broken suite: DataQualityError naming the file)."""
-        with self._opening:
+        it, and raises what it raised (a broken suite: DataQualityError naming the file). Never waits for a load
+        in progress."""
+        with self._starting:
             if self._opened or self._failure is not None or self._warming is not None:
                 return
             self._warming = threading.Thread(target=self._warm, name="pmsync-quality-gate-warm-up", daemon=True)
