@@ -1,10 +1,12 @@
 """Export: reconciliation snapshots and what each changed, as the analysts' CSV (Excel-ready, formula-like cells neutralised).
 
 The report lists, per snapshot, the units it deactivated, the units it reactivated and the properties it deactivated,
-each with its property; the CSV holds all three in one table with a `change` column, by change, property, unit.
+each with its property; the CSV holds all three in one table with a "Change" column, by change, property, unit. One
+column table (REPORT_COLUMNS) gives the CSV and the workbook their headers, in analysts' words, and their order; each
+row's reason is in business words, the source's answer that proves it in its own "Evidence" column.
 
 CSV for Excel: UTF-8 with a byte-order mark (so Excel reads it as UTF-8), moments as `YYYY-MM-DD HH:MM:SS` in UTC in
-columns named `…_utc` (Excel reads them as date-times).
+columns headed "… (UTC)" (Excel reads them as date-times).
 
 Neutralising rule: a cell that, after any leading `'`, starts with a tab or a carriage return, or with `=`, `+`, `-`, `@`
 or their full-width forms `＝ ＋ － ＠` (after any whitespace), gets one more leading `'`, so a spreadsheet shows it as
@@ -18,6 +20,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from itertools import islice
 from typing import Any
@@ -25,6 +28,7 @@ from typing import Any
 from sqlalchemy import Engine, func, null, select, union
 from sqlalchemy.engine import Connection
 
+from pmsync.reconciliation import DEACTIVATED, DELETED, REACTIVATED
 from schemas.tables import (
     integrations,
     properties,
@@ -37,10 +41,57 @@ from schemas.tables import (
 
 UNIT_DEACTIVATED, UNIT_REACTIVATED, PROPERTY_DEACTIVATED = "unit deactivated", "unit reactivated", "property deactivated"
 CHANGES = (UNIT_DEACTIVATED, UNIT_REACTIVATED, PROPERTY_DEACTIVATED)
-"""The kinds of change a snapshot lists, in the report's order (the CSV's `change` column holds them)."""
-COLUMNS = (
-    "integration", "change", "property_id", "property_name", "unit_id", "unit_name", "changed_at_utc", "reason", "snapshot_id",
+"""The kinds of change a snapshot lists, in the report's order (the CSV's "Change" column holds them)."""
+MOMENT = "changed_at"
+"""The row key of the moment of a change; its header names the change: "Deactivated at (UTC)", …"""
+
+
+@dataclass(frozen=True)
+class ReportColumn:
+    """A column of the report's CSV and workbook: the row's key, the analysts' header, its width in the workbook; a
+    unit column only where units are listed, the change column only in the CSV (the workbook has a sheet per change)."""
+
+    key: str
+    header: str
+    width: int = 14
+    units_only: bool = False
+    csv_only: bool = False
+
+
+REPORT_COLUMNS = (
+    ReportColumn("integration", "Integration"),
+    ReportColumn("snapshot_id", "Snapshot"),
+    ReportColumn("change", "Change", 20, csv_only=True),
+    ReportColumn("property_id", "Property ID"),
+    ReportColumn("property_name", "Property name", 30),
+    ReportColumn("unit_id", "Unit ID", units_only=True),
+    ReportColumn("unit_name", "Unit name", 30, units_only=True),
+    ReportColumn(MOMENT, "Changed at (UTC)", 20),
+    ReportColumn("reason", "Reason", 40),
+    ReportColumn("evidence", "Evidence", 40),
 )
+MOMENT_HEADERS = {
+    UNIT_DEACTIVATED: "Deactivated at (UTC)", UNIT_REACTIVATED: "Reactivated at (UTC)", PROPERTY_DEACTIVATED: "Deactivated at (UTC)",
+}
+
+
+def report_columns(change: str | None = None) -> list[tuple[ReportColumn, str]]:
+    """The columns, each with its header, of the CSV (`change` None: every kind in one table) or of one kind's sheet."""
+    return [
+        (column, MOMENT_HEADERS[change] if column.key == MOMENT and change else column.header)
+        for column in REPORT_COLUMNS
+        if not (change and column.csv_only) and not (change == PROPERTY_DEACTIVATED and column.units_only)
+    ]
+
+
+COLUMNS = tuple(header for _, header in report_columns())
+"""The CSV's header row."""
+REASONS = {
+    DELETED: ("deleted in the source, confirmed missing", "GET {path} → 404"),
+    DEACTIVATED: ("deactivated in the source, confirmed inactive", "GET {path} → active: false"),
+    None: (REACTIVATED, "listed again by GET /units"),
+}
+"""Per source evidence (None: a reactivation), the reason in business words and the technical evidence."""
 MOMENT_FORMAT = "%Y-%m-%d %H:%M:%S"
 BOM = "\ufeff"
 FORMULA_STARTS = ("\t", "\r")
@@ -150,15 +201,18 @@ def _change_query(change: str, snapshot_id: int):
         sdp = snapshot_deactivated_properties
         return (
             select(properties.c.source_id.label("property_id"), properties.c.name.label("property_name"),
-                   null().label("unit_id"), null().label("unit_name"), sdp.c.deactivated_at.label("changed_at"), sdp.c.reason)
+                   null().label("unit_id"), null().label("unit_name"), sdp.c.deactivated_at.label("changed_at"), sdp.c.reason,
+                   sdp.c.source_evidence)
             .join(properties, properties.c.id == sdp.c.property_id)
             .where(sdp.c.snapshot_id == snapshot_id)
         )
     table = snapshot_deactivated_units if change == UNIT_DEACTIVATED else snapshot_reactivated_units
     moment = table.c.deactivated_at if change == UNIT_DEACTIVATED else table.c.reactivated_at
+    evidence = table.c.source_evidence if change == UNIT_DEACTIVATED else null()
     return (
         select(properties.c.source_id.label("property_id"), properties.c.name.label("property_name"),
-               units.c.source_id.label("unit_id"), units.c.name.label("unit_name"), moment.label("changed_at"), table.c.reason)
+               units.c.source_id.label("unit_id"), units.c.name.label("unit_name"), moment.label("changed_at"), table.c.reason,
+               evidence.label("source_evidence"))
         .join(units, units.c.id == table.c.unit_id)
         .join(properties, properties.c.id == table.c.property_id)
         .where(table.c.snapshot_id == snapshot_id)
@@ -175,7 +229,20 @@ def iter_changes(
         query = query.where(properties.c.source_id == property_id)
     query = query.order_by(properties.c.source_id, *([units.c.source_id] if change != PROPERTY_DEACTIVATED else []))
     for row in connection.execute(query.execution_options(yield_per=STREAMED_ROWS)):
-        yield {"integration": snapshot["integration"], "change": change, **row._asdict(), "snapshot_id": snapshot["id"]}
+        found = row._asdict()
+        found["reason"], found["evidence"] = _reason_and_evidence(change, found)
+        yield {"integration": snapshot["integration"], "change": change, **found, "snapshot_id": snapshot["id"]}
+
+
+def _reason_and_evidence(change: str, row: dict[str, Any]) -> tuple[str, str]:
+    """The change's reason in business words and the source's answer that proves it (REASONS); a kind of evidence it
+    does not know keeps the reason stored with the change."""
+    known = REASONS.get(row.pop("source_evidence"))
+    if known is None:
+        return row["reason"], ""
+    reason, evidence = known
+    path = f"/units/{row['unit_id']}" if change != PROPERTY_DEACTIVATED else f"/buildings/{row['property_id']}"
+    return reason, evidence.format(path=path)
 
 
 def iter_report(connection: Connection, snapshot: dict[str, Any], property_id: int | None = None) -> Iterator[dict[str, Any]]:
@@ -212,8 +279,8 @@ def snapshot_properties(engine: Engine, snapshot_id: int) -> list[tuple[int, str
 
 def csv_cells(row: dict[str, Any]) -> list[str]:
     """A report row as the CSV's neutralised cells (the moment as UTC text)."""
-    return [neutralise(format_utc(row["changed_at"])) if column == "changed_at_utc" else neutralise(row[column])
-            for column in COLUMNS]
+    return [neutralise(format_utc(row[MOMENT])) if column.key == MOMENT else neutralise(row.get(column.key))
+            for column, _ in report_columns()]
 
 
 def csv_chunks(rows: Iterable[dict[str, Any]], chunk_rows: int = 500) -> Iterator[str]:

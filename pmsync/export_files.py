@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from datetime import timezone
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,16 @@ from pmsync.export import CHANGES, csv_chunks, find_snapshot, iter_report
 from pmsync.export_xlsx import write_workbook
 
 FORMATS = (".csv", ".xlsx")
+
+
+def download_name(snapshot: dict[str, Any], suffix: str, property_id: int | None = None) -> str:
+    """The report's file name, for analysts' download folders: `acme-deactivated-units-2026-12-07-snapshot-12.csv`
+    (the integration, the snapshot's date in UTC and its number; `-property-ID` when one property's). Characters
+    other than letters, digits, `.`, `_` and `-` in the integration's name become `-`."""
+    integration = re.sub(r"[^A-Za-z0-9._-]+", "-", str(snapshot["integration"])).strip("-.") or "integration"
+    of_property = f"-property-{int(property_id)}" if property_id is not None else ""
+    taken = snapshot["taken_at"].astimezone(timezone.utc)
+    return f"{integration}-deactivated-units-{taken:%Y-%m-%d}-snapshot-{int(snapshot['id'])}{of_property}.{suffix}"
 
 
 class UnsupportedFormat(ValueError):

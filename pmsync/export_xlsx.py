@@ -3,7 +3,8 @@
 Text cells are always stored as text (a name like `=HYPERLINK(…)` or `#N/A` is shown, never evaluated); characters a
 worksheet cannot hold (control characters but tab and line breaks) become U+FFFD, carriage returns line feeds (XML
 reads them so anyway), and bidirectional controls are removed (as in the CSV: pmsync.export). Moments are real Excel
-date-times in UTC to the second (`yyyy-mm-dd hh:mm:ss`), in columns named `…_utc`.
+date-times in UTC to the second (`yyyy-mm-dd hh:mm:ss`), in columns headed "… (UTC)". Headers and their order are the
+CSV's (pmsync.export.REPORT_COLUMNS), without its "Change" column.
 """
 
 from __future__ import annotations
@@ -18,18 +19,12 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from sqlalchemy.engine import Connection
 
 from pmsync.export import (
-    CHANGES, PROPERTY_DEACTIVATED, UNIT_DEACTIVATED, UNIT_REACTIVATED, iter_changes, without_bidi_controls,
+    CHANGES, MOMENT, PROPERTY_DEACTIVATED, UNIT_DEACTIVATED, UNIT_REACTIVATED, ReportColumn, iter_changes, report_columns,
+    without_bidi_controls,
 )
 
 EXCEL_MOMENT_FORMAT = "yyyy-mm-dd hh:mm:ss"
 SHEETS = {UNIT_DEACTIVATED: "Units deactivated", UNIT_REACTIVATED: "Units reactivated", PROPERTY_DEACTIVATED: "Properties deactivated"}
-UNIT_COLUMNS = ("integration", "snapshot_id", "property_id", "property_name", "unit_id", "unit_name")
-SHEET_COLUMNS = {
-    UNIT_DEACTIVATED: (*UNIT_COLUMNS, "deactivated_at_utc", "reason"),
-    UNIT_REACTIVATED: (*UNIT_COLUMNS, "reactivated_at_utc", "reason"),
-    PROPERTY_DEACTIVATED: ("integration", "snapshot_id", "property_id", "property_name", "deactivated_at_utc", "reason"),
-}
-WIDTHS = {"property_name": 30, "unit_name": 30, "reason": 60, "deactivated_at_utc": 20, "reactivated_at_utc": 20}
 
 
 def text_cell(sheet: WriteOnlyWorksheet, value: str) -> WriteOnlyCell:
@@ -47,10 +42,10 @@ def moment_cell(sheet: WriteOnlyWorksheet, moment: datetime) -> WriteOnlyCell:
     return cell
 
 
-def _cell(sheet: WriteOnlyWorksheet, column: str, row: dict[str, Any]) -> Any:
-    if column.endswith("_at_utc"):
-        return moment_cell(sheet, row["changed_at"])
-    value = row[column]
+def _cell(sheet: WriteOnlyWorksheet, column: ReportColumn, row: dict[str, Any]) -> Any:
+    if column.key == MOMENT:
+        return moment_cell(sheet, row[MOMENT])
+    value = row[column.key]
     return text_cell(sheet, value) if isinstance(value, str) else value
 
 
@@ -62,14 +57,14 @@ def write_workbook(
     counts = {}
     for change in CHANGES:
         sheet = workbook.create_sheet(SHEETS[change])
-        columns = SHEET_COLUMNS[change]
-        for index, column in enumerate(columns):
-            sheet.column_dimensions[chr(ord("A") + index)].width = WIDTHS.get(column, 14)
+        columns = report_columns(change)
+        for index, (column, _) in enumerate(columns):
+            sheet.column_dimensions[chr(ord("A") + index)].width = column.width
         sheet.freeze_panes = "A2"
-        sheet.append([text_cell(sheet, column) for column in columns])
+        sheet.append([text_cell(sheet, header) for _, header in columns])
         counts[change] = 0
         for row in iter_changes(connection, snapshot, change, property_id):
-            sheet.append([_cell(sheet, column, row) for column in columns])
+            sheet.append([_cell(sheet, column, row) for column, _ in columns])
             counts[change] += 1
         sheet.auto_filter.ref = f"A1:{chr(ord('A') + len(columns) - 1)}{counts[change] + 1}"
     workbook.save(out)

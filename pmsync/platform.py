@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 from sqlalchemy import BigInteger, Column, Engine, String, Table, any_, bindparam, create_engine, event, func, select, text
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.sql.elements import ColumnElement
 
 from pmsync.schema_version import schema_is_current
@@ -28,6 +28,26 @@ def normalise_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
     return url
+
+
+class PlatformDatabaseMissing(Exception):
+    """A command that only reads (or changes what a sync made) named a SQLite file that does not exist."""
+
+
+def missing_platform_file(url: str) -> Path | None:
+    """The SQLite file `url` names when it does not exist (opening it would create it); None for any other URL."""
+    parsed = make_url(normalise_url(url))
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    path = Path(parsed.database)
+    return None if path.exists() else path.absolute()
+
+
+def require_platform_database(url: str) -> None:
+    """Raise PlatformDatabaseMissing, saying what to do, when `url` names a SQLite file that does not exist: reading
+    creates no database (a sync does)."""
+    if (path := missing_platform_file(url)) is not None:
+        raise PlatformDatabaseMissing(f"no platform database at {path}; run a sync first or set PMSYNC_DATABASE_URL")
 
 
 def make_engine(url: str) -> Engine:

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from pmsync.export import (
     csv_chunks, deactivations_over_time, find_snapshot, iter_report, recent_snapshots, snapshot_changes, snapshot_properties,
 )
+from pmsync.export_files import download_name
 from pmsync.export_xlsx import write_workbook
 from reports.charts import deactivations_chart
 from reports.scope import integration_url
@@ -82,8 +83,7 @@ def snapshots_router(engine: Engine, page: Callable[..., HTMLResponse], integrat
             return find_snapshot(connection, snapshot_id, integration)
 
     def filename(found: dict, property_id: int | None, suffix: str) -> str:
-        of_property = f"-property-{property_id}" if property_id is not None else ""
-        return f"reconciliation-snapshot-{int(found['id'])}{of_property}.{suffix}"
+        return download_name(found, suffix, property_id)
 
     @router.get("/snapshots/{snapshot_id}/report.csv")
     @router.get("/snapshots/{snapshot_id}/deactivated-units.csv")

@@ -35,6 +35,7 @@ EXIT_REFUSED = 4
 
 EXIT_CODES: dict[str, int] = {
     "pmsync.preflight.ConfigurationError": EXIT_CONFIGURATION,
+    "pmsync.platform.PlatformDatabaseMissing": EXIT_CONFIGURATION,
     "pmsync.parameters.ParameterRejected": EXIT_CONFIGURATION,
     "pmsync.integrations.IntegrationNotConfigured": EXIT_CONFIGURATION,
     "pmsync.retirement.IntegrationRemoved": EXIT_CONFIGURATION,
@@ -201,11 +202,17 @@ def run_flow(flow_name: str, **params: object) -> dict:
 
 
 def open_platform() -> Engine:
-    """The platform database of PMSYNC_DATABASE_URL, migrated only when its schema is behind."""
-    from pmsync.platform import make_engine, migrate
+    """The platform database of PMSYNC_DATABASE_URL, migrated only when its schema is behind; a SQLite file that does
+    not exist is not created (its callers read, or change what a sync made): exit 2 saying so."""
+    from pmsync.platform import PlatformDatabaseMissing, make_engine, migrate, require_platform_database
     from pmsync.platform_settings import PlatformSettings
 
-    engine = make_engine(PlatformSettings().database_url)
+    url = PlatformSettings().database_url
+    try:
+        require_platform_database(url)
+    except PlatformDatabaseMissing as missing:
+        fail(str(missing), EXIT_CONFIGURATION)
+    engine = make_engine(url)
     migrate(engine)
     return engine
 

@@ -220,8 +220,12 @@ def _platform_integrations() -> dict[str, str]:
     from sqlalchemy import select
 
     from pmsync.cli.common import open_platform
+    from pmsync.platform import missing_platform_file
+    from pmsync.platform_settings import PlatformSettings
     from schemas.tables import integrations
 
+    if missing_platform_file(PlatformSettings().database_url) is not None:
+        return {}  # nothing synced yet, and listing creates no database
     engine = open_platform()
     try:
         with engine.connect() as connection:

@@ -30,6 +30,9 @@ SOURCE_HASHES = "source_hashes"
 SKIPPED_COUNTS = "unchanged_counts"
 """`SourcePage.extra` key: {entity: Counter} of what the records dropped as unchanged count for (fetched, unchanged,
 excluded: a lease's contacts that are not residents)."""
+KNOWN_ROWS = "known_rows"
+"""`SourcePage.extra` key: ids of the records left on the page that applying would leave exactly as their platform row
+is (pmsync.sync.known_rows); they pass the quality gate unchecked, and apply_page stores their hash."""
 
 ACTIVE_FROM_SOURCE: dict[str, Callable[[Any], bool]] = {"lease": lambda record: bool(record.active)}
 """Entities whose row's `active` is the source's own value. Any other row skips only when active: a deactivation made

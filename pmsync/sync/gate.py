@@ -17,7 +17,7 @@ from typing import Any
 
 from pmsync.rules import Stream
 from pmsync.source import SourcePage
-from pmsync.sync.changes import SKIPPED_COUNTS
+from pmsync.sync.changes import KNOWN_ROWS, SKIPPED_COUNTS
 from pmsync.sync.gate_frame import candidate_frame, columns_read
 from pmsync.sync.gate_results import CheckedPage, DataQualityError, QualityFailure, held_summaries, refused_failure
 from schemas.records import Candidate, is_storable
@@ -33,10 +33,11 @@ records it (quarantine status "warning"), reported in the run summary and `pmsyn
 
 
 class QualityGate:
-    """The suites of `expectations/`, read once per run; GX itself loads only when a page brings records.
+    """The suites of `expectations/`, read once per run; GX itself loads only when a page brings records to check.
 
     Importing Great Expectations and building the suites costs seconds, which an hourly delta with nothing changed
-    need not pay. `warm_up()` starts it in a background thread, to overlap fetching; `check` waits for it.
+    need not pay (records unchanged by hash, or known rows, never reach it). `warm_up()` starts it in a background
+    thread, to overlap fetching (a full read: its first pages bring records); `check` waits for it.
     """
 
     def __init__(self, directory: Path, entities: list[str], max_failure_share: float, min_rows_for_share: int = 10):
@@ -61,14 +62,16 @@ class QualityGate:
         self._batches: dict[str, Any] = {}
         self._validator: Any = None
         self._opening = threading.Lock()
+        self._starting = threading.Lock()
         self._opened = False
         self._failure: Exception | None = None
         self._warming: threading.Thread | None = None
 
     def warm_up(self) -> None:
         """Start importing GX and building the context and suites in a background thread (once); `check` waits for
-        it, and raises what it raised (a broken suite: DataQualityError naming the file)."""
-        with self._opening:
+        it, and raises what it raised (a broken suite: DataQualityError naming the file). Never waits for a load
+        in progress."""
+        with self._starting:
             if self._opened or self._failure is not None or self._warming is not None:
                 return
             self._warming = threading.Thread(target=self._warm, name="pmsync-quality-gate-warm-up", daemon=True)
@@ -246,20 +249,25 @@ def _label(config: Any) -> str:
 def check_pages(gate: QualityGate, stream: Stream, pages: list[SourcePage], now: datetime) -> list[CheckedPage]:
     """The records of each page become candidates per entity, and go through the gate (no Prefect needed); the
     records their model refused are quarantined as the stream's own entity, each field and reason a label
-    `spec(field): reason`, and count towards their page's failure share."""
+    `spec(field): reason`, and count towards their page's failure share. Known records (KNOWN_ROWS) pass unchecked
+    and count like unchanged ones."""
     with collector_paused():
         by_entity = [_candidates_by_entity(page) for page in pages]
+        known = [_candidates_by_entity(page, known=True) for page in pages]
         checked = [CheckedPage(page, {}) for page in pages]
         own = stream.entities[0]
         refused = [[refused_failure(own, record) for record in page.refused] for page in pages]
         for entity in stream.entities:
-            unchanged = [page.extra.get(SKIPPED_COUNTS, {}).get(entity, {}).get("unchanged", 0) for page in pages]
+            unchanged = [
+                page.extra.get(SKIPPED_COUNTS, {}).get(entity, {}).get("unchanged", 0) + len(mine.get(entity, []))
+                for page, mine in zip(pages, known)
+            ]
             outcomes = gate.check(
                 entity, [(mine.get(entity, []), page.request) for mine, page in zip(by_entity, pages)], now, unchanged,
                 refused if entity == own else None,
             )
-            for page_checked, (passed, failures, warnings) in zip(checked, outcomes):
-                page_checked.candidates[entity] = passed
+            for page_checked, mine, (passed, failures, warnings) in zip(checked, known, outcomes):
+                page_checked.candidates[entity] = [*mine.get(entity, []), *passed]
                 page_checked.failures.extend(failures)
                 page_checked.warnings.extend(warnings)
     return checked
@@ -280,10 +288,15 @@ def collector_paused() -> Iterator[None]:
         gc.enable()
 
 
-def _candidates_by_entity(page: SourcePage) -> dict[str, list[Candidate]]:
+def _candidates_by_entity(page: SourcePage, *, known: bool = False) -> dict[str, list[Candidate]]:
+    """The candidates of the page's records per entity: those the gate checks or, `known`, those of the records that
+    pass unchecked (KNOWN_ROWS: already on the platform as they are)."""
     storable_already = is_storable(page.raw)
+    known_ids = page.extra.get(KNOWN_ROWS, ())
     found: dict[str, list[Candidate]] = {}
     for record, raw in zip(page.records, page.raw):
+        if (record.id in known_ids) != known:
+            continue
         for candidate in record.candidates(raw, storable_already=storable_already):
             found.setdefault(candidate.entity, []).append(candidate)
     return found

@@ -308,3 +308,27 @@ def _release_parked_children(
         ]
         apply_candidates(connection, context, context.rules.rules[entity], candidates, outcome)
 
+
+
+def unchanged_by_apply(connection: Connection, context: LoadContext, rule: EntityRule, candidates: list[Candidate]) -> set[int]:
+    """Source ids of `candidates` that applying would leave as their platform row is (what `_write` counts
+    unchanged): included by the rule, every parent linked, no updatable column different. Reads only."""
+    included = [candidate for candidate in candidates if rule.include.exclusion(candidate, context.integration_user) is None]
+    if not included:
+        return set()
+    unlinked: set[int] = set()
+    ready = [row for row in _link_parents(connection, context, rule, included, [], unlinked) if row["source_id"] not in unlinked]
+    if not ready:
+        return set()
+    table = SYNCED_TABLES[rule.entity]
+    updatable = [name for name in ready[0] if name != "source_id" and rule.updatable(name)]
+    query = select(table.c.source_id, *(table.c[name] for name in updatable)).where(
+        table.c.integration_id == context.integration_id,
+        among(connection, table.c.source_id, [row["source_id"] for row in ready]),
+    )
+    existing = {row.source_id: row for row in connection.execute(query)}
+    return {
+        row["source_id"] for row in ready
+        if (current := existing.get(row["source_id"])) is not None
+        and not any(getattr(current, name) != row[name] for name in updatable)
+    }

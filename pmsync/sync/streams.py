@@ -19,6 +19,7 @@ from pmsync.state import high_water_marks, window_start
 from pmsync.sync.apply import apply_page
 from pmsync.sync.changes import drop_unchanged
 from pmsync.sync.gate import CheckedPage, QualityGate, check_pages, held_summaries
+from pmsync.sync.known_rows import mark_known_rows
 from pmsync.sync.prefetch import prefetch
 from pmsync.sync.scope import SyncSession
 
@@ -84,10 +85,11 @@ def open_quality_gate(session: SyncSession, entities: list[str]) -> QualityGate:
 
 
 def validate_pages(session: SyncSession, gate: QualityGate, stream: Stream, pages: list[SourcePage]) -> list[CheckedPage]:
-    """Records whose content is unchanged since they were last applied leave the batch (counted unchanged); the rest
-    become candidates per entity and go through the gate (one GX run per entity for the batch); held records are
-    logged per kind with their top expectations."""
-    checked = check_pages(gate, stream, drop_unchanged(session, stream, pages), utc_now())
+    """Records whose content is unchanged since they were last applied leave the batch (counted unchanged), and those
+    a hashless row already holds as they are pass unchecked; the rest become candidates per entity and go through the
+    gate (one GX run per entity for the batch); held records are logged per kind with their top expectations."""
+    pages = mark_known_rows(session, stream, drop_unchanged(session, stream, pages))
+    checked = check_pages(gate, stream, pages, utc_now())
     for line in held_summaries(stream, checked):
         log.warning(line)
     return checked

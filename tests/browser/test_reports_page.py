@@ -15,10 +15,10 @@ from pathlib import Path
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
-from pmsync.export import COLUMNS, format_utc, restore
+from pmsync.export import format_utc, restore
 from pmsync.jobs import JOBS
 from tests.browser.conftest import free_port, wait_for_http
-from tests.flows.test_reconciliation_report import deactivated_rows
+from tests.flows.test_reconciliation_report import CSV_HEADER, GONE, deactivated_rows
 
 initial_sync, reconcile = JOBS["initial-sync"], JOBS["property-reconciliation"]
 """The data the page shows is made by the jobs with the plain steps: no Prefect server is needed for it."""
@@ -31,8 +31,9 @@ UTC_MOMENT = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
 
 
 def stored_rows(engine: sa.Engine, snapshot_id: int) -> list[tuple]:
+    """The units the snapshot deactivated (deleted in the source), as the page and the CSV show them."""
     stored = deactivated_rows(engine, snapshot_id)
-    return sorted((str(p), pn, str(u), un, format_utc(at), reason) for u, (p, pn, un, at, reason) in stored.items())
+    return sorted((str(p), pn, str(u), un, format_utc(at), GONE) for u, (p, pn, un, at, _) in stored.items())
 
 
 def wait_for_download(folder: Path, suffix: str = ".csv", timeout: float = 30.0) -> Path:
@@ -112,17 +113,18 @@ def test_the_reports_page_shows_the_latest_snapshot_its_chart_both_downloads_and
     assert sorted(tuple(row) for row in shown) == [(p, pn, u, un, at, reason) for p, pn, u, un, at, reason in expected]
     assert bars == [[str(first), "2"], [str(latest), "2"]] and chart_title.startswith("Deactivations per snapshot")
     assert styled == "rgb(243, 243, 243)", "the content security policy lets the page's own style apply"
-    assert downloaded.name == f"reconciliation-snapshot-{latest}.csv"
+    assert re.fullmatch(rf"default-deactivated-units-\d{{4}}-\d\d-\d\d-snapshot-{latest}\.csv", downloaded.name)
     assert downloaded.read_bytes().startswith(b"\xef\xbb\xbf"), "a byte-order mark, so Excel reads UTF-8"
     with downloaded.open(encoding="utf-8-sig", newline="") as file:
         header, *rows = list(csv.reader(file))
-    assert tuple(header) == COLUMNS
+    assert header == CSV_HEADER
     as_stored = sorted(
-        (row[2], restore(row[3]), row[4], restore(row[5]), row[6], row[7]) for row in rows
+        (row[3], restore(row[4]), row[5], restore(row[6]), row[7], row[8]) for row in rows
     )
-    assert as_stored == expected and all(UTC_MOMENT.fullmatch(row[6]) for row in rows)
-    assert all(row[0] == "default" and row[1] == "unit deactivated" and row[8] == str(latest) for row in rows)
-    assert workbook_file.name == f"reconciliation-snapshot-{latest}.xlsx"
+    assert as_stored == expected and all(UTC_MOMENT.fullmatch(row[7]) for row in rows)
+    assert all(row[:3] == ["default", str(latest), "unit deactivated"] and row[9] == f"GET /units/{row[5]} → 404"
+               for row in rows)
+    assert re.fullmatch(rf"default-deactivated-units-\d{{4}}-\d\d-\d\d-snapshot-{latest}\.xlsx", workbook_file.name)
     sheet = load_workbook(workbook_file)["Units deactivated"]
     names = {cell.value: cell.data_type for cell in sheet["F"][1:]}
     assert names['=HYPERLINK("http://x","y")'] == "s", "a formula-like name is text in the workbook"
@@ -181,6 +183,6 @@ def test_with_a_token_the_page_asks_for_it_once_and_the_cookie_opens_pages_and_t
     assert token not in cookies[0]["value"] and visible_to_scripts == ""
     with downloaded.open(encoding="utf-8-sig", newline="") as file:
         header, *rows = list(csv.reader(file))
-    assert tuple(header) == COLUMNS and sorted(int(row[4]) for row in rows) == sorted(doomed)
+    assert header == CSV_HEADER and sorted(int(row[5]) for row in rows) == sorted(doomed)
     assert after_sign_out == (f"{base}/login", []), "signing out clears the cookie and shows the sign-in form"
     assert reopened_title == "Sign in to the reports"

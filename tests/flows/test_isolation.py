@@ -214,7 +214,7 @@ def test_a_unit_deleted_in_one_source_is_deactivated_snapshotted_and_reported_fo
         assert done.returncode == 0, done.stderr[-2000:]
         rows = list(csv.DictReader(out.read_text(encoding="utf-8-sig").splitlines()))
         expected = [("cedar", str(gone), str(results["cedar"]["snapshot_id"]))] if name == "cedar" else []
-        assert [(row["integration"], row["unit_id"], row["snapshot_id"]) for row in rows] == expected
+        assert [(row["Integration"], row["Unit ID"], row["Snapshot"]) for row in rows] == expected
 
 
 def property_of(shared: SharedPlatform, name: str, source_id: int) -> int:

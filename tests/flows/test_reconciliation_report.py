@@ -27,13 +27,17 @@ from flows.reconciliation import reconcile as reconcile_flow
 from pmsync.jobs import JOBS
 from reports.app import create_app
 from sandbox import SANDBOX_CLIENT_SECRET
-from schemas.tables import properties, snapshot_deactivated_units, units
-from pmsync.export import COLUMNS, format_utc, restore
+from schemas.tables import properties, reconciliation_snapshots, snapshot_deactivated_units, units
+from pmsync.export import format_utc, restore
 from tests.flows.test_cli import run_pmsync
 
 initial_sync, reconcile = JOBS["initial-sync"], JOBS["property-reconciliation"]
 DEFAULT = "/integrations/default/"
 """The pages of the environment's integration on the Reports server."""
+CSV_HEADER = ["Integration", "Snapshot", "Change", "Property ID", "Property name", "Unit ID", "Unit name", "Changed at (UTC)",
+              "Reason", "Evidence"]
+GONE = "deleted in the source, confirmed missing"
+"""The reason of a unit deleted in the source, in the analysts' words (the evidence: `GET /units/ID → 404`)."""
 """The jobs with the plain steps: what analysts get does not depend on Prefect, but for the artifacts (a flow test)."""
 TRICKY_NAMES = ['=HYPERLINK("http://x","y")', "+1-555", "@SUM(A1:A9)", "-2+3", "\tTabbed", "'=already quoted",
                 '<script>alert("x")</script>', "Ünïcødé, \"quoted\" 東京"]
@@ -109,26 +113,28 @@ def test_formula_like_names_come_out_of_the_csv_as_text_and_pandas_round_trips(i
     assert exported.returncode == 0, exported.stdout + exported.stderr[-2000:]
     assert f"wrote snapshot {result['snapshot_id']} (default, " in exported.stdout
     assert f": {len(chosen)} unit(s) deactivated, 0 unit(s) reactivated, 0 propert(ies) deactivated" in exported.stdout
-    assert out.read_bytes().startswith(b"\xef\xbb\xbf" + ",".join(COLUMNS).encode()), "a byte-order mark for Excel"
+    assert out.read_bytes().startswith(b"\xef\xbb\xbf" + ",".join(CSV_HEADER).encode()), "a byte-order mark for Excel"
     with out.open(encoding="utf-8-sig", newline="") as file:
         header, *rows = list(csv.reader(file))
-    assert tuple(header) == COLUMNS
+    assert header == CSV_HEADER
     cells = [cell for row in rows for cell in row]
     assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in cells)
-    names = {row[COLUMNS.index("unit_name")] for row in rows}
+    names = {row[CSV_HEADER.index("Unit name")] for row in rows}
     assert "'=HYPERLINK(\"http://x\",\"y\")" in names and "'+1-555" in names and "''=already quoted" in names
 
     stored = deactivated_rows(platform_engine, result["snapshot_id"])
     frame = pd.read_csv(out, dtype=str, keep_default_na=False)
-    assert sorted(int(i) for i in frame["unit_id"]) == sorted(chosen)
+    assert sorted(int(i) for i in frame["Unit ID"]) == sorted(chosen)
     for row in frame.to_dict("records"):
-        prop_id, prop_name, unit_name, at, reason = stored[int(row["unit_id"])]
-        assert (int(row["property_id"]), restore(row["property_name"]), restore(row["unit_name"])) == (prop_id, prop_name, unit_name)
-        assert (row["changed_at_utc"], row["reason"], row["change"]) == (format_utc(at), reason, "unit deactivated")
-        assert (row["integration"], int(row["snapshot_id"])) == ("default", result["snapshot_id"])
-    typed = pd.read_csv(out, parse_dates=["changed_at_utc"])
-    assert typed["unit_id"].dtype.kind == "i" and typed["snapshot_id"].eq(result["snapshot_id"]).all()
-    assert typed["changed_at_utc"].dtype.kind == "M", "pandas (and Excel) read the moments as date-times"
+        unit_id = int(row["Unit ID"])
+        prop_id, prop_name, unit_name, at, _ = stored[unit_id]
+        assert (int(row["Property ID"]), restore(row["Property name"]), restore(row["Unit name"])) == (prop_id, prop_name, unit_name)
+        assert (row["Changed at (UTC)"], row["Change"]) == (format_utc(at), "unit deactivated")
+        assert (row["Reason"], row["Evidence"]) == (GONE, f"GET /units/{unit_id} → 404")
+        assert (row["Integration"], int(row["Snapshot"])) == ("default", result["snapshot_id"])
+    typed = pd.read_csv(out, parse_dates=["Changed at (UTC)"])
+    assert typed["Unit ID"].dtype.kind == "i" and typed["Snapshot"].eq(result["snapshot_id"]).all()
+    assert typed["Changed at (UTC)"].dtype.kind == "M", "pandas (and Excel) read the moments as date-times"
 
     unknown = run_pmsync("report", "deactivated", "--snapshot", "999", "--out", str(tmp_path / "x.csv"), env=integration_env)
     assert unknown.returncode == 1
@@ -149,21 +155,24 @@ def test_the_workbook_keeps_formula_like_names_as_text_and_moments_as_utc_date_t
     sheet = workbook["Units deactivated"]
     header, *rows = list(sheet.iter_rows())
     columns = [cell.value for cell in header]
-    assert columns == ["integration", "snapshot_id", "property_id", "property_name", "unit_id", "unit_name",
-                       "deactivated_at_utc", "reason"]
+    assert columns == ["Integration", "Snapshot", "Property ID", "Property name", "Unit ID", "Unit name",
+                       "Deactivated at (UTC)", "Reason", "Evidence"], "the CSV's headers and order, less its Change"
     stored = deactivated_rows(platform_engine, result["snapshot_id"])
     assert sorted(row[4].value for row in rows) == sorted(chosen)
     for row in rows:
         cells = dict(zip(columns, row))
-        prop_id, prop_name, unit_name, at, reason = stored[cells["unit_id"].value]
-        assert (cells["unit_name"].data_type, cells["unit_name"].value) == ("s", unit_name), "as stored, kept as text"
-        assert (cells["property_id"].value, cells["property_name"].value, cells["reason"].value) == (prop_id, prop_name, reason)
-        moment = cells["deactivated_at_utc"]
+        unit_id = cells["Unit ID"].value
+        prop_id, prop_name, unit_name, at, _ = stored[unit_id]
+        assert (cells["Unit name"].data_type, cells["Unit name"].value) == ("s", unit_name), "as stored, kept as text"
+        assert (cells["Property ID"].value, cells["Property name"].value) == (prop_id, prop_name)
+        assert (cells["Reason"].value, cells["Evidence"].value) == (GONE, f"GET /units/{unit_id} → 404")
+        moment = cells["Deactivated at (UTC)"]
         assert (moment.data_type, moment.number_format) == ("d", "yyyy-mm-dd hh:mm:ss")
         assert moment.value == at.astimezone(timezone.utc).replace(tzinfo=None, microsecond=0)
     assert [list(workbook[name].values) for name in workbook.sheetnames[1:]] == [
-        [("integration", "snapshot_id", "property_id", "property_name", "unit_id", "unit_name", "reactivated_at_utc", "reason")],
-        [("integration", "snapshot_id", "property_id", "property_name", "deactivated_at_utc", "reason")],
+        [("Integration", "Snapshot", "Property ID", "Property name", "Unit ID", "Unit name", "Reactivated at (UTC)", "Reason",
+          "Evidence")],
+        [("Integration", "Snapshot", "Property ID", "Property name", "Deactivated at (UTC)", "Reason", "Evidence")],
     ]
     assert other.returncode == 2, "a name the platform does not know is a configuration error"
     assert other.stderr.strip().splitlines()[-1].startswith("error: integration 'nobody' is not on the platform; name one of: default")
@@ -235,9 +244,9 @@ def expected_csv_rows(engine: sa.Engine, snapshot_id: int, chosen: list[int]) ->
     stored = deactivated_rows(engine, snapshot_id)
     assert sorted(stored) == sorted(chosen)
     return [
-        ["default", "unit deactivated", str(prop_id), prop_name, str(unit_id), AS_TEXT.get(unit_name, unit_name),
-         at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S"), reason, str(snapshot_id)]
-        for unit_id, (prop_id, prop_name, unit_name, at, reason) in sorted(stored.items(), key=lambda item: (item[1][0], item[0]))
+        ["default", str(snapshot_id), "unit deactivated", str(prop_id), prop_name, str(unit_id), AS_TEXT.get(unit_name, unit_name),
+         at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S"), GONE, f"GET /units/{unit_id} → 404"]
+        for unit_id, (prop_id, prop_name, unit_name, at, _) in sorted(stored.items(), key=lambda item: (item[1][0], item[0]))
     ]
 
 
@@ -256,14 +265,16 @@ def check_pages(client, snapshot_id: int, platform_engine, chosen: list[int]) ->
         assert f'href="{DEFAULT}snapshots/{snapshot_id}/report.xlsx"' in page and "Download Excel" in page
     assert '<svg id="deactivations-chart"' in index.text and f'data-snapshot="{snapshot_id}"' in index.text
     assert download.headers["content-type"] == "text/csv; charset=utf-8"
-    assert f'filename="reconciliation-snapshot-{snapshot_id}.csv"' in download.headers["content-disposition"]
+    with platform_engine.connect() as connection:
+        taken = connection.execute(sa.select(reconciliation_snapshots.c.taken_at).where(reconciliation_snapshots.c.id == snapshot_id))
+        day = f"{taken.scalar_one().astimezone(timezone.utc):%Y-%m-%d}"
+    assert f'filename="default-deactivated-units-{day}-snapshot-{snapshot_id}.csv"' in download.headers["content-disposition"]
     assert download.content.startswith(b"\xef\xbb\xbf") and former_link.content == former_url.content == download.content
     header, *rows = csv.reader(io.StringIO(download.content.decode("utf-8-sig"), newline=""))
-    assert header == ["integration", "change", "property_id", "property_name", "unit_id", "unit_name", "changed_at_utc",
-                      "reason", "snapshot_id"]
+    assert header == CSV_HEADER
     assert rows == expected_csv_rows(platform_engine, snapshot_id, chosen)
     assert workbook.headers["content-type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    assert f'filename="reconciliation-snapshot-{snapshot_id}.xlsx"' in workbook.headers["content-disposition"]
+    assert f'filename="default-deactivated-units-{day}-snapshot-{snapshot_id}.xlsx"' in workbook.headers["content-disposition"]
     assert workbook.content.startswith(b"PK"), "a zip: the .xlsx container"
     for missing in (f"{DEFAULT}snapshots/{snapshot_id + 100}", f"{DEFAULT}snapshots/{snapshot_id + 100}/report.csv",
                     f"{DEFAULT}snapshots/{snapshot_id + 100}/report.xlsx", f"{DEFAULT}snapshots/abc", "/nope",

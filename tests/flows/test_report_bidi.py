@@ -31,13 +31,13 @@ def test_a_report_of_names_with_bidirectional_controls_holds_none_in_either_form
 
     with (tmp_path / "report.csv").open(encoding="utf-8-sig", newline="") as file:
         header, *rows = list(csv.reader(file))
-    [row] = [dict(zip(header, row)) for row in rows if row[header.index("unit_id")] == str(unit["id"])]
+    [row] = [dict(zip(header, row)) for row in rows if row[header.index("Unit ID")] == str(unit["id"])]
     workbook = load_workbook(tmp_path / "report.xlsx")
     cells = [str(cell.value) for sheet in workbook for line in sheet.iter_rows() for cell in line if cell.value is not None]
     [(property_name, unit_name)] = [
         (line[3].value, line[5].value) for line in workbook["Units deactivated"].iter_rows(min_row=2)
         if line[4].value == unit["id"]
     ]
-    assert (row["property_name"], row["unit_name"]) == (property_name, unit_name) == ("Court House", "Flat3A")
+    assert (row["Property name"], row["Unit name"]) == (property_name, unit_name) == ("Court House", "Flat3A")
     assert not set(BIDI_CONTROLS) & set((tmp_path / "report.csv").read_text(encoding="utf-8"))
     assert not set(BIDI_CONTROLS) & set("".join(cells))

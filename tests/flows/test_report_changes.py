@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from html.parser import HTMLParser
 
 import sqlalchemy as sa
@@ -96,20 +97,25 @@ def test_every_kind_of_change_is_listed_with_its_property_in_the_csv_the_workboo
     assert exported.returncode == of_y.returncode == workbook.returncode == 0, exported.stderr + of_y.stderr + workbook.stderr
     assert ": 1 unit(s) deactivated, 1 unit(s) reactivated, 1 propert(ies) deactivated" in exported.stdout
     with (tmp_path / "all.csv").open(encoding="utf-8-sig", newline="") as file:
-        rows = [(r["change"], int(r["property_id"]), r["property_name"], r["unit_id"], int(r["snapshot_id"]))
-                for r in csv.DictReader(file)]
+        rows = [(r["Change"], int(r["Property ID"]), r["Property name"], r["Unit ID"], int(r["Snapshot"]), r["Reason"],
+                 r["Evidence"]) for r in csv.DictReader(file)]
     assert rows == [
-        ("unit deactivated", y, names[y], str(run["c"]), second),
-        ("unit reactivated", x, names[x], str(run["a"]), second),
-        ("property deactivated", z, names[z], "", second),
+        ("unit deactivated", y, names[y], str(run["c"]), second, "deleted in the source, confirmed missing",
+         f"GET /units/{run['c']} → 404"),
+        ("unit reactivated", x, names[x], str(run["a"]), second, "active in the source again", "listed again by GET /units"),
+        ("property deactivated", z, names[z], "", second, "deactivated in the source, confirmed inactive",
+         f"GET /buildings/{z} → active: false"),
     ]
     with (tmp_path / "y.csv").open(encoding="utf-8-sig", newline="") as file:
-        assert [(r["change"], r["unit_id"]) for r in csv.DictReader(file)] == [("unit deactivated", str(run["c"]))]
+        assert [(r["Change"], r["Unit ID"]) for r in csv.DictReader(file)] == [("unit deactivated", str(run["c"]))]
     book = load_workbook(tmp_path / "all.xlsx")
     sheets = {name: list(book[name].values)[1:] for name in book.sheetnames}
-    assert [row[2:5] for row in sheets["Units deactivated"]] == [(y, names[y], run["c"])]
-    assert [row[2:5] for row in sheets["Units reactivated"]] == [(x, names[x], run["a"])]
-    assert [row[2:4] for row in sheets["Properties deactivated"]] == [(z, names[z])]
+    assert [row[2:5] + row[7:] for row in sheets["Units deactivated"]] == [
+        (y, names[y], run["c"], "deleted in the source, confirmed missing", f"GET /units/{run['c']} → 404")]
+    assert [row[2:5] + row[7:] for row in sheets["Units reactivated"]] == [
+        (x, names[x], run["a"], "active in the source again", "listed again by GET /units")]
+    assert [row[2:4] + row[5:] for row in sheets["Properties deactivated"]] == [
+        (z, names[z], "deactivated in the source, confirmed inactive", f"GET /buildings/{z} → active: false")]
     with platform_engine.connect() as connection:
         reactivated = connection.execute(
             sa.select(snapshot_reactivated_units.c.snapshot_id, units.c.source_id, properties.c.source_id)
@@ -143,5 +149,6 @@ def test_every_kind_of_change_is_listed_with_its_property_in_the_csv_the_workboo
     assert [(bar["data-units"], bar["data-properties"]) for bar in of_x.bars] == [("2", "0"), ("0", "0")]
     assert [row[0] for row in page_of_z.body("deactivated-properties")] == [str(z)] and page_of_z.body("reactivated-units") == []
     assert sorted(row[2] for row in first_of_x.body("deactivated-units")) == sorted(map(str, (run["a"], run["b"])))
-    assert f'filename="reconciliation-snapshot-{second}-property-{y}.csv"' in download_of_y.headers["content-disposition"]
-    assert [r["unit_id"] for r in csv.DictReader(io.StringIO(download_of_y.content.decode("utf-8-sig")))] == [str(run["c"])]
+    assert re.search(rf'filename="default-deactivated-units-\d{{4}}-\d\d-\d\d-snapshot-{second}-property-{y}.csv"',
+                     download_of_y.headers["content-disposition"])
+    assert [r["Unit ID"] for r in csv.DictReader(io.StringIO(download_of_y.content.decode("utf-8-sig")))] == [str(run["c"])]

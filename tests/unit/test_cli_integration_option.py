@@ -179,7 +179,9 @@ def test_state_reset_takes_the_integration_after_reset_or_before_it(two_integrat
     assert {"units", "leases"} <= {mark["stream"] for mark in json_of("state", env=env)}
 
 
-def test_nothing_synced_yet_every_integration_is_empty(platform_url):
+def test_nothing_synced_yet_every_integration_is_empty(platform_url, platform_engine):
+    with platform_engine.connect():  # an empty database (a missing SQLite file is refused: no file is created)
+        pass
     env = {"PMSYNC_DATABASE_URL": platform_url}
     shown: subprocess.CompletedProcess = run_pmsync("runs", "--integration", "anything", env=env)
     assert shown.returncode == 0 and shown.stdout.strip() == "no runs yet of integration 'anything'", shown.stderr[-2000:]

@@ -152,8 +152,10 @@ def test_workorder_list_and_show_json_give_the_work_orders_and_their_changes(syn
     assert len(shown["changes"]) == 2
 
 
-def test_json_of_an_empty_platform_is_an_empty_document(platform_url):
-    env = {"PMSYNC_DATABASE_URL": platform_url}  # a new database: migrated first, nothing synced
+def test_json_of_an_empty_platform_is_an_empty_document(platform_url, platform_engine):
+    with platform_engine.connect():  # a new, empty database (a missing SQLite file is refused: no file is created)
+        pass
+    env = {"PMSYNC_DATABASE_URL": platform_url}  # migrated first, nothing synced
 
     assert pmsync_json("runs", env=env) == []
     assert pmsync_json("report", "snapshots", env=env) == []

@@ -1,5 +1,6 @@
 """The CSV's neutralising rule (formula-like cells become text, one leading quote less restores the value), its byte-order
-mark and UTC moments for Excel, and the workbook's text and date-time cells read back with openpyxl."""
+mark, analysts' headers and UTC moments for Excel, the workbook's text and date-time cells read back with openpyxl, and
+the download names."""
 
 from __future__ import annotations
 
@@ -11,8 +12,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
 
-from pmsync.export import COLUMNS, csv_text, format_utc, neutralise, restore, without_bidi_controls
+from pmsync.export import csv_text, format_utc, neutralise, restore, without_bidi_controls
+from pmsync.export_files import download_name
 from pmsync.export_xlsx import EXCEL_MOMENT_FORMAT, moment_cell, text_cell
+
+ROW_KEYS = ("integration", "snapshot_id", "change", "property_id", "property_name", "unit_id", "unit_name", "reason", "evidence")
+"""What a report row holds (pmsync.export.iter_changes), besides its moment `changed_at`."""
+HEADER = ["Integration", "Snapshot", "Change", "Property ID", "Property name", "Unit ID", "Unit name", "Changed at (UTC)",
+          "Reason", "Evidence"]
 
 VALUES = ['=HYPERLINK("http://x","y")', "+1-555", "-5", "@cmd", "\tx", "\rx", "'=x", "''+x", "'plain", "plain", "", "1-555"]
 
@@ -30,21 +37,22 @@ MOMENT = datetime(2026, 11, 30, 23, 59, 58, 987654, tzinfo=timezone(timedelta(ho
 
 
 def test_pandas_reads_every_cell_back():
-    rows = [{**dict.fromkeys(COLUMNS, value), "changed_at": MOMENT} for value in VALUES]
+    rows = [{**dict.fromkeys(ROW_KEYS, value), "changed_at": MOMENT} for value in VALUES]
     text = csv_text(rows)
     frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-    assert text.startswith("\ufeff" + COLUMNS[0]) and list(frame.columns) == list(COLUMNS), "pandas skips the mark"
-    assert [restore(cell) for cell in frame["unit_name"]] == VALUES
-    assert set(frame["changed_at_utc"]) == {"2026-12-01 04:59:58"}
+    assert text.startswith("\ufeffIntegration,") and list(frame.columns) == HEADER, "pandas skips the mark"
+    assert [restore(cell) for cell in frame["Unit name"]] == VALUES
+    assert set(frame["Changed at (UTC)"]) == {"2026-12-01 04:59:58"}
 
 
-def test_the_csv_opens_with_a_byte_order_mark_and_names_its_utc_moment_column():
-    encoded = csv_text([{**dict.fromkeys(COLUMNS, "x"), "changed_at": MOMENT}]).encode("utf-8")
+def test_the_csv_opens_with_a_byte_order_mark_and_analysts_headers_naming_its_utc_moment_column():
+    encoded = csv_text([{**dict.fromkeys(ROW_KEYS, "x"), "changed_at": MOMENT}]).encode("utf-8")
 
-    assert encoded.startswith(b"\xef\xbb\xbf" + ",".join(COLUMNS).encode() + b"\r\n")
-    frame = pd.read_csv(io.BytesIO(encoded), encoding="utf-8-sig", dtype=str, parse_dates=["changed_at_utc"])
-    assert list(frame.columns) == list(COLUMNS) and "changed_at_utc" in COLUMNS
-    assert frame["changed_at_utc"][0] == pd.Timestamp("2026-12-01 04:59:58")
+    assert encoded.startswith(
+        b"\xef\xbb\xbfIntegration,Snapshot,Change,Property ID,Property name,Unit ID,Unit name,Changed at (UTC),Reason,Evidence\r\n"
+    )
+    frame = pd.read_csv(io.BytesIO(encoded), encoding="utf-8-sig", dtype=str, parse_dates=["Changed at (UTC)"])
+    assert frame["Changed at (UTC)"][0] == pd.Timestamp("2026-12-01 04:59:58")
     assert format_utc(MOMENT) == "2026-12-01 04:59:58"
 
 
@@ -95,7 +103,7 @@ SPOOFED = ["Unit 4\u202eA3", "\u202b=1+1", *(f"Court{control}House" for control 
 
 
 def test_no_bidirectional_control_reaches_a_csv_or_workbook_cell(tmp_path):
-    rows = [{**dict.fromkeys(COLUMNS, "x"), "property_name": name, "unit_name": name, "changed_at": MOMENT} for name in SPOOFED]
+    rows = [{**dict.fromkeys(ROW_KEYS, "x"), "property_name": name, "unit_name": name, "changed_at": MOMENT} for name in SPOOFED]
     frame = pd.read_csv(io.StringIO(csv_text(rows)), dtype=str, keep_default_na=False)
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("cells")
@@ -105,5 +113,15 @@ def test_no_bidirectional_control_reaches_a_csv_or_workbook_cell(tmp_path):
     read = [row[0].value for row in load_workbook(tmp_path / "cells.xlsx")["cells"].iter_rows()]
 
     plain = ["Unit 4A3", "=1+1", *["CourtHouse"] * len(BIDI_CONTROLS)]
-    assert list(frame["unit_name"]) == list(frame["property_name"]) == ["Unit 4A3", "'=1+1", *plain[2:]]
+    assert list(frame["Unit name"]) == list(frame["Property name"]) == ["Unit 4A3", "'=1+1", *plain[2:]]
     assert read == plain
+
+
+def test_download_names_carry_the_integration_the_date_and_the_snapshot():
+    taken = datetime(2026, 12, 7, 23, 30, tzinfo=timezone(timedelta(hours=-5)))
+    snapshot = {"id": 12, "integration": "acme", "taken_at": taken}
+
+    assert download_name(snapshot, "csv") == "acme-deactivated-units-2026-12-08-snapshot-12.csv", "the date in UTC"
+    assert download_name(snapshot, "xlsx", 150001) == "acme-deactivated-units-2026-12-08-snapshot-12-property-150001.xlsx"
+    odd = {**snapshot, "integration": 'Acme "North"/../x'}
+    assert download_name(odd, "csv") == "Acme-North-..-x-deactivated-units-2026-12-08-snapshot-12.csv"
