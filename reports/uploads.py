@@ -18,6 +18,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from pmsync.cli.prefect_config import configured_api_url
 from pmsync.import_files import ImportPathRefused, confined_path
 from pmsync.platform_settings import IntegrationNameSettings
+from pmsync.run_names import run_name
 from pmsync.settings import ImportSettings
 from reports.upload_body import UploadRefused, receive_form, too_big
 
@@ -189,7 +190,7 @@ async def _start_import(api_url: str, kind: str, stored_name: str, integration: 
     parameters = {"kind": kind, "path": stored_name, "integration": integration}
     try:
         async with _prefect_client(api_url) as client:
-            run = await arun_deployment(IMPORT_DEPLOYMENT, client=client, parameters=parameters, timeout=0)
+            run = await arun_deployment(IMPORT_DEPLOYMENT, client=client, parameters=parameters, timeout=0, flow_run_name=run_name("csv-import", integration))
     except ObjectNotFound:
         raise UploadRefused(f"the deployment {IMPORT_DEPLOYMENT} does not exist; deploy it (prefect deploy --name "
                             "import) and upload again; nothing was imported", 503) from None
