@@ -18,6 +18,7 @@ from flows.lease_sync import lease_sync
 from flows.reconciliation import reconcile
 from flows.work_order_push import work_order_push
 from pmsync.enrollment import start_initial_sync
+from pmsync.run_names import run_name as pmsync_run_name
 from pmsync.workorders import create_work_order
 from tests.flows.test_cli import run_pmsync
 
@@ -106,7 +107,7 @@ def first_property(engine) -> int:
         return connection.execute(sa.select(properties.c.id).order_by(properties.c.id).limit(1)).scalar_one()
 
 
-def test_the_run_sync_now_creates_is_named_as_it_prints_and_keeps_its_name_when_it_runs(integration_env):
+def test_the_run_sync_now_creates_is_named_as_it_prints(integration_env):
     with get_client(sync_client=True) as client:
         client.create_deployment(flow_id=client.create_flow_from_name("delta-sync"), name="now")
 
@@ -117,11 +118,19 @@ def test_the_run_sync_now_creates_is_named_as_it_prints_and_keeps_its_name_when_
     assert printed and NAMED.match(printed[1]), queued.stdout
     assert NAMED.match(printed[1])["integration"] == "default"
     with get_client(sync_client=True) as client:
-        created = client.read_flow_run(printed[2])
-        assert created.name == printed[1], "the UI shows the name the command printed"
+        assert client.read_flow_run(printed[2]).name == printed[1], "the UI shows the name the command printed"
+
+
+def test_a_run_created_with_its_name_keeps_it_when_it_starts_later(integration_env):
+    asked_at = pmsync_run_name("delta-sync", None, datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc))
+    with get_client(sync_client=True) as client:
+        deployment_id = client.create_deployment(flow_id=client.create_flow_from_name("delta-sync"), name="kept")
+        created = client.create_flow_run_from_deployment(deployment_id, name=asked_at)
+
         state = run_flow_sync(delta_sync, flow_run=created, parameters={}, return_type="state")
+
         assert state.is_completed(), state.message
-        assert client.read_flow_run(printed[2]).name == printed[1], "the flow keeps the name it was created with"
+        assert client.read_flow_run(created.id).name == asked_at == "delta-sync · default · 2026-01-02 03:04:05 UTC"
 
 
 def test_the_initial_sync_integration_add_and_enroll_start_is_named_at_creation(integration_env):
