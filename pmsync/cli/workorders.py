@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
 PUSHED_WORK_ORDER = typer.Argument(..., callback=bounded("WorkOrderId"), help="Platform id of the work order.")
-NO_PUSH = typer.Option(False, "--no-push", help="Only save on the platform; the sweep (every 5 minutes) pushes it.")
+NO_PUSH = typer.Option(False, "--no-push", help="Only save on the platform and announce the change (event "
+                       "pmsync.work-order.changed): the work-order-push/changed deployment pushes it.")
 STATUS_COLOURS = {"synced": "green", "pending": "yellow", "failed": "red", "busy": "yellow"}
 UNSYNCED_EXIT_CODES = {"failed": EXIT_REFUSED, "pending": EXIT_SOURCE_UNAVAILABLE, "busy": EXIT_SOURCE_UNAVAILABLE}
 """`workorder sync-now`'s exit code when the work order does not end synced: the source refused a change (fix the
@@ -64,8 +65,7 @@ def workorder_create(
     except (InvalidWorkOrder, IntegrationNotConfigured) as invalid:
         fail(str(invalid))
     console.print(f"work order {work_order_id} saved on the platform", highlight=False)
-    if not no_push:
-        _push(work_order_id, integration, retry_failed=False)
+    _announce(work_order_id, integration) if no_push else _push(work_order_id, integration, retry_failed=False)
 
 
 def workorder_update(
@@ -101,8 +101,7 @@ def workorder_update(
     except (InvalidWorkOrder, WorkOrderNotFound) as invalid:
         fail(str(invalid))
     console.print(f"work order {work_order_id}: {queued} change(s) queued for the source", highlight=False)
-    if not no_push:
-        _push(work_order_id, integration, retry_failed=False)
+    _announce(work_order_id, integration) if no_push else _push(work_order_id, integration, retry_failed=False)
 
 
 def workorder_sync_now(
@@ -118,7 +117,7 @@ def workorder_sync_now(
              f"and run `pmsync workorder sync-now {work_order_id}` again", UNSYNCED_EXIT_CODES[status])
     if status != "synced":
         fail(f"work order {work_order_id} is still {status}: run `pmsync workorder sync-now {work_order_id}` again later "
-             "(the sweep also retries it every 5 minutes)", UNSYNCED_EXIT_CODES.get(status, EXIT_OTHER))
+             "(the daily sweep also retries it)", UNSYNCED_EXIT_CODES.get(status, EXIT_OTHER))
 
 
 def workorder_push_pending(integration: Optional[str] = INTEGRATION) -> None:
@@ -216,6 +215,19 @@ def _push(work_order_id: int, integration: Optional[str], retry_failed: bool) ->
     outcome = result["work_orders"][0]
     _print_outcome(outcome)
     return outcome
+
+
+def _announce(work_order_id: int, integration: Optional[str]) -> None:
+    from pmsync.cli.prefect_config import configured_api_url
+
+    if configured_api_url() is not None:
+        from tasks.work_order_events import announce_work_order_change
+
+        if announce_work_order_change(work_order_id, integration):
+            console.print(f"work order {work_order_id}: change announced; work-order-push/changed pushes it", highlight=False)
+            return
+    console.print(f"work order {work_order_id}: no Prefect server to announce it to; `pmsync workorder push-pending` "
+                  "pushes it now, else the next delta sync or the daily sweep", highlight=False)
 
 
 def _print_outcome(outcome: dict) -> None:

@@ -207,7 +207,7 @@ def test_workorder_sync_now_says_why_it_did_not_sync_and_exits_3_or_4(integratio
     assert f"work order {work_order_id}: pending" in unavailable.stdout
     assert error_line(unavailable) == (
         f"error: work order {work_order_id} is still pending: run `pmsync workorder sync-now {work_order_id}` again later "
-        "(the sweep also retries it every 5 minutes)"
+        "(the daily sweep also retries it)"
     )
     assert refused.returncode == EXIT_REFUSED, (refused.stdout + refused.stderr)[-2000:]
     assert f"work order {work_order_id}: failed" in refused.stdout and "does not exist or is deactivated" in refused.stdout
