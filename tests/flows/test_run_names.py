@@ -3,6 +3,7 @@ pmsync gives a run it creates is the one it keeps), a task run in words by what 
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import datetime, timedelta, timezone
 
@@ -11,6 +12,7 @@ import sqlalchemy as sa
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.flow_engine import run_flow_sync
+from prefect.settings import PREFECT_API_URL
 
 from flows.delta_sync import delta_sync
 from flows.initial_sync import initial_sync
@@ -144,3 +146,16 @@ def test_the_initial_sync_integration_add_and_enroll_start_is_named_at_creation(
     assert parts and parts["flow"] == "initial-sync" and parts["integration"] == name, run.name
     with get_client(sync_client=True) as client:
         assert client.read_flow_run(run.id).name == run.name
+
+
+def test_an_uploads_import_run_is_named_at_creation(integration_env):
+    from reports.uploads import _start_import  # the upload page's queueing of its csv-import run
+
+    with get_client(sync_client=True) as client:
+        client.create_deployment(flow_id=client.create_flow_from_name("csv-import"), name="import")
+
+    run_id = asyncio.run(_start_import(PREFECT_API_URL.value(), "owners", "upload-named-owners.csv", "north"))
+
+    with get_client(sync_client=True) as client:
+        parts = NAMED.match(client.read_flow_run(run_id).name)
+    assert parts and (parts["flow"], parts["integration"]) == ("csv-import", "north")
