@@ -129,10 +129,12 @@ def start_initial_sync(name: str, enrolled_block: UUID | None, *, as_subflow: bo
     `enroll` flow its creation triggers get the same run."""
     from prefect.deployments import run_deployment
 
+    from pmsync.run_names import run_name
+
     check_block_names([name])
     key = f"enroll:{name}:{enrolled_block}" if enrolled_block else None
     return run_deployment(INITIAL_SYNC.format(name=name), parameters={"integration": name}, timeout=0,
-                          idempotency_key=key, as_subflow=as_subflow)
+                          idempotency_key=key, as_subflow=as_subflow, flow_run_name=run_name("initial-sync", name))
 
 
 def run_url(run: FlowRun) -> str:

@@ -1,4 +1,4 @@
-"""A sync run's progress, per batch: records done of what X-Total-Count announced, and the run's overall percentage."""
+"""A sync's or reconciliation's progress, per batch: records done of what X-Total-Count announced, and the run's overall percentage."""
 
 from __future__ import annotations
 
@@ -36,6 +36,11 @@ class SyncProgress:
         announced = f"{self.records_announced:,}" if self.records_announced is not None else "?"
         return (f"{self.stream}: {self.records_done:,} of {announced} records · "
                 f"{self.streams_done} of {self.streams_total} streams done")
+
+    def headline(self) -> str:
+        """The percentage and the current stream's counts: `42 % — 4,200 of 10,000 units`."""
+        announced = f"{self.records_announced:,}" if self.records_announced is not None else "?"
+        return f"{self.percent:.0f} % — {self.records_done:,} of {announced} {self.stream.replace('_', ' ')}"
 
     def describe(self) -> str:
         """The position and the percentage: `units: 1,200 of 5,000 records · 1 of 6 streams done · 28 %`."""

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import ColumnElement, Engine, Select, func, select
 from sqlalchemy.engine import Row
 
 from pmsync.push_claims import ClaimHeartbeat, ClaimLost, PushClaim, claim
@@ -22,7 +22,7 @@ from pmsync.source import SourceError, SourceRequestRejected, SourceUnavailable
 from pmsync.source.workorders import WorkOrderWriter
 from pmsync.sync.scope import SyncSession
 from pmsync.workorders import WorkOrderNotFound
-from schemas.tables import work_order_changes, work_orders
+from schemas.tables import integrations, work_order_changes, work_orders
 
 log = logging.getLogger("pmsync.push")
 
@@ -62,20 +62,28 @@ def select_work_orders_to_push(target: PushTarget, work_order_id: int | None) ->
         if owner != target.integration_id:
             raise WorkOrderNotFound(f"no work order {work_order_id} in integration {target.integration!r}")
         return [work_order_id]
+    with target.engine.connect() as connection:
+        return list(connection.execute(_sweepable(work_orders.c.integration_id == target.integration_id)).scalars())
+
+
+def count_sweepable(engine: Engine, integration: str) -> int:
+    """How many work orders of the integration named `integration` a sweep would push now (0 for an integration the
+    platform does not know): one cheap query, for a run that starts a sweep only when there is something to push."""
+    owned = work_orders.c.integration_id.in_(select(integrations.c.id).where(integrations.c.name == integration))
+    with engine.connect() as connection:
+        return connection.execute(select(func.count()).select_from(_sweepable(owned).subquery())).scalar_one()
+
+
+def _sweepable(owned: ColumnElement[bool]) -> Select:
+    """The work orders (`owned`) with pending changes and none failed, by id."""
     failed = select(work_order_changes.c.work_order_id).where(work_order_changes.c.status == "failed")
-    query = (
+    return (
         select(work_order_changes.c.work_order_id)
         .join(work_orders, work_orders.c.id == work_order_changes.c.work_order_id)
-        .where(
-            work_orders.c.integration_id == target.integration_id,
-            work_order_changes.c.status == "pending",
-            work_order_changes.c.work_order_id.not_in(failed),
-        )
+        .where(owned, work_order_changes.c.status == "pending", work_order_changes.c.work_order_id.not_in(failed))
         .group_by(work_order_changes.c.work_order_id)
         .order_by(work_order_changes.c.work_order_id)
     )
-    with target.engine.connect() as connection:
-        return list(connection.execute(query).scalars())
 
 
 def push_work_orders(target: PushTarget, work_order_ids: list[int], retry_failed: bool = False) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from pmsync.cli.prefect_config import configured_api_url
+from pmsync.run_names import run_name
 from pmsync.settings import ImportSettings
 from reports.scope import integration_url
 from reports.upload_body import UploadRefused, receive_form, too_big
@@ -205,7 +206,7 @@ async def _start_import(api_url: str, kind: str, stored_name: str, integration: 
     try:
         async with _prefect_client(api_url) as client:
             run = await arun_deployment(IMPORT_DEPLOYMENT, client=client, parameters=parameters, timeout=0,
-                                        tags=[file_tag(filename)])
+                                        tags=[file_tag(filename)], flow_run_name=run_name("csv-import", integration))
     except ObjectNotFound:
         raise Unavailable(f"the deployment {IMPORT_DEPLOYMENT} does not exist on the Prefect server at {api_url}; "
                           "deploy it (`pmsync deploy`, or `prefect deploy --name import`)") from None

@@ -1,4 +1,4 @@
-"""A sync run's progress in the Prefect UI: one progress artifact per flow run, updated as each batch is loaded."""
+"""A sync's or reconciliation's progress in the Prefect UI: one progress artifact per flow run, updated as each batch is loaded."""
 
 from __future__ import annotations
 
@@ -10,14 +10,27 @@ from pmsync.progress import SyncProgress, tell_listeners
 from tasks.artifacts import slug
 
 
+RUN_LABELS = {"reconcile": "reconciliation", "reconcile-dry-run": "reconciliation dry run"}
+"""What a progress artifact calls a run of these flows; any other is `<flow> sync` (`initial sync`)."""
+
+
+def run_label(flow: str) -> str:
+    return RUN_LABELS.get(flow, f"{flow} sync")
+
+
 def progress_key(progress: SyncProgress) -> str:
-    """The artifact's key: `initial-sync-progress-acme-west` (the latest run's bar on the Artifacts page)."""
-    return f"{progress.flow}-sync-progress-{slug(progress.integration)}"
+    """The artifact's key: `initial-sync-progress-acme-west`, `reconciliation-progress-acme-west` (the latest run's
+    bar on the Artifacts page)."""
+    return f"{slug(run_label(progress.flow))}-progress-{slug(progress.integration)}"
 
 
 def progress_description(progress: SyncProgress) -> str:
-    """What the artifact says beside its bar: the run, and where it stands."""
-    return (f"run {progress.run_id} · {progress.flow} sync of {progress.integration!r} · {progress.describe()} · "
+    """What the artifact says beside its bar, percentage and counts first: `42 % — 4,200 of 10,000 units · 2 of 6
+    streams done · run 7 · delta sync of 'acme' · …`."""
+    finished = " · succeeded" if progress.finished else ""
+    parts = "stages" if progress.flow in RUN_LABELS else "streams"
+    return (f"{progress.headline()} · {progress.streams_done} of {progress.streams_total} {parts} done{finished} · "
+            f"run {progress.run_id} · {run_label(progress.flow)} of {progress.integration!r} · "
             "100 % once the run has succeeded; a failed run stays where it stopped")
 
 

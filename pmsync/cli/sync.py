@@ -55,11 +55,13 @@ def sync_now(
     from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
     from prefect.settings import PREFECT_UI_URL
 
+    from pmsync.run_names import run_name
+
     parameters = {"integration": integration} if integration else {}
     run = None
     for deployment in ([f"{FORCED_SYNC}-{integration}"] if integration else []) + [FORCED_SYNC]:
         try:
-            run = run_deployment(deployment, parameters=parameters, timeout=0)
+            run = run_deployment(deployment, parameters=parameters, timeout=0, flow_run_name=run_name("delta-sync", integration))
             break
         except ObjectNotFound:
             continue

@@ -26,7 +26,8 @@ UNSYNCED_EXIT_CODES = {"failed": EXIT_REFUSED, "pending": EXIT_SOURCE_UNAVAILABL
 refused a change (fix the work order, then sync it again) 4; the source was unavailable or another push is sending it
 (sync it again later) 3."""
 SYNC_STATUSES = ("pending", "failed", "synced")
-NO_PUSH = typer.Option(False, "--no-push", help="Only save on the platform; the sweep (every 5 minutes) pushes it.")
+NO_PUSH = typer.Option(False, "--no-push", help="Only save on the platform and announce the change (event "
+                       "pmsync.work-order.changed): the work-order-push/changed deployment pushes it.")
 
 
 def _reference(value: str) -> str:
@@ -99,7 +100,9 @@ def workorder_create(
     except InvalidWorkOrder as invalid:
         fail(str(invalid), EXIT_CONFIGURATION)
     console.print(f"work order {platform_number(work_order_id)} saved on the platform", highlight=False)
-    if not no_push:
+    if no_push:
+        _announce(work_order_id, platform_number(work_order_id), integration)
+    else:
         _end_synced(_push(work_order_id, integration, retry_failed=False))
 
 
@@ -142,7 +145,9 @@ def workorder_update(
     except InvalidWorkOrder as invalid:
         fail(str(invalid), EXIT_CONFIGURATION)
     console.print(f"work order {reference}: {queued} change(s) queued for the source", highlight=False)
-    if not no_push:
+    if no_push:
+        _announce(work_order_id, reference, integration)
+    else:
         _end_synced(_push(work_order_id, integration, retry_failed=False))
 
 
@@ -178,7 +183,7 @@ def _end_synced(outcome: dict) -> None:
              f"and run `pmsync workorder sync-now {named}` again", UNSYNCED_EXIT_CODES[status])
     if status != "synced":
         fail(f"work order {named} is still {status}: run `pmsync workorder sync-now {named}` again later "
-             "(the sweep also retries it every 5 minutes)", UNSYNCED_EXIT_CODES.get(status, EXIT_OTHER))
+             "(the daily sweep also retries it)", UNSYNCED_EXIT_CODES.get(status, EXIT_OTHER))
 
 
 def workorder_push_pending(integration: Optional[str] = INTEGRATION) -> None:
@@ -275,6 +280,19 @@ def _push(work_order_id: int, integration: Optional[str], retry_failed: bool) ->
     outcome = result["work_orders"][0]
     _print_outcome(outcome)
     return outcome
+
+
+def _announce(work_order_id: int, named: str, integration: Optional[str]) -> None:
+    from pmsync.cli.prefect_config import configured_api_url
+
+    if configured_api_url() is not None:
+        from tasks.work_order_events import announce_work_order_change
+
+        if announce_work_order_change(work_order_id, integration):
+            console.print(f"work order {named}: change announced; work-order-push/changed pushes it", highlight=False)
+            return
+    console.print(f"work order {named}: no Prefect server to announce it to; `pmsync workorder push-pending` "
+                  "pushes it now, else the next delta sync or the daily sweep", highlight=False)
 
 
 def _print_outcome(outcome: dict) -> None:

@@ -7,6 +7,7 @@ import logging
 from pmsync.integrations import resolve_integration
 from pmsync.jobs.steps import Steps
 from pmsync.parameters import DeactivationShare, IntegrationName, checked_parameters
+from pmsync.progress import RunProgress
 from pmsync.reconciliation import BUILDING_LISTING, UNIT_LISTING, IncompleteListing, MassGuard, ReconciliationPlan, SourceListing
 from pmsync.rules import Stream
 from pmsync.settings import PlatformSettings
@@ -19,6 +20,8 @@ from reports.settings import ReportsSettings
 log = logging.getLogger("pmsync.reconcile")
 
 CONFIRM_BATCH = 100
+CONFIRMATIONS = "confirmations"
+"""The progress's last share: the would-be deactivations confirmed one by one, after both listings' scans."""
 
 
 @checked_parameters
@@ -40,43 +43,63 @@ def reconcile(
     guard = MassGuard(max_deactivation_share, allow_mass_deactivation)
     if dry_run:
         with run_scope(account, platform, "reconcile-dry-run", flow_run_id=steps.flow_run_id) as session:
-            return plan_reconciliation(session, guard, steps).summary(dry_run=True)
+            progress = _progress(session, steps, "reconcile-dry-run")
+            summary = plan_reconciliation(session, guard, steps, progress).summary(dry_run=True)
+        progress.succeeded()
+        return summary
     reports_url = ReportsSettings().url
     with run_scope(account, platform, "reconcile", flow_run_id=steps.flow_run_id,
                    publish=steps.publish_run_summary) as session:
-        plan = plan_reconciliation(session, guard, steps)
+        progress = _progress(session, steps, "reconcile")
+        plan = plan_reconciliation(session, guard, steps, progress)
         snapshot_id = steps.commit_reconciliation(session, plan)
         steps.publish_reconciliation(session, plan, snapshot_id, reports_url)
+    progress.succeeded()
     return {**session.summary.result(), **plan.summary(dry_run=False, snapshot_id=snapshot_id)}
 
 
-def plan_reconciliation(session: SyncSession, guard: MassGuard, steps: Steps) -> ReconciliationPlan:
+def _progress(session: SyncSession, steps: Steps, flow: str) -> RunProgress:
+    """The run's progress, in three equal shares: the unit listing's scan, the building listing's, the confirmations."""
+    return RunProgress(steps.report_progress, session.run_id, session.integration_name, flow,
+                       [UNIT_LISTING.name, BUILDING_LISTING.name, CONFIRMATIONS])
+
+
+def plan_reconciliation(session: SyncSession, guard: MassGuard, steps: Steps, progress: RunProgress) -> ReconciliationPlan:
     """Scan both listings, compare, guard, and confirm every would-be deactivation by a direct GET; the lock is renewed
     after every batch of pages or confirmations, so a scan longer than the lease keeps it."""
-    unit_listing = scan_listing(session, UNIT_LISTING, steps)
-    building_listing = scan_listing(session, BUILDING_LISTING, steps)
+    unit_listing = scan_listing(session, UNIT_LISTING, steps, progress)
+    building_listing = scan_listing(session, BUILDING_LISTING, steps, progress)
     plan = steps.compare_with_platform(session, unit_listing, building_listing)
     steps.check_mass_deactivation(session, plan, (unit_listing, building_listing), guard)
-    plan.gone_units = confirm_in_batches(session, UNIT_LISTING, plan.gone_units, steps)
-    plan.gone_properties = confirm_in_batches(session, BUILDING_LISTING, plan.gone_properties, steps)
+    progress.stream_started(CONFIRMATIONS)
+    to_confirm = len(plan.gone_units) + len(plan.gone_properties)
+    plan.gone_units = confirm_in_batches(session, UNIT_LISTING, plan.gone_units, steps, progress, to_confirm)
+    plan.gone_properties = confirm_in_batches(session, BUILDING_LISTING, plan.gone_properties, steps, progress, to_confirm)
+    progress.batch_loaded(0, to_confirm, listing_ended=True)
     plan.mass_deactivation_allowed = guard.allowed
     return plan
 
 
-def confirm_in_batches(session: SyncSession, stream: Stream, targets: list, steps: Steps) -> list:
+def confirm_in_batches(
+    session: SyncSession, stream: Stream, targets: list, steps: Steps, progress: RunProgress, to_confirm: int
+) -> list:
     confirmed = []
     for start in range(0, len(targets), CONFIRM_BATCH):
-        confirmed += steps.confirm_gone(session.client, stream, targets[start:start + CONFIRM_BATCH])
+        batch = targets[start:start + CONFIRM_BATCH]
+        confirmed += steps.confirm_gone(session.client, stream, batch)
         steps.keep_lock(session)
+        progress.batch_loaded(len(batch), to_confirm, listing_ended=False)
     return confirmed
 
 
-def scan_listing(session: SyncSession, stream: Stream, steps: Steps) -> SourceListing:
-    """Every id of a full listing, trusted only when it matches X-Total-Count before, during and after; one rescan."""
+def scan_listing(session: SyncSession, stream: Stream, steps: Steps, progress: RunProgress) -> SourceListing:
+    """Every id of a full listing, trusted only when it matches X-Total-Count before, during and after; one rescan.
+    Its share of the progress is whole only once the listing is trusted (a rescan starts it again)."""
     params = dict(stream.list_params)
     problem = ""
     for attempt in (1, 2):
         listing = SourceListing(stream)
+        progress.stream_started(stream.name)
         try:
             cursor: PageCursor | None = PageCursor()
             while cursor is not None:
@@ -84,6 +107,8 @@ def scan_listing(session: SyncSession, stream: Stream, steps: Steps) -> SourceLi
                 for page in pages:
                     listing.add(page)
                 steps.keep_lock(session)
+                progress.batch_loaded(sum(len(p.records) + len(p.refused) for p in pages), pages[0].total,
+                                      listing_ended=False)
                 cursor = pages[-1].next_cursor
             total_after = steps.extract_page(session.client, stream, PageCursor(), params).total
         except SourceUnavailable as failure:
@@ -91,6 +116,7 @@ def scan_listing(session: SyncSession, stream: Stream, steps: Steps) -> SourceLi
         else:
             problem = listing.problem(total_after) or ""
             if not problem:
+                progress.batch_loaded(0, total_after, listing_ended=True)
                 return listing
         log.warning("%s listing, scan %d of 2 is incomplete: %s", stream.path, attempt, problem)
     raise IncompleteListing(

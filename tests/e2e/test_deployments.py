@@ -134,7 +134,7 @@ def test_deployments_queue_forced_syncs_deploy_per_integration_raise_events_and_
     check_run_names(env, first)
     check_progress_reached_100(env, first)
     assert next_runs
-    assert sweeps and all(moment.minute % 5 == 0 for moment in sweeps)
+    assert sweeps and all((moment.hour, moment.minute // 10) == (4, 4) for moment in sweeps), "the sweep: daily at 04:4x UTC"
     for moment in next_runs:
         local = moment.astimezone(LOS_ANGELES)
         assert (local.day, local.hour, local.minute) == (27, 3, 0)

@@ -30,7 +30,7 @@ TAG = f"integration:{NAME}"
 PER_INTEGRATION = 9
 """The deployments of prefect.yaml that are copied per integration (all but enroll and retire)."""
 RUN_TIMEOUT_SECONDS = 120
-CRONS = {"delta": "2 * * * *", "leases": "30 23 * * *", "reconcile": "0 3 27 * *", "sweep": "*/5 * * * *"}
+CRONS = {"delta": "2 * * * *", "leases": "30 23 * * *", "reconcile": "0 3 27 * *", "sweep": "40 4 * * *"}
 
 
 @pytest.fixture

@@ -41,8 +41,8 @@ def platform_url() -> Iterator[str]:
 
 @pytest.fixture
 def no_scheduled_runs(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The server's scheduler off (requested before `prefect_server`): the deployments' crons (a sweep every 5
-    minutes) would otherwise put runs of their own on the two workers in the middle of the checks."""
+    """The server's scheduler off (requested before `prefect_server`): the deployments' crons (the hourly
+    delta) would otherwise put runs of their own on the two workers in the middle of the checks."""
     monkeypatch.setenv("PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED", "false")
 
 

@@ -1,8 +1,9 @@
-"""A sync flow run's progress artifact in the Prefect UI: attached to the flow run, 100 once it succeeded, below 100 when
+"""A sync's or reconciliation's flow run progress artifact in the Prefect UI: attached to the flow run, 100 once it succeeded, below 100 when
 it failed; what its creation and each update cost (a real Prefect server: the test harness)."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -17,8 +18,9 @@ from prefect.client.schemas.filters import (
 )
 
 from flows.initial_sync import initial_sync
+from flows.reconciliation import reconcile
 from pmsync.progress import SyncProgress
-from tasks.progress import ProgressArtifact
+from tasks.progress import ProgressArtifact, progress_description, progress_key
 from tests.flows.test_progress import make_units_fail_quality
 
 pytestmark = pytest.mark.flow
@@ -38,8 +40,9 @@ def test_a_sync_flow_run_s_progress_artifact_reaches_100_and_the_artifacts_page_
     [artifact] = progress_artifacts(state.state_details.flow_run_id)
     assert artifact.type == "progress" and float(artifact.data) == 100.0
     assert artifact.key == "initial-sync-progress-default" and artifact.task_run_id is None
-    assert f"run {run_id} · initial sync of 'default'" in artifact.description
-    assert "6 of 6 streams done · 100 % · succeeded" in artifact.description
+    assert re.match(r"100 % — [\d,]+ of [\d,]+ [a-z ]+ · 6 of 6 streams done · succeeded · ", artifact.description), \
+        "the description leads with the percentage and the counts"
+    assert f" · run {run_id} · initial sync of 'default'" in artifact.description
     with get_client(sync_client=True) as client:
         [latest] = client.read_latest_artifacts(
             artifact_filter=ArtifactCollectionFilter(key=ArtifactCollectionFilterKey(any_=[artifact.key])))
@@ -54,8 +57,32 @@ def test_a_failed_sync_flow_run_s_progress_artifact_stays_below_100(integration_
     assert state.is_failed()
     [artifact] = progress_artifacts(state.state_details.flow_run_id)
     assert 0 < float(artifact.data) < 100.0
-    assert artifact.description.startswith("run 1 · initial sync of 'default' · units: ")
+    assert re.match(rf"{float(artifact.data):.0f} % — [\d,]+ of [\d,?]+ units · ", artifact.description), artifact.description
+    assert " · run 1 · initial sync of 'default' · " in artifact.description
     assert "a failed run stays where it stopped" in artifact.description
+
+
+def test_a_reconciliations_progress_artifact_leads_with_its_percentage_and_counts_and_reaches_100(integration_env, sandbox):
+    initial_sync()
+    gone = sorted(u["id"] for u in sandbox.store.records("units") if u.get("active") is not False)[:3]
+    for unit_id in gone:
+        sandbox.store.delete("units", unit_id)
+
+    state = reconcile(return_state=True)
+
+    assert state.is_completed(), state.message
+    [artifact] = progress_artifacts(state.state_details.flow_run_id)
+    assert float(artifact.data) == 100.0 and artifact.key == "reconciliation-progress-default"
+    assert artifact.description.startswith("100 % — 3 of 3 confirmations · 3 of 3 stages done · succeeded · run "), \
+        artifact.description
+    assert "reconciliation of 'default'" in artifact.description
+
+
+def test_a_progress_description_leads_with_the_percentage_and_counts():
+    halfway = SyncProgress(7, "acme", "delta", "work_orders", 4200, 10000, 2, 6, 41.6)
+    assert progress_description(halfway).startswith("42 % — 4,200 of 10,000 work orders · 2 of 6 streams done · run 7 · "
+                                                     "delta sync of 'acme'")
+    assert progress_key(halfway) == "delta-sync-progress-acme"
 
 
 def test_what_creating_and_updating_the_progress_artifact_costs(report_measurement):

@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import json
 import threading
+from datetime import datetime, timezone
 
+import pytest
 import sqlalchemy as sa
 
+from flows.delta_sync import delta_sync as delta_sync_flow
+from flows.work_order_push import work_order_push as work_order_push_flow
 from pmsync.jobs import JOBS
 from pmsync.workorders import create_work_order, work_order_status
 from tests.flows.test_cli import run_pmsync
-from tests.flows.test_work_order_push import a_unit_with_its_property, writes
+from tasks.work_order_events import WORK_ORDERS_PENDING
+from tests.flows.test_work_order_push import a_unit_with_its_property, events_named, writes
 
 initial_sync, work_order_push = JOBS["initial-sync"], JOBS["work-order-push"]
 
@@ -173,3 +178,26 @@ def test_sync_now_is_a_push_run_in_pmsync_runs_and_a_sweep_with_nothing_to_push_
     assert earlier["id"] == failed["id"], "the sweep found nothing to push and left no run"
     assert (latest["status"], latest["error"], latest["finished_at"] is not None) == ("succeeded", None, True)
     assert latest["counts"]["work_order"] == {**latest["counts"]["work_order"], "fetched": 1, "created": 1, "updated": 0}
+
+
+@pytest.mark.flow
+def test_a_delta_starts_a_push_only_when_work_orders_wait_and_a_sweep_with_nothing_to_push_leaves_no_run(
+    integration_env, platform_engine
+):
+    since = datetime.now(timezone.utc)
+    initial_sync()
+    assert delta_sync_flow() and push_runs(integration_env) == []
+    place = a_unit_with_its_property(platform_engine)  # the platform app writes one straight to the database
+    work_order_id = create_work_order(platform_engine, "default", property_id=place.property_id, description="Leak")
+
+    delta_sync_flow()
+
+    [pending] = events_named(WORK_ORDERS_PENDING, since)  # none from the first delta, which found nothing
+    assert pending.resource.id == "pmsync.integration.default" and pending.resource.name == "default"
+    assert pending.payload == {"pending": 1, "integration": None, "work_order_id": None}
+    parameters = {key: pending.payload[key] for key in ("work_order_id", "integration")}  # the trigger's (prefect.yaml)
+    assert work_order_push_flow(**parameters)["work_orders"][0]["id"] == work_order_id
+    assert work_order_push_flow(**parameters)["work_orders"] == [], "a sweep with nothing to push pushes nothing"
+    delta_sync_flow()
+    assert [run["status"] for run in push_runs(integration_env)] == ["succeeded"], "one push run, none of the sweep"
+    assert len(events_named(WORK_ORDERS_PENDING, since, wait_for=2, timeout=5)) == 1, "nothing waits: no event"

@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
+from prefect.client.orchestration import get_client
+from prefect.events.filters import EventFilter, EventNameFilter, EventOccurredFilter
 
 from flows.work_order_push import work_order_push as work_order_push_flow
 from pmsync.jobs import JOBS
@@ -17,6 +20,7 @@ from pmsync.workorders import create_work_order, update_work_order, work_order_s
 from sandbox import disconnect_fault, status_fault
 from sandbox.slowdowns import Slowdown
 from schemas.tables import properties, units, work_order_changes, work_orders
+from tasks.work_order_events import WORK_ORDER_CHANGED, announce_work_order_change
 from tests.flows.test_cli import run_pmsync
 
 initial_sync, delta_sync, work_order_push = JOBS["initial-sync"], JOBS["delta-sync"], JOBS["work-order-push"]
@@ -139,7 +143,10 @@ def test_a_refused_push_fails_with_the_source_message_until_sync_now_after_the_f
                          "--no-push", env=integration_env)
     assert created.returncode == 0, created.stdout + created.stderr[-2000:]
     work_order_id = int(created.stdout.split()[2].removeprefix("WO-"))
-    assert created.stdout.strip() == f"work order WO-{work_order_id} saved on the platform"
+    assert created.stdout.splitlines() == [
+        f"work order WO-{work_order_id} saved on the platform",
+        f"work order WO-{work_order_id}: no Prefect server to announce it to; `pmsync workorder push-pending` pushes it "
+        "now, else the next delta sync or the daily sweep"]
 
     refused = run_pmsync("workorder", "sync-now", f"WO-{work_order_id}", env=integration_env)
     assert refused.returncode == 4
@@ -277,3 +284,39 @@ def test_a_push_whose_claim_was_taken_over_records_nothing_and_the_next_push_ado
     [created] = tagged(store, marker_of(platform_engine, work_order_id))
     assert writes(store) == [("POST", "/workorders")]
     assert (adopted["sync_status"], adopted["source_id"]) == ("synced", created["id"])
+
+
+def events_named(name: str, since: datetime, wait_for: int = 1, timeout: float = 60.0) -> list:
+    """The events `name` the harness's server stored since `since`, once there are `wait_for` of them (the server
+    stores an event a moment after it arrives), or whatever is there after `timeout` seconds."""
+    chosen = EventFilter(event=EventNameFilter(name=[name]), occurred=EventOccurredFilter(since=since))
+    deadline = time.monotonic() + timeout
+    while True:
+        with get_client(sync_client=True) as client:
+            found = client.read_events(chosen, limit=50).events
+        if len(found) >= wait_for or time.monotonic() > deadline:
+            return found
+        time.sleep(0.5)
+
+
+@pytest.mark.flow
+def test_a_work_order_saved_with_no_push_is_announced_by_the_event_that_triggers_its_push(
+    integration_env, sandbox, platform_engine
+):
+    since = datetime.now(timezone.utc)
+    initial_sync()
+    place = a_unit_with_its_property(platform_engine)
+
+    saved = run_pmsync("workorder", "create", "--property", str(place.building_source_id), "--description", "Fan rattles",
+                       "--no-push", env=integration_env)
+    work_order_id = create_work_order(platform_engine, "default", property_id=place.property_id, description="Tap")
+    assert announce_work_order_change(work_order_id), "what a web form calls after saving one"
+
+    assert saved.returncode == 0 and "change announced; work-order-push/changed pushes it" in saved.stdout, \
+        saved.stdout + saved.stderr[-2000:]
+    created = int(re.search(r"work order WO-(\d+) saved on the platform", saved.stdout)[1])
+    changes = events_named(WORK_ORDER_CHANGED, since, wait_for=2)
+    assert sorted((event.payload["work_order_id"], event.payload["integration"]) for event in changes) == [
+        (created, None), (work_order_id, None)]
+    assert {event.resource.id for event in changes} == {"pmsync.integration.default"}
+    assert writes(sandbox.store) == [], "saved, not pushed: the triggered run pushes it"

@@ -207,7 +207,7 @@ def test_workorder_sync_now_says_why_it_did_not_sync_and_exits_3_or_4(integratio
     assert f"work order WO-{work_order_id}: pending" in unavailable.stdout
     assert error_line(unavailable) == (
         f"error: work order WO-{work_order_id} is still pending: run `pmsync workorder sync-now WO-{work_order_id}` "
-        "again later (the sweep also retries it every 5 minutes)"
+        "again later (the daily sweep also retries it)"
     )
     assert refused.returncode == EXIT_REFUSED, (refused.stdout + refused.stderr)[-2000:]
     assert f"work order WO-{work_order_id}: failed" in refused.stdout and "does not exist or is deactivated" in refused.stdout
@@ -240,7 +240,7 @@ def test_workorder_create_and_update_exit_3_when_left_pending_and_4_when_refused
     assert pending.stdout.startswith(f"work order {number} saved on the platform\nwork order {number}: pending")
     assert error_line(pending) == (
         f"error: work order {number} is still pending: run `pmsync workorder sync-now {number}` again later "
-        "(the sweep also retries it every 5 minutes)"
+        "(the daily sweep also retries it)"
     )
     assert refused.returncode == EXIT_REFUSED, (refused.stdout + refused.stderr)[-2000:]
     assert f"work order {number}: failed" in refused.stdout and "does not exist or is deactivated" in refused.stdout

@@ -12,6 +12,7 @@ PREFECT_ALLOWED = {
     "pmsync/blocks.py": "Prefect blocks are Prefect objects",
     "pmsync/cli/running.py": "starts a flow when a Prefect server is configured (or a temporary one)",
     "pmsync/cli/sync.py": "`pmsync sync now` triggers a deployment",
+    "pmsync/cli/workorders.py": "`pmsync workorder create|update --no-push` announces the change as a Prefect event",
     "pmsync/cli/deploy.py": "`pmsync deploy` reads the integration blocks on the Prefect server",
     "pmsync/cli/prefect_setup.py": "`pmsync deploy` registers the block types and creates the work pool",
     "pmsync/cli/automations.py": "`pmsync automations apply` validates and writes Prefect automations",

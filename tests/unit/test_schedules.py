@@ -1,4 +1,4 @@
-"""Fair schedules: each integration's minute offset is deterministic and fifty integrations spread over the first ten
+"""Push deployments run at most once a day (pushes start from events). Fair schedules: each integration's minute offset is deterministic and fifty integrations spread over the first ten
 minutes; `pmsync deploy --show` gives each block its own minutes (no Prefect server needed with --integration)."""
 
 from __future__ import annotations
@@ -8,17 +8,25 @@ import sys
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
 from prefect._vendor.croniter import croniter
+from prefect.events import DeploymentTriggerTypes, Event
+from prefect.server.events.actions import RunDeployment
+from prefect.utilities.schema_tools.hydration import HydrationContext, hydrate
+from pydantic import TypeAdapter
 
+from pmsync.cli.deploy import deployment_spec
 from pmsync.schedules import SPREAD_MINUTES, minute_offset, staggered_cron
+from tasks.events import integration_resource
+from tasks.work_order_events import PUSH_EVENTS
 from tests.unit.test_cli_exit_codes import run_pmsync
 
 REPO = Path(__file__).resolve().parents[2]
 FIFTY = [f"company-{number:02d}" for number in range(1, 51)]
-PROJECT_CRONS = ["2 * * * *", "30 23 * * *", "0 3 27 * *", "*/5 * * * *"]
+PROJECT_CRONS = ["2 * * * *", "30 23 * * *", "0 3 27 * *", "40 4 * * *"]
 """The schedules of prefect.yaml (delta, leases, reconcile, sweep)."""
 
 
@@ -49,8 +57,7 @@ def test_staggered_crons_are_valid_and_fire_at_the_schedules_minute_plus_the_off
         assert all(croniter.is_valid(cron) for cron in (delta, leases, reconcile, sweep)), name
         assert croniter(delta, top_of_hour).get_next(datetime).minute == 2 + offset
         assert (leases, reconcile) == (f"{30 + offset} 23 * * *", f"{offset} 3 27 * *")
-        sweeps = croniter(sweep, top_of_hour - timedelta(seconds=1))
-        assert [sweeps.get_next(datetime).minute for _ in range(12)] == list(range(offset % 5, 60, 5)), name
+        assert sweep == f"{40 + offset} 4 * * *", name
 
 
 def test_minute_fields_that_are_not_one_minute_or_every_n_are_left_alone_and_a_late_minute_is_refused():
@@ -74,7 +81,7 @@ def test_deploy_show_gives_each_block_its_own_minutes_without_a_prefect_server()
     }
     assert crons["delta-acme-west"] == ["3 * * * *"] and crons["delta-acme-east"] == ["6 * * * *"]
     assert crons["leases-acme-west"] == ["31 23 * * *"] and crons["leases-acme-east"] == ["34 23 * * *"]
-    assert crons["sweep-acme-west"] == ["1-59/5 * * * *"] and crons["sweep-acme-east"] == ["4-59/5 * * * *"]
+    assert crons["sweep-acme-west"] == ["41 4 * * *"] and crons["sweep-acme-east"] == ["44 4 * * *"]
     assert crons["reconcile-acme-west"] == ["1 3 27 * *"] and crons["now-acme-west"] == []
 
 
@@ -82,3 +89,39 @@ def test_deploy_without_named_blocks_still_needs_the_server_that_lists_them():
     refused = run_pmsync("deploy", "--show", "--project-dir", str(REPO), env={})
 
     assert refused.returncode == 2 and "set PREFECT_API_URL" in refused.stderr
+
+
+def push_deployments(spec: dict) -> list[dict]:
+    return [deployment for deployment in spec["deployments"] if "push" in (deployment.get("tags") or [])]
+
+
+def test_no_push_deployment_is_scheduled_more_than_once_a_day_as_written_or_per_integration():
+    project = yaml.safe_load((REPO / "prefect.yaml").read_text(encoding="utf-8"))
+    deployed = deployment_spec(REPO, FIFTY[:5], platform_wide=True)  # what `pmsync deploy` deploys
+    pushes = push_deployments(project) + push_deployments(deployed)
+    assert {d["name"] for d in pushes} >= {"sync-now", "sweep", "changed", "sweep-company-01"}
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    for deployment in pushes:
+        for schedule in deployment.get("schedules") or []:
+            assert set(schedule) <= {"cron", "timezone", "active"}, f"{deployment['name']}: only cron schedules here"
+            zone = ZoneInfo(schedule.get("timezone", "UTC"))
+            fires = croniter(schedule["cron"], start.astimezone(zone))
+            days = Counter(fires.get_next(datetime).date() for _ in range(400))
+            assert max(days.values()) == 1, f"{deployment['name']} ({schedule['cron']}) runs more than once a day"
+
+
+def test_the_changed_deployment_pushes_what_each_event_names():
+    [changed] = [d for d in yaml.safe_load((REPO / "prefect.yaml").read_text(encoding="utf-8"))["deployments"]
+                 if d["name"] == "changed"]
+    [trigger] = changed["triggers"]
+    TypeAdapter(DeploymentTriggerTypes).validate_python({**trigger, "name": "checked"})
+    assert set(trigger["expect"]) == set(PUSH_EVENTS) and not changed.get("schedules")
+    assert changed["entrypoint"] == "flows/work_order_push.py:work_order_push" and "platform" in changed["tags"]
+    assert trigger["match"] == {"prefect.resource.id": "pmsync.integration.*"}
+    assert integration_resource("acme")["prefect.resource.id"].startswith("pmsync.integration.")
+    for payload in ({"work_order_id": 42, "integration": None}, {"work_order_id": None, "integration": "acme"}):
+        event = Event(event=PUSH_EVENTS[0], resource=integration_resource("acme"), payload={**payload, "pending": 1})
+        parameters = dict(trigger["parameters"])
+        RunDeployment._upgrade_v1_templates(parameters)  # as Prefect's run-deployment action renders them
+        rendered = hydrate(parameters, HydrationContext(render_jinja=True, jinja_context={"event": event}))
+        assert rendered == payload, "the flow's own parameters, typed: an int id, null for the environment's"
