@@ -332,7 +332,7 @@ def test_the_command_line_previews_refuses_overrides_and_undoes(integration_env,
     assert forced.returncode == 0 and "snapshot 1" in forced.stdout, forced.stdout + forced.stderr[-2000:]
     assert undone.returncode == 0 and f"unit {doomed[0]} " in undone.stdout and "reactivated by hand" in undone.stdout
     assert again.returncode == 4 and again.stderr.strip().splitlines()[-1] == f"error: unit {doomed[0]} is already active; nothing to undo"
-    assert exposed.returncode == 1 and "PMSYNC_REPORTS_TOKEN" in exposed.stderr.strip().splitlines()[-1]
+    assert exposed.returncode == 2 and "PMSYNC_REPORTS_TOKEN" in exposed.stderr.strip().splitlines()[-1]
     assert disabled.returncode == 0 and f"property {building_id} " in disabled.stdout and "disabled by hand" in disabled.stdout
     assert unknown.returncode == 1
     assert unknown.stderr.strip().splitlines()[-1] == "error: property 424242 is not on the platform for integration 'default'; check the source id"

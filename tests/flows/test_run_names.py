@@ -154,7 +154,7 @@ def test_an_uploads_import_run_is_named_at_creation(integration_env):
     with get_client(sync_client=True) as client:
         client.create_deployment(flow_id=client.create_flow_from_name("csv-import"), name="import")
 
-    run_id = asyncio.run(_start_import(PREFECT_API_URL.value(), "owners", "upload-named-owners.csv", "north"))
+    run_id = asyncio.run(_start_import(PREFECT_API_URL.value(), "owners", "upload-named-owners.csv", "north", "owners.csv"))
 
     with get_client(sync_client=True) as client:
         parts = NAMED.match(client.read_flow_run(run_id).name)
