@@ -270,7 +270,11 @@ def check_automations_apply(env: dict[str, str]) -> None:
         done = pmsync(env, "automations", "apply")
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert done.stdout.count("updated automation") == len(AUTOMATIONS)
-    listed = api(env, "POST", "/automations/filter", {})
+    everything = api(env, "POST", "/automations/filter", {})
+    triggers = [a for a in everything if a["name"] not in AUTOMATIONS]  # Prefect's own, of deployments' `triggers:`
+    assert [a["name"] for a in triggers] == ["changed__automation_1"], "the work-order-push/changed deployment's trigger"
+    assert {"pmsync.work-order.changed", "pmsync.work-orders.pending"} <= set(triggers[0]["trigger"]["expect"])
+    listed = [a for a in everything if a["name"] in AUTOMATIONS]
     assert sorted(a["name"] for a in listed) == sorted(AUTOMATIONS)
     block_id = api(env, "GET", "/block_types/slug/custom-webhook/block_documents/name/pmsync-alerts")["id"]
     assert all(action["block_document_id"] == block_id for a in listed for action in a["actions"]
