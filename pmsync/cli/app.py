@@ -10,7 +10,7 @@ import typer
 from typer._click.exceptions import UsageError  # typer 0.29 vendors click and exports only BadParameter, a subclass
 from typer.core import TyperGroup
 
-from pmsync.cli import bench, commerce, reconcile, status, workorders
+from pmsync.cli import bench, changes, commerce, reconcile, status, workorders
 from pmsync.cli.automations import automations_app
 from pmsync.cli.common import fail
 from pmsync.cli.deploy import deploy
@@ -52,6 +52,7 @@ app.command("runs")(status.runs)
 app.command("unlock")(status.unlock)
 app.command("quality")(status.quality)
 app.command("explain")(status.explain_record)
+app.command("changes")(changes.changes)
 reconcile.register(app)
 workorders.register(app)
 commerce.register(app)
