@@ -47,6 +47,8 @@ def update_entry(entity: str, source_id: int, old: Any, new: dict[str, Any], wri
             changes.update(_payload_changes(before, after))
         else:
             changes[name] = [jsonable(before), jsonable(after)]
+    for name in [name for name in changes if name.startswith(f"{PAYLOAD}.") and name[len(PAYLOAD) + 1:] in changes]:
+        del changes[name]  # the payload key a column of the same name holds (an imported row's cells) says it once
     return {"entity": entity, "source_id": source_id, "action": action, "changes": changes or None}
 
 

@@ -15,7 +15,7 @@ from pmsync.explain import explain
 from pmsync.integrations import integration_from_environment
 from pmsync.jobs import JOBS
 from pmsync.jobs.steps import PLAIN_STEPS
-from pmsync.journal.read import find_changes
+from pmsync.journal.read import EXPORT_COLUMNS, changes_of_run, export_rows, find_changes
 from pmsync.journal.record import jsonable
 from schemas.tables import leases, properties, record_changes, sync_run_entities, units
 from tests.flows.test_cli import run_pmsync
@@ -232,3 +232,23 @@ def test_a_forced_sync_prints_what_it_changed_and_pmsync_changes_filters(integra
 def journal_of_all(engine: sa.Engine) -> set[int]:
     with engine.connect() as connection:
         return set(connection.execute(sa.select(record_changes.c.run_id)).scalars())
+
+
+def test_a_runs_changes_come_in_pages_and_export_as_one_row_per_changed_field(platform, import_dir):
+    path = import_dir / "owners.csv"
+    path.write_text("\n".join([HEADER, *(owner_line(n) for n in range(1, 4))]) + "\n", encoding="utf-8")
+    csv_import(kind="owners", path="owners.csv")
+    edited = [owner_line(1, email="one@example.com", first_name="Uno"), owner_line(2), owner_line(3, last_name="Drei")]
+    path.write_text("\n".join([HEADER, *edited]) + "\n", encoding="utf-8")
+    run_id = csv_import(kind="owners", path="owners.csv")["run_id"]
+
+    pages = [changes_of_run(platform, "default", run_id, limit=1, offset=offset) for offset in range(3)]
+
+    assert [[c["source_id"] for c in page] for page in pages] == [[5001], [5003], []]
+    exported = list(export_rows(platform, "default", run_id))
+    assert [tuple(row) for row in exported] == [EXPORT_COLUMNS] * 3
+    assert sorted((row["Source id"], row["Field"], row["Before"], row["After"]) for row in exported) == [
+        (5001, "email", "owner1@example.com", "one@example.com"), (5001, "first_name", "First1", "Uno"),
+        (5003, "last_name", "Last3", "Drei")]
+    assert {(row["Run"], row["Record type"], row["Action"]) for row in exported} == {(run_id, "owner", "updated")}
+    assert changes_of_run(platform, "other", run_id) == [], "a run is read under its own integration only"
