@@ -113,10 +113,11 @@ def integration_of_run(connection: Connection, run_id: int) -> int:
 
 
 def prune(engine: Engine, retention_days: int, now: datetime, most: int = PRUNED_PER_RUN) -> int:
-    """Delete journal rows older than `retention_days` (at most `most` of them, oldest first); how many went."""
+    """Delete journal rows older than `retention_days` (at most `most` of them, oldest first, found through the
+    changed_at index: nothing expired costs one index probe); how many went."""
     table = record_changes
     expired = select(table.c.id).where(table.c.changed_at < now - timedelta(days=retention_days))
     with engine.begin() as connection:
         return connection.execute(
-            delete(table).where(table.c.id.in_(expired.order_by(table.c.id).limit(most).scalar_subquery()))
+            delete(table).where(table.c.id.in_(expired.order_by(table.c.changed_at).limit(most).scalar_subquery()))
         ).rowcount

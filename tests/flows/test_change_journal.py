@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
+import requests
 import sqlalchemy as sa
 
 from pmsync.explain import explain
@@ -19,6 +20,7 @@ from pmsync.journal.read import EXPORT_COLUMNS, changes_of_run, export_rows, fin
 from pmsync.journal.record import jsonable
 from schemas.tables import leases, properties, record_changes, sync_run_entities, units
 from tests.flows.test_cli import run_pmsync
+from tests.flows.test_commerce import lease_with_open_charge_and_payment
 from tests.flows.test_csv_import import HEADER, csv_import, import_dir, owner_line, platform  # noqa: F401 (fixtures)
 from tests.flows.test_delta_sync import one, synced_lease_with_resident
 from tests.flows.test_reconciliation import synced_unit_ids
@@ -252,3 +254,18 @@ def test_a_runs_changes_come_in_pages_and_export_as_one_row_per_changed_field(pl
         (5003, "last_name", "Last3", "Drei")]
     assert {(row["Run"], row["Record type"], row["Action"]) for row in exported} == {(run_id, "owner", "updated")}
     assert changes_of_run(platform, "other", run_id) == [], "a run is read under its own integration only"
+
+
+def test_a_balance_journals_a_new_payment_and_a_charge_gone_from_the_source(integration_env, sandbox, platform_engine):
+    store = sandbox.store
+    delta_sync()
+    lease = lease_with_open_charge_and_payment(store, platform_engine)
+    gone = next(c for c in store.records("charges") if c["leaseID"] == lease["id"])
+    store.delete("charges", gone["id"])
+    posted = requests.post(f"{sandbox.control_url}/leases/{lease['id']}/payments",
+                           json={"amount": 40.0, "paymentType": "CHECK", "refNo": "BAL-1"}, timeout=10).json()["payment"]
+
+    result = JOBS["lease-balance"](lease_id=lease["id"])
+
+    actions = {key: change["action"] for key, change in journal_of(platform_engine, result["run_id"]).items()}
+    assert actions[("charge", gone["id"])] == "deactivated" and actions[("payment", posted["id"])] == "created"
