@@ -17,9 +17,10 @@ from pmsync.journal import record as journal
 ROUNDS = 4
 
 
-def measure(units: int, database: str, rounds: int, postgres_url: str, progress=print) -> dict[str, list[tuple[float, float]]]:
-    """{"journal": [(wall s, CPU s)…], "no journal": […]}: one 1 % delta each per round, in alternating order."""
-    samples: dict[str, list[tuple[float, float]]] = {"journal": [], "no journal": []}
+def measure(units: int, database: str, rounds: int, postgres_url: str, progress=print) -> dict[str, list[tuple]]:
+    """{"journal": [(wall s, CPU s, s inside the journal's writes)…], "no journal": […]}: one 1 % delta each per round,
+    in alternating order."""
+    samples: dict[str, list[tuple]] = {"journal": [], "no journal": []}
     with tempfile.TemporaryDirectory(prefix="pmsync-journal-cost-") as scratch:
         work = Path(scratch)
         platform_url = fresh_database(database, "pmsync_bench_journal", work, postgres_url)
@@ -34,30 +35,42 @@ def measure(units: int, database: str, rounds: int, postgres_url: str, progress=
                 JOBS["initial-sync"]()
                 JOBS["delta-sync"]()
                 keep = journal.record
+                inside = [0.0]
+
+                def timed(*args, **kwargs):
+                    started = time.perf_counter()
+                    try:
+                        return keep(*args, **kwargs)
+                    finally:
+                        inside[0] += time.perf_counter() - started
                 for round_number in range(rounds):
                     for mode in (("journal", "no journal") if round_number % 2 == 0 else ("no journal", "journal")):
                         change_source(root_url, "touch", CHANGED_ENTITIES, 0.01)
-                        journal.record = keep if mode == "journal" else (lambda *args, **kwargs: None)
+                        journal.record = timed if mode == "journal" else (lambda *args, **kwargs: None)
+                        inside[0] = 0.0
                         wall, cpu = time.perf_counter(), time.process_time()
                         JOBS["delta-sync"]()
-                        samples[mode].append((time.perf_counter() - wall, time.process_time() - cpu))
+                        samples[mode].append((time.perf_counter() - wall, time.process_time() - cpu, inside[0]))
                         journal.record = keep
                         progress(f"  round {round_number + 1} {mode}: {samples[mode][-1][0]:.2f} s wall, "
-                                 f"{samples[mode][-1][1]:.2f} s CPU")
+                                 f"{samples[mode][-1][1]:.2f} s CPU, {inside[0]:.3f} s writing the journal")
         finally:
             if database == "postgresql":
                 drop_postgres_database("pmsync_bench_journal", postgres_url)
     return samples
 
 
-def summary(units: int, database: str, samples: dict[str, list[tuple[float, float]]]) -> str:
-    """One markdown table row: medians of wall and CPU seconds with and without the journal, and the overhead."""
+def summary(units: int, database: str, samples: dict[str, list[tuple]]) -> str:
+    """One markdown table row: medians of wall and CPU seconds with and without the journal, the overhead, and the
+    median time spent inside the journal's writes (as a share of the journaled delta's wall time)."""
     (wall_on, cpu_on), (wall_off, cpu_off) = (
         (statistics.median(s[0] for s in samples[mode]), statistics.median(s[1] for s in samples[mode]))
         for mode in ("journal", "no journal")
     )
+    writing = statistics.median(s[2] for s in samples["journal"])
     return (f"| {units:,} | {database} | {len(samples['journal'])} | {wall_off:.2f} | {wall_on:.2f} | "
-            f"{(wall_on / wall_off - 1):+.1%} | {cpu_off:.2f} | {cpu_on:.2f} | {(cpu_on / cpu_off - 1):+.1%} |")
+            f"{(wall_on / wall_off - 1):+.1%} | {cpu_off:.2f} | {cpu_on:.2f} | {(cpu_on / cpu_off - 1):+.1%} | "
+            f"{writing:.3f} ({writing / wall_on:.1%}) |")
 
 
 def main() -> None:
@@ -70,8 +83,8 @@ def main() -> None:
     rows = [summary(arguments.units, database, measure(arguments.units, database, arguments.rounds, arguments.postgres_url))
             for database in arguments.databases.split(",")]
     print(f"load average {os.getloadavg()[0]:.1f}")
-    print("| units | database | rounds | no journal: wall s | journal: wall s | wall | no journal: CPU s | journal: CPU s | CPU |")
-    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("| units | database | rounds | no journal: wall s | journal: wall s | wall | no journal: CPU s | journal: CPU s | CPU | inside the journal's writes: s (share) |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     print("\n".join(rows))
 
 
