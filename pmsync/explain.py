@@ -9,12 +9,15 @@ from sqlalchemy import Engine, select
 
 from pmsync.identity import differences, identity_of, registered_identity, registered_row
 from pmsync.integrations import Integration
+from pmsync.journal.read import change_line, record_history
 from pmsync.quality import record_quarantine
 from pmsync.source import PropertywareClient, SourceDataError
 from schemas.source_values import is_source_id
 from schemas.tables import SYNCED_TABLES, integrations, leases, sync_runs, sync_state, unapplied_records
 
 HIDDEN_COLUMNS = {"source_data", "source_modified_at", "source_id"}
+RECENT_CHANGES = 5
+"""How many of a record's newest journal rows `explain` shows."""
 
 
 def explain(engine: Engine, integration: Integration, entity: str, source_id: int | str,
@@ -57,6 +60,7 @@ def explain(engine: Engine, integration: Integration, entity: str, source_id: in
         quarantined = record_quarantine(connection, integration_id, entity, source_id)
         lease_source_id = _lease_of_resident(connection, row, held) if entity == "resident" else None
         writer = connection.execute(select(sync_runs).where(sync_runs.c.id == row.last_sync_run_id)).one_or_none() if row else None
+        history = record_history(connection, integration_id, entity, source_id, RECENT_CHANGES)
     lines = []
     bound_elsewhere = differences(registered_identity(registered), identity_of(integration))
     if bound_elsewhere:
@@ -72,6 +76,9 @@ def explain(engine: Engine, integration: Integration, entity: str, source_id: in
         lines.append(f"{entity} {source_id} is on the platform ({state}), created {row.created_at:%Y-%m-%d %H:%M} UTC")
         if writer is not None:
             lines.append(f"last written by run {writer.id} ({writer.flow} sync, {writer.started_at:%Y-%m-%d %H:%M} UTC)")
+    for change in history:
+        lines.append(f"changed by run {change['run_id']} ({change['flow']}, {change['changed_at']:%Y-%m-%d %H:%M} UTC): "
+                     + change_line({**change, "entity": entity, "source_id": source_id}, fields=10))
     if held is not None:
         lines.append(
             f"{entity} {source_id} was {held.status} by run {held.run_id} ({held.flow} sync, "

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import select, text, update
 
+from pmsync.journal import record as journal
 from pmsync.rules import Stream
 from pmsync.runs import utc_now
 from pmsync.source import PropertywareClient, SourcePage
@@ -49,11 +50,14 @@ def retire_missing_entries(
         ).scalar_one_or_none()
         if lease_row is None:
             return 0
+        gone = table.c.lease_id == lease_row, table.c.active.is_(True), table.c.source_id.not_in(listed)
+        retiring = connection.execute(select(table.c.source_id).where(*gone)).scalars().all()
+        now = utc_now()
         retired = connection.execute(
-            update(table)
-            .where(table.c.lease_id == lease_row, table.c.active.is_(True), table.c.source_id.not_in(listed))
-            .values(active=False, updated_at=utc_now(), last_sync_run_id=session.run_id)
+            update(table).where(*gone).values(active=False, updated_at=now, last_sync_run_id=session.run_id)
         ).rowcount
+        journal.record(connection, session.run_id, session.integration_id, now,
+                       [journal.entry(entity, source_id, journal.DEACTIVATED) for source_id in retiring])
     if retired:
         log.info("lease %s: %d %s(s) gone from the source marked inactive", lease_id, retired, entity)
     return retired

@@ -7,7 +7,7 @@ from datetime import timedelta
 from functools import cache
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 log = logging.getLogger("pmsync.settings")
@@ -17,7 +17,8 @@ class PlatformSettings(BaseSettings):
     """Where the platform database lives, and how runs share an integration's lock.
 
     lock_lease_seconds: how long after its holder's last heartbeat (every third of it) a lock counts as abandoned;
-    the deprecated PMSYNC_LOCK_LEASE_MINUTES still sets it, with a warning."""
+    the deprecated PMSYNC_LOCK_LEASE_MINUTES still sets it, with a warning. changes_retention_days: how long the change
+    journal (record_changes) keeps a run's rows; each run prunes older ones when it ends."""
 
     model_config = SettingsConfigDict(env_prefix="PMSYNC_", extra="ignore", hide_input_in_errors=True)
 
@@ -29,6 +30,14 @@ class PlatformSettings(BaseSettings):
     lock_lease_minutes: float | None = Field(None, gt=0)
     lock_wait_minutes: float = 360.0
     push_claim_minutes: float = 10.0
+    changes_retention_days: int = 90
+
+    @field_validator("changes_retention_days")
+    @classmethod
+    def _journal_kept_at_least_a_day(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("PMSYNC_CHANGES_RETENTION_DAYS must be at least 1 (days each run's change journal is kept)")
+        return value
 
     @model_validator(mode="after")
     def _lease_from_the_deprecated_minutes(self) -> PlatformSettings:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, Table, bindparam, exists, select, update
 from sqlalchemy.engine import Connection
 
+from pmsync.journal import record as journal
 from pmsync.platform import among
 from pmsync.rules import Stream
 from pmsync.runs import utc_now
@@ -149,7 +150,8 @@ def log_row(target: Target, event: str, message: str, run_id: int | None, now: d
 
 
 def set_active(connection: Connection, table: Table, targets: list[Target], active: bool, now: datetime, run_id: int | None) -> None:
-    """Activate or deactivate the targets (deactivation stores the time and the target's reason)."""
+    """Activate or deactivate the targets (deactivation stores the time and the target's reason); a run's changes are
+    journaled (a change by hand, with no run, is logged on its property only)."""
     if not targets:
         return
     values: dict[str, Any] = {
@@ -161,6 +163,10 @@ def set_active(connection: Connection, table: Table, targets: list[Target], acti
         update(table).where(table.c.id == bindparam("b_id")).values(values),
         [{"b_id": t.id, "b_at": None if active else now, "b_reason": None if active else t.reason()} for t in targets],
     )
+    if run_id is not None:
+        action = journal.REACTIVATED if active else journal.DEACTIVATED
+        journal.record(connection, run_id, journal.integration_of_run(connection, run_id), now,
+                       [journal.entry(t.entity, t.source_id, action) for t in targets])
 
 
 def reactivate_listed_units(connection: Connection, integration_id: int, source_ids: list[int], run_id: int, now: datetime) -> int:

@@ -454,6 +454,27 @@ snapshot_deactivated_properties = Table(
     comment="One row per property a reconciliation snapshot deactivated.",
 )
 
+record_changes = Table(
+    "record_changes",
+    metadata,
+    _pk(),
+    Column("run_id", Key, ForeignKey("sync_runs.id"), nullable=False),
+    Column("integration_id", Key, ForeignKey("integrations.id"), nullable=False),
+    Column("entity", String(40), nullable=False),
+    Column("source_id", BigInteger, nullable=False),
+    Column("action", String(20), nullable=False),
+    Column("changes", JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")),
+    Column("changed_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("run_id", "entity", "source_id"),
+    Index(None, "integration_id", "entity", "source_id"),
+    Index(None, "changed_at"),
+    comment=(
+        "One row per record a run changed: created, updated, deactivated or reactivated by a sync, reconciliation, "
+        "balance or CSV import; changes holds each changed field as {field: [old, new]} (NULL for a creation). Kept "
+        "PMSYNC_CHANGES_RETENTION_DAYS days."
+    ),
+)
+
 SYNCED_TABLES: dict[str, Table] = {
     "property": properties,
     "unit": units,

@@ -11,6 +11,7 @@ from prefect.artifacts import create_link_artifact, create_markdown_artifact, cr
 
 from pmsync.csv_import import CheckReport
 from pmsync.import_run import SHOWN_ERRORS, FixUpFile
+from pmsync.journal.read import change_line, counts_line
 from pmsync.push_sender import PushTarget
 from pmsync.reconciliation import ReconciliationPlan
 from pmsync.sync.scope import RunSummary, SyncSession
@@ -48,6 +49,24 @@ def publish_run_summary(summary: RunSummary) -> None:
             f"window {since} → {summary.started_at:%Y-%m-%d %H:%M:%S} UTC"
         ),
     )
+    publish_changes(summary, f"{summary.flow}-sync-changes-{slug(summary.integration)}")
+
+
+def changes_table(summary: RunSummary) -> tuple[list[dict[str, Any]], str]:
+    """What the run changed, as a table artifact's rows and description: its first changes with their old and new
+    values (source text stays cell text, never markup), led by its records per entity and action."""
+    rows = [{"record": c["entity"], "source id": c["source_id"], "action": c["action"],
+             "changed fields": change_line(c).partition(": ")[2]} for c in summary.first_changes]
+    total = sum(n for actions in summary.changes.values() for n in actions.values())
+    shown = f"the first {len(rows)} of {total} shown; " if total > len(rows) else ""
+    description = (f"run {summary.run_id} changed {total} record(s): {counts_line(summary.changes) or 'none'} · "
+                   f"{shown}all: pmsync changes --run {summary.run_id} --integration {summary.integration}")
+    return rows or [{"record": None, "source id": None, "action": "no record changed", "changed fields": ""}], description
+
+
+def publish_changes(summary: RunSummary, key: str) -> None:
+    rows, description = changes_table(summary)
+    create_table_artifact(key=key, table=rows, description=description)
 
 
 def snapshot_page(reports_url: str, integration: str, snapshot_id: int) -> str:
@@ -122,3 +141,4 @@ def publish_import(kind: str, summary: RunSummary, report: CheckReport | None) -
     state = f"failed: {summary.error}" if summary.error else "imported"
     create_table_artifact(key=key, table=[{"entity": e, **n} for e, n in summary.counts.items()],
                           description=f"run {summary.run_id} · {kind} · {state}")
+    publish_changes(summary, f"{key}-changes")

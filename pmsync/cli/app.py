@@ -11,7 +11,7 @@ from typer._click.exceptions import UsageError  # typer 0.29 vendors click and e
 from typer.exceptions import Abort, Exit, TyperException
 from typer.core import TyperGroup
 
-from pmsync.cli import bench, commerce, reconcile, run_history, status, workorders
+from pmsync.cli import bench, changes, commerce, reconcile, run_history, status, workorders
 from pmsync.cli.automations import automations_app
 from pmsync.cli.common import fail, fail_with
 from pmsync.cli.deploy import deploy
@@ -69,6 +69,7 @@ app.add_typer(run_history.runs_app, name="runs")
 app.command("unlock")(status.unlock)
 app.command("quality")(status.quality)
 app.command("explain")(status.explain_record)
+app.command("changes")(changes.changes)
 reconcile.register(app)
 workorders.register(app)
 commerce.register(app)

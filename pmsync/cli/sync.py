@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from pmsync.cli.bounded import bounded
+from pmsync.cli.changes import print_run_changes
 from pmsync.cli.common import EXIT_CONFIGURATION, INTEGRATION, console, fail, preflight, print_result, run_flow
 from pmsync.cli.known_integrations import check_integration_known
 
@@ -29,7 +30,9 @@ def sync_delta(
 ) -> None:
     """Everything created or updated since the last complete pass (minus the overlap)."""
     preflight(integration)
-    print_result("delta sync", run_flow("delta-sync", integration=integration, overlap_hours=overlap_hours))
+    result = run_flow("delta-sync", integration=integration, overlap_hours=overlap_hours)
+    print_result("delta sync", result)
+    print_run_changes(result["run_id"])
 
 
 @sync_app.command("now")

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, delete, select, update
 from sqlalchemy.engine import Connection
 
+from pmsync.journal import record as journal
 from pmsync.platform import among, insert_ignoring_existing, upsert
 from pmsync.reconciliation import reactivate_listed_units
 from pmsync.rules import EntityRule, Exclusion, ParentLink, RuleTable
@@ -201,7 +202,8 @@ def _write(
     connection: Connection, context: LoadContext, rule: EntityRule, ready: list[dict[str, Any]], hashes: dict[int, str | None]
 ) -> tuple[int, int, int]:
     """Insert new rows, update changed ones (their updatable columns), leave the rest; a hashed table's rows get their
-    record's hash (a hash alone that differs is written without touching the row's stamps: the row is unchanged)."""
+    record's hash (a hash alone that differs is written without touching the row's stamps: the row is unchanged).
+    Each row created or updated is journaled (its old values are the ones just read to compare)."""
     if not ready:
         return 0, 0, 0
     table = SYNCED_TABLES[rule.entity]
@@ -215,14 +217,16 @@ def _write(
     )
     existing = {row.source_id: row for row in connection.execute(query)}
     stamp = {"integration_id": context.integration_id, "last_sync_run_id": context.run_id}
-    inserts, updates, rehashed, unchanged = [], [], [], 0
+    inserts, updates, rehashed, unchanged, journaled = [], [], [], 0, []
     updatable = [name for name in compared if rule.updatable(name)]
     for row in ready:
         current = existing.get(row["source_id"])
         wanted = {"source_hash": hashes.get(row["source_id"])} if hashed else {}
         if current is None:
             inserts.append({"active": True, **row, **stamp, "created_at": context.now, "updated_at": context.now, **wanted})
+            journaled.append(journal.entry(rule.entity, row["source_id"], journal.CREATED))
         elif any(getattr(current, name) != row[name] for name in updatable):
+            journaled.append(journal.update_entry(rule.entity, row["source_id"], current, row, updatable))
             changed = {f"b_{name}": row[name] for name in updatable}
             updates.append({"b_id": current.id, "b_run": context.run_id, "b_now": context.now, **changed,
                             **{f"b_{name}": value for name, value in wanted.items()}})
@@ -246,6 +250,7 @@ def _write(
     if rehashed:
         statement = update(table).where(table.c.id == bindparam("b_id")).values(source_hash=bindparam("b_source_hash"))
         connection.execute(statement, rehashed)
+    journal.record(connection, context.run_id, context.integration_id, context.now, journaled)
     return len(inserts), len(updates), unchanged
 
 

@@ -17,6 +17,8 @@ from sqlalchemy import Engine
 
 from pmsync.identity import refuse_other_identity, registered_row, run_remedy
 from pmsync.integrations import Integration, IntegrationNotConfigured
+from pmsync.journal import record as journal
+from pmsync.journal.read import change_counts, first_changes
 from pmsync.locks import LockHeartbeat, acquire, release, renew
 from pmsync.platform import make_engine, migrate
 from pmsync.quality import run_quality, run_warned
@@ -37,6 +39,8 @@ from pmsync.settings import PlatformSettings
 from pmsync.source import PropertywareClient
 
 log = logging.getLogger("pmsync.run")
+SHOWN_CHANGES = 20
+"""How many of a run's first changes its summary (and so its Prefect artifact) carries."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,8 @@ class RunSummary:
     warned: Counter
     window_from: datetime | None
     source_requests: int
+    changes: dict[str, dict[str, int]] = field(default_factory=dict)
+    first_changes: list[dict[str, Any]] = field(default_factory=list)
 
     def result(self) -> dict:
         """What a flow returns: the run id, counts per entity and long-parked records."""
@@ -112,6 +118,7 @@ class SyncSession:
     lock_lease: timedelta | None
     named: str = ""
     holds_lock: bool = False
+    changes_retention_days: int = 90
     failure: str | None = None
     summary: RunSummary | None = field(default=None, repr=False)
 
@@ -183,7 +190,7 @@ def run_scope(
     session = SyncSession(
         None if isinstance(integration, str) else integration, client, engine, integration_id, run_id, flow, started_at,
         timedelta(hours=platform.parked_alert_hours), platform.expectations_dir, platform.quality_max_failure_share,
-        holder, lease, named=name, holds_lock=kind.takes_lock,
+        holder, lease, named=name, holds_lock=kind.takes_lock, changes_retention_days=platform.changes_retention_days,
     )
     if run_id is not None:
         log.info("run %s: %s run of integration %r started", run_id, flow, name)
@@ -248,6 +255,7 @@ def _finish(
     if session.run_id is None:
         return
     finish_run(session.engine, session.run_id, error=error, source_requests=requests)
+    journal.prune(session.engine, session.changes_retention_days, utc_now())
     with session.engine.connect() as connection:
         session.summary = RunSummary(
             session.run_id, session.flow, session.integration_name, session.started_at, utc_now(), error,
@@ -257,6 +265,7 @@ def _finish(
             session.parked_alert,
             run_quality(connection, session.run_id), run_quality(connection, session.run_id, "warning"),
             run_warned(connection, session.run_id), run_window_start(connection, session.run_id), requests,
+            change_counts(connection, session.run_id), first_changes(connection, session.run_id, SHOWN_CHANGES),
         )
     log.info("run %s %s after %d source requests", session.run_id, "failed" if error else "succeeded", requests)
     if session.summary.stale_parked:
