@@ -1,4 +1,4 @@
-"""The Reports app: one server for every integration; each one's snapshots, chart, reports, downloads and uploads."""
+"""The Reports app: one server for every integration; each one's snapshots, chart, reports, runs' changes, downloads and uploads."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from pmsync.platform import make_engine
 from pmsync.settings import ImportSettings, invalid_settings
 from reports import access
 from reports.access import ReportsRefused, check_token, host_header_is_loopback
+from reports.changes import UnknownRun, changes_router
 from reports.hardening import Hardened
 from reports.pages import not_found as _not_found
 from reports.pages import page as _page
@@ -82,7 +83,7 @@ def create_app(database_url: str, token: SecretStr | None = None, integration: s
 
     @app.exception_handler(RequestValidationError)
     async def bad_path(request: Request, error: RequestValidationError) -> Response:
-        return not_found("Snapshot and property ids are whole numbers.")
+        return not_found("Snapshot and property ids are whole numbers (as are run ids and page numbers).")
 
     @app.exception_handler(BadPropertyFilter)
     async def bad_filter(request: Request, error: BadPropertyFilter) -> Response:
@@ -91,6 +92,10 @@ def create_app(database_url: str, token: SecretStr | None = None, integration: s
     @app.exception_handler(UnknownSnapshot)
     async def unknown_snapshot(request: Request, unknown: UnknownSnapshot) -> Response:
         return not_found(str(unknown).split(";")[0])
+
+    @app.exception_handler(UnknownRun)
+    async def unknown_run(request: Request, unknown: UnknownRun) -> Response:
+        return not_found(str(unknown))
 
     @app.exception_handler(UnknownIntegration)
     async def unknown_integration(request: Request, unknown: UnknownIntegration) -> Response:
@@ -124,6 +129,7 @@ def create_app(database_url: str, token: SecretStr | None = None, integration: s
 
     integration_of = scope.dependency()
     app.include_router(snapshots_router(engine, page, integration_of), prefix=PREFIX)
+    app.include_router(changes_router(engine, page, integration_of), prefix=PREFIX)
     app.include_router(uploads_router(page, not_found, integration_of, settings), prefix=PREFIX)
     return app
 

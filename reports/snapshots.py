@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable
 from html import escape
 
 from fastapi import APIRouter, Depends, Path, Query
-from fastapi.responses import HTMLResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Engine
 
 from pmsync.export import (
@@ -15,7 +14,9 @@ from pmsync.export import (
 )
 from pmsync.export_files import download_name
 from pmsync.export_xlsx import write_workbook
+from reports.changes import recent_runs_section
 from reports.charts import deactivations_chart
+from reports.downloads import csv_download, workbook_download
 from reports.scope import integration_url
 from reports.sections import snapshot_section, snapshots_table
 
@@ -24,8 +25,6 @@ SNAPSHOT_ID = Path(ge=1, le=2**63 - 1, description="A snapshot's id (a database 
 PAGE_ROWS = 1000
 """Rows of each kind of change a page shows; the downloads hold them all."""
 PROPERTY = Query(None, description="Only this property's rows (its source id); empty for all.")
-XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-DOWNLOAD_BLOCK_BYTES = 64 * 1024
 SNAPSHOT_DOWNLOADS = ("report.csv", "deactivated-units.csv", "report.xlsx")
 """What follows `snapshots/{id}/` in a download's path (`deactivated-units.csv`: the former name of the CSV)."""
 
@@ -56,13 +55,14 @@ def snapshots_router(engine: Engine, page: Callable[..., HTMLResponse], integrat
         base = integration_url(integration).rstrip("/")
         snapshots = recent_snapshots(engine, 20, integration)
         title = f"Reconciliation reports of {integration}"
+        runs = recent_runs_section(engine, integration)
         if not snapshots:
-            return page(title, integration_nav(integration)
+            return page(title, integration_nav(integration) + runs
                         + "<p>No reconciliation has run yet (<code>pmsync reconcile</code>).</p>")
         latest, section = changes_section(integration, snapshots[0]["id"], f"{base}/", property_id)
         scope = integration if property_id is None else f"{integration}, property {property_id}"
         body = (
-            integration_nav(integration) + "<h2>Recent snapshots</h2>" + snapshots_table(snapshots, base)
+            integration_nav(integration) + runs + "<h2>Recent snapshots</h2>" + snapshots_table(snapshots, base)
             + f"<h2>Deactivations over time ({escape(scope)})</h2>"
             + deactivations_chart(deactivations_over_time(engine, integration, property_id), scope, base)
             + f'<section id="latest"><h2>Latest snapshot {int(latest["id"])}</h2>{section}</section>'
@@ -93,34 +93,20 @@ def snapshots_router(engine: Engine, page: Callable[..., HTMLResponse], integrat
 
         def chunks():
             with engine.connect() as connection:
-                for chunk in csv_chunks(iter_report(connection, found, property_id)):
-                    yield chunk.encode("utf-8")
+                yield from csv_chunks(iter_report(connection, found, property_id))
 
-        return StreamingResponse(chunks(), media_type="text/csv; charset=utf-8", headers={
-            "Content-Disposition": f'attachment; filename="{filename(found, property_id, "csv")}"'})
+        return csv_download(chunks, filename(found, property_id, "csv"))
 
     @router.get("/snapshots/{snapshot_id}/report.xlsx")
     def snapshot_xlsx(integration: str = of_integration, snapshot_id: int = SNAPSHOT_ID, property: str | None = PROPERTY) -> Response:
         property_id = property_filter(property)
         found = resolve(integration, snapshot_id)
-        workbook = tempfile.TemporaryFile(prefix="pmsync-report-", suffix=".xlsx")
-        try:
+
+        def write(workbook):
             with engine.connect() as connection:
                 write_workbook(connection, found, workbook, property_id)
-            size = workbook.tell()
-            workbook.seek(0)
-        except BaseException:
-            workbook.close()
-            raise
 
-        def blocks():
-            with workbook:
-                while block := workbook.read(DOWNLOAD_BLOCK_BYTES):
-                    yield block
-
-        return StreamingResponse(blocks(), media_type=XLSX_MEDIA_TYPE, headers={
-            "Content-Disposition": f'attachment; filename="{filename(found, property_id, "xlsx")}"',
-            "Content-Length": str(size)})
+        return workbook_download(write, filename(found, property_id, "xlsx"))
 
     return router
 

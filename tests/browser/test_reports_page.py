@@ -1,5 +1,5 @@
 """The Reports page in real headless Chromium: the integrations to pick from, each one's own page, the latest snapshot's
-units, the chart, the property filter, both downloads (CSV and Excel), the token sign-in and sign-out, and a former
+units, the chart, the property filter, both downloads (CSV and Excel), a run's Changes page, the token sign-in and sign-out, and a former
 snapshot link; a screenshot of each page is kept under test-artifacts/screenshots/."""
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ LATEST_ROWS = "return [...document.querySelectorAll('#latest #deactivated-units 
 CHART_BARS = "return [...document.querySelectorAll('#deactivations-chart a.bar')].map(a => [a.dataset.snapshot, a.dataset.units])"
 INTEGRATION_LINKS = "return [...document.querySelectorAll('#integrations a')].map(a => [a.textContent, a.getAttribute('href')])"
 SNAPSHOT_IDS = "return [...document.querySelectorAll('#snapshots tbody tr')].map(r => r.cells[0].textContent)"
+RUN_CHANGES = "return [...document.querySelectorAll('#changes tbody tr')].map(r => [...r.cells].slice(0, 3).map(c => c.textContent))"
 UTC_MOMENT = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
 
 
@@ -96,6 +97,10 @@ def test_the_reports_page_shows_the_latest_snapshot_its_chart_both_downloads_and
         screenshot("index-filtered-by-property")
         filtered_url = browser.current_url()
         filtered = browser.run(LATEST_ROWS)
+        browser.click("#runs a.changes")
+        browser.wait_for("#changes")
+        screenshot("run-changes")
+        run_changes = browser.run(RUN_CHANGES), browser.current_url()
         browser.click("#all-integrations")
         browser.wait_for("#integrations")
         browser.click('#integrations a[href="/integrations/acme/"]')
@@ -130,6 +135,8 @@ def test_the_reports_page_shows_the_latest_snapshot_its_chart_both_downloads_and
     assert names['=HYPERLINK("http://x","y")'] == "s", "a formula-like name is text in the workbook"
     assert sorted(str(cell.value) for cell in sheet["E"][1:]) == sorted(map(str, synced[2:4]))
     assert filtered_url.endswith(f"/integrations/default/?property={chosen_property}")
+    assert sorted(run_changes[0]) == sorted(["unit", str(unit), "deactivated"] for unit in synced[2:4]), "the newest run's"
+    assert run_changes[1].endswith("/changes") and "/integrations/default/runs/" in run_changes[1]
     assert sorted(tuple(row) for row in filtered) == [row for row in expected if row[0] == chosen_property]
 
 

@@ -63,6 +63,7 @@ ROWS: dict[str, list[Bad]] = {
     "workorder show": [Bad(("WO-x",), EXIT_CONFIGURATION, "'WO-x' names no work order")],
     "workorder list": [Bad(("--status", "bogus"), EXIT_CONFIGURATION, "'bogus' is no sync status")],
     "explain": [Bad(("widget", "1"), EXIT_CONFIGURATION, "unknown entity 'widget'; use one of: property, unit")],
+    "changes": [Bad(("--since", "yesterdayish"), EXIT_CONFIGURATION, "--since 'yesterdayish' is not a time: give 24h")],
     "runs": [Bad(("--integration", "acme-typo"), EXIT_CONFIGURATION, NOT_ON_PLATFORM)],
     "runs show": [Bad(("999",), EXIT_OTHER, "no run 999 on the platform")],
     "state": [Bad(("--integration", "acme-typo"), EXIT_CONFIGURATION, NOT_ON_PLATFORM)],
