@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import Engine, func, null, select, union
 from sqlalchemy.engine import Connection
 
-from pmsync.reconciliation import DEACTIVATED, DELETED, REACTIVATED
+from pmsync.deactivation_reasons import DEACTIVATED, DELETED, REACTIVATED
 from schemas.tables import (
     integrations,
     properties,

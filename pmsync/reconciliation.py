@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, Table, bindparam, exists, select, update
 from sqlalchemy.engine import Connection
 
+from pmsync.deactivation_reasons import DEACTIVATED, DELETED, REACTIVATED
 from pmsync.journal import record as journal
 from pmsync.platform import among
 from pmsync.rules import Stream
@@ -17,9 +18,6 @@ from pmsync.source import SourcePage, SourceUnavailable
 from schemas.records import SourceRecord
 from schemas.tables import integrations, properties, property_logs, snapshot_deactivated_units, units
 
-DELETED = "deleted_in_source"
-DEACTIVATED = "deactivated_in_source"
-REACTIVATED = "active in the source again"
 
 
 class ListedRecord(SourceRecord):

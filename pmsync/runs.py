@@ -50,7 +50,8 @@ def ensure_integration(connection: Connection, integration: Integration) -> int:
 
 
 def start_run(
-    engine: Engine, integration_id: int, flow: str, entities: list[str], window: tuple[datetime | None, datetime | None]
+    engine: Engine, integration_id: int, flow: str, entities: list[str], window: tuple[datetime | None, datetime | None],
+    flow_run_id: str | None = None,
 ) -> int:
     with engine.begin() as connection:
         run_id = connection.execute(
@@ -62,6 +63,7 @@ def start_run(
                 window_start=window[0],
                 window_end=window[1],
                 source_requests=0,
+                prefect_flow_run_id=flow_run_id,
             )
         ).inserted_primary_key[0]
         connection.execute(

@@ -93,3 +93,16 @@ def print_run_changes(run_id: int) -> None:
     integration, _ = integration_of_run(engine, run_id)
     for line in run_change_lines(engine, run_id, integration, FORCED_SYNC_SHOWN):
         console.print(line, highlight=False, soft_wrap=True)
+
+
+def run_of_flow_run(flow_run_id: str) -> int | None:
+    """The pmsync run a Prefect flow run made, in the platform database this command is configured with."""
+    from sqlalchemy import select
+
+    from pmsync.platform import make_engine
+    from pmsync.platform_settings import PlatformSettings
+    from schemas.tables import sync_runs
+
+    with make_engine(PlatformSettings().database_url).connect() as connection:
+        return connection.execute(select(sync_runs.c.id).where(sync_runs.c.prefect_flow_run_id == flow_run_id)
+                                  .order_by(sync_runs.c.id.desc()).limit(1)).scalar()

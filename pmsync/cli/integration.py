@@ -68,7 +68,6 @@ def add(
         existing = block_id(name)
     except Exception as failure:  # the server's failure still ends in one line and its exit code
         fail_with(failure)
-    prepare_or_fail(root, PROJECT_FILE)  # a fresh server: pmsync's block types and work pool, as `pmsync deploy` does
     if existing is not None and not overwrite:
         fail(f"a Propertyware Integration block named {name!r} exists already; pass --overwrite to replace its "
              "settings, or pick another name", EXIT_CONFIGURATION)
@@ -80,6 +79,7 @@ def add(
                                           "record again)")
         except Exception as failure:  # the refusal, or the platform's failure, ends in one line and its exit code
             fail_with(failure)
+    prepare_or_fail(root, PROJECT_FILE)  # a fresh server: pmsync's block types and work pool, as `pmsync deploy` does
     saved = _save(block, name, overwrite)
     console.print(f"{'updated' if existing else 'saved'} block propertyware-integration/{name}", highlight=False,
                   soft_wrap=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from pmsync.cli.bounded import bounded
-from pmsync.cli.changes import print_run_changes
+from pmsync.cli.changes import print_run_changes, run_of_flow_run
 from pmsync.cli.common import EXIT_CONFIGURATION, INTEGRATION, console, fail, preflight, print_result, run_flow
 from pmsync.cli.known_integrations import check_integration_known
 
@@ -18,6 +18,10 @@ def sync_initial(integration: str | None = INTEGRATION) -> None:
     """Full pull of properties, units, leases, residents and work orders into the platform."""
     preflight(integration)
     print_result("initial sync", run_flow("initial-sync", integration=integration))
+
+
+WAIT_POLL_SECONDS = 2.0
+"""How often `sync now --wait` asks the Prefect server whether its run has ended."""
 
 
 @sync_app.command("delta")
@@ -39,6 +43,8 @@ def sync_delta(
 def sync_now(
     integration: str | None = INTEGRATION,
     local: bool = typer.Option(False, "--local", help="Run the delta sync in this process instead of on a worker."),
+    wait: bool = typer.Option(False, "--wait", help="Wait until the queued run ends (behind a running sync of the "
+                              "integration too), then print what it changed; a run that does not complete exits 1."),
 ) -> None:
     """A forced delta sync now: triggers the integration's `delta-sync/now-<integration>` deployment (`pmsync deploy`),
     else `delta-sync/now`; it waits in Prefect (Scheduled, AwaitingConcurrencySlot) while a sync of the integration
@@ -74,6 +80,27 @@ def sync_now(
         fail(f"no {FORCED_SYNC} deployment on the Prefect server; deploy first (`pmsync deploy`) or use --local")
     watch = f"{PREFECT_UI_URL.value()}/runs/flow-run/{run.id}" if PREFECT_UI_URL.value() else f"prefect flow-run inspect {run.id}"
     console.print(f"forced sync queued as flow run {run.name} ({run.id}); watch it at {watch}", highlight=False, soft_wrap=True)
+    if wait:
+        _print_changes_when_done(run.id)
+
+
+def _print_changes_when_done(flow_run_id) -> None:
+    """Wait for the queued flow run to end, then print what its pmsync run changed (from the platform database this
+    command is configured with: the worker's, when they share it)."""
+    import time
+
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        while not (state := client.read_flow_run(flow_run_id).state) or not state.is_final():
+            time.sleep(WAIT_POLL_SECONDS)
+    if not state.is_completed():
+        fail(f"the forced sync ended {state.name}: {state.message or 'see its logs in the Prefect UI'}")
+    run_id = run_of_flow_run(str(flow_run_id))
+    if run_id is None:
+        fail("the forced sync completed, but this machine's platform database (PMSYNC_DATABASE_URL) has no run of it; "
+             "run `pmsync changes` where the worker's database is")
+    print_run_changes(run_id)
 
 
 @sync_app.command("leases")

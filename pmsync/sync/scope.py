@@ -181,7 +181,8 @@ def run_scope(
             if entities is None and isinstance(integration, str):
                 raise ValueError(f"a {flow} run of integration {name!r} by name needs its entities")
             entities = entities if entities is not None else integration.rules.entities()
-            run_id = start_run(engine, integration_id, flow, entities, (None, started_at if kind.windowed else None))
+            run_id = start_run(engine, integration_id, flow, entities, (None, started_at if kind.windowed else None),
+                               flow_run_id)
         client = None if isinstance(integration, str) else integration.open_client()
     except BaseException:
         _let_go(engine, name, holder, heartbeat)

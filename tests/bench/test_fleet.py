@@ -21,7 +21,7 @@ def test_fleet_bench_syncs_every_integration_and_reports_it(tmp_path, report_mea
         assert phase.peak_connections > 0 and phase.seconds > 0
         assert len(phase.peak_rss_mb) == 1 and phase.peak_rss_mb[0] > 50
         assert phase.cpu_seconds["workers"] > 0 and phase.cpu_seconds["prefect server"] > 0
-    assert result.deployments == 9 * INTEGRATIONS + 2, "nine per integration, and enroll and retire once"
+    assert result.deployments == 9 * INTEGRATIONS + 3, "nine per integration; enroll, retire and work-order-push/changed once"
     assert result.platform_units == {"1": result.expected_units}
     assert set(result.expected_units) == set(names) and all(0 < n <= UNITS for n in result.expected_units.values())
 

@@ -100,7 +100,7 @@ def test_a_company_added_and_removed_by_the_cli_and_by_its_block(no_scheduled_ru
         assert listed.returncode == 0 and re.search(rf"{NAME}\s*│\s*yes\s*│\s*active", listed.stdout), listed.stdout + listed.stderr
 
         started = time.monotonic()
-        kept = platform_limits | check_the_first_hour(env, sources[OTHER], engine, reports_url, reports)
+        kept = platform_limits | check_the_first_hour(env, source, sources[OTHER], engine, reports_url, reports)
         report_measurement(f"e2e lifecycle: first hour's second `integration add`, a run now, two reconciliations and their "
                            f"Reports pages in {time.monotonic() - started:.1f} s")
 
@@ -169,16 +169,20 @@ def queued(done: subprocess.CompletedProcess) -> str:
     return found.group(1)
 
 
-def check_the_first_hour(env: dict[str, str], other: SandboxServer, engine: sa.Engine, reports_url: str,
-                         reports: subprocess.Popen) -> set[str]:
+def check_the_first_hour(env: dict[str, str], source: SandboxServer, other: SandboxServer, engine: sa.Engine,
+                         reports_url: str, reports: subprocess.Popen) -> set[str]:
     """Issue 25: OTHER added by the CLI next to dune, a run now of dune, then each company's reconciliation, whose
     artifacts (read from the API, as the UI shows them) link a page of the one Reports server naming that company and
     its snapshot, not the other's. Returns OTHER's concurrency limits, which stay to the end."""
     added = add(env, OTHER, other)
     assert added.returncode == 0, added.stdout[-3000:] + added.stderr[-3000:]
     assert f"deployed {PER_INTEGRATION} deployments for 1 integration(s): {OTHER}" in added.stdout
-    now = pmsync(env, "sync", "now", "--integration", NAME)
+    lease = next(iter(source.store.records("leases")))
+    source.store.update("leases", lease["id"], baseRent=round(float(lease.get("baseRent") or 0) + 11.5, 2))
+    now = pmsync(env, "sync", "now", "--integration", NAME, "--wait")
     assert now.returncode == 0, now.stdout[-3000:] + now.stderr[-3000:]
+    assert re.search(r"^run \d+ changed 1 record\(s\): lease updated 1$", now.stdout, re.MULTILINE), now.stdout
+    assert re.search(rf"^  lease {lease['id']} updated: .*base_rent", now.stdout, re.MULTILINE), now.stdout
     for run_id, name in ((queued(added), OTHER), (queued(now), NAME)):
         run = final(env, run_id)
         assert run["state_type"] == "COMPLETED" and run["parameters"] == {"integration": name}, (run["name"], run["state"])

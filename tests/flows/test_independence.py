@@ -196,10 +196,12 @@ def check_runs_command_shows_each_integration_alone(env: dict[str, dict[str, str
         assert [(run["id"], run["integration"], run["status"]) for run in json.loads(as_json.stdout)] == [
             (run.id, name, run.status) for run in reversed(runs[name])
         ]
-        titles = [line.strip() for line in as_table.stdout.splitlines() if line.strip().startswith("run ")]
-        assert [title.split(" · ")[2] for title in titles] == [name] * len(runs[name]), as_table.stdout
-        newest = runs[name][-1]
-        assert f"run {newest.id} · {newest.flow} · {name} · {newest.status}" in as_table.stdout
+        header, *lines = as_table.stdout.splitlines()[:-1]  # a line per run, newest first (run, flow, integration, …)
+        assert as_table.stdout.splitlines()[-1] == "a run's counts per entity, reasons and error: pmsync runs show ID"
+        assert header.split()[:3] == ["run", "flow", "integration"], as_table.stdout
+        assert [line.split()[:3] for line in lines] == [[str(run.id), run.flow, name] for run in reversed(runs[name])], \
+            as_table.stdout
+        assert runs[name][-1].status in lines[0].split(), as_table.stdout
 
 
 def test_first_runs_of_several_integrations_at_once_migrate_a_fresh_platform_once(platform_url, platform_engine):
