@@ -7,7 +7,7 @@ from datetime import timedelta
 from functools import cache
 from pathlib import Path
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 log = logging.getLogger("pmsync.settings")
@@ -71,3 +71,15 @@ class IntegrationNameSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PMSYNC_", extra="ignore", hide_input_in_errors=True)
 
     integration_name: str = "default"
+
+
+def invalid_settings(invalid: ValidationError, prefix: str = "PMSYNC_") -> str:
+    """What is wrong with PMSYNC_* settings (or a block's fields, with no prefix), naming each variable and never
+    its value (it may be a secret)."""
+    problems = []
+    for error in invalid.errors(include_url=False, include_input=False, include_context=False):
+        field = "_".join(str(part) for part in error["loc"])
+        variable = f"{prefix}{field.upper()}" if prefix else field
+        message = error["msg"].removeprefix("Value error, ")
+        problems.append(message if variable in message else f"{variable}: {message}")
+    return "; ".join(problems)

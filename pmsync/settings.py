@@ -11,7 +11,7 @@ from pathlib import Path
 from pydantic import SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from pmsync.platform_settings import IntegrationNameSettings, PlatformSettings
+from pmsync.platform_settings import IntegrationNameSettings, PlatformSettings, invalid_settings
 from pmsync.source.base_url import check_base_url
 from pmsync.source.budget import DEFAULT_CONCURRENCY, DEFAULT_MAX_REQUESTS_PER_SECOND, check_concurrency, check_request_rate
 from pmsync.source.exchange import (DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_REQUEST_DEADLINE_SECONDS, check_deadline,
@@ -28,18 +28,6 @@ CREDENTIAL_VARIABLES = {
     "pw_client_secret": "PMSYNC_PW_CLIENT_SECRET",
     "pw_system_id": "PMSYNC_PW_SYSTEM_ID",
 }
-
-
-def invalid_settings(invalid: ValidationError, prefix: str = "PMSYNC_") -> str:
-    """What is wrong with PMSYNC_* settings (or a block's fields, with no prefix), naming each variable and never
-    its value (it may be a secret)."""
-    problems = []
-    for error in invalid.errors(include_url=False, include_input=False, include_context=False):
-        field = "_".join(str(part) for part in error["loc"])
-        variable = f"{prefix}{field.upper()}" if prefix else field
-        message = error["msg"].removeprefix("Value error, ")
-        problems.append(message if variable in message else f"{variable}: {message}")
-    return "; ".join(problems)
 
 
 def credential_problem(value: str | SecretStr) -> str | None:

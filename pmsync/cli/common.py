@@ -205,13 +205,13 @@ def open_platform() -> Engine:
     """The platform database of PMSYNC_DATABASE_URL, migrated only when its schema is behind; a SQLite file that does
     not exist is not created (its callers read, or change what a sync made): exit 2 saying so."""
     from pmsync.platform import PlatformDatabaseMissing, make_engine, migrate, require_platform_database
-    from pmsync.platform_settings import PlatformSettings
+    from pmsync.preflight import ConfigurationError, checked_platform_settings
 
-    url = PlatformSettings().database_url
     try:
+        url = checked_platform_settings().database_url
         require_platform_database(url)
-    except PlatformDatabaseMissing as missing:
-        fail(str(missing), EXIT_CONFIGURATION)
+    except (ConfigurationError, PlatformDatabaseMissing) as refused:
+        fail(str(refused), EXIT_CONFIGURATION)
     engine = make_engine(url)
     migrate(engine)
     return engine

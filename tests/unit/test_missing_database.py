@@ -52,3 +52,17 @@ def test_a_relative_sqlite_path_is_named_where_it_would_be(tmp_path):
         f"error: no platform database at {tmp_path / 'pmsync.db'}; run a sync first or set PMSYNC_DATABASE_URL"
     )
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("setting, line", [
+    ({"PMSYNC_DATABASE_URL": "notaurl"},
+     "error: PMSYNC_DATABASE_URL is not a database URL (e.g. sqlite:///pmsync.db or postgresql://USER@HOST/DB)"),
+    ({"PMSYNC_CHANGES_RETENTION_DAYS": "0"},
+     "error: PMSYNC_CHANGES_RETENTION_DAYS must be at least 1 (days each run's change journal is kept)"),
+], ids=["database-url", "retention"])
+@pytest.mark.parametrize("command", [("runs",), ("changes",), ("workorder", "list")], ids=" ".join)
+def test_a_read_only_command_with_a_malformed_platform_setting_names_it_in_one_line(tmp_path, command, setting, line):
+    done = run_pmsync(*command, env={"PMSYNC_DATABASE_URL": f"sqlite:///{tmp_path / 'platform.db'}", **setting})
+
+    assert (done.returncode, done.stderr.splitlines(), done.stdout) == (2, [line], ""), (done.stdout + done.stderr)[-2000:]
+    assert list(tmp_path.iterdir()) == []
