@@ -1,5 +1,6 @@
 """The change journal's cost on the 1 % delta, measured A/B: deltas with and without journaling, interleaved on one
-portfolio, so a busy machine weighs on both alike (`python -m bench.journal_cost --units 100000`)."""
+portfolio, so a busy machine weighs on both alike. `make bench` runs it on each portfolio it measures; alone:
+`python -m bench.journal_cost --units 100000`."""
 
 from __future__ import annotations
 
@@ -14,13 +15,60 @@ from bench.portfolio import CHANGED_ENTITIES, POSTGRES_URL, change_source, drop_
 from bench.processes import start_sandbox
 from pmsync.journal import record as journal
 
-ROUNDS = 4
+ROUNDS = 6
+JOURNAL = "journal"
+NO_JOURNAL = "no journal"
+Samples = dict[str, list[tuple[float, float, float]]]
+"""{"journal": [(wall s, CPU s, s inside the journal's writes)…], "no journal": […]}, one per round, in round order."""
 
 
-def measure(units: int, database: str, rounds: int, postgres_url: str, progress=print) -> dict[str, list[tuple]]:
-    """{"journal": [(wall s, CPU s, s inside the journal's writes)…], "no journal": […]}: one 1 % delta each per round,
-    in alternating order."""
-    samples: dict[str, list[tuple]] = {"journal": [], "no journal": []}
+def measure_synced(root_url: str, platform_url: str, rounds: int = ROUNDS, share: float = 0.01, progress=print) -> Samples:
+    """A/B deltas in this process on a portfolio already synced into `platform_url` from the sandbox at `root_url`:
+    each round touches `share` of the changed entities before each of its two deltas (a new sample each time: touching
+    a record twice within a second would not change it), journaled and not, in alternating order (ABBA…). The process's environment is restored afterwards."""
+    kept_environment = dict(os.environ)
+    os.environ.update(sync_environment(platform_url, root_url, ""))
+    os.environ.pop("PREFECT_API_URL")
+    keep = journal.record
+    inside = [0.0]
+
+    def timed(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return keep(*args, **kwargs)
+        finally:
+            inside[0] += time.perf_counter() - started
+
+    samples: Samples = {JOURNAL: [], NO_JOURNAL: []}
+    try:
+        from pmsync.jobs import JOBS
+
+        change_source(root_url, "touch", CHANGED_ENTITIES, share, seed=1000)
+        JOBS["delta-sync"]()  # unmeasured: the first in-process delta pays this process's imports and warm-up
+        for round_number in range(rounds):
+            for mode in ((JOURNAL, NO_JOURNAL) if round_number % 2 == 0 else (NO_JOURNAL, JOURNAL)):
+                change_source(root_url, "touch", CHANGED_ENTITIES, share, seed=1001 + sum(map(len, samples.values())))
+                journal.record = timed if mode == JOURNAL else _not_journaled
+                inside[0] = 0.0
+                wall, cpu = time.perf_counter(), time.process_time()
+                JOBS["delta-sync"]()
+                samples[mode].append((time.perf_counter() - wall, time.process_time() - cpu, inside[0]))
+                journal.record = keep
+                progress(f"  journal A/B round {round_number + 1} {mode}: {samples[mode][-1][0]:.2f} s wall, "
+                         f"{samples[mode][-1][1]:.2f} s CPU, {inside[0]:.3f} s writing the journal")
+    finally:
+        journal.record = keep
+        os.environ.clear()
+        os.environ.update(kept_environment)
+    return samples
+
+
+def _not_journaled(*args, **kwargs) -> None:
+    return None
+
+
+def measure(units: int, database: str, rounds: int, postgres_url: str, progress=print) -> Samples:
+    """A fresh portfolio of `units` on `database`, synced in full, then `measure_synced`."""
     with tempfile.TemporaryDirectory(prefix="pmsync-journal-cost-") as scratch:
         work = Path(scratch)
         platform_url = fresh_database(database, "pmsync_bench_journal", work, postgres_url)
@@ -34,42 +82,35 @@ def measure(units: int, database: str, rounds: int, postgres_url: str, progress=
                 progress(f"{units:,} units, {database}: initial sync")
                 JOBS["initial-sync"]()
                 JOBS["delta-sync"]()
-                keep = journal.record
-                inside = [0.0]
-
-                def timed(*args, **kwargs):
-                    started = time.perf_counter()
-                    try:
-                        return keep(*args, **kwargs)
-                    finally:
-                        inside[0] += time.perf_counter() - started
-                for round_number in range(rounds):
-                    for mode in (("journal", "no journal") if round_number % 2 == 0 else ("no journal", "journal")):
-                        change_source(root_url, "touch", CHANGED_ENTITIES, 0.01)
-                        journal.record = timed if mode == "journal" else (lambda *args, **kwargs: None)
-                        inside[0] = 0.0
-                        wall, cpu = time.perf_counter(), time.process_time()
-                        JOBS["delta-sync"]()
-                        samples[mode].append((time.perf_counter() - wall, time.process_time() - cpu, inside[0]))
-                        journal.record = keep
-                        progress(f"  round {round_number + 1} {mode}: {samples[mode][-1][0]:.2f} s wall, "
-                                 f"{samples[mode][-1][1]:.2f} s CPU, {inside[0]:.3f} s writing the journal")
+                return measure_synced(root_url, platform_url, rounds, progress=progress)
         finally:
             if database == "postgresql":
                 drop_postgres_database("pmsync_bench_journal", postgres_url)
-    return samples
 
 
-def summary(units: int, database: str, samples: dict[str, list[tuple]]) -> str:
-    """One markdown table row: medians of wall and CPU seconds with and without the journal, the overhead, and the
-    median time spent inside the journal's writes (as a share of the journaled delta's wall time)."""
-    (wall_on, cpu_on), (wall_off, cpu_off) = (
-        (statistics.median(s[0] for s in samples[mode]), statistics.median(s[1] for s in samples[mode]))
-        for mode in ("journal", "no journal")
-    )
-    writing = statistics.median(s[2] for s in samples["journal"])
-    return (f"| {units:,} | {database} | {len(samples['journal'])} | {wall_off:.2f} | {wall_on:.2f} | "
-            f"{(wall_on / wall_off - 1):+.1%} | {cpu_off:.2f} | {cpu_on:.2f} | {(cpu_on / cpu_off - 1):+.1%} | "
+def paired_overhead(samples: Samples) -> float:
+    """The median over rounds of (journaled delta ÷ the same round's unjournaled delta) − 1: each pair ran back to
+    back, so a load that comes and goes weighs on both."""
+    return statistics.median(on[0] / off[0] for on, off in zip(samples[JOURNAL], samples[NO_JOURNAL])) - 1
+
+
+def medians(samples: Samples, mode: str) -> tuple[float, float, float]:
+    """Median wall, CPU and journal-writing seconds of one mode."""
+    return tuple(statistics.median(sample[index] for sample in samples[mode]) for index in range(3))
+
+
+TABLE_HEADER = [
+    "| units | database | rounds | no journal: wall s | journal: wall s | wall (medians) | wall (paired median) | "
+    "no journal: CPU s | journal: CPU s | inside the journal's writes: s (share of the delta) |",
+    "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+]
+
+
+def table_row(units: int, database: str, samples: Samples) -> str:
+    """One markdown row of TABLE_HEADER."""
+    (wall_on, cpu_on, writing), (wall_off, cpu_off, _) = medians(samples, JOURNAL), medians(samples, NO_JOURNAL)
+    return (f"| {units:,} | {database} | {len(samples[JOURNAL])} | {wall_off:.2f} | {wall_on:.2f} | "
+            f"{(wall_on / wall_off - 1):+.1%} | {paired_overhead(samples):+.1%} | {cpu_off:.2f} | {cpu_on:.2f} | "
             f"{writing:.3f} ({writing / wall_on:.1%}) |")
 
 
@@ -80,12 +121,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=ROUNDS)
     parser.add_argument("--postgres-url", default=os.environ.get("PMSYNC_BENCH_POSTGRES_URL", POSTGRES_URL))
     arguments = parser.parse_args()
-    rows = [summary(arguments.units, database, measure(arguments.units, database, arguments.rounds, arguments.postgres_url))
+    rows = [table_row(arguments.units, database, measure(arguments.units, database, arguments.rounds, arguments.postgres_url))
             for database in arguments.databases.split(",")]
     print(f"load average {os.getloadavg()[0]:.1f}")
-    print("| units | database | rounds | no journal: wall s | journal: wall s | wall | no journal: CPU s | journal: CPU s | CPU | inside the journal's writes: s (share) |")
-    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    print("\n".join(rows))
+    print("\n".join(TABLE_HEADER + rows))
 
 
 if __name__ == "__main__":

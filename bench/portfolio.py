@@ -48,6 +48,8 @@ class PortfolioResult:
     source_records: int
     operations: list[Operation] = field(default_factory=list)
     commands: list[CliCommand] = field(default_factory=list)
+    journal: dict[str, list[tuple[float, float, float]]] = field(default_factory=dict)
+    """The change journal's A/B (bench.journal_cost.Samples): 1 % deltas with and without journaling."""
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -88,12 +90,13 @@ def last_run(database_url: str, after_run_id: int) -> tuple[int, int, str]:
     return run.source_requests, int(fetched), run.status
 
 
-def change_source(root_url: str, action: str, entities: tuple[str, ...], share: float) -> int:
-    """Touch or delete a share of each entity's records through the sandbox's control API; how many changed."""
+def change_source(root_url: str, action: str, entities: tuple[str, ...], share: float, seed: int = 5) -> int:
+    """Touch or delete a share of each entity's records through the sandbox's control API (the same share for the
+    same seed); how many changed."""
     changed = 0
     for entity in entities:
-        response = requests.post(f"{root_url}{CONTROL_PATH}/records/{entity}/sample/{action}", json={"share": share},
-                                 timeout=600)
+        response = requests.post(f"{root_url}{CONTROL_PATH}/records/{entity}/sample/{action}",
+                                 json={"share": share, "seed": seed}, timeout=600)
         response.raise_for_status()
         changed += response.json()["count"]
     return changed
@@ -120,7 +123,7 @@ def measure_portfolio(units: int, database: str, work: Path, prefect_api: str, p
                       ledger: bool = True, changed_share: float = 0.01, removed_share: float = 0.005,
                       progress=print) -> PortfolioResult:
     """Floor, initial sync, delta with nothing changed, delta after `changed_share`, flow-running commands with no
-    Prefect server, reconcile after `removed_share`, read-only commands."""
+    Prefect server, reconcile after `removed_share`, read-only commands, then the change journal's A/B."""
     names = (f"pmsync_bench_floor_{units}", f"pmsync_bench_{units}")
     floor_url, platform_url = (fresh_database(database, name, work, postgres_url) for name in names)
     sandbox, root_url = start_sandbox(units, ledger, work)
@@ -154,6 +157,10 @@ def measure_portfolio(units: int, database: str, work: Path, prefect_api: str, p
                  f"{removed:,} units removed")
         progress(f"{units:,} units, {database}: read-only commands")
         result.commands += measure_read_only(env, platform_url, progress)
+        progress(f"{units:,} units, {database}: the change journal's cost, A/B in process")
+        from bench.journal_cost import measure_synced
+
+        result.journal = measure_synced(root_url, platform_url, share=changed_share, progress=progress)
     finally:
         sandbox.stop()
         if database == "postgresql":

@@ -7,6 +7,7 @@ import os
 import platform
 from pathlib import Path
 
+from bench.journal_cost import TABLE_HEADER, table_row
 from bench.portfolio import PortfolioResult
 from bench.targets import targets_section
 
@@ -66,6 +67,25 @@ def delta_shares(results: list[PortfolioResult]) -> list[str]:
             lines.append(f"- {result.units:,} units on {result.database}: the delta after changes costs "
                          f"{changed.seconds / initial.seconds:.1%} of the initial sync.")
     return lines
+
+
+def journal_section(results: list[PortfolioResult]) -> list[str]:
+    """The change journal's A/B per portfolio: 1 % deltas in this process, journaled and not, alternating."""
+    measured = [result for result in results if result.journal]
+    if not measured:
+        return []
+    return [
+        "## The change journal's cost",
+        "",
+        "After the CLI commands, each portfolio runs the delta job in the bench's own process: a warm-up delta, then "
+        "rounds of two 1 % deltas (buildings, units, leases and work orders touched before each), one journaling and "
+        "one not (the journal's write replaced by a no-op), in alternating order. \"Paired median\" is the median of "
+        "each round's journaled ÷ unjournaled wall time; \"inside the journal's writes\" is the time spent in "
+        "`pmsync.journal.record.record` (its merge SELECT and upsert) per journaled delta.",
+        "",
+        *TABLE_HEADER,
+        *(table_row(result.units, result.database, result.journal) for result in measured),
+    ]
 
 
 def write_chart(results: list[PortfolioResult], path: Path) -> None:
@@ -130,6 +150,8 @@ def write_report(results: list[PortfolioResult], command: str, path: Path, chart
         *commands_table(results),
         "",
         f"![time against portfolio size]({chart.name})",
+        "",
+        *journal_section(results),
         "",
     ]
     markdown = "\n".join(lines)

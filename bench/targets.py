@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bench.commands import READ_ONLY_COMMANDS
+from bench.journal_cost import paired_overhead
 from bench.portfolio import Operation, PortfolioResult
 
 LARGE = 100_000
@@ -16,6 +17,8 @@ CHANGED_DELTA_SHARE = 0.05
 PEAK_RSS_MB = 500.0
 FLAT_RSS_GROWTH = 1.25
 """'Flat in portfolio size': the largest size's peak RSS at most this multiple of the smallest's, per database."""
+JOURNAL_OVERHEAD = 0.10
+"""The change journal (issue 25): the 1 % delta at most 10 % slower with it than without, set at 100,000 units."""
 READ_ONLY_SECONDS = 1.0
 BEYOND_OWN_WORK_SECONDS = 5.0
 READ_ONLY_LABELS = {" ".join(args) for args in READ_ONLY_COMMANDS}
@@ -57,6 +60,11 @@ def portfolio_checks(result: PortfolioResult) -> list[Check]:
         checks.append(Check(f"{changed.name.removeprefix('delta, ')} delta against the initial sync", where,
                             f"{share:.1%}", f"≤ {CHANGED_DELTA_SHARE:.0%}" + ("" if large else f" (set at {LARGE:,})"),
                             share <= CHANGED_DELTA_SHARE if large else None))
+    if result.journal:
+        overhead = paired_overhead(result.journal)
+        checks.append(Check("the change journal's cost on the 1 % delta (A/B in process, paired median)", where,
+                            f"{overhead:+.1%}", f"≤ {JOURNAL_OVERHEAD:+.0%}" + ("" if large else f" (set at {LARGE:,})"),
+                            overhead <= JOURNAL_OVERHEAD if large else None))
     peaks = [(op.peak_rss_mb, op.name) for op in result.operations if op.peak_rss_mb]
     peaks += [(command.peak_rss_mb, command.command) for command in result.commands]
     if peaks:

@@ -114,3 +114,8 @@ def test_bench_measures_every_operation_and_judges_every_target(tmp_path):
         assert f"| {target}" in report, target
     assert (tmp_path / "scaling.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(json.loads((tmp_path / "results.json").read_text())) == 1
+    journaled, unjournaled = result.journal["journal"], result.journal["no journal"]
+    assert len(journaled) == len(unjournaled) == 6
+    assert all(writing > 0 for _, _, writing in journaled), "each journaled delta wrote the journal"
+    assert all(writing == 0 for _, _, writing in unjournaled)
+    assert "## The change journal's cost" in report and "| 60 | sqlite | 6 |" in report

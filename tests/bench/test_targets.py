@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bench.commands import CliCommand
 from bench.portfolio import Operation, PortfolioResult
-from bench.report import commands_table
+from bench.report import commands_table, journal_section
 from bench.targets import check_targets, targets_section
 
 
@@ -62,3 +62,22 @@ def test_the_report_says_missed_and_counts_every_check():
     assert "| 3.5 s | ≤ 3 s | **missed** |" in section
     rows = commands_table(results)
     assert "| 100,000 | sqlite | `pmsync workorder sync-now 3` | none configured | 2.00 | — | 2.00 | 300 |  |" in rows
+
+
+def test_the_journal_cost_is_judged_on_paired_rounds_at_100000_units():
+    """A slow round that hit both modes alike does not count against the journal; one that hit only the journaled
+    delta moves the paired median only as far as it is typical."""
+    cheap = {"journal": [(2.1, 1.0, 0.05), (9.0, 1.0, 0.05), (2.0, 1.0, 0.05)],
+             "no journal": [(2.0, 1.0, 0.0), (8.8, 1.0, 0.0), (2.0, 1.0, 0.0)]}
+    dear = {"journal": [(2.4, 1.0, 0.3), (2.5, 1.0, 0.3), (2.2, 1.0, 0.3)],
+            "no journal": [(2.0, 1.0, 0.0), (2.0, 1.0, 0.0), (2.0, 1.0, 0.0)]}
+    target = "the change journal's cost on the 1 % delta (A/B in process, paired median)"
+    small, large = (portfolio(units, initial_ratio=1.5, unchanged_s=2.0, changed_s=5.0) for units in (10_000, 100_000))
+    small.journal, large.journal = dear, cheap
+    found = verdicts([small, large])
+    assert found[(target, "10,000 units, sqlite")] is None, "set at 100,000 units"
+    assert found[(target, "100,000 units, sqlite")] is True, "+2.3 % paired median"
+    large.journal = dear
+    assert verdicts([large])[(target, "100,000 units, sqlite")] is False, "+20 % paired median"
+    section = journal_section([small, large])
+    assert "| 100,000 | sqlite | 3 | 2.00 | 2.40 | +20.0% | +20.0% | 1.00 | 1.00 | 0.300 (12.5%) |" in section
