@@ -1,0 +1,38 @@
+"""Buildium's OpenAPI document (kept beside these tests) and validators of its response schemas, $refs resolved."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+from .conftest import SpecValidators
+
+SPEC_NAME = "buildium-openapi.json"
+BUILDIUM_SPEC_URI = "urn:buildium:openapi"
+
+
+class BuildiumSpec(SpecValidators):
+    """The Propertyware validators over Buildium's document (OpenAPI 3.0: nullable, formats, enums checked)."""
+
+    def __init__(self, spec: dict):
+        from referencing import Registry
+        from referencing.jsonschema import DRAFT4
+        self.spec = spec
+        self.registry = Registry().with_resource(BUILDIUM_SPEC_URI, DRAFT4.create_resource(spec))
+
+    def validator(self, ref: str):
+        from openapi_schema_validator import OAS30Validator, oas30_format_checker
+        return OAS30Validator({"$ref": BUILDIUM_SPEC_URI + ref}, registry=self.registry,
+                              format_checker=oas30_format_checker)
+
+    def operation(self, path: str, method: str = "get") -> dict:
+        return self.spec["paths"][path][method]
+
+    def query_parameters(self, path: str) -> dict[str, dict]:
+        return {p["name"]: p["schema"] for p in self.operation(path).get("parameters", ()) if p["in"] == "query"}
+
+
+@lru_cache(maxsize=1)
+def buildium_spec() -> BuildiumSpec:
+    return BuildiumSpec(json.loads(Path(__file__).resolve().with_name(SPEC_NAME).read_text(encoding="utf-8")))
