@@ -19,13 +19,13 @@ def add_associations(gen: _AccountGenerator) -> None:
     rng, left, position = gen.rng, gen.association_units, 0
     owners: dict[int, dict] = {}
     while left > 0:
-        size = min(left, rng.randint(4, 40))
+        size = min(left, rng.randint(4, 40), max(2, gen.association_units // 3))
         left -= size
         association = {
             "Id": gen.new_id("associations"),
             "Name": f"{rng.choice(s.STREETS)} {'Condominium' if position % 2 else 'Homeowners'} Association"
                     + (" — Résidence Étoile" if position % 7 == 3 else ""),
-            "IsActive": position != 2 and rng.random() > 0.05, "Reserve": float(rng.choice((0, 5000, 25000))),
+            "IsActive": position != 1 and rng.random() > 0.05, "Reserve": float(rng.choice((0, 5000, 25000))),
             "Description": s.maybe(rng, 0.5, "Self-managed board, monthly dues", ""), "YearBuilt": s.maybe(rng, 0.3, rng.randint(1950, 2022)),
             "OperatingBankAccount": s.maybe(rng, 0.2, "Operating — First Bank"), "OperatingBankAccountId": 20 + position % 2,
             "Address": s.address(rng, position),

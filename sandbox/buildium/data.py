@@ -208,7 +208,7 @@ class _AccountGenerator:
             user_id = self.new_id("users")
             first, last = s.person_name(rng, user_id)
             company = position % 4 == 2
-            owner = {"Id": user_id, "IsCompany": company, "IsActive": position % 10 != 7,
+            owner = {"Id": user_id, "IsCompany": company, "IsActive": position != 1 and position % 10 != 7,
                      "FirstName": None if company else first, "LastName": None if company else last,
                      "PhoneNumbers": s.phones(rng, position), "Email": s.email(rng, first, last, position),
                      "AlternateEmail": None, "Comment": s.maybe(rng, 0.7, "Wants quarterly statements", ""),

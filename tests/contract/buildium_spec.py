@@ -33,6 +33,25 @@ class BuildiumSpec(SpecValidators):
         return {p["name"]: p["schema"] for p in self.operation(path).get("parameters", ()) if p["in"] == "query"}
 
 
+def honouring_nullable(node):
+    """The document with `nullable: true` allowing null where the spec writes it beside an `enum` or an `allOf`
+    (Buildium's nested objects: "Address": {"nullable": true, "allOf": [{"$ref": ...}]}). OpenAPI 3.0.3 reads
+    nullable only beside `type`, which would forbid the null those fields plainly declare."""
+    if isinstance(node, list):
+        return [honouring_nullable(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = {key: honouring_nullable(value) for key, value in node.items()}
+    if node.get("nullable") is True:
+        if "enum" in node and None not in node["enum"]:
+            node["enum"] = [*node["enum"], None]
+        if "type" not in node and ("allOf" in node or "$ref" in node):
+            inner = {key: value for key, value in node.items() if key not in ("nullable", "description")}
+            return {"anyOf": [inner, {"enum": [None]}]}
+    return node
+
+
 @lru_cache(maxsize=1)
 def buildium_spec() -> BuildiumSpec:
-    return BuildiumSpec(json.loads(Path(__file__).resolve().with_name(SPEC_NAME).read_text(encoding="utf-8")))
+    text = Path(__file__).resolve().with_name(SPEC_NAME).read_text(encoding="utf-8")
+    return BuildiumSpec(honouring_nullable(json.loads(text)))
