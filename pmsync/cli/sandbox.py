@@ -13,7 +13,8 @@ SOURCES = ("propertyware", "buildium")
 @sandbox_app.command("serve")
 def sandbox_serve(
     source: str = typer.Option("propertyware", help="Dialect to speak: propertyware or buildium."),
-    port: Optional[int] = typer.Option(None, help="Port on 127.0.0.1 (default 8765; 8766 for buildium).", show_default=False),
+    port: Optional[int] = typer.Option(None, help="Port on 127.0.0.1 (default 8765; 8766 for buildium).",
+                                       show_default=False),
     size: int = typer.Option(1000, help="Number of units in the generated portfolio."),
     seed: int = typer.Option(7, help="Seed of the deterministic data."),
     host: str = typer.Option("127.0.0.1", help="Address to bind."),
@@ -28,8 +29,9 @@ def sandbox_serve(
     if source.lower() == "buildium":
         from sandbox.buildium.runner import serve_buildium
 
-        serve_buildium(host=host, port=port or 8766, units=size, seed=seed, rate_limit=rate_limit or None)
+        serve_buildium(host=host, port=8766 if port is None else port, units=size, seed=seed,
+                       rate_limit=rate_limit or None)
         return
     from sandbox.runner import serve
 
-    serve(host=host, port=port or 8765, units=size, seed=seed, ledger=ledger)
+    serve(host=host, port=8765 if port is None else port, units=size, seed=seed, ledger=ledger)

@@ -62,7 +62,7 @@ def phones(rng: random.Random, position: int) -> list[dict] | None:
         return None
     count = 0 if position % 11 == 3 else rng.randint(1, 3)
     return [{"Number": f"({rng.randint(200, 989)}) 555-{rng.randint(0, 9999):04d}",
-             "Type": cycled(rng, PHONE_TYPES, position * 3 + i)} for i in range(count)]
+             "Type": PHONE_TYPES[(position * 3 + i) % len(PHONE_TYPES)]} for i in range(count)]
 
 
 def person_name(rng: random.Random, position: int) -> tuple[str, str]:
