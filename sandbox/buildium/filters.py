@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime, timezone
 from typing import Any, Callable
 
 from .data import UPDATED
@@ -51,7 +52,6 @@ def _updated(view: dict) -> int | None:
 
 
 def _created(view: dict) -> int | None:
-    from datetime import datetime
     text = view.get("CreatedDateTime")
     return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()) if text else None
 
@@ -93,7 +93,6 @@ def _task_filters(get: Callable[[str], Callable[[dict], Any]]) -> dict[str, Filt
 
 
 def _day(text: str | None) -> int | None:
-    from datetime import date, datetime, timezone
     if not text:
         return None
     return int(datetime.combine(date.fromisoformat(text), datetime.min.time(), timezone.utc).timestamp())

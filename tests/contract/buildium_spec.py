@@ -6,6 +6,10 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
+from openapi_schema_validator import OAS30Validator, oas30_format_checker
+from referencing import Registry
+from referencing.jsonschema import DRAFT4
+
 from .conftest import SpecValidators
 
 SPEC_NAME = "buildium-openapi.json"
@@ -16,13 +20,10 @@ class BuildiumSpec(SpecValidators):
     """The Propertyware validators over Buildium's document (OpenAPI 3.0: nullable, formats, enums checked)."""
 
     def __init__(self, spec: dict):
-        from referencing import Registry
-        from referencing.jsonschema import DRAFT4
         self.spec = spec
         self.registry = Registry().with_resource(BUILDIUM_SPEC_URI, DRAFT4.create_resource(spec))
 
-    def validator(self, ref: str):
-        from openapi_schema_validator import OAS30Validator, oas30_format_checker
+    def validator(self, ref: str) -> OAS30Validator:
         return OAS30Validator({"$ref": BUILDIUM_SPEC_URI + ref}, registry=self.registry,
                               format_checker=oas30_format_checker)
 

@@ -4,7 +4,6 @@ against the spec's schemas, paging, filters, errors, auth, the query-string limi
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests

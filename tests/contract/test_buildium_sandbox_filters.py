@@ -10,9 +10,10 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sandbox.buildium import BuildiumSandboxServer
+from sandbox.buildium import ENTITY_PATHS, BuildiumSandboxServer
+from sandbox.buildium.filters import FILTERS
 
-from .buildium_http import assert_error_body, fetch_all
+from .buildium_http import AUTH, assert_error_body, fetch_all
 from .buildium_spec import buildium_spec
 
 HTTP_SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -33,7 +34,6 @@ def sandbox():
 
 @pytest.fixture(scope="module")
 def http():
-    from .buildium_http import AUTH
     with requests.Session() as session:
         session.headers.update(AUTH)
         yield session
@@ -44,8 +44,6 @@ def ids(records: list[dict], key: str = "Id") -> list[int]:
 
 
 def test_every_filter_the_sandbox_applies_is_declared_by_the_spec_on_that_list(spec):
-    from sandbox.buildium.constants import ENTITY_PATHS
-    from sandbox.buildium.filters import FILTERS
     for entity, filters in FILTERS.items():
         declared = {name.lower() for name in spec.query_parameters(ENTITY_PATHS[entity])}
         assert set(filters) <= declared, f"{entity}: {set(filters) - declared} not in the spec"
