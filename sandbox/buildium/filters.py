@@ -141,7 +141,8 @@ FILTERS: dict[str, dict[str, Filter]] = {
                           "email": Filter("contains", _field("Email")),
                           "createddatetimefrom": Filter("since", _created), "createddatetimeto": Filter("until", _created),
                           **_window()},
-    "leasebalances": {"entitytype": Filter("enum", lambda v: "Rental", choices=("Rental", "RentalOwner")),
+    "leasebalances": {"entitytype": Filter("enum", lambda v: v.get("_owner_ids"), choices=("Rental", "RentalOwner"),
+                                           match=lambda owners, kind: kind == "Rental" or bool(owners)),
                       "entityid": Filter("int", _field("PropertyId")),
                       "leasestatuses": Filter("enum", _field("_lease_status"), array=True, choices=ACCOUNT_STATUSES),
                       "leaseids": _ids(_field("LeaseId"))},
@@ -150,3 +151,6 @@ FILTERS: dict[str, dict[str, Filter]] = {
                                                                     choices=ACCOUNT_STATUSES),
                                  "ownershipaccountids": _ids(_field("OwnershipAccountId"))},
 }
+
+OWNER_ENTITY_ID = Filter("int", _field("_owner_ids"), match=lambda owners, wanted: wanted in (owners or ()))
+"""`entityid` on the lease balances when `entitytype=RentalOwner`: a rental owner's id, not a rental's."""

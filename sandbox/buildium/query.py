@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Callable
 
-from .filters import FILTERS, Filter
+from .filters import FILTERS, OWNER_ENTITY_ID, Filter
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
@@ -104,6 +104,8 @@ def parse_list_query(entity: str, pairs: list[tuple[str, str]], sortable: set[st
     if "orderby" in grouped:
         query.order = _order(grouped["orderby"][-1], sortable)
     filters = FILTERS[entity]
+    if entity == "leasebalances" and [v.lower() for v in grouped.get("entitytype", ())] == ["rentalowner"]:
+        filters = {**filters, "entityid": OWNER_ENTITY_ID}
     for name, values in grouped.items():
         spec = filters.get(name.lower())
         if spec is not None:

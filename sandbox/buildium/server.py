@@ -46,9 +46,9 @@ class BuildiumApi:
         """The record as Buildium shows it: hidden fields dropped, a work order's task joined in."""
         shown = {key: clone(value) for key, value in record.items() if not key.startswith("_")}
         if entity == "workorders":
-            task = self.store.table("tasks").by_id.get(record["_task_id"]) or {}
+            task = self.store.table("tasks").by_id.get(record.get("_task_id")) or {}
             shown = {"Id": shown.pop("Id"), "Task": {
-                "Id": record["_task_id"], "Type": task.get("TaskType", "Todo"), "UnitId": task.get("UnitId"),
+                "Id": record.get("_task_id") or 0, "Type": task.get("TaskType", "Todo"), "UnitId": task.get("UnitId"),
                 "UnitAgreement": clone(task.get("UnitAgreement")), "Title": task.get("Title"),
                 "DueDate": task.get("DueDate"), "Priority": task.get("Priority", "Normal"),
                 "Status": task.get("TaskStatus", "New")},
@@ -61,12 +61,13 @@ class BuildiumApi:
         view = self.public(entity, record)
         view["_updated"] = record.get("_updated")
         if entity == "workorders":
-            view["_task"] = self.store.table("tasks").by_id.get(record["_task_id"]) or {}
+            view["_task"] = self.store.table("tasks").by_id.get(record.get("_task_id")) or {}
         elif entity in ("rentals", "leases"):
             view["_owner_ids"] = self._owners_of().get(record["Id"] if entity == "rentals" else record["PropertyId"], [])
         elif entity == "leasebalances":
             lease = self.store.table("leases").by_id.get(record["LeaseId"]) or {}
             view["_lease_status"] = lease.get("LeaseStatus")
+            view["_owner_ids"] = self._owners_of().get(record["PropertyId"], [])
         elif entity == "ownershipaccountbalances":
             account = self.store.table("ownershipaccounts").by_id.get(record["OwnershipAccountId"]) or {}
             view["_account_status"] = account.get("Status")

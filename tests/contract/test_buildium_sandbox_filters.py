@@ -162,6 +162,14 @@ def test_outstanding_balance_lists_leave_out_zero_balances_and_filter(sandbox, h
     active, _ = fetch_all(http, sandbox, "leasebalances", 7, leasestatuses="Active")
     assert [b["LeaseId"] for b in active] == [b["LeaseId"] for b in balances
                                              if leases[b["LeaseId"]]["LeaseStatus"] == "Active"]
+    owner = next(o for o in sandbox.store.records("rentalowners")
+                 if any(b["PropertyId"] in o["PropertyIds"] for b in balances) and len(o["PropertyIds"]) < 5)
+    owned, _ = fetch_all(http, sandbox, "leasebalances", 7, entitytype="RentalOwner", entityid=owner["Id"])
+    assert owned and [b["LeaseId"] for b in owned] == [
+        b["LeaseId"] for b in balances if b["PropertyId"] in owner["PropertyIds"]]
+    rental = balances[0]["PropertyId"]
+    of_rental, _ = fetch_all(http, sandbox, "leasebalances", 7, entitytype="Rental", entityid=rental)
+    assert [b["LeaseId"] for b in of_rental] == [b["LeaseId"] for b in balances if b["PropertyId"] == rental]
     accounts, _ = fetch_all(http, sandbox, "ownershipaccountbalances", 3)
     assert accounts and all(b["TotalBalance"] != 0 for b in accounts)
     association = accounts[0]["AssociationId"]
