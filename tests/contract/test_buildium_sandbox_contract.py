@@ -163,3 +163,9 @@ def test_beyond_10_requests_a_second_per_client_id_answers_429_without_retry_aft
         time.sleep(1.05)
         assert get(http, limited, "/v1/vendors").status_code == 200
         assert requests.get(limited.control_url + "/health").json()["rate_limited"] >= 1
+
+
+def test_paths_are_case_sensitive_and_unknown_ones_answer_404_with_the_error_body(sandbox, http, spec):
+    for path in ("/v1/Rentals", "/V1/rentals", "/rentals", "/v1/nosuch"):
+        assert_error_body(spec, http.get(sandbox.base_url + path), 404)
+    assert_error_body(spec, http.delete(sandbox.base_url + "/v1/rentals/1000"), 405)
