@@ -183,3 +183,36 @@ def test_an_unknown_enum_value_or_a_repeated_single_parameter_answers_400(sandbo
         assert_error_body(spec, http.get(sandbox.base_url + path, params=params), 400)
     assert_error_body(spec, http.get(sandbox.base_url + "/v1/rentals", params=[("status", "Active"),
                                                                                  ("status", "InActive")]), 400)
+
+
+@HTTP_SETTINGS
+@given(data=st.data())
+def test_rental_filters_combine_as_all_of(sandbox, http, data):
+    rentals = sandbox.store.records("rentals")
+    params, keep = {}, []
+    if data.draw(st.booleans()):
+        chosen = data.draw(st.lists(st.sampled_from([r["Id"] for r in rentals]), min_size=1, max_size=6, unique=True))
+        params["propertyids"], keep = chosen, keep + [lambda r: r["Id"] in chosen]
+    if data.draw(st.booleans()):
+        status = data.draw(st.sampled_from(("Active", "InActive")))
+        params["status"], keep = status, keep + [lambda r: r["IsActive"] == (status == "Active")]
+    if data.draw(st.booleans()):
+        types = data.draw(st.lists(st.sampled_from(("Residential", "Commercial")), min_size=1, unique=True))
+        params["types"], keep = types, keep + [lambda r: r["RentalType"] in types]
+    listed, _ = fetch_all(http, sandbox, "rentals", 4, **params)
+    assert ids(listed) == [r["Id"] for r in rentals if all(test(r) for test in keep)]
+
+
+@HTTP_SETTINGS
+@given(data=st.data())
+def test_ownership_account_filters_combine_as_all_of(sandbox, http, data):
+    accounts = sandbox.store.records("ownershipaccounts")
+    associations = sorted({a["AssociationId"] for a in accounts})
+    chosen = data.draw(st.lists(st.sampled_from(associations), min_size=1, unique=True))
+    statuses = data.draw(st.lists(st.sampled_from(LEASE_STATUSES), min_size=1, unique=True))
+    delinquency = data.draw(st.lists(st.sampled_from(("NoDelinquency", "InCollections", "InForeclosure",
+                                                      "Foreclosed")), min_size=1, unique=True))
+    listed, _ = fetch_all(http, sandbox, "ownershipaccounts", 6, associationids=chosen, status=statuses,
+                          delinquencystatuses=delinquency)
+    assert ids(listed) == [a["Id"] for a in accounts if a["AssociationId"] in chosen and a["Status"] in statuses
+                           and a["DelinquencyStatus"] in delinquency]
