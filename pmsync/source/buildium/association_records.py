@@ -35,9 +35,8 @@ class AssociationRecord(BuildiumRecord):
     AssociationManager: PropertyManagerMessage | None = None
 
     def rows(self, raw: dict[str, Any]) -> list[Candidate]:
-        return [
-            property_candidate(self.id, ASSOCIATION, self.Name, self.IsActive, self.Address, self.AssociationManager, raw)
-        ]
+        manager = self.AssociationManager
+        return [property_candidate(self.id, ASSOCIATION, self.Name, self.IsActive, self.Address, manager, raw)]
 
 
 class AssociationUnitRecord(BuildiumRecord):
@@ -48,9 +47,8 @@ class AssociationUnitRecord(BuildiumRecord):
     Address: AddressMessage | None = None
 
     def rows(self, raw: dict[str, Any]) -> list[Candidate]:
-        return [
-            unit_candidate(self.id, ASSOCIATION_UNIT, self.AssociationId, ASSOCIATION, self.UnitNumber, self.Address, raw)
-        ]
+        association = self.AssociationId
+        return [unit_candidate(self.id, ASSOCIATION_UNIT, association, ASSOCIATION, self.UnitNumber, self.Address, raw)]
 
 
 class OwnershipAccountRecord(BuildiumRecord):

@@ -30,7 +30,8 @@ class OutstandingBalance(BuildiumRecord):
 
     def rows(self, raw: dict[str, Any]) -> list[Candidate]:
         aging = {name: getattr(self, name) for name in AGING}
-        return [balance_candidate(self.ENTITY, self.id, self.OF_KIND, self.TotalBalance, {**aging, "listed": True}, raw)]
+        facts = {**aging, "listed": True}
+        return [balance_candidate(self.ENTITY, self.id, self.OF_KIND, self.TotalBalance, facts, raw)]
 
     @classmethod
     def zero(cls, source_id: int) -> Candidate:

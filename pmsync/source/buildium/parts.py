@@ -147,8 +147,8 @@ def property_candidate(
         "source_data": raw,
         "source_modified_at": None,
     }
-    return Candidate("property", source_id, columns, facts={"source_active": active, "source_kind": kind, "parent_kinds": {}},
-                     payload=raw)
+    facts = {"source_active": active, "source_kind": kind, "parent_kinds": {}}
+    return Candidate("property", source_id, columns, facts=facts, payload=raw)
 
 
 def unit_candidate(

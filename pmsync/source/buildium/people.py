@@ -1,10 +1,11 @@
-"""Buildium's rental owners and vendors (the spec's RentalOwnerMessage, VendorMessage) → owners and service providers."""
+"""Buildium's rental owners and vendors (the spec's RentalOwnerMessage, VendorMessage) → owners, service providers."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from pmsync.source.buildium.parts import (
+    OWNERS_GROUP,
     RENTAL_OWNER,
     VENDOR,
     BuildiumId,
@@ -31,7 +32,7 @@ class RentalOwnerRecord(BuildiumRecord):
 
     def rows(self, raw: dict[str, Any]) -> list[Candidate]:
         columns = {
-            "group_name": "Owners",
+            "group_name": OWNERS_GROUP,
             "first_name": self.FirstName,
             "last_name": self.LastName,
             "company": self.CompanyName,

@@ -108,7 +108,9 @@ class LeaseRecord(BuildiumRecord):
     Every tenant becomes a candidate, with the facts a rule decides on: `role` is "tenant" only for a tenant whose
     status is Current ("movedout tenant", "future tenant" otherwise), `lease_active` is whether the lease's status is
     Active (so pmsync.rules.LivesOnActiveLease excludes the others with a reason). A current tenant listed only in
-    CurrentTenants (not in Tenants) is a candidate with no status. Names and contacts come from CurrentTenants."""
+    CurrentTenants (not in Tenants) is a candidate with no status. Names and contacts come from CurrentTenants; the
+    lease's move-in is its tenants' earliest, its move-out their latest (MoveOutData); its balance comes from the
+    outstanding-balance list (balances.LeaseBalanceRecord), so a lease read leaves it as it is."""
 
     PropertyId: BuildiumId | None = None
     UnitId: BuildiumId | None = None
@@ -151,11 +153,13 @@ class LeaseRecord(BuildiumRecord):
         listed = {tenant.Id for tenant in self.Tenants or []}
         people = {tenant.Id: tenant for tenant in current}
         entries = [*(self.Tenants or []), *(LeaseTenantMessage(Id=t.Id) for t in current if t.Id not in listed)]
-        residents = [self._resident(entry, people.get(entry.Id), moves_out.get(entry.Id), active, raw) for entry in entries]
+        residents = [self._resident(entry, people.get(entry.Id), moves_out.get(entry.Id), raw) for entry in entries]
         return [lease, *residents]
 
-    def _resident(self, entry: LeaseTenantMessage, person: TenantMessage | None, move_out: Any, active: bool, raw: dict) -> Candidate:
-        person = person or TenantMessage()
+    def _resident(
+        self, entry: LeaseTenantMessage, person: TenantMessage | None, move_out: Any, raw: dict[str, Any]
+    ) -> Candidate:
+        person, active = person or TenantMessage(), self.LeaseStatus == "Active"
         role = "tenant" if entry.Status == "Current" else f"{(entry.Status or 'unlisted').lower()} tenant"
         columns = {
             "first_name": person.FirstName,
@@ -180,5 +184,5 @@ class LeaseRecord(BuildiumRecord):
             "source_kind": LEASE_TENANT,
             "parent_kinds": kinds(unit=RENTAL_UNIT, lease=LEASE),
         }
-        return Candidate("resident", entry.Id, columns, {"unit": self.UnitId, "lease": self.id, "ownership_account": None},
-                         facts, raw)
+        parents = {"unit": self.UnitId, "lease": self.id, "ownership_account": None}
+        return Candidate("resident", entry.Id, columns, parents, facts, raw)
