@@ -230,7 +230,8 @@ quarantine = Table(
 
 properties = _synced(
     "properties",
-    "One row per property (Propertyware building) per integration.",
+    "One row per property per integration: a Propertyware building, a Buildium rental or association (kind).",
+    Column("kind", String(20), nullable=False, server_default="rental"),
     Column("name", SourceText),
     Column("abbreviation", SourceText),
     *_address(),
@@ -245,7 +246,8 @@ properties = _synced(
 
 units = _synced(
     "units",
-    "One row per unit per integration.",
+    "One row per unit per integration: of a rental, or of an association (kind, as its property's).",
+    Column("kind", String(20), nullable=False, server_default="rental"),
     Column("property_id", Key, ForeignKey("properties.id"), nullable=False, index=True),
     Column("name", SourceText),
     Column("abbreviation", SourceText),
@@ -270,9 +272,24 @@ leases = _synced(
     Column("primary_contact_source_id", BigInteger),
 )
 
+ownership_accounts = _synced(
+    "ownership_accounts",
+    "One row per ownership account (an association unit's owners over one span of ownership) per integration.",
+    Column("unit_id", Key, ForeignKey("units.id"), nullable=False, index=True),
+    Column("property_id", Key, ForeignKey("properties.id"), index=True),
+    Column("status", SourceText),
+    Column("purchase_date", Date),
+    Column("sale_date", Date),
+    Column("delinquency_status", SourceText),
+    Column("owner_source_ids", Json),
+    Column("comments", SourceText),
+    Column("balance", Money),
+)
+
 residents = _synced(
     "residents",
-    "One row per resident (a lease contact who lives in the unit) per integration.",
+    "One row per resident per integration: a lease contact who lives in the unit, or an association unit's owner "
+    "(group_name 'Owners').",
     Column("unit_id", Key, ForeignKey("units.id"), nullable=False, index=True),
     Column("lease_id", Key, ForeignKey("leases.id"), index=True),
     Column("first_name", SourceText),
@@ -280,6 +297,8 @@ residents = _synced(
     Column("email", SourceText),
     Column("phone", SourceText),
     Column("role", SourceText),
+    Column("group_name", String(120)),
+    Column("ownership_account_id", Key, ForeignKey("ownership_accounts.id"), index=True),
     Column("move_in_date", Date),
     Column("move_out_date", Date),
     hashed=False,
@@ -292,6 +311,7 @@ work_orders = _synced(
     Column("unit_id", Key, ForeignKey("units.id")),
     Column("resident_id", Key, ForeignKey("residents.id")),
     Column("number", Integer),
+    Column("title", Text),
     Column("description", Text),
     Column("priority", String(20)),
     Column("status", SourceText),
