@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import SecretStr, ValidationError
@@ -51,10 +51,13 @@ class Integration:
         configured_in: str = CONFIGURED_IN_ENVIRONMENT, answer_limits: AnswerLimits = AnswerLimits(), *,
         credentials: SourceCredentials | None = None,
     ) -> None:
+        named = {key: value for key, value in (("base_url", base_url), ("client_id", client_id),
+                                                ("client_secret", client_secret), ("system_id", system_id))
+                 if value is not None}
         if credentials is None:
-            credentials = package_of(source_system).credentials(
-                base_url=base_url, client_id=client_id, client_secret=client_secret, system_id=system_id
-            )
+            credentials = package_of(source_system).credentials(**named)
+        elif named:  # dataclasses.replace(integration, base_url=…): the credentials with those fields changed
+            credentials = replace(credentials, **named)  # type: ignore[type-var]
         values: dict[str, Any] = dict(
             name=name, credentials=credentials, integration_user=integration_user, source_system=source_system,
             max_attempts=max_attempts, backoff_seconds=backoff_seconds, page_size=page_size, concurrency=concurrency,
@@ -107,10 +110,7 @@ def integration_from_environment(settings: IntegrationSettings | None = None) ->
     if settings.source_system not in RULE_TABLES:
         known = ", ".join(sorted(RULE_TABLES))
         raise IntegrationNotConfigured(f"PMSYNC_SOURCE_SYSTEM={settings.source_system!r} is unknown; use one of: {known}")
-    credentials = package_of(settings.source_system).credentials(
-        base_url=settings.pw_base_url, client_id=settings.pw_client_id, client_secret=settings.pw_client_secret,
-        system_id=settings.pw_system_id,
-    )
+    credentials = package_of(settings.source_system).credentials_from_settings(settings)
     return Integration(
         name=settings.integration_name,
         credentials=credentials,
@@ -143,9 +143,7 @@ def integration_from_block(block_name: str) -> Integration:
     if block.source_system not in RULE_TABLES:
         raise IntegrationNotConfigured(f"block {block_name!r} names an unknown rule table {block.source_system!r}")
     tuning = environment_settings()
-    credentials = package_of(block.source_system).credentials(
-        base_url=block.base_url, client_id=block.client_id, client_secret=block.client_secret, system_id=block.system_id,
-    )
+    credentials = package_of(block.source_system).credentials_from_block(block)
     return Integration(
         name=block_name,
         credentials=credentials,

@@ -4,7 +4,6 @@
 from typing import Any
 
 from pmsync.source.paging import SourcePage
-from pmsync.source.retry import RetryPolicy
 from pmsync.source.errors import (
     SourceAuthError,
     SourceDataError,
@@ -34,9 +33,14 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    """`PropertywareClient`, for older imports, loaded only when asked for (the engine never needs a vendor)."""
+    """`PropertywareClient` and `RetryPolicy`, for older imports, loaded only when asked for: the engine never needs a
+    vendor, and a command that reads only the platform loads no HTTP client."""
     if name == "PropertywareClient":
         from pmsync.source.propertyware.client import PropertywareClient
 
         return PropertywareClient
+    if name == "RetryPolicy":
+        from pmsync.source.retry import RetryPolicy
+
+        return RetryPolicy
     raise AttributeError(f"module 'pmsync.source' has no attribute {name!r}")

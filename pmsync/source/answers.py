@@ -12,7 +12,7 @@ import pydantic_core
 
 from pmsync.source.errors import SourceAuthError, SourceDataError, SourceRequestRejected
 from pmsync.source.exchange import Answer
-from pmsync.source.paging import Record, RefusedRecord
+from pmsync.source.paging import Record, RefusedRecord, refusal_error
 from schemas.source_values import SourceId, record_key
 
 USER_MESSAGE_CHARS = 200
@@ -102,15 +102,6 @@ def parse_record(body: dict[str, Any], model: type[Record], request: str, entity
     if refused:
         raise refusal_error(refused[0], request, entity)
     return records[0]
-
-
-def refusal_error(refused: RefusedRecord, request: str, entity: str) -> SourceDataError:
-    """A record its model refused, read alone, as the error that names its id and first field."""
-    (field, reason), *more = refused.problems
-    return SourceDataError(
-        f"{reason}" + (f" (and {len(more)} more problem(s))" if more else ""),
-        request=request, entity=entity, record_id=refused.key, field=field,
-    )
 
 
 MAX_TOTAL = 2**63 - 1

@@ -12,13 +12,15 @@ class OffsetDialect:
     its API; everything else (overlap, step back, progress proof, retries, the request budget) is shared.
 
     `key` is the raw field every listing is ordered by and that holds a record's id; `order` the query that orders a
-    listing on it (the paging proof needs a unique, ascending key); `auth_hint` what a 401 asks the operator to check
-    (the package's own setting names); `message_field` the field of an error body that carries the source's message."""
+    listing on it (the paging proof needs a unique, ascending key); `credential_settings` and `base_url_setting` name
+    the package's own settings where an error asks the operator to fix them (a 401, a header a credential cannot be
+    sent in, a redirect); `message_field` is the field of an error body that carries the source's message."""
 
     key: str
     order: Mapping[str, str]
     max_page: int
-    auth_hint: str
+    credential_settings: str
+    base_url_setting: str
     message_field: str
     limit_param: str = "limit"
     offset_param: str = "offset"

@@ -111,7 +111,7 @@ class HttpTransport:
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _rejection(self, answer: Answer, request: str) -> Exception:
-        return rejection(answer, request, self._scrubber.text, auth_hint=self.dialect.auth_hint,
+        return rejection(answer, request, self._scrubber.text, auth_hint=f"check {self.dialect.credential_settings}",
                          message_field=self.dialect.message_field)
 
     def _get(self, path: str, params: Mapping[str, Any], entity: str, *, session: requests.Session | None = None,
@@ -183,4 +183,4 @@ class HttpTransport:
         with self._count_lock:
             self._requests_made += 1
         return exchange(session or self._session, method, self.base_url + path, request, retry=self.retry,
-                        limits=self.limits, clock=self._clock, **kwargs)
+                        limits=self.limits, settings=self.dialect, clock=self._clock, **kwargs)

@@ -8,11 +8,12 @@ from typing import Any
 
 import requests
 
-from pmsync.source.answers import as_record_list, listing_total, parse_record, parse_records, refusal_error
+from pmsync.source.answers import as_record_list, listing_total, parse_records
 from pmsync.source.errors import SourceDataError, SourceRequestRejected
 from pmsync.source.http import HttpTransport
 from pmsync.source.listing import concurrent_pages
-from pmsync.source.paging import PageCursor, PageCut, Paginator, PageRequest, Record, SourcePage, batched_pages
+from pmsync.source.paging import (PageCursor, PageCut, Paginator, PageRequest, Record, SourcePage, batched_pages,
+                                  refusal_error)
 
 
 class OffsetClient(HttpTransport):

@@ -238,3 +238,12 @@ def _batches(pages: Iterator[SourcePage], pages_per_batch: int) -> Iterator[list
                 batch = []
     finally:
         pages.close()
+
+
+def refusal_error(refused: RefusedRecord, request: str, entity: str) -> SourceDataError:
+    """A record its model refused, read alone, as the error that names its id and first field."""
+    (field, reason), *more = refused.problems
+    return SourceDataError(
+        f"{reason}" + (f" (and {len(more)} more problem(s))" if more else ""),
+        request=request, entity=entity, record_id=refused.key, field=field,
+    )

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from pmsync.source.answers import refusal_error
-from pmsync.source.paging import PageCursor, SourcePage
+from pmsync.source.paging import PageCursor, SourcePage, refusal_error
 from schemas.records import SourceRecord
 
 if TYPE_CHECKING:
@@ -148,6 +147,12 @@ class SourcePackage(Protocol):
 
     def credentials(self, **fields: Any) -> SourceCredentials:
         """The credentials object from its fields."""
+
+    def credentials_from_settings(self, settings: Any) -> SourceCredentials:
+        """The default integration's credentials, from the PMSYNC_* environment's settings."""
+
+    def credentials_from_block(self, block: Any) -> SourceCredentials:
+        """An integration block's credentials."""
 
     def open(self, integration: Any) -> Source:
         """A source for the integration (its credentials, rule table and tuning)."""

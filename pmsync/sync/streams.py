@@ -110,7 +110,7 @@ def sync_streams(
     """Sync the streams in order (parents first): everything, or with `overlap_hours` each stream's delta window.
 
     Pipelined: while a batch of up to PAGES_PER_BATCH pages is checked and loaded, a background thread fetches the
-    next one (PMSYNC_PW_CONCURRENCY pages in flight) and no further — memory stays bounded by two batches. The last page of a stream's listing advances its high-water mark in that page's transaction.
+    next one (up to the integration's concurrency of pages in flight) and no further — memory stays bounded by two batches. The last page of a stream's listing advances its high-water mark in that page's transaction.
     `progress` (when given) hears of each stream's start and of each batch loaded."""
     windows = steps.plan_windows(session, streams, overlap_hours) if overlap_hours is not None else {}
     gate = steps.open_quality_gate(session, [entity for stream in streams for entity in stream.entities])

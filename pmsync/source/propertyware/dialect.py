@@ -11,13 +11,13 @@ from pmsync.source.protocol import Window
 
 MAX_PAGE_SIZE = 500
 
-CREDENTIAL_HINT = "check PMSYNC_PW_CLIENT_ID, PMSYNC_PW_CLIENT_SECRET and PMSYNC_PW_SYSTEM_ID or the integration block"
 
 PROPERTYWARE_DIALECT = OffsetDialect(
     key="id",
     order={"orderby": "id asc"},
     max_page=MAX_PAGE_SIZE,
-    auth_hint=CREDENTIAL_HINT,
+    credential_settings="PMSYNC_PW_CLIENT_ID, PMSYNC_PW_CLIENT_SECRET and PMSYNC_PW_SYSTEM_ID or the integration block",
+    base_url_setting="PMSYNC_PW_BASE_URL",
     message_field="userMessage",
 )
 
