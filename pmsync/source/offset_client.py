@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import requests
 
 from pmsync.source.answers import as_record_list, listing_total, parse_records
+from pmsync.source.dialect import OffsetDialect
 from pmsync.source.errors import SourceDataError, SourceRequestRejected
 from pmsync.source.http import HttpTransport
 from pmsync.source.listing import concurrent_pages
@@ -20,8 +21,8 @@ class OffsetClient(HttpTransport):
     """An HTTP transport that lists by offset in its dialect's key order; `page_size` is already checked against the
     source's cap by its package (which names its own setting)."""
 
-    def __init__(self, base_url: str, dialect: Any, headers: Mapping[str, str], secrets: Any, *, page_size: int,
-                 **options: Any) -> None:
+    def __init__(self, base_url: str, dialect: OffsetDialect, headers: Mapping[str, str], secrets: Iterable[str], *,
+                 page_size: int, **options: Any) -> None:
         super().__init__(base_url, dialect, headers, secrets, **options)
         self.page_size = page_size
 
