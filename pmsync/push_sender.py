@@ -217,4 +217,3 @@ def _look_for(writer: WorkOrderWriter, work_order: Row, change: Row) -> int | No
     if change.kind in ("note", "progress"):
         return writer.find_note(work_order.source_id, change.marker)
     return None
-

@@ -137,4 +137,3 @@ class OffsetClient(HttpTransport):
             records, raw, refused = parse_records([body], model, request, entity, self._scrubber.text,
                                                   key=self.dialect.key)
         return SourcePage(entity, request, records, raw, 1, None, refused=refused)
-
