@@ -17,6 +17,7 @@ from .ledger import post_payment
 from .query import QueryError, parse_bool
 from .slowdowns import slowdown_from_dict
 from .store import SandboxStore
+from .traffic import Traffic
 
 
 def _problem(status: int, problem: str | Exception) -> JSONResponse:
@@ -48,66 +49,7 @@ def control_router(store: SandboxStore) -> APIRouter:
         return {"status": "ok", "version": store.version, "counts": {e: store.count(e) for e in ENTITIES},
                 "most_in_flight": store.most_in_flight}
 
-    @router.get("/faults")
-    def list_faults() -> list:
-        return [fault.to_dict() for fault in store.faults]
-
-    @router.post("/faults")
-    async def add_fault(request: Request) -> Response:
-        try:
-            fault = store.inject(fault_from_dict(await _json_body(request)))
-        except (ValueError, TypeError) as exc:
-            return _problem(400, exc)
-        return JSONResponse(fault.to_dict(), status_code=201)
-
-    @router.delete("/faults")
-    def clear_faults() -> dict:
-        cleared = len(store.faults)
-        store.clear_faults()
-        return {"cleared": cleared}
-
-    @router.get("/slowdowns")
-    def list_slowdowns() -> list:
-        return store.slowdowns.listed()
-
-    @router.post("/slowdowns")
-    async def add_slowdown(request: Request) -> Response:
-        """Vendor requests that wait before they are handled: {"seconds": 5, "path": "/workorders", "method": "POST"}."""
-        try:
-            slowdown = store.slowdowns.add(slowdown_from_dict(await _json_body(request)))
-        except (ValueError, TypeError) as exc:
-            return _problem(400, exc)
-        return JSONResponse(dataclasses.asdict(slowdown), status_code=201)
-
-    @router.delete("/slowdowns")
-    def clear_slowdowns() -> dict:
-        return {"cleared": store.slowdowns.clear()}
-
-    @router.get("/requests")
-    def requests_log() -> list:
-        """Vendor requests in arrival order; `at` is when each arrived, in seconds on the sandbox's monotonic clock."""
-        with store.lock:
-            return [{"method": m, "path": p, "query": q, "at": at}
-                    for (m, p, q), at in zip(store.requests_log, store.request_times)]
-
-    @router.delete("/requests")
-    def clear_requests() -> dict:
-        with store.lock:
-            cleared = len(store.requests_log)
-            store.clear_requests_log()
-        return {"cleared": cleared}
-
-    @router.get("/writes")
-    def writes_log() -> list:
-        with store.lock:
-            return list(store.writes_log)
-
-    @router.delete("/writes")
-    def clear_writes() -> dict:
-        with store.lock:
-            cleared = len(store.writes_log)
-            store.writes_log.clear()
-        return {"cleared": cleared}
+    add_traffic_routes(router, store)
 
     @router.get("/records/{entity}/{record_id}")
     def get_record(entity: str, record_id: str) -> Response:
@@ -215,3 +157,68 @@ def control_router(store: SandboxStore) -> APIRouter:
         return JSONResponse(posted, status_code=201)
 
     return router
+
+
+def add_traffic_routes(router: APIRouter, store: Traffic) -> None:
+    """The dialect-free controls: faults, slowdowns, and the request and write logs."""
+
+    @router.get("/faults")
+    def list_faults() -> list:
+        return [fault.to_dict() for fault in store.faults]
+
+    @router.post("/faults")
+    async def add_fault(request: Request) -> Response:
+        try:
+            fault = store.inject(fault_from_dict(await _json_body(request)))
+        except (ValueError, TypeError) as exc:
+            return _problem(400, exc)
+        return JSONResponse(fault.to_dict(), status_code=201)
+
+    @router.delete("/faults")
+    def clear_faults() -> dict:
+        cleared = len(store.faults)
+        store.clear_faults()
+        return {"cleared": cleared}
+
+    @router.get("/slowdowns")
+    def list_slowdowns() -> list:
+        return store.slowdowns.listed()
+
+    @router.post("/slowdowns")
+    async def add_slowdown(request: Request) -> Response:
+        """Vendor requests that wait before they are handled: {"seconds": 5, "path": "/workorders", "method": "POST"}."""
+        try:
+            slowdown = store.slowdowns.add(slowdown_from_dict(await _json_body(request)))
+        except (ValueError, TypeError) as exc:
+            return _problem(400, exc)
+        return JSONResponse(dataclasses.asdict(slowdown), status_code=201)
+
+    @router.delete("/slowdowns")
+    def clear_slowdowns() -> dict:
+        return {"cleared": store.slowdowns.clear()}
+
+    @router.get("/requests")
+    def requests_log() -> list:
+        """Vendor requests in arrival order; `at` is when each arrived, in seconds on the sandbox's monotonic clock."""
+        with store.lock:
+            return [{"method": m, "path": p, "query": q, "at": at}
+                    for (m, p, q), at in zip(store.requests_log, store.request_times)]
+
+    @router.delete("/requests")
+    def clear_requests() -> dict:
+        with store.lock:
+            cleared = len(store.requests_log)
+            store.clear_requests_log()
+        return {"cleared": cleared}
+
+    @router.get("/writes")
+    def writes_log() -> list:
+        with store.lock:
+            return list(store.writes_log)
+
+    @router.delete("/writes")
+    def clear_writes() -> dict:
+        with store.lock:
+            cleared = len(store.writes_log)
+            store.writes_log.clear()
+        return {"cleared": cleared}

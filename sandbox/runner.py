@@ -25,7 +25,7 @@ class SandboxServer:
                  host: str = "127.0.0.1", port: int = 0, emit_nulls: bool = False):
         self.store = store if store is not None else SandboxStore(units=units, seed=seed)
         self.host = host
-        self.app = create_app(self.store, emit_nulls=emit_nulls)
+        self.app = self.create_app(emit_nulls)
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -35,6 +35,10 @@ class SandboxServer:
                                 timeout_graceful_shutdown=3)
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
+
+    def create_app(self, emit_nulls: bool):
+        """The ASGI app serving `self.store` (a sandbox of another dialect overrides this)."""
+        return create_app(self.store, emit_nulls=emit_nulls)
 
     @property
     def root_url(self) -> str:

@@ -163,11 +163,16 @@ class SandboxApp(FastAPI):
     cut_body) before any routing, at the raw ASGI level."""
 
     sandbox_store: SandboxStore
+    vendor_prefix = BASE_PATH
+    """Requests under this path prefix are the vendor's (the rest are the controls)."""
+    vendor_path_start = len(BASE_PATH)
+    """Where the vendor path of a request begins, as faults, slowdowns and the request log name it."""
 
     async def __call__(self, scope, receive, send) -> None:
         raw_path = scope.get("path", "")
-        if scope["type"] == "http" and (raw_path == BASE_PATH or raw_path.startswith(BASE_PATH + "/")):
-            path, method = raw_path[len(BASE_PATH):] or "/", scope["method"]
+        prefix = self.vendor_prefix
+        if scope["type"] == "http" and (raw_path == prefix or raw_path.startswith(prefix + "/")):
+            path, method = raw_path[self.vendor_path_start:] or "/", scope["method"]
             query = dict(parse_qsl(scope.get("query_string", b"").decode("utf-8", "replace"), keep_blank_values=True))
             self.sandbox_store.log_request(method, path, query)
             self.sandbox_store.request_began()

@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import bisect
-import json
 import random
-import threading
-import time
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from .clock import now_text, to_vendor
 from .constants import ENTITIES, PATH_ENTITIES
 from .data import FIRST_IDS, generate_portfolio
-from .faults import Fault
-from .slowdowns import Slowdowns
+from .traffic import Traffic
 
 _NESTED_ID_SEQUENCES = {"leases": ("contacts", "contacts"), "portfolios": ("owners", "owners")}
-_REQUEST_LOG_LIMIT = 100_000
 
 
 def clone(value: Any) -> Any:
@@ -37,7 +32,7 @@ class _Table:
         self.ids: list[int] = sorted(self.by_id)
 
 
-class SandboxStore:
+class SandboxStore(Traffic):
     """Records per entity sorted by id. The store takes ownership of the dicts it is given (no copy is made)."""
 
     def __init__(self, data: dict[str, list[dict]] | None = None, *, units: int = 50, seed: int = 7,
@@ -47,7 +42,7 @@ class SandboxStore:
         unknown = set(data) - set(ENTITIES)
         if unknown:
             raise KeyError(f"unknown entities: {', '.join(sorted(unknown))}")
-        self.lock = threading.RLock()
+        Traffic.__init__(self)
         self._tables = {entity: _Table(data.get(entity, [])) for entity in ENTITIES}
         self._sequences = {entity: max(table.ids[-1] + 1 if table.ids else 0, FIRST_IDS[entity])
                            for entity, table in self._tables.items()}
@@ -55,14 +50,6 @@ class SandboxStore:
             nested = [item.get("id") or 0 for r in self._tables[entity].by_id.values() for item in r.get(key) or ()]
             self._sequences[sequence] = max(max(nested, default=0) + 1, FIRST_IDS[sequence])
         self._version = 0
-        self._faults: list[Fault] = []
-        self.slowdowns = Slowdowns()
-        self.requests_log: list[tuple[str, str, dict[str, str]]] = []
-        self.request_times: list[float] = []
-        """When each request of `requests_log` arrived (time.monotonic(), this process's clock)."""
-        self.in_flight = 0
-        self.most_in_flight = 0
-        self.writes_log: list[dict[str, Any]] = []
         self.work_order_tasks: dict[int, list[dict]] = {}
         self._task_ids = 70_000_001
 
@@ -210,78 +197,10 @@ class SandboxStore:
                 self.delete(entity, record_id)
             return doomed
 
-    def log_request(self, method: str, path: str, query: dict[str, str]) -> None:
-        with self.lock:
-            self.requests_log.append((method, path, query))
-            self.request_times.append(time.monotonic())
-            if len(self.requests_log) > _REQUEST_LOG_LIMIT:
-                del self.requests_log[: len(self.requests_log) - _REQUEST_LOG_LIMIT]
-                del self.request_times[: len(self.request_times) - _REQUEST_LOG_LIMIT]
-
-    def request_began(self) -> None:
-        """A vendor request is being handled; `most_in_flight` keeps the most handled at once since the log was cleared."""
-        with self.lock:
-            self.in_flight += 1
-            self.most_in_flight = max(self.most_in_flight, self.in_flight)
-
-    def request_ended(self) -> None:
-        with self.lock:
-            self.in_flight -= 1
-
-    def log_write(self, method: str, path: str, raw_body: bytes, status: int) -> None:
-        """Every write received, in order: method, vendor path, the body as sent (parsed when JSON), our answer."""
-        try:
-            body: Any = json.loads(raw_body) if raw_body else None
-        except ValueError:
-            body = raw_body.decode("utf-8", "replace")
-        with self.lock:
-            self.writes_log.append({"method": method, "path": path, "body": body, "status": status})
-
     def next_task_id(self) -> int:
         with self.lock:
             self._task_ids += 1
             return self._task_ids - 1
-
-    def clear_requests_log(self) -> None:
-        with self.lock:
-            self.requests_log.clear()
-            self.request_times.clear()
-            self.most_in_flight = self.in_flight
-
-    def inject(self, fault: Fault) -> Fault:
-        with self.lock:
-            self._faults.append(fault)
-            return fault
-
-    def clear_faults(self) -> None:
-        with self.lock:
-            self._faults.clear()
-
-    @property
-    def faults(self) -> list[Fault]:
-        with self.lock:
-            return list(self._faults)
-
-    def pending_fault(self, path: str, method: str) -> Fault | None:
-        """The first queued fault matching the request (not consumed)."""
-        with self.lock:
-            return next((f for f in self._faults if f.matches(path, method)), None)
-
-    def consume_fault(self, fault: Fault) -> None:
-        with self.lock:
-            fault.times -= 1
-            if fault.times <= 0:
-                self._faults[:] = [f for f in self._faults if f is not fault]
-
-    def claim_fault(self, path: str, method: str, kinds: tuple[str, ...],
-                    applies: Callable[[Fault], bool] | None = None) -> Fault | None:
-        """Consumes and returns the first matching fault if it is one of `kinds` (and `applies` to this request)."""
-        with self.lock:
-            fault = self.pending_fault(path, method)
-            if fault is None or fault.kind not in kinds or (applies is not None and not applies(fault)):
-                return None
-            self.consume_fault(fault)
-            return fault
 
     def before_list_page(self, path: str) -> None:
         """Drift bookkeeping: count pages served, and apply the drift when its page comes."""

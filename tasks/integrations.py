@@ -10,7 +10,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NONE
 
 from pmsync import enrollment
-from pmsync.cli.deploy import deploy_integrations, schedule_text
+from pmsync.deployments import deploy_integrations, schedule_text
 from pmsync.identity import IntegrationNeedsRepoint
 from pmsync.integrations import integration_from_block
 from pmsync.retirement import RetirementRefused

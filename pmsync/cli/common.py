@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from pmsync.cli.one_line import one_line
+from pmsync.one_line import one_line
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -42,8 +42,8 @@ EXIT_CODES: dict[str, int] = {
     "pmsync.retirement.RetirementRefused": EXIT_CONFIGURATION,
     "pmsync.identity.IntegrationNeedsRepoint": EXIT_CONFIGURATION,
     "pmsync.enrollment.EnrollmentRefused": EXIT_CONFIGURATION,
-    "pmsync.cli.deploy.DeployMisconfigured": EXIT_CONFIGURATION,
-    "pmsync.cli.deploy.DeployFailed": EXIT_OTHER,
+    "pmsync.deployments.DeployMisconfigured": EXIT_CONFIGURATION,
+    "pmsync.deployments.DeployFailed": EXIT_OTHER,
     "reports.access.ReportsRefused": EXIT_CONFIGURATION,
     "pmsync.source.errors.SourceAuthError": EXIT_CONFIGURATION,
     "pmsync.source.errors.SourceRequestUnsendable": EXIT_CONFIGURATION,

@@ -46,7 +46,8 @@ def add(
     """Save the integration's block, reinstate it on the platform if it was removed, deploy its deployments with
     their schedules and start its initial sync. Needs a Prefect server (PREFECT_API_URL). A name the platform has bound
     to another source account is refused before anything is saved, unless --repoint."""
-    from pmsync.cli.deploy import PROJECT_FILE, deploy_integrations, print_deployed, project_root, require_prefect_server
+    from pmsync.cli.deploy import print_deployed, require_prefect_server
+    from pmsync.deployments import PROJECT_FILE, deploy_integrations, project_root
     from pmsync.cli.known_integrations import check_prefect_server
     from pmsync.cli.prefect_setup import prepare_or_fail
     from pmsync.enrollment import (

@@ -6,7 +6,7 @@ import importlib
 import inspect
 from pathlib import Path
 
-from pmsync.cli.one_line import one_line
+from pmsync.one_line import one_line
 
 BLOCKS_MODULE = "pmsync.blocks"
 REGISTER_COMMAND = f"prefect block register -m {BLOCKS_MODULE}"

@@ -22,7 +22,7 @@ from pmsync.schedules import minute_offset
 from sandbox import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_INTEGRATION_USER, SANDBOX_SYSTEM_ID
 from sandbox.faults import status_fault
 from sandbox.slowdowns import Slowdown
-from schemas.tables import sync_runs, units
+from schemas.tables import properties, sync_runs, units, work_orders
 from tests.conftest import _postgres_database
 from tests.e2e.prefect_api import (  # noqa: F401  (stop: tests/e2e/test_integration_lifecycle.py takes it from here)
     BIN, REPO, api, deployment, events_named, pmsync, prefect, python, runs_of, scheduled_runs, stop, task_run_names,
@@ -154,6 +154,9 @@ def test_deployments_queue_forced_syncs_deploy_per_integration_raise_events_and_
     started = time.monotonic()
     check_automations_apply(env)
     report_measurement(f"e2e: automations applied twice and listed in {time.monotonic() - started:.1f} s")
+    started = time.monotonic()
+    check_a_changed_work_order_starts_its_push(env, sandbox, platform_engine)
+    report_measurement(f"e2e: a work order saved with --no-push was pushed by its event's run in {time.monotonic() - started:.1f} s")
 
 
 def trigger_forced_sync(env: dict[str, str]) -> str:
@@ -259,6 +262,38 @@ def check_deploy_per_integration(env: dict[str, str], sandbox) -> None:
         assert all(datetime.fromisoformat(run["expected_start_time"]).minute == 2 + minute_offset(name) for run in scheduled)
     missing = pmsync(env, "deploy", "--integration", "no-such-block")
     assert missing.returncode == 2 and "no Propertyware Integration block named no-such-block" in missing.stderr
+
+
+def check_a_changed_work_order_starts_its_push(env: dict[str, str], sandbox, platform_engine) -> None:
+    """`pmsync workorder create --no-push` saves and announces the change; the `work-order-push/changed` trigger starts
+    one push run for that work order, a worker runs it, and the source has the work order."""
+    changed = deployment(env, "work-order-push", "changed")
+    before = {run["id"] for run in runs_of(env, [changed["id"]])}
+    with platform_engine.connect() as connection:
+        property_source_id = connection.execute(
+            sa.select(properties.c.source_id).where(properties.c.active.is_(True)).order_by(properties.c.id).limit(1)
+        ).scalar_one()
+    saved = pmsync(env, "workorder", "create", "--property", str(property_source_id), "--description",
+                   "Dripping tap in the laundry (announced by event)", "--no-push")
+    assert saved.returncode == 0, saved.stdout[-2000:] + saved.stderr[-2000:]
+    with platform_engine.connect() as connection:
+        order = connection.execute(sa.select(work_orders).order_by(work_orders.c.id.desc()).limit(1)).one()
+    assert order.description.startswith("Dripping tap") and order.source_id is None
+    worker = subprocess.Popen([str(BIN / "prefect"), "worker", "start", "--pool", "pmsync", "--name", "e2e-push"],
+                              env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 180
+        while not (done := [run for run in runs_of(env, [changed["id"]], ["COMPLETED", "FAILED", "CRASHED"])
+                            if run["id"] not in before]):
+            assert time.monotonic() < deadline, (runs_of(env, [changed["id"]]), server_log_problems(env))
+            time.sleep(1)
+    finally:
+        stop([worker])
+    [run] = done
+    assert run["state_type"] == "COMPLETED" and run["parameters"] == {"work_order_id": order.id, "integration": None}
+    with platform_engine.connect() as connection:
+        pushed = connection.execute(sa.select(work_orders).where(work_orders.c.id == order.id)).one()
+    assert pushed.sync_status == "synced" and sandbox.store.get("workorders", pushed.source_id) is not None
 
 
 def check_automations_apply(env: dict[str, str]) -> None:

@@ -14,7 +14,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from pmsync.cli.common import fail
-from pmsync.cli.one_line import BOX_DRAWING, one_line
+from pmsync.one_line import BOX_DRAWING, one_line
 
 MESSAGE = ("Deployment 'delta-sync/delta-acme' could not be created because the work pool 'pmsync' was not found on "
            "the server.")

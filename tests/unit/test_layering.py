@@ -13,7 +13,6 @@ PREFECT_ALLOWED = {
     "pmsync/cli/running.py": "starts a flow when a Prefect server is configured (or a temporary one)",
     "pmsync/cli/sync.py": "`pmsync sync now` triggers a deployment",
     "pmsync/cli/workorders.py": "`pmsync workorder create|update --no-push` announces the change as a Prefect event",
-    "pmsync/cli/deploy.py": "`pmsync deploy` reads the integration blocks on the Prefect server",
     "pmsync/cli/prefect_setup.py": "`pmsync deploy` registers the block types and creates the work pool",
     "pmsync/cli/automations.py": "`pmsync automations apply` validates and writes Prefect automations",
     "pmsync/cli/integration.py": "`pmsync integration add|remove|list` saves and deletes blocks, deploys, starts runs",
@@ -62,7 +61,7 @@ def test_the_cli_package_has_no_import_cycle():
                     f"{name} imports {sorted(names - set(modules))} from the package pmsync.cli itself; "
                     "import them from the module that defines them (pmsync.cli.common)"
                 )
-    assert not edges["pmsync.cli.common"] - {"pmsync.cli.running", "pmsync.cli.one_line"}  # one_line imports nothing of ours
+    assert not edges["pmsync.cli.common"] - {"pmsync.cli.running"}
 
     visiting: list[str] = []
     done: set[str] = set()
@@ -89,3 +88,14 @@ def test_tasks_and_flows_hold_no_sql_http_or_pandas_code():
         if found:
             offenders[path.relative_to(ROOT).as_posix()] = sorted(found)
     assert offenders == {}, "tasks/ and flows/ are the Prefect shell: move this code into pmsync/"
+
+
+def test_tasks_and_flows_never_import_the_cli():
+    """The Prefect shell wraps the library; the CLI is another shell beside it (deployment logic lives in
+    pmsync/deployments.py, not in `pmsync deploy`)."""
+    offenders = {}
+    for path in sorted([*(ROOT / "tasks").glob("*.py"), *(ROOT / "flows").glob("*.py")]):
+        found = {m for m in imported_modules(path) if m == "pmsync.cli" or m.startswith("pmsync.cli.")}
+        if found:
+            offenders[path.relative_to(ROOT).as_posix()] = sorted(found)
+    assert offenders == {}, "tasks/ and flows/ import the library, never pmsync.cli"

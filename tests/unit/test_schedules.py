@@ -18,7 +18,7 @@ from prefect.server.events.actions import RunDeployment
 from prefect.utilities.schema_tools.hydration import HydrationContext, hydrate
 from pydantic import TypeAdapter
 
-from pmsync.cli.deploy import deployment_spec
+from pmsync.deployments import deployment_spec
 from pmsync.schedules import SPREAD_MINUTES, minute_offset, staggered_cron
 from tasks.events import integration_resource
 from tasks.work_order_events import PUSH_EVENTS

@@ -1,0 +1,185 @@
+"""The work-order push's writes: POST and PUT /v1/workorders and PUT /v1/tasks/todorequests/{id}, their bodies
+checked against the spec's request schemas and their answers against its response schemas."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sandbox.buildium import SANDBOX_STAFF_USER_ID, SANDBOX_VENDOR_ID, BuildiumSandboxServer
+
+from .buildium_http import AUTH, assert_error_body
+from .buildium_spec import buildium_spec
+
+POST_BODY = "#/components/schemas/WorkOrderPostMessage"
+PUT_BODY = "#/components/schemas/WorkOrderPutMessage"
+TODO_BODY = "#/components/schemas/ToDoTaskPutMessage"
+WORK_ORDER = "#/components/schemas/WorkOrderMessage"
+TODO = "#/components/schemas/ToDoTaskMessage"
+HTTP_SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@pytest.fixture(scope="module")
+def spec():
+    return buildium_spec()
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    with BuildiumSandboxServer(units=30, seed=4, rate_limit=None) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def http():
+    with requests.Session() as session:
+        session.headers.update(AUTH)
+        yield session
+
+
+def a_unit(sandbox) -> dict:
+    return sandbox.store.records("rentalunits")[0]
+
+
+def new_order(sandbox, **task) -> dict:
+    unit = a_unit(sandbox)
+    return {"VendorId": SANDBOX_VENDOR_ID, "EntryAllowed": "Unknown", "WorkDetails": "pmsync:WO-1",
+            "Task": {"Title": "Fix the sink", "Priority": "Normal", "Status": "New",
+                     "AssignedToUserId": SANDBOX_STAFF_USER_ID, "PropertyId": unit["PropertyId"],
+                     "UnitId": unit["Id"], **task}}
+
+
+def test_a_new_work_order_creates_its_task_assigned_to_the_staff_user(sandbox, http, spec):
+    body = new_order(sandbox)
+    assert spec.errors(POST_BODY, body) == []
+    response = http.post(sandbox.base_url + "/v1/workorders", json=body)
+    assert response.status_code == 201, response.text
+    order = response.json()
+    assert spec.errors(WORK_ORDER, order) == []
+    assert order["Task"]["Type"] == "Todo" and order["Title"] == "Fix the sink" and order["Status"] == "New"
+    task = http.get(f"{sandbox.base_url}/v1/tasks/{order['Task']['Id']}").json()
+    assert spec.errors(spec.response_schema_ref("/v1/tasks/{taskId}"), task) == []
+    assert task["AssignedToUserId"] == SANDBOX_STAFF_USER_ID
+    assert task["Property"] == {"Id": a_unit(sandbox)["PropertyId"], "Type": "Rental", "Href": None}
+    assert http.get(f"{sandbox.base_url}/v1/workorders/{order['Id']}").json() == order
+    assert sandbox.store.writes_log[-1]["status"] == 201
+
+
+def test_a_work_order_on_an_existing_task(sandbox, http, spec):
+    task_id = sandbox.store.records("tasks")[0]["Id"]
+    body = {"VendorId": SANDBOX_VENDOR_ID, "EntryAllowed": "Yes", "TaskId": task_id,
+            "LineItems": [{"Quantity": 2, "UnitPrice": 45.5, "Memo": "Labor"}]}
+    assert spec.errors(POST_BODY, body) == []
+    response = http.post(sandbox.base_url + "/v1/workorders", json=body)
+    assert response.status_code == 201, response.text
+    assert response.json()["Task"]["Id"] == task_id and response.json()["Amount"] == 91.0
+
+
+@pytest.mark.parametrize("change, key", [
+    (lambda b: b.pop("VendorId"), "VendorId"),
+    (lambda b: b.pop("EntryAllowed"), "EntryAllowed"),
+    (lambda b: b.update(EntryAllowed="Maybe"), "EntryAllowed"),
+    (lambda b: b.update(VendorId="one"), "VendorId"),
+    (lambda b: b["Task"].pop("Title"), "Task.Title"),
+    (lambda b: b["Task"].update(Title=""), "Task.Title"),
+    (lambda b: b["Task"].pop("AssignedToUserId"), "Task.AssignedToUserId"),
+    (lambda b: b["Task"].update(Priority="Urgent"), "Task.Priority"),
+    (lambda b: b["Task"].update(Status="Open"), "Task.Status"),
+    (lambda b: b["Task"].update(DueDate="next week"), "Task.DueDate"),
+    (lambda b: b.update(LineItems=[{"Memo": "no quantity"}]), "LineItems[0].Quantity"),
+])
+def test_a_body_that_breaks_the_request_schema_answers_400_naming_the_field(sandbox, http, spec, change, key):
+    body = new_order(sandbox)
+    change(body)
+    assert spec.errors(POST_BODY, body) != [], "the case must break the spec's schema"
+    before = sandbox.store.count("workorders")
+    response = http.post(sandbox.base_url + "/v1/workorders", json=body)
+    assert assert_error_body(spec, response, 400)["Errors"][0]["Key"] == key
+    assert sandbox.store.count("workorders") == before
+
+
+def test_neither_or_both_of_task_and_task_id_answer_400(sandbox, http, spec):
+    body = new_order(sandbox)
+    assert_error_body(spec, http.post(sandbox.base_url + "/v1/workorders",
+                                      json={**body, "TaskId": sandbox.store.records("tasks")[0]["Id"]}), 400)
+    body.pop("Task")
+    assert_error_body(spec, http.post(sandbox.base_url + "/v1/workorders", json=body), 400)
+
+
+@pytest.mark.parametrize("change, key", [
+    (lambda b, s: b.update(VendorId=999_999), "VendorId"),
+    (lambda b, s: b["Task"].update(AssignedToUserId=s.store.records("leases")[0]["Tenants"][0]["Id"]),
+     "Task.AssignedToUserId"),
+    (lambda b, s: b["Task"].update(PropertyId=424_242), "Task.PropertyId"),
+    (lambda b, s: b["Task"].update(UnitId=s.store.records("rentalunits")[-1]["Id"] + 77), "Task.PropertyId"),
+    (lambda b, s: b.pop("Task") and b.update(TaskId=7_777_777), "TaskId"),
+])
+def test_a_reference_to_nothing_answers_422(sandbox, http, spec, change, key):
+    body = new_order(sandbox)
+    change(body, sandbox)
+    assert spec.errors(POST_BODY, body) == []
+    response = http.post(sandbox.base_url + "/v1/workorders", json=body)
+    assert assert_error_body(spec, response, 422)["Errors"][0]["Key"] == key
+
+
+def test_a_missing_or_wrong_content_type_answers_415_and_bad_json_400(sandbox, http, spec):
+    import json
+    raw = json.dumps(new_order(sandbox))
+    assert_error_body(spec, http.post(sandbox.base_url + "/v1/workorders", data=raw), 415)
+    assert_error_body(spec, http.post(sandbox.base_url + "/v1/workorders", data=raw,
+                                      headers={"Content-Type": "text/plain"}), 415)
+    assert_error_body(spec, http.post(sandbox.base_url + "/v1/workorders", data="{not json",
+                                      headers={"Content-Type": "application/json"}), 400)
+
+
+def test_put_replaces_the_whole_work_order_and_what_it_omits_is_nulled(sandbox, http, spec):
+    created = http.post(sandbox.base_url + "/v1/workorders",
+                        json={**new_order(sandbox), "VendorNotes": "Call first", "InvoiceNumber": "INV-9"}).json()
+    body = {"VendorId": SANDBOX_VENDOR_ID, "EntryAllowed": "No", "WorkDetails": "pmsync:WO-1 updated"}
+    assert spec.errors(PUT_BODY, body) == []
+    response = http.put(f"{sandbox.base_url}/v1/workorders/{created['Id']}", json=body)
+    assert response.status_code == 200, response.text
+    replaced = response.json()
+    assert spec.errors(WORK_ORDER, replaced) == []
+    assert replaced["VendorNotes"] is None and replaced["InvoiceNumber"] is None
+    assert replaced["EntryAllowed"] == "No" and replaced["Task"] == created["Task"]
+    assert_error_body(spec, http.put(f"{sandbox.base_url}/v1/workorders/{created['Id']}",
+                                     json={"EntryAllowed": "No"}), 400)
+    assert_error_body(spec, http.put(f"{sandbox.base_url}/v1/workorders/99999999", json=body), 404)
+    assert_error_body(spec, http.put(f"{sandbox.base_url}/v1/workorders/{created['Id']}", data="{}"), 415)
+
+
+@HTTP_SETTINGS
+@given(title=st.text(min_size=1, max_size=80).filter(str.strip),
+       status=st.sampled_from(("New", "InProgress", "Completed", "Deferred", "Closed")),
+       priority=st.sampled_from(("Low", "Normal", "High")))
+def test_title_status_and_priority_change_through_the_to_do_task(sandbox, http, spec, title, status, priority):
+    order = http.post(sandbox.base_url + "/v1/workorders", json=new_order(sandbox)).json()
+    task_url = f"{sandbox.base_url}/v1/tasks/todorequests/{order['Task']['Id']}"
+    current = http.get(task_url).json()
+    assert spec.errors(TODO, current) == []
+    body = {"Title": title, "TaskStatus": status, "Priority": priority, "AssignedToUserId": current["AssignedToUserId"],
+            "PropertyId": current["Property"]["Id"], "UnitId": current["UnitId"], "DueDate": "2030-01-31"}
+    assert spec.errors(TODO_BODY, body) == []
+    response = http.put(task_url, json=body)
+    assert response.status_code == 200, response.text
+    assert spec.errors(TODO, response.json()) == []
+    seen = http.get(f"{sandbox.base_url}/v1/workorders/{order['Id']}").json()
+    assert (seen["Title"], seen["Status"], seen["Priority"], seen["DueDate"]) == (title, status, priority, "2030-01-31")
+    assert (seen["Task"]["Title"], seen["Task"]["Status"], seen["Task"]["Priority"]) == (title, status, priority)
+
+
+def test_a_to_do_put_replaces_the_task_and_refuses_bad_bodies(sandbox, http, spec):
+    order = http.post(sandbox.base_url + "/v1/workorders", json=new_order(sandbox)).json()
+    task_url = f"{sandbox.base_url}/v1/tasks/todorequests/{order['Task']['Id']}"
+    body = {"Title": "Only the required", "TaskStatus": "New", "Priority": "Low",
+            "AssignedToUserId": SANDBOX_STAFF_USER_ID}
+    replaced = http.put(task_url, json=body).json()
+    assert replaced["Property"] is None and replaced["UnitId"] is None
+    assert_error_body(spec, http.put(task_url, json={**body, "TaskStatus": None}), 400)
+    assert_error_body(spec, http.put(task_url, json={**body, "AssignedToUserId": 5}), 422)
+    assert_error_body(spec, http.put(task_url, data="{}"), 415)
+    not_todo = next(t for t in sandbox.store.records("tasks") if t["TaskType"] != "Todo")
+    assert_error_body(spec, http.put(f"{sandbox.base_url}/v1/tasks/todorequests/{not_todo['Id']}", json=body), 404)
