@@ -20,7 +20,7 @@ from schemas.tables import properties, sync_runs, unapplied_records, units
 from tests.unit.shelf_source import SHELF_RULES, ShelfPackage, ShelfSource, shelf_data, shelf_integration
 
 PMSYNC = Path(__file__).resolve().parents[2] / "pmsync"
-VENDOR_PACKAGES = {"propertyware"}
+VENDOR_PACKAGES = {"propertyware", "buildium"}
 """The source packages under pmsync/source/: only they (and the registry that lists them) may name a vendor."""
 
 NOT_YET_NEUTRAL = {
