@@ -11,7 +11,8 @@ from pmsync.identity import differences, identity_of, registered_identity, regis
 from pmsync.integrations import Integration
 from pmsync.journal.read import change_line, record_history
 from pmsync.quality import record_quarantine
-from pmsync.source import PropertywareClient, SourceDataError
+from pmsync.source import SourceDataError
+from pmsync.source.protocol import Source, one_record
 from schemas.source_values import is_source_id
 from schemas.tables import SYNCED_TABLES, integrations, leases, sync_runs, sync_state, unapplied_records
 
@@ -21,7 +22,7 @@ RECENT_CHANGES = 5
 
 
 def explain(engine: Engine, integration: Integration, entity: str, source_id: int | str,
-            client: PropertywareClient | None) -> list[str]:
+            source: Source | None) -> list[str]:
     """Plain-language lines answering "why isn't this record on the platform / why didn't it change".
 
     `source_id` as the source sent it: an id no platform row can have (beyond int64, not a number) can only be in
@@ -58,7 +59,7 @@ def explain(engine: Engine, integration: Integration, entity: str, source_id: in
             )
         ).one_or_none()
         quarantined = record_quarantine(connection, integration_id, entity, source_id)
-        lease_source_id = _lease_of_resident(connection, row, held) if entity == "resident" else None
+        lease_source_id = _lease_of_resident(connection, row, held, stream) if entity == "resident" else None
         writer = connection.execute(select(sync_runs).where(sync_runs.c.id == row.last_sync_run_id)).one_or_none() if row else None
         history = record_history(connection, integration_id, entity, source_id, RECENT_CHANGES)
     lines = []
@@ -103,8 +104,8 @@ def explain(engine: Engine, integration: Integration, entity: str, source_id: in
         lines.append(f"no run has seen {entity} {source_id} for integration {integration.name!r}")
     if mark is not None:
         lines.append(f"the {stream.name} stream was last read completely up to {mark.high_water_mark:%Y-%m-%d %H:%M} UTC (run {mark.run_id})")
-    if client is not None and not bound_elsewhere:
-        lines.extend(_compare_with_source(client, integration, entity, source_id, row, lease_source_id))
+    if source is not None and not bound_elsewhere:
+        lines.extend(_compare_with_source(source, integration, entity, source_id, row, lease_source_id))
     return lines
 
 
@@ -130,16 +131,18 @@ def _explain_refused(engine: Engine, integration: Integration, entity: str, sent
             f"{quarantined.run_id}): failed {'; '.join(quarantined.expectations)} — fix it in the source"]
 
 
-def _lease_of_resident(connection, row, held) -> int | None:
+def _lease_of_resident(connection, row, held, stream) -> int | None:
+    """The source id of the lease a resident comes from: its platform row's lease, else the id of the record (of
+    `stream`, the resident's) a held resident was parked with."""
     if row is not None and row.lease_id is not None:
         return connection.execute(select(leases.c.source_id).where(leases.c.id == row.lease_id)).scalar_one_or_none()
     if held is not None and held.payload:
-        return held.payload.get("id")
+        return stream.record.raw_id(held.payload)
     return None
 
 
 def _compare_with_source(
-    client: PropertywareClient, integration: Integration, entity: str, source_id: int, row: Any, lease_source_id: int | None
+    source: Source, integration: Integration, entity: str, source_id: int, row: Any, lease_source_id: int | None
 ) -> list[str]:
     rules = integration.rules
     stream = rules.stream_of(entity)
@@ -149,11 +152,12 @@ def _compare_with_source(
     if not stream.readable_by_id:
         return [f"the source has no endpoint to read one {stream.name} record; `pmsync balance LEASE_ID` re-reads a lease's"]
     try:
-        record = client.get_one(f"{stream.path}/{record_id}", stream.record, entity=stream.name)
+        page = source.get(stream, record_id)
+        if page is None:
+            return [f"the source has no {stream.name} record {record_id} (404)"]
+        record = one_record(page)
     except SourceDataError as refused:
         return [f"source now: its record is refused by the {stream.record.__name__} model ({refused})"]
-    if record is None:
-        return [f"the source has no {stream.name} record {record_id} (404)"]
     raw = record.model_dump(mode="json", exclude_none=True)
     found = [c for c in record.candidates(raw) if c.entity == entity and c.source_id == source_id]
     if not found:

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.engine import Connection, Row
 
-from pmsync.rules import RULE_TABLES
+from pmsync.source.registry import RULE_TABLES
 from schemas.tables import integrations
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ def vendor_of(source_system: str) -> str:
 def identity_of(integration: Integration) -> SourceIdentity:
     """The identity a configuration names."""
     return SourceIdentity(vendor_of(integration.source_system), source_host(integration.base_url),
-                          integration.system_id.strip(), integration.configured_in)
+                          integration.account.strip(), integration.configured_in)
 
 
 def registered_identity(row: Any) -> SourceIdentity:

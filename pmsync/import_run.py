@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 from pmsync.csv_import import CheckReport, CsvSource, check_file, import_kind, valid_rows, write_fix_file
 from pmsync.import_files import FixUpPlace
 from pmsync.locks import IntegrationBusy
-from pmsync.rules import CSV_IMPORT_RULES
+from pmsync.rule_types import CSV_IMPORT_RULES
 from pmsync.runs import add_counts, utc_now
 from pmsync.sync.policy import LoadContext, PageOutcome, apply_candidates
 from pmsync.sync.scope import SyncSession

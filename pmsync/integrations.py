@@ -1,16 +1,18 @@
-"""An integration (one source account): its settings, resolved at the edge, and the client it opens."""
+"""An integration (one source account): its settings, resolved at the edge, and the source it opens."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from pydantic import SecretStr, ValidationError
 
-from pmsync.rules import RULE_TABLES, RuleTable
+from pmsync.rule_types import RuleTable
 from pmsync.settings import IntegrationSettings, invalid_settings
-from pmsync.source import PropertywareClient, RetryPolicy
 from pmsync.source.budget import DEFAULT_CONCURRENCY, DEFAULT_MAX_REQUESTS_PER_SECOND
 from pmsync.source.exchange import AnswerLimits
+from pmsync.source.protocol import Source, SourceCredentials
+from pmsync.source.registry import RULE_TABLES, package_of
 
 
 CONFIGURED_IN_ENVIRONMENT = "environment"
@@ -21,16 +23,15 @@ class IntegrationNotConfigured(Exception):
     """Fatal: the integration lacks settings a sync needs; set them and run again."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Integration:
     """Everything a sync needs to reach one source account, and where it is configured (the PMSYNC_* environment or
-    a block); the secret stays a SecretStr."""
+    a block). `credentials` is the source package's own settings object (its secrets stay SecretStr); the older
+    positional form (name, base_url, client_id, client_secret, system_id, integration_user) builds it through the
+    source system's package."""
 
     name: str
-    base_url: str
-    client_id: str
-    client_secret: SecretStr
-    system_id: str
+    credentials: SourceCredentials
     integration_user: str
     source_system: str = "propertyware"
     max_attempts: int = 6
@@ -39,21 +40,65 @@ class Integration:
     concurrency: int = DEFAULT_CONCURRENCY
     max_requests_per_second: float = DEFAULT_MAX_REQUESTS_PER_SECOND
     configured_in: str = CONFIGURED_IN_ENVIRONMENT
-    answer_limits: AnswerLimits = AnswerLimits()
+    answer_limits: AnswerLimits = field(default_factory=AnswerLimits)
+
+    def __init__(
+        self, name: str, base_url: str | None = None, client_id: str | None = None,
+        client_secret: SecretStr | None = None, system_id: str | None = None, integration_user: str = "",
+        source_system: str = "propertyware", max_attempts: int = 6, backoff_seconds: float = 0.5,
+        page_size: int = 500, concurrency: int = DEFAULT_CONCURRENCY,
+        max_requests_per_second: float = DEFAULT_MAX_REQUESTS_PER_SECOND,
+        configured_in: str = CONFIGURED_IN_ENVIRONMENT, answer_limits: AnswerLimits = AnswerLimits(), *,
+        credentials: SourceCredentials | None = None,
+    ) -> None:
+        named = {key: value for key, value in (("base_url", base_url), ("client_id", client_id),
+                                                ("client_secret", client_secret), ("system_id", system_id))
+                 if value is not None}
+        if credentials is None:
+            credentials = package_of(source_system).credentials(**named)
+        elif named:  # dataclasses.replace(integration, base_url=…): the credentials with those fields changed
+            credentials = replace(credentials, **named)  # type: ignore[type-var]
+        values: dict[str, Any] = dict(
+            name=name, credentials=credentials, integration_user=integration_user, source_system=source_system,
+            max_attempts=max_attempts, backoff_seconds=backoff_seconds, page_size=page_size, concurrency=concurrency,
+            max_requests_per_second=max_requests_per_second, configured_in=configured_in, answer_limits=answer_limits,
+        )
+        for key, value in values.items():
+            object.__setattr__(self, key, value)
 
     @property
     def rules(self) -> RuleTable:
         return RULE_TABLES[self.source_system]
 
-    def open_client(self) -> PropertywareClient:
-        """A client within this integration's budget: `concurrency` pages in flight per listing, at most
-        `max_requests_per_second` requests a second across all its threads, each answer within `answer_limits`."""
-        retry = RetryPolicy(max_attempts=self.max_attempts, backoff_base=self.backoff_seconds)
-        return PropertywareClient(
-            self.base_url, self.client_id, self.client_secret, self.system_id, retry=retry, page_size=self.page_size,
-            concurrency=self.concurrency, max_requests_per_second=self.max_requests_per_second,
-            limits=self.answer_limits,
-        )
+    @property
+    def base_url(self) -> str:
+        return self.credentials.base_url
+
+    @property
+    def account(self) -> str:
+        """What names the source account at its host (Propertyware: the system id)."""
+        return self.credentials.account
+
+    def __getattr__(self, name: str) -> Any:
+        """A credential field by its old name (client_id, client_secret, system_id …), from the package's object."""
+        if name == "credentials":
+            raise AttributeError(name)
+        try:
+            return getattr(self.credentials, name)
+        except AttributeError:
+            raise AttributeError(f"{type(self).__name__!r} has no attribute {name!r}") from None
+
+    def secrets(self) -> list[str]:
+        """Every value of this integration a message must never show (the source package says which)."""
+        return self.credentials.secrets()
+
+    def open_source(self) -> Source:
+        """The source this integration reads, opened by its source system's package (pmsync.source.registry)."""
+        return package_of(self.source_system).open(self)
+
+    def open_client(self) -> Source:
+        """The older name of open_source."""
+        return self.open_source()
 
 
 def integration_from_environment(settings: IntegrationSettings | None = None) -> Integration:
@@ -65,12 +110,10 @@ def integration_from_environment(settings: IntegrationSettings | None = None) ->
     if settings.source_system not in RULE_TABLES:
         known = ", ".join(sorted(RULE_TABLES))
         raise IntegrationNotConfigured(f"PMSYNC_SOURCE_SYSTEM={settings.source_system!r} is unknown; use one of: {known}")
+    credentials = package_of(settings.source_system).credentials_from_settings(settings)
     return Integration(
         name=settings.integration_name,
-        base_url=settings.pw_base_url,
-        client_id=settings.pw_client_id,
-        client_secret=settings.pw_client_secret,
-        system_id=settings.pw_system_id,
+        credentials=credentials,
         integration_user=settings.integration_user,
         source_system=settings.source_system,
         page_size=settings.pw_page_size,
@@ -100,12 +143,10 @@ def integration_from_block(block_name: str) -> Integration:
     if block.source_system not in RULE_TABLES:
         raise IntegrationNotConfigured(f"block {block_name!r} names an unknown rule table {block.source_system!r}")
     tuning = environment_settings()
+    credentials = package_of(block.source_system).credentials_from_block(block)
     return Integration(
         name=block_name,
-        base_url=block.base_url,
-        client_id=block.client_id,
-        client_secret=block.client_secret,
-        system_id=block.system_id,
+        credentials=credentials,
         integration_user=block.integration_user,
         source_system=block.source_system,
         max_attempts=tuning.pw_max_attempts,

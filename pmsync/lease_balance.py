@@ -8,9 +8,10 @@ from typing import Any
 from sqlalchemy import select, text, update
 
 from pmsync.journal import record as journal
-from pmsync.rules import Stream
+from pmsync.rule_types import Stream
 from pmsync.runs import utc_now
-from pmsync.source import PropertywareClient, SourcePage
+from pmsync.source import SourcePage, SourceRequestRejected
+from pmsync.source.protocol import Source
 from pmsync.sync.apply import apply_page
 from pmsync.sync.gate import CheckedPage
 from pmsync.sync.scope import SyncSession
@@ -21,9 +22,14 @@ log = logging.getLogger("pmsync.balance")
 BALANCE_ENTITIES = ["lease", "resident", "charge", "payment"]
 
 
-def fetch_lease(client: PropertywareClient, stream: Stream, lease_id: int) -> SourcePage:
-    """`GET /leases/{leaseId}` as a one-record page (its leaseBalance is the lease's balance now)."""
-    return client.get_page_of_one(f"{stream.path}/{lease_id}", stream.record, entity=stream.name)
+def fetch_lease(source: Source, stream: Stream, lease_id: int) -> SourcePage:
+    """The lease read by id now, as a one-record page (its balance is the lease's balance now); a lease the source
+    does not have is SourceRequestRejected (404): check the lease id."""
+    page = source.get(stream, lease_id)
+    if page is None:
+        raise SourceRequestRejected(f"the source has no {stream.name} record {lease_id} (404); check the lease id",
+                                    request=source.request_for(stream, lease_id), status=404)
+    return page
 
 
 def load_lease_page(session: SyncSession, stream: Stream, checked: CheckedPage) -> dict[str, dict[str, int]]:

@@ -19,7 +19,7 @@ from pmsync.push_ledger import (
 )
 from pmsync.settings import PlatformSettings
 from pmsync.source import SourceError, SourceRequestRejected, SourceUnavailable
-from pmsync.source.workorders import WorkOrderWriter
+from pmsync.source.protocol import WorkOrderWriter
 from pmsync.sync.scope import SyncSession
 from pmsync.workorders import WorkOrderNotFound
 from schemas.tables import integrations, work_order_changes, work_orders
@@ -27,6 +27,10 @@ from schemas.tables import integrations, work_order_changes, work_orders
 log = logging.getLogger("pmsync.push")
 
 LOOKBACK = timedelta(minutes=10)
+
+
+class PushNotSupported(Exception):
+    """Fatal: the integration's source takes no work-order write-back; nothing was sent."""
 
 
 @dataclass(frozen=True)
@@ -46,8 +50,12 @@ class PushTarget:
 def push_target(session: SyncSession, platform: PlatformSettings) -> PushTarget:
     """Where the push run of `session` reads the changes and where it sends them (and counts them, when it is a run)."""
     integration = session.integration
+    writer = session.source.work_orders()
+    if writer is None:
+        raise PushNotSupported(f"integration {integration.name!r} reads {integration.source_system}, which takes no "
+                               "work-order write-back; its work orders stay on the platform")
     return PushTarget(
-        integration.name, session.integration_id, session.engine, WorkOrderWriter(session.client),
+        integration.name, session.integration_id, session.engine, writer,
         integration.max_attempts, integration.backoff_seconds, timedelta(minutes=platform.push_claim_minutes),
         session.run_id,
     )
@@ -190,9 +198,9 @@ def _send(target: PushTarget, work_order: Row, change: Row, look_first: bool) ->
 def _write(writer: WorkOrderWriter, work_order: Row, change: Row) -> int | None:
     payload = change.payload
     if change.kind == "create":
-        return writer.create(_creation_body(work_order, change.marker))
+        return writer.create(work_order, change.marker)
     if change.kind in ("note", "progress"):
-        return writer.add_task(work_order.source_id, payload["text"], change.marker)
+        return writer.add_note(work_order.source_id, payload["text"], change.marker)
     if change.kind == "close":
         writer.close(work_order.source_id, payload.get("completed_on"), payload.get("comments"))
         return None
@@ -205,25 +213,7 @@ def _write(writer: WorkOrderWriter, work_order: Row, change: Row) -> int | None:
 def _look_for(writer: WorkOrderWriter, work_order: Row, change: Row) -> int | None:
     """Creations and tasks carry the change's marker; close and custom fields are safe to send twice."""
     if change.kind == "create":
-        return writer.find_by_search_tag(work_order.building_source_id, change.marker, change.created_at - LOOKBACK)
+        return writer.find_created(work_order, change.marker, change.created_at - LOOKBACK)
     if change.kind in ("note", "progress"):
-        return writer.find_task_by_tag(work_order.source_id, change.marker)
+        return writer.find_note(work_order.source_id, change.marker)
     return None
-
-
-def _creation_body(work_order: Row, marker: str) -> dict[str, Any]:
-    """A SaveWorkOrder body: the building is required; the marker goes in searchTag."""
-    body: dict[str, Any] = {
-        "buildingID": work_order.building_source_id,
-        "description": work_order.description,
-        "priority": work_order.priority,
-        "category": work_order.category,
-        "type": work_order.type,
-        "searchTag": marker,
-        "source": "Internal",
-    }
-    if work_order.unit_source_id is not None:
-        body["unitIDs"] = [work_order.unit_source_id]
-    if work_order.resident_source_id is not None:
-        body["requestedBy"] = work_order.resident_source_id
-    return {key: value for key, value in body.items() if value is not None}

@@ -13,7 +13,6 @@ from pmsync.reconciliation import (
     DEACTIVATED,
     DELETED,
     REACTIVATED,
-    ListedRecord,
     MassDeactivationRefused,
     MassGuard,
     ReconciliationPlan,
@@ -22,9 +21,9 @@ from pmsync.reconciliation import (
     log_row,
     set_active,
 )
-from pmsync.rules import Stream
+from pmsync.rule_types import Stream
 from pmsync.runs import add_counts, utc_now
-from pmsync.source import PropertywareClient
+from pmsync.source.protocol import Source, one_record
 from schemas.tables import (
     properties,
     property_logs,
@@ -116,7 +115,7 @@ def check_mass_deactivation(
         if gone == 0:
             continue
         if listing.listed == 0:
-            why = f"the source's {listing.stream.path} listing is empty"
+            why = f"the source's {listing.stream.name} listing is empty"
         elif gone > guard.max_share * active:
             why = f"more than the {guard.max_share:.0%} one run may deactivate"
         else:
@@ -135,19 +134,22 @@ def check_mass_deactivation(
         )
 
 
-def confirm_gone(client: PropertywareClient, stream: Stream, batch: list[Target]) -> list[Target]:
-    """GET each record of the batch: 404 means deleted, active false deactivated; still-active ones are left alone."""
+def confirm_gone(source: Source, stream: Stream, batch: list[Target]) -> list[Target]:
+    """Read each record of the batch by id: 404 means deleted, active false deactivated; still-active ones are left
+    alone. `stream` is the source's presence listing of the targets' entity."""
     confirmed = []
     for target in batch:
-        record = client.get_one(target.path, ListedRecord, entity=stream.name)
+        page = source.get(stream, target.source_id)
+        record = one_record(page) if page is not None else None
         if record is None or record.active is False:
-            confirmed.append(replace(target, evidence=DELETED if record is None else DEACTIVATED))
+            evidence = DELETED if record is None else DEACTIVATED
+            confirmed.append(replace(target, evidence=evidence, request=source.request_for(stream, target.source_id)))
     if len(confirmed) < len(batch):
         kept = {t.id for t in confirmed}
         left = sorted(t.source_id for t in batch if t.id not in kept)
         log.warning(
             "%d record(s) missing from the %s listing are active when fetched one by one, left alone: %s",
-            len(left), stream.path, ", ".join(map(str, left[:20])),
+            len(left), stream.name, ", ".join(map(str, left[:20])),
         )
     return confirmed
 

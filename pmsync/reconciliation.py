@@ -12,22 +12,16 @@ from sqlalchemy.engine import Connection
 from pmsync.deactivation_reasons import DEACTIVATED, DELETED, REACTIVATED
 from pmsync.journal import record as journal
 from pmsync.platform import among
-from pmsync.rules import Stream
+from pmsync.rule_types import Stream
 from pmsync.runs import utc_now
 from pmsync.source import SourcePage, SourceUnavailable
-from schemas.records import SourceRecord
+from pmsync.source.protocol import PresenceRecord
 from schemas.tables import integrations, properties, property_logs, snapshot_deactivated_units, units
 
 
 
-class ListedRecord(SourceRecord):
-    """Just enough of a listed unit or building to reconcile it: its id and whether the source calls it active."""
-
-    active: bool | None = None
-
-
-UNIT_LISTING = Stream("units", "/units", ListedRecord, ("unit",), {"includeDeactivated": "true"})
-BUILDING_LISTING = Stream("buildings", "/buildings", ListedRecord, ("property",), {"includeDeactivated": "true"})
+ListedRecord = PresenceRecord
+"""Just enough of a listed unit or building to reconcile it (the source's presence listing reads into it)."""
 
 
 class IncompleteListing(SourceUnavailable):
@@ -78,7 +72,8 @@ class SourceListing:
         self.totals.append(page.total)
         self.listed += len(page.records) + len(page.refused)
         self.active_ids.update(record.id for record in page.records if record.active is not False)
-        self.active_ids.update(r.source_id for r in page.refused if r.source_id is not None and r.raw.get("active") is not False)
+        self.active_ids.update(r.source_id for r in page.refused
+                               if r.source_id is not None and not self.stream.record.says_inactive(r.raw))
 
     def problem(self, total_after: int) -> str | None:
         """Why the scan cannot be trusted (None when the ids fetched match X-Total-Count before, during and after)."""
@@ -102,15 +97,14 @@ class Target:
     property_source_id: int
     property_name: str | None
     evidence: str | None = None
-
-    @property
-    def path(self) -> str:
-        return f"/{'units' if self.entity == 'unit' else 'buildings'}/{self.source_id}"
+    request: str | None = None
+    """The source's request that gave the evidence (e.g. "GET /units/12"), as the source names it."""
 
     def reason(self) -> str:
+        asked = self.request or f"reading {self.entity} {self.source_id} by id"
         if self.evidence == DELETED:
-            return f"deleted in source (GET {self.path} answered 404)"
-        return f"deactivated in source (GET {self.path} says active: false)"
+            return f"deleted in source ({asked} answered 404)"
+        return f"deactivated in source ({asked} says active: false)"
 
     def row(self) -> dict:
         row = {"property id": self.property_source_id, "property": self.property_name or ""}

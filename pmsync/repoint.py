@@ -68,7 +68,7 @@ def _repoint(connection: Connection, integration: Integration) -> Repointing:
     before, after = registered_identity(row), identity_of(integration)
     now = utc_now()
     values = {"source_system": integration.source_system, "base_url": integration.base_url,
-              "system_id": integration.system_id, "integration_user": integration.integration_user,
+              "system_id": integration.account, "integration_user": integration.integration_user,
               "configured_in": integration.configured_in, "updated_at": now}
     changed = bool(differences(before, after))
     if not changed:

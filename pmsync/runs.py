@@ -35,7 +35,7 @@ def ensure_integration(connection: Connection, integration: Integration) -> int:
         "name": integration.name,
         "source_system": integration.source_system,
         "base_url": integration.base_url,
-        "system_id": integration.system_id,
+        "system_id": integration.account,
         "integration_user": integration.integration_user,
         "configured_in": integration.configured_in,
         "created_at": now,
@@ -124,13 +124,13 @@ def add_counts(connection: Connection, run_id: int, counts: dict[str, Counter]) 
 
 
 def scrub_credentials(text: str | None, integration: Integration) -> str | None:
-    """A run's error text without the integration's client id and secret (pmsync.source.scrub, the scrubber the client
-    already applies to every error it builds from a source answer): a second line of defence."""
+    """A run's error text without the integration's secrets, as its source package names them (pmsync.source.scrub,
+    the scrubber the client already applies to every error it builds from a source answer): a second line of defence."""
     if not text:
         return text
-    from pmsync.source.scrub import CredentialScrubber  # not at the top: the source package loads the HTTP client
+    from pmsync.source.scrub import CredentialScrubber
 
-    return CredentialScrubber([integration.client_secret.get_secret_value(), integration.client_id]).text(text)
+    return CredentialScrubber(integration.secrets()).text(text)
 
 
 def finish_run(engine: Engine, run_id: int, *, error: str | None, source_requests: int) -> None:

@@ -16,7 +16,7 @@ from pmsync.source.base_url import check_base_url
 from pmsync.source.budget import DEFAULT_CONCURRENCY, DEFAULT_MAX_REQUESTS_PER_SECOND, check_concurrency, check_request_rate
 from pmsync.source.exchange import (DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_REQUEST_DEADLINE_SECONDS, check_deadline,
                                     check_max_bytes)
-from pmsync.source.paging import check_page_size
+from pmsync.source.propertyware.dialect import check_page_size
 
 __all__ = [
     "CREDENTIAL_VARIABLES", "ImportSettings", "IntegrationSettings", "PlatformSettings", "credential_problem",

@@ -55,6 +55,12 @@ class SourceRecord(BaseModel):
     lastModifiedDateTime: UtcMoment | None = None
     createdDateTime: UtcMoment | None = None
 
+    @classmethod
+    def raw_id(cls, raw: dict[str, Any]) -> Any:
+        """The id as `raw` (this model's source JSON) carries it, under the key the model reads its id from (the
+        vendor's: its alias, if it has one); None when absent."""
+        return raw.get(cls.model_fields["id"].alias or "id")
+
     def candidates(self, raw: dict[str, Any], *, storable_already: bool = False) -> list[Candidate]:
         """The platform rows this record becomes, its text made storable (see schemas.source_values.storable).
 

@@ -110,11 +110,11 @@ def key_of(text: str) -> str:
     return text if len(text) <= KEY_LENGTH else f"{text[:21]}~{_digest(text)}"
 
 
-def record_key(record: dict[str, Any], scrub: Callable[[str], str] = str) -> str:
+def record_key(record: dict[str, Any], scrub: Callable[[str], str] = str, key: str = "id") -> str:
     """The key a record is quarantined under: its id as sent (see key_of; `scrub`bed first, so a cut never keeps part
     of what it removes); a record without any id is keyed `no-id~` and a digest of its content (the same record keeps
-    its key from run to run)."""
-    text = id_as_sent(record.get("id"))
+    its key from run to run). `key` is the raw field that holds the id."""
+    text = id_as_sent(record.get(key))
     if text is not None:
         return key_of(scrub(text))
     return "no-id~" + _digest(json.dumps(storable(record), sort_keys=True, separators=(",", ":"), default=str))

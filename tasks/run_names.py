@@ -39,7 +39,7 @@ def batch_run_name(step: str) -> Callable[..., str]:
         pages = [getattr(page, "page", page) for page in parameters["pages"]]  # a CheckedPage holds its SourcePage
         if not pages:
             return f"{step} · {stream} · no pages"
-        size = parameters["session"].client.page_size
+        size = parameters["session"].source.page_size
         first, last = pages[0].offset // size + 1, pages[-1].offset // size + 1
         return f"{step} · {stream} · " + (f"page {first}" if first == last else f"pages {first}–{last}")
 
@@ -48,7 +48,7 @@ def batch_run_name(step: str) -> Callable[..., str]:
 
 def _scan_name(parameters: dict[str, Any]) -> str:
     cursor, stream = parameters["cursor"], parameters["stream"].name
-    return f"scan · {stream} · from page {cursor.offset // parameters['client'].page_size + 1}"
+    return f"scan · {stream} · from page {cursor.offset // parameters['source'].page_size + 1}"
 
 
 def _formatted(template: str) -> Callable[[dict[str, Any]], str]:

@@ -259,7 +259,7 @@ def _validated_block(**fields: str):
     from pydantic import ValidationError
 
     from pmsync.blocks import PropertywareIntegration
-    from pmsync.rules import RULE_TABLES
+    from pmsync.source.registry import RULE_TABLES
 
     if fields["source_system"] not in RULE_TABLES:
         fail(f"--source-system {fields['source_system']!r} is unknown; use one of: {', '.join(sorted(RULE_TABLES))}",

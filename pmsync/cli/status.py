@@ -195,7 +195,7 @@ def explain_record(
         check_integration_known(integration)
     try:
         chosen = _integration_of(integration)
-        client = chosen.open_client() if compare_source else None
+        client = chosen.open_source() if compare_source else None
         lines = explain(engine, chosen, entity, source_id, client)
     except (SourceError, IntegrationNotConfigured) as failure:
         fail(str(failure))

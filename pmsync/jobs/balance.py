@@ -7,13 +7,13 @@ from pmsync.jobs.steps import Steps
 from pmsync.lease_balance import BALANCE_ENTITIES
 from pmsync.parameters import IntegrationName, LeaseId, checked_parameters
 from pmsync.settings import PlatformSettings
-from pmsync.source.client import PageCursor
+from pmsync.source.paging import PageCursor
 from pmsync.sync.scope import run_scope
 
 
 @checked_parameters
 def lease_balance(steps: Steps, lease_id: LeaseId, integration: IntegrationName | None = None) -> dict:
-    """`GET /leases/{id}`, then `/leases/charges` and `/leases/payments` filtered by leaseID, through the quality gate
+    """The lease read by id, then its charges and its payments (listings scoped to the lease), through the quality gate
     and the sync rules; the run's counts and the lease's ledger as now on the platform.
 
     It holds no lock: it writes one lease's rows in seconds (see pmsync.sync.scope.RUN_KINDS)."""
@@ -23,13 +23,13 @@ def lease_balance(steps: Steps, lease_id: LeaseId, integration: IntegrationName 
                    publish=steps.publish_run_summary) as session:
         gate = steps.open_quality_gate(session, BALANCE_ENTITIES)
         leases = rules.stream("leases")
-        page = steps.fetch_lease(session.client, leases, lease_id)
+        page = steps.fetch_lease(session.source, leases, lease_id)
         steps.load_lease_page(session, leases, steps.validate_pages(session, gate, leases, [page])[0])
         for stream in (rules.stream("charges"), rules.stream("payments")):
             listed: list[int] = []
             cursor: PageCursor | None = PageCursor()
             while cursor is not None:
-                page = steps.extract_page(session.client, stream, cursor, {"leaseID": lease_id})
+                page = steps.extract_page(session.source, stream, cursor, None, {"lease": lease_id})
                 steps.load_lease_page(session, stream, steps.validate_pages(session, gate, stream, [page])[0])
                 listed += page.listed_ids()
                 cursor = page.next_cursor

@@ -8,11 +8,11 @@ from pmsync.integrations import resolve_integration
 from pmsync.jobs.steps import Steps
 from pmsync.parameters import DeactivationShare, IntegrationName, checked_parameters
 from pmsync.progress import RunProgress
-from pmsync.reconciliation import BUILDING_LISTING, UNIT_LISTING, IncompleteListing, MassGuard, ReconciliationPlan, SourceListing
-from pmsync.rules import Stream
+from pmsync.reconciliation import IncompleteListing, MassGuard, ReconciliationPlan, SourceListing
+from pmsync.rule_types import Stream
 from pmsync.settings import PlatformSettings
 from pmsync.source import SourceUnavailable
-from pmsync.source.client import PageCursor
+from pmsync.source.paging import PageCursor
 from pmsync.sync.scope import SyncSession, run_scope
 from pmsync.sync.streams import PAGES_PER_BATCH
 from reports.settings import ReportsSettings
@@ -61,20 +61,22 @@ def reconcile(
 def _progress(session: SyncSession, steps: Steps, flow: str) -> RunProgress:
     """The run's progress, in three equal shares: the unit listing's scan, the building listing's, the confirmations."""
     return RunProgress(steps.report_progress, session.run_id, session.integration_name, flow,
-                       [UNIT_LISTING.name, BUILDING_LISTING.name, CONFIRMATIONS])
+                       [session.source.presence_listing("unit").name, session.source.presence_listing("property").name,
+                        CONFIRMATIONS])
 
 
 def plan_reconciliation(session: SyncSession, guard: MassGuard, steps: Steps, progress: RunProgress) -> ReconciliationPlan:
     """Scan both listings, compare, guard, and confirm every would-be deactivation by a direct GET; the lock is renewed
     after every batch of pages or confirmations, so a scan longer than the lease keeps it."""
-    unit_listing = scan_listing(session, UNIT_LISTING, steps, progress)
-    building_listing = scan_listing(session, BUILDING_LISTING, steps, progress)
+    unit_stream, building_stream = session.source.presence_listing("unit"), session.source.presence_listing("property")
+    unit_listing = scan_listing(session, unit_stream, steps, progress)
+    building_listing = scan_listing(session, building_stream, steps, progress)
     plan = steps.compare_with_platform(session, unit_listing, building_listing)
     steps.check_mass_deactivation(session, plan, (unit_listing, building_listing), guard)
     progress.stream_started(CONFIRMATIONS)
     to_confirm = len(plan.gone_units) + len(plan.gone_properties)
-    plan.gone_units = confirm_in_batches(session, UNIT_LISTING, plan.gone_units, steps, progress, to_confirm)
-    plan.gone_properties = confirm_in_batches(session, BUILDING_LISTING, plan.gone_properties, steps, progress, to_confirm)
+    plan.gone_units = confirm_in_batches(session, unit_stream, plan.gone_units, steps, progress, to_confirm)
+    plan.gone_properties = confirm_in_batches(session, building_stream, plan.gone_properties, steps, progress, to_confirm)
     progress.batch_loaded(0, to_confirm, listing_ended=True)
     plan.mass_deactivation_allowed = guard.allowed
     return plan
@@ -86,7 +88,7 @@ def confirm_in_batches(
     confirmed = []
     for start in range(0, len(targets), CONFIRM_BATCH):
         batch = targets[start:start + CONFIRM_BATCH]
-        confirmed += steps.confirm_gone(session.client, stream, batch)
+        confirmed += steps.confirm_gone(session.source, stream, batch)
         steps.keep_lock(session)
         progress.batch_loaded(len(batch), to_confirm, listing_ended=False)
     return confirmed
@@ -95,31 +97,31 @@ def confirm_in_batches(
 def scan_listing(session: SyncSession, stream: Stream, steps: Steps, progress: RunProgress) -> SourceListing:
     """Every id of a full listing, trusted only when it matches X-Total-Count before, during and after; one rescan.
     Its share of the progress is whole only once the listing is trusted (a rescan starts it again)."""
-    params = dict(stream.list_params)
-    problem = ""
+    problem, listing_request = "", f"{stream.name} listing"
     for attempt in (1, 2):
         listing = SourceListing(stream)
         progress.stream_started(stream.name)
         try:
             cursor: PageCursor | None = PageCursor()
             while cursor is not None:
-                pages = steps.extract_pages(session.client, stream, cursor, params, PAGES_PER_BATCH)
+                pages = steps.extract_pages(session.source, stream, cursor, None, PAGES_PER_BATCH)
                 for page in pages:
                     listing.add(page)
+                listing_request = pages[0].request
                 steps.keep_lock(session)
                 progress.batch_loaded(sum(len(p.records) + len(p.refused) for p in pages), pages[0].total,
                                       listing_ended=False)
                 cursor = pages[-1].next_cursor
-            total_after = steps.extract_page(session.client, stream, PageCursor(), params).total
+            total_after = steps.extract_page(session.source, stream, PageCursor()).total
         except SourceUnavailable as failure:
-            problem = str(failure)
+            problem, listing_request = str(failure), failure.request
         else:
             problem = listing.problem(total_after) or ""
             if not problem:
                 progress.batch_loaded(0, total_after, listing_ended=True)
                 return listing
-        log.warning("%s listing, scan %d of 2 is incomplete: %s", stream.path, attempt, problem)
+        log.warning("%s listing, scan %d of 2 is incomplete: %s", stream.name, attempt, problem)
     raise IncompleteListing(
         f"the {stream.name} listing was incomplete twice ({problem}); nothing was deactivated, run again later",
-        request=f"GET {stream.path}?includeDeactivated=true",
+        request=listing_request,
     )

@@ -6,7 +6,7 @@ from pmsync.integrations import Integration, resolve_integration
 from pmsync.jobs.steps import Steps
 from pmsync.parameters import IntegrationName, OverlapHours, checked_parameters
 from pmsync.progress import RunProgress
-from pmsync.rules import Stream
+from pmsync.rule_types import Stream
 from pmsync.settings import PlatformSettings
 from pmsync.sync.scope import run_scope
 from pmsync.sync.streams import sync_streams

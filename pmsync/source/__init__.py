@@ -1,6 +1,9 @@
-"""The source system's client and its errors (no Prefect here)."""
+"""Source systems: the engine's view of one (protocol), the shared offset kit, the errors, and one package per vendor
+(no Prefect here)."""
 
-from pmsync.source.client import PropertywareClient, RetryPolicy, SourcePage
+from typing import Any
+
+from pmsync.source.paging import SourcePage
 from pmsync.source.errors import (
     SourceAuthError,
     SourceDataError,
@@ -27,3 +30,17 @@ __all__ = [
     "SourceRequestUnsendable",
     "SourceUnavailable",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """`PropertywareClient` and `RetryPolicy`, for older imports, loaded only when asked for: the engine never needs a
+    vendor, and a command that reads only the platform loads no HTTP client."""
+    if name == "PropertywareClient":
+        from pmsync.source.propertyware.client import PropertywareClient
+
+        return PropertywareClient
+    if name == "RetryPolicy":
+        from pmsync.source.retry import RetryPolicy
+
+        return RetryPolicy
+    raise AttributeError(f"module 'pmsync.source' has no attribute {name!r}")

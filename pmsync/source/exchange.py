@@ -13,6 +13,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 import urllib3.exceptions
 
+from pmsync.source.dialect import OffsetDialect
 from pmsync.source.errors import SourceAuthError, SourceRequestUnsendable
 from pmsync.source.retry import TRANSIENT_READ_ERRORS, RetryPolicy
 
@@ -59,18 +60,19 @@ HEADER_ERRORS: tuple[type[BaseException], ...] = (requests.exceptions.InvalidHea
 
 
 def exchange(session: requests.Session, method: str, url: str, request: str, *, retry: RetryPolicy,
-             limits: AnswerLimits, clock: Callable[[], float] = time.monotonic, **kwargs: Any) -> Answer:
+             limits: AnswerLimits, settings: OffsetDialect, clock: Callable[[], float] = time.monotonic,
+             **kwargs: Any) -> Answer:
     """Send one request and read its answer within `limits` (AnswerOverLimit past them). Transient failures
     propagate for the caller to retry; a redirect is fatal (the API key would follow it to wherever it points);
     anything else the HTTP stack raises becomes our own error built from the exception's type alone (its text may
-    hold a credential)."""
+    hold a credential). Errors name the source package's own `settings` (credentials, base URL) to fix."""
     started = clock()
     timeout = (retry.connect_timeout, min(retry.read_timeout, limits.deadline_seconds))
     try:
         response = session.request(method, url, timeout=timeout, allow_redirects=False, stream=True, **kwargs)
         if response.is_redirect or 300 <= response.status_code < 400:
             response.close()
-            raise redirected(response, request)
+            raise redirected(response, request, settings.base_url_setting)
         return read_answer(response, limits, started, retry.read_timeout, clock)
     except requests.exceptions.ReadTimeout:
         if clock() - started >= limits.deadline_seconds:
@@ -81,26 +83,25 @@ def exchange(session: requests.Session, method: str, url: str, request: str, *, 
     except HEADER_ERRORS as error:
         raise SourceAuthError(
             f"the request could not be sent ({type(error).__name__}): a credential holds characters an HTTP header "
-            "cannot carry (whitespace, CR, LF, non-Latin-1); fix PMSYNC_PW_CLIENT_ID, PMSYNC_PW_CLIENT_SECRET and "
-            "PMSYNC_PW_SYSTEM_ID or the integration block",
+            f"cannot carry (whitespace, CR, LF, non-Latin-1); fix {settings.credential_settings}",
             request=request,
         ) from None
     except HTTP_STACK_ERRORS as error:
         raise SourceRequestUnsendable(
-            f"the request could not be built or sent ({type(error).__name__}); check PMSYNC_PW_BASE_URL (or the "
-            "block's base_url), then the request's parameters and body",
+            f"the request could not be built or sent ({type(error).__name__}); check {settings.base_url_setting} (or "
+            "the block's base_url), then the request's parameters and body",
             request=request,
         ) from None
 
 
-def redirected(response: requests.Response, request: str) -> SourceRequestUnsendable:
+def redirected(response: requests.Response, request: str, base_url_setting: str) -> SourceRequestUnsendable:
     """A redirect is never followed: the API key travels in every request's headers, to any host it points to."""
     location = (response.headers.get("Location") or "").strip()
     target = urlsplit(urljoin(response.url, location)).netloc.rpartition("@")[2] if location else None
     where = f"to {target}" if target else "without a Location"
     return SourceRequestUnsendable(
         f"the source answered {response.status_code}, redirecting {where}; pmsync follows no redirect (the API key "
-        "would go along): fix the base URL (PMSYNC_PW_BASE_URL or the block's base_url) to the address the API "
+        f"would go along): fix the base URL ({base_url_setting} or the block's base_url) to the address the API "
         "answers at",
         request=request,
     )

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import requests
 
-from pmsync.source.paging import PageCursor, Paginator, PageRequest, Record, SourcePage
+from pmsync.source.paging import PageCursor, PageCut, Paginator, PageRequest, SourcePage
 
-if TYPE_CHECKING:
-    from pmsync.source.client import PropertywareClient
+FetchPage = Callable[[PageRequest, requests.Session, threading.Event], tuple[list[dict[str, Any]], int, str]]
+"""One list request as the paginator asked for it, on a worker's session, abandoned once `cancelled` is set: the raw
+records, the listing's total and the request's name."""
 
 
 @dataclass
@@ -33,8 +34,8 @@ class _Flight:
 class _WorkerSessions:
     """One requests.Session per worker thread of a listing, all closed when the listing ends."""
 
-    def __init__(self, client: PropertywareClient) -> None:
-        self._client = client
+    def __init__(self, new_session: Callable[[], requests.Session]) -> None:
+        self._new_session = new_session
         self._local = threading.local()
         self._lock = threading.Lock()
         self._opened: list[requests.Session] = []
@@ -42,7 +43,7 @@ class _WorkerSessions:
     def current(self) -> requests.Session:
         session = getattr(self._local, "session", None)
         if session is None:
-            session = self._local.session = self._client.new_session()
+            session = self._local.session = self._new_session()
             with self._lock:
                 self._opened.append(session)
         return session
@@ -55,15 +56,18 @@ class _WorkerSessions:
 
 
 def concurrent_pages(
-    client: PropertywareClient,
-    path: str,
-    model: type[Record],
+    fetch: FetchPage,
+    new_session: Callable[[], requests.Session],
+    page_of: Callable[[PageCut, str], SourcePage],
     *,
+    concurrency: int,
+    page_size: int,
+    key: str,
     entity: str,
-    params: Mapping[str, Any] | None,
-) -> Iterator[SourcePage[Record]]:
-    """Every page of a listing, exactly the pages a one-request-at-a-time listing yields, with up to
-    `client.concurrency` requests in flight.
+) -> Iterator[SourcePage]:
+    """Every page of a listing, exactly the pages a one-request-at-a-time listing yields, with up to `concurrency`
+    requests in flight (`fetch` sends one, `page_of` parses an accepted page, `key` is the raw field the listing is
+    ordered by).
 
     Once a full page told X-Total-Count, the following pages' requests are predictable (each starts one record before
     the previous page's end), so they are sent ahead by worker threads, never past the listing's end. Answers are
@@ -72,16 +76,13 @@ def concurrent_pages(
     it, and the listing goes on from the paginator's request. Closing the iterator cancels what is in flight and joins
     the workers.
     """
-    sessions = _WorkerSessions(client)
-    pool = ThreadPoolExecutor(max_workers=client.concurrency, thread_name_prefix=f"pmsync-{entity}")
+    sessions = _WorkerSessions(new_session)
+    pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"pmsync-{entity}")
     ahead: deque[_Flight] = deque()
 
     def send(wanted: PageRequest) -> _Flight:
         flight = _Flight(wanted)
-        flight.future = pool.submit(
-            lambda: client.fetch_listing_page(path, params, wanted, entity, session=sessions.current(),
-                                              cancelled=flight.cancelled)
-        )
+        flight.future = pool.submit(lambda: fetch(wanted, sessions.current(), flight.cancelled))
         return flight
 
     def discard_ahead() -> None:
@@ -97,10 +98,10 @@ def concurrent_pages(
     try:
         cursor: PageCursor | None = PageCursor()
         while cursor is not None:
-            paginator = Paginator(cursor, client.page_size, entity=entity)
+            paginator = Paginator(cursor, page_size, entity=entity, key=key)
             while True:
                 flight = flight_for(paginator.request())
-                predicted = paginator.speculate(client.concurrency - 1)
+                predicted = paginator.speculate(concurrency - 1)
                 if predicted[: len(ahead)] == [f.request for f in ahead]:
                     ahead.extend(send(wanted) for wanted in predicted[len(ahead):])
                 raw, total, request = flight.future.result()
@@ -110,7 +111,7 @@ def concurrent_pages(
                 discard_ahead()
             if cut.next_cursor is None:
                 discard_ahead()
-            yield client.page_of(cut, model, entity, request)
+            yield page_of(cut, request)
             cursor = cut.next_cursor
     finally:
         discard_ahead()

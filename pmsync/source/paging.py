@@ -1,17 +1,16 @@
-"""Id-ordered offset paging: the cursor, the page, the paginator (overlap and step back) and the checks that every
-page proves progress."""
+"""Key-ordered offset paging: the cursor, the page, the paginator (overlap and step back) and the checks that every
+page proves progress; the raw key a listing is ordered by is the source's to name."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
 from pmsync.source.errors import SourceDataError, SourceListingUnstable, SourcePagingBroken, SourceUnavailable
 
-MAX_PAGE_SIZE = 500
 Record = TypeVar("Record", bound=BaseModel)
 
 
@@ -108,9 +107,10 @@ class Paginator:
     must come back short.
     """
 
-    def __init__(self, cursor: PageCursor, page_size: int, *, entity: str) -> None:
+    def __init__(self, cursor: PageCursor, page_size: int, *, entity: str, key: str = "id") -> None:
         self.cursor = cursor
         self.entity = entity
+        self.key = key
         resuming = cursor.last_id is not None and cursor.offset > 0
         self.limit = max(page_size, 2) if resuming else page_size
         self._step_back = 1 if resuming else 0
@@ -128,20 +128,20 @@ class Paginator:
         check_total_possible(total, offset, len(raw), entity=self.entity, request=request)
         check_total_steady(self._previous_total, total, self.limit, entity=self.entity, request=request)
         self._previous_total = total
-        if self._step_back and offset > 0 and not overlaps(raw, self.cursor.last_id):
+        if self._step_back and offset > 0 and not overlaps(raw, self.cursor.last_id, self.key):
             self._step_back *= 4
             return None
         if len(raw) < self.limit and offset + len(raw) < total:
             raise SourceUnavailable(f"{self.entity} listing ended at {offset + len(raw)} of {total} records", request=request)
-        fresh = [r for r in raw if is_new(r, self.cursor.last_id)]
+        fresh = [r for r in raw if is_new(r, self.cursor.last_id, self.key)]
         next_offset = offset + len(raw)
         done = len(raw) < self.limit
-        top = max((r["id"] for r in raw if isinstance(r.get("id"), int)), default=None)
+        top = max((r[self.key] for r in raw if isinstance(r.get(self.key), int)), default=None)
         before = self.cursor.last_id if self.cursor.reached is None else self.cursor.reached
         moved = top is not None and (before is None or top > before)
         check_progress(fresh, done, self._step_back, moved, entity=self.entity, offset=offset, total=total,
                        request=request)
-        last_id = max((r["id"] for r in fresh if isinstance(r.get("id"), int)), default=self.cursor.last_id)
+        last_id = max((r[self.key] for r in fresh if isinstance(r.get(self.key), int)), default=self.cursor.last_id)
         behind = top if top is not None and last_id is not None and top < last_id else None
         next_cursor = None if done else PageCursor(next_offset, last_id, total, behind)
         return PageCut(fresh, offset, total, next_cursor, done, self.calls)
@@ -164,22 +164,6 @@ class Paginator:
             if previous_end == self.cursor.total:
                 break
         return predicted
-
-
-def format_source_time(moment: datetime) -> str:
-    """A timezone-aware moment in the vendor's date-time format (UTC, `Z`)."""
-    if moment.tzinfo is None:
-        raise ValueError("source times must be timezone-aware")
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def check_page_size(page_size: int) -> int:
-    """The page size, if the vendor accepts it (1–500); ValueError naming PMSYNC_PW_PAGE_SIZE otherwise."""
-    if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
-        raise ValueError(
-            f"PMSYNC_PW_PAGE_SIZE must be a whole number from 1 to {MAX_PAGE_SIZE} (the vendor's cap), got {page_size!r}"
-        )
-    return page_size
 
 
 def check_total_possible(total: int, offset: int, served: int, *, entity: str, request: str) -> None:
@@ -227,11 +211,39 @@ def check_progress(fresh: list[Any], done: bool, step_back: int, moved: bool, *,
         )
 
 
-def overlaps(raw: list[dict[str, Any]], last_id: int | None) -> bool:
-    first = raw[0].get("id") if raw else None
+def overlaps(raw: list[dict[str, Any]], last_id: int | None, key: str = "id") -> bool:
+    first = raw[0].get(key) if raw else None
     return isinstance(first, int) and last_id is not None and first <= last_id
 
 
-def is_new(record: dict[str, Any], last_id: int | None) -> bool:
-    record_id = record.get("id")
+def is_new(record: dict[str, Any], last_id: int | None, key: str = "id") -> bool:
+    record_id = record.get(key)
     return last_id is None or not isinstance(record_id, int) or record_id > last_id
+
+
+def batched_pages(pages: Iterator[SourcePage], pages_per_batch: int) -> Iterator[list[SourcePage]]:
+    """`pages` in batches of up to `pages_per_batch` consecutive pages, the last batch ending with the listing."""
+    if pages_per_batch < 1:
+        raise ValueError(f"pages_per_batch must be at least 1, got {pages_per_batch!r}")
+    return _batches(pages, pages_per_batch)
+
+
+def _batches(pages: Iterator[SourcePage], pages_per_batch: int) -> Iterator[list[SourcePage]]:
+    batch: list[SourcePage] = []
+    try:
+        for page in pages:
+            batch.append(page)
+            if len(batch) == pages_per_batch or page.next_cursor is None:
+                yield batch
+                batch = []
+    finally:
+        pages.close()
+
+
+def refusal_error(refused: RefusedRecord, request: str, entity: str) -> SourceDataError:
+    """A record its model refused, read alone, as the error that names its id and first field."""
+    (field, reason), *more = refused.problems
+    return SourceDataError(
+        f"{reason}" + (f" (and {len(more)} more problem(s))" if more else ""),
+        request=request, entity=entity, record_id=refused.key, field=field,
+    )

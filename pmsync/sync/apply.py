@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 from pmsync.locks import renew
 from pmsync.platform import among
 from pmsync.quality import quarantine_records, release_passing
-from pmsync.rules import Stream
+from pmsync.rule_types import Stream
 from pmsync.runs import add_counts, utc_now
 from pmsync.source.paging import SourcePage
 from pmsync.state import mark_stream_complete
@@ -47,7 +47,8 @@ def apply_page(
     hashed = hashed_entity(stream)
     hashes: dict[int, str | None] = {}
     if hashed is not None:
-        dirty = {failure.record.get("id") for failure in held if is_source_id(failure.record.get("id"))}
+        held_ids = (stream.record.raw_id(failure.record) for failure in held)
+        dirty = {source_id for source_id in held_ids if is_source_id(source_id)}
         hashes = {
             source_id: None if source_id in dirty else digest
             for source_id, digest in page_hashes(page, record_salt(session)).items()

@@ -15,7 +15,7 @@ import orjson
 from sqlalchemy import select
 
 from pmsync.platform import among
-from pmsync.rules import RuleTable, Stream
+from pmsync.rule_types import RuleTable, Stream
 from pmsync.source import SourcePage
 from pmsync.sync.scope import SyncSession
 from schemas.source_values import storable

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from pmsync.platform import among
 from pmsync.runs import utc_now
-from pmsync.rules import Stream
+from pmsync.rule_types import Stream
 from pmsync.source import SourcePage
 from pmsync.sync.changes import KNOWN_ROWS, hashed_entity
 from pmsync.sync.policy import LoadContext, unchanged_by_apply

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 from pmsync.journal import record as journal
 from pmsync.platform import among, insert_ignoring_existing, upsert
 from pmsync.reconciliation import reactivate_listed_units
-from pmsync.rules import EntityRule, Exclusion, ParentLink, RuleTable
+from pmsync.rule_types import EntityRule, Exclusion, ParentLink, RuleTable
 from schemas.records import Candidate
 from schemas.tables import SYNCED_TABLES, leases, residents, unapplied_records
 
@@ -96,10 +96,12 @@ def _note_unclean(context: LoadContext, entity: str, held: list[_Held], outcome:
     """A held record's own row (a hashed table's) loses its hash: excluded or parked, its payload did not apply; so
     does the record a parked derived row comes from (a lease whose resident waits for its unit)."""
     hashed = "source_hash" in SYNCED_TABLES[entity].c
+    stream = context.rules.stream_of(entity) if context.rules.streams else None
+    own = stream.entities[0] if stream is not None else entity
     for h in held:
         if hashed or h.status == "parked":
-            own = context.rules.stream_of(entity).entities[0] if context.rules.streams else entity
-            outcome.unclean.setdefault(own, set()).add(h.candidate.payload.get("id", h.candidate.source_id))
+            record_id = stream.record.raw_id(h.candidate.payload) if stream is not None else None
+            outcome.unclean.setdefault(own, set()).add(record_id if record_id is not None else h.candidate.source_id)
 
 
 def _adopt_platform_rows(connection: Connection, context: LoadContext, rule: EntityRule, included: list[Candidate]) -> None:

@@ -36,7 +36,7 @@ from pmsync.runs import (
     utc_now,
 )
 from pmsync.settings import PlatformSettings
-from pmsync.source import PropertywareClient
+from pmsync.source.protocol import Source
 
 log = logging.getLogger("pmsync.run")
 SHOWN_CHANGES = 20
@@ -67,7 +67,7 @@ RUN_KINDS = {kind.flow: kind for kind in (
     RunKind("reconcile-dry-run", records_run=False, registers=False),
 )}
 """balance: one lease's rows in seconds, it does not wait behind an hour-long sync (that sync's next delta corrects
-an older copy it may write). csv-import: names an integration already on the platform and needs no source client.
+an older copy it may write). csv-import: names an integration already on the platform and needs no source.
 push: work-order claims fence each push (no lock); a run row with its work orders counted. push-sweep: a sweep's look
 for work orders to push, no run row (a sweep that finds none leaves no trace). A dry run writes nothing at all."""
 
@@ -105,7 +105,7 @@ class SyncSession:
     """One run of one integration: where it reads, where it writes, its run id and its lock (held or not)."""
 
     integration: Integration | None
-    client: PropertywareClient | None
+    source: Source | None
     engine: Engine
     integration_id: int
     run_id: int | None
@@ -125,6 +125,11 @@ class SyncSession:
     @property
     def integration_name(self) -> str:
         return self.integration.name if self.integration is not None else self.named
+
+    @property
+    def client(self) -> Source | None:
+        """The older name of `source`."""
+        return self.source
 
     def keep_lock(self) -> None:
         """Renew the run's lease on the integration's lock (between batches of work that write nothing); LockLost if
@@ -156,7 +161,7 @@ def run_scope(
     publish: Callable[[RunSummary], object] | None = None,
 ) -> Iterator[SyncSession]:
     """The run's session; on leaving, the run is finished (succeeded, or failed with the error scrubbed of
-    credentials), `publish` gets its summary, the lock is released and the client closed.
+    credentials), `publish` gets its summary, the lock is released and the source closed.
 
     `integration` is a name only for runs that neither register it nor read the source (a CSV import).
     """
@@ -183,13 +188,13 @@ def run_scope(
             entities = entities if entities is not None else integration.rules.entities()
             run_id = start_run(engine, integration_id, flow, entities, (None, started_at if kind.windowed else None),
                                flow_run_id)
-        client = None if isinstance(integration, str) else integration.open_client()
+        source = None if isinstance(integration, str) else integration.open_source()
     except BaseException:
         _let_go(engine, name, holder, heartbeat)
         engine.dispose()
         raise
     session = SyncSession(
-        None if isinstance(integration, str) else integration, client, engine, integration_id, run_id, flow, started_at,
+        None if isinstance(integration, str) else integration, source, engine, integration_id, run_id, flow, started_at,
         timedelta(hours=platform.parked_alert_hours), platform.expectations_dir, platform.quality_max_failure_share,
         holder, lease, named=name, holds_lock=kind.takes_lock, changes_retention_days=platform.changes_retention_days,
     )
@@ -206,8 +211,8 @@ def run_scope(
         try:
             _let_go(engine, name, holder, heartbeat)
         finally:
-            if client is not None:
-                client.close()
+            if source is not None:
+                source.close()
             engine.dispose()
 
 
@@ -252,7 +257,7 @@ def _finish(
         error = scrub_credentials(error, integration)
     if error and kind.one_line_errors:
         error = error.splitlines()[0]
-    requests = session.client.requests_made if session.client is not None else 0
+    requests = session.source.requests_made if session.source is not None else 0
     if session.run_id is None:
         return
     finish_run(session.engine, session.run_id, error=error, source_requests=requests)

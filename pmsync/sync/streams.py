@@ -5,16 +5,16 @@ from __future__ import annotations
 import itertools
 import logging
 from datetime import datetime
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING
 
 from pmsync.parameters import overlap
 from pmsync.platform import refresh_statistics
 from pmsync.progress import RunProgress
-from pmsync.rules import Stream
+from pmsync.rule_types import Stream
 from pmsync.runs import record_window_start, utc_now
-from pmsync.source import PropertywareClient, SourcePage
-from pmsync.source.client import PageCursor, format_source_time
+from pmsync.source.paging import PageCursor, SourcePage, batched_pages
+from pmsync.source.protocol import NO_SCOPE, Source, Window
 from pmsync.state import high_water_marks, window_start
 from pmsync.sync.apply import apply_page
 from pmsync.sync.changes import drop_unchanged
@@ -34,12 +34,10 @@ task run under Prefect). Memory holds at most two batches: the one being checked
 fetched or ready."""
 
 
-def listing_params(stream: Stream, modified_from: datetime | None, modified_until: datetime) -> dict[str, Any]:
-    """Query filters for a listing; the upper bound is frozen at run start so the listing cannot grow under us."""
-    params: dict[str, Any] = {**stream.list_params, "lastModifiedDateTimeEnd": format_source_time(modified_until)}
-    if modified_from is not None:
-        params["lastModifiedDateTimeStart"] = format_source_time(modified_from)
-    return params
+def listing_window(source: Source, stream: Stream, modified_from: datetime | None, modified_until: datetime) -> Window | None:
+    """The window a stream's listing reads, its upper bound frozen at run start so the listing cannot grow under us;
+    None for a stream its source cannot filter (read whole)."""
+    return Window(modified_from, modified_until) if source.filters(stream) else None
 
 
 def plan_windows(session: SyncSession, streams: tuple[Stream, ...], overlap_hours: float) -> dict[str, datetime | None]:
@@ -56,19 +54,21 @@ def plan_windows(session: SyncSession, streams: tuple[Stream, ...], overlap_hour
     return windows
 
 
-def extract_page(client: PropertywareClient, stream: Stream, cursor: PageCursor, params: dict[str, Any]) -> SourcePage:
-    """One id-ordered page of `stream`, parsed into its record model."""
-    return client.list_page(stream.path, stream.record, entity=stream.name, cursor=cursor, params=params)
+def extract_page(source: Source, stream: Stream, cursor: PageCursor, window: Window | None = None,
+                 within: Mapping[str, int] = NO_SCOPE) -> SourcePage:
+    """One key-ordered page of `stream` (in `window`, within a parent scope), parsed into its record model."""
+    return source.page(stream, cursor, window, within=within)
 
 
 def extract_pages(
-    client: PropertywareClient, stream: Stream, cursor: PageCursor, params: dict[str, Any], max_pages: int
+    source: Source, stream: Stream, cursor: PageCursor, window: Window | None, max_pages: int,
+    within: Mapping[str, int] = NO_SCOPE,
 ) -> list[SourcePage]:
     """Up to `max_pages` consecutive pages of `stream` from `cursor`; the last page's `next_cursor` says where the
     next batch starts."""
-    pages = [extract_page(client, stream, cursor, params)]
+    pages = [extract_page(source, stream, cursor, window, within)]
     while len(pages) < max_pages and pages[-1].next_cursor is not None:
-        pages.append(extract_page(client, stream, pages[-1].next_cursor, params))
+        pages.append(extract_page(source, stream, pages[-1].next_cursor, window, within))
     return pages
 
 
@@ -110,7 +110,7 @@ def sync_streams(
     """Sync the streams in order (parents first): everything, or with `overlap_hours` each stream's delta window.
 
     Pipelined: while a batch of up to PAGES_PER_BATCH pages is checked and loaded, a background thread fetches the
-    next one (PMSYNC_PW_CONCURRENCY pages in flight) and no further — memory stays bounded by two batches. The last page of a stream's listing advances its high-water mark in that page's transaction.
+    next one (up to the integration's concurrency of pages in flight) and no further — memory stays bounded by two batches. The last page of a stream's listing advances its high-water mark in that page's transaction.
     `progress` (when given) hears of each stream's start and of each batch loaded."""
     windows = steps.plan_windows(session, streams, overlap_hours) if overlap_hours is not None else {}
     gate = steps.open_quality_gate(session, [entity for stream in streams for entity in stream.entities])
@@ -119,10 +119,8 @@ def sync_streams(
     for stream in streams:
         if progress is not None:
             progress.stream_started(stream.name)
-        params = listing_params(stream, windows.get(stream.name), session.started_at)
-        listing = session.client.iter_batches(
-            stream.path, stream.record, entity=stream.name, params=params, pages_per_batch=PAGES_PER_BATCH
-        )
+        window = listing_window(session.source, stream, windows.get(stream.name), session.started_at)
+        listing = batched_pages(session.source.pages(stream, window), PAGES_PER_BATCH)
         with prefetch(listing) as batches:
             for number in itertools.count(1):
                 if (pages := steps.extract_batch(batches, stream, number)) is None:

@@ -1,0 +1,142 @@
+"""Sync rules as data, the types: what each entity syncs from, when it applies, what it may change (a source package
+fills them in for its source system)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+from schemas.records import Candidate, SourceRecord
+
+ALL_FIELDS: frozenset[str] = frozenset({"*"})
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """Why a sync looked at a record and did not apply it."""
+
+    reason: str
+    detail: str
+
+
+class Inclusion(Protocol):
+    def exclusion(self, candidate: Candidate, integration_user: str) -> Exclusion | None: ...
+
+
+@dataclass(frozen=True)
+class Always:
+    """Every record of the entity applies."""
+
+    def exclusion(self, candidate: Candidate, integration_user: str) -> Exclusion | None:
+        return None
+
+
+@dataclass(frozen=True)
+class LivesOnActiveLease:
+    """A lease contact is a resident when its role lives in the unit and the lease is active."""
+
+    roles: frozenset[str] = frozenset({"tenant", "occupant"})
+
+    def exclusion(self, candidate: Candidate, integration_user: str) -> Exclusion | None:
+        role = (candidate.facts.get("role") or "").strip()
+        lease = candidate.facts.get("lease_source_id")
+        if role.lower() not in self.roles:
+            return Exclusion("role_not_resident", f"role {role or '(none)'!r} on lease {lease} does not live in the unit")
+        if candidate.facts.get("lease_active") is not True:
+            return Exclusion("no_active_lease", f"lease {lease} is not active")
+        return None
+
+
+@dataclass(frozen=True)
+class ManagedByIntegrationUser:
+    """A work order syncs only when its managedBy is the integration user (case-insensitive, trimmed)."""
+
+    def exclusion(self, candidate: Candidate, integration_user: str) -> Exclusion | None:
+        managed_by = (candidate.facts.get("managed_by") or "").strip().lower()
+        if managed_by == integration_user.strip().lower():
+            return None
+        if not managed_by:
+            return Exclusion("managed_by_nobody", "managedBy is empty; assign it to the integration user")
+        return Exclusion("managed_by_other_user", "managedBy is another user, not the integration user")
+
+
+@dataclass(frozen=True)
+class ParentLink:
+    """A foreign key filled from a parent already on the platform; a missing required parent parks the record."""
+
+    entity: str
+    column: str
+    required: bool = True
+    resolve: str = "by_source_id"
+    inherit: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AdoptByMarker:
+    """A source record carrying a marker the platform wrote (a pushed work order's searchTag) is that platform row:
+    it gets the record's source id instead of a duplicate being created (the push's answer may have been lost)."""
+
+    fact: str
+    column: str
+
+
+@dataclass(frozen=True)
+class EntityRule:
+    """What a sync may do with one entity."""
+
+    entity: str
+    include: Inclusion = Always()
+    parents: tuple[ParentLink, ...] = ()
+    on_update: frozenset[str] = ALL_FIELDS
+    adopt: AdoptByMarker | None = None
+    comes_back_when_listed: bool = False
+
+    def updatable(self, column: str) -> bool:
+        return self.on_update is ALL_FIELDS or column in self.on_update
+
+
+@dataclass(frozen=True)
+class Stream:
+    """One source listing and the entities its records become, parents first. `path` and `list_params` are the
+    source package's own business: the engine passes a stream back to its source and never reads them."""
+
+    name: str
+    path: str
+    record: type[SourceRecord]
+    entities: tuple[str, ...]
+    list_params: Mapping[str, str] = field(default_factory=dict)
+    readable_by_id: bool = True
+
+
+@dataclass(frozen=True)
+class RuleTable:
+    """All sync rules of one source system; `vendor` is the kind of source account it reads (rule tables of one
+    vendor read the same accounts: switching between them is not a new account)."""
+
+    source_system: str
+    streams: tuple[Stream, ...]
+    rules: Mapping[str, EntityRule]
+    vendor: str
+
+    def stream(self, name: str) -> Stream:
+        return next(s for s in self.streams if s.name == name)
+
+    def stream_of(self, entity: str) -> Stream:
+        return next(s for s in self.streams if entity in s.entities)
+
+    def entities(self) -> list[str]:
+        return [entity for stream in self.streams for entity in stream.entities]
+
+
+INTEGRATION_DATA = frozenset({"source_data", "source_modified_at"})
+"""What a sync refreshes on an entity that otherwise keeps the platform's values."""
+
+
+CSV_IMPORT_RULES = RuleTable(
+    source_system="csv-import",
+    vendor="csv-file",
+    streams=(),
+    rules={"owner": EntityRule("owner"), "service_provider": EntityRule("service_provider")},
+)
+"""Owners and service providers come by CSV upload, not by sync: the file's values win on create and on update."""
