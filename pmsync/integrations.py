@@ -110,18 +110,24 @@ def integration_from_environment(settings: IntegrationSettings | None = None) ->
     if settings.source_system not in RULE_TABLES:
         known = ", ".join(sorted(RULE_TABLES))
         raise IntegrationNotConfigured(f"PMSYNC_SOURCE_SYSTEM={settings.source_system!r} is unknown; use one of: {known}")
-    credentials = package_of(settings.source_system).credentials_from_settings(settings)
+    package = package_of(settings.source_system)
+    tuning = {
+        "integration_user": settings.integration_user,
+        "page_size": settings.pw_page_size,
+        "max_attempts": settings.pw_max_attempts,
+        "backoff_seconds": settings.pw_backoff_seconds,
+        "concurrency": settings.pw_concurrency,
+        "max_requests_per_second": settings.pw_max_requests_per_second,
+    }
+    own_tuning = getattr(package, "tuning_from_settings", None)
+    if own_tuning is not None:
+        tuning.update(own_tuning(settings))
     return Integration(
         name=settings.integration_name,
-        credentials=credentials,
-        integration_user=settings.integration_user,
+        credentials=package.credentials_from_settings(settings),
         source_system=settings.source_system,
-        page_size=settings.pw_page_size,
-        max_attempts=settings.pw_max_attempts,
-        backoff_seconds=settings.pw_backoff_seconds,
-        concurrency=settings.pw_concurrency,
-        max_requests_per_second=settings.pw_max_requests_per_second,
         answer_limits=answer_limits(settings),
+        **tuning,
     )
 
 

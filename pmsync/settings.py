@@ -16,6 +16,9 @@ from pmsync.source.base_url import check_base_url
 from pmsync.source.budget import DEFAULT_CONCURRENCY, DEFAULT_MAX_REQUESTS_PER_SECOND, check_concurrency, check_request_rate
 from pmsync.source.exchange import (DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_REQUEST_DEADLINE_SECONDS, check_deadline,
                                     check_max_bytes)
+from pmsync.source.buildium.credentials import DEFAULT_BASE_URL as BUILDIUM_BASE_URL
+from pmsync.source.buildium.dialect import MAX_PAGE_SIZE as BUILDIUM_MAX_PAGE_SIZE
+from pmsync.source.buildium.dialect import check_page_size as check_buildium_page_size
 from pmsync.source.propertyware.dialect import check_page_size
 
 __all__ = [
@@ -27,7 +30,10 @@ CREDENTIAL_VARIABLES = {
     "pw_client_id": "PMSYNC_PW_CLIENT_ID",
     "pw_client_secret": "PMSYNC_PW_CLIENT_SECRET",
     "pw_system_id": "PMSYNC_PW_SYSTEM_ID",
+    "buildium_client_id": "PMSYNC_BUILDIUM_CLIENT_ID",
+    "buildium_client_secret": "PMSYNC_BUILDIUM_CLIENT_SECRET",
 }
+INT32_MAX = 2**31 - 1
 
 
 def credential_problem(value: str | SecretStr) -> str | None:
@@ -63,13 +69,55 @@ class IntegrationSettings(IntegrationNameSettings):
     pw_max_requests_per_second: float = DEFAULT_MAX_REQUESTS_PER_SECOND
     pw_request_deadline_seconds: float = DEFAULT_REQUEST_DEADLINE_SECONDS
     pw_max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    buildium_base_url: str = BUILDIUM_BASE_URL
+    buildium_client_id: str = ""
+    buildium_client_secret: SecretStr = SecretStr("")
+    buildium_staff_user_id: str = ""
+    buildium_vendor_id: str = ""
+    buildium_page_size: int = BUILDIUM_MAX_PAGE_SIZE
+    buildium_max_requests_per_second: float = 10.0
+    buildium_backoff_seconds: float = 0.2
 
     @field_validator("pw_base_url")
     @classmethod
     def _base_url_credentials_may_go_to(cls, value: str) -> str:
         return check_base_url(value, "PMSYNC_PW_BASE_URL")
 
-    @field_validator("pw_client_id", "pw_client_secret", "pw_system_id")
+    @field_validator("buildium_base_url")
+    @classmethod
+    def _buildium_base_url_credentials_may_go_to(cls, value: str) -> str:
+        return check_base_url(value, "PMSYNC_BUILDIUM_BASE_URL")
+
+    @field_validator("buildium_staff_user_id", "buildium_vendor_id")
+    @classmethod
+    def _buildium_user_id(cls, value: str, info: ValidationInfo) -> str:
+        variable = f"PMSYNC_{(info.field_name or '').upper()}"
+        text = value.strip()
+        if text and not (text.isascii() and text.isdigit() and 0 < int(text) <= INT32_MAX):
+            raise ValueError(f"{variable} must be a Buildium id: a whole number from 1 to {INT32_MAX}")
+        return text
+
+    @field_validator("buildium_page_size")
+    @classmethod
+    def _buildium_page_size_the_vendor_accepts(cls, value: int) -> int:
+        return check_buildium_page_size(value)
+
+    @field_validator("buildium_max_requests_per_second")
+    @classmethod
+    def _buildium_request_rate_above_zero(cls, value: float) -> float:
+        try:
+            return check_request_rate(value)
+        except ValueError:
+            raise ValueError(f"PMSYNC_BUILDIUM_MAX_REQUESTS_PER_SECOND must be a number above 0, got {value!r}") from None
+
+    @field_validator("buildium_backoff_seconds")
+    @classmethod
+    def _buildium_backoff_above_zero(cls, value: float) -> float:
+        if not 0 < value <= 60:
+            raise ValueError(f"PMSYNC_BUILDIUM_BACKOFF_SECONDS must be above 0 and at most 60, got {value!r}")
+        return value
+
+    @field_validator("pw_client_id", "pw_client_secret", "pw_system_id", "buildium_client_id", "buildium_client_secret")
     @classmethod
     def _credential_fits_a_header(cls, value: str | SecretStr, info: ValidationInfo) -> str | SecretStr:
         problem = credential_problem(value)
@@ -104,7 +152,13 @@ class IntegrationSettings(IntegrationNameSettings):
         return check_max_bytes(value)
 
     def missing(self) -> list[str]:
-        """Names of the variables a sync needs that are empty."""
+        """Names of the variables a sync of PMSYNC_SOURCE_SYSTEM needs that are empty."""
+        if self.source_system == "buildium":
+            return [name for name, value in {
+                "PMSYNC_BUILDIUM_CLIENT_ID": self.buildium_client_id,
+                "PMSYNC_BUILDIUM_CLIENT_SECRET": self.buildium_client_secret.get_secret_value(),
+                "PMSYNC_BUILDIUM_STAFF_USER_ID": self.buildium_staff_user_id,
+            }.items() if not value.strip()]
         wanted = {
             "PMSYNC_PW_CLIENT_ID": self.pw_client_id,
             "PMSYNC_PW_CLIENT_SECRET": self.pw_client_secret.get_secret_value(),

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pmsync.rule_types import RuleTable
+from pmsync.source.buildium.package import BUILDIUM
 from pmsync.source.propertyware.package import PROPERTYWARE
 from pmsync.source.protocol import SourcePackage
 
-SOURCE_PACKAGES: dict[str, SourcePackage] = {package.vendor: package for package in (PROPERTYWARE,)}
+SOURCE_PACKAGES: dict[str, SourcePackage] = {package.vendor: package for package in (PROPERTYWARE, BUILDIUM)}
 """One row per vendor: its package (client, rule tables, credentials)."""
 
 RULE_TABLES: dict[str, RuleTable] = {

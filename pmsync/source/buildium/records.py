@@ -125,8 +125,13 @@ class LeaseRecord(BuildiumRecord):
     MoveOutData: list[LeaseMoveOutDataMessage] | None = None
     LastUpdatedDateTime: UtcMoment | None = None
 
+    @property
+    def active(self) -> bool:
+        """Whether the lease is Active (what the engine's hash check compares with the lease row's `active`)."""
+        return self.LeaseStatus == "Active"
+
     def rows(self, raw: dict[str, Any]) -> list[Candidate]:
-        active = self.LeaseStatus == "Active"
+        active = self.active
         moves_out = {move.TenantId: move.MoveOutDate for move in self.MoveOutData or [] if move.MoveOutDate}
         move_ins = [tenant.MoveInDate for tenant in self.Tenants or [] if tenant.MoveInDate]
         current = [tenant for tenant in self.CurrentTenants or [] if tenant.Id is not None]

@@ -1,0 +1,65 @@
+"""Buildium's rule table, rentals side: its listings (paths are this package's) and what each entity syncs."""
+
+from __future__ import annotations
+
+from pmsync.rule_types import (INTEGRATION_DATA, AdoptByMarker, EntityRule, LivesOnActiveLease, ParentLink, RuleTable,
+                               Stream)
+from pmsync.source.buildium.inclusions import ActiveAtSource, AssignedToStaffUser
+from pmsync.source.buildium.records import (LeaseRecord, RentalOwnerRecord, RentalRecord, RentalUnitRecord,
+                                            VendorRecord, WorkOrderRecord)
+
+MANAGER = {
+    "assigned_manager_source_id": "manager_source_id",
+    "assigned_manager_name": "manager_name",
+    "assigned_manager_email": "manager_email",
+}
+
+BUILDIUM_STREAMS = (
+    Stream("rentals", "/v1/rentals", RentalRecord, ("property",)),
+    Stream("rentalunits", "/v1/rentals/units", RentalUnitRecord, ("unit",)),
+    Stream("leases", "/v1/leases", LeaseRecord, ("lease", "resident")),
+    Stream("workorders", "/v1/workorders", WorkOrderRecord, ("work_order",)),
+    Stream("rentalowners", "/v1/rentals/owners", RentalOwnerRecord, ("owner",)),
+    Stream("vendors", "/v1/vendors", VendorRecord, ("service_provider",)),
+)
+
+BUILDIUM_RULES = RuleTable(
+    source_system="buildium",
+    vendor="buildium",
+    streams=BUILDIUM_STREAMS,
+    rules={
+        "property": EntityRule("property", include=ActiveAtSource(), on_update=INTEGRATION_DATA),
+        "unit": EntityRule(
+            "unit",
+            parents=(ParentLink("property", "property_id"),),
+            on_update=INTEGRATION_DATA | {"property_id"},
+            comes_back_when_listed=True,
+        ),
+        "lease": EntityRule(
+            "lease",
+            parents=(ParentLink("unit", "unit_id"), ParentLink("property", "property_id", required=False)),
+        ),
+        "resident": EntityRule(
+            "resident",
+            include=LivesOnActiveLease(),
+            parents=(ParentLink("unit", "unit_id"), ParentLink("lease", "lease_id")),
+            on_update=frozenset({"unit_id", "lease_id", "move_in_date", "move_out_date"}),
+        ),
+        "work_order": EntityRule(
+            "work_order",
+            include=AssignedToStaffUser(),
+            parents=(
+                ParentLink("property", "property_id", inherit=MANAGER),
+                ParentLink("unit", "unit_id", required=False),
+            ),
+            on_update=frozenset(),
+            adopt=AdoptByMarker("push_marker", "push_marker"),
+        ),
+        "owner": EntityRule("owner"),
+        "service_provider": EntityRule("service_provider"),
+    },
+)
+"""Propertyware's rules on Buildium's rentals: an inactive rental is not imported (its units park: no property);
+residents are Current tenants of Active leases, and only their unit, lease and move dates change on update; a work
+order syncs when its task is assigned to the staff user and its property is on the platform, and a sync never
+changes it; owners and vendors are synced, since Buildium lists them."""
