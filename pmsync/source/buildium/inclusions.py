@@ -1,11 +1,11 @@
 """Inclusion rules Buildium's records need that the engine's do not have: active at the source, assigned to the staff
-user by id."""
+user by id, a parent of a synced kind, and all of several."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pmsync.rule_types import Exclusion
+from pmsync.rule_types import Exclusion, Inclusion
 from schemas.records import Candidate
 
 
@@ -34,3 +34,35 @@ class AssignedToStaffUser:
             return Exclusion("assigned_to_nobody",
                              f"task {task} is not assigned to the staff user (PMSYNC_BUILDIUM_STAFF_USER_ID); assign it")
         return Exclusion("assigned_to_other_user", f"task {task} is assigned to user {assignee}, not the staff user")
+
+
+@dataclass(frozen=True)
+class ParentOfKind:
+    """A record applies only when its `parent` is of one of `kinds` (`facts["parent_kinds"]`): a rule table that syncs
+    rentals only leaves out a work order on an association, whose property id may also be a rental's (Buildium's ids
+    repeat across kinds) until the platform's keys tell kinds apart."""
+
+    parent: str
+    kinds: frozenset[str]
+
+    def exclusion(self, candidate: Candidate, integration_user: str) -> Exclusion | None:
+        kind = (candidate.facts.get("parent_kinds") or {}).get(self.parent)
+        if kind in self.kinds:
+            return None
+        return Exclusion(f"{self.parent}_kind_not_synced",
+                         f"its {self.parent} is of kind {kind or '(unknown)'}; this rule table syncs "
+                         f"{', '.join(sorted(self.kinds))} only")
+
+
+@dataclass(frozen=True)
+class AllOf:
+    """A record applies when every one of `inclusions` lets it; the first that does not says why."""
+
+    inclusions: tuple[Inclusion, ...]
+
+    def exclusion(self, candidate: Candidate, integration_user: str) -> Exclusion | None:
+        for inclusion in self.inclusions:
+            exclusion = inclusion.exclusion(candidate, integration_user)
+            if exclusion is not None:
+                return exclusion
+        return None

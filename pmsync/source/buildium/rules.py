@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pmsync.rule_types import (INTEGRATION_DATA, AdoptByMarker, EntityRule, LivesOnActiveLease, ParentLink, RuleTable,
                                Stream)
-from pmsync.source.buildium.inclusions import ActiveAtSource, AssignedToStaffUser
+from pmsync.source.buildium.inclusions import ActiveAtSource, AllOf, AssignedToStaffUser, ParentOfKind
+from pmsync.source.buildium.parts import RENTAL
 from pmsync.source.buildium.records import (LeaseRecord, RentalOwnerRecord, RentalRecord, RentalUnitRecord,
                                             VendorRecord, WorkOrderRecord)
 
@@ -47,7 +48,7 @@ BUILDIUM_RULES = RuleTable(
         ),
         "work_order": EntityRule(
             "work_order",
-            include=AssignedToStaffUser(),
+            include=AllOf((AssignedToStaffUser(), ParentOfKind("property", frozenset({RENTAL})))),
             parents=(
                 ParentLink("property", "property_id", inherit=MANAGER),
                 ParentLink("unit", "unit_id", required=False),
@@ -61,5 +62,6 @@ BUILDIUM_RULES = RuleTable(
 )
 """Propertyware's rules on Buildium's rentals: an inactive rental is not imported (its units park: no property);
 residents are Current tenants of Active leases, and only their unit, lease and move dates change on update; a work
-order syncs when its task is assigned to the staff user and its property is on the platform, and a sync never
+order syncs when its task is assigned to the staff user and its property is a rental on the platform (one on an
+association is excluded: associations are not in this table), and a sync never
 changes it; owners and vendors are synced, since Buildium lists them."""

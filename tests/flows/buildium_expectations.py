@@ -1,0 +1,66 @@
+"""What a Buildium initial sync must do, worked out from the sandbox's raw records and the rules alone."""
+
+from __future__ import annotations
+
+import re
+
+WELL_FORMED = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
+
+
+def counts(fetched: int, created: int = 0, excluded: int = 0, parked: int = 0, quarantined: int = 0) -> dict[str, int]:
+    return {"fetched": fetched, "created": created, "updated": 0, "unchanged": 0, "excluded": excluded,
+            "parked": parked, "quarantined": quarantined}
+
+
+def expected_rental_counts(store, staff_user_id: int) -> dict[str, dict[str, int]]:
+    """Per entity: an inactive rental is excluded and its units park; a lease applies when its unit did; a resident is
+    a Current tenant of an Active lease (one count per tenant id, an included copy winning); a work order applies when
+    its task is assigned to the staff user and its property is a rental on the platform (one on an association is
+    excluded); owners and vendors all apply."""
+    rentals = store.records("rentals")
+    active_rentals = {r["Id"] for r in rentals if r["IsActive"]}
+    units = store.records("rentalunits")
+    unit_ok = {u["Id"] for u in units if u["PropertyId"] in active_rentals}
+    leases = store.records("leases")
+    lease_ok = {lease["Id"] for lease in leases if lease["UnitId"] in unit_ok}
+    tenants: dict[int, list[tuple[dict, dict]]] = {}
+    for lease in leases:
+        listed = {t["Id"] for t in lease["Tenants"]}
+        entries = lease["Tenants"] + [{"Id": t["Id"], "Status": None} for t in lease["CurrentTenants"]
+                                      if t["Id"] not in listed]
+        for entry in entries:
+            tenants.setdefault(entry["Id"], []).append((entry, lease))
+    emails = {t["Id"]: t.get("Email") for lease in leases for t in lease["CurrentTenants"]}
+    bad_email = {tid for tid, email in emails.items() if email and not WELL_FORMED.fullmatch(email)}
+    included: dict[int, dict] = {}
+    for tid, seen in tenants.items():
+        for entry, lease in seen:
+            if entry["Status"] == "Current" and lease["LeaseStatus"] == "Active":
+                included.setdefault(tid, lease)
+    included = {tid: lease for tid, lease in included.items() if tid not in bad_email}
+    tasks = {t["Id"]: t for t in store.records("tasks")}
+    # The sandbox keeps a work order's task id as `_task_id` and serves it as the work order's Task.Id.
+    orders = store.records("workorders")
+    mine = [w for w in orders if tasks.get(w["_task_id"], {}).get("AssignedToUserId") == staff_user_id
+            and (tasks[w["_task_id"]].get("Property") or {}).get("Type") == "Rental"]
+
+    def on_platform(order: dict) -> bool:
+        where = tasks[order["_task_id"]].get("Property") or {}
+        return where.get("Type") == "Rental" and where.get("Id") in active_rentals
+
+    return {
+        "property": counts(len(rentals), created=len(active_rentals), excluded=len(rentals) - len(active_rentals)),
+        "unit": counts(len(units), created=len(unit_ok), parked=len(units) - len(unit_ok)),
+        "lease": counts(len(leases), created=len(lease_ok), parked=len(leases) - len(lease_ok)),
+        "resident": counts(
+            len(tenants),
+            created=sum(lease["Id"] in lease_ok for lease in included.values()),
+            excluded=len(tenants) - len(included) - len(bad_email & set(tenants)),
+            parked=sum(lease["Id"] not in lease_ok for lease in included.values()),
+            quarantined=len(bad_email & set(tenants)),
+        ),
+        "work_order": counts(len(orders), created=sum(map(on_platform, mine)), excluded=len(orders) - len(mine),
+                             parked=len(mine) - sum(map(on_platform, mine))),
+        "owner": counts(len(store.records("rentalowners")), created=len(store.records("rentalowners"))),
+        "service_provider": counts(len(store.records("vendors")), created=len(store.records("vendors"))),
+    }

@@ -1,0 +1,158 @@
+"""A Buildium integration's initial and delta syncs against the Buildium sandbox over HTTP, on SQLite and PostgreSQL:
+the job with the plain steps, as tests/flows/test_initial_sync.py runs Propertyware's."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from pmsync.jobs import JOBS
+from pmsync.source import SourceAuthError
+from sandbox.buildium import SANDBOX_CLIENT_SECRET, SANDBOX_STAFF_USER_ID, BuildiumSandboxServer, buildium_sandbox_settings
+from schemas.tables import leases, owners, properties, residents, service_providers, units, work_orders
+from tests.flows.buildium_expectations import expected_rental_counts
+
+initial_sync, delta_sync = JOBS["initial-sync"], JOBS["delta-sync"]
+BUILDIUM_SUITES = Path(__file__).resolve().parents[2] / "expectations" / "buildium"
+TABLES = {"property": properties, "unit": units, "lease": leases, "resident": residents, "work_order": work_orders,
+          "owner": owners, "service_provider": service_providers}
+
+
+@pytest.fixture
+def buildium() -> Iterator[BuildiumSandboxServer]:
+    """A small deterministic Buildium account on 127.0.0.1, fresh per test, rate-limited as Buildium is (10/s)."""
+    with BuildiumSandboxServer(units=60, seed=7) as server:
+        yield server
+
+
+@pytest.fixture
+def buildium_env(monkeypatch: pytest.MonkeyPatch, buildium: BuildiumSandboxServer, platform_url: str) -> dict[str, str]:
+    """The default integration is the Buildium sandbox account, on the test database; few, short retries."""
+    for name in [name for name in __import__("os").environ if name.startswith("PMSYNC_")]:
+        monkeypatch.delenv(name)
+    env = {**buildium_sandbox_settings(buildium.base_url), "PMSYNC_DATABASE_URL": platform_url,
+           "PMSYNC_EXPECTATIONS_DIR": str(BUILDIUM_SUITES), "PMSYNC_PW_MAX_ATTEMPTS": "6"}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return env
+
+
+def rows(engine: sa.Engine) -> dict[str, int]:
+    with engine.connect() as connection:
+        return {entity: connection.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+                for entity, table in TABLES.items()}
+
+
+def one(engine: sa.Engine, table: sa.Table, source_id: int):
+    with engine.connect() as connection:
+        return connection.execute(sa.select(table).where(table.c.source_id == source_id)).one()
+
+
+def test_initial_sync_lands_the_rentals_by_the_rules_and_is_idempotent(buildium_env, buildium, platform_engine):
+    expected = expected_rental_counts(buildium.store, SANDBOX_STAFF_USER_ID)
+    assert expected["property"]["excluded"] > 0 and expected["unit"]["parked"] > 0
+    assert expected["resident"]["excluded"] > 0 and expected["work_order"]["excluded"] > 0
+    assert expected["work_order"]["created"] > 0 and expected["owner"]["created"] > 0
+
+    first = initial_sync()
+
+    assert first["counts"] == expected
+    assert rows(platform_engine) == {entity: numbers["created"] for entity, numbers in expected.items()}
+    second = initial_sync()
+    for entity, numbers in second["counts"].items():
+        assert numbers["created"] == numbers["updated"] == 0, entity
+        assert numbers["unchanged"] == expected[entity]["created"], entity
+
+
+def test_rows_link_to_their_parents_and_work_orders_to_their_tasks_rental(buildium_env, buildium, platform_engine):
+    initial_sync()
+    store = buildium.store
+    tasks = {task["Id"]: task for task in store.records("tasks")}
+    with platform_engine.connect() as connection:
+        linked_units = connection.execute(
+            sa.select(units.c.source_id, properties.c.source_id.label("rental"), units.c.kind)
+            .join(properties, properties.c.id == units.c.property_id)).all()
+        linked_orders = connection.execute(
+            sa.select(work_orders.c.source_id, work_orders.c.title, properties.c.source_id.label("rental"),
+                      properties.c.manager_email, work_orders.c.assigned_manager_email)
+            .join(properties, properties.c.id == work_orders.c.property_id)).all()
+    assert linked_units and all(row.kind == "rental" for row in linked_units)
+    for row in linked_units:
+        assert row.rental == store.get("rentalunits", row.source_id)["PropertyId"]
+    assert linked_orders
+    for row in linked_orders:
+        order = store.get("workorders", row.source_id)
+        task = tasks[order["_task_id"]]
+        assert task["AssignedToUserId"] == SANDBOX_STAFF_USER_ID and row.rental == task["Property"]["Id"]
+        assert row.title == task["Title"]
+        assert row.assigned_manager_email == row.manager_email
+
+
+def test_a_delta_applies_only_the_touched_records_and_by_their_rules(buildium_env, buildium, platform_engine):
+    store = buildium.store
+    initial_sync()
+    rental = next(r for r in store.records("rentals") if r["IsActive"])
+    vendor = store.records("vendors")[0]
+    lease = next(lease for lease in store.records("leases")
+                 if lease["LeaseStatus"] == "Active" and one_or_none(platform_engine, leases, lease["Id"])
+                 and any(t["Status"] == "Current" and one_or_none(platform_engine, residents, t["Id"])
+                         for t in lease["Tenants"]))
+    tenant = next(t for t in lease["Tenants"] if t["Status"] == "Current" and one_or_none(platform_engine, residents, t["Id"]))
+    before = one(platform_engine, properties, rental["Id"])
+    resident_before = one(platform_engine, residents, tenant["Id"])
+
+    store.update("rentals", rental["Id"], Name="Renamed in Buildium")
+    store.update("vendors", vendor["Id"], PrimaryEmail="new.vendor@example.com")
+    people = [{**person, "Email": "changed@example.com"} if person["Id"] == tenant["Id"] else person
+              for person in lease["CurrentTenants"]]
+    moves = [move for move in lease.get("MoveOutData") or [] if move.get("TenantId") != tenant["Id"]]
+    store.update("leases", lease["Id"], CurrentTenants=people,
+                 MoveOutData=[*moves, {"TenantId": tenant["Id"], "MoveOutDate": "2030-03-31", "NoticeGivenDate": None}])
+
+    result = delta_sync()
+
+    counts = result["counts"]
+    assert counts["property"]["fetched"] == counts["property"]["updated"] == 1
+    assert counts["service_provider"]["fetched"] == counts["service_provider"]["updated"] == 1
+    assert counts["lease"]["fetched"] == 1 and counts["unit"]["fetched"] == counts["owner"]["fetched"] == 0
+    assert all(numbers["created"] == 0 for numbers in counts.values())
+    assert counts["work_order"]["updated"] == 0
+    after = one(platform_engine, properties, rental["Id"])
+    assert after.name == before.name and after.source_data["Name"] == "Renamed in Buildium"
+    assert one(platform_engine, service_providers, vendor["Id"]).email == "new.vendor@example.com"
+    resident = one(platform_engine, residents, tenant["Id"])
+    assert str(resident.move_out_date) == "2030-03-31" and resident.email == resident_before.email
+
+
+def one_or_none(engine: sa.Engine, table: sa.Table, source_id: int):
+    with engine.connect() as connection:
+        return connection.execute(sa.select(table).where(table.c.source_id == source_id)).one_or_none()
+
+
+def test_a_rate_limited_account_is_read_whole_by_several_threads_backing_off(buildium_env, buildium, platform_engine,
+                                                                             monkeypatch):
+    monkeypatch.setenv("PMSYNC_BUILDIUM_PAGE_SIZE", "3")
+    monkeypatch.setenv("PMSYNC_PW_CONCURRENCY", "4")
+    monkeypatch.setenv("PMSYNC_BUILDIUM_MAX_REQUESTS_PER_SECOND", "200")
+    monkeypatch.setenv("PMSYNC_PW_MAX_ATTEMPTS", "10")
+    expected = expected_rental_counts(buildium.store, SANDBOX_STAFF_USER_ID)
+
+    result = initial_sync()
+
+    assert buildium.store.rate_limited > 0, "the sandbox's 10 requests/s limit answered 429"
+    assert result["counts"] == expected
+
+
+def test_an_unknown_client_secret_fails_as_auth_naming_the_setting_not_the_value(buildium_env, monkeypatch):
+    wrong = "unknown-buildium-secret-31337"
+    monkeypatch.setenv("PMSYNC_BUILDIUM_CLIENT_SECRET", wrong)
+
+    with pytest.raises(SourceAuthError) as refused:
+        initial_sync()
+
+    message = str(refused.value)
+    assert "PMSYNC_BUILDIUM_CLIENT_SECRET" in message and "401" in message and "GET /v1/rentals" in message
+    assert wrong not in message and SANDBOX_CLIENT_SECRET not in message
