@@ -132,37 +132,51 @@ def integration_from_environment(settings: IntegrationSettings | None = None) ->
 
 
 def integration_from_block(block_name: str) -> Integration:
-    """An integration stored as a Prefect block (needs the Prefect API); tuning the block leaves unset (concurrency,
-    request rate) and the rest (page size, retries, the answers' deadline and size cap) come from the PMSYNC_*
-    settings."""
-    from pmsync.blocks import PropertywareIntegration
-
-    try:
-        block = PropertywareIntegration.load(block_name)
-    except RuntimeError as unloadable:  # Prefect wraps the block's failed validation
-        if not isinstance(unloadable.__cause__, ValidationError):
-            raise
-        problems = invalid_settings(unloadable.__cause__, prefix="")
-        raise IntegrationNotConfigured(f"block {block_name!r} is invalid: {problems}; fix it in the Prefect UI") from None
-    except ValueError as missing:
-        raise IntegrationNotConfigured(f"no Propertyware Integration block named {block_name!r}: create it in the Prefect UI") from missing
+    """An integration stored as a Prefect block, Propertyware's or Buildium's (needs the Prefect API); tuning the block
+    leaves unset (concurrency, request rate) and the rest (page size, retries, the answers' deadline and size cap)
+    come from the PMSYNC_* settings."""
+    block = _load_block(block_name)
     if block.source_system not in RULE_TABLES:
         raise IntegrationNotConfigured(f"block {block_name!r} names an unknown rule table {block.source_system!r}")
     tuning = environment_settings()
-    credentials = package_of(block.source_system).credentials_from_block(block)
+    package = package_of(block.source_system)
+    fields: dict[str, Any] = {
+        "max_attempts": tuning.pw_max_attempts,
+        "backoff_seconds": tuning.pw_backoff_seconds,
+        "page_size": tuning.pw_page_size,
+        "max_requests_per_second": tuning.pw_max_requests_per_second,
+    }
+    own_tuning = getattr(package, "tuning_from_settings", None)
+    if own_tuning is not None:
+        fields.update({key: value for key, value in own_tuning(tuning).items() if key != "integration_user"})
     return Integration(
         name=block_name,
-        credentials=credentials,
+        credentials=package.credentials_from_block(block),
         integration_user=block.integration_user,
         source_system=block.source_system,
-        max_attempts=tuning.pw_max_attempts,
-        backoff_seconds=tuning.pw_backoff_seconds,
-        page_size=tuning.pw_page_size,
         concurrency=block.concurrency or tuning.pw_concurrency,
-        max_requests_per_second=block.max_requests_per_second or tuning.pw_max_requests_per_second,
         configured_in=CONFIGURED_IN_BLOCK,
         answer_limits=answer_limits(tuning),
+        **{**fields, "max_requests_per_second": block.max_requests_per_second or fields["max_requests_per_second"]},
     )
+
+
+def _load_block(block_name: str) -> Any:
+    """The Propertyware Integration block of that name, else the Buildium Integration block of that name."""
+    from pmsync.blocks import BuildiumIntegration, PropertywareIntegration
+
+    for block_type in (PropertywareIntegration, BuildiumIntegration):
+        try:
+            return block_type.load(block_name)
+        except RuntimeError as unloadable:  # Prefect wraps the block's failed validation
+            if not isinstance(unloadable.__cause__, ValidationError):
+                raise
+            problems = invalid_settings(unloadable.__cause__, prefix="")
+            raise IntegrationNotConfigured(f"block {block_name!r} is invalid: {problems}; fix it in the Prefect UI") from None
+        except ValueError:
+            continue
+    raise IntegrationNotConfigured(f"no Propertyware Integration block named {block_name!r}: create it in the Prefect UI "
+                                   "(nor a Buildium Integration block of that name)")
 
 
 def answer_limits(settings: IntegrationSettings) -> AnswerLimits:
