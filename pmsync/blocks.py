@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 from prefect.blocks.core import Block
 from pydantic import ConfigDict, Field, SecretStr, ValidationInfo, field_validator
@@ -16,6 +17,7 @@ class PropertywareIntegration(Block):
     """One Propertyware account to sync; the block's name is the integration's name on the platform."""
 
     _block_type_name = "Propertyware Integration"
+    vendor: ClassVar[str] = "propertyware"
     _block_type_slug = "propertyware-integration"
     _description = "A Propertyware account pmsync keeps the platform in step with (REST API v1)."
 
@@ -66,6 +68,7 @@ class BuildiumIntegration(Block):
     """One Buildium account to sync; the block's name is the integration's name on the platform."""
 
     _block_type_name = "Buildium Integration"
+    vendor: ClassVar[str] = "buildium"
     _block_type_slug = "buildium-integration"
     _description = "A Buildium account pmsync keeps the platform in step with (API v1)."
 

@@ -138,8 +138,12 @@ def integration_from_block(block_name: str) -> Integration:
     block = _load_block(block_name)
     if block.source_system not in RULE_TABLES:
         raise IntegrationNotConfigured(f"block {block_name!r} names an unknown rule table {block.source_system!r}")
-    tuning = environment_settings()
     package = package_of(block.source_system)
+    if package.vendor != block.vendor:
+        raise IntegrationNotConfigured(
+            f"block {block_name!r} is a {block._block_type_name} block but names the rule table {block.source_system!r} "
+            f"of another vendor ({package.vendor}); fix its source_system in the Prefect UI")
+    tuning = environment_settings()
     fields: dict[str, Any] = {
         "max_attempts": tuning.pw_max_attempts,
         "backoff_seconds": tuning.pw_backoff_seconds,

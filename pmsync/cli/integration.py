@@ -264,6 +264,10 @@ def _validated_block(**fields: str):
     if fields["source_system"] not in RULE_TABLES:
         fail(f"--source-system {fields['source_system']!r} is unknown; use one of: {', '.join(sorted(RULE_TABLES))}",
              EXIT_CONFIGURATION)
+    if RULE_TABLES[fields["source_system"]].vendor != PropertywareIntegration.vendor:
+        fail(f"--source-system {fields['source_system']!r} is not a Propertyware rule table: `integration add` saves "
+             "Propertyware Integration blocks only for now; create a Buildium Integration block in the Prefect UI",
+             EXIT_CONFIGURATION)
     try:
         return PropertywareIntegration(**fields)
     except ValidationError as problem:

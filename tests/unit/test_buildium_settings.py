@@ -121,3 +121,16 @@ def test_a_command_missing_a_buildium_setting_exits_as_configuration_naming_it(t
 
     assert failed.returncode == 2, failed.stderr[-2000:]
     assert "PMSYNC_BUILDIUM_STAFF_USER_ID" in failed.stderr and SECRET not in failed.stderr + failed.stdout
+
+
+def test_integration_add_refuses_a_buildium_rule_table_it_cannot_save_yet(tmp_path):
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("PMSYNC_", "PREFECT_API_URL"))}
+    env["PMSYNC_ADD_CLIENT_SECRET"] = SECRET
+
+    refused = subprocess.run([PMSYNC, "integration", "add", "lakeside", "--base-url", "https://api.buildium.com",
+                              "--client-id", "c", "--system-id", "s", "--integration-user", "900001",
+                              "--source-system", "buildium"], env=env, cwd=tmp_path, capture_output=True, text=True,
+                             timeout=300)
+
+    assert refused.returncode == 2, refused.stderr[-2000:]
+    assert "Buildium Integration block" in refused.stderr and SECRET not in refused.stderr + refused.stdout
