@@ -261,12 +261,13 @@ def _validated_block(**fields: str):
     from pmsync.blocks import PropertywareIntegration
     from pmsync.source.registry import RULE_TABLES
 
-    if fields["source_system"] not in RULE_TABLES:
-        fail(f"--source-system {fields['source_system']!r} is unknown; use one of: {', '.join(sorted(RULE_TABLES))}",
-             EXIT_CONFIGURATION)
-    if RULE_TABLES[fields["source_system"]].vendor != PropertywareIntegration.vendor:
+    savable = sorted(name for name, table in RULE_TABLES.items() if table.vendor == PropertywareIntegration.vendor)
+    if fields["source_system"] in RULE_TABLES and fields["source_system"] not in savable:
         fail(f"--source-system {fields['source_system']!r} is not a Propertyware rule table: `integration add` saves "
              "Propertyware Integration blocks only for now; create a Buildium Integration block in the Prefect UI",
+             EXIT_CONFIGURATION)
+    if fields["source_system"] not in savable:
+        fail(f"--source-system {fields['source_system']!r} is unknown; use one of: {', '.join(savable)}",
              EXIT_CONFIGURATION)
     try:
         return PropertywareIntegration(**fields)

@@ -3,6 +3,7 @@ the job with the plain steps, as tests/flows/test_initial_sync.py runs Propertyw
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,7 +32,7 @@ def buildium() -> Iterator[BuildiumSandboxServer]:
 @pytest.fixture
 def buildium_env(monkeypatch: pytest.MonkeyPatch, buildium: BuildiumSandboxServer, platform_url: str) -> dict[str, str]:
     """The default integration is the Buildium sandbox account, on the test database; few, short retries."""
-    for name in [name for name in __import__("os").environ if name.startswith("PMSYNC_")]:
+    for name in [name for name in os.environ if name.startswith("PMSYNC_")]:
         monkeypatch.delenv(name)
     env = {**buildium_sandbox_settings(buildium.base_url), "PMSYNC_DATABASE_URL": platform_url,
            "PMSYNC_EXPECTATIONS_DIR": str(BUILDIUM_SUITES), "PMSYNC_PW_MAX_ATTEMPTS": "6"}

@@ -17,6 +17,7 @@ from pmsync.source.answers import parse_records
 from pmsync.source.budget import DEFAULT_CONCURRENCY
 from pmsync.source.buildium.dialect import (BUILDIUM_DIALECT, MAX_PAGE_SIZE, MAX_QUERY_CHARACTERS, check_page_size,
                                             filters_by_window, headers, listing_params, query_length, record_path)
+from pmsync.source.buildium.parts import BuildiumRecord
 from pmsync.source.buildium.work_orders import joined_with_task
 from pmsync.source.errors import SourceDataError, SourceRequestRejected, SourceRequestUnsendable
 from pmsync.source.exchange import AnswerLimits
@@ -153,7 +154,7 @@ class BuildiumClient(OffsetClient):
             if self._staff_tasks is None:
                 tasks: dict[int, dict[str, Any]] = {}
                 params = {"assignedtoid": self.staff_user_id}
-                for page in self.iter_pages(TASKS, _ListedTask, entity="task", params=params):
+                for page in self.iter_pages(TASKS, BuildiumRecord, entity="task", params=params):
                     tasks.update((record.id, raw) for record, raw in zip(page.records, page.raw))
                 self._staff_tasks = tasks
             return self._staff_tasks
@@ -173,12 +174,6 @@ class BuildiumClient(OffsetClient):
         if not isinstance(body, dict):
             raise SourceDataError("response is not a JSON object", request=request, entity=entity)
         return body, request
-
-
-class _ListedTask(PresenceRecord):
-    """A listed task: only its Id is read here (its raw record is what a work order is joined with)."""
-
-    id: Int32 = Field(alias="Id")
 
 
 def _task_id(work_order: dict[str, Any]) -> Any:
