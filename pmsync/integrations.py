@@ -166,7 +166,8 @@ def integration_from_block(block_name: str) -> Integration:
 
 
 def _load_block(block_name: str) -> Any:
-    """The Propertyware Integration block of that name, else the Buildium Integration block of that name."""
+    """The Propertyware Integration block of that name, else the Buildium Integration block of that name (when neither
+    exists, the message is the one Propertyware-only pmsync always gave: operators' runbooks match it)."""
     from pmsync.blocks import BuildiumIntegration, PropertywareIntegration
 
     for block_type in (PropertywareIntegration, BuildiumIntegration):
@@ -179,8 +180,7 @@ def _load_block(block_name: str) -> Any:
             raise IntegrationNotConfigured(f"block {block_name!r} is invalid: {problems}; fix it in the Prefect UI") from None
         except ValueError:
             continue
-    raise IntegrationNotConfigured(f"no Propertyware Integration block named {block_name!r}: create it in the Prefect UI "
-                                   "(nor a Buildium Integration block of that name)")
+    raise IntegrationNotConfigured(f"no Propertyware Integration block named {block_name!r}: create it in the Prefect UI")
 
 
 def answer_limits(settings: IntegrationSettings) -> AnswerLimits:
