@@ -145,3 +145,15 @@ def test_a_record_by_id_is_a_one_record_page_and_a_missing_one_is_none(client, b
     joined = page.raw[0]["Task"]
     assert joined["AssignedToUserId"] == task["AssignedToUserId"] and joined["Property"]["Id"] == task["Property"]["Id"]
     assert client.request_for(orders, order["Id"]) == f"GET /v1/workorders/{order['Id']}"
+
+
+def test_presence_listings_list_every_rental_and_unit_inactive_ones_included(client, buildium):
+    store = buildium.store
+    rentals = [record for page in client.pages(client.presence_listing("property")) for record in page.records]
+    units = [record for page in client.pages(client.presence_listing("unit")) for record in page.records]
+
+    assert {r.id: r.active for r in rentals} == {r["Id"]: r["IsActive"] for r in store.records("rentals")}
+    assert False in {r.active for r in rentals}
+    assert sorted(u.id for u in units) == sorted(u["Id"] for u in store.records("rentalunits"))
+    with pytest.raises(ValueError, match="reconciles unit, property"):
+        client.presence_listing("lease")
