@@ -44,6 +44,7 @@ EXIT_CODES: dict[str, int] = {
     "pmsync.enrollment.EnrollmentRefused": EXIT_CONFIGURATION,
     "pmsync.deployments.DeployMisconfigured": EXIT_CONFIGURATION,
     "pmsync.deployments.DeployFailed": EXIT_OTHER,
+    "pmsync.push_sender.PushNotSupported": EXIT_CONFIGURATION,
     "reports.access.ReportsRefused": EXIT_CONFIGURATION,
     "pmsync.source.errors.SourceAuthError": EXIT_CONFIGURATION,
     "pmsync.source.errors.SourceRequestUnsendable": EXIT_CONFIGURATION,
