@@ -281,14 +281,14 @@ def platform_totals(engine: Engine, integration_id: int) -> dict[str, int]:
     """Rows per public table of one integration, for the closing summary (other companies' rows are not its business)."""
     from sqlalchemy import func, select
 
-    from schemas.tables import SYNCED_TABLES
+    from schemas.entity_rows import platform_tables
 
     with engine.connect() as connection:
         return {
             table.name: connection.execute(
                 select(func.count()).select_from(table).where(table.c.integration_id == integration_id)
             ).scalar_one()
-            for table in SYNCED_TABLES.values()
+            for table in platform_tables()
         }
 
 

@@ -9,6 +9,7 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 
 from pmsync.platform import MIGRATIONS_DIR, migrate
+from schemas.entity_rows import ENTITY_ROWS, platform_tables
 from schemas.tables import SYNCED_TABLES, metadata
 
 PUBLIC_TABLES = {
@@ -30,12 +31,26 @@ def test_migrations_match_the_declared_tables(platform_engine):
 
 
 def test_every_table_states_its_grain_and_synced_tables_share_the_key_columns():
+    """Each synced table is unique by (integration_id, source_id), or, where several kinds of record share it
+    (properties, units), by (integration_id, kind, source_id) with kind NOT NULL; and that key is exactly the one
+    the engine's entity mapping upserts on, for every entity whose rows it holds."""
     for table in metadata.sorted_tables:
         assert (table.comment or "").startswith("One row per"), table.name
-    for table in SYNCED_TABLES.values():
+    assert set(SYNCED_TABLES.values()) <= set(platform_tables())
+    kinded = {rows.table.name for rows in ENTITY_ROWS.values() if rows.kind is not None}
+    assert kinded == {"properties", "units"}
+    for table in platform_tables():
         assert {"integration_id", "source_id", "active", "created_at", "updated_at"} <= set(table.c.keys())
-        keys = [c for c in table.constraints if isinstance(c, sa.UniqueConstraint)]
-        assert any([col.name for col in c.columns] == ["integration_id", "source_id"] for c in keys), table.name
+        keys = [[col.name for col in c.columns] for c in table.constraints if isinstance(c, sa.UniqueConstraint)]
+        key = ["integration_id", "kind", "source_id"] if table.name in kinded else ["integration_id", "source_id"]
+        assert key in keys, table.name
+        assert ["integration_id", "source_id"] not in keys or table.name not in kinded, table.name
+        if table.name in kinded:
+            assert table.c.kind.nullable is False and table.c.kind.server_default.arg == "rental", table.name
+    for entity, rows in ENTITY_ROWS.items():
+        keys = [[col.name for col in c.columns] for c in rows.table.constraints if isinstance(c, sa.UniqueConstraint)]
+        assert rows.key in keys, entity
+    assert {rows.kind for rows in ENTITY_ROWS.values() if rows.entity in ("property", "unit")} == {"rental"}
 
 
 def test_migration_0007_widens_source_text_keeping_rows_and_the_balance_view(platform_engine):
