@@ -249,14 +249,14 @@ def counts_table(title: str, counts: dict[str, dict[str, int]]) -> Table:
     """One row per entity (in the rule table's order) and one column per count of a run."""
     from rich.table import Table
 
-    from pmsync.rules import PROPERTYWARE_RULES
     from pmsync.runs import COUNTS
+    from pmsync.source.registry import known_entities
 
     table = Table(title=title, title_justify="left")
     table.add_column("entity")
     for name in COUNTS:
         table.add_column(name, justify="right")
-    order = {entity: index for index, entity in enumerate(PROPERTYWARE_RULES.entities())}
+    order = {entity: index for index, entity in enumerate(known_entities())}
     for entity in sorted(counts, key=lambda e: order.get(e, len(order))):
         table.add_row(entity, *(str(counts[entity].get(name, 0)) for name in COUNTS))
     return table

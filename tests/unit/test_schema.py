@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -127,3 +128,41 @@ def test_migration_0008_adds_an_empty_source_hash_to_records_own_rows_keeping_ro
     assert counts == [1] * len(rows)
     assert hashes == [None] * len(hashed)
     assert differences == []
+
+
+def test_migration_0015_keys_properties_and_units_by_kind_keeping_rows(platform_engine):
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with platform_engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0014")
+    now = "2026-12-07 06:00:00+00:00"
+    stamps = {"created_at": now, "updated_at": now, "active": True}
+    with platform_engine.begin() as connection:
+        connection.execute(sa.text(
+            "INSERT INTO integrations (id, name, source_system, base_url, system_id, integration_user, created_at, "
+            "updated_at) VALUES (1, 'default', 'propertyware', 'http://x', '1', 'u@x.example', :now, :now)"), {"now": now})
+        connection.execute(sa.text(
+            "INSERT INTO properties (id, integration_id, source_id, name, manually_disabled, active, created_at, "
+            "updated_at) VALUES (1, 1, 7, 'Oak Court', false, :active, :created_at, :updated_at)"), stamps)
+        connection.execute(sa.text(
+            "INSERT INTO units (id, integration_id, source_id, property_id, name, active, created_at, updated_at) "
+            "VALUES (1, 1, 70, 1, 'A', :active, :created_at, :updated_at)"), stamps)
+
+    migrate(platform_engine)
+
+    with platform_engine.begin() as connection:
+        connection.execute(sa.text(
+            "INSERT INTO properties (id, integration_id, kind, source_id, name, manually_disabled, active, created_at, "
+            "updated_at) VALUES (2, 1, 'association', 7, 'Oak Condos', false, :active, :created_at, :updated_at)"), stamps)
+        connection.execute(sa.text(
+            "INSERT INTO units (id, integration_id, kind, source_id, property_id, name, active, created_at, updated_at) "
+            "VALUES (2, 1, 'association', 70, 2, 'Condo A', :active, :created_at, :updated_at)"), stamps)
+        kinds = connection.execute(sa.text("SELECT kind, source_id, name FROM units ORDER BY id")).all()
+        differences = compare_metadata(MigrationContext.configure(connection), metadata)
+    assert [tuple(row) for row in kinds] == [("rental", 70, "A"), ("association", 70, "Condo A")]
+    assert differences == []
+    with pytest.raises(sa.exc.IntegrityError), platform_engine.begin() as connection:
+        connection.execute(sa.text(
+            "INSERT INTO units (integration_id, kind, source_id, property_id, name, active, created_at, updated_at) "
+            "VALUES (1, 'rental', 70, 1, 'A again', :active, :created_at, :updated_at)"), stamps)
