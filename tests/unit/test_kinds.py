@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
+from pmsync.association_rules import ASSOCIATION_RULES
 from pmsync.explain import explain
 from pmsync.integrations import Integration
 from pmsync.jobs.reconcile import plan_reconciliation
@@ -25,7 +26,14 @@ from pmsync.reconciliation import MassGuard
 from pmsync.settings import PlatformSettings
 from pmsync.source.registry import RULE_TABLES, SOURCE_PACKAGES
 from pmsync.sync.scope import run_scope
-from schemas.entity_rows import ENTITY_ROWS
+from pmsync.source.buildium.association_records import (
+    AssociationOwnerRecord,
+    AssociationRecord,
+    AssociationUnitRecord,
+    OwnershipAccountRecord,
+)
+from pmsync.source.buildium.records import RentalRecord, RentalUnitRecord
+from schemas.entity_rows import ENTITY_ROWS, addressed
 from schemas.tables import ownership_accounts, properties, residents, units
 from tests.unit.shelf_source import SHELF_KIND_RULES, ShelfAccount, ShelfPackage, ShelfSource, shelf_kinds_data
 
@@ -149,12 +157,37 @@ def test_a_reconciliation_of_rental_units_leaves_association_units_of_the_same_i
 
 
 def test_every_entity_a_rule_table_names_has_rows_on_the_platform():
-    for table in RULE_TABLES.values():
-        for entity in table.rules:
-            if entity not in ("lease_balance", "ownership_account_balance"):
-                assert entity in ENTITY_ROWS, (table.source_system, entity)
-    for entity in SHELF_KIND_RULES.entities():
-        assert entity in ENTITY_ROWS
+    for table in [*RULE_TABLES.values(), SHELF_KIND_RULES]:
+        for entity in [*table.rules, *table.entities()]:
+            assert entity in ENTITY_ROWS, (table.source_system, entity)
+
+
+def test_buildium_records_are_addressed_to_their_kinds_entities_and_parents():
+    """The record models name the table ("property", "unit") and say the kind; the engine sees the kind's entity."""
+    association_unit = {"Id": 70, "AssociationId": 7, "UnitNumber": "70"}
+    account = {"Id": 700, "AssociationId": 7, "UnitId": 70, "Status": "Active"}
+    owner = {"Id": 9000, "OwnershipAccounts": [{"Id": 700, "UnitId": 70, "Status": "Active"}]}
+    seen = {
+        name: addressed(model.model_validate(raw).candidates(raw))[0]
+        for name, model, raw in (
+            ("rental", RentalRecord, {"Id": 7}), ("rental_unit", RentalUnitRecord, {"Id": 70, "PropertyId": 7}),
+            ("association", AssociationRecord, {"Id": 7}), ("association_unit", AssociationUnitRecord, association_unit),
+            ("ownership_account", OwnershipAccountRecord, account), ("owner", AssociationOwnerRecord, owner),
+        )
+    }
+    assert {name: (c.entity, c.parents) for name, c in seen.items()} == {
+        "rental": ("property", {}),
+        "rental_unit": ("unit", {"property": 7}),
+        "association": ("association", {}),
+        "association_unit": ("association_unit", {"association": 7}),
+        "ownership_account": ("ownership_account", {"association_unit": 70, "association": 7}),
+        "owner": ("association_owner", {"association_unit": 70, "lease": None, "ownership_account": 700}),
+    }
+    rules = ASSOCIATION_RULES
+    for name in ("association_unit", "ownership_account", "owner"):
+        candidate = seen[name]
+        assert {link.entity for link in rules[candidate.entity].parents} <= set(candidate.parents), name
+    assert rules["association_owner"].include.exclusion(seen["owner"], "staff") is None
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
