@@ -14,7 +14,8 @@ from pmsync.quality import record_quarantine
 from pmsync.source import SourceDataError
 from pmsync.source.protocol import Source, one_record
 from schemas.source_values import is_source_id
-from schemas.tables import SYNCED_TABLES, integrations, leases, sync_runs, sync_state, unapplied_records
+from schemas.entity_rows import addressed, rows_of
+from schemas.tables import integrations, leases, sync_runs, sync_state, unapplied_records
 
 HIDDEN_COLUMNS = {"source_data", "source_modified_at", "source_id"}
 RECENT_CHANGES = 5
@@ -34,14 +35,15 @@ def explain(engine: Engine, integration: Integration, entity: str, source_id: in
     rules = integration.rules
     if entity not in rules.rules:
         return [f"unknown entity {entity!r}; use one of: {', '.join(rules.entities())}"]
-    table = SYNCED_TABLES[entity]
+    rows = rows_of(entity)
+    table = rows.table
     with engine.connect() as connection:
         registered = registered_row(connection, integration.name)
         if registered is None:
             return [f"no sync has run for integration {integration.name!r} yet"]
         integration_id = registered.id
         row = connection.execute(
-            select(table).where(table.c.integration_id == integration_id, table.c.source_id == source_id)
+            select(table).where(rows.mine(integration_id), table.c.source_id == source_id)
         ).one_or_none()
         held = connection.execute(
             select(unapplied_records, sync_runs.c.flow)
@@ -159,7 +161,7 @@ def _compare_with_source(
     except SourceDataError as refused:
         return [f"source now: its record is refused by the {stream.record.__name__} model ({refused})"]
     raw = record.model_dump(mode="json", exclude_none=True)
-    found = [c for c in record.candidates(raw) if c.entity == entity and c.source_id == source_id]
+    found = [c for c in addressed(record.candidates(raw)) if c.entity == entity and c.source_id == source_id]
     if not found:
         return [f"the source's {stream.name} record {record_id} no longer lists {entity} {source_id}"]
     candidate = found[0]

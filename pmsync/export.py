@@ -29,6 +29,7 @@ from sqlalchemy import Engine, func, null, select, union
 from sqlalchemy.engine import Connection
 
 from pmsync.deactivation_reasons import DEACTIVATED, DELETED, REACTIVATED
+from schemas.entity_rows import rows_of
 from schemas.tables import (
     integrations,
     properties,
@@ -163,7 +164,7 @@ def deactivations_over_time(
     unit_count = select(func.count()).select_from(sdu).where(sdu.c.snapshot_id == snap.c.id)
     property_count = select(func.count()).select_from(sdp).where(sdp.c.snapshot_id == snap.c.id)
     if property_id is not None:
-        of_property = select(properties.c.id).where(properties.c.source_id == property_id)
+        of_property = select(properties.c.id).where(properties.c.source_id == property_id, *rows_of("property").of_kind())
         unit_count = unit_count.where(sdu.c.property_id.in_(of_property))
         property_count = property_count.where(sdp.c.property_id.in_(of_property))
     query = (
@@ -226,7 +227,7 @@ def iter_changes(
     property's rows when `property_id` (its source id) is given. `changed_at` stays a UTC datetime."""
     query = _change_query(change, snapshot["id"])
     if property_id is not None:
-        query = query.where(properties.c.source_id == property_id)
+        query = query.where(properties.c.source_id == property_id, *rows_of("property").of_kind())
     query = query.order_by(properties.c.source_id, *([units.c.source_id] if change != PROPERTY_DEACTIVATED else []))
     for row in connection.execute(query.execution_options(yield_per=STREAMED_ROWS)):
         found = row._asdict()

@@ -15,7 +15,8 @@ from pmsync.source.protocol import Source
 from pmsync.sync.apply import apply_page
 from pmsync.sync.gate import CheckedPage
 from pmsync.sync.scope import SyncSession
-from schemas.tables import LEASE_BALANCES_VIEW, SYNCED_TABLES, lease_charges, lease_payments, leases, unapplied_records
+from schemas.entity_rows import rows_of
+from schemas.tables import LEASE_BALANCES_VIEW, lease_charges, lease_payments, leases, unapplied_records
 
 log = logging.getLogger("pmsync.balance")
 
@@ -49,7 +50,7 @@ def retire_missing_entries(
     if not listing_complete:
         log.warning("lease %s: %s listing not proven complete; nothing retired", lease_id, entity)
         return 0
-    table = SYNCED_TABLES[entity]
+    table = rows_of(entity).table
     with session.engine.begin() as connection:
         lease_row = connection.execute(
             select(leases.c.id).where(leases.c.integration_id == session.integration_id, leases.c.source_id == lease_id)

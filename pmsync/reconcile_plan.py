@@ -34,6 +34,7 @@ from schemas.tables import (
     units,
 )
 from pmsync.sync.scope import SyncSession
+from schemas.entity_rows import rows_of
 
 log = logging.getLogger("pmsync.reconcile")
 
@@ -64,8 +65,8 @@ def _collect(connection, query, entity: str, keep) -> tuple[list[Target], int]:
 
 def compare_with_platform(session: SyncSession, unit_listing: SourceListing, building_listing: SourceListing) -> ReconciliationPlan:
     """Active platform units and properties the source no longer calls active, and deactivated ones it lists again."""
-    mine_units = units.c.integration_id == session.integration_id
-    mine_properties = properties.c.integration_id == session.integration_id
+    mine_units = rows_of("unit").mine(session.integration_id)
+    mine_properties = rows_of("property").mine(session.integration_id)
     listed_units, listed_buildings = unit_listing.active_ids, building_listing.active_ids
     deactivated_by_reconciliation = exists().where(snapshot_deactivated_units.c.unit_id == units.c.id)
     live_properties = and_(mine_properties, properties.c.manually_disabled.is_(False))

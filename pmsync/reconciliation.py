@@ -16,6 +16,7 @@ from pmsync.rule_types import Stream
 from pmsync.runs import utc_now
 from pmsync.source import SourcePage, SourceUnavailable
 from pmsync.source.protocol import PresenceRecord
+from schemas.entity_rows import rows_of
 from schemas.tables import integrations, properties, property_logs, snapshot_deactivated_units, units
 
 
@@ -161,9 +162,11 @@ def set_active(connection: Connection, table: Table, targets: list[Target], acti
                        [journal.entry(t.entity, t.source_id, action) for t in targets])
 
 
-def reactivate_listed_units(connection: Connection, integration_id: int, source_ids: list[int], run_id: int, now: datetime) -> int:
-    """Units a reconciliation deactivated that a sync sees listed again come back, unless their property was
-    disabled by hand; each is logged on its property. How many came back."""
+def reactivate_listed_units(
+    connection: Connection, integration_id: int, source_ids: list[int], run_id: int, now: datetime, entity: str = "unit"
+) -> int:
+    """Units (of `entity`'s kind) a reconciliation deactivated that a sync sees listed again come back, unless their
+    property was disabled by hand; each is logged on its property. How many came back."""
     deactivated_by_reconciliation = exists().where(snapshot_deactivated_units.c.unit_id == units.c.id)
     if not source_ids:
         return 0
@@ -171,10 +174,10 @@ def reactivate_listed_units(connection: Connection, integration_id: int, source_
         units.c.id, units.c.source_id, units.c.name, units.c.property_id,
         properties.c.source_id.label("property_source_id"), properties.c.name.label("property_name"),
     ).join(properties, properties.c.id == units.c.property_id).where(
-        units.c.integration_id == integration_id, among(connection, units.c.source_id, source_ids),
+        rows_of(entity).mine(integration_id), among(connection, units.c.source_id, source_ids),
         units.c.active.is_(False), deactivated_by_reconciliation, properties.c.manually_disabled.is_(False),
     )
-    back = [Target("unit", **row._asdict()) for row in connection.execute(query)]
+    back = [Target(entity, **row._asdict()) for row in connection.execute(query)]
     set_active(connection, units, back, True, now, run_id)
     if back:
         connection.execute(property_logs.insert(), [
@@ -207,7 +210,7 @@ def reactivate_unit_by_hand(engine: Engine, integration: str, source_id: int) ->
             properties.c.source_id.label("property_source_id"), properties.c.name.label("property_name"),
             properties.c.manually_disabled,
         ).join(properties, properties.c.id == units.c.property_id).where(
-            units.c.integration_id == integration_id, units.c.source_id == source_id
+            rows_of("unit").mine(integration_id), units.c.source_id == source_id
         ), "unit", source_id, integration)
         if row.active:
             raise ChangeRefused(f"unit {source_id} is already active; nothing to undo")
@@ -229,7 +232,7 @@ def set_property_disabled_by_hand(engine: Engine, integration: str, source_id: i
     with engine.begin() as connection:
         integration_id = integration_id_of(connection, integration)
         row = _one(connection, select(properties.c.id, properties.c.name, properties.c.manually_disabled).where(
-            properties.c.integration_id == integration_id, properties.c.source_id == source_id
+            rows_of("property").mine(integration_id), properties.c.source_id == source_id
         ), "property", source_id, integration)
         if row.manually_disabled == disabled:
             raise ChangeRefused(f"property {source_id} is already {'disabled' if disabled else 'enabled'} by hand")

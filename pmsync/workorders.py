@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, select, update
 
 from pmsync.runs import utc_now
+from schemas.entity_rows import rows_of
 from schemas.tables import integrations, properties, residents, units, work_order_changes, work_orders
 
 PRIORITIES = ("HIGH", "MEDIUM", "LOW")
@@ -256,7 +257,7 @@ def platform_places(
             entity = key.removesuffix("_id")
             row = connection.execute(
                 select(table).join(integrations, integrations.c.id == table.c.integration_id)
-                .where(integrations.c.name == integration, table.c.source_id == source_id)
+                .where(integrations.c.name == integration, table.c.source_id == source_id, *rows_of(entity).of_kind())
             ).first() if 0 <= source_id <= 2**63 - 1 else None
             if row is None:
                 raise InvalidWorkOrder(

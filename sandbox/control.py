@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from datetime import datetime
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -50,58 +51,7 @@ def control_router(store: SandboxStore) -> APIRouter:
                 "most_in_flight": store.most_in_flight}
 
     add_traffic_routes(router, store)
-
-    @router.get("/records/{entity}/{record_id}")
-    def get_record(entity: str, record_id: str) -> Response:
-        try:
-            known(entity)
-            record = store.get(entity, int(record_id))
-        except (KeyError, ValueError) as exc:
-            return _problem(404 if isinstance(exc, KeyError) else 400, exc)
-        return JSONResponse(record) if record is not None else _problem(404, f"{entity} {record_id} not found")
-
-    @router.post("/records/{entity}")
-    async def add_record(entity: str, request: Request) -> Response:
-        try:
-            known(entity)
-            body = await _json_body(request)
-            if not isinstance(body, dict):
-                raise ValueError("body must be a JSON object (the record)")
-            return JSONResponse(store.add(entity, body, _at(request)), status_code=201)
-        except KeyError as exc:
-            return _problem(404, exc)
-        except ValueError as exc:
-            return _problem(400, exc)
-
-    @router.post("/records/{entity}/spawn")
-    async def spawn_records(entity: str, request: Request) -> Response:
-        try:
-            known(entity)
-            body = await _json_body(request) or {}
-            return JSONResponse(store.spawn(entity, int(body.get("count", 1)), _at(request)), status_code=201)
-        except KeyError as exc:
-            return _problem(404, exc)
-        except (ValueError, AttributeError) as exc:
-            return _problem(400, exc)
-
-    @router.post("/records/{entity}/sample/{action}")
-    async def change_sample(entity: str, action: str, request: Request) -> Response:
-        """Touch or delete a reproducible random share of an entity's records: {"share": 0.01, "seed": 5}."""
-        try:
-            known(entity)
-            body = await _json_body(request) or {}
-            if action not in ("touch", "delete") or not isinstance(body, dict):
-                raise ValueError('use /sample/touch or /sample/delete with a JSON object {"share": 0.01}')
-            share, seed = float(body.get("share", 0.01)), int(body.get("seed", 5))
-            if action == "touch":
-                changed = store.touch_sample(entity, share, seed, _at(request))
-            else:
-                changed = store.delete_sample(entity, share, seed)
-        except KeyError as exc:
-            return _problem(404, exc)
-        except (ValueError, TypeError) as exc:
-            return _problem(400, exc)
-        return JSONResponse({"entity": entity, "action": action, "count": len(changed), "ids": changed})
+    add_record_routes(router, store, known)
 
     @router.patch("/records/{entity}/{record_id}")
     async def update_record(entity: str, record_id: str, request: Request) -> Response:
@@ -129,17 +79,6 @@ def control_router(store: SandboxStore) -> APIRouter:
             return _problem(404, exc)
         except (ValueError, QueryError) as exc:
             return _problem(400, exc)
-
-    @router.delete("/records/{entity}/{record_id}")
-    def delete_record(entity: str, record_id: str) -> Response:
-        try:
-            known(entity)
-            store.delete(entity, int(record_id))
-        except KeyError as exc:
-            return _problem(404, exc)
-        except ValueError as exc:
-            return _problem(400, exc)
-        return Response(status_code=204)
 
     @router.post("/leases/{lease_id}/payments")
     async def receive_payment(lease_id: str, request: Request) -> Response:
@@ -222,3 +161,71 @@ def add_traffic_routes(router: APIRouter, store: Traffic) -> None:
             cleared = len(store.writes_log)
             store.writes_log.clear()
         return {"cleared": cleared}
+
+
+def add_record_routes(router: APIRouter, store: Any, known: Callable[[str], None]) -> None:
+    """The record controls both dialects share: read, add, spawn, touch or delete a sample, delete one (`known` raises
+    KeyError for an entity the store does not have). Updating and deactivating differ per dialect."""
+
+    @router.get("/records/{entity}/{record_id}")
+    def get_record(entity: str, record_id: str) -> Response:
+        try:
+            known(entity)
+            record = store.get(entity, int(record_id))
+        except (KeyError, ValueError) as exc:
+            return _problem(404 if isinstance(exc, KeyError) else 400, exc)
+        return JSONResponse(record) if record is not None else _problem(404, f"{entity} {record_id} not found")
+
+    @router.post("/records/{entity}")
+    async def add_record(entity: str, request: Request) -> Response:
+        try:
+            known(entity)
+            body = await _json_body(request)
+            if not isinstance(body, dict):
+                raise ValueError("body must be a JSON object (the record)")
+            return JSONResponse(store.add(entity, body, _at(request)), status_code=201)
+        except KeyError as exc:
+            return _problem(404, exc)
+        except ValueError as exc:
+            return _problem(400, exc)
+
+    @router.post("/records/{entity}/spawn")
+    async def spawn_records(entity: str, request: Request) -> Response:
+        try:
+            known(entity)
+            body = await _json_body(request) or {}
+            return JSONResponse(store.spawn(entity, int(body.get("count", 1)), _at(request)), status_code=201)
+        except KeyError as exc:
+            return _problem(404, exc)
+        except (ValueError, AttributeError) as exc:
+            return _problem(400, exc)
+
+    @router.post("/records/{entity}/sample/{action}")
+    async def change_sample(entity: str, action: str, request: Request) -> Response:
+        """Touch or delete a reproducible random share of an entity's records: {"share": 0.01, "seed": 5}."""
+        try:
+            known(entity)
+            body = await _json_body(request) or {}
+            if action not in ("touch", "delete") or not isinstance(body, dict):
+                raise ValueError('use /sample/touch or /sample/delete with a JSON object {"share": 0.01}')
+            share, seed = float(body.get("share", 0.01)), int(body.get("seed", 5))
+            if action == "touch":
+                changed = store.touch_sample(entity, share, seed, _at(request))
+            else:
+                changed = store.delete_sample(entity, share, seed)
+        except KeyError as exc:
+            return _problem(404, exc)
+        except (ValueError, TypeError) as exc:
+            return _problem(400, exc)
+        return JSONResponse({"entity": entity, "action": action, "count": len(changed), "ids": changed})
+
+    @router.delete("/records/{entity}/{record_id}")
+    def delete_record(entity: str, record_id: str) -> Response:
+        try:
+            known(entity)
+            store.delete(entity, int(record_id))
+        except KeyError as exc:
+            return _problem(404, exc)
+        except ValueError as exc:
+            return _problem(400, exc)
+        return Response(status_code=204)

@@ -71,19 +71,28 @@ def _stamps() -> list[Column]:
     ]
 
 
-def _synced(name: str, grain: str, *columns: Any, source_id_required: bool = True, hashed: bool = True) -> Table:
+def _synced(
+    name: str, grain: str, *columns: Any, source_id_required: bool = True, hashed: bool = True, kinds: bool = False
+) -> Table:
     """A table the sync writes: keyed by (integration_id, source_id), with integration data kept.
+
+    `kinds`: the table holds several kinds of source record whose ids may repeat across kinds (a rental and an
+    association): a NOT NULL `kind` column ('rental' by default), and the key is (integration_id, kind, source_id)
+    (migration 0015; schemas.entity_rows says which entity is which kind).
 
     `hashed`: its rows are source records' own rows, so each keeps `source_hash`, the content hash of the payload
     last applied to it cleanly (pmsync.sync.changes; NULL: check and apply the record again). Rows derived from
     another record (residents from a lease) or imported by CSV have none."""
     hash_column = [Column("source_hash", String(32))] if hashed else []
+    kind_column = [Column("kind", String(20), nullable=False, server_default="rental")] if kinds else []
+    key = ("integration_id", "kind", "source_id") if kinds else ("integration_id", "source_id")
     return Table(
         name,
         metadata,
         _pk(),
         Column("integration_id", Key, ForeignKey("integrations.id"), nullable=False),
         Column("source_id", BigInteger, nullable=not source_id_required),
+        *kind_column,
         *columns,
         Column("active", Boolean, nullable=False, default=True),
         Column("source_data", Json),
@@ -91,7 +100,7 @@ def _synced(name: str, grain: str, *columns: Any, source_id_required: bool = Tru
         *hash_column,
         Column("last_sync_run_id", Key),
         *_stamps(),
-        UniqueConstraint("integration_id", "source_id"),
+        UniqueConstraint(*key),
         comment=grain,
     )
 
@@ -231,7 +240,6 @@ quarantine = Table(
 properties = _synced(
     "properties",
     "One row per property per integration: a Propertyware building, a Buildium rental or association (kind).",
-    Column("kind", String(20), nullable=False, server_default="rental"),
     Column("name", SourceText),
     Column("abbreviation", SourceText),
     *_address(),
@@ -242,18 +250,19 @@ properties = _synced(
     Column("manually_disabled", Boolean, nullable=False, default=False),
     Column("deactivated_at", UtcDateTime()),
     Column("deactivation_reason", Text),
+    kinds=True,
 )
 
 units = _synced(
     "units",
     "One row per unit per integration: of a rental, or of an association (kind, as its property's).",
-    Column("kind", String(20), nullable=False, server_default="rental"),
     Column("property_id", Key, ForeignKey("properties.id"), nullable=False, index=True),
     Column("name", SourceText),
     Column("abbreviation", SourceText),
     *_address(),
     Column("deactivated_at", UtcDateTime()),
     Column("deactivation_reason", Text),
+    kinds=True,
 )
 
 leases = _synced(

@@ -42,11 +42,11 @@ def changes(
     """What runs changed on the platform: each record created, updated (each field's old and new value), deactivated
     or reactivated, kept PMSYNC_CHANGES_RETENTION_DAYS days."""
     from pmsync.journal.read import change_line, find_changes
-    from schemas.tables import SYNCED_TABLES
+    from schemas.entity_rows import ENTITY_ROWS
 
     kind = entity.replace("-", "_") if entity is not None else None
-    if kind is not None and kind not in SYNCED_TABLES:
-        fail(f"unknown entity {entity!r}; use one of: {', '.join(SYNCED_TABLES)}", EXIT_CONFIGURATION)
+    if kind is not None and kind not in ENTITY_ROWS:
+        fail(f"unknown entity {entity!r}; use one of: {', '.join(ENTITY_ROWS)}", EXIT_CONFIGURATION)
     try:
         start = parse_since(since, datetime.now(timezone.utc)) if since is not None else None
     except ValueError as wrong:

@@ -44,6 +44,7 @@ EXIT_CODES: dict[str, int] = {
     "pmsync.enrollment.EnrollmentRefused": EXIT_CONFIGURATION,
     "pmsync.deployments.DeployMisconfigured": EXIT_CONFIGURATION,
     "pmsync.deployments.DeployFailed": EXIT_OTHER,
+    "pmsync.push_sender.PushNotSupported": EXIT_CONFIGURATION,
     "reports.access.ReportsRefused": EXIT_CONFIGURATION,
     "pmsync.source.errors.SourceAuthError": EXIT_CONFIGURATION,
     "pmsync.source.errors.SourceRequestUnsendable": EXIT_CONFIGURATION,
@@ -249,14 +250,14 @@ def counts_table(title: str, counts: dict[str, dict[str, int]]) -> Table:
     """One row per entity (in the rule table's order) and one column per count of a run."""
     from rich.table import Table
 
-    from pmsync.rules import PROPERTYWARE_RULES
     from pmsync.runs import COUNTS
+    from pmsync.source.registry import known_entities
 
     table = Table(title=title, title_justify="left")
     table.add_column("entity")
     for name in COUNTS:
         table.add_column(name, justify="right")
-    order = {entity: index for index, entity in enumerate(PROPERTYWARE_RULES.entities())}
+    order = {entity: index for index, entity in enumerate(known_entities())}
     for entity in sorted(counts, key=lambda e: order.get(e, len(order))):
         table.add_row(entity, *(str(counts[entity].get(name, 0)) for name in COUNTS))
     return table
@@ -281,14 +282,14 @@ def platform_totals(engine: Engine, integration_id: int) -> dict[str, int]:
     """Rows per public table of one integration, for the closing summary (other companies' rows are not its business)."""
     from sqlalchemy import func, select
 
-    from schemas.tables import SYNCED_TABLES
+    from schemas.entity_rows import platform_tables
 
     with engine.connect() as connection:
         return {
             table.name: connection.execute(
                 select(func.count()).select_from(table).where(table.c.integration_id == integration_id)
             ).scalar_one()
-            for table in SYNCED_TABLES.values()
+            for table in platform_tables()
         }
 
 

@@ -49,13 +49,14 @@ def state(
 def stream_marks(engine, integration_id: int | None) -> list[dict]:
     """What `pmsync state` shows, table or JSON: each stream, its entities, its mark and the run (and flow) that set it;
     none for an integration not registered yet (None)."""
-    from pmsync.rules import PROPERTYWARE_RULES
+    from pmsync.source.registry import known_streams
     from pmsync.state import state_rows
 
     if integration_id is None:
         return []
+    streams = known_streams()
     return [
-        {"stream": row["stream"], "entities": list(PROPERTYWARE_RULES.stream(row["stream"]).entities),
+        {"stream": row["stream"], "entities": list(streams.get(row["stream"], ())),
          "high_water_mark": row["high_water_mark"], "run_id": row["run_id"], "flow": row["flow"]}
         for row in state_rows(engine, integration_id)
     ]
@@ -63,13 +64,13 @@ def stream_marks(engine, integration_id: int | None) -> list[dict]:
 
 def _stream_of(entity: str) -> str:
     """The name of the stream `entity` names (itself, or the stream holding that entity); a usage error else."""
-    from pmsync.rules import PROPERTYWARE_RULES
+    from pmsync.source.registry import known_entities, known_streams
 
-    streams = {s.name: s for s in PROPERTYWARE_RULES.streams}
-    stream = streams.get(entity) or next((s for s in streams.values() if entity in s.entities), None)
-    if stream is None:
-        raise typer.BadParameter(f"unknown entity {entity!r}; use one of: {', '.join(PROPERTYWARE_RULES.entities())}")
-    return stream.name
+    streams = known_streams()
+    name = entity if entity in streams else next((s for s, entities in streams.items() if entity in entities), None)
+    if name is None:
+        raise typer.BadParameter(f"unknown entity {entity!r}; use one of: {', '.join(known_entities())}")
+    return name
 
 
 @state_app.command("reset")
@@ -81,19 +82,19 @@ def state_reset(
     """Forget one stream's high-water mark: the next delta re-reads it fully. Nothing else changes.
 
     `--integration` goes here or before `reset` (`pmsync state --integration NAME reset unit`)."""
-    from pmsync.rules import PROPERTYWARE_RULES
+    from pmsync.source.registry import known_streams
     from pmsync.state import reset_stream
 
-    stream = PROPERTYWARE_RULES.stream(entity)
+    stream_name, entities = entity, known_streams()[entity]
     if integration and context.obj and integration != context.obj:
         fail(f"two integrations named: {context.obj!r} before `reset` and {integration!r} after it; name one",
              EXIT_CONFIGURATION)
     engine = open_platform()
     _, found = shown_integration(engine, integration or context.obj)
-    removed = reset_stream(engine, found, stream.name) if found is not None else 0
-    shared = f" (shared by {', '.join(stream.entities)})" if len(stream.entities) > 1 else ""
+    removed = reset_stream(engine, found, stream_name) if found is not None else 0
+    shared = f" (shared by {', '.join(entities)})" if len(entities) > 1 else ""
     verb = "reset" if removed else "had no mark to reset"
-    console.print(f"stream {stream.name}{shared} {verb}: the next delta sync re-reads it fully")
+    console.print(f"stream {stream_name}{shared} {verb}: the next delta sync re-reads it fully")
 
 
 def unlock(
@@ -166,16 +167,16 @@ def quality(
 
 
 def _entity(value: str) -> str:
-    from pmsync.rules import PROPERTYWARE_RULES
+    from pmsync.source.registry import known_entities
 
     entity = value.replace("-", "_")
-    if entity not in PROPERTYWARE_RULES.rules:
-        raise typer.BadParameter(f"unknown entity {value!r}; use one of: {', '.join(PROPERTYWARE_RULES.entities())}")
+    if entity not in known_entities():
+        raise typer.BadParameter(f"unknown entity {value!r}; use one of: {', '.join(known_entities())}")
     return entity
 
 
 def explain_record(
-    entity: str = typer.Argument(..., callback=_entity, help="property, unit, lease, resident or work_order"),
+    entity: str = typer.Argument(..., callback=_entity, help="property, unit, lease, resident, work_order, or another entity of a rule table (association, …)"),
     source_id: str = typer.Argument(
         ..., help="The record's id in the source (its Propertyware id), as it sent it; a work order's too, not WO-<n>."
     ),

@@ -19,3 +19,18 @@ RULE_TABLES: dict[str, RuleTable] = {
 def package_of(source_system: str) -> SourcePackage:
     """The package that reads `source_system`'s accounts; KeyError for a source system no package knows."""
     return SOURCE_PACKAGES[RULE_TABLES[source_system].vendor]
+
+
+def known_entities() -> list[str]:
+    """Every entity some rule table syncs, once, parents first (in their tables' stream order): what the CLI offers
+    and orders counts by, from the rule tables rather than a list of its own."""
+    return list(dict.fromkeys(entity for table in RULE_TABLES.values() for entity in table.entities()))
+
+
+def known_streams() -> dict[str, tuple[str, ...]]:
+    """Every stream name of the rule tables with the entities its records become (the first table naming it wins)."""
+    found: dict[str, tuple[str, ...]] = {}
+    for table in RULE_TABLES.values():
+        for stream in table.streams:
+            found.setdefault(stream.name, stream.entities)
+    return found

@@ -19,7 +19,7 @@ from pmsync.sync.gate import CheckedPage
 from pmsync.sync.policy import LoadContext, PageOutcome, apply_candidates
 from pmsync.sync.scope import SyncSession
 from schemas.source_values import is_source_id
-from schemas.tables import SYNCED_TABLES
+from schemas.entity_rows import rows_of
 
 log = logging.getLogger("pmsync.sync")
 
@@ -82,13 +82,14 @@ def apply_page(
 
 def forget_hashes(connection: Connection, integration_id: int, entity: str, source_ids: set[int]) -> None:
     """Clear the source hash of these records' rows (their payload did not apply cleanly): one UPDATE, none if none."""
-    table = SYNCED_TABLES[entity]
-    if not source_ids or "source_hash" not in table.c:
+    rows = rows_of(entity)
+    table = rows.table
+    if not source_ids or not rows.hashed:
         return
     connection.execute(
         update(table)
         .where(
-            table.c.integration_id == integration_id,
+            rows.mine(integration_id),
             among(connection, table.c.source_id, sorted(source_ids)),
             table.c.source_hash.is_not(None),
         )

@@ -19,7 +19,7 @@ from pmsync.rule_types import RuleTable, Stream
 from pmsync.source import SourcePage
 from pmsync.sync.scope import SyncSession
 from schemas.source_values import storable
-from schemas.tables import SYNCED_TABLES
+from schemas.entity_rows import ENTITY_ROWS, addressed, rows_of
 
 HASH_VERSION = "1"
 """Part of every hash: raise it when a change to the rules or the records code changes what a payload becomes, so
@@ -84,8 +84,8 @@ def _suites_digest(files: tuple[tuple[str, int, int], ...]) -> str:
 
 def hashed_entity(stream: Stream) -> str | None:
     """The entity whose rows are the stream's records' own rows, if its table keeps a source hash."""
-    table = SYNCED_TABLES.get(stream.entities[0])
-    return stream.entities[0] if table is not None and "source_hash" in table.c else None
+    rows = ENTITY_ROWS.get(stream.entities[0])
+    return stream.entities[0] if rows is not None and rows.hashed else None
 
 
 def page_hashes(page: SourcePage, salt: str) -> dict[int, str]:
@@ -111,13 +111,14 @@ def drop_unchanged(session: SyncSession, stream: Stream, pages: list[SourcePage]
     ids = [source_id for mine in hashes for source_id in mine]
     if not ids:
         return pages
-    table = SYNCED_TABLES[entity]
+    rows = rows_of(entity)
+    table = rows.table
     with session.engine.connect() as connection:
         stored = {
             row.source_id: (row.source_hash, row.active)
             for row in connection.execute(
                 select(table.c.source_id, table.c.source_hash, table.c.active).where(
-                    table.c.integration_id == session.integration_id,
+                    rows.mine(session.integration_id),
                     among(connection, table.c.source_id, ids),
                     table.c.source_hash.is_not(None),
                 )
@@ -153,7 +154,7 @@ def _skipped_counts(stream: Stream, rules: RuleTable, integration_user: str, ski
         return counts
     verdicts: dict[tuple[str, int], bool] = {}
     for record, raw in skipped:
-        for candidate in record.rows(raw):  # not .candidates(): only the facts a rule reads need storable text
+        for candidate in addressed(record.rows(raw)):  # not .candidates(): only facts a rule reads need storable text
             if candidate.entity in derived:
                 candidate.facts = storable(candidate.facts)
                 key = (candidate.entity, candidate.source_id)

@@ -20,6 +20,7 @@ from pmsync.source import SourcePage
 from pmsync.sync.changes import KNOWN_ROWS, SKIPPED_COUNTS
 from pmsync.sync.gate_frame import candidate_frame, columns_read
 from pmsync.sync.gate_results import CheckedPage, DataQualityError, QualityFailure, held_summaries, refused_failure
+from schemas.entity_rows import addressed
 from schemas.records import Candidate, is_storable
 
 __all__ = ["CheckedPage", "DataQualityError", "QualityFailure", "QualityGate", "check_pages", "held_summaries"]
@@ -297,6 +298,6 @@ def _candidates_by_entity(page: SourcePage, *, known: bool = False) -> dict[str,
     for record, raw in zip(page.records, page.raw):
         if (record.id in known_ids) != known:
             continue
-        for candidate in record.candidates(raw, storable_already=storable_already):
+        for candidate in addressed(record.candidates(raw, storable_already=storable_already)):
             found.setdefault(candidate.entity, []).append(candidate)
     return found

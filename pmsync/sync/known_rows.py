@@ -13,7 +13,8 @@ from pmsync.source import SourcePage
 from pmsync.sync.changes import KNOWN_ROWS, hashed_entity
 from pmsync.sync.policy import LoadContext, unchanged_by_apply
 from pmsync.sync.scope import SyncSession
-from schemas.tables import SYNCED_TABLES, quarantine
+from schemas.entity_rows import addressed, rows_of
+from schemas.tables import quarantine
 
 def mark_known_rows(session: SyncSession, stream: Stream, pages: list[SourcePage]) -> list[SourcePage]:
     """The pages, each naming (KNOWN_ROWS) its records whose active platform row has no source hash, no open
@@ -27,11 +28,12 @@ def mark_known_rows(session: SyncSession, stream: Stream, pages: list[SourcePage
     ids = [record.id for page in pages for record in page.records]
     if entity is None or len(stream.entities) > 1 or not ids:
         return pages
-    table = SYNCED_TABLES[entity]
+    rows = rows_of(entity)
+    table = rows.table
     integration = session.integration
     with session.engine.connect() as connection:
         hashless = set(connection.scalars(select(table.c.source_id).where(
-            table.c.integration_id == session.integration_id, among(connection, table.c.source_id, ids),
+            rows.mine(session.integration_id), among(connection, table.c.source_id, ids),
             table.c.source_hash.is_(None), table.c.active,
         )))
         if hashless:
@@ -46,7 +48,7 @@ def mark_known_rows(session: SyncSession, stream: Stream, pages: list[SourcePage
             candidate
             for page in pages
             for record, raw in zip(page.records, page.raw) if record.id in hashless
-            for candidate in record.candidates(raw)
+            for candidate in addressed(record.candidates(raw))
         ]
         context = LoadContext(session.integration_id, integration.integration_user, session.run_id, utc_now(),
                               integration.rules)

@@ -16,7 +16,8 @@ from pmsync.platform import among, insert_ignoring_existing, upsert
 from pmsync.reconciliation import reactivate_listed_units
 from pmsync.rule_types import EntityRule, Exclusion, ParentLink, RuleTable
 from schemas.records import Candidate
-from schemas.tables import SYNCED_TABLES, leases, residents, unapplied_records
+from schemas.entity_rows import addressed, rows_of
+from schemas.tables import leases, residents, unapplied_records
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ def apply_candidates(
     _note_unclean(context, rule.entity, held, outcome)
     applied = [row["source_id"] for row in ready]
     if rule.comes_back_when_listed:
-        reactivate_listed_units(connection, context.integration_id, applied, context.run_id, context.now)
+        reactivate_listed_units(connection, context.integration_id, applied, context.run_id, context.now, rule.entity)
     _forget_held(connection, context, rule.entity, applied)
     parked = sum(h.status == "parked" for h in held)
     outcome.add(rule.entity, created=created, updated=updated, unchanged=unchanged, excluded=len(held) - parked, parked=parked)
@@ -95,7 +96,7 @@ def apply_candidates(
 def _note_unclean(context: LoadContext, entity: str, held: list[_Held], outcome: PageOutcome) -> None:
     """A held record's own row (a hashed table's) loses its hash: excluded or parked, its payload did not apply; so
     does the record a parked derived row comes from (a lease whose resident waits for its unit)."""
-    hashed = "source_hash" in SYNCED_TABLES[entity].c
+    hashed = rows_of(entity).hashed
     stream = context.rules.stream_of(entity) if context.rules.streams else None
     own = stream.entities[0] if stream is not None else entity
     for h in held:
@@ -106,12 +107,13 @@ def _note_unclean(context: LoadContext, entity: str, held: list[_Held], outcome:
 
 def _adopt_platform_rows(connection: Connection, context: LoadContext, rule: EntityRule, included: list[Candidate]) -> None:
     """Platform-made rows without a source id whose marker a source record carries get that record's source id."""
-    table, fact, column = SYNCED_TABLES[rule.entity], rule.adopt.fact, rule.adopt.column
+    rows, fact, column = rows_of(rule.entity), rule.adopt.fact, rule.adopt.column
+    table = rows.table
     marked = {c.facts[fact]: c.source_id for c in included if c.facts.get(fact)}
     if not marked:
         return
     query = select(table.c.id, table.c[column].label("marker")).where(
-        table.c.integration_id == context.integration_id, table.c.source_id.is_(None),
+        rows.mine(context.integration_id), table.c.source_id.is_(None),
         among(connection, table.c[column], sorted(marked)),
     )
     adopted = [{"b_id": row.id, "b_source_id": marked[row.marker]} for row in connection.execute(query)]
@@ -156,13 +158,14 @@ def _resolve(
     """Platform parent row (id and inherited columns) per candidate source id."""
     if link.resolve == "primary_resident_of_named_lease":
         return _primary_resident_of_named_lease(connection, context, candidates, rows)
-    table = SYNCED_TABLES[link.entity]
+    parent_rows = rows_of(link.entity)
+    table = parent_rows.table
     wanted = {c.parents.get(link.entity) for c in candidates} - {None}
     columns = [table.c.id, table.c.source_id, *(table.c[name] for name in link.inherit.values())]
     if not wanted:
         return {}
     query = select(*columns).where(
-        table.c.integration_id == context.integration_id, among(connection, table.c.source_id, sorted(wanted))
+        parent_rows.mine(context.integration_id), among(connection, table.c.source_id, sorted(wanted))
     )
     result = connection.execute(query)
     names = list(result.keys())
@@ -208,13 +211,14 @@ def _write(
     Each row created or updated is journaled (its old values are the ones just read to compare)."""
     if not ready:
         return 0, 0, 0
-    table = SYNCED_TABLES[rule.entity]
-    hashed = "source_hash" in table.c
+    rows = rows_of(rule.entity)
+    table, hashed = rows.table, rows.hashed
+    ready = [{**row, **rows.stamp()} for row in ready]
     compared = [name for name in ready[0] if name != "source_id"]
     query = select(
         table.c.id, table.c.source_id, *(table.c[name] for name in compared), *([table.c.source_hash] if hashed else [])
     ).where(
-        table.c.integration_id == context.integration_id,
+        rows.mine(context.integration_id),
         among(connection, table.c.source_id, [row["source_id"] for row in ready]),
     )
     existing = {row.source_id: row for row in connection.execute(query)}
@@ -236,7 +240,7 @@ def _write(
             unchanged += 1
             if hashed and current.source_hash != wanted["source_hash"]:
                 rehashed.append({"b_id": current.id, "b_source_hash": wanted["source_hash"]})
-    insert_ignoring_existing(connection, table, inserts, ["integration_id", "source_id"])
+    insert_ignoring_existing(connection, table, inserts, rows.key)
     if updates:
         changing = [*updatable, *(["source_hash"] if hashed else [])]
         statement = (
@@ -310,7 +314,7 @@ def _release_parked_children(
         candidates = [
             candidate
             for record, raw in records
-            for candidate in record.candidates(raw)
+            for candidate in addressed(record.candidates(raw))
             if candidate.entity == entity and candidate.source_id in wanted
         ]
         apply_candidates(connection, context, context.rules.rules[entity], candidates, outcome)
@@ -327,10 +331,12 @@ def unchanged_by_apply(connection: Connection, context: LoadContext, rule: Entit
     ready = [row for row in _link_parents(connection, context, rule, included, [], unlinked) if row["source_id"] not in unlinked]
     if not ready:
         return set()
-    table = SYNCED_TABLES[rule.entity]
+    rows = rows_of(rule.entity)
+    table = rows.table
+    ready = [{**row, **rows.stamp()} for row in ready]
     updatable = [name for name in ready[0] if name != "source_id" and rule.updatable(name)]
     query = select(table.c.source_id, *(table.c[name] for name in updatable)).where(
-        table.c.integration_id == context.integration_id,
+        rows.mine(context.integration_id),
         among(connection, table.c.source_id, [row["source_id"] for row in ready]),
     )
     existing = {row.source_id: row for row in connection.execute(query)}

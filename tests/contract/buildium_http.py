@@ -2,13 +2,33 @@
 
 from __future__ import annotations
 
+import pytest
 import requests
+from hypothesis import HealthCheck, settings
 
 from sandbox.buildium import ENTITY_PATHS, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
 from sandbox.buildium.constants import key_field
 
+from .buildium_spec import buildium_spec
+
 AUTH = {"x-buildium-client-id": SANDBOX_CLIENT_ID, "x-buildium-client-secret": SANDBOX_CLIENT_SECRET}
 ERROR = "#/components/schemas/ApiErrorResponse"
+HTTP_SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+"""Hypothesis over HTTP: each example is a request or a few to the module's sandbox."""
+
+
+@pytest.fixture(scope="module")
+def spec():
+    """Buildium's spec, its schemas resolved (a test module imports this fixture by name)."""
+    return buildium_spec()
+
+
+@pytest.fixture(scope="module")
+def http():
+    """A session sending the sandbox's credentials (a test module imports this fixture by name)."""
+    with requests.Session() as session:
+        session.headers.update(AUTH)
+        yield session
 
 
 def get(http, server, path: str, **params) -> requests.Response:

@@ -7,34 +7,22 @@ import time
 
 import pytest
 import requests
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from sandbox.buildium import ENTITY_PATHS, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, BuildiumSandboxServer
 from sandbox.buildium.constants import BY_ID_PATHS, key_field
 
-from .buildium_http import AUTH, assert_error_body, fetch_all, get, total_of
-from .buildium_spec import buildium_spec
+from .buildium_http import (  # noqa: F401 (spec, http: fixtures)
+    AUTH, HTTP_SETTINGS, assert_error_body, fetch_all, get, http, spec, total_of,
+)
 
-HTTP_SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-
-
-@pytest.fixture(scope="module")
-def spec():
-    return buildium_spec()
 
 
 @pytest.fixture(scope="module")
 def sandbox():
     with BuildiumSandboxServer(units=47, seed=5, rate_limit=None) as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def http():
-    with requests.Session() as session:
-        session.headers.update(AUTH)
-        yield session
 
 
 def test_every_path_the_sandbox_serves_is_in_the_spec_with_a_200_schema(spec):

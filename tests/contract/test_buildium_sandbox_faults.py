@@ -13,15 +13,9 @@ from sandbox.buildium import BuildiumSandboxServer
 from sandbox.faults import (cut_body_fault, disconnect_fault, drift_fault, drop_page_fault, status_fault,
                             total_header_fault, truncated_json_fault, wrong_type_fault)
 
-from .buildium_http import AUTH, assert_error_body, fetch_all
-from .buildium_spec import buildium_spec
+from .buildium_http import assert_error_body, fetch_all, http, spec  # noqa: F401 (spec, http: fixtures)
 
 PAGE = {"orderby": "Id", "limit": 10}
-
-
-@pytest.fixture(scope="module")
-def spec():
-    return buildium_spec()
 
 
 @pytest.fixture(scope="module")
@@ -37,13 +31,6 @@ def clean(sandbox):
     yield
     sandbox.store.clear_faults()
     sandbox.store.slowdowns.clear()
-
-
-@pytest.fixture(scope="module")
-def http():
-    with requests.Session() as session:
-        session.headers.update(AUTH)
-        yield session
 
 
 def test_a_status_fault_posted_over_http_answers_with_the_error_body_on_its_path_only(sandbox, http, spec):

@@ -7,36 +7,22 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from sandbox.buildium import ENTITY_PATHS, BuildiumSandboxServer
 from sandbox.buildium.filters import FILTERS
 
-from .buildium_http import AUTH, assert_error_body, fetch_all
-from .buildium_spec import buildium_spec
+from .buildium_http import HTTP_SETTINGS, assert_error_body, fetch_all, http, spec  # noqa: F401 (spec, http: fixtures)
 
-HTTP_SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 LEASE_STATUSES = ("Active", "Past", "Future")
 TASK_STATUSES = ("New", "InProgress", "Completed", "Deferred", "Closed")
-
-
-@pytest.fixture(scope="module")
-def spec():
-    return buildium_spec()
 
 
 @pytest.fixture(scope="module")
 def sandbox():
     with BuildiumSandboxServer(units=60, seed=9, rate_limit=None) as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def http():
-    with requests.Session() as session:
-        session.headers.update(AUTH)
-        yield session
 
 
 def ids(records: list[dict], key: str = "Id") -> list[int]:

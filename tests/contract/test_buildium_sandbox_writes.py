@@ -4,39 +4,24 @@ checked against the spec's request schemas and their answers against its respons
 from __future__ import annotations
 
 import pytest
-import requests
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from sandbox.buildium import SANDBOX_STAFF_USER_ID, SANDBOX_VENDOR_ID, BuildiumSandboxServer
 
-from .buildium_http import AUTH, assert_error_body
-from .buildium_spec import buildium_spec
+from .buildium_http import HTTP_SETTINGS, assert_error_body, http, spec  # noqa: F401 (spec, http: fixtures)
 
 POST_BODY = "#/components/schemas/WorkOrderPostMessage"
 PUT_BODY = "#/components/schemas/WorkOrderPutMessage"
 TODO_BODY = "#/components/schemas/ToDoTaskPutMessage"
 WORK_ORDER = "#/components/schemas/WorkOrderMessage"
 TODO = "#/components/schemas/ToDoTaskMessage"
-HTTP_SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-
-
-@pytest.fixture(scope="module")
-def spec():
-    return buildium_spec()
 
 
 @pytest.fixture(scope="module")
 def sandbox():
     with BuildiumSandboxServer(units=30, seed=4, rate_limit=None) as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def http():
-    with requests.Session() as session:
-        session.headers.update(AUTH)
-        yield session
 
 
 def a_unit(sandbox) -> dict:

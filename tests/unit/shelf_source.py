@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import Field, SecretStr
 
+from pmsync.association_rules import ASSOCIATION_RULES
 from pmsync.integrations import Integration
 from pmsync.rule_types import INTEGRATION_DATA, EntityRule, ParentLink, RuleTable, Stream
 from pmsync.source.paging import PageCursor, Paginator, SourcePage
@@ -39,6 +40,60 @@ class ShelfUnit(SourceRecord):
         return [Candidate("unit", self.id, columns, {"property": self.RentalId}, {"source_active": True}, raw)]
 
 
+class ShelfAssociation(SourceRecord):
+    """An association: a property of kind "association", its ids repeating the rentals' (as Buildium's do)."""
+
+    id: SourceId = Field(alias="Id")
+    Name: str | None = None
+
+    def rows(self, raw: dict[str, Any]) -> list[Candidate]:
+        columns = {"name": self.Name, "source_data": raw, "source_modified_at": None}
+        facts = {"source_kind": "association", "parent_kinds": {}}
+        return [Candidate("property", self.id, columns, facts=facts, payload=raw)]
+
+
+class ShelfAssociationUnit(SourceRecord):
+    id: SourceId = Field(alias="Id")
+    Name: str | None = None
+    AssociationId: SourceId | None = None
+
+    def rows(self, raw: dict[str, Any]) -> list[Candidate]:
+        columns = {"name": self.Name, "source_data": raw, "source_modified_at": None}
+        facts = {"source_kind": "association_unit", "parent_kinds": {"property": "association"}}
+        return [Candidate("unit", self.id, columns, {"property": self.AssociationId}, facts, raw)]
+
+
+class ShelfOwnershipAccount(SourceRecord):
+    id: SourceId = Field(alias="Id")
+    UnitId: SourceId | None = None
+    AssociationId: SourceId | None = None
+    Status: str | None = None
+
+    def rows(self, raw: dict[str, Any]) -> list[Candidate]:
+        columns = {"status": self.Status, "active": self.Status == "Active", "source_data": raw, "source_modified_at": None}
+        facts = {"source_kind": "ownership_account", "parent_kinds": {"unit": "association_unit", "property": "association"}}
+        return [Candidate("ownership_account", self.id, columns, {"unit": self.UnitId, "property": self.AssociationId},
+                          facts, raw)]
+
+
+class ShelfOwner(SourceRecord):
+    """An association owner: a resident in the group "Owners" of its account's unit."""
+
+    id: SourceId = Field(alias="Id")
+    LastName: str | None = None
+    AccountId: SourceId | None = None
+    UnitId: SourceId | None = None
+    AccountStatus: str | None = None
+
+    def rows(self, raw: dict[str, Any]) -> list[Candidate]:
+        columns = {"last_name": self.LastName, "role": "Owner", "group_name": "Owners", "source_modified_at": None}
+        facts = {"source_kind": "association_owner", "ownership_account_source_id": self.AccountId,
+                 "unit_agreement_active": self.AccountStatus == "Active", "ownership_account_status": self.AccountStatus,
+                 "parent_kinds": {"unit": "association_unit", "ownership_account": "ownership_account"}}
+        parents = {"unit": self.UnitId, "ownership_account": self.AccountId}
+        return [Candidate("resident", self.id, columns, parents, facts, raw)]
+
+
 class ShelfPresence(PresenceRecord):
     id: SourceId = Field(alias="Id")
     active: bool | None = Field(default=None, alias="IsActive")
@@ -57,6 +112,21 @@ SHELF_RULES = RuleTable(
         "unit": EntityRule("unit", parents=(ParentLink("property", "property_id"),), on_update=INTEGRATION_DATA),
     },
 )
+
+
+SHELF_KIND_RULES = RuleTable(
+    source_system="shelf-kinds",
+    vendor="shelf",
+    streams=(
+        *SHELF_RULES.streams,
+        Stream("associations", "associations", ShelfAssociation, ("association",)),
+        Stream("association_units", "association_units", ShelfAssociationUnit, ("association_unit",)),
+        Stream("ownership_accounts", "ownership_accounts", ShelfOwnershipAccount, ("ownership_account",)),
+        Stream("owners", "owners", ShelfOwner, ("association_owner",)),
+    ),
+    rules={**SHELF_RULES.rules, **ASSOCIATION_RULES},
+)
+"""The shelf with an association side whose ids repeat the rental side's: the same engine, the kinds apart."""
 
 
 @dataclass
@@ -148,8 +218,9 @@ class ShelfPackage:
     vendor = "shelf"
     rule_tables = (SHELF_RULES,)
 
-    def __init__(self, source: ShelfSource) -> None:
+    def __init__(self, source: ShelfSource, rules: RuleTable = SHELF_RULES) -> None:
         self.source = source
+        self.rule_tables = (rules,)
 
     def credentials(self, **fields: Any) -> ShelfAccount:
         return ShelfAccount(**fields)
@@ -168,3 +239,19 @@ def shelf_data() -> dict[str, list[dict[str, Any]]]:
 def shelf_integration() -> Integration:
     account = ShelfAccount("https://shelf.example", SecretStr("shelf-token"))
     return Integration("shelf-co", credentials=account, integration_user="staff-7", source_system="shelf")
+
+
+def shelf_kinds_data() -> dict[str, list[dict[str, Any]]]:
+    """Rentals 7 and 8 and association 7; rental units 70 and 71, association units 70 and 72 (both kinds share 7
+    and 70); ownership accounts 700 (active, on association unit 70) and 701 (past, on 72); owners 9000 and 9001."""
+    return {
+        "rentals": [{"Id": 7, "Name": "Rental Seven", "IsActive": True}, {"Id": 8, "Name": "Rental Eight", "IsActive": True}],
+        "units": [{"Id": 70, "Name": "Rental unit 70", "RentalId": 7}, {"Id": 71, "Name": "Rental unit 71", "RentalId": 8}],
+        "associations": [{"Id": 7, "Name": "Association Seven"}],
+        "association_units": [{"Id": 70, "Name": "Condo 70", "AssociationId": 7},
+                              {"Id": 72, "Name": "Condo 72", "AssociationId": 7}],
+        "ownership_accounts": [{"Id": 700, "UnitId": 70, "AssociationId": 7, "Status": "Active"},
+                               {"Id": 701, "UnitId": 72, "AssociationId": 7, "Status": "Past"}],
+        "owners": [{"Id": 9000, "LastName": "Owner", "AccountId": 700, "UnitId": 70, "AccountStatus": "Active"},
+                   {"Id": 9001, "LastName": "Seller", "AccountId": 701, "UnitId": 72, "AccountStatus": "Past"}],
+    }
