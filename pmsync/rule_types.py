@@ -112,12 +112,14 @@ class Stream:
 @dataclass(frozen=True)
 class RuleTable:
     """All sync rules of one source system; `vendor` is the kind of source account it reads (rule tables of one
-    vendor read the same accounts: switching between them is not a new account)."""
+    vendor read the same accounts: switching between them is not a new account); `suites` the folder, inside the
+    expectations directory (PMSYNC_EXPECTATIONS_DIR), of its quality suites ("": the directory itself)."""
 
     source_system: str
     streams: tuple[Stream, ...]
     rules: Mapping[str, EntityRule]
     vendor: str
+    suites: str = ""
 
     def stream(self, name: str) -> Stream:
         return next(s for s in self.streams if s.name == name)

@@ -195,7 +195,9 @@ def run_scope(
         raise
     session = SyncSession(
         None if isinstance(integration, str) else integration, source, engine, integration_id, run_id, flow, started_at,
-        timedelta(hours=platform.parked_alert_hours), platform.expectations_dir, platform.quality_max_failure_share,
+        timedelta(hours=platform.parked_alert_hours),
+        platform.expectations_dir / (integration.rules.suites if isinstance(integration, Integration) else ""),
+        platform.quality_max_failure_share,
         holder, lease, named=name, holds_lock=kind.takes_lock, changes_retention_days=platform.changes_retention_days,
     )
     if run_id is not None:

@@ -14,7 +14,6 @@ from pmsync.blocks import BuildiumIntegration
 from pmsync.integrations import integration_from_block
 from sandbox.buildium import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_STAFF_USER_ID, BuildiumSandboxServer
 from schemas.tables import integrations, work_orders
-from tests.flows.test_buildium_sync import BUILDIUM_SUITES
 
 
 @pytest.mark.flow
@@ -22,7 +21,6 @@ def test_a_flow_syncs_the_buildium_account_its_block_names(platform_url, platfor
     for name in [name for name in os.environ if name.startswith("PMSYNC_")]:
         monkeypatch.delenv(name)
     monkeypatch.setenv("PMSYNC_DATABASE_URL", platform_url)
-    monkeypatch.setenv("PMSYNC_EXPECTATIONS_DIR", str(BUILDIUM_SUITES))
     with BuildiumSandboxServer(units=30, seed=4) as buildium:
         BuildiumIntegration(base_url=buildium.base_url, client_id=SANDBOX_CLIENT_ID,
                             client_secret=SecretStr(SANDBOX_CLIENT_SECRET), staff_user_id=SANDBOX_STAFF_USER_ID,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -17,7 +16,6 @@ from schemas.tables import leases, owners, properties, residents, service_provid
 from tests.flows.buildium_expectations import expected_rental_counts
 
 initial_sync, delta_sync = JOBS["initial-sync"], JOBS["delta-sync"]
-BUILDIUM_SUITES = Path(__file__).resolve().parents[2] / "expectations" / "buildium"
 TABLES = {"property": properties, "unit": units, "lease": leases, "resident": residents, "work_order": work_orders,
           "owner": owners, "service_provider": service_providers}
 
@@ -35,7 +33,7 @@ def buildium_env(monkeypatch: pytest.MonkeyPatch, buildium: BuildiumSandboxServe
     for name in [name for name in os.environ if name.startswith("PMSYNC_")]:
         monkeypatch.delenv(name)
     env = {**buildium_sandbox_settings(buildium.base_url), "PMSYNC_DATABASE_URL": platform_url,
-           "PMSYNC_EXPECTATIONS_DIR": str(BUILDIUM_SUITES), "PMSYNC_PW_MAX_ATTEMPTS": "6"}
+           "PMSYNC_PW_MAX_ATTEMPTS": "6"}
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return env

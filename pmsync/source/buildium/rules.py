@@ -27,6 +27,7 @@ BUILDIUM_STREAMS = (
 BUILDIUM_RULES = RuleTable(
     source_system="buildium",
     vendor="buildium",
+    suites="buildium",
     streams=BUILDIUM_STREAMS,
     rules={
         "property": EntityRule("property", include=ActiveAtSource(), on_update=INTEGRATION_DATA),
