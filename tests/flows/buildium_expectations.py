@@ -64,3 +64,35 @@ def expected_rental_counts(store, staff_user_id: int) -> dict[str, dict[str, int
         "owner": counts(len(store.records("rentalowners")), created=len(store.records("rentalowners"))),
         "service_provider": counts(len(store.records("vendors")), created=len(store.records("vendors"))),
     }
+
+
+def expected_association_counts(store) -> dict[str, dict[str, int]]:
+    """Per entity of the association side (pmsync.association_rules): an inactive association is excluded and its
+    units park; an ownership account applies when its unit did; an owner is a resident (group 'Owners') while one of
+    its ownership accounts is Active, parked when that account's unit is not on the platform; an owner with no Active
+    account is excluded. Each (owner, account) candidate counts as fetched; the verdicts count each owner once, its
+    last Active account winning (the engine's: a later included copy replaces an earlier one)."""
+    associations = store.records("associations")
+    active = {a["Id"] for a in associations if a["IsActive"]}
+    units = store.records("associationunits")
+    unit_ok = {u["Id"] for u in units if u["AssociationId"] in active}
+    accounts = store.records("ownershipaccounts")
+    account_ok = {a["Id"] for a in accounts if a["UnitId"] in unit_ok}
+    owners = store.records("associationowners")
+    emails = {o["Id"]: o.get("Email") for o in owners}
+    bad_email = {oid for oid, email in emails.items() if email and not WELL_FORMED.fullmatch(email)}
+    last_active = {o["Id"]: [a for a in o["OwnershipAccounts"] if a["Status"] == "Active"][-1]
+                   for o in owners if any(a["Status"] == "Active" for a in o["OwnershipAccounts"])}
+    included = {oid: account for oid, account in last_active.items() if oid not in bad_email}
+    return {
+        "association": counts(len(associations), created=len(active), excluded=len(associations) - len(active)),
+        "association_unit": counts(len(units), created=len(unit_ok), parked=len(units) - len(unit_ok)),
+        "ownership_account": counts(len(accounts), created=len(account_ok), parked=len(accounts) - len(account_ok)),
+        "association_owner": counts(
+            sum(max(1, len(o["OwnershipAccounts"])) for o in owners),
+            created=sum(account["UnitId"] in unit_ok for account in included.values()),
+            excluded=len(owners) - len(last_active),
+            parked=sum(account["UnitId"] not in unit_ok for account in included.values()),
+            quarantined=len(bad_email & set(last_active)),
+        ),
+    }

@@ -12,12 +12,18 @@ import sqlalchemy as sa
 from pmsync.jobs import JOBS
 from pmsync.source import SourceAuthError
 from sandbox.buildium import SANDBOX_CLIENT_SECRET, SANDBOX_STAFF_USER_ID, BuildiumSandboxServer, buildium_sandbox_settings
-from schemas.tables import leases, owners, properties, residents, service_providers, units, work_orders
-from tests.flows.buildium_expectations import expected_rental_counts
+from schemas.entity_rows import rows_of
+from schemas.tables import (leases, owners, ownership_accounts, properties, residents, service_providers, units,
+                            work_orders)
+from tests.flows.buildium_expectations import expected_association_counts, expected_rental_counts
 
 initial_sync, delta_sync = JOBS["initial-sync"], JOBS["delta-sync"]
 TABLES = {"property": properties, "unit": units, "lease": leases, "resident": residents, "work_order": work_orders,
-          "owner": owners, "service_provider": service_providers}
+          "owner": owners, "service_provider": service_providers, "association": properties,
+          "association_unit": units, "ownership_account": ownership_accounts, "association_owner": residents}
+GROUP = {"resident": residents.c.group_name.is_(None), "association_owner": residents.c.group_name == "Owners"}
+"""Tenants and association owners share the residents table (and Buildium's user-id space): the group tells them
+apart; properties and units by their kind (schemas.entity_rows)."""
 
 
 @pytest.fixture
@@ -41,20 +47,34 @@ def buildium_env(monkeypatch: pytest.MonkeyPatch, buildium: BuildiumSandboxServe
 
 def rows(engine: sa.Engine) -> dict[str, int]:
     with engine.connect() as connection:
-        return {entity: connection.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
-                for entity, table in TABLES.items()}
+        return {entity: connection.execute(
+                    sa.select(sa.func.count()).select_from(table).where(*rows_of(entity).of_kind(), *of_group(entity))
+                ).scalar_one() for entity, table in TABLES.items()}
 
 
-def one(engine: sa.Engine, table: sa.Table, source_id: int):
+def of_group(entity: str) -> list:
+    return [GROUP[entity]] if entity in GROUP else []
+
+
+def one(engine: sa.Engine, table: sa.Table, source_id: int, kind: str = "rental"):
+    """The row of `source_id` in `table`, of `kind` where the table holds several kinds (a rental's by default)."""
     with engine.connect() as connection:
-        return connection.execute(sa.select(table).where(table.c.source_id == source_id)).one()
+        return connection.execute(sa.select(table).where(table.c.source_id == source_id, *of_kind(table, kind))).one()
+
+
+def of_kind(table: sa.Table, kind: str) -> list:
+    return [table.c.kind == kind] if "kind" in table.c else []
 
 
 def test_initial_sync_lands_the_rentals_by_the_rules_and_is_idempotent(buildium_env, buildium, platform_engine):
-    expected = expected_rental_counts(buildium.store, SANDBOX_STAFF_USER_ID)
+    expected = {**expected_rental_counts(buildium.store, SANDBOX_STAFF_USER_ID),
+                **expected_association_counts(buildium.store)}
     assert expected["property"]["excluded"] > 0 and expected["unit"]["parked"] > 0
     assert expected["resident"]["excluded"] > 0 and expected["work_order"]["excluded"] > 0
     assert expected["work_order"]["created"] > 0 and expected["owner"]["created"] > 0
+    assert expected["association"]["excluded"] > 0 and expected["association_unit"]["parked"] > 0
+    assert expected["ownership_account"]["created"] > 0 and expected["ownership_account"]["parked"] > 0
+    assert expected["association_owner"]["created"] > 0 and expected["association_owner"]["excluded"] > 0
 
     first = initial_sync()
 
@@ -73,7 +93,10 @@ def test_rows_link_to_their_parents_and_work_orders_to_their_tasks_rental(buildi
     with platform_engine.connect() as connection:
         linked_units = connection.execute(
             sa.select(units.c.source_id, properties.c.source_id.label("rental"), units.c.kind)
-            .join(properties, properties.c.id == units.c.property_id)).all()
+            .join(properties, properties.c.id == units.c.property_id).where(properties.c.kind == "rental")).all()
+        association_units = connection.execute(
+            sa.select(units.c.source_id, properties.c.source_id.label("association"), units.c.kind)
+            .join(properties, properties.c.id == units.c.property_id).where(properties.c.kind == "association")).all()
         linked_orders = connection.execute(
             sa.select(work_orders.c.source_id, work_orders.c.title, properties.c.source_id.label("rental"),
                       properties.c.manager_email, work_orders.c.assigned_manager_email)
@@ -81,6 +104,9 @@ def test_rows_link_to_their_parents_and_work_orders_to_their_tasks_rental(buildi
     assert linked_units and all(row.kind == "rental" for row in linked_units)
     for row in linked_units:
         assert row.rental == store.get("rentalunits", row.source_id)["PropertyId"]
+    assert association_units and all(row.kind == "association" for row in association_units)
+    for row in association_units:
+        assert row.association == store.get("associationunits", row.source_id)["AssociationId"]
     assert linked_orders
     for row in linked_orders:
         order = store.get("workorders", row.source_id)
@@ -126,9 +152,61 @@ def test_a_delta_applies_only_the_touched_records_and_by_their_rules(buildium_en
     assert str(resident.move_out_date) == "2030-03-31" and resident.email == resident_before.email
 
 
-def one_or_none(engine: sa.Engine, table: sa.Table, source_id: int):
+def one_or_none(engine: sa.Engine, table: sa.Table, source_id: int, kind: str = "rental"):
     with engine.connect() as connection:
-        return connection.execute(sa.select(table).where(table.c.source_id == source_id)).one_or_none()
+        return connection.execute(
+            sa.select(table).where(table.c.source_id == source_id, *of_kind(table, kind))).one_or_none()
+
+
+def test_a_rental_and_an_association_of_one_id_land_as_two_rows_of_their_own_kind(buildium_env, buildium,
+                                                                                  platform_engine):
+    store = buildium.store
+    rentals = {r["Id"]: r for r in store.records("rentals") if r["IsActive"]}
+    associations = {a["Id"]: a for a in store.records("associations") if a["IsActive"]}
+    rental_units = {u["Id"]: u for u in store.records("rentalunits") if u["PropertyId"] in rentals}
+    association_units = {u["Id"]: u for u in store.records("associationunits") if u["AssociationId"] in associations}
+    shared = sorted(rentals.keys() & associations.keys())
+    shared_units = sorted(rental_units.keys() & association_units.keys())
+    assert shared and shared_units, "the sandbox repeats ids across a rental and an association, and their units"
+
+    initial_sync()
+
+    for source_id in shared:
+        rental, association = (one(platform_engine, properties, source_id, kind) for kind in ("rental", "association"))
+        assert rental.id != association.id
+        assert (rental.name, association.name) == (rentals[source_id]["Name"], associations[source_id]["Name"])
+    for source_id in shared_units:
+        rental_unit = one(platform_engine, units, source_id, "rental")
+        association_unit = one(platform_engine, units, source_id, "association")
+        assert rental_unit.id != association_unit.id
+        assert rental_unit.property_id == one(platform_engine, properties, rental_units[source_id]["PropertyId"]).id
+        association = one(platform_engine, properties, association_units[source_id]["AssociationId"], "association")
+        assert association_unit.property_id == association.id
+
+
+def test_a_delta_touching_an_association_unit_changes_only_it(buildium_env, buildium, platform_engine):
+    store = buildium.store
+    initial_sync()
+    associations = {a["Id"] for a in store.records("associations") if a["IsActive"]}
+    rental_units = {u["Id"] for u in store.records("rentalunits")}
+    unit = next(u for u in store.records("associationunits")
+                if u["AssociationId"] in associations and u["Id"] in rental_units)
+    before = one(platform_engine, units, unit["Id"], "association")
+    rental_unit_before = one_or_none(platform_engine, units, unit["Id"], "rental")
+
+    store.update("associationunits", unit["Id"], UnitNumber="Z99")
+    result = delta_sync()
+
+    counts = result["counts"]
+    assert counts["association_unit"]["fetched"] == counts["association_unit"]["updated"] == 1
+    assert all(numbers["created"] == 0 for numbers in counts.values())
+    assert all(numbers["updated"] == 0 for entity, numbers in counts.items() if entity != "association_unit"), counts
+    for entity in ("property", "unit", "lease", "resident", "association", "association_owner"):
+        assert counts.get(entity, {}).get("fetched", 0) == 0, entity
+    after = one(platform_engine, units, unit["Id"], "association")
+    assert after.source_data["UnitNumber"] == "Z99" and after.name == before.name
+    assert after.property_id == before.property_id
+    assert one_or_none(platform_engine, units, unit["Id"], "rental") == rental_unit_before
 
 
 def test_a_rate_limited_account_is_read_whole_by_several_threads_backing_off(buildium_env, buildium, platform_engine,
@@ -137,7 +215,8 @@ def test_a_rate_limited_account_is_read_whole_by_several_threads_backing_off(bui
     monkeypatch.setenv("PMSYNC_PW_CONCURRENCY", "4")
     monkeypatch.setenv("PMSYNC_BUILDIUM_MAX_REQUESTS_PER_SECOND", "200")
     monkeypatch.setenv("PMSYNC_PW_MAX_ATTEMPTS", "10")
-    expected = expected_rental_counts(buildium.store, SANDBOX_STAFF_USER_ID)
+    expected = {**expected_rental_counts(buildium.store, SANDBOX_STAFF_USER_ID),
+                **expected_association_counts(buildium.store)}
 
     result = initial_sync()
 

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from pmsync.sync.gate import QualityGate
+from schemas.entity_rows import addressed
 from schemas.records import Candidate
 from tests.unit.buildium_strategies import LISTS, enum_of, on_the_wire, page_of, spec_schemas
 from tests.unit.test_buildium_records import MODELS
@@ -34,11 +35,16 @@ FED_BY = {
     "ownership_account": ["AssociationOwnershipAccountMessage"],
     "lease_balance": ["LeaseOutstandingBalanceMessage"],
     "ownership_account_balance": ["OwnershipAccountOutstandingBalanceMessage"],
+    "association": ["AssociationMessage"],
+    "association_unit": ["AssociationUnitMessage"],
+    "association_owner": ["AssociationOwnerMessage"],
 }
 """Each Buildium-fed entity and the listed schemas whose records become its candidates."""
 CLOSED_SETS = {
     "property": {"address_country": "AddressMessage.Country"},
     "unit": {"address_country": "AddressMessage.Country"},
+    "association": {"address_country": "AddressMessage.Country"},
+    "association_unit": {"address_country": "AddressMessage.Country"},
     "lease": {"status": "LeaseMessage.LeaseStatus"},
     "work_order": {"priority": "WorkOrderMessage.Priority", "status": "WorkOrderMessage.Status",
                    "type": "WorkOrderTaskMessage.Type"},
@@ -121,7 +127,8 @@ def candidates_of(entity: str, schema_name: str, page: list[dict]) -> list[Candi
             record = model.model_validate(raw)
         except pydantic.ValidationError:
             continue  # money beyond NUMERIC(14,2): the model refuses it (test_buildium_records)
-        found.extend(c for c in record.candidates(raw) if c.entity == entity)
+        made = record.candidates(raw)
+        found.extend(c for c, named in zip(made, addressed(made)) if entity in (c.entity, named.entity))
     return found
 
 

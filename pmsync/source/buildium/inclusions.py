@@ -40,7 +40,7 @@ class AssignedToStaffUser:
 class ParentOfKind:
     """A record applies only when its `parent` is of one of `kinds` (`facts["parent_kinds"]`): a rule table that syncs
     rentals only leaves out a work order on an association, whose property id may also be a rental's (Buildium's ids
-    repeat across kinds) until the platform's keys tell kinds apart."""
+    repeat across kinds): a rule's parent link names one entity, so a work order cannot link to either kind."""
 
     parent: str
     kinds: frozenset[str]

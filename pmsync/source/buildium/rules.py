@@ -1,10 +1,16 @@
-"""Buildium's rule table, rentals side: its listings (paths are this package's) and what each entity syncs."""
+"""Buildium's rule table, rentals and associations: its listings (paths are this package's) and what each entity
+syncs."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from pmsync.association_rules import ASSOCIATION_RULES
 from pmsync.rule_types import (INTEGRATION_DATA, AdoptByMarker, EntityRule, LivesOnActiveLease, ParentLink, RuleTable,
                                Stream)
 from pmsync.source.buildium.inclusions import ActiveAtSource, AllOf, AssignedToStaffUser, ParentOfKind
+from pmsync.source.buildium.association_records import (AssociationOwnerRecord, AssociationRecord,
+                                                        AssociationUnitRecord, OwnershipAccountRecord)
 from pmsync.source.buildium.parts import RENTAL
 from pmsync.source.buildium.records import (LeaseRecord, RentalOwnerRecord, RentalRecord, RentalUnitRecord,
                                             VendorRecord, WorkOrderRecord)
@@ -22,7 +28,12 @@ BUILDIUM_STREAMS = (
     Stream("workorders", "/v1/workorders", WorkOrderRecord, ("work_order",)),
     Stream("rentalowners", "/v1/rentals/owners", RentalOwnerRecord, ("owner",)),
     Stream("vendors", "/v1/vendors", VendorRecord, ("service_provider",)),
+    Stream("associations", "/v1/associations", AssociationRecord, ("association",)),
+    Stream("associationunits", "/v1/associations/units", AssociationUnitRecord, ("association_unit",)),
+    Stream("ownershipaccounts", "/v1/associations/ownershipaccounts", OwnershipAccountRecord, ("ownership_account",)),
+    Stream("associationowners", "/v1/associations/owners", AssociationOwnerRecord, ("association_owner",)),
 )
+"""Ownership accounts have no lastupdated filter (dialect.filters_by_window): every pass reads them whole."""
 
 BUILDIUM_RULES = RuleTable(
     source_system="buildium",
@@ -59,10 +70,14 @@ BUILDIUM_RULES = RuleTable(
         ),
         "owner": EntityRule("owner"),
         "service_provider": EntityRule("service_provider"),
+        **ASSOCIATION_RULES,
+        "association": replace(ASSOCIATION_RULES["association"], include=ActiveAtSource()),
     },
 )
 """Propertyware's rules on Buildium's rentals: an inactive rental is not imported (its units park: no property);
 residents are Current tenants of Active leases, and only their unit, lease and move dates change on update; a work
-order syncs when its task is assigned to the staff user and its property is a rental on the platform (one on an
-association is excluded: associations are not in this table), and a sync never
-changes it; owners and vendors are synced, since Buildium lists them."""
+order syncs when its task is assigned to the staff user and its property is a rental on the platform, and a sync never
+changes it; owners and vendors are synced, since Buildium lists them. The association side is
+pmsync.association_rules' (one definition), with an inactive association left out as an inactive rental is. A work
+order on an association stays excluded: the engine links one rule's parent to one entity, and a work order's property
+may be a rental or an association (linking either needs a ParentLink over several kinds)."""
