@@ -60,8 +60,9 @@ def test_a_company_added_and_removed_by_the_cli_and_by_its_block(no_scheduled_ru
     env = {**prefect_server, **source_env(platform_url, source), "PMSYNC_REPORTS_URL": reports_url}
     platform_only = pmsync(env, "deploy")  # on the fresh server: it registers the block types, creates the pool
     assert platform_only.returncode == 0, platform_only.stdout[-3000:] + platform_only.stderr[-3000:]
-    assert platform_only.stdout.splitlines()[:2] == ["registered block types: propertyware-integration",
-                                                     "created work pool pmsync (process)"], platform_only.stdout
+    assert platform_only.stdout.splitlines()[:2] == [
+        "registered block types: buildium-integration, propertyware-integration", "created work pool pmsync (process)",
+    ], platform_only.stdout
     assert api(env, "GET", "/work_pools/pmsync")["type"] == "process"
     assert "deploying only the platform's deployments" in platform_only.stderr
     assert "deployed 3 deployments for 0 integration(s)" in platform_only.stdout

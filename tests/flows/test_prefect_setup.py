@@ -10,8 +10,10 @@ import pytest
 from prefect.client.orchestration import get_client
 from prefect.workers.process import ProcessWorker
 
+from pmsync.blocks import BuildiumIntegration, PropertywareIntegration
 from pmsync.cli.prefect_setup import POOL_TYPE, SetupFailed, create_missing_pools, prepare_server
-from pmsync.enrollment import BLOCK_TYPE
+
+BLOCK_TYPES = sorted(block.get_block_type_slug() for block in (BuildiumIntegration, PropertywareIntegration))
 
 pytestmark = pytest.mark.flow
 
@@ -20,10 +22,11 @@ def test_a_missing_work_pool_and_the_block_types_are_made_once():
     pool = f"pmsync-{uuid.uuid4().hex[:8]}"
     first = prepare_server([pool])
     assert first[-1] == f"created work pool {pool} (process)"
-    assert all(line == f"registered block types: {BLOCK_TYPE}" for line in first[:-1]), first
+    assert BLOCK_TYPES == ["buildium-integration", "propertyware-integration"]
+    assert all(line == f"registered block types: {', '.join(BLOCK_TYPES)}" for line in first[:-1]), first
     with get_client(sync_client=True) as client:
         made = client.read_work_pool(pool)
-        assert client.read_block_type_by_slug(BLOCK_TYPE).slug == BLOCK_TYPE
+        assert [client.read_block_type_by_slug(slug).slug for slug in BLOCK_TYPES] == BLOCK_TYPES
     assert made.type == POOL_TYPE and not made.is_paused
     assert made.base_job_template == ProcessWorker.get_default_base_job_template()
     assert prepare_server([pool]) == []  # nothing missing: nothing said
