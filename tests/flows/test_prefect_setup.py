@@ -19,11 +19,14 @@ pytestmark = pytest.mark.flow
 
 
 def test_a_missing_work_pool_and_the_block_types_are_made_once():
+    """The block types missing on the harness's server (tests before this one on its worker may have registered some)
+    are named on one line; afterwards every one is there."""
     pool = f"pmsync-{uuid.uuid4().hex[:8]}"
     first = prepare_server([pool])
     assert first[-1] == f"created work pool {pool} (process)"
     assert BLOCK_TYPES == ["buildium-integration", "propertyware-integration"]
-    assert all(line == f"registered block types: {', '.join(BLOCK_TYPES)}" for line in first[:-1]), first
+    said = [line.removeprefix("registered block types: ").split(", ") for line in first[:-1]]
+    assert len(said) <= 1 and all(slugs and slugs == sorted(set(slugs) & set(BLOCK_TYPES)) for slugs in said), first
     with get_client(sync_client=True) as client:
         made = client.read_work_pool(pool)
         assert [client.read_block_type_by_slug(slug).slug for slug in BLOCK_TYPES] == BLOCK_TYPES
