@@ -1,9 +1,9 @@
-"""A Propertyware integration and two Buildium integrations sync at the same time into one platform database (SQLite
-and PostgreSQL), as `pmsync` processes, with no cross-talk: each integration's rows carry its own integration_id and
+"""Propertyware and Buildium integrations sync at the same time into one platform database (SQLite and PostgreSQL), as
+`pmsync` processes, with no cross-talk: each integration's rows carry its own integration_id and
 link only to its own rows, ids that coincide across the vendors (Buildium's are small ints that repeat) and across two
-Buildium accounts land as rows of their own, a delta or a reconciliation of one leaves the others' rows alone, a
-source fault fails only its own integration's run, and the change journal records Buildium runs as it does
-Propertyware's."""
+Buildium accounts land as rows of their own, a source fault fails only its own integration's run (of either vendor)
+while the others sync, a delta or a reconciliation of one leaves the others' rows alone, and the change journal
+records Buildium runs as it does Propertyware's."""
 
 from __future__ import annotations
 
@@ -41,33 +41,41 @@ ACME = "acme"
 """The Propertyware integration."""
 BIRCH, CEDAR = "birch", "cedar"
 """Two Buildium integrations whose accounts have the same seed, so the same ids; birch's initial sync is held (its
-last listing) until the others have ended, so all three run at the same time."""
+last listing) until the others have ended, so all of them run at the same time."""
+PW_DOWN, BUILDIUM_DOWN = "dune", "elm"
+"""A Propertyware and a Buildium integration whose sources answer 503 to everything, syncing beside the others."""
 UNITS, SEED = 20, 7
 LAST_LISTING = "/v1/associations/owners"
 
 
-def test_three_integrations_of_two_vendors_at_once_keep_their_own_rows_deltas_and_reconciliations(
+def test_integrations_of_two_vendors_at_once_keep_their_own_rows_faults_deltas_and_reconciliations(
     platform_url, platform_engine, monkeypatch
 ):
     with ExitStack() as stack:
-        acme = stack.enter_context(SandboxServer(units=UNITS, seed=SEED))
-        birch, cedar = (stack.enter_context(BuildiumSandboxServer(units=UNITS, seed=SEED)) for _ in range(2))
+        acme, dune = (stack.enter_context(SandboxServer(units=UNITS, seed=SEED)) for _ in range(2))
+        birch, cedar, elm = (stack.enter_context(BuildiumSandboxServer(units=UNITS, seed=SEED)) for _ in range(3))
         _, shared_units = share_ids_with_buildium(acme.store, birch.store)
+        for broken in (dune, elm):
+            broken.store.inject(status_fault(None, 503, times=10_000))
         migrate(platform_engine)  # so that birch's run can be watched before the others start
         env = {ACME: propertyware_environment(ACME, acme, platform_url),
+               PW_DOWN: propertyware_environment(PW_DOWN, dune, platform_url),
                BIRCH: buildium_environment(BIRCH, birch, platform_url),
-               CEDAR: buildium_environment(CEDAR, cedar, platform_url)}
+               CEDAR: buildium_environment(CEDAR, cedar, platform_url),
+               BUILDIUM_DOWN: buildium_environment(BUILDIUM_DOWN, elm, platform_url, PMSYNC_PW_MAX_ATTEMPTS="2")}
         held_until_released(birch.store, LAST_LISTING)
         held = start(env[BIRCH], "sync", "initial")
         wait_for_running_run(platform_engine, BIRCH, held)
-        ended = run_at_once({name: (env[name], ("sync", "initial")) for name in (ACME, CEDAR)})
+        ended = run_at_once({name: (env[name], ("sync", "initial")) for name in (ACME, CEDAR, PW_DOWN, BUILDIUM_DOWN)})
         birch_when_the_others_had_ended = runs_by_integration(platform_engine)[BIRCH][-1].status
         release(birch.store)
         ended[BIRCH] = finish(held)
-        assert {name: done.returncode for name, done in ended.items()} == {ACME: 0, BIRCH: 0, CEDAR: 0}, \
-            {name: done.stderr[-1500:] for name, done in ended.items()}
+        assert {name: done.returncode for name, done in ended.items()} == {
+            ACME: 0, BIRCH: 0, CEDAR: 0, PW_DOWN: EXIT_SOURCE_UNAVAILABLE, BUILDIUM_DOWN: EXIT_SOURCE_UNAVAILABLE
+        }, {name: done.stderr[-1500:] for name, done in ended.items()}
         assert birch_when_the_others_had_ended == "running"
 
+        check_a_fault_failed_only_its_own_integrations_run(platform_engine)
         check_each_integration_holds_its_own_rows(platform_engine, acme.store, birch.store, shared_units)
         check_a_buildium_delta_changes_and_journals_only_its_own_rows(platform_engine, monkeypatch, env, acme.store,
                                                                       birch.store)
@@ -75,11 +83,23 @@ def test_three_integrations_of_two_vendors_at_once_keep_their_own_rows_deltas_an
                                                               birch.store, shared_units)
 
 
+def check_a_fault_failed_only_its_own_integrations_run(engine: sa.Engine) -> None:
+    runs = runs_by_integration(engine)
+    assert {name: [(run.flow, run.status) for run in runs[name]] for name in runs} == {
+        ACME: [("initial", "succeeded")], BIRCH: [("initial", "succeeded")], CEDAR: [("initial", "succeeded")],
+        PW_DOWN: [("initial", "failed")], BUILDIUM_DOWN: [("initial", "failed")]}
+    assert [runs[name][0].error.split(":")[0] for name in (PW_DOWN, BUILDIUM_DOWN)] == ["SourceUnavailable"] * 2
+    for failed in (PW_DOWN, BUILDIUM_DOWN):
+        held = runs[BIRCH][0]
+        assert held.started_at < runs[failed][0].finished_at < held.finished_at, failed
+        assert keys(engine, failed, units) == keys(engine, failed, properties) == set()
+
+
 def check_each_integration_holds_its_own_rows(engine: sa.Engine, pw, bd, shared_units: list[int]) -> None:
     runs = runs_by_integration(engine)
     held = runs[BIRCH][0]
     for name in (ACME, CEDAR):
-        assert runs[name][0].started_at < held.finished_at and held.started_at < runs[name][0].finished_at, name
+        assert held.started_at < runs[name][0].finished_at < held.finished_at, name
     expected_acme = {("rental", b["id"]) for b in pw.records("buildings") if b["active"]}
     assert keys(engine, ACME, properties) == expected_acme
     assert keys(engine, ACME, units) == {("rental", unit) for unit in synced_units(pw)}
@@ -171,41 +191,3 @@ def check_reconciliations_deactivate_only_their_own_units(engine, monkeypatch, e
                       (CEDAR, gone_in_birch): True, (CEDAR, gone_in_acme): True}
     assert [run.flow for run in runs_by_integration(engine)[CEDAR]] == ["initial"]
     assert links_across_integrations(engine) == []
-
-
-def test_a_source_fault_fails_only_its_own_integrations_run_while_the_others_sync(platform_url, platform_engine):
-    with ExitStack() as stack:
-        healthy_pw, broken_pw = (stack.enter_context(SandboxServer(units=UNITS, seed=SEED)) for _ in range(2))
-        healthy_bd, broken_bd = (stack.enter_context(BuildiumSandboxServer(units=UNITS, seed=SEED)) for _ in range(2))
-        share_ids_with_buildium(healthy_pw.store, healthy_bd.store)
-        migrate(platform_engine)
-        broken_pw.store.inject(status_fault(None, 503, times=10_000))
-        broken_bd.store.inject(status_fault(None, 503, times=10_000))
-        env = {"pw-ok": propertyware_environment("pw-ok", healthy_pw, platform_url),
-               "pw-down": propertyware_environment("pw-down", broken_pw, platform_url),
-               "bd-ok": buildium_environment("bd-ok", healthy_bd, platform_url),
-               "bd-down": buildium_environment("bd-down", broken_bd, platform_url, PMSYNC_PW_MAX_ATTEMPTS="2")}
-        held_until_released(healthy_bd.store, LAST_LISTING)
-        held = start(env["bd-ok"], "sync", "initial")
-        wait_for_running_run(platform_engine, "bd-ok", held)
-        ended = run_at_once({name: (env[name], ("sync", "initial")) for name in ("pw-ok", "pw-down", "bd-down")})
-        held_when_the_others_had_ended = runs_by_integration(platform_engine)["bd-ok"][-1].status
-        release(healthy_bd.store)
-        ended["bd-ok"] = finish(held)
-
-    exits = {name: done.returncode for name, done in ended.items()}
-    assert exits == {"pw-ok": 0, "pw-down": EXIT_SOURCE_UNAVAILABLE, "bd-ok": 0, "bd-down": EXIT_SOURCE_UNAVAILABLE}, \
-        {name: done.stderr[-600:] for name, done in ended.items()}
-    assert held_when_the_others_had_ended == "running"
-    runs = runs_by_integration(platform_engine)
-    assert {name: [(run.flow, run.status) for run in runs[name]] for name in env} == {
-        "pw-ok": [("initial", "succeeded")], "pw-down": [("initial", "failed")],
-        "bd-ok": [("initial", "succeeded")], "bd-down": [("initial", "failed")]}
-    assert [runs[name][0].error.split(":")[0] for name in ("pw-down", "bd-down")] == ["SourceUnavailable"] * 2
-    for name in ("pw-ok", "bd-ok"):
-        assert runs[name][0].started_at < runs["bd-down"][0].finished_at < runs[name][0].finished_at, name
-    assert keys(platform_engine, "pw-ok", units) == {("rental", unit) for unit in synced_units(healthy_pw.store)}
-    expected = expected_rental_counts(healthy_bd.store, SANDBOX_STAFF_USER_ID)
-    assert len(keys(platform_engine, "bd-ok", units, units.c.kind == "rental")) == expected["unit"]["created"] > 0
-    assert keys(platform_engine, "pw-down", units) == keys(platform_engine, "bd-down", units) == set()
-    assert links_across_integrations(platform_engine) == []
