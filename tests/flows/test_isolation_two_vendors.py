@@ -126,6 +126,12 @@ def check_each_integration_holds_its_own_rows(engine: sa.Engine, pw, bd, shared_
         assert all("Id" in fields and "id" not in fields
                    for name in (BIRCH, CEDAR) for fields in source_fields(engine, name, table)), table
     assert links_across_integrations(engine) == []
+    for name in (ACME, BIRCH):  # the journal has a row per record each initial sync created, under its integration
+        journaled = {}
+        for change in find_changes(engine, name, run_id=runs[name][0].id, limit=100_000):
+            journaled[change["entity"]] = journaled.get(change["entity"], 0) + (change["action"] == "created")
+        assert journaled == {entity: created for entity, (_, created) in entity_counts(engine, runs[name][0].id).items()
+                             if created}, name
     with engine.connect() as connection:
         total = connection.execute(sa.select(sa.func.count()).select_from(units)).scalar_one()
     assert total == sum(len(keys(engine, name, units)) for name in (ACME, BIRCH, CEDAR))
@@ -184,6 +190,9 @@ def check_reconciliations_deactivate_only_their_own_units(engine, monkeypatch, e
 
     assert [row["unit id"] for row in results[BIRCH]["deactivated_units"]] == [gone_in_birch]
     assert [row["unit id"] for row in results[ACME]["deactivated_units"]] == [gone_in_acme]
+    for name, gone in ((BIRCH, gone_in_birch), (ACME, gone_in_acme)):
+        journal = find_changes(engine, name, run_id=results[name]["run_id"])
+        assert [(c["entity"], c["source_id"], c["action"]) for c in journal] == [("unit", gone, "deactivated")], name
     active = {(name, unit): row_of(engine, name, units, unit).active
               for name in (ACME, BIRCH, CEDAR) for unit in (gone_in_birch, gone_in_acme)}
     assert active == {(ACME, gone_in_birch): True, (ACME, gone_in_acme): False,
