@@ -223,3 +223,22 @@ def test_a_status_buildium_has_no_counterpart_for_fails_naming_what_it_takes(bui
     source_id = work_order_status(platform_engine, work_order_id).source_id
     task_id = buildium.store.get("workorders", source_id)["_task_id"]
     assert buildium.store.get("tasks", task_id)["TaskStatus"] == "Deferred"
+
+
+def test_a_source_without_field_updates_still_gets_a_field_edit_as_a_progress_task(integration_env, sandbox,
+                                                                                   platform_engine):
+    from tests.flows.test_work_order_push import a_unit_with_its_property
+
+    store = sandbox.store
+    initial_sync()
+    place = a_unit_with_its_property(platform_engine)
+    work_order_id = create_work_order(platform_engine, "default", property_id=place.property_id, description="Tap")
+    work_order_push(work_order_id=work_order_id)
+    source_id = work_order_status(platform_engine, work_order_id).source_id
+    store.writes_log.clear()
+
+    update_work_order(platform_engine, work_order_id, priority="HIGH", title="Kitchen tap")
+    assert work_order_push(work_order_id=work_order_id)["work_orders"][0]["sync_status"] == "synced"
+    assert writes(store) == [("POST", f"/workorders/{source_id}/tasks")]
+    assert store.writes_log[0]["body"]["description"] == (
+        "Changed on the platform: priority: MEDIUM → HIGH; title: (none) → Kitchen tap")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection, Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -157,8 +157,9 @@ class BuildiumWorkOrders:
         return _id_of(self.client.send_write("POST", WORK_ORDERS, body, entity=ENTITY), f"POST {WORK_ORDERS}")
 
     def find_created(self, order: PushedWorkOrder, marker: str, since: datetime) -> int | None:
-        """Among the work orders of the staff user's tasks updated since that day (the filter takes a date)."""
-        params = {"lastupdatedfrom": format_day(since), "assignedtoid": self.staff_user_id}
+        """Among the work orders of the staff user's tasks updated since the day before (the filter takes a date,
+        which the account may read in its own time zone)."""
+        params = {"lastupdatedfrom": format_day(since - timedelta(days=1)), "assignedtoid": self.staff_user_id}
         for page in self.client.iter_pages(WORK_ORDERS, _ListedWorkOrder, entity=LOOKUP, params=params):
             for work_order in page.records:
                 if marker_in(work_order.WorkDetails) == marker:
