@@ -15,6 +15,7 @@ from sandbox.buildium import SANDBOX_STAFF_USER_ID, SANDBOX_VENDOR_ID, BuildiumS
 from schemas.tables import properties, units, work_orders
 from tests.contract.buildium_spec import buildium_spec
 from tests.flows.test_buildium_sync import buildium_env  # noqa: F401 (fixture)
+from tests.flows.test_cli import run_pmsync
 
 initial_sync, delta_sync, work_order_push = JOBS["initial-sync"], JOBS["delta-sync"], JOBS["work-order-push"]
 
@@ -183,6 +184,7 @@ def test_a_create_the_push_never_heard_back_about_is_adopted_by_the_next_delta_s
 
 def test_a_refused_create_fails_with_the_reason_until_sync_now_after_the_fix(buildium_env, buildium, platform_engine,
                                                                              monkeypatch):
+    """The vendor missing, then one Buildium refuses (422), then `pmsync workorder sync-now` once it is fixed."""
     store = buildium.store
     initial_sync()
     place = a_rental_unit(platform_engine)
@@ -202,9 +204,12 @@ def test_a_refused_create_fails_with_the_reason_until_sync_now_after_the_fix(bui
     assert "422" in status.sync_error
 
     monkeypatch.setenv("PMSYNC_BUILDIUM_VENDOR_ID", str(SANDBOX_VENDOR_ID))
-    fixed = work_order_push(work_order_id=work_order_id, retry_failed=True)["work_orders"][0]
+    fixed = run_pmsync("workorder", "sync-now", f"WO-{work_order_id}", env=buildium_env)
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr[-2000:]
     [created] = marked(store, marker_of(platform_engine, work_order_id))
-    assert (fixed["sync_status"], fixed["source_id"], fixed["error"]) == ("synced", created["Id"], None)
+    assert f"work order {created['Id']} (WO-{work_order_id}): synced" in fixed.stdout
+    status = work_order_status(platform_engine, work_order_id)
+    assert (status.sync_status, status.source_id, status.sync_error) == ("synced", created["Id"], None)
     assert writes(store) == [("POST", "/v1/workorders")] * 2
 
 
