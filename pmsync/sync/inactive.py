@@ -4,6 +4,7 @@ its children, with it; each is logged on its property (as reconciliation logs it
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
@@ -19,7 +20,7 @@ from schemas.tables import property_logs
 
 def deactivate_inactive_at_source(
     connection: Connection, integration_id: int, rules: RuleTable, rule: EntityRule, candidates: Iterable[Candidate],
-    run_id: int, now,
+    run_id: int, now: datetime,
 ) -> list[Target]:
     """Deactivate the active rows of `rule.entity` whose candidates the source marks inactive (the rule's
     `goes_when_inactive`), and their children's active rows; what was deactivated, parents first."""
@@ -50,7 +51,7 @@ def deactivate_inactive_at_source(
 
 def _children(
     connection: Connection, integration_id: int, rules: RuleTable, rule: EntityRule, child: str, gone: list[Target],
-    run_id: int, now,
+    run_id: int, now: datetime,
 ) -> list[Target]:
     """Deactivate the active `child` rows linked to the rows gone (by the column of the child rule's link to them)."""
     link = next((link for link in rules.rules[child].parents if rule.entity in link.entities), None)
