@@ -64,15 +64,17 @@ def _collect(connection, query, entity: str, keep) -> tuple[list[Target], int]:
 
 
 def compare_with_platform(session: SyncSession, unit_listing: SourceListing, building_listing: SourceListing) -> ReconciliationPlan:
-    """Active platform units and properties the source no longer calls active, and deactivated ones it lists again."""
-    mine_units = rows_of("unit").mine(session.integration_id)
-    mine_properties = rows_of("property").mine(session.integration_id)
+    """Active platform units and properties the source no longer calls active, and deactivated ones it lists again;
+    of the kinds the listings are of (their streams' entities: a rental unit listing compares the rental units only)."""
+    unit_entity, property_entity = unit_listing.stream.entities[0], building_listing.stream.entities[0]
+    mine_units = rows_of(unit_entity).mine(session.integration_id)
+    mine_properties = rows_of(property_entity).mine(session.integration_id)
     listed_units, listed_buildings = unit_listing.active_ids, building_listing.active_ids
     deactivated_by_reconciliation = exists().where(snapshot_deactivated_units.c.unit_id == units.c.id)
     live_properties = and_(mine_properties, properties.c.manually_disabled.is_(False))
     with session.engine.connect() as connection:
         gone_units, active_units = _collect(
-            connection, _unit_targets().where(mine_units, units.c.active.is_(True)), "unit",
+            connection, _unit_targets().where(mine_units, units.c.active.is_(True)), unit_entity,
             lambda source_id: source_id not in listed_units,
         )
         back_units, _ = _collect(
@@ -80,27 +82,28 @@ def compare_with_platform(session: SyncSession, unit_listing: SourceListing, bui
             _unit_targets().where(
                 mine_units, units.c.active.is_(False), deactivated_by_reconciliation, properties.c.manually_disabled.is_(False)
             ),
-            "unit", listed_units.__contains__,
+            unit_entity, listed_units.__contains__,
         )
         gone_properties, _ = _collect(
-            connection, _property_targets().where(live_properties, properties.c.active.is_(True)), "property",
+            connection, _property_targets().where(live_properties, properties.c.active.is_(True)), property_entity,
             lambda source_id: source_id not in listed_buildings,
         )
         back_properties, _ = _collect(
-            connection, _property_targets().where(live_properties, properties.c.active.is_(False)), "property",
+            connection, _property_targets().where(live_properties, properties.c.active.is_(False)), property_entity,
             listed_buildings.__contains__,
         )
         active_properties = connection.execute(
             select(func.count()).where(mine_properties, properties.c.active.is_(True))
         ).scalar_one()
     log.info(
-        "source lists %d active units and %d active buildings; platform has %d active units and %d active properties; "
-        "%d units and %d properties to confirm as gone; %d units and %d properties are back",
-        len(listed_units), len(listed_buildings), active_units, active_properties,
+        "%s: source lists %d active units and %d active buildings; platform has %d active units and %d active "
+        "properties; %d units and %d properties to confirm as gone; %d units and %d properties are back",
+        unit_listing.stream.name, len(listed_units), len(listed_buildings), active_units, active_properties,
         len(gone_units), len(gone_properties), len(back_units), len(back_properties),
     )
     return ReconciliationPlan(
-        len(listed_units), active_units, active_properties, gone_units, back_units, gone_properties, back_properties
+        len(listed_units), active_units, active_properties, gone_units, back_units, gone_properties, back_properties,
+        source_active_by_entity={unit_entity: len(listed_units)},
     )
 
 
@@ -110,8 +113,8 @@ def check_mass_deactivation(
     """Refuse, before anything is confirmed or written, a run that would deactivate more than the guard allows."""
     unit_listing, building_listing = listings
     for what, gone, active, listing in (
-        ("units", len(plan.gone_units), plan.active_units, unit_listing),
-        ("properties", len(plan.gone_properties), plan.active_properties, building_listing),
+        (plural(unit_listing), len(plan.gone_units), plan.active_units, unit_listing),
+        (plural(building_listing), len(plan.gone_properties), plan.active_properties, building_listing),
     ):
         if gone == 0:
             continue
@@ -133,6 +136,12 @@ def check_mass_deactivation(
             "--allow-mass-deactivation (flow parameter allow_mass_deactivation=true)",
             facts={"kind": what, "would_deactivate": gone, "active": active},
         )
+
+
+def plural(listing: SourceListing) -> str:
+    """How messages name the records of a listing's entity: "units", "properties", "association units", …"""
+    entity = listing.stream.entities[0]
+    return {"unit": "units", "property": "properties"}.get(entity, f"{entity.replace('_', ' ')}s")
 
 
 def confirm_gone(source: Source, stream: Stream, batch: list[Target]) -> list[Target]:
@@ -204,10 +213,7 @@ def commit_reconciliation(session: SyncSession, plan: ReconciliationPlan) -> int
         ]
         if logs:
             connection.execute(property_logs.insert(), logs)
-        add_counts(connection, run, {
-            "unit": Counter(fetched=plan.source_active_units, updated=len(plan.gone_units) + len(plan.back_units)),
-            "property": Counter(updated=len(plan.gone_properties) + len(plan.back_properties)),
-        })
+        add_counts(connection, run, plan.counts())
     log.info(
         "snapshot %s: deactivated %d units and %d properties, reactivated %d units and %d properties",
         snapshot_id, len(plan.gone_units), len(plan.gone_properties), len(plan.back_units), len(plan.back_properties),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -109,7 +110,7 @@ class Target:
 
     def row(self) -> dict:
         row = {"property id": self.property_source_id, "property": self.property_name or ""}
-        if self.entity == "unit":
+        if rows_of(self.entity).table is units:
             row = {"unit id": self.source_id, "unit": self.name or "", **row}
         return {**row, "evidence": self.evidence or REACTIVATED}
 
@@ -126,6 +127,30 @@ class ReconciliationPlan:
     gone_properties: list[Target] = field(default_factory=list)
     back_properties: list[Target] = field(default_factory=list)
     mass_deactivation_allowed: bool = False
+
+    source_active_by_entity: dict[str, int] = field(default_factory=dict)
+    """Per unit entity (kind), how many of its units the source calls active (None: the single "unit" of the plan)."""
+
+    @classmethod
+    def combined(cls, plans: list[ReconciliationPlan]) -> ReconciliationPlan:
+        """One plan of several kinds' plans (each kind compared with its own listings): counts summed, targets joined."""
+        return cls(
+            sum(p.source_active_units for p in plans), sum(p.active_units for p in plans),
+            sum(p.active_properties for p in plans),
+            [t for p in plans for t in p.gone_units], [t for p in plans for t in p.back_units],
+            [t for p in plans for t in p.gone_properties], [t for p in plans for t in p.back_properties],
+            any(p.mass_deactivation_allowed for p in plans),
+            {entity: n for p in plans for entity, n in p.source_active_by_entity.items()},
+        )
+
+    def counts(self) -> dict[str, Counter]:
+        """The run's counts per entity: each unit kind's active units listed (fetched), and what changed."""
+        counts: dict[str, Counter] = {"unit": Counter(), "property": Counter()}
+        for entity, listed in (self.source_active_by_entity or {"unit": self.source_active_units}).items():
+            counts.setdefault(entity, Counter())["fetched"] += listed
+        for target in [*self.gone_units, *self.back_units, *self.gone_properties, *self.back_properties]:
+            counts.setdefault(target.entity, Counter())["updated"] += 1
+        return counts
 
     def summary(self, **extra: object) -> dict:
         return {

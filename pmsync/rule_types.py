@@ -63,13 +63,31 @@ class ManagedByIntegrationUser:
 
 @dataclass(frozen=True)
 class ParentLink:
-    """A foreign key filled from a parent already on the platform; a missing required parent parks the record."""
+    """A foreign key filled from a parent already on the platform; a missing required parent parks the record.
+
+    `or_kinds`: other entities whose rows share the parent's table (an association beside a property) that the record
+    may name instead; the record's own parent kind chooses (schemas.entity_rows.addressed names its parent by it), so
+    one link fills `column` from a rental or from an association, never from the other kind's row of the same id."""
 
     entity: str
     column: str
     required: bool = True
     resolve: str = "by_source_id"
     inherit: Mapping[str, str] = field(default_factory=dict)
+    or_kinds: tuple[str, ...] = ()
+
+    @property
+    def entities(self) -> tuple[str, ...]:
+        """Every entity this link may resolve against, its own first."""
+        return (self.entity, *self.or_kinds)
+
+    def named_by(self, candidate: Candidate) -> tuple[str, int | None]:
+        """The parent entity the candidate names for this link and its source id (the link's own entity and None when
+        it names none)."""
+        for entity in self.entities:
+            if candidate.parents.get(entity) is not None:
+                return entity, candidate.parents[entity]
+        return self.entity, None
 
 
 @dataclass(frozen=True)
@@ -82,6 +100,16 @@ class AdoptByMarker:
 
 
 @dataclass(frozen=True)
+class GoesWhenInactive:
+    """A record the source marks inactive (`facts[fact] is False`) deactivates its entity's active platform row and
+    the active rows of `children` under it (each child entity's rule links to this one), each logged on the property
+    as reconciliation logs; the record itself is left to the rule's inclusion (an inactive one is not imported)."""
+
+    children: tuple[str, ...] = ()
+    fact: str = "source_active"
+
+
+@dataclass(frozen=True)
 class EntityRule:
     """What a sync may do with one entity."""
 
@@ -91,6 +119,7 @@ class EntityRule:
     on_update: frozenset[str] = ALL_FIELDS
     adopt: AdoptByMarker | None = None
     comes_back_when_listed: bool = False
+    goes_when_inactive: GoesWhenInactive | None = None
 
     def updatable(self, column: str) -> bool:
         return self.on_update is ALL_FIELDS or column in self.on_update
@@ -110,16 +139,27 @@ class Stream:
 
 
 @dataclass(frozen=True)
+class Reconciled:
+    """A pair of entities the monthly reconciliation compares with the source's presence listings: units and the
+    properties they belong to, of one kind (a rental's units are never reconciled by an association's listing)."""
+
+    unit: str = "unit"
+    property: str = "property"
+
+
+@dataclass(frozen=True)
 class RuleTable:
     """All sync rules of one source system; `vendor` is the kind of source account it reads (rule tables of one
     vendor read the same accounts: switching between them is not a new account); `suites` the folder, inside the
-    expectations directory (PMSYNC_EXPECTATIONS_DIR), of its quality suites ("": the directory itself)."""
+    expectations directory (PMSYNC_EXPECTATIONS_DIR), of its quality suites ("": the directory itself); `reconciles`
+    the unit and property entities reconciliation compares, each pair through the source's presence listings."""
 
     source_system: str
     streams: tuple[Stream, ...]
     rules: Mapping[str, EntityRule]
     vendor: str
     suites: str = ""
+    reconciles: tuple[Reconciled, ...] = (Reconciled(),)
 
     def stream(self, name: str) -> Stream:
         return next(s for s in self.streams if s.name == name)

@@ -9,7 +9,7 @@ from pmsync.jobs.steps import Steps
 from pmsync.parameters import DeactivationShare, IntegrationName, checked_parameters
 from pmsync.progress import RunProgress
 from pmsync.reconciliation import IncompleteListing, MassGuard, ReconciliationPlan, SourceListing
-from pmsync.rule_types import Stream
+from pmsync.rule_types import Reconciled, Stream
 from pmsync.settings import PlatformSettings
 from pmsync.source import SourceUnavailable
 from pmsync.source.paging import PageCursor
@@ -59,25 +59,38 @@ def reconcile(
 
 
 def _progress(session: SyncSession, steps: Steps, flow: str) -> RunProgress:
-    """The run's progress, in three equal shares: the unit listing's scan, the building listing's, the confirmations."""
-    return RunProgress(steps.report_progress, session.run_id, session.integration_name, flow,
-                       [session.source.presence_listing("unit").name, session.source.presence_listing("property").name,
-                        CONFIRMATIONS])
+    """The run's progress, in equal shares: each reconciled kind's unit listing scan and building listing scan, then
+    the confirmations."""
+    listings = [session.source.presence_listing(entity).name for pair in _reconciled(session)
+                for entity in (pair.unit, pair.property)]
+    return RunProgress(steps.report_progress, session.run_id, session.integration_name, flow, [*listings, CONFIRMATIONS])
+
+
+def _reconciled(session: SyncSession) -> tuple[Reconciled, ...]:
+    """The unit and property entities the integration's rule table reconciles, one pair per kind."""
+    return session.integration.rules.reconciles if session.integration is not None else (Reconciled(),)
 
 
 def plan_reconciliation(session: SyncSession, guard: MassGuard, steps: Steps, progress: RunProgress) -> ReconciliationPlan:
-    """Scan both listings, compare, guard, and confirm every would-be deactivation by a direct GET; the lock is renewed
-    after every batch of pages or confirmations, so a scan longer than the lease keeps it."""
-    unit_stream, building_stream = session.source.presence_listing("unit"), session.source.presence_listing("property")
-    unit_listing = scan_listing(session, unit_stream, steps, progress)
-    building_listing = scan_listing(session, building_stream, steps, progress)
-    plan = steps.compare_with_platform(session, unit_listing, building_listing)
-    steps.check_mass_deactivation(session, plan, (unit_listing, building_listing), guard)
+    """For each kind the rule table reconciles, scan both listings, compare and guard; then confirm every would-be
+    deactivation by a direct GET on its own kind's path. The lock is renewed after every batch of pages or
+    confirmations, so a scan longer than the lease keeps it."""
+    compared = []
+    for pair in _reconciled(session):
+        unit_stream, building_stream = (session.source.presence_listing(entity) for entity in (pair.unit, pair.property))
+        unit_listing = scan_listing(session, unit_stream, steps, progress)
+        building_listing = scan_listing(session, building_stream, steps, progress)
+        plan = steps.compare_with_platform(session, unit_listing, building_listing)
+        steps.check_mass_deactivation(session, plan, (unit_listing, building_listing), guard)
+        compared.append((unit_stream, building_stream, plan))
     progress.stream_started(CONFIRMATIONS)
-    to_confirm = len(plan.gone_units) + len(plan.gone_properties)
-    plan.gone_units = confirm_in_batches(session, unit_stream, plan.gone_units, steps, progress, to_confirm)
-    plan.gone_properties = confirm_in_batches(session, building_stream, plan.gone_properties, steps, progress, to_confirm)
+    to_confirm = sum(len(plan.gone_units) + len(plan.gone_properties) for _, _, plan in compared)
+    for unit_stream, building_stream, plan in compared:
+        plan.gone_units = confirm_in_batches(session, unit_stream, plan.gone_units, steps, progress, to_confirm)
+        plan.gone_properties = confirm_in_batches(session, building_stream, plan.gone_properties, steps, progress,
+                                                  to_confirm)
     progress.batch_loaded(0, to_confirm, listing_ended=True)
+    plan = compared[0][2] if len(compared) == 1 else ReconciliationPlan.combined([plan for _, _, plan in compared])
     plan.mass_deactivation_allowed = guard.allowed
     return plan
 

@@ -15,6 +15,7 @@ from pmsync.journal import record as journal
 from pmsync.platform import among, insert_ignoring_existing, upsert
 from pmsync.reconciliation import reactivate_listed_units
 from pmsync.rule_types import EntityRule, Exclusion, ParentLink, RuleTable
+from pmsync.sync.inactive import deactivate_inactive_at_source
 from schemas.records import Candidate
 from schemas.entity_rows import addressed, rows_of
 from schemas.tables import leases, residents, unapplied_records
@@ -74,6 +75,9 @@ def apply_candidates(
         earlier = verdicts.get(candidate.source_id)
         if earlier is None or exclusion is None or earlier[1] is not None:
             verdicts[candidate.source_id] = (candidate, exclusion)
+    if rule.goes_when_inactive is not None:
+        deactivate_inactive_at_source(connection, context.integration_id, context.rules, rule, candidates,
+                                      context.run_id, context.now)
     held = [_Held(candidate, "excluded", exclusion) for candidate, exclusion in verdicts.values() if exclusion]
     included = [candidate for candidate, exclusion in verdicts.values() if exclusion is None]
     if rule.adopt is not None:
@@ -134,17 +138,17 @@ def _link_parents(
         found = _resolve(connection, context, link, list(waiting.values()), rows)
         for source_id, candidate in list(waiting.items()):
             parent = found.get(source_id)
+            parent_entity, parent_source_id = link.named_by(candidate)
             if parent is None and link.required:
-                parent_source_id = candidate.parents.get(link.entity)
                 detail = (
-                    f"{link.entity} {parent_source_id} is not on the platform yet"
+                    f"{parent_entity} {parent_source_id} is not on the platform yet"
                     if parent_source_id is not None
-                    else f"the record names no {link.entity}"
+                    else f"the record names no {parent_entity}"
                 )
-                held.append(_Held(candidate, "parked", Exclusion("parent_missing", detail), (link.entity, parent_source_id)))
+                held.append(_Held(candidate, "parked", Exclusion("parent_missing", detail), (parent_entity, parent_source_id)))
                 del waiting[source_id], rows[source_id]
                 continue
-            if parent is None and candidate.parents.get(link.entity) is not None:
+            if parent is None and parent_source_id is not None:
                 unlinked.add(source_id)
             rows[source_id][link.column] = parent["id"] if parent else None
             for column, parent_column in link.inherit.items():
@@ -155,22 +159,35 @@ def _link_parents(
 def _resolve(
     connection: Connection, context: LoadContext, link: ParentLink, candidates: list[Candidate], rows: dict
 ) -> dict[int, dict[str, Any]]:
-    """Platform parent row (id and inherited columns) per candidate source id."""
+    """Platform parent row (id and inherited columns) per candidate source id, each looked up among the rows of the
+    entity (kind) the candidate names for the link."""
     if link.resolve == "primary_resident_of_named_lease":
         return _primary_resident_of_named_lease(connection, context, candidates, rows)
-    parent_rows = rows_of(link.entity)
+    named = {c.source_id: link.named_by(c) for c in candidates}
+    found: dict[int, dict[str, Any]] = {}
+    for entity in link.entities:
+        wanted = {parent_id for parent_entity, parent_id in named.values() if parent_entity == entity} - {None}
+        if not wanted:
+            continue
+        parents = _parent_rows(connection, context, entity, link, wanted)
+        found.update((source_id, parents[parent_id]) for source_id, (parent_entity, parent_id) in named.items()
+                     if parent_entity == entity and parent_id in parents)
+    return found
+
+
+def _parent_rows(
+    connection: Connection, context: LoadContext, entity: str, link: ParentLink, wanted: set[int]
+) -> dict[int, dict[str, Any]]:
+    """The integration's `entity` rows of the wanted source ids (id and the link's inherited columns), by source id."""
+    parent_rows = rows_of(entity)
     table = parent_rows.table
-    wanted = {c.parents.get(link.entity) for c in candidates} - {None}
     columns = [table.c.id, table.c.source_id, *(table.c[name] for name in link.inherit.values())]
-    if not wanted:
-        return {}
     query = select(*columns).where(
         parent_rows.mine(context.integration_id), among(connection, table.c.source_id, sorted(wanted))
     )
     result = connection.execute(query)
     names = list(result.keys())
-    parents = {row[1]: dict(zip(names, row)) for row in result}
-    return {c.source_id: parents[c.parents[link.entity]] for c in candidates if c.parents.get(link.entity) in parents}
+    return {row[1]: dict(zip(names, row)) for row in result}
 
 
 def _primary_resident_of_named_lease(

@@ -1,5 +1,6 @@
 """Test controls of the Buildium sandbox under /_sandbox (no auth), on the same paths as the Propertyware
-sandbox's: health, faults, slowdowns, request and write logs, record changes, and the rate limit."""
+sandbox's: health, faults, slowdowns, request and write logs, record changes (a record left out of its listing too),
+and the rate limit."""
 
 from __future__ import annotations
 
@@ -64,5 +65,18 @@ def buildium_control_router(store: BuildiumStore) -> APIRouter:
             return _problem(404, exc)
         except ValueError as exc:
             return _problem(400, exc)
+
+    @router.post("/records/{entity}/{record_id}/unlist")
+    def unlist_record(entity: str, record_id: str) -> Response:
+        """Leave a record (e.g. a unit) out of its listing while GET by id still answers it; DELETE
+        /records/{entity}/{id} removes one for good (listing and GET, 404), as a Buildium deletion does."""
+        try:
+            known(entity)
+            store.unlist(entity, int(record_id))
+        except KeyError as exc:
+            return _problem(404, exc)
+        except ValueError as exc:
+            return _problem(400, exc)
+        return JSONResponse({"entity": entity, "id": int(record_id), "listed": False})
 
     return router

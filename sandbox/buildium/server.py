@@ -90,7 +90,8 @@ class BuildiumApi:
         key = (entity, self.store.version, tuple(sorted(p for p in pairs if p[0] not in ("limit", "offset", "orderby"))))
         cached = self._cache.get(key)
         if cached is None:
-            views = [self.view(entity, table.by_id[i]) for i in table.ids]
+            unlisted = self.store.unlisted[entity]
+            views = [self.view(entity, table.by_id[i]) for i in table.ids if i not in unlisted]
             sortable = {k for k, v in (views[0] if views else {}).items()
                         if not k.startswith("_") and not isinstance(v, (dict, list))} | {table.key}
             query = parse_list_query(entity, pairs, sortable)

@@ -48,6 +48,8 @@ class BuildiumStore(Traffic):
         self._sequences = {entity: max(table.ids[-1] + 1 if table.ids else 1, FIRST_IDS.get(entity, 1))
                            for entity, table in self._tables.items()}
         self._version = 0
+        self.unlisted: dict[str, set[int]] = {entity: set() for entity in ENTITIES}
+        """Records left out of their listing but still read by id (`unlist`)."""
         self.rate_limit = rate_limit
         """Requests per second per client id beyond which the sandbox answers 429 (None: no limit)."""
         self._recent: dict[str, collections.deque] = {}
@@ -123,6 +125,16 @@ class BuildiumStore(Traffic):
             if table.by_id.pop(int(record_id), None) is None:
                 raise KeyError(f"{entity} {record_id} does not exist")
             del table.ids[bisect.bisect_left(table.ids, int(record_id))]
+            self.unlisted[entity].discard(int(record_id))
+            self._version += 1
+
+    def unlist(self, entity: str, record_id: int | str) -> None:
+        """Leaves the record out of its listing while GET by id still answers it (a listing that lost a record: a
+        reconciliation must confirm before deactivating, and find it there)."""
+        with self.lock:
+            if int(record_id) not in self.table(entity).by_id:
+                raise KeyError(f"{entity} {record_id} does not exist")
+            self.unlisted[entity].add(int(record_id))
             self._version += 1
 
     def deactivate(self, entity: str, record_id: int | str, at: datetime | None = None) -> dict:

@@ -15,8 +15,8 @@ def counts(fetched: int, created: int = 0, excluded: int = 0, parked: int = 0, q
 def expected_rental_counts(store, staff_user_id: int) -> dict[str, dict[str, int]]:
     """Per entity: an inactive rental is excluded and its units park; a lease applies when its unit did; a resident is
     a Current tenant of an Active lease (one count per tenant id, an included copy winning); a work order applies when
-    its task is assigned to the staff user and its property is a rental on the platform (one on an association is
-    excluded); owners and vendors all apply."""
+    its task is assigned to the staff user and its property (a rental or an association, by the task's
+    Property.Type) is on the platform, and parks otherwise; owners and vendors all apply."""
     rentals = store.records("rentals")
     active_rentals = {r["Id"] for r in rentals if r["IsActive"]}
     units = store.records("rentalunits")
@@ -42,11 +42,13 @@ def expected_rental_counts(store, staff_user_id: int) -> dict[str, dict[str, int
     # The sandbox keeps a work order's task id as `_task_id` and serves it as the work order's Task.Id.
     orders = store.records("workorders")
     mine = [w for w in orders if tasks.get(w["_task_id"], {}).get("AssignedToUserId") == staff_user_id
-            and (tasks[w["_task_id"]].get("Property") or {}).get("Type") == "Rental"]
+            and (tasks[w["_task_id"]].get("Property") or {}).get("Type") in ("Rental", "Association")]
+    on_the_platform = {"Rental": active_rentals, "Association": {a["Id"] for a in store.records("associations")
+                                                                 if a["IsActive"]}}
 
     def on_platform(order: dict) -> bool:
         where = tasks[order["_task_id"]].get("Property") or {}
-        return where.get("Type") == "Rental" and where.get("Id") in active_rentals
+        return where.get("Id") in on_the_platform[where["Type"]]
 
     return {
         "property": counts(len(rentals), created=len(active_rentals), excluded=len(rentals) - len(active_rentals)),

@@ -234,3 +234,45 @@ def test_an_unknown_client_secret_fails_as_auth_naming_the_setting_not_the_value
     message = str(refused.value)
     assert "PMSYNC_BUILDIUM_CLIENT_SECRET" in message and "401" in message and "GET /v1/rentals" in message
     assert wrong not in message and SANDBOX_CLIENT_SECRET not in message
+
+
+def test_work_orders_on_a_rental_and_an_association_of_one_id_link_to_their_own_kind(buildium_env, buildium,
+                                                                                    platform_engine):
+    store = buildium.store
+    rentals = {r["Id"] for r in store.records("rentals") if r["IsActive"]}
+    associations = {a["Id"] for a in store.records("associations") if a["IsActive"]}
+    shared = min(rentals & associations)
+    unit_of = {"Rental": next(u["Id"] for u in store.records("rentalunits") if u["PropertyId"] == shared),
+               "Association": next(u["Id"] for u in store.records("associationunits") if u["AssociationId"] == shared)}
+    tasks = {task["Id"]: task for task in store.records("tasks")}
+    staff_orders = [order for order in store.records("workorders")
+                    if tasks[order["_task_id"]]["AssignedToUserId"] == SANDBOX_STAFF_USER_ID]
+    for kind, order in zip(("Rental", "Association"), staff_orders[:2]):
+        store.update("tasks", order["_task_id"], Property={"Id": shared, "Type": kind, "Href": None},
+                     UnitId=unit_of[kind])
+    ours = {order["Id"]: kind for kind, order in zip(("Rental", "Association"), staff_orders[:2])}
+
+    initial_sync()
+
+    prop, unit = properties.alias("prop"), units.alias("unit")
+    with platform_engine.connect() as connection:
+        linked = connection.execute(
+            sa.select(work_orders.c.source_id, prop.c.kind, prop.c.source_id.label("property"),
+                      prop.c.manager_email, work_orders.c.assigned_manager_email,
+                      unit.c.kind.label("unit_kind"), unit.c.source_id.label("unit"))
+            .join(prop, prop.c.id == work_orders.c.property_id)
+            .outerjoin(unit, unit.c.id == work_orders.c.unit_id)).all()
+    found = {row.source_id: row for row in linked}
+    for order_id, kind in ours.items():
+        row = found[order_id]
+        assert (row.kind, row.property, row.unit_kind, row.unit) == (kind.lower(), shared, kind.lower(), unit_of[kind])
+    assert found[min(ours)].property == found[max(ours)].property
+    kinds_linked = {row.kind for row in linked}
+    assert kinds_linked == {"rental", "association"}, "work orders on associations sync, linked to the association"
+    for row in linked:
+        task = tasks[store.get("workorders", row.source_id)["_task_id"]]
+        where = store.get("tasks", task["Id"])["Property"]
+        assert (row.kind, row.property) == (where["Type"].lower(), where["Id"])
+        assert row.assigned_manager_email == row.manager_email
+        if row.unit is not None:
+            assert (row.unit_kind, row.unit) == (where["Type"].lower(), store.get("tasks", task["Id"])["UnitId"])

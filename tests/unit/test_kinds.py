@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -227,3 +228,24 @@ def monkeypatch_module(tmp_path_factory):
     patch.setenv("PMSYNC_EXPECTATIONS_DIR", str(suites_with_the_new_entities(suites)))
     yield patch
     patch.undo()
+
+
+def test_a_work_order_links_to_the_kind_its_task_names_and_a_property_of_no_known_type_is_excluded():
+    """One ParentLink over several kinds: the record's own parent kind (the task's Property.Type) picks the rows."""
+    from pmsync.source.buildium.records import WorkOrderRecord
+    from pmsync.source.buildium.rules import BUILDIUM_RULES
+
+    def order(kind: str | None) -> dict:
+        return {"Id": 8000, "Task": {"Id": 80, "UnitId": 70, "AssignedToUserId": 5, "Property": {"Id": 7, "Type": kind}}}
+
+    seen = {kind: addressed(WorkOrderRecord.model_validate(order(kind)).candidates(order(kind)))[0]
+            for kind in ("Rental", "Association", None)}
+    rule = BUILDIUM_RULES.rules["work_order"]
+    property_link, unit_link = rule.parents
+    assert [(property_link.named_by(seen[k]), unit_link.named_by(seen[k])) for k in ("Rental", "Association")] == [
+        (("property", 7), ("unit", 70)), (("association", 7), ("association_unit", 70))]
+    assert rule.include.exclusion(seen["Rental"], "5") is None and rule.include.exclusion(seen["Association"], "5") is None
+    assert rule.include.exclusion(seen[None], "5").reason == "property_kind_not_synced"
+    assert property_link.named_by(replace(seen["Rental"], parents={})) == ("property", None)
+    for kind in ("Rental", "Association"):
+        assert ENTITY_ROWS[property_link.named_by(seen[kind])[0]].kind == kind.lower()

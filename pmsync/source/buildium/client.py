@@ -33,7 +33,8 @@ WORK_ORDERS, TASKS = "/v1/workorders", "/v1/tasks"
 
 
 class ListedRecord(PresenceRecord):
-    """A listed Buildium rental or rental unit: its `Id`, and `IsActive` where the record has one (units do not)."""
+    """A listed Buildium rental, association or unit: its `Id`, and `IsActive` where the record has one (units do
+    not)."""
 
     id: Int32 = Field(alias="Id")
     active: bool | None = Field(default=None, alias="IsActive")
@@ -43,8 +44,11 @@ class ListedRecord(PresenceRecord):
         return raw.get("IsActive") is False
 
 
-PRESENCE_STREAMS = {"unit": ("rentalunits", "/v1/rentals/units"), "property": ("rentals", "/v1/rentals")}
-"""The listings reconciliation compares: rental units and rentals (inactive ones are listed by default)."""
+PRESENCE_STREAMS = {"unit": ("rentalunits", "/v1/rentals/units"), "property": ("rentals", "/v1/rentals"),
+                    "association_unit": ("associationunits", "/v1/associations/units"),
+                    "association": ("associations", "/v1/associations")}
+"""The listings reconciliation compares, each kind with its own: rental units and rentals, association units and
+associations (inactive rentals and associations are listed by default); each is read by id at `{path}/{id}`."""
 
 
 class BuildiumClient(OffsetClient):

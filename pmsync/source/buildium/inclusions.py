@@ -12,7 +12,7 @@ from schemas.records import Candidate
 @dataclass(frozen=True)
 class ActiveAtSource:
     """A record the source marks inactive (`facts["source_active"] is False`) is not applied: an inactive rental is
-    not imported; one that turns inactive is left to reconciliation to deactivate."""
+    not imported."""
 
     def exclusion(self, candidate: Candidate, integration_user: str) -> Exclusion | None:
         if candidate.facts.get("source_active") is False:
@@ -38,9 +38,9 @@ class AssignedToStaffUser:
 
 @dataclass(frozen=True)
 class ParentOfKind:
-    """A record applies only when its `parent` is of one of `kinds` (`facts["parent_kinds"]`): a rule table that syncs
-    rentals only leaves out a work order on an association, whose property id may also be a rental's (Buildium's ids
-    repeat across kinds): a rule's parent link names one entity, so a work order cannot link to either kind."""
+    """A record applies only when its `parent` is of one of `kinds` (`facts["parent_kinds"]`): Buildium's ids repeat
+    across kinds, so a work order whose property says no known type (neither Rental nor Association) is left out
+    rather than linked to whichever kind has that id."""
 
     parent: str
     kinds: frozenset[str]
