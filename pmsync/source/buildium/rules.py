@@ -8,6 +8,7 @@ from dataclasses import replace
 from pmsync.association_rules import ASSOCIATION_RULES
 from pmsync.rule_types import (INTEGRATION_DATA, AdoptByMarker, EntityRule, LivesOnActiveLease, ParentLink, RuleTable,
                                Stream)
+from pmsync.source.buildium.balances import BALANCE_RULES, BALANCE_STREAMS, LEASE_LEDGER
 from pmsync.source.buildium.inclusions import ActiveAtSource, AllOf, AssignedToStaffUser, ParentOfKind
 from pmsync.source.buildium.association_records import (AssociationOwnerRecord, AssociationRecord,
                                                         AssociationUnitRecord, OwnershipAccountRecord)
@@ -32,6 +33,7 @@ BUILDIUM_STREAMS = (
     Stream("associationunits", "/v1/associations/units", AssociationUnitRecord, ("association_unit",)),
     Stream("ownershipaccounts", "/v1/associations/ownershipaccounts", OwnershipAccountRecord, ("ownership_account",)),
     Stream("associationowners", "/v1/associations/owners", AssociationOwnerRecord, ("association_owner",)),
+    *BALANCE_STREAMS,
 )
 """Ownership accounts have no lastupdated filter (dialect.filters_by_window): every pass reads them whole."""
 
@@ -72,7 +74,10 @@ BUILDIUM_RULES = RuleTable(
         "service_provider": EntityRule("service_provider"),
         **ASSOCIATION_RULES,
         "association": replace(ASSOCIATION_RULES["association"], include=ActiveAtSource()),
+        **BALANCE_RULES,
     },
+    lease_ledger=tuple(stream.name for stream in LEASE_LEDGER),
+    on_demand=LEASE_LEDGER,
 )
 """Propertyware's rules on Buildium's rentals: an inactive rental is not imported (its units park: no property);
 residents are Current tenants of Active leases, and only their unit, lease and move dates change on update; a work
