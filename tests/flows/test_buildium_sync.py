@@ -220,7 +220,7 @@ def test_a_rate_limited_account_is_read_whole_by_several_threads_backing_off(bui
     monkeypatch.setenv("PMSYNC_BUILDIUM_MAX_REQUESTS_PER_SECOND", "200")
     monkeypatch.setenv("PMSYNC_PW_MAX_ATTEMPTS", "10")
     expected = {**expected_rental_counts(buildium.store, SANDBOX_STAFF_USER_ID),
-                **expected_association_counts(buildium.store)}
+                **expected_association_counts(buildium.store), **expected_balance_counts(buildium.store)}
 
     result = initial_sync()
 
