@@ -6,6 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum
 DEMO_PORT ?= 8765
 DEMO_UNITS ?= 300
 DEMO_DIR ?= .demo
+SOURCE ?=
 UNITS ?= 10000,100000
 DATABASES ?= sqlite,postgresql
 
@@ -24,6 +25,7 @@ $(STAMP): requirements.lock pyproject.toml
 test: $(STAMP)
 	PREFECT_SERVER_ANALYTICS_ENABLED=false $(BIN)/python -m pytest -n 4 --dist worksteal
 
+ifneq ($(SOURCE),buildium)
 # The environment it runs with, and the next steps it prints last, come from pmsync/cli/demo_next_steps.py (tested).
 demo: $(STAMP)
 	@rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
@@ -35,6 +37,20 @@ demo: $(STAMP)
 	eval "$$($(BIN)/python -m pmsync.cli.demo_next_steps --dir $(DEMO_DIR) --port $(DEMO_PORT) --exports)" && \
 	$(BIN)/pmsync sync initial && $(BIN)/pmsync runs --limit 1 && echo && \
 	$(BIN)/python -m pmsync.cli.demo_next_steps --dir $(DEMO_DIR) --port $(DEMO_PORT) --units $(DEMO_UNITS)
+
+else
+# `make demo SOURCE=buildium`: the same with the bundled Buildium sandbox (rentals and associations, 10 requests/s).
+demo: $(STAMP)
+	@rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
+	@echo "== starting the Buildium sandbox source ($(DEMO_UNITS) units, rentals and associations) on 127.0.0.1:$(DEMO_PORT)"
+	@$(BIN)/pmsync sandbox serve --source buildium --port $(DEMO_PORT) --size $(DEMO_UNITS) > $(DEMO_DIR)/sandbox.log 2>&1 & echo $$! > $(DEMO_DIR)/sandbox.pid
+	@for i in $$(seq 1 100); do curl -sf http://127.0.0.1:$(DEMO_PORT)/_sandbox/health >/dev/null && break; sleep 0.2; done
+	@echo "== initial sync into $(DEMO_DIR)/platform.db (SQLite)"
+	@trap 'kill $$(cat $(DEMO_DIR)/sandbox.pid) 2>/dev/null' EXIT; \
+	eval "$$($(BIN)/python -m pmsync.cli.demo_next_steps --source buildium --dir $(DEMO_DIR) --port $(DEMO_PORT) --exports)" && \
+	$(BIN)/pmsync sync initial && $(BIN)/pmsync runs --limit 1 && echo && \
+	$(BIN)/python -m pmsync.cli.demo_next_steps --source buildium --dir $(DEMO_DIR) --port $(DEMO_PORT) --units $(DEMO_UNITS)
+endif
 
 # A report, not a test: writes bench/REPORT.md, bench/scaling.png and bench/results.json (UNITS=1000000 for a million).
 bench: $(STAMP)

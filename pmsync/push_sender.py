@@ -19,7 +19,7 @@ from pmsync.push_ledger import (
 )
 from pmsync.settings import PlatformSettings
 from pmsync.source import SourceError, SourceRequestRejected, SourceUnavailable
-from pmsync.source.protocol import WorkOrderWriter
+from pmsync.source.protocol import WorkOrderUpdater, WorkOrderWriter
 from pmsync.sync.scope import SyncSession
 from pmsync.workorders import WorkOrderNotFound
 from schemas.tables import integrations, work_order_changes, work_orders
@@ -199,6 +199,9 @@ def _write(writer: WorkOrderWriter, work_order: Row, change: Row) -> int | None:
     payload = change.payload
     if change.kind == "create":
         return writer.create(work_order, change.marker)
+    if _updates_fields(writer, change):
+        writer.update(work_order, payload["fields"])
+        return None
     if change.kind in ("note", "progress"):
         return writer.add_note(work_order.source_id, payload["text"], change.marker)
     if change.kind == "close":
@@ -211,9 +214,17 @@ def _write(writer: WorkOrderWriter, work_order: Row, change: Row) -> int | None:
 
 
 def _look_for(writer: WorkOrderWriter, work_order: Row, change: Row) -> int | None:
-    """Creations and tasks carry the change's marker; close and custom fields are safe to send twice."""
+    """Creations and tasks carry the change's marker; field updates, close and custom fields are safe to send twice."""
     if change.kind == "create":
         return writer.find_created(work_order, change.marker, change.created_at - LOOKBACK)
+    if _updates_fields(writer, change):
+        return None
     if change.kind in ("note", "progress"):
         return writer.find_note(work_order.source_id, change.marker)
     return None
+
+
+def _updates_fields(writer: WorkOrderWriter, change: Row) -> bool:
+    """Whether the change is a field change (a progress change naming its fields) and the source takes it as one; a
+    source without the capability gets the progress note."""
+    return change.kind == "progress" and "fields" in change.payload and isinstance(writer, WorkOrderUpdater)

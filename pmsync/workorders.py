@@ -15,7 +15,7 @@ from schemas.entity_rows import rows_of
 from schemas.tables import integrations, properties, residents, units, work_order_changes, work_orders
 
 PRIORITIES = ("HIGH", "MEDIUM", "LOW")
-EDITABLE = ("description", "priority", "category", "type")
+EDITABLE = ("title", "description", "priority", "status", "category", "type")
 CHANGE_KINDS = ("create", "note", "progress", "close", "custom_fields")
 
 
@@ -139,8 +139,9 @@ def update_work_order(
 ) -> int:
     """Change a work order on the platform and queue each change for the source; how many changes were queued.
 
-    Before the source has it, edited fields simply go into the creation. After, the source has no update
-    endpoint for them: they are sent as a progress task ("priority: MEDIUM → HIGH"), a note as a task,
+    Before the source has it, edited fields simply go into the creation. After, they are one progress change naming
+    the fields: a source that updates fields (pmsync.source.protocol.WorkOrderUpdater) gets their values then current,
+    any other a progress task ("priority: MEDIUM → HIGH"); a note goes as a task,
     completion through close, custom fields through the custom-field endpoint. With `integration`, a work order of
     another integration is refused (WorkOrderNotFound) and nothing is queued.
     """
@@ -173,7 +174,8 @@ def update_work_order(
         values: dict[str, Any] = {**changed, "updated_at": utc_now()}
         if changed and not creation_pending:
             lines = [f"{name}: {getattr(row, name) or '(none)'} → {value}" for name, value in changed.items()]
-            _add_change(connection, work_order_id, "progress", {"text": "Changed on the platform: " + "; ".join(lines)})
+            _add_change(connection, work_order_id, "progress",
+                        {"text": "Changed on the platform: " + "; ".join(lines), "fields": sorted(changed)})
             queued += 1
         if note and note.strip():
             _add_change(connection, work_order_id, "note", {"text": note.strip()})

@@ -113,8 +113,10 @@ def workorder_update(
     completed_on: Optional[datetime] = typer.Option(None, formats=["%Y-%m-%d"], help="Completion date (default today)."),
     comment: Optional[str] = typer.Option(None, help="Comment sent with the completion."),
     field: list[str] = typer.Option([], "--field", help="Custom field NAME=VALUE (repeatable)."),
+    title: Optional[str] = typer.Option(None, help="Its title (where the source has one: Buildium's task title)."),
     description: Optional[str] = typer.Option(None),
     priority: Optional[str] = typer.Option(None),
+    status: Optional[str] = typer.Option(None, help="Its status (Buildium: New, InProgress, Completed, Deferred, Closed)."),
     category: Optional[str] = typer.Option(None),
     type_: Optional[str] = typer.Option(None, "--type"),
     no_push: bool = NO_PUSH,
@@ -140,7 +142,8 @@ def workorder_update(
         queued = update_work_order(
             engine, work_order_id, integration=integration_name(integration), note=note, complete=complete,
             completed_on=completed_on.date() if completed_on else None, completion_comment=comment,
-            custom_fields=custom or None, description=description, priority=priority, category=category, type=type_,
+            custom_fields=custom or None, title=title, description=description, priority=priority, status=status,
+            category=category, type=type_,
         )
     except InvalidWorkOrder as invalid:
         fail(str(invalid), EXIT_CONFIGURATION)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from pmsync.source.paging import PageCursor, SourcePage, refusal_error
 from schemas.records import SourceRecord
@@ -96,8 +96,10 @@ class PushedWorkOrder(Protocol):
     building_source_id: int | None
     unit_source_id: int | None
     resident_source_id: int | None
+    title: str | None
     description: str | None
     priority: str | None
+    status: str | None
     category: str | None
     type: str | None
 
@@ -123,6 +125,16 @@ class WorkOrderWriter(Protocol):
 
     def set_custom_fields(self, source_id: int, fields: Mapping[str, str]) -> None:
         """Set named custom fields (safe to send twice)."""
+
+
+@runtime_checkable
+class WorkOrderUpdater(Protocol):
+    """A capability a WorkOrderWriter may have: changing the work order's own fields in the source. A writer without
+    it gets a field change as a progress note instead (add_note)."""
+
+    def update(self, order: PushedWorkOrder, fields: Collection[str]) -> None:
+        """Send the platform's current values of `fields` (work-order column names) to the source's work order
+        (safe to send twice); fields the source has no place for stay on the platform."""
 
 
 class SourceCredentials(Protocol):

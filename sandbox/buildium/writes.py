@@ -1,8 +1,10 @@
 """The writes of the work-order push: POST and PUT /v1/workorders and PUT /v1/tasks/todorequests/{id} (a work
-order's title, status and priority live on its task), validated as the spec's request schemas say."""
+order's title, status and priority live on its task; a to-do update is a line of the task's history, read by GET
+/v1/tasks/{id}/history), validated as the spec's request schemas say."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from datetime import date
@@ -91,6 +93,7 @@ def _fields(body: dict, spec: dict, required: tuple[str, ...], prefix: str = "")
 class WorkOrderWrites:
     def __init__(self, api: BuildiumApi):
         self.api, self.store = api, api.store
+        self._history_ids = itertools.count(1)
 
     def _exists(self, entity: str, record_id: int | None, key: str, what: str) -> None:
         if record_id is not None and record_id not in self.store.table(entity).by_id:
@@ -170,17 +173,54 @@ class WorkOrderWrites:
                                                 "CreatedDateTime", "LastUpdatedDateTime")}
 
     def replace_todo(self, task_id: int, body: dict) -> tuple[int, dict]:
+        """The task replaced by the ToDoTaskPutMessage (its Description stays: the put has none); the update, its
+        Message included, is a new line of the task's history; the task's work orders count as updated."""
         with self.store.lock:
             self.todo(task_id)
             fields = _fields(body, TODO_FIELDS, ("AssignedToUserId", "Priority", "TaskStatus", "Title"))
             self._assignee(fields["AssignedToUserId"], "AssignedToUserId")
-            category = None if fields["CategoryId"] is None else {"Id": fields["CategoryId"], "Name": None,
-                                                                  "Href": None, "SubCategory": None}
-            self.store.update("tasks", task_id, Title=fields["Title"], Description=fields["Message"], Category=category,
+            category = None if fields["CategoryId"] is None else {
+                "Id": fields["CategoryId"], "Name": None, "Href": None,
+                "SubCategory": None if fields["SubCategoryId"] is None else {"Id": fields["SubCategoryId"], "Name": None}}
+            history = list(self.store.table("tasks").by_id[task_id].get("_history") or [])
+            now = format_datetime(int(time.time()))
+            staff = {"Id": SANDBOX_STAFF_USER_ID, "FirstName": "Integration", "LastName": "User", "Href": None,
+                     "UserType": "Staff"}
+            history.append({"Id": next(self._history_ids), "Priority": fields["Priority"],
+                            "TaskStatus": fields["TaskStatus"], "AssignedToUserId": fields["AssignedToUserId"],
+                            "DueDate": fields["DueDate"], "Message": fields["Message"], "SharedWith": [],
+                            "FileIds": [], "CreatedDateTIme": now, "CreatedByUser": staff,
+                            "LastUpdatedDateTime": now, "LastUpdatedByUser": staff})
+            self.store.update("tasks", task_id, Title=fields["Title"], Category=category,
                               Property=self._place(fields, ""), UnitId=fields["UnitId"],
                               AssignedToUserId=fields["AssignedToUserId"], TaskStatus=fields["TaskStatus"],
-                              Priority=fields["Priority"], DueDate=fields["DueDate"])
+                              Priority=fields["Priority"], DueDate=fields["DueDate"], _history=history)
+            orders = self.store.table("workorders").by_id
+            for order_id in [i for i, order in orders.items() if order.get("_task_id") == task_id]:
+                self.store.update("workorders", order_id)
             return 200, self.todo(task_id)
+
+    def history(self, task_id: int, offset: int, limit: int) -> tuple[list[dict], int]:
+        """A page of the task's history (oldest first) and its total; 404 for a task that does not exist."""
+        task = self.store.table("tasks").by_id.get(task_id)
+        if task is None:
+            raise BadRequest(404, "taskId", f"Task with id {task_id} does not exist.")
+        entries = task.get("_history") or []
+        return [dict(entry) for entry in entries[offset: offset + limit]], len(entries)
+
+
+def _paging(request: Request) -> tuple[int, int]:
+    """offset (from 0) and limit (1–1000, default 50) of a list request; BadRequest(400) naming a bad one."""
+    values = {}
+    for name, default, low, high in (("offset", 0, 0, INT32[1]), ("limit", 50, 1, 1000)):
+        raw = request.query_params.get(name)
+        try:
+            values[name] = default if raw is None else int(raw)
+        except ValueError:
+            raise BadRequest(400, name, f"{name} must be an integer, got {raw!r}.") from None
+        if not low <= values[name] <= high:
+            raise BadRequest(400, name, f"{name} must be from {low} to {high}, got {values[name]}.")
+    return values["offset"], values["limit"]
 
 
 def add_write_routes(app: FastAPI, api: BuildiumApi) -> None:
@@ -239,6 +279,20 @@ def add_write_routes(app: FastAPI, api: BuildiumApi) -> None:
             return api_error(400, str(exc), [(exc.key, str(exc))])
         return await handle(request, request.url.path, lambda body: writes.replace_todo(task_id, body))
 
+    async def get_history(request: Request) -> Response:
+        refused = api.refuse(request, request.url.path)
+        if refused is not None:
+            return refused
+        try:
+            task_id = identifier(request, "taskId")
+            offset, limit = _paging(request)
+            with api.store.lock:
+                entries, total = writes.history(task_id, offset, limit)
+        except BadRequest as exc:
+            return api_error(exc.status, str(exc), [(exc.key, str(exc))])
+        return api.finish(request, request.url.path, entries, {"X-Total-Count": str(total)})
+
+    app.add_api_route("/v1/tasks/{taskId}/history", get_history, methods=["GET"])
     app.add_api_route("/v1/workorders", post_work_order, methods=["POST"])
     app.add_api_route("/v1/workorders/{workOrderId}", put_work_order, methods=["PUT"])
     app.add_api_route("/v1/tasks/todorequests/{toDoTaskId}", get_todo, methods=["GET"])

@@ -168,3 +168,57 @@ def test_a_to_do_put_replaces_the_task_and_refuses_bad_bodies(sandbox, http, spe
     assert_error_body(spec, http.put(task_url, data="{}"), 415)
     not_todo = next(t for t in sandbox.store.records("tasks") if t["TaskType"] != "Todo")
     assert_error_body(spec, http.put(f"{sandbox.base_url}/v1/tasks/todorequests/{not_todo['Id']}", json=body), 404)
+
+
+def test_a_to_do_update_is_a_line_of_the_task_history_and_the_description_stays(sandbox, http, spec):
+    order = http.post(sandbox.base_url + "/v1/workorders", json=new_order(sandbox)).json()
+    task_id = order["Task"]["Id"]
+    description = sandbox.store.get("tasks", task_id)["Description"]
+    task_url = f"{sandbox.base_url}/v1/tasks/todorequests/{task_id}"
+    body = {"Title": "Fix the sink", "TaskStatus": "InProgress", "Priority": "High",
+            "AssignedToUserId": SANDBOX_STAFF_USER_ID, "Message": "Plumber booked"}
+    for message in ("Plumber booked", "Parts ordered", None):
+        assert http.put(task_url, json={**body, "Message": message}).status_code == 200
+    history_path = "/v1/tasks/{taskId}/history"
+    url = f"{sandbox.base_url}/v1/tasks/{task_id}/history"
+
+    whole = http.get(url, params={"limit": 10, "offset": 0, "orderby": "Id"})
+    assert whole.status_code == 200, whole.text
+    assert spec.errors(spec.response_schema_ref(history_path), whole.json()) == []
+    assert whole.headers["X-Total-Count"] == "3"
+    assert [entry["Message"] for entry in whole.json()] == ["Plumber booked", "Parts ordered", None]
+    assert {(entry["TaskStatus"], entry["Priority"]) for entry in whole.json()} == {("InProgress", "High")}
+    second = http.get(url, params={"limit": 1, "offset": 1})
+    assert [entry["Message"] for entry in second.json()] == ["Parts ordered"]
+    assert second.headers["X-Total-Count"] == "3"
+    assert sandbox.store.get("tasks", task_id)["Description"] == description
+    assert_error_body(spec, http.get(f"{sandbox.base_url}/v1/tasks/99999999/history"), 404)
+    assert_error_body(spec, http.get(url, params={"limit": 0}), 400)
+
+
+def test_the_bodies_the_push_builds_fit_the_spec_and_carry_what_was_read(sandbox, http, spec):
+    from types import SimpleNamespace
+
+    from pmsync.source.buildium.push import creation_body, replacement_body, task_replacement
+
+    unit = a_unit(sandbox)
+    order = SimpleNamespace(title=None, description="Leak\nunder the sink", priority="MEDIUM", status="Open",
+                            building_source_id=unit["PropertyId"], unit_source_id=unit["Id"])
+    created_body = creation_body(order, "pmsync-wo-0123456789abcdef", SANDBOX_STAFF_USER_ID, SANDBOX_VENDOR_ID)
+    assert spec.errors(POST_BODY, created_body) == []
+    created = http.post(sandbox.base_url + "/v1/workorders", json=created_body).json()
+    assert created["Title"] == "Leak" and created["Priority"] == "Normal" and created["Status"] == "New"
+
+    filled = {"VendorNotes": "Call first", "InvoiceNumber": "INV-3", "ChargeableTo": "Owner", "EntryNotes": "Key at desk",
+              "EntryAllowed": "Yes", "LineItems": [{"Quantity": 1, "UnitPrice": 80, "Memo": "Visit"}]}
+    read = http.put(f"{sandbox.base_url}/v1/workorders/{created['Id']}",
+                    json={**replacement_body(created, SANDBOX_VENDOR_ID), **filled}).json()
+    again = replacement_body(read, None)
+    assert spec.errors(PUT_BODY, again) == []
+    assert http.put(f"{sandbox.base_url}/v1/workorders/{created['Id']}", json=again).json() == read
+
+    task = http.get(f"{sandbox.base_url}/v1/tasks/{created['Task']['Id']}").json()
+    body = task_replacement(task, Priority="High")
+    assert spec.errors(TODO_BODY, body) == []
+    assert body == {"Title": "Leak", "PropertyId": unit["PropertyId"], "UnitId": unit["Id"],
+                    "AssignedToUserId": SANDBOX_STAFF_USER_ID, "TaskStatus": "New", "Priority": "High"}

@@ -10,6 +10,7 @@ import os
 import re
 import shlex
 import socket
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -128,3 +129,50 @@ def test_the_demo_runs_with_these_exports_and_prints_these_lines():
     assert "-m pmsync.cli.demo_next_steps --dir $(DEMO_DIR) --port $(DEMO_PORT) --exports" in target
     assert target.rstrip().endswith("-m pmsync.cli.demo_next_steps --dir $(DEMO_DIR) --port $(DEMO_PORT) --units $(DEMO_UNITS)")
     assert "--size $(DEMO_UNITS) " in target and "--seed" not in target  # the sandbox's default seed, 7, as printed
+
+
+def test_the_lines_the_buildium_demo_prints_last_work_as_printed(tmp_path):
+    """`make demo SOURCE=buildium`'s last lines: the Buildium sandbox's restart line and its settings, as printed."""
+    demo_dir, port, units = tmp_path / ".demo", free_port(), 20
+    printed = [line.strip() for line in next_steps(demo_dir, port, units, BIN, "buildium").splitlines()]
+    [restart] = [line for line in printed
+                 if line.endswith(f"sandbox serve --source buildium --port {port} --size {units} --seed 7")]
+    exports = [line for line in printed if line.startswith("export ")]
+    given = dict(match.groups() for line in exports if (match := EXPORT.match(line)))
+    assert given["PMSYNC_SOURCE_SYSTEM"] == "buildium" and "PMSYNC_PW_CLIENT_ID" not in given
+    commands = [line.split("#")[0].strip() for line in printed if line.startswith("pmsync ")]
+    demo_dir.mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+
+    server, banner = started(shlex.split(restart), elsewhere)
+    try:
+        assert banner[0].startswith(f"Buildium sandbox ready at http://127.0.0.1:{port} "), banner
+        banner_settings = dict(match.groups() for line in banner if (match := EXPORT.match(line)))
+        assert {name: given[name] for name in banner_settings} == banner_settings  # the demo's are the banner's
+        demo = run_lines([*exports, "pmsync sync initial"], elsewhere)
+        assert demo.returncode == 0, demo.stdout[-2000:] + demo.stderr[-2000:]
+        answers = {command: run_lines([*exports, command], elsewhere) for command in commands}
+    finally:
+        stopped(server)
+    for command, done in answers.items():
+        assert done.returncode == 0, f"{command}: {done.stdout[-2000:]}{done.stderr[-2000:]}"
+    assert "initial" in answers["pmsync runs"].stdout and "succeeded" in answers["pmsync runs"].stdout
+    with sqlite3.connect(demo_dir / "platform.db") as database:  # rentals and associations landed
+        kinds = dict(database.execute("SELECT kind, count(*) FROM properties GROUP BY kind").fetchall())
+    assert kinds.keys() == {"rental", "association"} and min(kinds.values()) > 0, kinds
+
+
+def make_dry_run(*variables: str) -> str:
+    done = subprocess.run(["make", "--dry-run", "demo", *variables], cwd=REPO, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_make_demo_source_buildium_serves_the_buildium_sandbox_and_plain_make_demo_propertywares():
+    buildium, plain = make_dry_run("SOURCE=buildium"), make_dry_run()
+    assert "pmsync sandbox serve --source buildium --port 8765 --size 300 " in buildium
+    assert "-m pmsync.cli.demo_next_steps --source buildium --dir .demo --port 8765 --exports" in buildium
+    assert "-m pmsync.cli.demo_next_steps --source buildium --dir .demo --port 8765 --units 300" in buildium
+    assert "pmsync sandbox serve --port 8765 --size 300 " in plain and "--source" not in plain

@@ -20,6 +20,8 @@ from pmsync.source.buildium.dialect import (BUILDIUM_DIALECT, LISTING_KEYS, MAX_
                                             record_path)
 from pmsync.source.buildium.ledger import LEASE_TRANSACTIONS, LeaseTransactionRecord, LedgerTotals
 from pmsync.source.buildium.parts import BuildiumRecord
+from pmsync.source.buildium.push import LOOKUP as PUSH_LOOKUP
+from pmsync.source.buildium.push import BuildiumWorkOrders
 from pmsync.source.buildium.work_orders import joined_with_task
 from pmsync.source.errors import SourceDataError, SourceListingUnstable, SourceRequestRejected, SourceRequestUnsendable
 from pmsync.source.exchange import AnswerLimits
@@ -74,6 +76,7 @@ class BuildiumClient(OffsetClient):
         max_requests_per_second: float | None = None,
         limits: AnswerLimits = AnswerLimits(),
         clock: Callable[[], float] = time.monotonic,
+        vendor_id: int | None = None,
     ) -> None:
         secret = client_secret.get_secret_value() if isinstance(client_secret, SecretStr) else client_secret
         super().__init__(
@@ -81,7 +84,7 @@ class BuildiumClient(OffsetClient):
             page_size=check_page_size(page_size), retry=retry, sleep=sleep, session=session, rng=rng,
             concurrency=concurrency, max_requests_per_second=max_requests_per_second, limits=limits, clock=clock,
         )
-        self.staff_user_id = staff_user_id
+        self.staff_user_id, self.vendor_id = staff_user_id, vendor_id
         self._staff_tasks: dict[int, dict[str, Any]] | None = None
         self._tasks_lock = threading.Lock()
 
@@ -152,15 +155,23 @@ class BuildiumClient(OffsetClient):
     def request_for(self, stream: Stream, source_id: int) -> str:
         return f"GET {record_path(stream.path, source_id)}"
 
-    def work_orders(self) -> None:
-        """The work-order push to Buildium is not built yet (issue 26, item 7)."""
-        return None
+    def work_orders(self) -> BuildiumWorkOrders:
+        """The work-order push: work orders and their to-do tasks (pmsync.source.buildium.push)."""
+        return BuildiumWorkOrders(self, self.staff_user_id, self.vendor_id)
+
+    def read_object(self, path: str, entity: str) -> dict[str, Any]:
+        """One record by its path as the source sends it (a 404 is a SourceRequestRejected like any refusal)."""
+        with self._scrubbed():
+            body, _, request = self._get(path, {}, entity)
+        if not isinstance(body, dict):
+            raise SourceDataError("response is not a JSON object", request=request, entity=entity)
+        return body
 
     def fetch_listing_page(self, path: str, params: Mapping[str, Any] | None, wanted: PageRequest, entity: str, *,
                            session: requests.Session | None = None,
                            cancelled: threading.Event | None = None) -> tuple[list[dict[str, Any]], int, str]:
         """One list request (the shared kit's), its query checked against the spec's cap first; a work-order page's
-        records joined with their tasks."""
+        records joined with their tasks (not the push's own look-up, which needs only the work orders)."""
         query = {**(params or {}), **self.listing_order(path), self.dialect.limit_param: wanted.limit,
                  self.dialect.offset_param: wanted.offset}
         if query_length(query) > MAX_QUERY_CHARACTERS:
@@ -169,7 +180,7 @@ class BuildiumClient(OffsetClient):
                 f"{MAX_QUERY_CHARACTERS} (send fewer ids per request)", request=f"GET {path}")
         raw, total, request = super().fetch_listing_page(path, params, wanted, entity, session=session,
                                                          cancelled=cancelled)
-        if path == WORK_ORDERS:
+        if path == WORK_ORDERS and entity != PUSH_LOOKUP:
             tasks = self.staff_tasks()
             raw = [joined_with_task(record, tasks.get(_task_id(record), {})) if isinstance(record, dict) else record
                    for record in raw]

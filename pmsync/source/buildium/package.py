@@ -56,6 +56,7 @@ class BuildiumPackage:
             account.base_url, account.client_id, account.client_secret, account.staff_user_id, retry=retry,
             page_size=integration.page_size, concurrency=integration.concurrency,
             max_requests_per_second=integration.max_requests_per_second, limits=integration.answer_limits,
+            vendor_id=account.vendor_id,
         )
 
 

@@ -23,6 +23,26 @@ from schemas.source_values import MoneyAmount, SourceDate
 
 PUSH_MARKER = re.compile(r"pmsync-wo-[0-9a-f]{16}")
 """The marker pmsync writes into a work order it pushes (pmsync.workorders: `pmsync-wo-` and 16 hex digits)."""
+MARKER_LINE = re.compile(r"\n*\[(pmsync-[a-z]+-[0-9a-f]{16})\]\s*$")
+"""How the push appends a change's marker to the text it writes (a work order's WorkDetails, a task update's
+Message): a last line `[pmsync-…]`."""
+
+
+def with_marker(text: str | None, marker: str) -> str:
+    """`text` with `marker` as its last line (replacing a marker line it already ends with)."""
+    plain = without_marker(text)
+    return f"{plain}\n\n[{marker}]" if plain else f"[{marker}]"
+
+
+def without_marker(text: str | None) -> str:
+    """`text` without the marker line the push appended."""
+    return MARKER_LINE.sub("", text or "")
+
+
+def marker_in(text: str | None) -> str | None:
+    """The marker of the line the push appended to `text`, if it ends with one."""
+    found = MARKER_LINE.search(text or "")
+    return found.group(1) if found else None
 
 
 class PropertyMessage(Part):
@@ -67,7 +87,9 @@ class WorkOrderRecord(BuildiumRecord):
     """A work order (GET /v1/workorders) → work order, its property and unit from its task (see WorkOrderTask).
 
     Facts: `assigned_to_user_id` (the task's AssignedToUserId: the rule compares it with the integration's staff
-    user), `push_marker` (pmsync's marker, found in the work order's text fields), `vendor_source_id`."""
+    user), `push_marker` (pmsync's marker: the push writes it as the last line of WorkDetails, and it is looked for
+    there first, then in the other text fields), `vendor_source_id`. The description is WorkDetails without that
+    line."""
 
     Task: WorkOrderTaskMessage | None = None
     Title: str | None = None
@@ -86,12 +108,12 @@ class WorkOrderRecord(BuildiumRecord):
         where = task.Property or PropertyMessage()
         property_kind = {"Rental": RENTAL, "Association": ASSOCIATION}.get(where.Type or "")
         unit_kind = {RENTAL: RENTAL_UNIT, ASSOCIATION: ASSOCIATION_UNIT}.get(property_kind or "")
-        texts = [self.Title, task.Title, self.WorkDetails, self.EntryNotes, self.VendorNotes, self.InvoiceNumber]
+        texts = [self.WorkDetails, self.Title, task.Title, self.EntryNotes, self.VendorNotes, self.InvoiceNumber]
         marker = next((found.group() for text in texts if text for found in [PUSH_MARKER.search(text)] if found), None)
         columns = {
             "number": None,
             "title": self.Title if self.Title is not None else task.Title,
-            "description": self.WorkDetails,
+            "description": without_marker(self.WorkDetails) if self.WorkDetails is not None else None,
             "priority": self.Priority,
             "status": self.Status,
             "category": None,
