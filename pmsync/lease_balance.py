@@ -20,7 +20,10 @@ from schemas.tables import LEASE_BALANCES_VIEW, lease_charges, lease_payments, l
 
 log = logging.getLogger("pmsync.balance")
 
-BALANCE_ENTITIES = ["lease", "resident", "charge", "payment"]
+
+def balance_entities(leases: Stream, ledger: list[Stream]) -> list[str]:
+    """The entities Get Account Balance applies: the lease stream's, then its ledger streams'."""
+    return list(dict.fromkeys([*leases.entities, *(entity for stream in ledger for entity in stream.entities)]))
 
 
 def fetch_lease(source: Source, stream: Stream, lease_id: int) -> SourcePage:

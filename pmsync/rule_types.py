@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Protocol
+from typing import Any, Protocol
 
 from schemas.records import Candidate, SourceRecord
 
@@ -110,6 +110,16 @@ class GoesWhenInactive:
 
 
 @dataclass(frozen=True)
+class SetsColumnsOf:
+    """The entity's records are no rows of their own: each sets its columns on the row of `entity` with its source id
+    (a lease's outstanding balance), parked while that row is not on the platform; a listing proven complete sets
+    `absent` on the rows of `entity` it did not list (a list that leaves out zero balances: absent = zero)."""
+
+    entity: str
+    absent: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class EntityRule:
     """What a sync may do with one entity."""
 
@@ -120,6 +130,7 @@ class EntityRule:
     adopt: AdoptByMarker | None = None
     comes_back_when_listed: bool = False
     goes_when_inactive: GoesWhenInactive | None = None
+    sets_columns_of: SetsColumnsOf | None = None
 
     def updatable(self, column: str) -> bool:
         return self.on_update is ALL_FIELDS or column in self.on_update
@@ -136,6 +147,9 @@ class Stream:
     entities: tuple[str, ...]
     list_params: Mapping[str, str] = field(default_factory=dict)
     readable_by_id: bool = True
+    nightly: bool = False
+    """True: read whole by the initial and the nightly lease sync only, not by the hourly delta (a listing with no
+    window whose records have no hash to skip by: the outstanding balances)."""
 
 
 @dataclass(frozen=True)
@@ -160,9 +174,13 @@ class RuleTable:
     vendor: str
     suites: str = ""
     reconciles: tuple[Reconciled, ...] = (Reconciled(),)
+    lease_ledger: tuple[str, ...] = ("charges", "payments")
+    """The streams Get Account Balance reads within one lease after reading the lease by id."""
+    on_demand: tuple[Stream, ...] = ()
+    """Streams no sync reads: read within one record on demand (a lease's transactions, for its balance now)."""
 
     def stream(self, name: str) -> Stream:
-        return next(s for s in self.streams if s.name == name)
+        return next(s for s in (*self.streams, *self.on_demand) if s.name == name)
 
     def stream_of(self, entity: str) -> Stream:
         return next(s for s in self.streams if entity in s.entities)

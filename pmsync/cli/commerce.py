@@ -72,7 +72,7 @@ def _import(kind: str, file: Path, errors_out: Path | None, integration: str | N
 
 
 def balance(
-    lease_id: int = typer.Argument(..., callback=bounded("LeaseId"), help="The lease's id in the source (Propertyware)."),
+    lease_id: int = typer.Argument(..., callback=bounded("LeaseId"), help="The lease's id in the source (Propertyware, Buildium)."),
     integration: Optional[str] = INTEGRATION,
 ) -> None:
     """Fetch one lease's balance, charges and payments from the source now, update the platform, print them."""

@@ -37,13 +37,17 @@ def initial_sync(steps: Steps, integration: IntegrationName | None = None) -> di
 
 @checked_parameters
 def delta_sync(steps: Steps, integration: IntegrationName | None = None, overlap_hours: OverlapHours = 72.0) -> dict:
-    """Each stream from min(now − overlap, its high-water mark − overlap) to the run's start; never-synced streams in full."""
+    """Each stream from min(now − overlap, its high-water mark − overlap) to the run's start; never-synced streams in full
+    (the nightly-only streams are left to the nightly lease sync)."""
     account = resolve_integration(integration)
-    return sync_integration(steps, account, "delta", account.rules.streams, overlap_hours)
+    hourly = tuple(stream for stream in account.rules.streams if not stream.nightly)
+    return sync_integration(steps, account, "delta", hourly, overlap_hours)
 
 
 @checked_parameters
 def lease_sync(steps: Steps, integration: IntegrationName | None = None) -> dict:
-    """Read every lease (no window) and apply the lease and resident rules."""
+    """Read every lease (no window) and apply the lease and resident rules; then the listings only the nightly sync
+    reads, whole (a source's outstanding balances)."""
     account = resolve_integration(integration)
-    return sync_integration(steps, account, "lease", (account.rules.stream("leases"),))
+    nightly = tuple(stream for stream in account.rules.streams if stream.nightly)
+    return sync_integration(steps, account, "lease", (account.rules.stream("leases"), *nightly))

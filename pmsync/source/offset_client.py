@@ -37,12 +37,13 @@ class OffsetClient(HttpTransport):
     ) -> SourcePage[Record]:
         """Fetch one key-ordered page holding only records above the previous page's last key; the paginator
         (pmsync.source.paging.Paginator) decides the requests and proves progress."""
-        paginator = Paginator(cursor, self.page_size, entity=entity, key=self.dialect.key)
+        key = self.listing_key(path)
+        paginator = Paginator(cursor, self.page_size, entity=entity, key=key)
         while True:
             raw, total, request = self.fetch_listing_page(path, params, paginator.request(), entity)
             cut = paginator.judge(raw, total, request=request)
             if cut is not None:
-                return self.page_of(cut, model, entity, request)
+                return self.page_of(cut, model, entity, request, key=key)
 
     def iter_pages(
         self,
@@ -59,8 +60,8 @@ class OffsetClient(HttpTransport):
                 lambda wanted, session, cancelled: self.fetch_listing_page(path, params, wanted, entity,
                                                                            session=session, cancelled=cancelled),
                 self.new_session,
-                lambda cut, request: self.page_of(cut, model, entity, request),
-                concurrency=self.concurrency, page_size=self.page_size, key=self.dialect.key, entity=entity,
+                lambda cut, request: self.page_of(cut, model, entity, request, key=self.listing_key(path)),
+                concurrency=self.concurrency, page_size=self.page_size, key=self.listing_key(path), entity=entity,
             )
             return
         cursor: PageCursor | None = PageCursor()
@@ -94,17 +95,30 @@ class OffsetClient(HttpTransport):
     ) -> tuple[list[dict[str, Any]], int, str]:
         """One list request as the paginator asked for it: the raw records, the total and the request's name."""
         dialect = self.dialect
-        query = {**(params or {}), **dialect.order, dialect.limit_param: wanted.limit, dialect.offset_param: wanted.offset}
+        query = {**(params or {}), **self.listing_order(path), dialect.limit_param: wanted.limit,
+                 dialect.offset_param: wanted.offset}
         with self._scrubbed():
             body, headers, request = self._get(path, query, entity, session=session, cancelled=cancelled)
             total = listing_total(headers, request, entity, dialect.total_header)
             return as_record_list(body, request, entity), total, request
 
-    def page_of(self, cut: PageCut, model: type[Record], entity: str, request: str) -> SourcePage[Record]:
-        """The accepted page with its new records parsed into `model` (those it refuses kept apart, for quarantine)."""
+    def listing_key(self, path: str) -> str:
+        """The raw field the listing at `path` is ordered by and its records keyed on: the dialect's `key`, unless the
+        source package says otherwise for that listing."""
+        return self.dialect.key
+
+    def listing_order(self, path: str) -> Mapping[str, str]:
+        """The query that orders the listing at `path` on its key: the dialect's `order`, unless the source package
+        says otherwise for that listing."""
+        return self.dialect.order
+
+    def page_of(self, cut: PageCut, model: type[Record], entity: str, request: str, *,
+                key: str | None = None) -> SourcePage[Record]:
+        """The accepted page with its new records parsed into `model` (those it refuses kept apart, for quarantine,
+        under their `key`: the dialect's by default)."""
         with self._scrubbed():
             records, raw, refused = parse_records(cut.fresh, model, request, entity, self._scrubber.text,
-                                                  key=self.dialect.key)
+                                                  key=key or self.dialect.key)
         return SourcePage(entity, request, records, raw, cut.total, cut.next_cursor, cut.offset, cut.calls,
                           complete=cut.complete, refused=refused)
 

@@ -16,6 +16,7 @@ from pmsync.platform import among, insert_ignoring_existing, upsert
 from pmsync.reconciliation import reactivate_listed_units
 from pmsync.rule_types import EntityRule, Exclusion, ParentLink, RuleTable
 from pmsync.sync.inactive import deactivate_inactive_at_source
+from pmsync.sync.column_writes import apply_column_writes
 from schemas.records import Candidate
 from schemas.entity_rows import addressed, rows_of
 from schemas.tables import leases, residents, unapplied_records
@@ -68,6 +69,9 @@ def apply_candidates(
     """
     candidates = list(candidates)
     if not candidates:
+        return
+    if rule.sets_columns_of is not None:
+        apply_column_writes(connection, context, rule, candidates, outcome)
         return
     verdicts: dict[int, tuple[Candidate, Exclusion | None]] = {}
     for candidate in candidates:

@@ -18,6 +18,7 @@ from pmsync.source.protocol import NO_SCOPE, Source, Window
 from pmsync.state import high_water_marks, window_start
 from pmsync.sync.apply import apply_page
 from pmsync.sync.changes import drop_unchanged
+from pmsync.sync.column_writes import settle_absent, settles_absent
 from pmsync.sync.gate import CheckedPage, QualityGate, check_pages, held_summaries
 from pmsync.sync.known_rows import mark_known_rows
 from pmsync.sync.prefetch import prefetch
@@ -121,11 +122,23 @@ def sync_streams(
             progress.stream_started(stream.name)
         window = listing_window(session.source, stream, windows.get(stream.name), session.started_at)
         listing = batched_pages(session.source.pages(stream, window), PAGES_PER_BATCH)
+        settling = settles_absent(session.integration.rules, stream) is not None and window is None
+        listed: set[int] = set()
+        complete = unreadable = False
         with prefetch(listing) as batches:
             for number in itertools.count(1):
                 if (pages := steps.extract_batch(batches, stream, number)) is None:
                     break
+                if settling:
+                    listed.update(source_id for page in pages for source_id in page.listed_ids())
+                    unreadable = unreadable or any(r.source_id is None for page in pages for r in page.refused)
+                    complete = pages[-1].complete
                 steps.load_pages(session, stream, steps.validate_pages(session, gate, stream, pages))
                 if progress is not None:
                     progress.batch_loaded(sum(len(page.raw) + len(page.refused) for page in pages), pages[0].total,
                                           listing_ended=pages[-1].next_cursor is None)
+        if settling and complete and not unreadable:
+            settle_absent(session, stream, listed)
+        elif settling:
+            log.warning("%s: listing not proven complete, or a record in it without a readable id; the rows it left "
+                        "out keep their values", stream.name)

@@ -40,7 +40,8 @@ BY_ID_PATHS = {
     "ownershipaccounts": "/v1/associations/ownershipaccounts/{ownershipAccountId}",
     "associationowners": "/v1/associations/owners/{ownerId}",
 }
-ENTITIES = tuple(ENTITY_PATHS)
+ENTITIES = (*ENTITY_PATHS, "leasetransactions")
+"""Every entity the sandbox keeps: the listings, and the lease transactions (listed per lease, sandbox.buildium.ledger)."""
 KEY_FIELDS = {"leasebalances": "LeaseId", "ownershipaccountbalances": "OwnershipAccountId"}
 """The identifying field of each entity whose records have no `Id`."""
 SINGULAR = {"rentals": "Rental property", "rentalunits": "Rental unit", "leases": "Lease",

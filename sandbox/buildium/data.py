@@ -9,11 +9,13 @@ from ..clock import format_date, format_datetime
 from ..data import anchor_timestamp
 from . import shapes as s
 from .associations import add_associations
+from .ledger import add_credits
 from .constants import ENTITIES, OTHER_STAFF_USER_IDS, SANDBOX_STAFF_USER_ID, SANDBOX_VENDOR_ID
 
 DAY = 86_400
 FIRST_IDS = {"rentals": 1000, "associations": 1000, "rentalunits": 2000, "associationunits": 2000,
              "leases": 5000, "ownershipaccounts": 5000, "tasks": 8000, "workorders": 8000, "vendors": SANDBOX_VENDOR_ID,
+             "leasetransactions": 1_000,
              "users": 500_001}
 """Ids of different entity types start together on purpose: a rental and an association share ids, as in Buildium."""
 UPDATED = "_updated"
@@ -50,6 +52,7 @@ class _AccountGenerator:
         self._rental_owners()
         self._associations()
         self._tasks()
+        add_credits(self)
         return self.out
 
     def _vendors(self, count: int) -> None:

@@ -8,6 +8,7 @@ from datetime import date, datetime, timezone
 from typing import Any, Callable
 
 from .data import UPDATED
+from .ledger import TRANSACTION_TYPES
 from .shapes import DELINQUENCY_STATUSES, LEASE_TYPES, TASK_PRIORITIES, TASK_STATUSES, TASK_TYPES
 
 ACCOUNT_STATUSES = ("Active", "Past", "Future")
@@ -151,6 +152,15 @@ FILTERS: dict[str, dict[str, Filter]] = {
                                                                     choices=ACCOUNT_STATUSES),
                                  "ownershipaccountids": _ids(_field("OwnershipAccountId"))},
 }
+
+LEDGER_FILTERS = {
+    "transactiondatefrom": Filter("since", _updated, date_only=True),
+    "transactiondateto": Filter("until", _updated, date_only=True),
+    "transactiontypes": Filter("enum", _field("TransactionTypeEnum"), array=True, choices=TRANSACTION_TYPES),
+}
+"""A lease's transactions (sandbox.buildium.ledger): its date window and types."""
+LEASE_FILTER = Filter("int", _field("LeaseId"))
+"""The lease the ledger's path names, as a filter (under ledger.LEASE_OF_PATH)."""
 
 OWNER_ENTITY_ID = Filter("int", _field("_owner_ids"), match=lambda owners, wanted: wanted in (owners or ()))
 """`entityid` on the lease balances when `entitytype=RentalOwner`: a rental owner's id, not a rental's."""

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Callable
 
-from .filters import FILTERS, OWNER_ENTITY_ID, Filter
+from .filters import FILTERS, LEASE_FILTER, LEDGER_FILTERS, OWNER_ENTITY_ID, Filter
+from .ledger import LEASE_OF_PATH, LEDGER_ENTITY
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
@@ -103,7 +104,7 @@ def parse_list_query(entity: str, pairs: list[tuple[str, str]], sortable: set[st
             raise QueryError("offset", f"offset must be 0 or more, got {query.offset}.")
     if "orderby" in grouped:
         query.order = _order(grouped["orderby"][-1], sortable)
-    filters = FILTERS[entity]
+    filters = {**LEDGER_FILTERS, LEASE_OF_PATH: LEASE_FILTER} if entity == LEDGER_ENTITY else FILTERS[entity]
     if entity == "leasebalances" and [v.lower() for v in grouped.get("entitytype", ())] == ["rentalowner"]:
         filters = {**filters, "entityid": OWNER_ENTITY_ID}
     for name, values in grouped.items():

@@ -18,6 +18,7 @@ from .constants import (API_PREFIX, BY_ID_PATHS, ENTITY_PATHS, MAX_QUERY_STRING,
                         SANDBOX_CLIENT_SECRET, SINGULAR)
 from .control import buildium_control_router
 from .errors import api_error
+from .ledger import LEASE_OF_PATH, LEDGER_ENTITY, LEDGER_PATH, ledger_of
 from .query import QueryError, ordered, parse_list_query
 from .store import BuildiumStore
 from .writes import add_write_routes
@@ -90,8 +91,7 @@ class BuildiumApi:
         key = (entity, self.store.version, tuple(sorted(p for p in pairs if p[0] not in ("limit", "offset", "orderby"))))
         cached = self._cache.get(key)
         if cached is None:
-            unlisted = self.store.unlisted[entity]
-            views = [self.view(entity, table.by_id[i]) for i in table.ids if i not in unlisted]
+            views = [self.view(entity, record) for record in self._records(entity, pairs)]
             sortable = {k for k, v in (views[0] if views else {}).items()
                         if not k.startswith("_") and not isinstance(v, (dict, list))} | {table.key}
             query = parse_list_query(entity, pairs, sortable)
@@ -101,6 +101,17 @@ class BuildiumApi:
                 self._cache.popitem(last=False)
         views, sortable = cached
         return views, sortable, parse_list_query(entity, pairs, sortable)
+
+    def _records(self, entity: str, pairs: list[tuple[str, str]]) -> list[dict]:
+        """The entity's records in key order; a lease's transactions: its generated ledger, then those added."""
+        table = self.store.table(entity)
+        if entity != LEDGER_ENTITY:
+            unlisted = self.store.unlisted.get(entity, set())
+            return [table.by_id[i] for i in table.ids if i not in unlisted]
+        lease_id = int(dict(pairs)[LEASE_OF_PATH])
+        lease = self.store.table("leases").by_id[lease_id]
+        added = [table.by_id[i] for i in table.ids if table.by_id[i].get("LeaseId") == lease_id]
+        return ledger_of(lease, self.store.table("leasebalances").by_id.get(lease_id)) + added
 
     def refuse(self, request: Request, path: str) -> Response | None:
         """401 on missing or wrong credentials (never echoed), 500 on a query string over the limit, 429 beyond the
@@ -143,13 +154,18 @@ class BuildiumApi:
         return Response(body, status_code=status, media_type="application/json", headers=headers)
 
     def list_endpoint(self, entity: str) -> Callable[[Request], Response]:
-        path, store = ENTITY_PATHS[entity], self.store
+        path, store = ENTITY_PATHS.get(entity, LEDGER_PATH), self.store
 
         def list_records(request: Request) -> Response:
             refused = self.refuse(request, path)
             if refused is not None:
                 return refused
-            pairs = request.query_params.multi_items()
+            pairs = [(name, value) for name, value in request.query_params.multi_items() if name != LEASE_OF_PATH]
+            if entity == LEDGER_ENTITY:
+                lease_id = request.path_params["leaseId"]
+                if not lease_id.isdigit() or store.get("leases", lease_id) is None:
+                    return api_error(404, f"Lease with id {lease_id} does not exist.")
+                pairs.append((LEASE_OF_PATH, lease_id))
             for name, _ in pairs:
                 if name.lower() in ("limit", "offset") and name not in ("limit", "offset"):
                     return api_error(404, f"Unknown parameter '{name}': 'limit' and 'offset' are case-sensitive.")
@@ -221,7 +237,7 @@ def create_buildium_app(store: BuildiumStore, *, client_id: str = SANDBOX_CLIENT
     app.state.store = store
     api = BuildiumApi(store, client_id, client_secret)
     add_write_routes(app, api)
-    for entity, path in ENTITY_PATHS.items():
+    for entity, path in {**ENTITY_PATHS, LEDGER_ENTITY: LEDGER_PATH}.items():
         app.add_api_route(path, api.list_endpoint(entity), methods=["GET"])
     for entity, route in BY_ID_PATHS.items():
         param = route.rsplit("{", 1)[1].rstrip("}")

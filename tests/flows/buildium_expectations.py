@@ -98,3 +98,39 @@ def expected_association_counts(store) -> dict[str, dict[str, int]]:
             quarantined=len(bad_email & set(last_active)),
         ),
     }
+
+
+def platform_leases_and_accounts(store) -> tuple[set[int], set[int]]:
+    """The leases and ownership accounts an initial sync puts on the platform: those whose unit's rental or
+    association is active."""
+    active_rentals = {r["Id"] for r in store.records("rentals") if r["IsActive"]}
+    rental_units = {u["Id"] for u in store.records("rentalunits") if u["PropertyId"] in active_rentals}
+    active_associations = {a["Id"] for a in store.records("associations") if a["IsActive"]}
+    association_units = {u["Id"] for u in store.records("associationunits")
+                         if u["AssociationId"] in active_associations}
+    return ({lease["Id"] for lease in store.records("leases") if lease["UnitId"] in rental_units},
+            {a["Id"] for a in store.records("ownershipaccounts") if a["UnitId"] in association_units})
+
+
+BALANCE_LISTS = {"lease_balance": ("leasebalances", "LeaseId"),
+                 "ownership_account_balance": ("ownershipaccountbalances", "OwnershipAccountId")}
+
+
+def expected_balance_counts(store) -> dict[str, dict[str, int]]:
+    """Per balance list, on a fresh platform: each entry whose lease (ownership account) is on the platform sets its
+    balance (an update of that row), one whose row is not parks; then every row on the platform the list left out
+    is set to zero (an update too)."""
+    on_platform = dict(zip(BALANCE_LISTS, platform_leases_and_accounts(store)))
+    found = {}
+    for entity, (listing, key) in BALANCE_LISTS.items():
+        listed = {entry[key] for entry in store.records(listing)}
+        found[entity] = {**counts(len(listed), parked=len(listed - on_platform[entity])),
+                         "updated": len(listed & on_platform[entity]) + len(on_platform[entity] - listed)}
+    return found
+
+
+def balance_entries_applied(store) -> dict[str, int]:
+    """Per balance list, the entries whose row is on the platform (a second sync finds each unchanged)."""
+    on_platform = dict(zip(BALANCE_LISTS, platform_leases_and_accounts(store)))
+    return {entity: len({entry[key] for entry in store.records(listing)} & on_platform[entity])
+            for entity, (listing, key) in BALANCE_LISTS.items()}

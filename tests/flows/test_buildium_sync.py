@@ -15,7 +15,8 @@ from sandbox.buildium import SANDBOX_CLIENT_SECRET, SANDBOX_STAFF_USER_ID, Build
 from schemas.entity_rows import rows_of
 from schemas.tables import (leases, owners, ownership_accounts, properties, residents, service_providers, units,
                             work_orders)
-from tests.flows.buildium_expectations import expected_association_counts, expected_rental_counts
+from tests.flows.buildium_expectations import (balance_entries_applied, expected_association_counts,
+                                               expected_balance_counts, expected_rental_counts)
 
 initial_sync, delta_sync = JOBS["initial-sync"], JOBS["delta-sync"]
 TABLES = {"property": properties, "unit": units, "lease": leases, "resident": residents, "work_order": work_orders,
@@ -76,14 +77,17 @@ def test_initial_sync_lands_the_rentals_by_the_rules_and_is_idempotent(buildium_
     assert expected["ownership_account"]["created"] > 0 and expected["ownership_account"]["parked"] > 0
     assert expected["association_owner"]["created"] > 0 and expected["association_owner"]["excluded"] > 0
 
+    balances = expected_balance_counts(buildium.store)
+
     first = initial_sync()
 
-    assert first["counts"] == expected
+    assert first["counts"] == {**expected, **balances}
     assert rows(platform_engine) == {entity: numbers["created"] for entity, numbers in expected.items()}
     second = initial_sync()
     for entity, numbers in second["counts"].items():
         assert numbers["created"] == numbers["updated"] == 0, entity
-        assert numbers["unchanged"] == expected[entity]["created"], entity
+        assert numbers["unchanged"] == {**expected, **balances}[entity]["created"] + \
+            balance_entries_applied(buildium.store).get(entity, 0), entity
 
 
 def test_rows_link_to_their_parents_and_work_orders_to_their_tasks_rental(buildium_env, buildium, platform_engine):
@@ -216,7 +220,7 @@ def test_a_rate_limited_account_is_read_whole_by_several_threads_backing_off(bui
     monkeypatch.setenv("PMSYNC_BUILDIUM_MAX_REQUESTS_PER_SECOND", "200")
     monkeypatch.setenv("PMSYNC_PW_MAX_ATTEMPTS", "10")
     expected = {**expected_rental_counts(buildium.store, SANDBOX_STAFF_USER_ID),
-                **expected_association_counts(buildium.store)}
+                **expected_association_counts(buildium.store), **expected_balance_counts(buildium.store)}
 
     result = initial_sync()
 

@@ -19,7 +19,8 @@ from sandbox import SandboxServer
 from sandbox.buildium import SANDBOX_STAFF_USER_ID, BuildiumSandboxServer
 from sandbox.faults import status_fault
 from schemas.tables import leases, properties, sync_run_entities, units
-from tests.flows.buildium_expectations import expected_association_counts, expected_rental_counts
+from tests.flows.buildium_expectations import (expected_association_counts, expected_balance_counts,
+                                               expected_rental_counts)
 from tests.flows.test_independence import finish, runs_by_integration, start, wait_for_running_run
 from tests.flows.three_companies import synced_units
 from tests.flows.two_vendors import (
@@ -103,7 +104,8 @@ def check_each_integration_holds_its_own_rows(engine: sa.Engine, pw, bd, shared_
     expected_acme = {("rental", b["id"]) for b in pw.records("buildings") if b["active"]}
     assert keys(engine, ACME, properties) == expected_acme
     assert keys(engine, ACME, units) == {("rental", unit) for unit in synced_units(pw)}
-    expected = {**expected_rental_counts(bd, SANDBOX_STAFF_USER_ID), **expected_association_counts(bd)}
+    expected = {**expected_rental_counts(bd, SANDBOX_STAFF_USER_ID), **expected_association_counts(bd),
+                **expected_balance_counts(bd)}
     for name in (BIRCH, CEDAR):
         assert entity_counts(engine, runs[name][0].id) == {
             entity: (numbers["fetched"], numbers["created"]) for entity, numbers in expected.items()}, name

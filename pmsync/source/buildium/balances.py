@@ -8,6 +8,8 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
+from pmsync.rule_types import EntityRule, SetsColumnsOf, Stream
+from pmsync.source.buildium.ledger import LEASE_TRANSACTIONS
 from pmsync.source.buildium.parts import LEASE, OWNERSHIP_ACCOUNT, BuildiumId, BuildiumRecord, balance_candidate
 from schemas.records import Candidate
 from schemas.source_values import MoneyAmount
@@ -56,3 +58,27 @@ class OwnershipAccountBalanceRecord(OutstandingBalance):
     OF_KIND: ClassVar[str] = OWNERSHIP_ACCOUNT
 
     id: BuildiumId = Field(alias="OwnershipAccountId")
+
+
+BALANCE_STREAMS = (
+    Stream("leasebalances", "/v1/leases/outstandingbalances", LeaseBalanceRecord, ("lease_balance",),
+           readable_by_id=False, nightly=True),
+    Stream("ownershipaccountbalances", "/v1/associations/ownershipaccounts/outstandingbalances",
+           OwnershipAccountBalanceRecord, ("ownership_account_balance",), readable_by_id=False, nightly=True),
+)
+"""The outstanding-balance lists: no lastupdated filter and no record hash to skip by, so the nightly lease sync (and
+the initial sync) reads them whole, not the hourly delta."""
+
+LEASE_LEDGER = (Stream("leasetransactions", LEASE_TRANSACTIONS, LeaseBalanceRecord, ("lease_balance",),
+                       readable_by_id=False),)
+"""Get Account Balance: the lease's transactions, read within the lease and added up by the client into one
+outstanding-balance entry (buildium.ledger), which sets the lease's balance as the list's entry does."""
+
+ZERO = {"balance": Decimal("0.00")}
+BALANCE_RULES = {
+    "lease_balance": EntityRule("lease_balance", sets_columns_of=SetsColumnsOf("lease", ZERO)),
+    "ownership_account_balance": EntityRule("ownership_account_balance",
+                                            sets_columns_of=SetsColumnsOf("ownership_account", ZERO)),
+}
+"""Each entry sets its lease's or ownership account's balance (parked until that row is on the platform); a row the
+complete list leaves out owes nothing: its balance is set to 0."""

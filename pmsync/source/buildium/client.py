@@ -15,16 +15,18 @@ from pydantic import Field, SecretStr
 from pmsync.rule_types import Stream
 from pmsync.source.answers import parse_records
 from pmsync.source.budget import DEFAULT_CONCURRENCY
-from pmsync.source.buildium.dialect import (BUILDIUM_DIALECT, MAX_PAGE_SIZE, MAX_QUERY_CHARACTERS, check_page_size,
-                                            filters_by_window, headers, listing_params, query_length, record_path)
+from pmsync.source.buildium.dialect import (BUILDIUM_DIALECT, LISTING_KEYS, MAX_PAGE_SIZE, MAX_QUERY_CHARACTERS,
+                                            check_page_size, filters_by_window, headers, listing_params, query_length,
+                                            record_path)
+from pmsync.source.buildium.ledger import LEASE_TRANSACTIONS, LeaseTransactionRecord, LedgerTotals
 from pmsync.source.buildium.parts import BuildiumRecord
 from pmsync.source.buildium.push import LOOKUP as PUSH_LOOKUP
 from pmsync.source.buildium.push import BuildiumWorkOrders
 from pmsync.source.buildium.work_orders import joined_with_task
-from pmsync.source.errors import SourceDataError, SourceRequestRejected, SourceRequestUnsendable
+from pmsync.source.errors import SourceDataError, SourceListingUnstable, SourceRequestRejected, SourceRequestUnsendable
 from pmsync.source.exchange import AnswerLimits
 from pmsync.source.offset_client import OffsetClient
-from pmsync.source.paging import PageCursor, PageRequest, SourcePage
+from pmsync.source.paging import PageCursor, PageRequest, SourcePage, refusal_error
 from pmsync.source.protocol import NO_SCOPE, PresenceRecord, Window
 from pmsync.source.retry import RetryPolicy
 from schemas.source_values import Int32
@@ -99,11 +101,15 @@ class BuildiumClient(OffsetClient):
 
     def page(self, stream: Stream, cursor: PageCursor = PageCursor(), window: Window | None = None, *,
              within: Mapping[str, int] = NO_SCOPE) -> SourcePage:
+        if stream.path == LEASE_TRANSACTIONS:
+            return self.lease_ledger_page(stream, _lease_of(within))
         params = self._prepared(stream, window, within)
         return self.list_page(stream.path, stream.record, entity=stream.name, cursor=cursor, params=params)
 
     def pages(self, stream: Stream, window: Window | None = None, *,
               within: Mapping[str, int] = NO_SCOPE) -> Iterator[SourcePage]:
+        if stream.path == LEASE_TRANSACTIONS:
+            return iter([self.lease_ledger_page(stream, _lease_of(within))])
         params = self._prepared(stream, window, within)
         return self.iter_pages(stream.path, stream.record, entity=stream.name, params=params)
 
@@ -129,6 +135,27 @@ class BuildiumClient(OffsetClient):
                                                   key=self.dialect.key)
         return SourcePage(stream.name, request, records, raw, 1, None, refused=refused)
 
+    def lease_ledger_page(self, stream: Stream, lease_id: int) -> SourcePage:
+        """The lease's balance now, as a one-record page of `stream`'s model (an outstanding-balance entry): every page
+        of its transactions read (Id-ordered) and added up (buildium.ledger). A transaction the model cannot read,
+        or a listing not proven complete, leaves the balance unknown: SourceDataError / SourceListingUnstable."""
+        path = LEASE_TRANSACTIONS.format(leaseId=lease_id)
+        totals, requests, request, complete = LedgerTotals(lease_id), 0, f"GET {path}", False
+        for page in self.iter_pages(path, LeaseTransactionRecord, entity="lease transaction"):
+            if page.refused:
+                raise self._scrubber.error(refusal_error(page.refused[0], page.request, "lease transaction"))
+            for transaction in page.records:
+                totals.add(transaction)
+            requests, request, complete = requests + page.requests_made, page.request, page.complete
+        if not complete:
+            raise SourceListingUnstable(f"lease {lease_id}'s transactions could not be read to their end, so its "
+                                        "balance is unknown; run it again", request=request)
+        with self._scrubbed():
+            records, raw, refused = parse_records([totals.as_balance_record()], stream.record, request, stream.name,
+                                                  self._scrubber.text, key="LeaseId")
+        return SourcePage(stream.name, request, records, raw, 1, None, requests_made=max(requests, 1), complete=True,
+                          refused=refused)
+
     def request_for(self, stream: Stream, source_id: int) -> str:
         return f"GET {record_path(stream.path, source_id)}"
 
@@ -149,7 +176,7 @@ class BuildiumClient(OffsetClient):
                            cancelled: threading.Event | None = None) -> tuple[list[dict[str, Any]], int, str]:
         """One list request (the shared kit's), its query checked against the spec's cap first; a work-order page's
         records joined with their tasks (not the push's own look-up, which needs only the work orders)."""
-        query = {**(params or {}), **self.dialect.order, self.dialect.limit_param: wanted.limit,
+        query = {**(params or {}), **self.listing_order(path), self.dialect.limit_param: wanted.limit,
                  self.dialect.offset_param: wanted.offset}
         if query_length(query) > MAX_QUERY_CHARACTERS:
             raise SourceRequestUnsendable(
@@ -162,6 +189,13 @@ class BuildiumClient(OffsetClient):
             raw = [joined_with_task(record, tasks.get(_task_id(record), {})) if isinstance(record, dict) else record
                    for record in raw]
         return raw, total, request
+
+    def listing_key(self, path: str) -> str:
+        """`Id`, but the outstanding-balance lists' LeaseId / OwnershipAccountId."""
+        return LISTING_KEYS.get(path, self.dialect.key)
+
+    def listing_order(self, path: str) -> Mapping[str, str]:
+        return {"orderby": self.listing_key(path)}
 
     def staff_tasks(self) -> dict[int, dict[str, Any]]:
         """The tasks assigned to the staff user, by id (listed whole the first time, then kept for this client)."""
@@ -194,3 +228,9 @@ class BuildiumClient(OffsetClient):
 def _task_id(work_order: dict[str, Any]) -> Any:
     task = work_order.get("Task")
     return task.get("Id") if isinstance(task, dict) else None
+
+
+def _lease_of(within: Mapping[str, int]) -> int:
+    if set(within) != {"lease"}:
+        raise ValueError(f"a lease's transactions are read within one lease, not {dict(within) or 'everything'}")
+    return within["lease"]

@@ -35,6 +35,13 @@ DATE_TIME_WINDOWS = frozenset({
 DATE_WINDOWS = frozenset({"/v1/workorders", "/v1/tasks"})
 """Listings whose lastupdatedfrom/lastupdatedto are dates: a window re-reads whole days."""
 
+LISTING_KEYS = {
+    "/v1/leases/outstandingbalances": "LeaseId",
+    "/v1/associations/ownershipaccounts/outstandingbalances": "OwnershipAccountId",
+}
+"""Listings whose records have no `Id`: the unique field each is keyed on and ordered by (orderby=LeaseId), as the
+spec's paging needs."""
+
 SCOPE_FILTERS = {"property": "propertyids"}
 """A listing within a parent is an array filter naming the parent's id."""
 

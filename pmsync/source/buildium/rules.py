@@ -8,6 +8,7 @@ from dataclasses import replace
 from pmsync.association_rules import ASSOCIATION_RULES
 from pmsync.rule_types import (INTEGRATION_DATA, AdoptByMarker, EntityRule, GoesWhenInactive, LivesOnActiveLease,
                                ParentLink, Reconciled, RuleTable, Stream)
+from pmsync.source.buildium.balances import BALANCE_RULES, BALANCE_STREAMS, LEASE_LEDGER
 from pmsync.source.buildium.inclusions import ActiveAtSource, AllOf, AssignedToStaffUser, ParentOfKind
 from pmsync.source.buildium.association_records import (AssociationOwnerRecord, AssociationRecord,
                                                         AssociationUnitRecord, OwnershipAccountRecord)
@@ -32,6 +33,7 @@ BUILDIUM_STREAMS = (
     Stream("workorders", "/v1/workorders", WorkOrderRecord, ("work_order",)),
     Stream("ownershipaccounts", "/v1/associations/ownershipaccounts", OwnershipAccountRecord, ("ownership_account",)),
     Stream("associationowners", "/v1/associations/owners", AssociationOwnerRecord, ("association_owner",)),
+    *BALANCE_STREAMS,
 )
 """Parents first: work orders after associations and their units (a work order's property may be either kind).
 Ownership accounts have no lastupdated filter (dialect.filters_by_window): every pass reads them whole."""
@@ -76,7 +78,10 @@ BUILDIUM_RULES = RuleTable(
         **ASSOCIATION_RULES,
         "association": replace(ASSOCIATION_RULES["association"], include=ActiveAtSource(),
                                goes_when_inactive=GoesWhenInactive(children=("association_unit",))),
+        **BALANCE_RULES,
     },
+    lease_ledger=tuple(stream.name for stream in LEASE_LEDGER),
+    on_demand=LEASE_LEDGER,
 )
 """Propertyware's rules on Buildium's rentals: an inactive rental is not imported (its units park: no property), and
 a rental that turns inactive deactivates its property and units (GoesWhenInactive, logged on the property);
