@@ -136,10 +136,10 @@ def targets_section(results: list[PortfolioResult]) -> list[str]:
 def buildium_targets(results: list[PortfolioResult]) -> list[str]:
     """Issue 26's targets for the Buildium portfolios: a one-line tally, then every check."""
     checks = [check for result in results if result.source == "buildium" for check in buildium_checks(result)]
-    return ["### Targets (issue 26)", "", *checks_table(checks)]
+    return ["### Targets (issue 26)", "", *checks_table(checks, "--source buildium ")]
 
 
-def checks_table(checks: list[Check]) -> list[str]:
+def checks_table(checks: list[Check], profile_options: str = "") -> list[str]:
     judged = [check for check in checks if check.met is not None]
     missed = [check for check in judged if not check.met]
     lines = [
@@ -152,6 +152,6 @@ def checks_table(checks: list[Check]) -> list[str]:
     lines += [f"| {c.target} | {c.where} | {c.measured} | {c.limit} | {verdict(c.met)} |" for c in checks]
     if missed:
         lines += ["", "What remains for a missed target, and why, is read from a profile: `python -m bench.profile "
-                  "--units N [--database D] [--operation initial|delta]`; the README's Benchmark section keeps the "
+                  f"{profile_options}--units N [--database D] [--operation initial|delta]`; the README's Benchmark section keeps the "
                   "latest one's summary."]
     return lines
