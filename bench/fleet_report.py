@@ -94,7 +94,8 @@ def rows_check(result: FleetResult) -> list[str]:
         total = sum(counts.values())
         lines.append(f"- {workers} worker(s): {len(counts)} integrations on the platform, {total:,} units; "
                      + ("each holds exactly the active units of active buildings of its own sandbox "
-                        f"({min(result.expected_units.values()):,}–{max(result.expected_units.values()):,} of "
+                        + ("(a Buildium one: the units of its active rentals and active associations) " if result.buildium else "")
+                        + f"({min(result.expected_units.values()):,}–{max(result.expected_units.values()):,} of "
                         f"{result.units:,} generated)." if not wrong else f"MISMATCHED (landed, expected): {wrong}"))
     return lines
 
