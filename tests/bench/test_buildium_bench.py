@@ -63,6 +63,11 @@ def test_buildium_floor_stores_every_record_the_sync_lists_once_within_the_rate(
     assert {"Id", "PropertyId"} <= set(unit)
 
 
+def refused(operation) -> int:
+    """The requests the sandbox answered 429 during an operation, as its note says (each was sent again)."""
+    return int(operation.note.split(" answered 429")[0].split()[-1])
+
+
 def test_buildium_bench_runs_its_syncs_and_judges_them_in_its_own_section(tmp_path):
     """`pmsync bench --source buildium` on both databases (one Prefect server): floor, initial sync and two deltas at
     Buildium's 10 requests a second; REPORT.md's other sections stay as they were."""
@@ -78,7 +83,7 @@ def test_buildium_bench_runs_its_syncs_and_judges_them_in_its_own_section(tmp_pa
         floor, initial, unchanged, changed = result.operations
         assert floor.name == "floor" and floor.records == result.source_records > 0
         assert 0 < initial.records < floor.records, "the floor's records include the tasks; the sync counts listings"
-        assert initial.requests == floor.requests, "the same pages: one per listing at 40 units"
+        assert initial.requests - refused(initial) == floor.requests - refused(floor), "the same pages: one a listing"
         assert initial.floor_ratio == initial.seconds / floor.seconds and initial.peak_rss_mb > 50
         assert unchanged.records <= ownership_accounts, "only the listing with no lastupdated filter comes back"
         assert changed.records >= int(changed.note.split()[0]) > 0
