@@ -16,6 +16,8 @@ from pathlib import Path
 import requests
 import sqlalchemy as sa
 
+from bench.fleet_buildium import (buildium_block_names, deploy_buildium, landed_buildium_units, save_buildium_blocks,
+                                  start_buildium_sandboxes)
 from bench.fleet_report import write_fleet_report
 from bench.fleet_sampling import Sampler, cpu_by_group
 from bench.portfolio import drop_postgres_database, fresh_database
@@ -85,6 +87,8 @@ class FleetResult:
     expected_units: dict[str, int] = field(default_factory=dict)
     """Integration → active units of active buildings in its sandbox (what an initial sync lands)."""
     load: tuple[float, float] = (0.0, 0.0)
+    buildium: int = 0
+    """How many of the integrations are Buildium accounts (the rest Propertyware)."""
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -107,27 +111,41 @@ def landed_units(units: int, seed: int) -> int:
     return sum(1 for u in store.records("units") if u["active"] and u["buildingID"] in buildings)
 
 
+def fleet_names(integrations: int, buildium: int) -> tuple[list[str], list[str]]:
+    """The Propertyware integrations' block names and the Buildium ones' (`buildium` of the `integrations`)."""
+    return block_names(integrations - buildium) if integrations > buildium else [], buildium_block_names(buildium)
+
+
 def run_fleet(integrations: int, units: int, workers: list[int], runs_per_worker: int, out_dir: Path,
-              postgres_url: str, command: str = "pmsync bench --integrations", progress=print) -> FleetResult:
-    """Runs the whole fleet bench; writes FLEET.md, fleet.png and fleet.json into `out_dir`."""
+              postgres_url: str, command: str = "pmsync bench --integrations", progress=print,
+              buildium: int = 0) -> FleetResult:
+    """Runs the whole fleet bench, `buildium` of the integrations Buildium accounts and the rest Propertyware ones;
+    writes FLEET.md, fleet.png and fleet.json into `out_dir`."""
     if integrations < 1 or units < 1 or runs_per_worker < 1 or not workers or min(workers) < 1:
         raise ValueError("--integrations, --units, --runs-per-worker and every worker count must be at least 1")
+    if not 0 <= buildium <= integrations:
+        raise ValueError(f"--buildium-integrations must be from 0 to --integrations ({integrations}), not {buildium}")
     out_dir.mkdir(parents=True, exist_ok=True)
-    names = block_names(integrations)
-    result = FleetResult(integrations, units, runs_per_worker, command, load=(os.getloadavg()[0], 0.0))
+    pw_names, buildium_names = fleet_names(integrations, buildium)
+    names = pw_names + buildium_names
+    result = FleetResult(integrations, units, runs_per_worker, command, load=(os.getloadavg()[0], 0.0),
+                         buildium=buildium)
     prefix = f"pmsync_fleet_{os.getpid()}"  # two benches at once (CI, a user) never share a database
     prefect_database = f"{prefix}_prefect"
     with tempfile.TemporaryDirectory(prefix="pmsync-fleet-") as scratch, ExitStack() as stack:
         work = Path(scratch)
-        progress(f"starting {integrations} sandboxes of {units:,} units")
+        progress(f"starting {integrations} sandboxes of {units:,} units ({buildium} of them Buildium)")
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=8) as pool:
             sandboxes = list(pool.map(lambda n: start_sandbox(units, True, work, seed=n, log_name=f"sandbox-{n}.log"),
-                                      range(1, integrations + 1)))
+                                      range(1, len(pw_names) + 1)))
+        sandboxes += start_buildium_sandboxes(buildium, units, work)
         for service, _ in sandboxes:
             stack.callback(service.stop)
         result.sandboxes_seconds = time.perf_counter() - started
-        result.expected_units = {name: landed_units(units, seed) for seed, name in enumerate(names, start=1)}
+        result.expected_units = {name: landed_units(units, seed) for seed, name in enumerate(pw_names, start=1)}
+        result.expected_units |= {name: landed_buildium_units(units, seed)
+                                  for seed, name in enumerate(buildium_names, start=1)}
         prefect_url = fresh_database("postgresql", prefect_database, work, postgres_url)
         stack.callback(drop_postgres_database, prefect_database, postgres_url)
         asyncpg_url = sa.engine.make_url(prefect_url).set(drivername="postgresql+asyncpg")
@@ -135,9 +153,11 @@ def run_fleet(integrations: int, units: int, workers: list[int], runs_per_worker
                                            settings=PREFECT_SETTINGS)
         stack.callback(server.stop)
         env = {**os.environ, **PREFECT_SETTINGS, "PREFECT_API_URL": api, "PREFECT_HOME": str(work / "client-home"),
-               "PMSYNC_PROJECT_DIR": str(REPO), **source_env(sandboxes[0][1])}
+               "PMSYNC_PROJECT_DIR": str(REPO), **source_env(sandboxes[0][1] if pw_names else "http://127.0.0.1:9")}
         progress(f"registering {integrations} integration blocks and deploying")
-        result.deploy_seconds, result.deployments = register_and_deploy(env, names, [root for _, root in sandboxes])
+        roots = [root for _, root in sandboxes]
+        result.deploy_seconds, result.deployments = register_and_deploy(env, pw_names, roots[:len(pw_names)],
+                                                                        buildium_names, roots[len(pw_names):])
         progress(f"`pmsync deploy`: {result.deployments} deployments in {result.deploy_seconds:.1f} s")
         for count in workers:
             database = f"{prefix}_platform_w{count}"
@@ -170,25 +190,35 @@ def checked(args: list[str], env: dict[str, str], what: str, timeout: float = 60
         raise RuntimeError(f"{what} failed ({done.returncode}): {(done.stdout + done.stderr)[-2000:]}")
 
 
-def register_and_deploy(env: dict[str, str], names: list[str], roots: list[str]) -> tuple[float, int]:
-    """Blocks (one per sandbox account), the process work pool, then `pmsync deploy` (timed); (seconds, deployments)."""
+def register_and_deploy(env: dict[str, str], names: list[str], roots: list[str], buildium_names: list[str] = (),
+                        buildium_roots: list[str] = ()) -> tuple[float, int]:
+    """Blocks (one per sandbox account), the process work pool, then `pmsync deploy` (timed) and the Buildium
+    blocks' deployments (timed with it); (seconds, deployments)."""
     checked([str(BIN / "prefect"), "--no-prompt", "block", "register", "-m", "pmsync.blocks"], env, "block register")
     script = "from pmsync.blocks import PropertywareIntegration as P\n" + "".join(
         f"P(base_url={root + BASE_PATH!r}, client_id={SANDBOX_CLIENT_ID!r}, client_secret={SANDBOX_CLIENT_SECRET!r}, "
         f"system_id={SANDBOX_SYSTEM_ID!r}, integration_user={SANDBOX_INTEGRATION_USER!r}).save({name!r}, overwrite=True)\n"
         for name, root in zip(names, roots))
     checked([str(BIN / "python"), "-c", script], env, "saving the integration blocks")
+    if buildium_names:
+        save_buildium_blocks(env, list(buildium_names), list(buildium_roots))
     checked([str(BIN / "prefect"), "--no-prompt", "work-pool", "create", POOL, "--type", "process"], env, "work-pool create")
-    deployed = run_measured([str(BIN / "pmsync"), "deploy"], {**env, "PMSYNC_REPORTS_URL": "http://reports.bench.invalid"})
+    deploy_env = {**env, "PMSYNC_REPORTS_URL": "http://reports.bench.invalid"}
+    deployed = run_measured([str(BIN / "pmsync"), "deploy"], deploy_env)
     if deployed.returncode:
         raise RuntimeError(f"pmsync deploy failed after {deployed.seconds:.0f} s: {deployed.output_tail}")
+    seconds = deployed.seconds
+    if buildium_names:
+        started = time.perf_counter()
+        deploy_buildium(deploy_env, list(buildium_names))
+        seconds += time.perf_counter() - started
     count = len(requests.post(f"{env['PREFECT_API_URL']}/deployments/filter", json={"limit": 200}, timeout=60).json())
     total, offset = count, count
     while count == 200:
         count = len(requests.post(f"{env['PREFECT_API_URL']}/deployments/filter", json={"limit": 200, "offset": offset},
                                   timeout=60).json())
         total, offset = total + count, offset + count
-    return deployed.seconds, total
+    return seconds, total
 
 
 def start_workers(count: int, runs_per_worker: int, env: dict[str, str], work: Path, api: str) -> list[Service]:

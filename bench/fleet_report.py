@@ -94,7 +94,8 @@ def rows_check(result: FleetResult) -> list[str]:
         total = sum(counts.values())
         lines.append(f"- {workers} worker(s): {len(counts)} integrations on the platform, {total:,} units; "
                      + ("each holds exactly the active units of active buildings of its own sandbox "
-                        f"({min(result.expected_units.values()):,}–{max(result.expected_units.values()):,} of "
+                        + ("(a Buildium one: the units of its active rentals and active associations) " if result.buildium else "")
+                        + f"({min(result.expected_units.values()):,}–{max(result.expected_units.values()):,} of "
                         f"{result.units:,} generated)." if not wrong else f"MISMATCHED (landed, expected): {wrong}"))
     return lines
 
@@ -219,7 +220,10 @@ def write_fleet_report(result: FleetResult, path: Path, chart: Path) -> str:
         f"- Command: `{result.command}`",
         f"- {result.integrations} integrations, each its own sandbox account (`pmsync sandbox serve --size "
         f"{result.units} --seed n`, its own process; all {result.integrations} started in {result.sandboxes_seconds:.1f} s) "
-        "and its own Propertyware Integration block.",
+        "and its own Propertyware Integration block" + (
+            f"; {result.buildium} of them Buildium accounts (`pmsync sandbox serve --source buildium`, enforcing "
+            "Buildium's 10 requests a second) with a Buildium Integration block each (`fleet-buildium-n`), synced "
+            "into the same platform database beside the Propertyware ones" if result.buildium else "") + ".",
         "- One Prefect server (`prefect server start`) on a fresh PostgreSQL database, scheduler off (no cron runs "
         "beside the measured ones); the platform on another fresh PostgreSQL database for each worker count, so "
         "each initial sync is a real one.",

@@ -50,6 +50,10 @@ class PortfolioResult:
     commands: list[CliCommand] = field(default_factory=list)
     journal: dict[str, list[tuple[float, float, float]]] = field(default_factory=dict)
     """The change journal's A/B (bench.journal_cost.Samples): 1 % deltas with and without journaling."""
+    source: str = "propertyware"
+    """The source system the portfolio is of (its sandbox's dialect)."""
+    rate: int | None = None
+    """Buildium: the requests a second the sandbox enforced, the sync's budget and the floor's pace (0: limit lifted)."""
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -72,7 +76,8 @@ def drop_postgres_database(name: str, postgres_url: str, create_again: bool = Fa
     admin.dispose()
 
 
-def last_run(database_url: str, after_run_id: int) -> tuple[int, int, str]:
+def last_run(database_url: str, after_run_id: int,
+             listed: tuple[str, ...] = LISTED_ENTITIES) -> tuple[int, int, str]:
     """(source requests, records fetched, status) of the newest run, which must be newer than `after_run_id`."""
     engine = make_engine(database_url)
     with engine.connect() as connection:
@@ -84,7 +89,7 @@ def last_run(database_url: str, after_run_id: int) -> tuple[int, int, str]:
             raise RuntimeError("the command wrote no sync_runs row")
         fetched = connection.execute(
             sa.select(sa.func.coalesce(sa.func.sum(sync_run_entities.c.fetched), 0)).where(
-                sync_run_entities.c.run_id == run.id, sync_run_entities.c.entity.in_(LISTED_ENTITIES))
+                sync_run_entities.c.run_id == run.id, sync_run_entities.c.entity.in_(listed))
         ).scalar_one()
     engine.dispose()
     return run.source_requests, int(fetched), run.status

@@ -9,7 +9,10 @@ from pathlib import Path
 
 from bench.journal_cost import TABLE_HEADER, table_row
 from bench.portfolio import PortfolioResult
-from bench.targets import targets_section
+from bench.targets import buildium_targets, targets_section
+
+BUILDIUM_BEGIN, BUILDIUM_END = "<!-- buildium bench: begin -->", "<!-- buildium bench: end -->"
+"""The Buildium section's bounds in REPORT.md: `pmsync bench --source buildium` rewrites only what is between them."""
 
 
 def machine_description() -> str:
@@ -118,8 +121,62 @@ def write_chart(results: list[PortfolioResult], path: Path) -> None:
     pyplot.close(figure)
 
 
+def buildium_section(results: list[PortfolioResult], command: str, load: tuple[float, float]) -> list[str]:
+    """Issue 26's Buildium portfolios: how they were run (the request rate), their targets and operations."""
+    buildium = [result for result in results if result.source == "buildium"]
+    if not buildium:
+        return []
+    rates = sorted({result.rate or 0 for result in buildium})
+    rate_words = ", ".join(f"{rate} requests/s" if rate else "no limit" for rate in rates)
+    return [
+        BUILDIUM_BEGIN,
+        "## Buildium (issue 26)",
+        "",
+        f"- Machine: {machine_description()}; load average {load[0]:.1f} at the start, {load[1]:.1f} at the end.",
+        f"- Command: `{command}`",
+        f"- Request rate: {rate_words}. At a rate, the sandbox (`pmsync sandbox serve --source buildium --rate-limit "
+        "R`) refuses a client's requests past R a second with a 429 (no Retry-After), pmsync runs at its default budget "
+        "of R a second (`PMSYNC_BUILDIUM_MAX_REQUESTS_PER_SECOND`), and the floor starts its requests at most R a "
+        "second: the floor and the sync read under the same limit, as an account does. With no limit (`--buildium-rate "
+        "0`) the sandbox enforces none, the floor is not paced and pmsync's budget is set out of reach.",
+        "- Floor: a bare `requests.Session` reading the listings the initial sync reads, in its form (Buildium's rule "
+        "table's listings with the sync's `lastupdatedto` and `orderby=Id`, pages of 1,000, and the staff user's tasks, "
+        "which the sync lists before work orders), then one `executemany` per listing (PostgreSQL: `COPY`) of (id, "
+        "JSON) rows, all in one transaction. Its records include the tasks; the syncs' do not (they count one entity "
+        "per listing).",
+        "- The syncs: `pmsync sync initial`, then `pmsync sync delta` with nothing changed, then after 1 % of rentals, "
+        "rental units, leases, work orders, association units and association owners were touched in the sandbox; "
+        "each in a child process against a Prefect server. \"answered 429\" counts the sandbox's refusals during it.",
+        "",
+        *buildium_targets(buildium),
+        "",
+        "### Operations",
+        "",
+        *results_table(buildium),
+        BUILDIUM_END,
+    ]
+
+
+def splice_buildium_section(path: Path, section: list[str]) -> str:
+    """REPORT.md with its Buildium section replaced by `section` (appended when it has none); the rest unchanged."""
+    markdown = path.read_text() if path.exists() else "# pmsync benchmark\n"
+    block = "\n".join(section)
+    if BUILDIUM_BEGIN in markdown and BUILDIUM_END in markdown:
+        before, rest = markdown.split(BUILDIUM_BEGIN, 1)
+        markdown = before + block + rest.split(BUILDIUM_END, 1)[1]
+    else:
+        markdown = markdown.rstrip("\n") + "\n\n" + block + "\n"
+    path.write_text(markdown)
+    return markdown
+
+
 def write_report(results: list[PortfolioResult], command: str, path: Path, chart: Path, load: tuple[float, float]) -> str:
-    """Writes the markdown report (and the chart beside it); returns the markdown."""
+    """Writes the markdown report (and the chart beside it); returns the markdown. Buildium portfolios have a
+    section of their own, at the end."""
+    buildium = buildium_section(results, command, load)
+    results = [result for result in results if result.source != "buildium"]
+    if not results:
+        return splice_buildium_section(path, buildium)
     write_chart(results, chart)
     lines = [
         "# pmsync benchmark",
@@ -152,6 +209,8 @@ def write_report(results: list[PortfolioResult], command: str, path: Path, chart
         f"![time against portfolio size]({chart.name})",
         "",
         *journal_section(results),
+        "",
+        *buildium,
         "",
     ]
     markdown = "\n".join(lines)

@@ -19,6 +19,8 @@ FLAT_RSS_GROWTH = 1.25
 """'Flat in portfolio size': the largest size's peak RSS at most this multiple of the smallest's, per database."""
 JOURNAL_OVERHEAD = 0.10
 """The change journal (issue 25): the 1 % delta at most 10 % slower with it than without, set at 100,000 units."""
+BUILDIUM_INITIAL_RATIO = 3.0
+"""Issue 26: a Buildium initial sync at most 3× its floor (set at 10,000 units; judged at every size)."""
 READ_ONLY_SECONDS = 1.0
 BEYOND_OWN_WORK_SECONDS = 5.0
 READ_ONLY_LABELS = {" ".join(args) for args in READ_ONLY_COMMANDS}
@@ -100,8 +102,26 @@ def flatness_checks(results: list[PortfolioResult]) -> list[Check]:
     return checks
 
 
+def buildium_checks(result: PortfolioResult) -> list[Check]:
+    """Issue 26's targets for one Buildium portfolio: the initial sync at most 3× its floor (the same listings paged
+    bare at the same request rate, plus one bulk insert), a delta with nothing changed at most 3 s."""
+    where = f"Buildium {result.units:,} units, {result.database}"
+    checks = []
+    initial, unchanged = operation(result, "initial sync"), operation(result, "delta, nothing")
+    if initial and initial.floor_ratio is not None:
+        checks.append(Check("initial sync against the floor", where, f"{initial.floor_ratio:.2f}×",
+                            f"≤ {BUILDIUM_INITIAL_RATIO:g}×", initial.floor_ratio <= BUILDIUM_INITIAL_RATIO))
+    if unchanged:
+        checks.append(Check("delta, nothing changed, Prefect server running (whole process)", where,
+                            f"{unchanged.seconds:.1f} s", f"≤ {UNCHANGED_DELTA_SECONDS:g} s",
+                            unchanged.seconds <= UNCHANGED_DELTA_SECONDS))
+    return checks
+
+
 def check_targets(results: list[PortfolioResult]) -> list[Check]:
-    return [check for result in results for check in portfolio_checks(result)] + flatness_checks(results)
+    """Issue 15's checks, on Propertyware portfolios (a Buildium one is judged by buildium_checks)."""
+    propertyware = [result for result in results if result.source != "buildium"]
+    return [check for result in propertyware for check in portfolio_checks(result)] + flatness_checks(propertyware)
 
 
 def verdict(met: bool | None) -> str:
@@ -110,12 +130,19 @@ def verdict(met: bool | None) -> str:
 
 def targets_section(results: list[PortfolioResult]) -> list[str]:
     """The markdown section: a one-line tally, then every check."""
-    checks = check_targets(results)
+    return ["## Targets (issue 15)", "", *checks_table(check_targets(results))]
+
+
+def buildium_targets(results: list[PortfolioResult]) -> list[str]:
+    """Issue 26's targets for the Buildium portfolios: a one-line tally, then every check."""
+    checks = [check for result in results if result.source == "buildium" for check in buildium_checks(result)]
+    return ["### Targets (issue 26)", "", *checks_table(checks, "--source buildium ")]
+
+
+def checks_table(checks: list[Check], profile_options: str = "") -> list[str]:
     judged = [check for check in checks if check.met is not None]
     missed = [check for check in judged if not check.met]
     lines = [
-        "## Targets (issue 15)",
-        "",
         f"{len(judged) - len(missed)} of {len(judged)} checks met, {len(missed)} missed"
         + (" (marked **missed** below)." if missed else "."),
         "",
@@ -125,6 +152,6 @@ def targets_section(results: list[PortfolioResult]) -> list[str]:
     lines += [f"| {c.target} | {c.where} | {c.measured} | {c.limit} | {verdict(c.met)} |" for c in checks]
     if missed:
         lines += ["", "What remains for a missed target, and why, is read from a profile: `python -m bench.profile "
-                  "--units N [--database D] [--operation initial|delta]`; the README's Benchmark section keeps the "
+                  f"{profile_options}--units N [--database D] [--operation initial|delta]`; the README's Benchmark section keeps the "
                   "latest one's summary."]
     return lines

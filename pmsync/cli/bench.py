@@ -26,9 +26,23 @@ def bench(
                                      help="A PostgreSQL server the bench may create and drop databases on."),
     out: Path = typer.Option(Path("bench"), help="Folder for REPORT.md, scaling.png and results.json."),
     ledger: bool = typer.Option(True, "--ledger/--no-ledger", help="Include lease charges and payments."),
+    source: str = typer.Option(
+        "propertyware,buildium", "--source",
+        help="Source systems to measure, comma-separated. Buildium alone (`--source buildium --units 10000`) rewrites "
+             "only REPORT.md's Buildium section."),
+    buildium_units: str = typer.Option(
+        None, "--buildium-units", help="Buildium's portfolio sizes when both sources run (default 10000, issue 26's "
+                                       "size); with --source buildium alone, --units."),
+    buildium_rate: int = typer.Option(
+        10, "--buildium-rate", min=0, help="Requests a second the Buildium sandbox enforces, pmsync's budget and the "
+                                           "floor's pace (0: no limit, the floor unpaced)."),
     integrations: int = typer.Option(
         None, "--integrations", help="Fleet benchmark: this many integrations (each its own sandbox account of --units "
                                      "units) through a Prefect server on PostgreSQL and process workers."),
+    buildium_integrations: int = typer.Option(
+        0, "--buildium-integrations", min=0, help="Fleet benchmark: how many of the --integrations are Buildium "
+                                                  "accounts (`pmsync sandbox serve --source buildium`); the rest "
+                                                  "Propertyware."),
     workers: str = typer.Option("1,2", help="Fleet benchmark: worker counts to measure, comma-separated."),
     runs_per_worker: int = typer.Option(
         2, "--runs-per-worker", help="Fleet benchmark: flow runs each worker takes at once (`prefect worker start "
@@ -38,25 +52,36 @@ def bench(
     with --integrations, the fleet benchmark instead (bench/FLEET.md)."""
     from bench.run import run_bench
 
-    try:
-        sizes = [int(size.replace("_", "")) for size in units.split(",") if size.strip()]
-    except ValueError:
-        fail(f"--units must be whole numbers separated by commas, not {units!r}", EXIT_CONFIGURATION)
+    sizes = whole_numbers("--units", units)
+    sources = tuple(name.strip().lower() for name in source.split(",") if name.strip())
+    buildium_sizes = whole_numbers("--buildium-units", buildium_units) if buildium_units else None
+    if buildium_sizes is None and sources != ("buildium",):
+        from bench.run import BUILDIUM_UNITS
+
+        buildium_sizes = list(BUILDIUM_UNITS)
     command = "pmsync " + " ".join(shlex.quote(arg) for arg in sys.argv[1:])
     if integrations is not None:
-        fleet(integrations, sizes, workers, runs_per_worker, out, postgres_url, command)
+        fleet(integrations, sizes, workers, runs_per_worker, out, postgres_url, command, buildium_integrations)
         return
     try:
         run_bench(sizes, [d.strip() for d in databases.split(",") if d.strip()], out, postgres_url, ledger, command,
-                  progress=lambda line: console.print(line, style="dim", highlight=False))
+                  progress=lambda line: console.print(line, style="dim", highlight=False), sources=sources,
+                  buildium_units=buildium_sizes, buildium_rate=buildium_rate)
     except (ValueError, RuntimeError) as failure:
         fail(str(failure))
     print((out / "REPORT.md").read_text())
     console.print(f"written: {out / 'REPORT.md'}, {out / 'scaling.png'}, {out / 'results.json'} (cwd {os.getcwd()})")
 
 
+def whole_numbers(option: str, value: str) -> list[int]:
+    try:
+        return [int(size.replace("_", "")) for size in value.split(",") if size.strip()]
+    except ValueError:
+        fail(f"{option} must be whole numbers separated by commas, not {value!r}", EXIT_CONFIGURATION)
+
+
 def fleet(integrations: int, sizes: list[int], workers: str, runs_per_worker: int, out: Path, postgres_url: str,
-          command: str) -> None:
+          command: str, buildium: int = 0) -> None:
     """`pmsync bench --integrations N --units M`: the many-integrations benchmark."""
     from bench.fleet import run_fleet
 
@@ -68,7 +93,7 @@ def fleet(integrations: int, sizes: list[int], workers: str, runs_per_worker: in
         fail(f"--workers must be whole numbers separated by commas, not {workers!r}", EXIT_CONFIGURATION)
     try:
         run_fleet(integrations, sizes[0], counts, runs_per_worker, out, postgres_url, command,
-                  progress=lambda line: console.print(line, style="dim", highlight=False))
+                  progress=lambda line: console.print(line, style="dim", highlight=False), buildium=buildium)
     except (ValueError, RuntimeError) as failure:
         fail(str(failure))
     print((out / "FLEET.md").read_text())

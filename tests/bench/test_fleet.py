@@ -1,20 +1,24 @@
 """The fleet bench (issue 17) runs what it claims: every integration's initial sync and delta complete through real
-workers, each integration lands its own units, and the report holds the measured rows."""
+workers, each integration lands its own units, and the report holds the measured rows; with Buildium integrations
+among Propertyware ones (issue 26), in one platform database."""
 
 from __future__ import annotations
 
 import json
 
-from bench.fleet import block_names, run_fleet
+from bench.fleet import fleet_names, run_fleet
 from tests.conftest import POSTGRES_URL
 
-INTEGRATIONS, UNITS = 2, 30
+INTEGRATIONS, BUILDIUM, UNITS = 3, 1, 30
 
 
 def test_fleet_bench_syncs_every_integration_and_reports_it(tmp_path, report_measurement):
     result = run_fleet(INTEGRATIONS, UNITS, [1], runs_per_worker=2, out_dir=tmp_path, postgres_url=POSTGRES_URL,
-                       command="pmsync bench --integrations 2 --units 30 --workers 1", progress=lambda line: None)
-    names = block_names(INTEGRATIONS)
+                       command="pmsync bench --integrations 3 --buildium-integrations 1 --units 30 --workers 1",
+                       progress=lambda line: None, buildium=BUILDIUM)
+    propertyware, buildium = fleet_names(INTEGRATIONS, BUILDIUM)
+    names = propertyware + buildium
+    assert len(propertyware) == 2 and buildium == ["fleet-buildium-1"]
     assert [(phase.name, phase.workers) for phase in result.phases] == [("initial", 1), ("delta", 1)]
     for phase in result.phases:
         assert [(run.integration, run.state) for run in phase.runs] == [(name, "COMPLETED") for name in names]
@@ -29,8 +33,9 @@ def test_fleet_bench_syncs_every_integration_and_reports_it(tmp_path, report_mea
     rows = [line for line in report.splitlines() if line.startswith("| 1 | 2 | ")]
     assert [row.split(" | ")[2] for row in rows] == ["initial", "delta"]
     assert all(f"| {INTEGRATIONS}/{INTEGRATIONS} |" in row for row in rows)
+    assert "1 of them Buildium accounts" in report
     assert "## What limits throughput" in report and "every run of every phase ended COMPLETED" in report
     assert (tmp_path / "fleet.png").stat().st_size > 10_000
     assert json.loads((tmp_path / "fleet.json").read_text())["platform_units"] == {"1": result.expected_units}
-    report_measurement(f"fleet bench, 2 × 30 units, 1 worker: initial {result.phases[0].seconds:.1f} s, "
+    report_measurement(f"fleet bench, 3 × 30 units (1 Buildium), 1 worker: initial {result.phases[0].seconds:.1f} s, "
                        f"delta {result.phases[1].seconds:.1f} s, deploy {result.deploy_seconds:.1f} s")

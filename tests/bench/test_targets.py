@@ -5,7 +5,7 @@ from __future__ import annotations
 from bench.commands import CliCommand
 from bench.portfolio import Operation, PortfolioResult
 from bench.report import commands_table, journal_section
-from bench.targets import check_targets, targets_section
+from bench.targets import buildium_checks, buildium_targets, check_targets, targets_section
 
 
 def portfolio(units: int, initial_ratio: float, unchanged_s: float, changed_s: float, rss: float = 300.0,
@@ -81,3 +81,24 @@ def test_the_journal_cost_is_judged_on_paired_rounds_at_100000_units():
     assert verdicts([large])[(target, "100,000 units, sqlite")] is False, "+20 % paired median"
     section = journal_section([small, large])
     assert "| 100,000 | sqlite | 3 | 2.00 | 2.40 | +20.0% | +20.0% | 1.00 | 1.00 | 0.300 (12.5%) |" in section
+
+
+def test_buildium_targets_are_issue_26s_and_judged_apart_from_propertyware():
+    """A Buildium portfolio: its initial sync at most 3× its floor and a quiet delta at most 3 s, at every size; it
+    never enters issue 15's checks (its own section), nor they its."""
+    fast, slow = (portfolio(10_000, initial_ratio=ratio, unchanged_s=delta, changed_s=5.0)
+                  for ratio, delta in ((2.9, 2.9), (3.2, 3.1)))
+    for result in (fast, slow):
+        result.source, result.rate = "buildium", 10
+    slow.database = "postgresql"
+    checks = {(c.target, c.where): c.met for result in (fast, slow) for c in buildium_checks(result)}
+    assert checks == {
+        ("initial sync against the floor", "Buildium 10,000 units, sqlite"): True,
+        ("delta, nothing changed, Prefect server running (whole process)", "Buildium 10,000 units, sqlite"): True,
+        ("initial sync against the floor", "Buildium 10,000 units, postgresql"): False,
+        ("delta, nothing changed, Prefect server running (whole process)", "Buildium 10,000 units, postgresql"): False,
+    }
+    propertyware = portfolio(10_000, initial_ratio=1.5, unchanged_s=2.0, changed_s=5.0)
+    assert {check.where for check in check_targets([propertyware, fast, slow])} == {"10,000 units, sqlite"}
+    section = "\n".join(buildium_targets([propertyware, fast, slow]))
+    assert "2 of 4 checks met, 2 missed" in section and "| 3.20× | ≤ 3× | **missed** |" in section
