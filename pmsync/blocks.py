@@ -8,13 +8,13 @@ from typing import ClassVar
 from prefect.blocks.core import Block
 from pydantic import ConfigDict, Field, SecretStr, ValidationInfo, field_validator
 
-from pmsync.settings import credential_problem
+from pmsync.settings import BUILDIUM_BASE_URL, PROPERTYWARE_EXAMPLE_BASE_URL, credential_problem
 from pmsync.source.base_url import check_base_url
 from pmsync.source.budget import MAX_CONCURRENCY
-from pmsync.source.buildium.credentials import DEFAULT_BASE_URL as BUILDIUM_BASE_URL
-from pmsync.source.buildium.package import BUILDIUM
-from pmsync.source.propertyware.credentials import EXAMPLE_BASE_URL as PROPERTYWARE_EXAMPLE_BASE_URL
-from pmsync.source.propertyware.package import PROPERTYWARE
+from pmsync.source.registry import SOURCE_PACKAGES
+
+PROPERTYWARE = SOURCE_PACKAGES["propertyware"]
+BUILDIUM = SOURCE_PACKAGES["buildium"]
 
 
 class PropertywareIntegration(Block):

@@ -24,8 +24,8 @@ from pmsync.source.propertyware.credentials import EXAMPLE_BASE_URL as PROPERTYW
 from pmsync.source.propertyware.dialect import check_page_size
 
 __all__ = [
-    "CREDENTIAL_VARIABLES", "ImportSettings", "IntegrationSettings", "PlatformSettings", "credential_problem",
-    "invalid_settings",
+    "BUILDIUM_BASE_URL", "CREDENTIAL_VARIABLES", "ImportSettings", "IntegrationSettings", "PROPERTYWARE_EXAMPLE_BASE_URL",
+    "PlatformSettings", "credential_problem", "invalid_settings",
 ]
 
 CREDENTIAL_VARIABLES = {
