@@ -84,7 +84,7 @@ def add(
     block_type = block_type_for(source_system, {field: value for field, value in given.items() if value is not None})
     secret = client_secret if client_secret is not None else ask_secret(SECRET_VARIABLE)
     block = validated_block(block_type, client_secret=secret, source_system=source_system,
-                             **{field: value for field, value in given.items() if value is not None})
+                            **{field: value for field, value in given.items() if value is not None})
     require_prefect_server()
     check_prefect_server()
     try:
