@@ -137,3 +137,17 @@ def test_buildium_retries_and_pages_in_flight_outside_their_bounds_are_refused_b
     message = refusal(monkeypatch, **{**VALID, variable: value})
 
     assert variable in message and "PMSYNC_PW_" not in message
+
+
+@pytest.mark.parametrize("blank", ["PMSYNC_BUILDIUM_CLIENT_ID", "PMSYNC_BUILDIUM_CLIENT_SECRET",
+                                   "PMSYNC_BUILDIUM_STAFF_USER_ID"])
+def test_a_blank_buildium_credential_exits_2_with_propertywares_line_and_never_the_secret(blank, tmp_path, home):
+    variables = {**VALID, "PMSYNC_BUILDIUM_CLIENT_SECRET": SECRET, blank: "",
+                 "PMSYNC_DATABASE_URL": f"sqlite:///{tmp_path}/platform.db"}
+
+    failed = run("sync", "initial", env=variables, home=home)
+
+    assert failed.returncode == EXIT_CONFIGURATION, failed.stderr[-2000:]
+    assert failed.stdout == ""
+    assert failed.stderr.strip() == f"error: set {blank} (the default integration needs them)"
+    assert SECRET not in failed.stderr
