@@ -8,17 +8,21 @@ from typing import ClassVar
 from prefect.blocks.core import Block
 from pydantic import ConfigDict, Field, SecretStr, ValidationInfo, field_validator
 
-from pmsync.settings import credential_problem
+from pmsync.settings import BUILDIUM_BASE_URL, PROPERTYWARE_EXAMPLE_BASE_URL, credential_problem
 from pmsync.source.base_url import check_base_url
 from pmsync.source.budget import MAX_CONCURRENCY
+from pmsync.source.registry import SOURCE_PACKAGES
+
+PROPERTYWARE = SOURCE_PACKAGES["propertyware"]
+BUILDIUM = SOURCE_PACKAGES["buildium"]
 
 
 class PropertywareIntegration(Block):
     """One Propertyware account to sync; the block's name is the integration's name on the platform."""
 
-    _block_type_name = "Propertyware Integration"
-    vendor: ClassVar[str] = "propertyware"
-    _block_type_slug = "propertyware-integration"
+    _block_type_name = PROPERTYWARE.block_type_name
+    vendor: ClassVar[str] = PROPERTYWARE.vendor
+    _block_type_slug = PROPERTYWARE.block_type_slug
     _description = "A Propertyware account pmsync keeps the platform in step with (REST API v1)."
 
     base_url: str = Field(description="API root including the version path, e.g. https://api.propertyware.com/pw/api/rest/v1")
@@ -39,7 +43,7 @@ class PropertywareIntegration(Block):
     @field_validator("base_url")
     @classmethod
     def _base_url_credentials_may_go_to(cls, value: str) -> str:
-        return check_base_url(value, "base_url")
+        return check_base_url(value, "base_url", PROPERTYWARE_EXAMPLE_BASE_URL)
 
     @field_validator("client_id", "client_secret", "system_id")
     @classmethod
@@ -67,12 +71,12 @@ class PropertywareIntegration(Block):
 class BuildiumIntegration(Block):
     """One Buildium account to sync; the block's name is the integration's name on the platform."""
 
-    _block_type_name = "Buildium Integration"
-    vendor: ClassVar[str] = "buildium"
-    _block_type_slug = "buildium-integration"
+    _block_type_name = BUILDIUM.block_type_name
+    vendor: ClassVar[str] = BUILDIUM.vendor
+    _block_type_slug = BUILDIUM.block_type_slug
     _description = "A Buildium account pmsync keeps the platform in step with (API v1)."
 
-    base_url: str = Field(default="https://api.buildium.com", description="API root, e.g. https://api.buildium.com.")
+    base_url: str = Field(default=BUILDIUM_BASE_URL, description=f"API root, e.g. {BUILDIUM_BASE_URL}.")
     client_id: str = Field(description="API key client id (x-buildium-client-id).")
     client_secret: SecretStr = Field(description="API key secret (x-buildium-client-secret); never logged.")
     staff_user_id: int = Field(gt=0, le=2**31 - 1,
@@ -81,7 +85,8 @@ class BuildiumIntegration(Block):
                                   description="The vendor a pushed work order names when the platform gave none.")
     source_system: str = Field(default="buildium", description="Rule table: buildium.")
     concurrency: int | None = Field(
-        default=None, description=f"List requests in flight per listing, 1–{MAX_CONCURRENCY} (unset: PMSYNC_PW_CONCURRENCY)."
+        default=None,
+        description=f"List requests in flight per listing, 1–{MAX_CONCURRENCY} (unset: PMSYNC_BUILDIUM_CONCURRENCY, 2).",
     )
     max_requests_per_second: float | None = Field(
         default=None,
@@ -98,7 +103,7 @@ class BuildiumIntegration(Block):
     @field_validator("base_url")
     @classmethod
     def _base_url_credentials_may_go_to(cls, value: str) -> str:
-        return check_base_url(value, "base_url")
+        return check_base_url(value, "base_url", BUILDIUM_BASE_URL)
 
     @field_validator("client_id", "client_secret")
     @classmethod
@@ -121,3 +126,10 @@ class BuildiumIntegration(Block):
         if value is not None and not (math.isfinite(value) and value > 0):
             raise ValueError("max_requests_per_second must be a number above 0 (or unset)")
         return value
+
+
+INTEGRATION_BLOCKS: dict[str, type[Block]] = {
+    block.vendor: block for block in (PropertywareIntegration, BuildiumIntegration)
+}
+"""Each vendor's integration block type, in the source registry's order (pmsync.source.registry; a new source adds its
+block type here)."""

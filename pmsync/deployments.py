@@ -207,9 +207,12 @@ def _job_env(deployment: dict) -> dict:
 def check_registered(names: list[str]) -> None:
     """Raise DeployMisconfigured, naming them, when blocks given with --integration are not on the server."""
     from pmsync.enrollment import integration_blocks
+    from pmsync.source.registry import integration_block_types
 
     check_block_names(names)
     missing = sorted(set(names) - set(integration_blocks()))
     if missing:
-        raise DeployMisconfigured(f"no Propertyware Integration block named {', '.join(missing)} on the Prefect "
-                                  "server; create it in the Prefect UI (Blocks) or with `pmsync integration add`")
+        first, *others = integration_block_types().values()
+        nor = "".join(f", nor a {other} block" for other in others)
+        raise DeployMisconfigured(f"no {first} block named {', '.join(missing)} on the Prefect server{nor}; create it "
+                                  "in the Prefect UI (Blocks) or with `pmsync integration add`")

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from pmsync.retirement import Reinstatement, Retirement
 
 BLOCK_TYPE = "propertyware-integration"
+"""Propertyware's block type; integration_blocks, block_id and delete_block look at every vendor's
+(pmsync.source.registry.integration_block_types)."""
 BLOCK_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 INITIAL_SYNC = "initial-sync/initial-{name}"
 INTEGRATION_TAG = "integration:{name}"
@@ -35,45 +37,71 @@ def check_block_names(names: list[str]) -> None:
 
 
 def integration_blocks() -> dict[str, UUID]:
-    """The Propertyware Integration blocks on the Prefect server, name → block document id (secrets not read)."""
+    """The integration blocks of every vendor on the Prefect server, name → block document id (secrets not read)."""
+    return {name: found for name, (_, found) in typed_integration_blocks().items()}
+
+
+def typed_integration_blocks() -> dict[str, tuple[str, UUID]]:
+    """The integration blocks of every vendor on the Prefect server, name → (block type slug, block document id); a
+    name held by blocks of two vendors keeps the first vendor's (registry order)."""
     from prefect.client.orchestration import get_client
     from prefect.exceptions import ObjectNotFound
 
-    try:
-        with get_client(sync_client=True) as client:
-            blocks = client.read_block_documents_by_type(BLOCK_TYPE, include_secrets=False)
-    except ObjectNotFound:
-        return {}
-    return {block.name: block.id for block in blocks if block.name and not block.is_anonymous}
+    from pmsync.source.registry import integration_block_types
+
+    found: dict[str, tuple[str, UUID]] = {}
+    with get_client(sync_client=True) as client:
+        for slug in integration_block_types():
+            try:
+                blocks = client.read_block_documents_by_type(slug, include_secrets=False)
+            except ObjectNotFound:
+                continue  # a block type not registered yet holds no block
+            for block in blocks:
+                if block.name and not block.is_anonymous:
+                    found.setdefault(block.name, (slug, block.id))
+    return found
 
 
 def block_id(name: str) -> UUID | None:
-    """The id of the Propertyware Integration block `name`, None when there is none."""
+    """The id of the integration block `name` (of any vendor's block type), None when there is none."""
+    found = block_of(name)
+    return found[1] if found else None
+
+
+def block_of(name: str) -> tuple[str, UUID] | None:
+    """(block type slug, id) of the integration block `name`, looked up in every vendor's block type in registry order;
+    None when there is none."""
     from prefect.client.orchestration import get_client
     from prefect.exceptions import ObjectNotFound
+
+    from pmsync.source.registry import integration_block_types
 
     check_block_names([name])
-    try:
-        with get_client(sync_client=True) as client:
-            return client.read_block_document_by_name(name, BLOCK_TYPE, include_secrets=False).id
-    except ObjectNotFound:
-        return None
+    with get_client(sync_client=True) as client:
+        for slug in integration_block_types():
+            try:
+                return slug, client.read_block_document_by_name(name, slug, include_secrets=False).id
+            except ObjectNotFound:
+                continue
+    return None
 
 
-def delete_block(name: str) -> bool:
-    """Delete the block `name` (and with it the secret it holds); False when there was none."""
+def delete_block(name: str) -> str | None:
+    """Delete the integration block `name` (and with it the secret it holds), of whichever vendor's block type; its
+    block type slug, None when there was none."""
     from prefect.client.orchestration import get_client
     from prefect.exceptions import ObjectNotFound
 
-    found = block_id(name)
+    found = block_of(name)
     if found is None:
-        return False
+        return None
+    slug, document = found
     try:
         with get_client(sync_client=True) as client:
-            client.delete_block_document(found)
+            client.delete_block_document(document)
     except ObjectNotFound:
-        return False
-    return True
+        return None
+    return slug
 
 
 def integration_deployments(name: str) -> list[str]:

@@ -148,6 +148,7 @@ def integration_from_block(block_name: str) -> Integration:
         "max_attempts": tuning.pw_max_attempts,
         "backoff_seconds": tuning.pw_backoff_seconds,
         "page_size": tuning.pw_page_size,
+        "concurrency": tuning.pw_concurrency,
         "max_requests_per_second": tuning.pw_max_requests_per_second,
     }
     own_tuning = getattr(package, "tuning_from_settings", None)
@@ -158,19 +159,20 @@ def integration_from_block(block_name: str) -> Integration:
         credentials=package.credentials_from_block(block),
         integration_user=block.integration_user,
         source_system=block.source_system,
-        concurrency=block.concurrency or tuning.pw_concurrency,
         configured_in=CONFIGURED_IN_BLOCK,
         answer_limits=answer_limits(tuning),
-        **{**fields, "max_requests_per_second": block.max_requests_per_second or fields["max_requests_per_second"]},
+        **{**fields, "concurrency": block.concurrency or fields["concurrency"],
+           "max_requests_per_second": block.max_requests_per_second or fields["max_requests_per_second"]},
     )
 
 
 def _load_block(block_name: str) -> Any:
-    """The Propertyware Integration block of that name, else the Buildium Integration block of that name (when neither
-    exists, the message is the one Propertyware-only pmsync always gave: operators' runbooks match it)."""
-    from pmsync.blocks import BuildiumIntegration, PropertywareIntegration
+    """The integration block of that name, of whichever vendor's block type holds it (pmsync.blocks, in the source
+    registry's order); when none does, the message is the one Propertyware-only pmsync always gave (operators'
+    runbooks match it)."""
+    from pmsync.blocks import INTEGRATION_BLOCKS
 
-    for block_type in (PropertywareIntegration, BuildiumIntegration):
+    for block_type in INTEGRATION_BLOCKS.values():
         try:
             return block_type.load(block_name)
         except RuntimeError as unloadable:  # Prefect wraps the block's failed validation

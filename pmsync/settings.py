@@ -13,17 +13,19 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pmsync.platform_settings import IntegrationNameSettings, PlatformSettings, invalid_settings
 from pmsync.source.base_url import check_base_url
-from pmsync.source.budget import DEFAULT_CONCURRENCY, DEFAULT_MAX_REQUESTS_PER_SECOND, check_concurrency, check_request_rate
+from pmsync.source.budget import (DEFAULT_CONCURRENCY, DEFAULT_MAX_REQUESTS_PER_SECOND, MAX_CONCURRENCY, check_concurrency,
+                                  check_request_rate)
 from pmsync.source.exchange import (DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_REQUEST_DEADLINE_SECONDS, check_deadline,
                                     check_max_bytes)
 from pmsync.source.buildium.credentials import DEFAULT_BASE_URL as BUILDIUM_BASE_URL
 from pmsync.source.buildium.dialect import MAX_PAGE_SIZE as BUILDIUM_MAX_PAGE_SIZE
 from pmsync.source.buildium.dialect import check_page_size as check_buildium_page_size
+from pmsync.source.propertyware.credentials import EXAMPLE_BASE_URL as PROPERTYWARE_EXAMPLE_BASE_URL
 from pmsync.source.propertyware.dialect import check_page_size
 
 __all__ = [
-    "CREDENTIAL_VARIABLES", "ImportSettings", "IntegrationSettings", "PlatformSettings", "credential_problem",
-    "invalid_settings",
+    "BUILDIUM_BASE_URL", "CREDENTIAL_VARIABLES", "ImportSettings", "IntegrationSettings", "PROPERTYWARE_EXAMPLE_BASE_URL",
+    "PlatformSettings", "credential_problem", "invalid_settings",
 ]
 
 CREDENTIAL_VARIABLES = {
@@ -77,16 +79,18 @@ class IntegrationSettings(IntegrationNameSettings):
     buildium_page_size: int = BUILDIUM_MAX_PAGE_SIZE
     buildium_max_requests_per_second: float = 10.0
     buildium_backoff_seconds: float = 0.2
+    buildium_max_attempts: int = 8
+    buildium_concurrency: int = DEFAULT_CONCURRENCY
 
     @field_validator("pw_base_url")
     @classmethod
     def _base_url_credentials_may_go_to(cls, value: str) -> str:
-        return check_base_url(value, "PMSYNC_PW_BASE_URL")
+        return check_base_url(value, "PMSYNC_PW_BASE_URL", PROPERTYWARE_EXAMPLE_BASE_URL)
 
     @field_validator("buildium_base_url")
     @classmethod
     def _buildium_base_url_credentials_may_go_to(cls, value: str) -> str:
-        return check_base_url(value, "PMSYNC_BUILDIUM_BASE_URL")
+        return check_base_url(value, "PMSYNC_BUILDIUM_BASE_URL", BUILDIUM_BASE_URL)
 
     @field_validator("buildium_staff_user_id", "buildium_vendor_id")
     @classmethod
@@ -116,6 +120,22 @@ class IntegrationSettings(IntegrationNameSettings):
         if not 0 < value <= 60:
             raise ValueError(f"PMSYNC_BUILDIUM_BACKOFF_SECONDS must be above 0 and at most 60, got {value!r}")
         return value
+
+    @field_validator("buildium_max_attempts")
+    @classmethod
+    def _buildium_attempts_at_least_one(cls, value: int) -> int:
+        if not 1 <= value <= 20:
+            raise ValueError(f"PMSYNC_BUILDIUM_MAX_ATTEMPTS must be a whole number from 1 to 20, got {value!r}")
+        return value
+
+    @field_validator("buildium_concurrency")
+    @classmethod
+    def _buildium_concurrency_within_the_cap(cls, value: int) -> int:
+        try:
+            return check_concurrency(value)
+        except ValueError:
+            raise ValueError(f"PMSYNC_BUILDIUM_CONCURRENCY must be a whole number from 1 to {MAX_CONCURRENCY}, "
+                             f"got {value!r}") from None
 
     @field_validator("pw_client_id", "pw_client_secret", "pw_system_id", "buildium_client_id", "buildium_client_secret")
     @classmethod

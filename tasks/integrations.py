@@ -40,8 +40,8 @@ def check_block(integration: str, *, must_exist: bool) -> UUID | None:
     found = enrollment.block_id(integration)
     if must_exist and found is None:
         raise enrollment.EnrollmentRefused(
-            f"no Propertyware Integration block named {integration!r}; create it (Prefect UI, Blocks) or run "
-            f"`pmsync integration add {integration}`")
+            f"no integration block (Propertyware or Buildium) named {integration!r}; create it (Prefect UI, Blocks) "
+            f"or run `pmsync integration add {integration}`")
     if not must_exist and found is not None:
         raise enrollment.EnrollmentRefused(
             f"the block {integration!r} exists, so {integration} is not retired; delete the block (Prefect UI, Blocks: "

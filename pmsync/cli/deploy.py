@@ -1,4 +1,4 @@
-"""`pmsync deploy`: prefect.yaml's deployments once per Propertyware Integration block, each on its own schedules."""
+"""`pmsync deploy`: prefect.yaml's deployments once per integration block (any vendor's), each on its own schedules."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from pmsync.enrollment import EnrollmentRefused, check_block_names
 def deploy(
     integrations: list[str] = typer.Option(
         None, "--integration",
-        help="Integration block to deploy for (repeatable; default: every registered Propertyware Integration block).",
+        help="Integration block to deploy for (repeatable; default: every registered integration block, Propertyware's or Buildium's).",
     ),
     project_dir: Path = typer.Option(
         None, "--project-dir",
@@ -63,7 +63,7 @@ def deploy(
             console.print(yaml.safe_dump(spec, sort_keys=False, allow_unicode=True), highlight=False, soft_wrap=True)
             return
         if not names:
-            error_console.print("no Propertyware Integration block is registered yet: deploying only the platform's "
+            error_console.print("no integration block (Propertyware or Buildium) is registered yet: deploying only the platform's "
                                 "deployments; add a company with `pmsync integration add NAME` or a block in the "
                                 "Prefect UI (Blocks)", highlight=False, soft_wrap=True)
         deployed = deploy_integrations(names, root, platform_wide=True)
@@ -95,7 +95,7 @@ def require_prefect_server() -> None:
 
 
 def registered_integrations() -> list[str]:
-    """Names of the Propertyware Integration blocks on the Prefect server (their secrets are not read)."""
+    """Names of the integration blocks of every vendor on the Prefect server (their secrets are not read)."""
     import httpx
 
     from pmsync.enrollment import integration_blocks

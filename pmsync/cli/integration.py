@@ -21,12 +21,30 @@ integration_app = typer.Typer(
 @integration_app.command("add")
 def add(
     name: str = typer.Argument(..., help="The integration's name: a block slug (lowercase letters, digits, dashes)."),
-    base_url: str = typer.Option(..., "--base-url", help="API root including the version path."),
-    client_id: str = typer.Option(..., "--client-id", help="API key client id."),
-    system_id: str = typer.Option(..., "--system-id", help="Organisation / system id."),
-    integration_user: str = typer.Option(..., "--integration-user", help="E-mail of the integration user."),
+    base_url: str | None = typer.Option(
+        None, "--base-url", show_default=False,
+        help="API root: Propertyware's including the version path (required); Buildium's defaults to "
+             "https://api.buildium.com."),
+    client_id: str | None = typer.Option(None, "--client-id", show_default=False, help="API key client id (required)."),
+    system_id: str | None = typer.Option(None, "--system-id", show_default=False,
+                                         help="Propertyware: organisation / system id (required)."),
+    integration_user: str | None = typer.Option(None, "--integration-user", show_default=False,
+                                                help="Propertyware: e-mail of the integration user (required)."),
+    staff_user_id: int | None = typer.Option(
+        None, "--staff-user-id", show_default=False,
+        help="Buildium: the integration's staff user id; work orders sync when their task is assigned to it (required)."),
+    vendor_id: int | None = typer.Option(
+        None, "--vendor-id", show_default=False,
+        help="Buildium: the vendor id a pushed work order names when the platform gave none."),
+    concurrency: int | None = typer.Option(
+        None, "--concurrency", show_default=False,
+        help="List requests in flight per listing, 1-4 (unset: PMSYNC_PW_CONCURRENCY / PMSYNC_BUILDIUM_CONCURRENCY)."),
+    max_requests_per_second: float | None = typer.Option(
+        None, "--max-requests-per-second", show_default=False,
+        help="The most requests a second this account gets (unset: PMSYNC_PW_MAX_REQUESTS_PER_SECOND / "
+             "PMSYNC_BUILDIUM_MAX_REQUESTS_PER_SECOND)."),
     source_system: str = typer.Option("propertyware", "--source-system",
-                                      help="Rule table: propertyware or propertyware-contact-updates."),
+                                      help="Rule table: propertyware, propertyware-contact-updates or buildium."),
     client_secret: str | None = typer.Option(
         None, "--client-secret", envvar=SECRET_VARIABLE, show_envvar=True, show_default=False,
         help=f"API key secret. Asked for (hidden) when neither this nor {SECRET_VARIABLE} is given; prefer the "
@@ -47,11 +65,12 @@ def add(
     their schedules and start its initial sync. Needs a Prefect server (PREFECT_API_URL). A name the platform has bound
     to another source account is refused before anything is saved, unless --repoint."""
     from pmsync.cli.deploy import print_deployed, require_prefect_server
+    from pmsync.cli.integration_block import as_integration, ask_secret, block_type_for, save_block, validated_block
     from pmsync.deployments import PROJECT_FILE, deploy_integrations, project_root
     from pmsync.cli.known_integrations import check_prefect_server
     from pmsync.cli.prefect_setup import prepare_or_fail
     from pmsync.enrollment import (
-        EnrollmentRefused, block_id, check_block_names, refuse_other_account, reinstate_on_platform, reinstatement_text,
+        EnrollmentRefused, block_of, check_block_names, refuse_other_account, reinstate_on_platform, reinstatement_text,
         repoint_on_platform, repointing_text, run_url, start_initial_sync,
     )
 
@@ -59,20 +78,28 @@ def add(
         check_block_names([name])
     except EnrollmentRefused as failure:
         fail_with(failure)
-    secret = client_secret if client_secret is not None else _ask_secret()
-    block = _validated_block(base_url=base_url, client_id=client_id, client_secret=secret, system_id=system_id,
-                             integration_user=integration_user, source_system=source_system)
+    given = {"base_url": base_url, "client_id": client_id, "system_id": system_id,
+             "integration_user": integration_user, "staff_user_id": staff_user_id, "vendor_id": vendor_id,
+             "concurrency": concurrency, "max_requests_per_second": max_requests_per_second}
+    block_type = block_type_for(source_system, {field: value for field, value in given.items() if value is not None})
+    secret = client_secret if client_secret is not None else ask_secret(SECRET_VARIABLE)
+    block = validated_block(block_type, client_secret=secret, source_system=source_system,
+                            **{field: value for field, value in given.items() if value is not None})
     require_prefect_server()
     check_prefect_server()
     try:
         root = project_root(project_dir)
-        existing = block_id(name)
+        existing = block_of(name)
     except Exception as failure:  # the server's failure still ends in one line and its exit code
         fail_with(failure)
+    slug = block_type.get_block_type_slug()
+    if existing is not None and existing[0] != slug:
+        fail(f"{name!r} is already an integration of another source: block {existing[0]}/{name} exists; remove it "
+             f"first (`pmsync integration remove {name}`) or pick another name", EXIT_CONFIGURATION)
     if existing is not None and not overwrite:
-        fail(f"a Propertyware Integration block named {name!r} exists already; pass --overwrite to replace its "
-             "settings, or pick another name", EXIT_CONFIGURATION)
-    account = _as_integration(block, name)
+        fail(f"a {block_type.get_block_type_name()} block named {name!r} exists already; pass --overwrite to replace "
+             "its settings, or pick another name", EXIT_CONFIGURATION)
+    account = as_integration(block, name)
     if not repoint:
         try:
             refuse_other_account(account, f"nothing was saved. Pick another name, or pass --repoint if {name} itself "
@@ -81,8 +108,8 @@ def add(
         except Exception as failure:  # the refusal, or the platform's failure, ends in one line and its exit code
             fail_with(failure)
     prepare_or_fail(root, PROJECT_FILE)  # a fresh server: pmsync's block types and work pool, as `pmsync deploy` does
-    saved = _save(block, name, overwrite)
-    console.print(f"{'updated' if existing else 'saved'} block propertyware-integration/{name}", highlight=False,
+    saved = save_block(block, name, overwrite)
+    console.print(f"{'updated' if existing else 'saved'} block {slug}/{name}", highlight=False,
                   soft_wrap=True)
     try:
         if repoint:
@@ -133,8 +160,8 @@ def remove(
                       f"block starts deletes it once free (or `prefect gcl delete {slot}` once no run of {name} is "
                       "active)", highlight=False, soft_wrap=True)
         gone = delete_block(name)
-        console.print(f"deleted block propertyware-integration/{name} and its secret" if gone
-                      else f"no block propertyware-integration/{name} on the server (already deleted)", highlight=False, soft_wrap=True)
+        console.print(f"deleted block {gone}/{name} and its secret" if gone
+                      else f"no integration block {name} on the server (already deleted)", highlight=False, soft_wrap=True)
     except Exception as failure:  # the platform's or the server's failure still ends in one line and its exit code
         fail_with(failure)
 
@@ -151,8 +178,8 @@ def repoint_integration(
     name: str = typer.Argument(..., help="The integration to re-point."),
     to: Origin = typer.Option(
         None, "--to", show_default=False,
-        help="Where its configuration lives now: environment (the PMSYNC_* settings) or block (its Propertyware "
-             "Integration block). Default: environment when NAME is the environment's integration "
+        help="Where its configuration lives now: environment (the PMSYNC_* settings) or block (its integration "
+             "block, Propertyware's or Buildium's). Default: environment when NAME is the environment's integration "
              "(PMSYNC_INTEGRATION_NAME, else 'default'), else block.",
     ),
     yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
@@ -193,26 +220,27 @@ def repoint_integration(
 
 @integration_app.command("list")
 def list_integrations() -> None:
-    """The integration blocks on the Prefect server and the platform's integrations (active or removed) side by side."""
+    """The integration blocks on the Prefect server (every source's) and the platform's integrations (active or
+    removed) side by side, with the block type each integration's block is."""
     from rich.table import Table
 
     from pmsync.cli.deploy import require_prefect_server
     from pmsync.cli.known_integrations import check_prefect_server
-    from pmsync.enrollment import integration_blocks
+    from pmsync.enrollment import typed_integration_blocks
 
     require_prefect_server()
     check_prefect_server()
     try:
-        blocks = integration_blocks()
+        blocks = typed_integration_blocks()
         platform = _platform_integrations()
     except Exception as failure:  # the platform's or the server's failure still ends in one line and its exit code
         fail_with(failure)
     table = Table(title="integrations", title_justify="left")
-    for column in ("name", "block", "platform"):
+    for column in ("name", "block", "platform", "block type"):
         table.add_column(column)
     for name in sorted(set(blocks) | set(platform)):
         state = platform.get(name, "not synced yet")
-        table.add_row(name, "yes" if name in blocks else "no", state)
+        table.add_row(name, "yes" if name in blocks else "no", state, blocks[name][0] if name in blocks else "")
     console.print(table)
 
 
@@ -234,69 +262,6 @@ def _platform_integrations() -> dict[str, str]:
     finally:
         engine.dispose()
     return {row.name: f"removed {row.removed_at:%Y-%m-%d %H:%M} UTC" if row.removed_at else "active" for row in rows}
-
-
-def _ask_secret() -> str:
-    """The client secret typed at a hidden prompt; without a terminal to ask in, the command ends saying where to give
-    it."""
-    import sys
-
-    import click
-
-    if not sys.stdin.isatty():
-        fail(f"no client secret: set {SECRET_VARIABLE} (or pass --client-secret); there is no terminal to ask in",
-             EXIT_CONFIGURATION)
-    try:
-        return typer.prompt("client secret", hide_input=True)
-    except (click.exceptions.Abort, EOFError):
-        fail(f"no client secret given: set {SECRET_VARIABLE}, pass --client-secret, or type it when asked",
-             EXIT_CONFIGURATION)
-
-
-def _validated_block(**fields: str):
-    """The block as the Prefect UI would save it; a field it refuses ends the command naming the field, never its
-    value."""
-    from pydantic import ValidationError
-
-    from pmsync.blocks import PropertywareIntegration
-    from pmsync.source.registry import RULE_TABLES
-
-    savable = sorted(name for name, table in RULE_TABLES.items() if table.vendor == PropertywareIntegration.vendor)
-    if fields["source_system"] in RULE_TABLES and fields["source_system"] not in savable:
-        fail(f"--source-system {fields['source_system']!r} is not a Propertyware rule table: `integration add` saves "
-             "Propertyware Integration blocks only for now; create a Buildium Integration block in the Prefect UI",
-             EXIT_CONFIGURATION)
-    if fields["source_system"] not in savable:
-        fail(f"--source-system {fields['source_system']!r} is unknown; use one of: {', '.join(savable)}",
-             EXIT_CONFIGURATION)
-    try:
-        return PropertywareIntegration(**fields)
-    except ValidationError as problem:
-        reasons = "; ".join(f"{'.'.join(map(str, error['loc'])) or 'block'}: {error['msg']}" for error in problem.errors())
-        fail(f"the integration's settings are not valid: {reasons}", EXIT_CONFIGURATION)
-
-
-def _as_integration(block, name: str):
-    """The integration the block configures, as a run of it would see it (where: a block)."""
-    from pmsync.integrations import CONFIGURED_IN_BLOCK, Integration
-
-    return Integration(name=name, base_url=block.base_url, client_id=block.client_id, client_secret=block.client_secret,
-                       system_id=block.system_id, integration_user=block.integration_user,
-                       source_system=block.source_system, configured_in=CONFIGURED_IN_BLOCK)
-
-
-def _save(block, name: str, overwrite: bool):
-    """Save the block; a refusal by the server is reported by its status alone (its answer could quote the secret)."""
-    import httpx
-
-    try:
-        return block.save(name, overwrite=overwrite)
-    except httpx.HTTPStatusError as failure:
-        fail(f"the Prefect server refused the block {name!r} (HTTP {failure.response.status_code}); check the server's "
-             "log and that `prefect block register -m pmsync.blocks` matches this pmsync")
-    except httpx.HTTPError as failure:
-        fail(f"cannot reach the Prefect server to save the block ({type(failure).__name__}); check PREFECT_API_URL and "
-             "that the server is up")
 
 
 def _say(line: str) -> None:

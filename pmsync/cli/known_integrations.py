@@ -10,17 +10,15 @@ import os
 from pmsync.cli.common import EXIT_CONFIGURATION, EXIT_SOURCE_UNAVAILABLE, fail, registered_integrations
 from pmsync.cli.prefect_config import configured_api_url
 
-BLOCK_TYPE_SLUG = "propertyware-integration"
-"""`pmsync.blocks.PropertywareIntegration`'s block type (not imported here: it imports Prefect)."""
 ANSWER_SECONDS = 3.0
 
 
 def check_integration_known(integration: str | None, *, needs_block: bool = True) -> None:
     """End the command (exit 2, naming the integrations known) when `integration` names none pmsync knows: with a
     Prefect server configured, a job that needs the source loads the block of that name, so it must be one of the
-    server's Propertyware Integration blocks; otherwise (no server, or a job that needs only the name, `needs_block`
-    False) it must be the PMSYNC_* environment's integration, one on the platform, or a block. A configured server
-    that does not answer ends it with exit 3 (`check_prefect_server`)."""
+    server's integration blocks (any vendor's); otherwise (no server, or a job that needs only the name,
+    `needs_block` False) it must be the PMSYNC_* environment's integration, one on the platform, or a block. A
+    configured server that does not answer ends it with exit 3 (`check_prefect_server`)."""
     from pmsync import parameters
     from pmsync.platform_settings import IntegrationNameSettings
 
@@ -71,14 +69,17 @@ def check_prefect_server(*, runs_without: bool = False) -> str | None:
 
 
 def _server_blocks(url: str) -> set[str] | None:
-    """The names of the server's Propertyware Integration blocks; None when the server would not list them (an older
-    API, an access it refuses): Prefect then decides when the block is loaded."""
+    """The names of the server's integration blocks, every vendor's (pmsync.source.registry; pmsync.blocks is not
+    imported here: it imports Prefect); None when the server would not list them (an older API, an access it
+    refuses): Prefect then decides when the block is loaded."""
     import httpx
+
+    from pmsync.source.registry import integration_block_types
 
     try:
         answer = httpx.post(
             f"{url.rstrip('/')}/block_documents/filter", headers=_auth_headers(), timeout=ANSWER_SECONDS,
-            json={"block_types": {"slug": {"any_": [BLOCK_TYPE_SLUG]}}, "block_documents": {"is_anonymous": {"eq_": False}},
+            json={"block_types": {"slug": {"any_": list(integration_block_types())}}, "block_documents": {"is_anonymous": {"eq_": False}},
                   "include_secrets": False, "limit": 200},
         )
     except httpx.TransportError:

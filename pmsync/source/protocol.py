@@ -156,6 +156,9 @@ class SourcePackage(Protocol):
 
     vendor: str
     rule_tables: tuple[RuleTable, ...]
+    block_type_slug: str
+    """The Prefect block type an integration of this vendor is saved as (pmsync.blocks defines it)."""
+    block_type_name: str
 
     def credentials(self, **fields: Any) -> SourceCredentials:
         """The credentials object from its fields."""

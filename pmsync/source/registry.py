@@ -34,3 +34,9 @@ def known_streams() -> dict[str, tuple[str, ...]]:
         for stream in table.streams:
             found.setdefault(stream.name, stream.entities)
     return found
+
+
+def integration_block_types() -> dict[str, str]:
+    """Every vendor's integration block type, slug → display name, in registry order (Propertyware first): what an
+    integration block can be on the Prefect server."""
+    return {package.block_type_slug: package.block_type_name for package in SOURCE_PACKAGES.values()}

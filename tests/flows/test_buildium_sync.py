@@ -40,7 +40,7 @@ def buildium_env(monkeypatch: pytest.MonkeyPatch, buildium: BuildiumSandboxServe
     for name in [name for name in os.environ if name.startswith("PMSYNC_")]:
         monkeypatch.delenv(name)
     env = {**buildium_sandbox_settings(buildium.base_url), "PMSYNC_DATABASE_URL": platform_url,
-           "PMSYNC_PW_MAX_ATTEMPTS": "6"}
+           "PMSYNC_BUILDIUM_MAX_ATTEMPTS": "6"}
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return env
@@ -216,9 +216,9 @@ def test_a_delta_touching_an_association_unit_changes_only_it(buildium_env, buil
 def test_a_rate_limited_account_is_read_whole_by_several_threads_backing_off(buildium_env, buildium, platform_engine,
                                                                              monkeypatch):
     monkeypatch.setenv("PMSYNC_BUILDIUM_PAGE_SIZE", "3")
-    monkeypatch.setenv("PMSYNC_PW_CONCURRENCY", "4")
+    monkeypatch.setenv("PMSYNC_BUILDIUM_CONCURRENCY", "4")
     monkeypatch.setenv("PMSYNC_BUILDIUM_MAX_REQUESTS_PER_SECOND", "200")
-    monkeypatch.setenv("PMSYNC_PW_MAX_ATTEMPTS", "10")
+    monkeypatch.setenv("PMSYNC_BUILDIUM_MAX_ATTEMPTS", "10")
     expected = {**expected_rental_counts(buildium.store, SANDBOX_STAFF_USER_ID),
                 **expected_association_counts(buildium.store), **expected_balance_counts(buildium.store)}
 

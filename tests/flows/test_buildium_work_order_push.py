@@ -163,7 +163,7 @@ def test_a_create_the_push_never_heard_back_about_is_adopted_by_the_next_delta_s
     store = buildium.store
     initial_sync()
     place = a_rental_unit(platform_engine)
-    monkeypatch.setenv("PMSYNC_PW_MAX_ATTEMPTS", "1")
+    monkeypatch.setenv("PMSYNC_BUILDIUM_MAX_ATTEMPTS", "1")
     store.inject(disconnect_fault("/v1/workorders", "POST", after_processing=True))
     work_order_id = create_work_order(platform_engine, "default", property_id=place.property_id, unit_id=place.unit_id,
                                       description="Broken window")
@@ -171,7 +171,7 @@ def test_a_create_the_push_never_heard_back_about_is_adopted_by_the_next_delta_s
     [landed] = marked(store, marker_of(platform_engine, work_order_id))
     rows_before = work_order_rows(platform_engine)
 
-    monkeypatch.setenv("PMSYNC_PW_MAX_ATTEMPTS", "6")
+    monkeypatch.setenv("PMSYNC_BUILDIUM_MAX_ATTEMPTS", "6")
     delta_sync()
     assert work_order_rows(platform_engine) == rows_before
     assert work_order_status(platform_engine, work_order_id).source_id == landed["Id"]

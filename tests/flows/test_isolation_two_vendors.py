@@ -63,7 +63,7 @@ def test_integrations_of_two_vendors_at_once_keep_their_own_rows_faults_deltas_a
                PW_DOWN: propertyware_environment(PW_DOWN, dune, platform_url),
                BIRCH: buildium_environment(BIRCH, birch, platform_url),
                CEDAR: buildium_environment(CEDAR, cedar, platform_url),
-               BUILDIUM_DOWN: buildium_environment(BUILDIUM_DOWN, elm, platform_url, PMSYNC_PW_MAX_ATTEMPTS="2")}
+               BUILDIUM_DOWN: buildium_environment(BUILDIUM_DOWN, elm, platform_url, PMSYNC_BUILDIUM_MAX_ATTEMPTS="2")}
         held_until_released(birch.store, LAST_LISTING)
         held = start(env[BIRCH], "sync", "initial")
         wait_for_running_run(platform_engine, BIRCH, held)

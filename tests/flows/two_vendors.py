@@ -43,7 +43,7 @@ def propertyware_environment(name: str, source: SandboxServer, platform_url: str
 def buildium_environment(name: str, source: BuildiumSandboxServer, platform_url: str, **overrides: str) -> dict[str, str]:
     """A Buildium integration's worker: its own sandbox account (rate-limited as Buildium is), the shared platform."""
     return {**inherited(), "COLUMNS": "200", **buildium_sandbox_settings(source.base_url),
-            "PMSYNC_DATABASE_URL": platform_url, "PMSYNC_INTEGRATION_NAME": name, "PMSYNC_PW_MAX_ATTEMPTS": "6",
+            "PMSYNC_DATABASE_URL": platform_url, "PMSYNC_INTEGRATION_NAME": name, "PMSYNC_BUILDIUM_MAX_ATTEMPTS": "6",
             "PMSYNC_PW_BACKOFF_SECONDS": "0.01", **overrides}
 
 

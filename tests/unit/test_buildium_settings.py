@@ -123,7 +123,7 @@ def test_a_command_missing_a_buildium_setting_exits_as_configuration_naming_it(t
     assert "PMSYNC_BUILDIUM_STAFF_USER_ID" in failed.stderr and SECRET not in failed.stderr + failed.stdout
 
 
-def test_integration_add_refuses_a_buildium_rule_table_it_cannot_save_yet(tmp_path):
+def test_integration_add_refuses_propertyware_options_for_a_buildium_rule_table(tmp_path):
     env = {name: value for name, value in os.environ.items() if not name.startswith(("PMSYNC_", "PREFECT_API_URL"))}
     env["PMSYNC_ADD_CLIENT_SECRET"] = SECRET
 

@@ -17,6 +17,8 @@ class BuildiumPackage:
 
     vendor = "buildium"
     rule_tables = (BUILDIUM_RULES,)
+    block_type_slug = "buildium-integration"
+    block_type_name = "Buildium Integration"
 
     def credentials(self, **fields: Any) -> BuildiumCredentials:
         return BuildiumCredentials(**fields)
@@ -30,10 +32,13 @@ class BuildiumPackage:
     def tuning_from_settings(self, settings: Any) -> dict[str, Any]:
         """The integration's fields Buildium sets from its own PMSYNC_BUILDIUM_* settings: the staff user is the
         integration user (work orders sync when their task is assigned to it), its page cap, request rate (10 a
-        second by default, the spec's limit per account) and the backoff a 429 starts from (~200 ms)."""
+        second by default, the spec's limit per account), the backoff a 429 starts from (~200 ms), the attempts a
+        request gets and the pages a listing has in flight."""
         return {
             "integration_user": settings.buildium_staff_user_id,
             "page_size": settings.buildium_page_size,
+            "max_attempts": settings.buildium_max_attempts,
+            "concurrency": settings.buildium_concurrency,
             "backoff_seconds": settings.buildium_backoff_seconds,
             "max_requests_per_second": settings.buildium_max_requests_per_second,
         }

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 from pydantic import SecretStr
 
+EXAMPLE_BASE_URL = "https://api.propertyware.com/pw/api/rest/v1"
+
 
 @dataclass(frozen=True)
 class PropertywareCredentials:

@@ -17,6 +17,8 @@ class PropertywarePackage:
 
     vendor = "propertyware"
     rule_tables = (PROPERTYWARE_RULES, CONTACT_UPDATING_RULES)
+    block_type_slug = "propertyware-integration"
+    block_type_name = "Propertyware Integration"
 
     def credentials(self, **fields: Any) -> PropertywareCredentials:
         return PropertywareCredentials(**fields)
