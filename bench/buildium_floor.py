@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from bench.floor import FloorResult, insert_rows
 from pmsync.platform import make_engine
-from pmsync.source.buildium.dialect import BUILDIUM_DIALECT, MAX_PAGE_SIZE, headers, listing_params
+from pmsync.source.buildium.dialect import BUILDIUM_DIALECT, LISTING_KEYS, MAX_PAGE_SIZE, headers, listing_params
 from pmsync.source.buildium.rules import BUILDIUM_RULES
 from pmsync.source.protocol import Window
 from sandbox.buildium import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_STAFF_USER_ID
@@ -80,13 +80,15 @@ class Pacer:
 
 
 def fetch_listing(http: requests.Session, root_url: str, listing: Listing, pacer: Pacer) -> tuple[list[tuple], int, int]:
-    """Every record of one listing, Id-ordered pages of 1000, as (id, None, json) rows; requests and 429s."""
+    """Every record of one listing, pages of 1000 ordered on its key as the sync's (`Id`; a balance list's `LeaseId` /
+    `OwnershipAccountId`), as (id, None, json) rows; requests and 429s."""
     rows: list[tuple] = []
     offset = calls = refused = 0
     while True:
         pacer.wait()
         response = http.get(root_url + listing.path, timeout=120,
-                            params={**listing.params, **BUILDIUM_DIALECT.order, "limit": MAX_PAGE_SIZE, "offset": offset})
+                            params={**listing.params, "orderby": LISTING_KEYS.get(listing.path, BUILDIUM_DIALECT.key),
+                                    "limit": MAX_PAGE_SIZE, "offset": offset})
         calls += 1
         if response.status_code == 429:
             refused += 1
