@@ -22,6 +22,8 @@ from sandbox.buildium import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_S
 
 TASKS = ("tasks", "/v1/tasks", {"assignedtoid": SANDBOX_STAFF_USER_ID})
 """The sync lists the staff user's tasks whole before work orders (a work order's assignee is its task's)."""
+STAFF_USERS_ONLY = {"/v1/workorders": {"assignedtoid": SANDBOX_STAFF_USER_ID}}
+"""The sync lists only the staff user's work orders (the client adds assignedtoid)."""
 TOO_MANY_REQUESTS_BACKOFF = 0.2
 """The spec: a 429 comes without Retry-After; retry after ~200 ms."""
 
@@ -38,7 +40,8 @@ class Listing:
 def buildium_listings(until: datetime) -> list[Listing]:
     """Every listing of Buildium's rule table in the initial sync's form, and the staff user's tasks."""
     window = Window(None, until)
-    listings = [Listing(stream.name, stream.path, listing_params(stream.path, stream.list_params, window, {}))
+    listings = [Listing(stream.name, stream.path, {**listing_params(stream.path, stream.list_params, window, {}),
+                                                   **STAFF_USERS_ONLY.get(stream.path, {})})
                 for stream in BUILDIUM_RULES.streams]
     name, path, params = TASKS
     return [Listing(name, path, dict(params)), *listings]

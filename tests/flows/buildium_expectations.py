@@ -40,9 +40,10 @@ def expected_rental_counts(store, staff_user_id: int) -> dict[str, dict[str, int
     included = {tid: lease for tid, lease in included.items() if tid not in bad_email}
     tasks = {t["Id"]: t for t in store.records("tasks")}
     # The sandbox keeps a work order's task id as `_task_id` and serves it as the work order's Task.Id.
-    orders = store.records("workorders")
-    mine = [w for w in orders if tasks.get(w["_task_id"], {}).get("AssignedToUserId") == staff_user_id
-            and (tasks[w["_task_id"]].get("Property") or {}).get("Type") in ("Rental", "Association")]
+    # The client lists only the staff user's work orders (assignedtoid).
+    orders = [w for w in store.records("workorders")
+              if tasks.get(w["_task_id"], {}).get("AssignedToUserId") == staff_user_id]
+    mine = [w for w in orders if (tasks[w["_task_id"]].get("Property") or {}).get("Type") in ("Rental", "Association")]
     on_the_platform = {"Rental": active_rentals, "Association": {a["Id"] for a in store.records("associations")
                                                                  if a["IsActive"]}}
 

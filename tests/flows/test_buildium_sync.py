@@ -71,7 +71,9 @@ def test_initial_sync_lands_the_rentals_by_the_rules_and_is_idempotent(buildium_
     expected = {**expected_rental_counts(buildium.store, SANDBOX_STAFF_USER_ID),
                 **expected_association_counts(buildium.store)}
     assert expected["property"]["excluded"] > 0 and expected["unit"]["parked"] > 0
-    assert expected["resident"]["excluded"] > 0 and expected["work_order"]["excluded"] > 0
+    assert expected["resident"]["excluded"] > 0
+    assert len(buildium.store.records("workorders")) > expected["work_order"]["fetched"], \
+        "the source has other staff users' work orders: the listing leaves them out (assignedtoid)"
     assert expected["work_order"]["created"] > 0 and expected["owner"]["created"] > 0
     assert expected["association"]["excluded"] > 0 and expected["association_unit"]["parked"] > 0
     assert expected["ownership_account"]["created"] > 0 and expected["ownership_account"]["parked"] > 0

@@ -72,7 +72,8 @@ def test_a_date_time_filter_is_the_moment_in_utc_to_the_second(moment):
 
 def test_work_orders_are_read_by_whole_days_and_join_their_tasks(client, buildium):
     store = buildium.store
-    orders = store.records("workorders")
+    staff_tasks = {t["Id"] for t in store.records("tasks") if t.get("AssignedToUserId") == SANDBOX_STAFF_USER_ID}
+    orders = [order for order in store.records("workorders") if order["_task_id"] in staff_tasks]
     before_start = next(order for order in sorted(orders, key=lambda order: order[UPDATED])[len(orders) // 2:]
                         if order[UPDATED] % 86_400 < 86_399)
     start = datetime.fromtimestamp(before_start[UPDATED] + 1, timezone.utc)
@@ -87,6 +88,7 @@ def test_work_orders_are_read_by_whole_days_and_join_their_tasks(client, buildiu
     queries = [query for _, path, query in store.requests_log if path == "/v1/workorders"]
     assert queries and all(query["lastupdatedfrom"] == start.date().isoformat() for query in queries)
     assert all(query["lastupdatedto"] == end.date().isoformat() for query in queries)
+    assert all(query["assignedtoid"] == str(SANDBOX_STAFF_USER_ID) for query in queries), "only the staff user's"
     tasks = [query for _, path, query in store.requests_log if path == "/v1/tasks"]
     assert tasks and all(query["assignedtoid"] == str(SANDBOX_STAFF_USER_ID) for query in tasks)
 

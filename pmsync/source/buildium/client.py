@@ -209,9 +209,13 @@ class BuildiumClient(OffsetClient):
             return self._staff_tasks
 
     def _prepared(self, stream: Stream, window: Window | None, within: Mapping[str, int]) -> dict[str, Any]:
+        """The listing's query; work orders only the staff user's (`assignedtoid`, as the rule wants them: the others
+        would be read, checked and excluded on every pass of their day's window)."""
+        params = listing_params(stream.path, stream.list_params, window, within)
         if stream.path == WORK_ORDERS:
             self.staff_tasks()
-        return listing_params(stream.path, stream.list_params, window, within)
+            params = {**params, "assignedtoid": self.staff_user_id}
+        return params
 
     def _get_object_or_none(self, path: str, entity: str) -> tuple[dict[str, Any], str] | None:
         try:
