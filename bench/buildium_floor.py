@@ -14,7 +14,7 @@ import requests
 import sqlalchemy as sa
 
 from bench.floor import FloorResult, insert_rows
-from pmsync.platform import make_engine
+from pmsync.platform.database import make_engine
 from pmsync.source.buildium.dialect import BUILDIUM_DIALECT, LISTING_KEYS, MAX_PAGE_SIZE, headers, listing_params
 from pmsync.source.buildium.rules import BUILDIUM_RULES
 from pmsync.source.protocol import Window

@@ -8,7 +8,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from bench.processes import BIN, CommandResult, run_measured
-from pmsync.platform import make_engine
+from pmsync.platform.database import make_engine
 from schemas.tables import leases, sync_runs, work_orders
 
 READ_ONLY_COMMANDS = (["--help"], ["runs"], ["state"], ["quality"])

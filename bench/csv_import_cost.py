@@ -17,9 +17,9 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from bench.processes import BIN, run_measured, start_prefect_server
-from pmsync.integrations import Integration
-from pmsync.platform import make_engine, migrate
-from pmsync.runs import ensure_integration
+from pmsync.integrations.integration import Integration
+from pmsync.platform.database import make_engine, migrate
+from pmsync.runs.bookkeeping import ensure_integration
 
 
 def write_owners(path: Path, rows: int, bad_every: int = 0) -> None:

@@ -22,7 +22,7 @@ from bench.fleet_report import write_fleet_report
 from bench.fleet_sampling import Sampler, cpu_by_group
 from bench.portfolio import drop_postgres_database, fresh_database
 from bench.processes import BIN, Service, run_measured, start_prefect_server, start_sandbox
-from pmsync.platform import make_engine
+from pmsync.platform.database import make_engine
 from sandbox import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_INTEGRATION_USER, SANDBOX_SYSTEM_ID, SandboxStore
 from sandbox.constants import BASE_PATH
 from schemas.tables import integrations as integrations_table
@@ -194,8 +194,8 @@ def register_and_deploy(env: dict[str, str], names: list[str], roots: list[str],
                         buildium_roots: list[str] = ()) -> tuple[float, int]:
     """Blocks (one per sandbox account), the process work pool, then `pmsync deploy` (timed) and the Buildium
     blocks' deployments (timed with it); (seconds, deployments)."""
-    checked([str(BIN / "prefect"), "--no-prompt", "block", "register", "-m", "pmsync.blocks"], env, "block register")
-    script = "from pmsync.blocks import PropertywareIntegration as P\n" + "".join(
+    checked([str(BIN / "prefect"), "--no-prompt", "block", "register", "-m", "pmsync.integrations.blocks"], env, "block register")
+    script = "from pmsync.integrations.blocks import PropertywareIntegration as P\n" + "".join(
         f"P(base_url={root + BASE_PATH!r}, client_id={SANDBOX_CLIENT_ID!r}, client_secret={SANDBOX_CLIENT_SECRET!r}, "
         f"system_id={SANDBOX_SYSTEM_ID!r}, integration_user={SANDBOX_INTEGRATION_USER!r}).save({name!r}, overwrite=True)\n"
         for name, root in zip(names, roots))

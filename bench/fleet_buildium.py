@@ -28,7 +28,7 @@ def start_buildium_sandboxes(count: int, units: int, work: Path) -> list[tuple[S
 
 def save_buildium_blocks(env: dict[str, str], names: list[str], roots: list[str]) -> None:
     """A Buildium Integration block per sandbox account."""
-    script = "from pmsync.blocks import BuildiumIntegration as B\n" + "".join(
+    script = "from pmsync.integrations.blocks import BuildiumIntegration as B\n" + "".join(
         f"B(base_url={root!r}, client_id={SANDBOX_CLIENT_ID!r}, client_secret={SANDBOX_CLIENT_SECRET!r}, "
         f"staff_user_id={SANDBOX_STAFF_USER_ID}, vendor_id={SANDBOX_VENDOR_ID}).save({name!r}, overwrite=True)\n"
         for name, root in zip(names, roots))
@@ -38,7 +38,7 @@ def save_buildium_blocks(env: dict[str, str], names: list[str], roots: list[str]
 def deploy_buildium(env: dict[str, str], names: list[str]) -> None:
     """prefect.yaml's deployments for the Buildium blocks, as `pmsync deploy` makes them for Propertyware blocks
     (`pmsync deploy` deploys every Propertyware Integration block; it does not list Buildium ones yet)."""
-    script = ("from pmsync.deployments import deploy_integrations, project_root\n"
+    script = ("from pmsync.runs.deployments import deploy_integrations, project_root\n"
               f"deploy_integrations({names!r}, project_root())\n")
     run_checked([str(BIN / "python"), "-c", script], env, "deploying the Buildium integrations")
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from bench.processes import tree_rss_bytes
-from pmsync.platform import normalise_url
+from pmsync.platform.database import normalise_url
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 SAMPLE_SECONDS = 0.5

@@ -10,8 +10,8 @@ from datetime import datetime, timezone
 import requests
 import sqlalchemy as sa
 
-from pmsync.platform import make_engine
-from pmsync.rules import PROPERTYWARE_STREAMS, Stream
+from pmsync.platform.database import make_engine
+from pmsync.sync.rules import PROPERTYWARE_STREAMS, Stream
 from pmsync.source.client import MAX_PAGE_SIZE, format_source_time
 from sandbox import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_SYSTEM_ID
 from sandbox.constants import BASE_PATH

@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from bench.commands import CliCommand, measure_flow_commands, measure_read_only, newest_run_id
 from bench.floor import measure_floor
 from bench.processes import BIN, CommandResult, run_measured, start_sandbox
-from pmsync.platform import make_engine, normalise_url
-from pmsync.rules import PROPERTYWARE_STREAMS
+from pmsync.platform.database import make_engine, normalise_url
+from pmsync.sync.rules import PROPERTYWARE_STREAMS
 from sandbox import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_INTEGRATION_USER, SANDBOX_SYSTEM_ID
 from sandbox.constants import BASE_PATH, CONTROL_PATH
 from schemas.tables import sync_run_entities, sync_runs

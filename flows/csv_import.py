@@ -7,7 +7,7 @@ from pathlib import Path
 from prefect import flow
 
 from pmsync.jobs import csv_import as job
-from pmsync.parameters import ImportContent, ImportKindName, ImportPath, PlatformIntegrationName
+from pmsync.runs.parameters import ImportContent, ImportKindName, ImportPath, PlatformIntegrationName
 from tasks.run_names import flow_run_name
 from tasks.steps import prefect_steps
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from prefect import flow
 
 from pmsync.jobs import sync
-from pmsync.parameters import IntegrationName, OverlapHours
+from pmsync.runs.parameters import IntegrationName, OverlapHours
 from tasks.run_names import flow_run_name
 from tasks.steps import prefect_steps
 from tasks.work_order_events import announce_pending_work_orders

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prefect import flow
 
-from pmsync.parameters import IntegrationName
+from pmsync.runs.parameters import IntegrationName
 from tasks import integrations as steps
 
 

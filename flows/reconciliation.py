@@ -5,7 +5,7 @@ from __future__ import annotations
 from prefect import flow
 
 from pmsync.jobs import reconcile as job
-from pmsync.parameters import DeactivationShare, IntegrationName
+from pmsync.runs.parameters import DeactivationShare, IntegrationName
 from tasks.run_names import flow_run_name
 from tasks.steps import prefect_steps
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from prefect import flow
 
 from pmsync.jobs import push
-from pmsync.parameters import IntegrationName, WorkOrderId
+from pmsync.runs.parameters import IntegrationName, WorkOrderId
 from tasks.run_names import flow_run_name
 from tasks.steps import prefect_steps
 

@@ -19,7 +19,7 @@ def run(connection) -> None:
 if connection is not None:
     run(connection)
 else:
-    from pmsync.platform import normalise_url
+    from pmsync.platform.database import normalise_url
     from pmsync.settings import PlatformSettings
 
     engine = create_engine(normalise_url(PlatformSettings().database_url))

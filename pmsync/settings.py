@@ -1,6 +1,6 @@
 """Typed settings, resolved once at the edge (CLI, flow entry) from PMSYNC_* variables.
 
-PlatformSettings lives in pmsync.platform_settings (re-exported here), so that a command reading only the platform
+PlatformSettings lives in pmsync.platform.settings (re-exported here), so that a command reading only the platform
 does not load the source's HTTP client with the source settings' checks.
 """
 
@@ -11,7 +11,7 @@ from pathlib import Path
 from pydantic import SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from pmsync.platform_settings import IntegrationNameSettings, PlatformSettings, invalid_settings
+from pmsync.platform.settings import IntegrationNameSettings, PlatformSettings, invalid_settings
 from pmsync.source.base_url import check_base_url
 from pmsync.source.budget import (DEFAULT_CONCURRENCY, DEFAULT_MAX_REQUESTS_PER_SECOND, MAX_CONCURRENCY, check_concurrency,
                                   check_request_rate)

@@ -12,9 +12,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import SecretStr, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from pmsync.export import UnknownSnapshot, find_snapshot
+from pmsync.exports.snapshots import UnknownSnapshot, find_snapshot
 from pmsync.hosts import is_loopback
-from pmsync.platform import make_engine
+from pmsync.platform.database import make_engine
 from pmsync.settings import ImportSettings, invalid_settings
 from reports import access
 from reports.access import ReportsRefused, check_token, host_header_is_loopback

@@ -11,8 +11,8 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Engine, func, select
 
-from pmsync.export import format_utc
-from pmsync.export_table import table_csv_chunks, write_table_workbook
+from pmsync.exports.snapshots import format_utc
+from pmsync.exports.table import table_csv_chunks, write_table_workbook
 from pmsync.journal.read import EXPORT_COLUMNS, change_counts, changes_of_run, counts_line, export_rows
 from reports.downloads import csv_download, workbook_download
 from reports.scope import integration_url

@@ -6,7 +6,7 @@ from html import escape
 from typing import Any
 from urllib.parse import urlencode
 
-from pmsync.export import PROPERTY_DEACTIVATED, UNIT_DEACTIVATED, UNIT_REACTIVATED, format_utc
+from pmsync.exports.snapshots import PROPERTY_DEACTIVATED, UNIT_DEACTIVATED, UNIT_REACTIVATED, format_utc
 
 TABLES = {
     UNIT_DEACTIVATED: ("deactivated-units", "Units deactivated", "deactivated at (UTC)"),

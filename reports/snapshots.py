@@ -9,11 +9,11 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Engine
 
-from pmsync.export import (
+from pmsync.exports.snapshots import (
     csv_chunks, deactivations_over_time, find_snapshot, iter_report, recent_snapshots, snapshot_changes, snapshot_properties,
 )
-from pmsync.export_files import download_name
-from pmsync.export_xlsx import write_workbook
+from pmsync.exports.files import download_name
+from pmsync.exports.xlsx import write_workbook
 from reports.changes import recent_runs_section
 from reports.charts import deactivations_chart
 from reports.downloads import csv_download, workbook_download

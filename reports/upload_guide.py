@@ -6,12 +6,12 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from pmsync.csv_import import KINDS as IMPORT_KINDS
-from pmsync.csv_import import ImportKind
+from pmsync.imports.kinds import KINDS as IMPORT_KINDS
+from pmsync.imports.kinds import ImportKind
 from reports.scope import integration_url
 
 KINDS = {"owners": "Owners", "service-providers": "Service providers"}
-"""The kinds the page offers (each one of pmsync.csv_import.KINDS), with their labels."""
+"""The kinds the page offers (each one of pmsync.imports.kinds.KINDS), with their labels."""
 MEGABYTE = 1024 * 1024
 FILE_TAG = "upload-file:"
 """The upload's flow run carries the file's own name as a tag `upload-file:<name>` (shown on its page, and in the UI)."""

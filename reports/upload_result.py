@@ -8,7 +8,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from pmsync.import_files import ImportPathRefused, confined_path
+from pmsync.imports.files import ImportPathRefused, confined_path
 from reports.scope import integration_url
 from reports.upload_guide import KINDS, uploaded_name, waiting_words
 

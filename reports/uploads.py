@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from pmsync.cli.prefect_config import configured_api_url
-from pmsync.run_names import run_name
+from pmsync.runs.names import run_name
 from pmsync.settings import ImportSettings
 from reports.scope import integration_url
 from reports.upload_body import UploadRefused, receive_form, too_big

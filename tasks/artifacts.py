@@ -9,11 +9,11 @@ from urllib.parse import quote
 
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
-from pmsync.csv_import import CheckReport
-from pmsync.import_run import SHOWN_ERRORS, FixUpFile
+from pmsync.imports.kinds import CheckReport
+from pmsync.imports.run import SHOWN_ERRORS, FixUpFile
 from pmsync.journal.read import change_line, counts_line
-from pmsync.push_sender import PushTarget
-from pmsync.reconciliation import ReconciliationPlan
+from pmsync.push.sender import PushTarget
+from pmsync.reconcile.parts import ReconciliationPlan
 from pmsync.sync.scope import RunSummary, SyncSession
 
 ARTIFACT_ROWS = 1000

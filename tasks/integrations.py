@@ -1,4 +1,4 @@
-"""Tasks that add and remove a company on the Prefect server and the platform: thin wrappers of pmsync.enrollment."""
+"""Tasks that add and remove a company on the Prefect server and the platform: thin wrappers of pmsync.integrations.enrollment."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from uuid import UUID
 from prefect import get_run_logger, task
 from prefect.cache_policies import NONE
 
-from pmsync import enrollment
-from pmsync.deployments import deploy_integrations, schedule_text
-from pmsync.identity import IntegrationNeedsRepoint
-from pmsync.integrations import integration_from_block
-from pmsync.retirement import RetirementRefused
+from pmsync.integrations import enrollment
+from pmsync.runs.deployments import deploy_integrations, schedule_text
+from pmsync.integrations.identity import IntegrationNeedsRepoint
+from pmsync.integrations.integration import integration_from_block
+from pmsync.integrations.retirement import RetirementRefused
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 """The checkout this flow runs from (the deployments' pull step sets it): its prefect.yaml is the one deployed."""
@@ -107,7 +107,7 @@ class SyncSlotStillHeld(Exception):
 
 @retried(name="delete the integration's sync slot")
 def delete_sync_slot(integration: str) -> bool:
-    from pmsync.sync_slots import SLOT_RELEASE_WAIT_SECONDS, SYNC_LIMIT, delete_sync_limit
+    from pmsync.runs.sync_slots import SLOT_RELEASE_WAIT_SECONDS, SYNC_LIMIT, delete_sync_limit
 
     slot = SYNC_LIMIT.format(name=integration)
     if not delete_sync_limit(integration, SLOT_RELEASE_WAIT_SECONDS):

@@ -6,7 +6,7 @@ from uuid import UUID
 
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 
-from pmsync.progress import SyncProgress, tell_listeners
+from pmsync.runs.progress import SyncProgress, tell_listeners
 from tasks.artifacts import slug
 
 

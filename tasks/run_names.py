@@ -7,14 +7,14 @@ from typing import Any
 
 import prefect.runtime
 
-from pmsync.platform_settings import IntegrationNameSettings
-from pmsync.run_names import run_name, run_name_prefix
+from pmsync.platform.settings import IntegrationNameSettings
+from pmsync.runs.names import run_name, run_name_prefix
 
 
 def flow_run_name(flow: str) -> Callable[[], str]:
     """A `flow_run_name` for `flow`: `delta-sync · acme · 2026-11-30 23:30:00 UTC`, naming the integration block the
     run was given, else the environment's integration; the start is the run's scheduled start. A run pmsync named
-    when it created it (`pmsync sync now`, `integration add`, an upload: pmsync/run_names.py) keeps that name, so the
+    when it created it (`pmsync sync now`, `integration add`, an upload: pmsync/runs/names.py) keeps that name, so the
     name the command printed is the one the UI shows; a name that guessed another integration is corrected."""
 
     def name() -> str:

@@ -6,7 +6,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NONE
 from prefect.events import emit_event
 
-from pmsync.platform_settings import IntegrationNameSettings
+from pmsync.platform.settings import IntegrationNameSettings
 from tasks.events import integration_resource
 
 WORK_ORDER_CHANGED = "pmsync.work-order.changed"
@@ -26,7 +26,7 @@ def _integration_name(integration: str | None) -> str:
 def announce_work_order_change(work_order_id: int, integration: str | None = None) -> bool:
     """Tell the Prefect server a work order has changes to push; `work-order-push/changed` pushes it within seconds.
     For whatever saves a work order with no push of its own (`pmsync workorder create|update --no-push`, a web form
-    after `pmsync.workorders.create_work_order`). False when no event was sent (no Prefect server to send it to):
+    after `pmsync.push.workorders.create_work_order`). False when no event was sent (no Prefect server to send it to):
     the daily sweep, the next hourly delta or `pmsync workorder push-pending` pushes it then."""
     from prefect.events.worker import EventsWorker
     from prefect.settings import PREFECT_API_URL
@@ -44,8 +44,8 @@ def announce_pending_work_orders(integration: str | None = None) -> int:
     """How many work orders of the integration wait to be pushed (changes written to the platform database with no
     event); when any do, a `pmsync.work-orders.pending` event starts one push of them all. A failure to look is logged
     and leaves the run alone (the daily sweep pushes them then)."""
-    from pmsync.platform import make_engine
-    from pmsync.push_sender import count_sweepable
+    from pmsync.platform.database import make_engine
+    from pmsync.push.sender import count_sweepable
     from pmsync.settings import PlatformSettings
 
     name = _integration_name(integration)

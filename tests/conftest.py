@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-from pmsync.platform import make_engine, normalise_url
+from pmsync.platform.database import make_engine, normalise_url
 from sandbox import (
     SANDBOX_CLIENT_ID,
     SANDBOX_CLIENT_SECRET,

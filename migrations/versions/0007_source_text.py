@@ -6,7 +6,7 @@ Create Date: 2026-11-30 06:10:00.000000
 
 The lease_balances view reads leases.name, so it is dropped and recreated around the change (PostgreSQL refuses to
 alter a column a view uses). SQLite rebuilds each table (batch mode), with foreign
-keys off while migrating (pmsync.platform.migrate) so a table others reference can be rebuilt with its rows.
+keys off while migrating (pmsync.platform.database.migrate) so a table others reference can be rebuilt with its rows.
 """
 from alembic import op
 import sqlalchemy as sa

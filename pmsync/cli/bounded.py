@@ -1,4 +1,4 @@
-"""Options that feed flow parameters, checked as they are parsed against the flows' own types (pmsync.parameters)."""
+"""Options that feed flow parameters, checked as they are parsed against the flows' own types (pmsync.runs.parameters)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ import typer
 
 
 def bounded(type_name: str) -> Callable[[Any], Any]:
-    """A typer callback checking an option's value as the type `type_name` of pmsync.parameters (imported only when a
+    """A typer callback checking an option's value as the type `type_name` of pmsync.runs.parameters (imported only when a
     command runs: `--help` pays for no pydantic). A refusal is a usage error, one `error:` line and exit 2, naming
     the option, the value and what it takes; None (not given) passes."""
 
     def check(value: Any) -> Any:
-        from pmsync import parameters
+        from pmsync.runs import parameters
 
         if value is None:
             return None

@@ -72,7 +72,7 @@ def _settings_checked() -> None:
     """Malformed platform settings (a retention under a day) end the command with exit 2, naming the variable."""
     from pydantic import ValidationError
 
-    from pmsync.platform_settings import PlatformSettings
+    from pmsync.platform.settings import PlatformSettings
 
     try:
         PlatformSettings()
@@ -86,8 +86,8 @@ def print_run_changes(run_id: int) -> None:
     """What a run just made from the command line changed: its counts and first changes, and where to see them all."""
     from pmsync.cli.common import integration_of_run
     from pmsync.journal.read import run_change_lines
-    from pmsync.platform import make_engine
-    from pmsync.platform_settings import PlatformSettings
+    from pmsync.platform.database import make_engine
+    from pmsync.platform.settings import PlatformSettings
 
     engine = make_engine(PlatformSettings().database_url)
     integration, _ = integration_of_run(engine, run_id)
@@ -99,8 +99,8 @@ def run_of_flow_run(flow_run_id: str) -> int | None:
     """The pmsync run a Prefect flow run made, in the platform database this command is configured with."""
     from sqlalchemy import select
 
-    from pmsync.platform import make_engine
-    from pmsync.platform_settings import PlatformSettings
+    from pmsync.platform.database import make_engine
+    from pmsync.platform.settings import PlatformSettings
     from schemas.tables import sync_runs
 
     with make_engine(PlatformSettings().database_url).connect() as connection:

@@ -52,7 +52,7 @@ def import_service_providers(
 def _import(kind: str, file: Path, errors_out: Path | None, integration: str | None) -> None:
     preflight(integration, needs_source=False)
     from pmsync.cli.running import run_job
-    from pmsync.csv_import import CsvRefused, CsvRejected
+    from pmsync.imports.kinds import CsvRefused, CsvRejected
 
     try:
         result = run_job("csv-import-operator-file", kind=kind, file=file, integration=integration, errors_out=errors_out)

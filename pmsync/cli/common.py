@@ -34,17 +34,17 @@ EXIT_SOURCE_UNAVAILABLE = 3
 EXIT_REFUSED = 4
 
 EXIT_CODES: dict[str, int] = {
-    "pmsync.preflight.ConfigurationError": EXIT_CONFIGURATION,
-    "pmsync.platform.PlatformDatabaseMissing": EXIT_CONFIGURATION,
-    "pmsync.parameters.ParameterRejected": EXIT_CONFIGURATION,
-    "pmsync.integrations.IntegrationNotConfigured": EXIT_CONFIGURATION,
-    "pmsync.retirement.IntegrationRemoved": EXIT_CONFIGURATION,
-    "pmsync.retirement.RetirementRefused": EXIT_CONFIGURATION,
-    "pmsync.identity.IntegrationNeedsRepoint": EXIT_CONFIGURATION,
-    "pmsync.enrollment.EnrollmentRefused": EXIT_CONFIGURATION,
-    "pmsync.deployments.DeployMisconfigured": EXIT_CONFIGURATION,
-    "pmsync.deployments.DeployFailed": EXIT_OTHER,
-    "pmsync.push_sender.PushNotSupported": EXIT_CONFIGURATION,
+    "pmsync.runs.preflight.ConfigurationError": EXIT_CONFIGURATION,
+    "pmsync.platform.database.PlatformDatabaseMissing": EXIT_CONFIGURATION,
+    "pmsync.runs.parameters.ParameterRejected": EXIT_CONFIGURATION,
+    "pmsync.integrations.integration.IntegrationNotConfigured": EXIT_CONFIGURATION,
+    "pmsync.integrations.retirement.IntegrationRemoved": EXIT_CONFIGURATION,
+    "pmsync.integrations.retirement.RetirementRefused": EXIT_CONFIGURATION,
+    "pmsync.integrations.identity.IntegrationNeedsRepoint": EXIT_CONFIGURATION,
+    "pmsync.integrations.enrollment.EnrollmentRefused": EXIT_CONFIGURATION,
+    "pmsync.runs.deployments.DeployMisconfigured": EXIT_CONFIGURATION,
+    "pmsync.runs.deployments.DeployFailed": EXIT_OTHER,
+    "pmsync.push.sender.PushNotSupported": EXIT_CONFIGURATION,
     "reports.access.ReportsRefused": EXIT_CONFIGURATION,
     "pmsync.source.errors.SourceAuthError": EXIT_CONFIGURATION,
     "pmsync.source.errors.SourceRequestUnsendable": EXIT_CONFIGURATION,
@@ -53,13 +53,13 @@ EXIT_CODES: dict[str, int] = {
     "pmsync.source.errors.SourceDataError": EXIT_OTHER,
     "pmsync.source.errors.SourcePagingBroken": EXIT_OTHER,
     "pmsync.source.errors.SourceError": EXIT_OTHER,
-    "pmsync.locks.IntegrationBusy": EXIT_SOURCE_UNAVAILABLE,
-    "pmsync.locks.LockLost": EXIT_SOURCE_UNAVAILABLE,
+    "pmsync.runs.locks.IntegrationBusy": EXIT_SOURCE_UNAVAILABLE,
+    "pmsync.runs.locks.LockLost": EXIT_SOURCE_UNAVAILABLE,
     "pmsync.sync.gate_results.DataQualityError": EXIT_REFUSED,
-    "pmsync.reconciliation.MassDeactivationRefused": EXIT_REFUSED,
-    "pmsync.reconciliation.ChangeRefused": EXIT_REFUSED,
-    "pmsync.csv_import.CsvRejected": EXIT_REFUSED,
-    "pmsync.csv_reading.CsvRefused": EXIT_REFUSED,
+    "pmsync.reconcile.parts.MassDeactivationRefused": EXIT_REFUSED,
+    "pmsync.reconcile.parts.ChangeRefused": EXIT_REFUSED,
+    "pmsync.imports.kinds.CsvRejected": EXIT_REFUSED,
+    "pmsync.imports.reading.CsvRefused": EXIT_REFUSED,
 }
 """A failure's exit code by its exception's class, or the nearest base class listed (by module and name, so the
 modules are not imported to compare): configuration or credentials 2, run again later 3 (the source is unavailable, or
@@ -98,8 +98,8 @@ def registered_integrations() -> list[str]:
     from sqlalchemy import create_engine, select
     from sqlalchemy.engine import make_url
 
-    from pmsync.platform import normalise_url
-    from pmsync.platform_settings import PlatformSettings
+    from pmsync.platform.database import normalise_url
+    from pmsync.platform.settings import PlatformSettings
     from schemas.tables import integrations
 
     url = make_url(normalise_url(PlatformSettings().database_url))
@@ -183,7 +183,7 @@ def preflight(integration: str | None, *, needs_source: bool = True) -> None:
     """Fail in a second on missing or malformed settings, an integration name pmsync does not know or a Prefect server
     that does not answer, before Prefect is imported or a server started."""
     from pmsync.cli.known_integrations import check_integration_known
-    from pmsync.preflight import ConfigurationError, check_configuration
+    from pmsync.runs.preflight import ConfigurationError, check_configuration
 
     try:
         check_configuration(integration, needs_source=needs_source)
@@ -205,8 +205,8 @@ def run_flow(flow_name: str, **params: object) -> dict:
 def open_platform() -> Engine:
     """The platform database of PMSYNC_DATABASE_URL, migrated only when its schema is behind; a SQLite file that does
     not exist is not created (its callers read, or change what a sync made): exit 2 saying so."""
-    from pmsync.platform import PlatformDatabaseMissing, make_engine, migrate, require_platform_database
-    from pmsync.preflight import ConfigurationError, checked_platform_settings
+    from pmsync.platform.database import PlatformDatabaseMissing, make_engine, migrate, require_platform_database
+    from pmsync.runs.preflight import ConfigurationError, checked_platform_settings
 
     try:
         url = checked_platform_settings().database_url
@@ -220,7 +220,7 @@ def open_platform() -> Engine:
 
 def integration_name(integration: str | None) -> str:
     """The integration a command means: the one named, else PMSYNC_INTEGRATION_NAME, else 'default'."""
-    from pmsync.platform_settings import IntegrationNameSettings
+    from pmsync.platform.settings import IntegrationNameSettings
 
     return integration or IntegrationNameSettings().integration_name
 
@@ -250,7 +250,7 @@ def counts_table(title: str, counts: dict[str, dict[str, int]]) -> Table:
     """One row per entity (in the rule table's order) and one column per count of a run."""
     from rich.table import Table
 
-    from pmsync.runs import COUNTS
+    from pmsync.runs.bookkeeping import COUNTS
     from pmsync.source.registry import known_entities
 
     table = Table(title=title, title_justify="left")
@@ -265,13 +265,13 @@ def counts_table(title: str, counts: dict[str, dict[str, int]]) -> Table:
 
 def print_reasons(engine: Engine, run_id: int) -> None:
     """One line of why records of the run were not applied, per entity, status and reason."""
-    from pmsync.runs import unapplied_reasons
+    from pmsync.runs.bookkeeping import unapplied_reasons
 
     print_unapplied(unapplied_reasons(engine, run_id))
 
 
 def print_unapplied(reasons: list[dict]) -> None:
-    """One line of why records of a run were not applied (as `pmsync.runs.unapplied_reasons` counts them)."""
+    """One line of why records of a run were not applied (as `pmsync.runs.bookkeeping.unapplied_reasons` counts them)."""
     if reasons:
         console.print("not applied: " + "; ".join(
             f"{r['entity']} {r['status']} {r['reason']} {r['records']}" for r in reasons
@@ -308,8 +308,8 @@ def integration_of_run(engine: Engine, run_id: int) -> tuple[str, int]:
 
 def print_result(title: str, result: dict) -> None:
     """A sync's counts table, its reasons, the platform's row totals and any parked records left waiting."""
-    from pmsync.platform import make_engine
-    from pmsync.platform_settings import PlatformSettings
+    from pmsync.platform.database import make_engine
+    from pmsync.platform.settings import PlatformSettings
 
     engine = make_engine(PlatformSettings().database_url)
     integration, integration_id = integration_of_run(engine, result["run_id"])

@@ -9,7 +9,7 @@ import typer
 from pmsync.cli.common import EXIT_CONFIGURATION, console, error_console, fail, fail_with
 from pmsync.cli.prefect_config import configured_api_url
 from pmsync.cli.prefect_setup import prepare_or_fail
-from pmsync.deployments import (
+from pmsync.runs.deployments import (
     PROJECT_FILE,
     DeployFailed,
     Deployed,
@@ -19,7 +19,7 @@ from pmsync.deployments import (
     project_root,
     schedule_text,
 )
-from pmsync.enrollment import EnrollmentRefused, check_block_names
+from pmsync.integrations.enrollment import EnrollmentRefused, check_block_names
 
 
 def deploy(
@@ -98,7 +98,7 @@ def registered_integrations() -> list[str]:
     """Names of the integration blocks of every vendor on the Prefect server (their secrets are not read)."""
     import httpx
 
-    from pmsync.enrollment import integration_blocks
+    from pmsync.integrations.enrollment import integration_blocks
 
     try:
         names = sorted(integration_blocks())

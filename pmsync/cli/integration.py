@@ -66,10 +66,10 @@ def add(
     to another source account is refused before anything is saved, unless --repoint."""
     from pmsync.cli.deploy import print_deployed, require_prefect_server
     from pmsync.cli.integration_block import as_integration, ask_secret, block_type_for, save_block, validated_block
-    from pmsync.deployments import PROJECT_FILE, deploy_integrations, project_root
+    from pmsync.runs.deployments import PROJECT_FILE, deploy_integrations, project_root
     from pmsync.cli.known_integrations import check_prefect_server
     from pmsync.cli.prefect_setup import prepare_or_fail
-    from pmsync.enrollment import (
+    from pmsync.integrations.enrollment import (
         EnrollmentRefused, block_of, check_block_names, refuse_other_account, reinstate_on_platform, reinstatement_text,
         repoint_on_platform, repointing_text, run_url, start_initial_sync,
     )
@@ -134,10 +134,10 @@ def remove(
     with its secret. Refused for the integration the PMSYNC_* environment configures."""
     from pmsync.cli.deploy import require_prefect_server
     from pmsync.cli.known_integrations import check_prefect_server
-    from pmsync.enrollment import (
+    from pmsync.integrations.enrollment import (
         EnrollmentRefused, check_block_names, delete_block, delete_deployments, retire_on_platform, retirement_text,
     )
-    from pmsync.sync_slots import SLOT_RELEASE_WAIT_SECONDS, SYNC_LIMIT, delete_sync_limit
+    from pmsync.runs.sync_slots import SLOT_RELEASE_WAIT_SECONDS, SYNC_LIMIT, delete_sync_limit
 
     try:
         check_block_names([name])
@@ -190,10 +190,10 @@ def repoint_integration(
     properties."""
     from pmsync.cli.deploy import require_prefect_server
     from pmsync.cli.known_integrations import check_prefect_server
-    from pmsync.enrollment import check_block_names, repoint_on_platform, repointing_text
-    from pmsync.identity import identity_of
-    from pmsync.integrations import integration_from_block, integration_from_environment
-    from pmsync.platform_settings import IntegrationNameSettings
+    from pmsync.integrations.enrollment import check_block_names, repoint_on_platform, repointing_text
+    from pmsync.integrations.identity import identity_of
+    from pmsync.integrations.integration import integration_from_block, integration_from_environment
+    from pmsync.platform.settings import IntegrationNameSettings
 
     environment_name = IntegrationNameSettings().integration_name
     where = to or (Origin.environment if name == environment_name else Origin.block)
@@ -226,7 +226,7 @@ def list_integrations() -> None:
 
     from pmsync.cli.deploy import require_prefect_server
     from pmsync.cli.known_integrations import check_prefect_server
-    from pmsync.enrollment import typed_integration_blocks
+    from pmsync.integrations.enrollment import typed_integration_blocks
 
     require_prefect_server()
     check_prefect_server()
@@ -249,8 +249,8 @@ def _platform_integrations() -> dict[str, str]:
     from sqlalchemy import select
 
     from pmsync.cli.common import open_platform
-    from pmsync.platform import missing_platform_file
-    from pmsync.platform_settings import PlatformSettings
+    from pmsync.platform.database import missing_platform_file
+    from pmsync.platform.settings import PlatformSettings
     from schemas.tables import integrations
 
     if missing_platform_file(PlatformSettings().database_url) is not None:

@@ -33,10 +33,10 @@ OPTIONS = {"base_url": "--base-url", "client_id": "--client-id", "client_secret"
 
 
 def block_type_for(source_system: str, given: dict[str, object]):
-    """The block type of the vendor whose rule table `source_system` is (pmsync.blocks, by the source registry); an
+    """The block type of the vendor whose rule table `source_system` is (pmsync.integrations.blocks, by the source registry); an
     unknown rule table, an option that vendor's block has no field for, or a required one missing ends the command
     (exit 2) before the secret is asked for."""
-    from pmsync.blocks import INTEGRATION_BLOCKS
+    from pmsync.integrations.blocks import INTEGRATION_BLOCKS
     from pmsync.source.registry import RULE_TABLES
 
     if source_system not in RULE_TABLES:
@@ -71,7 +71,7 @@ def validated_block(block_type, **fields: object):
 
 def as_integration(block, name: str):
     """The integration the block configures, as a run of it would see it (where: a block)."""
-    from pmsync.integrations import CONFIGURED_IN_BLOCK, Integration
+    from pmsync.integrations.integration import CONFIGURED_IN_BLOCK, Integration
     from pmsync.source.registry import package_of
 
     return Integration(name=name, credentials=package_of(block.source_system).credentials_from_block(block),
@@ -87,7 +87,7 @@ def save_block(block, name: str, overwrite: bool):
         return block.save(name, overwrite=overwrite)
     except httpx.HTTPStatusError as failure:
         fail(f"the Prefect server refused the block {name!r} (HTTP {failure.response.status_code}); check the server's "
-             "log and that `prefect block register -m pmsync.blocks` matches this pmsync")
+             "log and that `prefect block register -m pmsync.integrations.blocks` matches this pmsync")
     except httpx.HTTPError as failure:
         fail(f"cannot reach the Prefect server to save the block ({type(failure).__name__}); check PREFECT_API_URL and "
              "that the server is up")

@@ -19,8 +19,8 @@ def check_integration_known(integration: str | None, *, needs_block: bool = True
     server's integration blocks (any vendor's); otherwise (no server, or a job that needs only the name,
     `needs_block` False) it must be the PMSYNC_* environment's integration, one on the platform, or a block. A
     configured server that does not answer ends it with exit 3 (`check_prefect_server`)."""
-    from pmsync import parameters
-    from pmsync.platform_settings import IntegrationNameSettings
+    from pmsync.runs import parameters
+    from pmsync.platform.settings import IntegrationNameSettings
 
     try:
         kind = parameters.IntegrationName if needs_block else parameters.PlatformIntegrationName
@@ -69,7 +69,7 @@ def check_prefect_server(*, runs_without: bool = False) -> str | None:
 
 
 def _server_blocks(url: str) -> set[str] | None:
-    """The names of the server's integration blocks, every vendor's (pmsync.source.registry; pmsync.blocks is not
+    """The names of the server's integration blocks, every vendor's (pmsync.source.registry; pmsync.integrations.blocks is not
     imported here: it imports Prefect); None when the server would not list them (an older API, an access it
     refuses): Prefect then decides when the block is loaded."""
     import httpx

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pmsync.one_line import one_line
 
-BLOCKS_MODULE = "pmsync.blocks"
+BLOCKS_MODULE = "pmsync.integrations.blocks"
 REGISTER_COMMAND = f"prefect block register -m {BLOCKS_MODULE}"
 POOL_TYPE = "process"
 """The type of the work pool pmsync deploy creates: its workers run each flow in a process from this checkout."""
@@ -26,7 +26,7 @@ class SetupFailed(Exception):
 
 def prepare_server(pools: list[str]) -> list[str]:
     """Register pmsync's block types and create the `pools` that are missing (type process), as
-    `prefect block register -m pmsync.blocks` and `prefect work-pool create NAME --type process` would; one line per
+    `prefect block register -m pmsync.integrations.blocks` and `prefect work-pool create NAME --type process` would; one line per
     thing done, none when the server had everything."""
     check_reachable()
     done = []
@@ -50,7 +50,7 @@ def check_reachable() -> None:
 
 
 def register_block_types() -> list[str]:
-    """Register every block class of pmsync.blocks (type and schema; idempotent); the slugs of those the server did
+    """Register every block class of pmsync.integrations.blocks (type and schema; idempotent); the slugs of those the server did
     not have, or had with another schema."""
     from prefect.blocks.core import Block
     from prefect.client.orchestration import get_client

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 
 from pmsync.cli.common import console
-from pmsync.progress import SyncProgress
+from pmsync.runs.progress import SyncProgress
 
 if TYPE_CHECKING:
     from rich.console import Console

@@ -59,8 +59,8 @@ def reconcile(
     if dry_run:
         console.print("dry run — nothing was written; a real run would make these changes:", highlight=False)
     else:
-        from pmsync.platform import make_engine
-        from pmsync.platform_settings import PlatformSettings
+        from pmsync.platform.database import make_engine
+        from pmsync.platform.settings import PlatformSettings
 
         name, _ = integration_of_run(make_engine(PlatformSettings().database_url), result["run_id"])
         console.print(f"reconciliation — run {result['run_id']} · {name} · snapshot {result['snapshot_id']}",
@@ -95,7 +95,7 @@ def _print_rows(title: str, rows: list[dict]) -> None:
 
 def unit_reactivate(source_id: int = typer.Argument(..., help="The unit's id in the source."), integration: Optional[str] = INTEGRATION) -> None:
     """Undo a unit's deactivation in one step (logged on its property)."""
-    from pmsync.reconciliation import ChangeRefused, NotOnPlatform, reactivate_unit_by_hand
+    from pmsync.reconcile.parts import ChangeRefused, NotOnPlatform, reactivate_unit_by_hand
 
     try:
         console.print(reactivate_unit_by_hand(open_platform(), integration_name(integration), source_id), highlight=False)
@@ -104,7 +104,7 @@ def unit_reactivate(source_id: int = typer.Argument(..., help="The unit's id in 
 
 
 def _set_disabled(source_id: int, integration: Optional[str], disabled: bool) -> None:
-    from pmsync.reconciliation import ChangeRefused, NotOnPlatform, set_property_disabled_by_hand
+    from pmsync.reconcile.parts import ChangeRefused, NotOnPlatform, set_property_disabled_by_hand
 
     try:
         message = set_property_disabled_by_hand(open_platform(), integration_name(integration), source_id, disabled)
@@ -148,8 +148,8 @@ def report_deactivated(
 ) -> None:
     """A reconciliation snapshot's report: the units it deactivated and reactivated and the properties it deactivated,
     each with its property, as CSV or an Excel workbook (formula-like cells kept as text)."""
-    from pmsync.export import CHANGES, UnknownSnapshot
-    from pmsync.export_files import export_report
+    from pmsync.exports.snapshots import CHANGES, UnknownSnapshot
+    from pmsync.exports.files import export_report
 
     try:
         engine = open_platform()
@@ -172,7 +172,7 @@ def report_snapshots(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """An integration's recent reconciliation snapshots, newest first, with what each changed."""
-    from pmsync.export import recent_snapshots
+    from pmsync.exports.snapshots import recent_snapshots
 
     engine = open_platform()
     found = recent_snapshots(engine, limit, shown_integration(engine, integration)[0])

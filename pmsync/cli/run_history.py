@@ -35,8 +35,8 @@ def runs(
     if context.invoked_subcommand:
         context.obj = integration
         return
-    from pmsync.platform_settings import PlatformSettings
-    from pmsync.runs import recent_runs
+    from pmsync.platform.settings import PlatformSettings
+    from pmsync.runs.bookkeeping import recent_runs
 
     engine = open_platform()
     name, _ = shown_integration(engine, integration)
@@ -120,11 +120,11 @@ def runs_show(
 
 
 def one_run(engine: Engine, run_id: int) -> dict[str, Any] | None:
-    """A run as `pmsync.runs.recent_runs` gives each (its row, integration, counts and reasons); None when none has
+    """A run as `pmsync.runs.bookkeeping.recent_runs` gives each (its row, integration, counts and reasons); None when none has
     that id."""
     from sqlalchemy import select
 
-    from pmsync.runs import runs_counts, runs_unapplied_reasons
+    from pmsync.runs.bookkeeping import runs_counts, runs_unapplied_reasons
     from schemas.tables import integrations, sync_runs
 
     with engine.connect() as connection:
@@ -142,7 +142,7 @@ def one_run(engine: Engine, run_id: int) -> dict[str, Any] | None:
 def _print_stale_parked(engine: Engine, hours: float, integration: str, out: Console) -> None:
     from datetime import timedelta
 
-    from pmsync.runs import stale_parked_by_entity, utc_now
+    from pmsync.runs.bookkeeping import stale_parked_by_entity, utc_now
 
     for row in stale_parked_by_entity(engine, utc_now() - timedelta(hours=hours), integration):
         out.print(

@@ -47,7 +47,7 @@ def run_job(flow_name: str, **params: object) -> dict:
     """
     from pmsync.cli.progress_bar import progress_shown
     from pmsync.jobs import JOBS
-    from pmsync.parameters import check_parameters
+    from pmsync.runs.parameters import check_parameters
 
     params = check_parameters(JOBS[flow_name].function, params)  # type: ignore[attr-defined]
     if runs_in_process(params.get("integration")):
@@ -56,7 +56,7 @@ def run_job(flow_name: str, **params: object) -> dict:
         _log_to_stderr()
         with progress_shown() as show:
             return JOBS[flow_name].function(replace(PLAIN_STEPS, report_progress=show), **params)  # type: ignore[attr-defined]
-    from pmsync.progress import listening
+    from pmsync.runs.progress import listening
 
     module, name = FLOWS[flow_name]
     flow = getattr(importlib.import_module(module), name)

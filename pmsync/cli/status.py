@@ -13,7 +13,7 @@ from pmsync.cli.common import (
 from pmsync.cli.json_output import JSON_OPTION, print_json
 
 if TYPE_CHECKING:
-    from pmsync.integrations import Integration
+    from pmsync.integrations.integration import Integration
 
 state_app = typer.Typer(invoke_without_command=True, help="Each stream's high-water mark; reset one to re-read it.")
 
@@ -50,7 +50,7 @@ def stream_marks(engine, integration_id: int | None) -> list[dict]:
     """What `pmsync state` shows, table or JSON: each stream, its entities, its mark and the run (and flow) that set it;
     none for an integration not registered yet (None)."""
     from pmsync.source.registry import known_streams
-    from pmsync.state import state_rows
+    from pmsync.sync.state import state_rows
 
     if integration_id is None:
         return []
@@ -83,7 +83,7 @@ def state_reset(
 
     `--integration` goes here or before `reset` (`pmsync state --integration NAME reset unit`)."""
     from pmsync.source.registry import known_streams
-    from pmsync.state import reset_stream
+    from pmsync.sync.state import reset_stream
 
     stream_name, entities = entity, known_streams()[entity]
     if integration and context.obj and integration != context.obj:
@@ -105,7 +105,7 @@ def unlock(
     integration: Optional[str] = INTEGRATION,
 ) -> None:
     """Clear an integration's sync lock by hand (after a crash), saying who held it."""
-    from pmsync.locks import force_unlock
+    from pmsync.runs.locks import force_unlock
 
     if deprecated_name is not None:
         if integration is not None and integration != deprecated_name:
@@ -139,7 +139,7 @@ def quality(
     expectation, then the newest items."""
     from rich.table import Table
 
-    from pmsync.quality import open_items
+    from pmsync.sync.quality import open_items
 
     engine = open_platform()
     name, _ = shown_integration(engine, integration)
@@ -184,8 +184,8 @@ def explain_record(
     integration: Optional[str] = INTEGRATION,
 ) -> None:
     """Why is this record (not) on the platform, and why didn't it change?"""
-    from pmsync.explain import explain
-    from pmsync.integrations import IntegrationNotConfigured
+    from pmsync.sync.explain import explain
+    from pmsync.integrations.integration import IntegrationNotConfigured
     from pmsync.source import SourceError
 
     engine = open_platform()
@@ -207,7 +207,7 @@ def explain_record(
 def _integration_of(block_name: str | None) -> Integration:
     """The integration `explain` compares with: the block named (read through Prefect, as a job command does), else the
     PMSYNC_* environment's."""
-    from pmsync.integrations import integration_from_block, integration_from_environment
+    from pmsync.integrations.integration import integration_from_block, integration_from_environment
 
     if not block_name:
         return integration_from_environment()

@@ -52,7 +52,7 @@ def sync_now(
     if local:
         sync_delta(integration=integration, overlap_hours=72.0)
         return
-    from pmsync.parameters import IntegrationName, ParameterRejected, check_value
+    from pmsync.runs.parameters import IntegrationName, ParameterRejected, check_value
 
     try:
         check_value(IntegrationName | None, integration, "integration")
@@ -64,7 +64,7 @@ def sync_now(
     from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
     from prefect.settings import PREFECT_UI_URL
 
-    from pmsync.run_names import run_name
+    from pmsync.runs.names import run_name
 
     parameters = {"integration": integration} if integration else {}
     run = None

@@ -31,7 +31,7 @@ NO_PUSH = typer.Option(False, "--no-push", help="Only save on the platform and a
 
 
 def _reference(value: str) -> str:
-    from pmsync.workorders import is_reference
+    from pmsync.push.workorders import is_reference
 
     if not is_reference(value):
         raise typer.BadParameter(
@@ -82,7 +82,7 @@ def workorder_create(
 ) -> None:
     """Create a work order on the platform and push it to the source; exits 4 when the source refuses it, 3 when it
     stays pending (the sweep pushes it later). Its platform number WO-<n> names it until the source gives it an id."""
-    from pmsync.workorders import InvalidWorkOrder, create_work_order, platform_number, platform_places
+    from pmsync.push.workorders import InvalidWorkOrder, create_work_order, platform_number, platform_places
 
     if not no_push:
         preflight(integration)
@@ -124,7 +124,7 @@ def workorder_update(
 ) -> None:
     """Change a work order on the platform and push the change to the source; exits 4 when the source refuses it, 3
     when it stays pending or busy."""
-    from pmsync.workorders import InvalidWorkOrder, update_work_order
+    from pmsync.push.workorders import InvalidWorkOrder, update_work_order
 
     custom = {}
     for pair in field:
@@ -166,7 +166,7 @@ def workorder_sync_now(
 
 def _found(engine: Engine, integration: Optional[str], reference: str) -> int:
     """The platform id of the work order `reference` names in the integration; ends the command when there is none."""
-    from pmsync.workorders import WorkOrderElsewhere, WorkOrderNotFound, find_work_order
+    from pmsync.push.workorders import WorkOrderElsewhere, WorkOrderNotFound, find_work_order
 
     try:
         return find_work_order(engine, integration_name(integration), reference)
@@ -178,7 +178,7 @@ def _found(engine: Engine, integration: Optional[str], reference: str) -> int:
 
 def _end_synced(outcome: dict) -> None:
     """End a pushing command with its `error:` line and exit code unless the work order ended synced."""
-    from pmsync.workorders import work_order_reference
+    from pmsync.push.workorders import work_order_reference
 
     status, named = outcome["sync_status"], work_order_reference(outcome["id"], outcome["source_id"])
     if status == "failed":
@@ -205,7 +205,7 @@ def workorder_show(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Sync status, last attempt and error of a work order, and each change sent (or not) to the source."""
-    from pmsync.workorders import platform_number, work_order_reference, work_order_status
+    from pmsync.push.workorders import platform_number, work_order_reference, work_order_status
 
     engine = open_platform()
     shown_integration(engine, integration)
@@ -241,7 +241,7 @@ def workorder_list(
 ) -> None:
     """An integration's work orders made or changed on the platform, with their sync status: each named by its
     Propertyware id, and by its platform number WO-<n> until the source has it."""
-    from pmsync.workorders import platform_number
+    from pmsync.push.workorders import platform_number
 
     engine = open_platform()
     name, found = shown_integration(engine, integration)
@@ -299,7 +299,7 @@ def _announce(work_order_id: int, named: str, integration: Optional[str]) -> Non
 
 
 def _print_outcome(outcome: dict) -> None:
-    from pmsync.workorders import platform_number
+    from pmsync.push.workorders import platform_number
 
     colour = STATUS_COLOURS.get(outcome["sync_status"], "white")
     named = f"{outcome['source_id']} ({platform_number(outcome['id'])})" if outcome["source_id"] else platform_number(outcome["id"])

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pmsync.integrations import resolve_integration
+from pmsync.integrations.integration import resolve_integration
 from pmsync.jobs.steps import Steps
-from pmsync.lease_balance import balance_entities
-from pmsync.parameters import IntegrationName, LeaseId, checked_parameters
+from pmsync.sync.lease_balance import balance_entities
+from pmsync.runs.parameters import IntegrationName, LeaseId, checked_parameters
 from pmsync.settings import PlatformSettings
 from pmsync.source.paging import PageCursor
 from pmsync.sync.scope import run_scope

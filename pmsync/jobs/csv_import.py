@@ -6,10 +6,10 @@ import logging
 from datetime import timedelta
 from pathlib import Path
 
-from pmsync.csv_import import CheckReport, CsvRejected, CsvSource, import_kind
-from pmsync.import_files import FixUpPlace, upload_source
+from pmsync.imports.kinds import CheckReport, CsvRejected, CsvSource, import_kind
+from pmsync.imports.files import FixUpPlace, upload_source
 from pmsync.jobs.steps import Steps
-from pmsync.parameters import ImportContent, ImportKindName, ImportPath, PlatformIntegrationName, checked_parameters
+from pmsync.runs.parameters import ImportContent, ImportKindName, ImportPath, PlatformIntegrationName, checked_parameters
 from pmsync.settings import ImportSettings, IntegrationSettings, PlatformSettings
 from pmsync.sync.scope import RunSummary, run_scope
 

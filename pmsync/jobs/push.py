@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pmsync.integrations import resolve_integration
+from pmsync.integrations.integration import resolve_integration
 from pmsync.jobs.steps import Steps
-from pmsync.parameters import IntegrationName, WorkOrderId, checked_parameters
-from pmsync.push_sender import push_summary, push_target, unsynced
+from pmsync.runs.parameters import IntegrationName, WorkOrderId, checked_parameters
+from pmsync.push.sender import push_summary, push_target, unsynced
 from pmsync.settings import PlatformSettings
 from pmsync.sync.scope import run_scope
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from pmsync.integrations import resolve_integration
+from pmsync.integrations.integration import resolve_integration
 from pmsync.jobs.steps import Steps
-from pmsync.parameters import DeactivationShare, IntegrationName, checked_parameters
-from pmsync.progress import RunProgress
-from pmsync.reconciliation import IncompleteListing, MassGuard, ReconciliationPlan, SourceListing
-from pmsync.rule_types import Reconciled, Stream
+from pmsync.runs.parameters import DeactivationShare, IntegrationName, checked_parameters
+from pmsync.runs.progress import RunProgress
+from pmsync.reconcile.parts import IncompleteListing, MassGuard, ReconciliationPlan, SourceListing
+from pmsync.sync.rule_types import Reconciled, Stream
 from pmsync.settings import PlatformSettings
 from pmsync.source import SourceUnavailable
 from pmsync.source.paging import PageCursor

@@ -6,7 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pmsync import import_run, lease_balance, push_sender, reconcile_plan
+from pmsync.imports import run as import_run
+from pmsync.sync import lease_balance
+from pmsync.push import sender as push_sender
+from pmsync.reconcile import plan as reconcile_plan
 from pmsync.sync import streams
 from pmsync.sync.scope import SyncSession
 

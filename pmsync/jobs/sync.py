@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from pmsync.integrations import Integration, resolve_integration
+from pmsync.integrations.integration import Integration, resolve_integration
 from pmsync.jobs.steps import Steps
-from pmsync.parameters import IntegrationName, OverlapHours, checked_parameters
-from pmsync.progress import RunProgress
-from pmsync.rule_types import Stream
+from pmsync.runs.parameters import IntegrationName, OverlapHours, checked_parameters
+from pmsync.runs.progress import RunProgress
+from pmsync.sync.rule_types import Stream
 from pmsync.settings import PlatformSettings
 from pmsync.sync.scope import run_scope
 from pmsync.sync.streams import sync_streams

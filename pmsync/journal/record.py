@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.engine import Connection
 
-from pmsync.platform import among, upsert
+from pmsync.platform.database import among, upsert
 from schemas.tables import record_changes, sync_runs
 
 CREATED, UPDATED, DEACTIVATED, REACTIVATED = "created", "updated", "deactivated", "reactivated"

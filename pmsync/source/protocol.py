@@ -11,7 +11,7 @@ from pmsync.source.paging import PageCursor, SourcePage, refusal_error
 from schemas.records import SourceRecord
 
 if TYPE_CHECKING:
-    from pmsync.rule_types import RuleTable, Stream
+    from pmsync.sync.rule_types import RuleTable, Stream
 
 NO_SCOPE: Mapping[str, int] = {}
 
@@ -157,7 +157,7 @@ class SourcePackage(Protocol):
     vendor: str
     rule_tables: tuple[RuleTable, ...]
     block_type_slug: str
-    """The Prefect block type an integration of this vendor is saved as (pmsync.blocks defines it)."""
+    """The Prefect block type an integration of this vendor is saved as (pmsync.integrations.blocks defines it)."""
     block_type_name: str
 
     def credentials(self, **fields: Any) -> SourceCredentials:

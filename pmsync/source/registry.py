@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pmsync.rule_types import RuleTable
+from pmsync.sync.rule_types import RuleTable
 from pmsync.source.buildium.package import BUILDIUM
 from pmsync.source.propertyware.package import PROPERTYWARE
 from pmsync.source.protocol import SourcePackage

@@ -7,13 +7,13 @@ import logging
 from sqlalchemy import update
 from sqlalchemy.engine import Connection
 
-from pmsync.locks import renew
-from pmsync.platform import among
-from pmsync.quality import quarantine_records, release_passing
-from pmsync.rule_types import Stream
-from pmsync.runs import add_counts, utc_now
+from pmsync.runs.locks import renew
+from pmsync.platform.database import among
+from pmsync.sync.quality import quarantine_records, release_passing
+from pmsync.sync.rule_types import Stream
+from pmsync.runs.bookkeeping import add_counts, utc_now
 from pmsync.source.paging import SourcePage
-from pmsync.state import mark_stream_complete
+from pmsync.sync.state import mark_stream_complete
 from pmsync.sync.changes import SKIPPED_COUNTS, hashed_entity, page_hashes, record_salt
 from pmsync.sync.gate import CheckedPage
 from pmsync.sync.policy import LoadContext, PageOutcome, apply_candidates

@@ -14,8 +14,8 @@ from typing import Any
 import orjson
 from sqlalchemy import select
 
-from pmsync.platform import among
-from pmsync.rule_types import RuleTable, Stream
+from pmsync.platform.database import among
+from pmsync.sync.rule_types import RuleTable, Stream
 from pmsync.source import SourcePage
 from pmsync.sync.scope import SyncSession
 from schemas.source_values import storable

@@ -12,9 +12,9 @@ from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.engine import Connection
 
 from pmsync.journal import record as journal
-from pmsync.platform import among, upsert
-from pmsync.rule_types import EntityRule, RuleTable, Stream
-from pmsync.runs import add_counts, utc_now
+from pmsync.platform.database import among, upsert
+from pmsync.sync.rule_types import EntityRule, RuleTable, Stream
+from pmsync.runs.bookkeeping import add_counts, utc_now
 from schemas.entity_rows import rows_of
 from schemas.records import Candidate
 from schemas.tables import unapplied_records

@@ -15,7 +15,7 @@ from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
-from pmsync.rule_types import Stream
+from pmsync.sync.rule_types import Stream
 from pmsync.source import SourcePage
 from pmsync.sync.changes import KNOWN_ROWS, SKIPPED_COUNTS
 from pmsync.sync.gate_frame import candidate_frame, columns_read

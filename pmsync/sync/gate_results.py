@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from pmsync.rule_types import Stream
+from pmsync.sync.rule_types import Stream
 from pmsync.source import SourcePage
 from pmsync.source.paging import RefusedRecord
 from schemas.records import Candidate

@@ -9,10 +9,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from pmsync.deactivation_reasons import DEACTIVATED
-from pmsync.platform import among
-from pmsync.reconciliation import Target, log_row, set_active
-from pmsync.rule_types import EntityRule, RuleTable
+from pmsync.reconcile.reasons import DEACTIVATED
+from pmsync.platform.database import among
+from pmsync.reconcile.parts import Target, log_row, set_active
+from pmsync.sync.rule_types import EntityRule, RuleTable
 from schemas.entity_rows import rows_of
 from schemas.records import Candidate
 from schemas.tables import property_logs

@@ -6,9 +6,9 @@ from dataclasses import replace
 
 from sqlalchemy import select
 
-from pmsync.platform import among
-from pmsync.runs import utc_now
-from pmsync.rule_types import Stream
+from pmsync.platform.database import among
+from pmsync.runs.bookkeeping import utc_now
+from pmsync.sync.rule_types import Stream
 from pmsync.source import SourcePage
 from pmsync.sync.changes import KNOWN_ROWS, hashed_entity
 from pmsync.sync.policy import LoadContext, unchanged_by_apply

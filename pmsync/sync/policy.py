@@ -12,9 +12,9 @@ from sqlalchemy import and_, bindparam, delete, select, update
 from sqlalchemy.engine import Connection
 
 from pmsync.journal import record as journal
-from pmsync.platform import among, insert_ignoring_existing, upsert
-from pmsync.reconciliation import reactivate_listed_units
-from pmsync.rule_types import EntityRule, Exclusion, ParentLink, RuleTable
+from pmsync.platform.database import among, insert_ignoring_existing, upsert
+from pmsync.reconcile.parts import reactivate_listed_units
+from pmsync.sync.rule_types import EntityRule, Exclusion, ParentLink, RuleTable
 from pmsync.sync.inactive import deactivate_inactive_at_source
 from pmsync.sync.column_writes import apply_column_writes
 from schemas.records import Candidate
@@ -35,7 +35,7 @@ class LoadContext:
 
 @dataclass
 class PageOutcome:
-    """What one page did, per entity (the counts of pmsync.runs.COUNTS), and per hashed entity the records whose
+    """What one page did, per entity (the counts of pmsync.runs.bookkeeping.COUNTS), and per hashed entity the records whose
     payload did not apply cleanly here (parked or excluded, or with a derived row parked): their hash must go."""
 
     counts: dict[str, Counter] = field(default_factory=dict)

@@ -15,15 +15,15 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from pmsync.identity import refuse_other_identity, registered_row, run_remedy
-from pmsync.integrations import Integration, IntegrationNotConfigured
+from pmsync.integrations.identity import refuse_other_identity, registered_row, run_remedy
+from pmsync.integrations.integration import Integration, IntegrationNotConfigured
 from pmsync.journal import record as journal
 from pmsync.journal.read import change_counts, first_changes
-from pmsync.locks import LockHeartbeat, acquire, release, renew
-from pmsync.platform import make_engine, migrate
-from pmsync.quality import run_quality, run_warned
-from pmsync.retirement import refuse_removed
-from pmsync.runs import (
+from pmsync.runs.locks import LockHeartbeat, acquire, release, renew
+from pmsync.platform.database import make_engine, migrate
+from pmsync.sync.quality import run_quality, run_warned
+from pmsync.integrations.retirement import refuse_removed
+from pmsync.runs.bookkeeping import (
     LOCKED_FLOWS,
     abandon_dead_runs,
     ensure_integration,

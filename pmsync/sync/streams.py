@@ -8,14 +8,14 @@ from datetime import datetime
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
-from pmsync.parameters import overlap
-from pmsync.platform import refresh_statistics
-from pmsync.progress import RunProgress
-from pmsync.rule_types import Stream
-from pmsync.runs import record_window_start, utc_now
+from pmsync.runs.parameters import overlap
+from pmsync.platform.database import refresh_statistics
+from pmsync.runs.progress import RunProgress
+from pmsync.sync.rule_types import Stream
+from pmsync.runs.bookkeeping import record_window_start, utc_now
 from pmsync.source.paging import PageCursor, SourcePage, batched_pages
 from pmsync.source.protocol import NO_SCOPE, Source, Window
-from pmsync.state import high_water_marks, window_start
+from pmsync.sync.state import high_water_marks, window_start
 from pmsync.sync.apply import apply_page
 from pmsync.sync.changes import drop_unchanged
 from pmsync.sync.column_writes import settle_absent, settles_absent

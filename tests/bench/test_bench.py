@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from bench.floor import FLOOR_TABLES, measure_floor
 from bench.portfolio import drop_postgres_database, fresh_database
 from bench.run import run_bench
-from pmsync.platform import make_engine
-from pmsync.rules import PROPERTYWARE_STREAMS
+from pmsync.platform.database import make_engine
+from pmsync.sync.rules import PROPERTYWARE_STREAMS
 from pmsync.source import PropertywareClient
 from pmsync.source.client import format_source_time
 from sandbox import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_SYSTEM_ID

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from bench.buildium_floor import TASKS, buildium_listings, floor_table, measure_buildium_floor
 from bench.report import BUILDIUM_BEGIN, BUILDIUM_END, splice_buildium_section
 from bench.run import run_bench
-from pmsync.platform import make_engine
+from pmsync.platform.database import make_engine
 from pmsync.source.buildium.client import BuildiumClient
 from pmsync.source.buildium.parts import BuildiumRecord
 from pmsync.source.buildium.rules import BUILDIUM_STREAMS

@@ -15,7 +15,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
-from pmsync.export import format_utc, restore
+from pmsync.exports.snapshots import format_utc, restore
 from pmsync.jobs import JOBS
 from tests.browser.conftest import free_port, wait_for_http
 from tests.flows.test_reconciliation_report import CSV_HEADER, GONE, deactivated_rows

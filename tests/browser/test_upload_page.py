@@ -14,10 +14,10 @@ from pathlib import Path
 import sqlalchemy as sa
 from pydantic import SecretStr
 
-from pmsync.csv_import import OWNERS
-from pmsync.integrations import Integration
-from pmsync.platform import migrate
-from pmsync.runs import ensure_integration
+from pmsync.imports.kinds import OWNERS
+from pmsync.integrations.integration import Integration
+from pmsync.platform.database import migrate
+from pmsync.runs.bookkeeping import ensure_integration
 from schemas.tables import owners
 from tests.browser.conftest import Browser, free_port, wait_for_http
 from tests.browser.test_reports_page import wait_for_download

@@ -44,7 +44,7 @@ def check_a_forced_sync_waits_in_prefect_while_its_integrations_delta_runs(env: 
         holding = time.monotonic()
         waiting, other = trigger_forced_syncs_at_once(env, held, free)
         assert api(env, "GET", f"/v2/concurrency_limits/sync:{held}")["active_slots"] == 1
-        python(env, "from pmsync.sync_slots import delete_sync_limit\n"  # removal never deletes a slot a run holds
+        python(env, "from pmsync.runs.sync_slots import delete_sync_limit\n"  # removal never deletes a slot a run holds
                     f"assert delete_sync_limit({held!r}) is False\n")
         ours = [delta["id"], deployment(env, "delta-sync", f"now-{held}")["id"], deployment(env, "delta-sync", f"now-{free}")["id"]]
         seen_held = watch_until(env, ours, lambda s: s.get(waiting, ("", ""))[1] == "AwaitingConcurrencySlot"

@@ -18,7 +18,7 @@ import requests
 import sqlalchemy as sa
 import yaml
 
-from pmsync.schedules import minute_offset
+from pmsync.runs.schedules import minute_offset
 from sandbox import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_INTEGRATION_USER, SANDBOX_SYSTEM_ID
 from sandbox.faults import status_fault
 from sandbox.slowdowns import Slowdown
@@ -237,8 +237,8 @@ def server_log_problems(env: dict[str, str]) -> list[str]:
 
 
 def check_deploy_per_integration(env: dict[str, str], sandbox) -> None:
-    prefect(env, "block", "register", "-m", "pmsync.blocks")
-    python(env, "from pmsync.blocks import PropertywareIntegration as P\n" + "".join(
+    prefect(env, "block", "register", "-m", "pmsync.integrations.blocks")
+    python(env, "from pmsync.integrations.blocks import PropertywareIntegration as P\n" + "".join(
         f"P(base_url={sandbox.base_url!r}, client_id={SANDBOX_CLIENT_ID!r}, client_secret={SANDBOX_CLIENT_SECRET!r}, "
         f"system_id={SANDBOX_SYSTEM_ID!r}, integration_user={SANDBOX_INTEGRATION_USER!r}).save({name!r}, overwrite=True)\n"
         for name in BLOCKS

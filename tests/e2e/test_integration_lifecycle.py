@@ -14,8 +14,8 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from pmsync.platform import make_engine
-from pmsync.schedules import staggered_cron
+from pmsync.platform.database import make_engine
+from pmsync.runs.schedules import staggered_cron
 from sandbox import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_INTEGRATION_USER, SANDBOX_SYSTEM_ID, SandboxServer
 from schemas.tables import SYNCED_TABLES, integrations, reconciliation_snapshots
 from tests.browser.conftest import free_port, wait_for_http
@@ -129,7 +129,7 @@ def test_a_company_added_and_removed_by_the_cli_and_by_its_block(no_scheduled_ru
         assert re.search(rf"{NAME}\s*│\s*no\s*│\s*removed ", listed.stdout), listed.stdout + listed.stderr
 
         started = time.monotonic()
-        python(env, "from pmsync.blocks import PropertywareIntegration as P\n"
+        python(env, "from pmsync.integrations.blocks import PropertywareIntegration as P\n"
                     f"P(base_url={source.base_url!r}, client_id={SANDBOX_CLIENT_ID!r}, client_secret={SANDBOX_CLIENT_SECRET!r}, "
                     f"system_id={SANDBOX_SYSTEM_ID!r}, integration_user={SANDBOX_INTEGRATION_USER!r}).save({NAME!r})\n")
         enrolled = final(env, only_run(env, "enroll-integration", after={enrolled["id"]}))

@@ -10,7 +10,7 @@ from contextlib import ExitStack
 import pytest
 import sqlalchemy as sa
 
-from pmsync.platform import make_engine
+from pmsync.platform.database import make_engine
 from sandbox import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_INTEGRATION_USER, SANDBOX_SYSTEM_ID, SandboxServer
 from sandbox.slowdowns import Slowdown
 from schemas.tables import integrations, quarantine, reconciliation_snapshots, residents, sync_runs, sync_state, units
@@ -65,8 +65,8 @@ def test_three_integrations_sync_concurrently_on_two_workers_each_into_its_own_r
 ):
     begun = time.monotonic()
     env = {**prefect_server, **source_env(platform_url, sources["acme"]), "PMSYNC_REPORTS_URL": "http://reports.e2e.invalid"}
-    prefect(env, "block", "register", "-m", "pmsync.blocks")
-    python(env, "from pmsync.blocks import PropertywareIntegration as P\n" + "".join(
+    prefect(env, "block", "register", "-m", "pmsync.integrations.blocks")
+    python(env, "from pmsync.integrations.blocks import PropertywareIntegration as P\n" + "".join(
         f"P(base_url={sources[name].base_url!r}, client_id={SANDBOX_CLIENT_ID!r}, "
         f"client_secret={(SANDBOX_CLIENT_SECRET if name != BAD else WRONG_SECRET)!r}, "
         f"system_id={SANDBOX_SYSTEM_ID!r}, integration_user={SANDBOX_INTEGRATION_USER!r}).save({name!r}, overwrite=True)\n"

@@ -70,7 +70,7 @@ def expected_rental_counts(store, staff_user_id: int) -> dict[str, dict[str, int
 
 
 def expected_association_counts(store) -> dict[str, dict[str, int]]:
-    """Per entity of the association side (pmsync.association_rules): an inactive association is excluded and its
+    """Per entity of the association side (pmsync.sync.association_rules): an inactive association is excluded and its
     units park; an ownership account applies when its unit did; an owner is a resident (group 'Owners') while one of
     its ownership accounts is Active, parked when that account's unit is not on the platform; an owner with no Active
     account is excluded. Each (owner, account) candidate counts as fetched; the verdicts count each owner once, its

@@ -12,7 +12,7 @@ from prefect.logging.handlers import APILogWorker
 from pydantic import SecretStr
 
 from flows.initial_sync import initial_sync
-from pmsync.blocks import PropertywareIntegration
+from pmsync.integrations.blocks import PropertywareIntegration
 from sandbox import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_INTEGRATION_USER, SANDBOX_SYSTEM_ID
 from schemas.tables import integrations, units
 

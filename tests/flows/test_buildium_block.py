@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from pydantic import SecretStr, ValidationError
 
 from flows.initial_sync import initial_sync
-from pmsync.blocks import BuildiumIntegration
-from pmsync.integrations import integration_from_block
+from pmsync.integrations.blocks import BuildiumIntegration
+from pmsync.integrations.integration import integration_from_block
 from sandbox.buildium import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_STAFF_USER_ID, BuildiumSandboxServer
 from schemas.tables import integrations, work_orders
 

@@ -13,7 +13,7 @@ import requests
 import sqlalchemy as sa
 
 from pmsync.jobs import JOBS
-from pmsync.reconciliation import IncompleteListing, MassDeactivationRefused
+from pmsync.reconcile.parts import IncompleteListing, MassDeactivationRefused
 from sandbox.faults import drop_page_fault
 from schemas.tables import (properties, property_logs, reconciliation_snapshots, snapshot_deactivated_units, sync_runs,
                             units)

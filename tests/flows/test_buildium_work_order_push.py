@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from pmsync.jobs import JOBS
-from pmsync.workorders import create_work_order, update_work_order, work_order_status
+from pmsync.push.workorders import create_work_order, update_work_order, work_order_status
 from sandbox import disconnect_fault
 from sandbox.buildium import SANDBOX_STAFF_USER_ID, SANDBOX_VENDOR_ID, BuildiumSandboxServer
 from schemas.tables import properties, units, work_orders

@@ -12,8 +12,8 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from pmsync.explain import explain
-from pmsync.integrations import integration_from_environment
+from pmsync.sync.explain import explain
+from pmsync.integrations.integration import integration_from_environment
 from pmsync.jobs import JOBS
 from pmsync.jobs.steps import PLAIN_STEPS
 from pmsync.journal.read import EXPORT_COLUMNS, changes_of_run, export_rows, find_changes

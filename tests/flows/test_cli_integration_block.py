@@ -13,7 +13,7 @@ from prefect.settings import PREFECT_API_URL
 from pydantic import SecretStr
 
 from flows.initial_sync import initial_sync
-from pmsync.blocks import PropertywareIntegration
+from pmsync.integrations.blocks import PropertywareIntegration
 from sandbox import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_INTEGRATION_USER, SANDBOX_SYSTEM_ID
 from schemas.tables import units
 from tests.flows.test_cli import PMSYNC

@@ -13,8 +13,8 @@ import pytest
 import sqlalchemy as sa
 from prefect.settings import PREFECT_API_URL
 
-from pmsync.blocks import BuildiumIntegration
-from pmsync.enrollment import block_of, integration_deployments
+from pmsync.integrations.blocks import BuildiumIntegration
+from pmsync.integrations.enrollment import block_of, integration_deployments
 from sandbox.buildium import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_STAFF_USER_ID, BuildiumSandboxServer
 from schemas.tables import integrations, properties, units
 from tests.flows.test_cli import PMSYNC

@@ -21,8 +21,8 @@ from prefect.events.filters import EventAnyResourceFilter, EventFilter
 from prefect.logging.handlers import APILogWorker
 from pydantic import SecretStr
 
-from pmsync.blocks import PropertywareIntegration
-from pmsync.integrations import Integration, IntegrationNotConfigured, integration_from_block
+from pmsync.integrations.blocks import PropertywareIntegration
+from pmsync.integrations.integration import Integration, IntegrationNotConfigured, integration_from_block
 from pmsync.jobs.sync import sync_integration
 from sandbox import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_INTEGRATION_USER, SANDBOX_SYSTEM_ID
 from sandbox.faults import echo_credentials_fault

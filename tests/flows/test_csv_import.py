@@ -12,11 +12,11 @@ import sqlalchemy as sa
 from pydantic import SecretStr
 
 from flows.csv_import import csv_import as csv_import_flow
-from pmsync.csv_import import CsvRefused, CsvRejected
-from pmsync.integrations import Integration
+from pmsync.imports.kinds import CsvRefused, CsvRejected
+from pmsync.integrations.integration import Integration
 from pmsync.jobs import JOBS
-from pmsync.platform import migrate
-from pmsync.runs import ensure_integration
+from pmsync.platform.database import migrate
+from pmsync.runs.bookkeeping import ensure_integration
 from schemas.tables import owners, service_providers, sync_runs
 from tests.flows.test_cli import run_pmsync
 from tests.flows.test_reconciliation_report import latest_artifact

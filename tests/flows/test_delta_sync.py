@@ -9,8 +9,8 @@ import pytest
 import sqlalchemy as sa
 
 from flows.lease_sync import lease_sync
-from pmsync.explain import explain
-from pmsync.integrations import integration_from_environment
+from pmsync.sync.explain import explain
+from pmsync.integrations.integration import integration_from_environment
 from pmsync.jobs import JOBS
 from sandbox import SANDBOX_INTEGRATION_USER
 from sandbox.faults import drift_fault

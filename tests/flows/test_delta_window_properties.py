@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from pydantic import TypeAdapter
 
 from pmsync.jobs import JOBS
-from pmsync.platform import make_engine
-from pmsync.runs import utc_now
+from pmsync.platform.database import make_engine
+from pmsync.runs.bookkeeping import utc_now
 from pmsync.source import SourceUnavailable
 from sandbox import SandboxServer
 from sandbox.faults import status_fault

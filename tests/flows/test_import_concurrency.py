@@ -12,12 +12,12 @@ import pytest
 import sqlalchemy as sa
 from pydantic import SecretStr
 
-from pmsync import import_run
-from pmsync.integrations import Integration
+from pmsync.imports import run as import_run
+from pmsync.integrations.integration import Integration
 from pmsync.jobs.csv_import import csv_import
 from pmsync.jobs.steps import PLAIN_STEPS
-from pmsync.platform import migrate
-from pmsync.runs import ensure_integration
+from pmsync.platform.database import migrate
+from pmsync.runs.bookkeeping import ensure_integration
 from schemas.tables import owners, sync_runs
 
 HEADER = "owner_id,first_name,last_name,email"

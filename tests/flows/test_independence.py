@@ -205,7 +205,7 @@ def check_runs_command_shows_each_integration_alone(env: dict[str, dict[str, str
 
 
 def test_first_runs_of_several_integrations_at_once_migrate_a_fresh_platform_once(platform_url, platform_engine):
-    code = "from pmsync.platform import make_engine, migrate; import sys; migrate(make_engine(sys.argv[1]))"
+    code = "from pmsync.platform.database import make_engine, migrate; import sys; migrate(make_engine(sys.argv[1]))"
     starting = [subprocess.Popen([sys.executable, "-c", code, platform_url], stderr=subprocess.PIPE, text=True)
                 for _ in range(4)]
 

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-from pmsync.identity import IntegrationNeedsRepoint
+from pmsync.integrations.identity import IntegrationNeedsRepoint
 from pmsync.jobs import JOBS
-from pmsync.retirement import integration_tables
+from pmsync.integrations.retirement import integration_tables
 from sandbox import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SandboxServer
 from schemas.tables import integrations, leases, properties, property_logs, sync_runs, sync_state, units
 from tests.conftest import source_env

@@ -18,14 +18,14 @@ from pydantic import SecretStr
 
 from flows.delta_sync import delta_sync
 from flows.integrations import enroll_integration, retire_integration
-from pmsync.blocks import PropertywareIntegration
-from pmsync.enrollment import BLOCK_TYPE, INTEGRATION_TAG, integration_deployments, refuse_other_account
-from pmsync.identity import IntegrationNeedsRepoint
-from pmsync.integrations import CONFIGURED_IN_BLOCK, integration_from_block, integration_from_environment
+from pmsync.integrations.blocks import PropertywareIntegration
+from pmsync.integrations.enrollment import BLOCK_TYPE, INTEGRATION_TAG, integration_deployments, refuse_other_account
+from pmsync.integrations.identity import IntegrationNeedsRepoint
+from pmsync.integrations.integration import CONFIGURED_IN_BLOCK, integration_from_block, integration_from_environment
 from pmsync.jobs import JOBS
 from pmsync.jobs.steps import PLAIN_STEPS
 from pmsync.jobs.sync import sync_integration
-from pmsync.retirement import retire_integration as retire_on_platform
+from pmsync.integrations.retirement import retire_integration as retire_on_platform
 from sandbox import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_INTEGRATION_USER, SANDBOX_SYSTEM_ID, SandboxServer
 from schemas.tables import integrations, units
 from tests.conftest import source_env

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from prefect.settings import PREFECT_API_URL
 
 from pmsync.jobs import JOBS
-from pmsync.platform import make_engine
+from pmsync.platform.database import make_engine
 from sandbox.faults import status_fault
 from sandbox.slowdowns import Slowdown
 from schemas.tables import SYNCED_TABLES, sync_runs, unapplied_records

@@ -15,11 +15,11 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from pmsync.explain import explain
-from pmsync.export import UNIT_DEACTIVATED, UNIT_REACTIVATED, UnknownSnapshot, recent_snapshots, snapshot_changes
-from pmsync.locks import IntegrationBusy, acquire, release
-from pmsync.runs import stale_parked_by_entity, utc_now
-from pmsync.workorders import WorkOrderNotFound, create_work_order
+from pmsync.sync.explain import explain
+from pmsync.exports.snapshots import UNIT_DEACTIVATED, UNIT_REACTIVATED, UnknownSnapshot, recent_snapshots, snapshot_changes
+from pmsync.runs.locks import IntegrationBusy, acquire, release
+from pmsync.runs.bookkeeping import stale_parked_by_entity, utc_now
+from pmsync.push.workorders import WorkOrderNotFound, create_work_order
 from reports.app import create_app
 from sandbox import SandboxServer
 from schemas.tables import (

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from pmsync.cli.common import EXIT_SOURCE_UNAVAILABLE
 from pmsync.jobs import JOBS
 from pmsync.journal.read import find_changes
-from pmsync.platform import migrate
+from pmsync.platform.database import migrate
 from sandbox import SandboxServer
 from sandbox.buildium import SANDBOX_STAFF_USER_ID, BuildiumSandboxServer
 from sandbox.faults import status_fault

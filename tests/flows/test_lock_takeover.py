@@ -15,10 +15,10 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from pmsync.locks import IntegrationBusy, LockHeartbeat, acquire, renew
-from pmsync.platform import migrate
-from pmsync.processes import ProcessIdentity, identity_of, this_process
-from pmsync.runs import utc_now
+from pmsync.runs.locks import IntegrationBusy, LockHeartbeat, acquire, renew
+from pmsync.platform.database import migrate
+from pmsync.runs.processes import ProcessIdentity, identity_of, this_process
+from pmsync.runs.bookkeeping import utc_now
 from schemas.tables import integration_locks
 
 LEASE = timedelta(seconds=3)
@@ -134,7 +134,7 @@ def test_a_page_transaction_spanning_heartbeats_delays_them_and_neither_fails(pl
     first. The beat lands after the page commits, and neither the beat nor the page fails."""
     migrate(platform_engine)
     acquire(platform_engine, "default", "long pages", "initial", LEASE, NO_WAIT, print)
-    with caplog.at_level(logging.WARNING, logger="pmsync.locks"):
+    with caplog.at_level(logging.WARNING, logger="pmsync.runs.locks"):
         with LockHeartbeat(platform_engine, "default", "long pages", LEASE) as heartbeat:
             with platform_engine.begin() as page:
                 renew(page, "default", "long pages", LEASE)

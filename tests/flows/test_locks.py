@@ -16,9 +16,9 @@ import sqlalchemy as sa
 from prefect.settings import PREFECT_API_URL
 
 from pmsync.jobs import JOBS
-from pmsync.locks import LockLost, acquire, force_unlock, release
-from pmsync.platform import migrate
-from pmsync.runs import utc_now
+from pmsync.runs.locks import LockLost, acquire, force_unlock, release
+from pmsync.platform.database import migrate
+from pmsync.runs.bookkeeping import utc_now
 from sandbox.faults import status_fault
 from sandbox.slowdowns import Slowdown
 from schemas.tables import integration_locks, integrations, sync_runs, units
@@ -232,7 +232,7 @@ def test_a_run_whose_lock_row_is_deleted_stops_at_its_next_page_and_its_heartbea
     migrate(platform_engine)
     monkeypatch.setenv("PMSYNC_LOCK_LEASE_SECONDS", "3")
     sandbox.store.slowdowns.add(Slowdown(5, path="/units", times=1))
-    with caplog.at_level(logging.WARNING, logger="pmsync.locks"):
+    with caplog.at_level(logging.WARNING, logger="pmsync.runs.locks"):
         running, ended = in_background(initial_sync)
         wait_until(lambda: any(path == "/units" for _, path, _ in sandbox.store.requests_log), running, "reading units")
         force_unlock(platform_engine, "default")

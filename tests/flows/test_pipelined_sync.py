@@ -16,7 +16,7 @@ from prefect.settings import PREFECT_API_URL
 
 from flows.delta_sync import delta_sync
 from flows.initial_sync import initial_sync
-from pmsync.platform import make_engine
+from pmsync.platform.database import make_engine
 from sandbox import SandboxServer, SandboxStore
 from sandbox.constants import ENTITIES
 from sandbox.faults import drift_fault, status_fault

@@ -10,7 +10,7 @@ import pytest
 from prefect.client.orchestration import get_client
 from prefect.workers.process import ProcessWorker
 
-from pmsync.blocks import BuildiumIntegration, PropertywareIntegration
+from pmsync.integrations.blocks import BuildiumIntegration, PropertywareIntegration
 from pmsync.cli.prefect_setup import POOL_TYPE, SetupFailed, create_missing_pools, prepare_server
 
 BLOCK_TYPES = sorted(block.get_block_type_slug() for block in (BuildiumIntegration, PropertywareIntegration))

@@ -10,7 +10,7 @@ import pytest
 
 from pmsync.jobs.steps import PLAIN_STEPS
 from pmsync.jobs.sync import delta_sync, initial_sync
-from pmsync.progress import SyncProgress, UNFINISHED_CAP
+from pmsync.runs.progress import SyncProgress, UNFINISHED_CAP
 from pmsync.source import SourceUnavailable
 from pmsync.sync.gate import DataQualityError
 from pmsync.sync.streams import PAGES_PER_BATCH

@@ -19,7 +19,7 @@ from prefect.client.schemas.filters import (
 
 from flows.initial_sync import initial_sync
 from flows.reconciliation import reconcile
-from pmsync.progress import SyncProgress
+from pmsync.runs.progress import SyncProgress
 from tasks.progress import ProgressArtifact, progress_description, progress_key
 from tests.flows.test_progress import make_units_fail_quality
 

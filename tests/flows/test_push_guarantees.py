@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from flows.delta_sync import delta_sync as delta_sync_flow
 from flows.work_order_push import work_order_push as work_order_push_flow
 from pmsync.jobs import JOBS
-from pmsync.workorders import create_work_order, work_order_status
+from pmsync.push.workorders import create_work_order, work_order_status
 from tests.flows.test_cli import run_pmsync
 from tasks.work_order_events import WORK_ORDERS_PENDING
 from tests.flows.test_work_order_push import a_unit_with_its_property, events_named, writes

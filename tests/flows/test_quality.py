@@ -15,8 +15,8 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, Fl
 
 from flows.initial_sync import initial_sync as initial_sync_flow
 from flows.lease_balance import lease_balance as lease_balance_flow
-from pmsync.explain import explain
-from pmsync.integrations import integration_from_environment
+from pmsync.sync.explain import explain
+from pmsync.integrations.integration import integration_from_environment
 from pmsync.jobs import JOBS
 from sandbox import SANDBOX_INTEGRATION_USER
 from sandbox.faults import wrong_type_fault

@@ -11,8 +11,8 @@ import time
 import sqlalchemy as sa
 
 from pmsync.jobs import JOBS
-from pmsync.runs import run_counts
-from pmsync.workorders import create_work_order, work_order_status
+from pmsync.runs.bookkeeping import run_counts
+from pmsync.push.workorders import create_work_order, work_order_status
 from schemas.tables import sync_runs, work_orders
 from tests.flows.test_cli import _first_run_env
 from tests.flows.test_work_order_push import a_unit_with_its_property

@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from pmsync.jobs import JOBS
-from pmsync.platform import make_engine
+from pmsync.platform.database import make_engine
 from pmsync.source import SourcePagingBroken
 from sandbox.faults import cut_body_fault, ignore_offset_fault, reset_fault, truncated_json_fault
 from schemas.tables import lease_charges, sync_runs

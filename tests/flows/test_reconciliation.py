@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from pmsync.jobs import JOBS
-from pmsync.reconciliation import IncompleteListing, MassDeactivationRefused, set_property_disabled_by_hand
+from pmsync.reconcile.parts import IncompleteListing, MassDeactivationRefused, set_property_disabled_by_hand
 from sandbox.faults import drift_fault, drop_page_fault
 from schemas.tables import properties, property_logs, reconciliation_snapshots, snapshot_deactivated_units, sync_runs, units
 

@@ -28,7 +28,7 @@ from pmsync.jobs import JOBS
 from reports.app import create_app
 from sandbox import SANDBOX_CLIENT_SECRET
 from schemas.tables import properties, reconciliation_snapshots, snapshot_deactivated_units, units
-from pmsync.export import format_utc, restore
+from pmsync.exports.snapshots import format_utc, restore
 from tests.flows.test_cli import run_pmsync
 
 initial_sync, reconcile = JOBS["initial-sync"], JOBS["property-reconciliation"]

@@ -8,10 +8,10 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from pmsync.explain import explain
-from pmsync.integrations import integration_from_environment
+from pmsync.sync.explain import explain
+from pmsync.integrations.integration import integration_from_environment
 from pmsync.jobs import JOBS
-from pmsync.quality import open_items
+from pmsync.sync.quality import open_items
 from pmsync.sync.gate import DataQualityError
 from schemas.tables import leases, quarantine, residents, units
 from tests.flows.test_bad_totals import DRIVER_WORDS

@@ -7,7 +7,7 @@ import csv
 
 from openpyxl import load_workbook
 
-from pmsync.export_files import export_report
+from pmsync.exports.files import export_report
 from pmsync.jobs import JOBS
 
 initial_sync, reconcile = JOBS["initial-sync"], JOBS["property-reconciliation"]

@@ -16,7 +16,7 @@ from pydantic import SecretStr
 
 from pmsync.jobs import JOBS
 from pmsync.journal.read import EXPORT_COLUMNS
-from pmsync.runs import ensure_integration, start_run
+from pmsync.runs.bookkeeping import ensure_integration, start_run
 from reports.app import create_app
 from schemas.tables import record_changes
 from tests.flows.test_delta_sync import synced_lease_with_resident

@@ -15,12 +15,12 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from pmsync.integrations import CONFIGURED_IN_BLOCK
+from pmsync.integrations.integration import CONFIGURED_IN_BLOCK
 from pmsync.jobs.steps import PLAIN_STEPS
 from pmsync.jobs.sync import sync_integration
-from pmsync.locks import LockLost, acquire, renew
-from pmsync.platform import migrate
-from pmsync.retirement import (
+from pmsync.runs.locks import LockLost, acquire, renew
+from pmsync.platform.database import migrate
+from pmsync.integrations.retirement import (
     REMOVAL_REASON,
     IntegrationRemoved,
     RetirementRefused,
@@ -28,7 +28,7 @@ from pmsync.retirement import (
     reinstate_integration,
     retire_integration,
 )
-from pmsync.runs import utc_now
+from pmsync.runs.bookkeeping import utc_now
 from sandbox import SandboxServer
 from sandbox.slowdowns import Slowdown
 from schemas.tables import integration_locks, integrations, leases, properties, property_logs, sync_runs, units

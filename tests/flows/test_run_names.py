@@ -19,9 +19,9 @@ from flows.initial_sync import initial_sync
 from flows.lease_sync import lease_sync
 from flows.reconciliation import reconcile
 from flows.work_order_push import work_order_push
-from pmsync.enrollment import start_initial_sync
-from pmsync.run_names import run_name as pmsync_run_name
-from pmsync.workorders import create_work_order
+from pmsync.integrations.enrollment import start_initial_sync
+from pmsync.runs.names import run_name as pmsync_run_name
+from pmsync.push.workorders import create_work_order
 from tests.flows.test_cli import run_pmsync
 
 pytestmark = pytest.mark.flow

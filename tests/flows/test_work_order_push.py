@@ -15,8 +15,8 @@ from prefect.events.filters import EventFilter, EventNameFilter, EventOccurredFi
 
 from flows.work_order_push import work_order_push as work_order_push_flow
 from pmsync.jobs import JOBS
-from pmsync.runs import utc_now
-from pmsync.workorders import create_work_order, update_work_order, work_order_status
+from pmsync.runs.bookkeeping import utc_now
+from pmsync.push.workorders import create_work_order, update_work_order, work_order_status
 from sandbox import disconnect_fault, status_fault
 from sandbox.slowdowns import Slowdown
 from schemas.tables import properties, units, work_order_changes, work_orders

@@ -8,9 +8,9 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from pmsync.integrations import Integration, integration_from_environment
+from pmsync.integrations.integration import Integration, integration_from_environment
 from pmsync.jobs import JOBS
-from pmsync.platform import make_engine
+from pmsync.platform.database import make_engine
 from sandbox import SandboxServer
 from schemas.tables import integrations
 from tests.conftest import source_env

@@ -10,9 +10,9 @@ from typing import Any
 
 from pydantic import Field, SecretStr
 
-from pmsync.association_rules import ASSOCIATION_RULES
-from pmsync.integrations import Integration
-from pmsync.rule_types import INTEGRATION_DATA, EntityRule, ParentLink, RuleTable, Stream
+from pmsync.sync.association_rules import ASSOCIATION_RULES
+from pmsync.integrations.integration import Integration
+from pmsync.sync.rule_types import INTEGRATION_DATA, EntityRule, ParentLink, RuleTable, Stream
 from pmsync.source.paging import PageCursor, Paginator, SourcePage
 from pmsync.source.protocol import NO_SCOPE, PresenceRecord, Source, Window
 from schemas.records import Candidate, SourceRecord

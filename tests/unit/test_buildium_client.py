@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pmsync.rule_types import Stream
+from pmsync.sync.rule_types import Stream
 from pmsync.source.buildium.client import BuildiumClient
 from pmsync.source.buildium.dialect import (MAX_QUERY_CHARACTERS, format_source_time, window_end_day,
                                             window_start_day)

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import JSON, BigInteger, Boolean, Date, Integer, Numeric, String, Text
 
-from pmsync.rules import LivesOnActiveLease
+from pmsync.sync.rules import LivesOnActiveLease
 from pmsync.source.buildium.parts import NEW_COLUMNS, WRITES_INTO
 from pmsync.source.buildium.records import (
     AssociationOwnerRecord,

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
-from pmsync.integrations import IntegrationNotConfigured, integration_from_environment
+from pmsync.integrations.integration import IntegrationNotConfigured, integration_from_environment
 from pmsync.source.buildium.credentials import BuildiumCredentials
 from pmsync.source.registry import package_of
 

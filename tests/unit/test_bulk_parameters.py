@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy.dialects import postgresql, sqlite
 
-from pmsync.platform import bind_converter, dump_json
+from pmsync.platform.database import bind_converter, dump_json
 from schemas.tables import SYNCED_TABLES, UtcDateTime
 
 DIALECTS = {"sqlite": sqlite.dialect(), "postgresql": postgresql.psycopg.dialect()}

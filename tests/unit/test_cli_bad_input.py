@@ -18,9 +18,9 @@ from pydantic import SecretStr
 
 from pmsync.cli.app import app
 from pmsync.cli.common import EXIT_CONFIGURATION, EXIT_OTHER, EXIT_SOURCE_UNAVAILABLE
-from pmsync.integrations import Integration
-from pmsync.platform import make_engine, migrate
-from pmsync.runs import ensure_integration
+from pmsync.integrations.integration import Integration
+from pmsync.platform.database import make_engine, migrate
+from pmsync.runs.bookkeeping import ensure_integration
 from schemas.tables import sync_runs
 from tests.unit.test_cli_integration_option import all_commands
 

@@ -16,11 +16,11 @@ import sqlalchemy as sa
 from pydantic import SecretStr
 
 from pmsync.cli.common import EXIT_CODES, EXIT_CONFIGURATION, EXIT_OTHER, EXIT_REFUSED, EXIT_SOURCE_UNAVAILABLE
-from pmsync.integrations import Integration
+from pmsync.integrations.integration import Integration
 from pmsync.jobs import JOBS
-from pmsync.platform import migrate
-from pmsync.runs import ensure_integration, utc_now
-from pmsync.workorders import create_work_order
+from pmsync.platform.database import migrate
+from pmsync.runs.bookkeeping import ensure_integration, utc_now
+from pmsync.push.workorders import create_work_order
 from sandbox.faults import ignore_offset_fault, status_fault, total_header_fault
 from schemas.tables import integration_locks, properties, units
 

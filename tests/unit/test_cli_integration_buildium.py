@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from pmsync.cli.common import EXIT_CONFIGURATION
-from pmsync.integrations import integration_from_environment
+from pmsync.integrations.integration import integration_from_environment
 from tests.unit.test_buildium_settings import VALID, configured, refusal
 from tests.unit.test_cli_integration import home, run  # noqa: F401  (home is a fixture)
 

@@ -16,8 +16,8 @@ import typer.main
 from pmsync.cli.app import app
 from pmsync.cli.common import EXIT_CONFIGURATION, INTEGRATION_HELP
 from pmsync.jobs import JOBS
-from pmsync.runs import utc_now
-from pmsync.workorders import create_work_order
+from pmsync.runs.bookkeeping import utc_now
+from pmsync.push.workorders import create_work_order
 from schemas.tables import integration_locks, integrations, quarantine, sync_runs, units
 from tests.unit.test_cli_exit_codes import error_line, run_pmsync
 

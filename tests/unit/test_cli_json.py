@@ -13,8 +13,8 @@ import pytest
 import sqlalchemy as sa
 
 from pmsync.jobs import JOBS
-from pmsync.runs import COUNTS
-from pmsync.workorders import create_work_order, update_work_order
+from pmsync.runs.bookkeeping import COUNTS
+from pmsync.push.workorders import create_work_order, update_work_order
 from schemas.tables import (
     quarantine, reconciliation_snapshots, snapshot_deactivated_units, sync_run_entities, sync_runs, sync_state, units,
     work_order_changes, work_orders,

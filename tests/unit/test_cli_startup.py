@@ -17,8 +17,8 @@ import pytest
 import sqlalchemy as sa
 
 from pmsync.cli.common import short_lived
-from pmsync.platform import migrate
-from pmsync.runs import add_counts, finish_run, start_run
+from pmsync.platform.database import migrate
+from pmsync.runs.bookkeeping import add_counts, finish_run, start_run
 from schemas.tables import integrations, quarantine, unapplied_records
 
 UNPAID = ("prefect", "great_expectations", "pandas")

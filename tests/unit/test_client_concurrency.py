@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from pmsync.integrations import IntegrationNotConfigured, environment_settings, integration_from_environment
+from pmsync.integrations.integration import IntegrationNotConfigured, environment_settings, integration_from_environment
 from pmsync.source import PropertywareClient, RetryPolicy, SourcePagingBroken
 from pmsync.source.budget import RequestBudget
 from sandbox import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_SYSTEM_ID
@@ -173,7 +173,7 @@ def test_the_client_refuses_a_concurrency_outside_1_to_4():
 def test_the_integration_block_refuses_a_concurrency_or_request_rate_out_of_range(field, value):
     from pydantic import ValidationError
 
-    from pmsync.blocks import PropertywareIntegration
+    from pmsync.integrations.blocks import PropertywareIntegration
 
     fields = dict(base_url="http://127.0.0.1:9", client_id="id", client_secret="secret-value", system_id="1",
                   integration_user="someone@example.com")

@@ -10,7 +10,7 @@ import random
 import pytest
 
 from pmsync.cli.common import EXIT_SOURCE_UNAVAILABLE, listed_exit_code
-from pmsync.integrations import IntegrationNotConfigured, environment_settings, integration_from_environment
+from pmsync.integrations.integration import IntegrationNotConfigured, environment_settings, integration_from_environment
 from pmsync.source import SourceOutcomeUnknown, SourceUnavailable
 from pmsync.source.exchange import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_REQUEST_DEADLINE_SECONDS, AnswerLimits
 from pmsync.source.paging import PageRequest

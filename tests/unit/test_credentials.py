@@ -7,9 +7,9 @@ import pydantic
 import pytest
 from pydantic import SecretStr
 
-from pmsync.blocks import PropertywareIntegration
-from pmsync.integrations import Integration, IntegrationNotConfigured, integration_from_environment
-from pmsync.runs import scrub_credentials
+from pmsync.integrations.blocks import PropertywareIntegration
+from pmsync.integrations.integration import Integration, IntegrationNotConfigured, integration_from_environment
+from pmsync.runs.bookkeeping import scrub_credentials
 from pmsync.settings import IntegrationSettings
 from pmsync.source import (SourceAuthError, SourceDataError, SourceOutcomeUnknown, SourceRequestRejected,
                            SourceRequestUnsendable)

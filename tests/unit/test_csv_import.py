@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from pmsync.csv_import import OWNERS, SERVICE_PROVIDERS, CsvRefused, check_file, valid_rows, write_fix_file
+from pmsync.imports.kinds import OWNERS, SERVICE_PROVIDERS, CsvRefused, check_file, valid_rows, write_fix_file
 
 HEADER = "owner_id,first_name,last_name,email"
 

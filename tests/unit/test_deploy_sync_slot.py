@@ -16,7 +16,7 @@ LOCKING_ENTRYPOINTS = {
     "flows/initial_sync.py:initial_sync", "flows/delta_sync.py:delta_sync", "flows/lease_sync.py:lease_sync",
     "flows/reconciliation.py:reconcile",
 }
-"""The flows whose runs take the integration's lock (pmsync/runs.py LOCKED_FLOWS: initial, delta, lease, reconcile)."""
+"""The flows whose runs take the integration's lock (pmsync/runs/bookkeeping.py LOCKED_FLOWS: initial, delta, lease, reconcile)."""
 
 
 def project() -> dict:

@@ -12,12 +12,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
 
-from pmsync.export import csv_text, format_utc, neutralise, restore, without_bidi_controls
-from pmsync.export_files import download_name
-from pmsync.export_xlsx import EXCEL_MOMENT_FORMAT, moment_cell, text_cell
+from pmsync.exports.snapshots import csv_text, format_utc, neutralise, restore, without_bidi_controls
+from pmsync.exports.files import download_name
+from pmsync.exports.xlsx import EXCEL_MOMENT_FORMAT, moment_cell, text_cell
 
 ROW_KEYS = ("integration", "snapshot_id", "change", "property_id", "property_name", "unit_id", "unit_name", "reason", "evidence")
-"""What a report row holds (pmsync.export.iter_changes), besides its moment `changed_at`."""
+"""What a report row holds (pmsync.exports.snapshots.iter_changes), besides its moment `changed_at`."""
 HEADER = ["Integration", "Snapshot", "Change", "Property ID", "Property name", "Unit ID", "Unit name", "Changed at (UTC)",
           "Reason", "Evidence"]
 

@@ -18,13 +18,13 @@ from hypothesis import strategies as st
 from prefect import Flow
 from prefect.utilities.callables import parameter_schema
 
-from pmsync.csv_import import KINDS
-from pmsync.integrations import integration_from_environment
+from pmsync.imports.kinds import KINDS
+from pmsync.integrations.integration import integration_from_environment
 from pmsync.jobs import JOBS
 from pmsync.jobs.steps import PLAIN_STEPS
-from pmsync.parameters import MAX_ID, OVERLAP_HOURS_MAX, ImportKindName, ParameterRejected, overlap
+from pmsync.runs.parameters import MAX_ID, OVERLAP_HOURS_MAX, ImportKindName, ParameterRejected, overlap
 from pmsync.settings import PlatformSettings
-from pmsync.state import window_start
+from pmsync.sync.state import window_start
 from pmsync.sync.scope import run_scope
 from pmsync.sync.streams import sync_streams
 from schemas.tables import sync_runs, sync_state

@@ -21,7 +21,7 @@ import pandas as pd
 import pydantic
 import pytest
 
-from pmsync.rules import PROPERTYWARE_RULES
+from pmsync.sync.rules import PROPERTYWARE_RULES
 from pmsync.source import SourcePage
 from pmsync.sync.changes import SKIPPED_COUNTS
 from pmsync.sync.gate import DataQualityError, QualityGate, check_pages
@@ -219,7 +219,7 @@ def test_pages_without_records_or_with_only_known_ones_load_neither_great_expect
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from pmsync.rules import PROPERTYWARE_RULES
+from pmsync.sync.rules import PROPERTYWARE_RULES
 from pmsync.source import SourcePage
 from pmsync.sync.changes import KNOWN_ROWS
 from pmsync.sync.gate import QualityGate, check_pages

@@ -8,9 +8,9 @@ from dataclasses import replace
 import pytest
 from pydantic import SecretStr
 
-from pmsync.identity import IntegrationNeedsRepoint, differences, identity_of, run_remedy, source_host
-from pmsync.integrations import CONFIGURED_IN_BLOCK, Integration
-from pmsync.rules import CONTACT_UPDATING_RULES, PROPERTYWARE_RULES
+from pmsync.integrations.identity import IntegrationNeedsRepoint, differences, identity_of, run_remedy, source_host
+from pmsync.integrations.integration import CONFIGURED_IN_BLOCK, Integration
+from pmsync.sync.rules import CONTACT_UPDATING_RULES, PROPERTYWARE_RULES
 
 ACCOUNT = Integration("acme", "https://api.propertyware.com/pw/api/rest/v1", "client-id-1", SecretStr("s3cret-value"),
                       "1001", "sync@acme.example")

@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 from prefect.events.schemas.automations import AutomationCore
 
-from pmsync.blocks import INTEGRATION_BLOCKS
+from pmsync.integrations.blocks import INTEGRATION_BLOCKS
 from pmsync.source.registry import SOURCE_PACKAGES, integration_block_types
 
 AUTOMATIONS = Path(__file__).resolve().parents[2] / "automations.yaml"

@@ -15,9 +15,9 @@ import sqlalchemy as sa
 from pmsync.jobs import JOBS
 from pmsync.jobs.steps import PLAIN_STEPS
 from pmsync.jobs.sync import initial_sync
-from pmsync.locks import IntegrationBusy
+from pmsync.runs.locks import IntegrationBusy
 from pmsync.source import SourceUnavailable
-from pmsync.rules import PROPERTYWARE_RULES
+from pmsync.sync.rules import PROPERTYWARE_RULES
 from pmsync.sync import streams
 from sandbox.faults import status_fault
 from schemas.tables import integration_locks, lease_charges, leases, sync_runs, sync_state, units

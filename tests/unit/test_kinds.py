@@ -14,16 +14,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
-from pmsync.association_rules import ASSOCIATION_RULES
-from pmsync.explain import explain
-from pmsync.integrations import Integration
+from pmsync.sync.association_rules import ASSOCIATION_RULES
+from pmsync.sync.explain import explain
+from pmsync.integrations.integration import Integration
 from pmsync.jobs.reconcile import plan_reconciliation
 from pmsync.jobs.steps import PLAIN_STEPS
 from pmsync.jobs.sync import sync_integration
 from pmsync.journal.read import find_changes
-from pmsync.platform import make_engine, migrate
-from pmsync.progress import RunProgress
-from pmsync.reconciliation import MassGuard
+from pmsync.platform.database import make_engine, migrate
+from pmsync.runs.progress import RunProgress
+from pmsync.reconcile.parts import MassGuard
 from pmsync.settings import PlatformSettings
 from pmsync.source.registry import RULE_TABLES, SOURCE_PACKAGES
 from pmsync.sync.scope import run_scope

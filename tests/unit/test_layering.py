@@ -9,15 +9,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PREFECT_ALLOWED = {
-    "pmsync/blocks.py": "Prefect blocks are Prefect objects",
+    "pmsync/integrations/blocks.py": "Prefect blocks are Prefect objects",
     "pmsync/cli/running.py": "starts a flow when a Prefect server is configured (or a temporary one)",
     "pmsync/cli/sync.py": "`pmsync sync now` triggers a deployment",
     "pmsync/cli/workorders.py": "`pmsync workorder create|update --no-push` announces the change as a Prefect event",
     "pmsync/cli/prefect_setup.py": "`pmsync deploy` registers the block types and creates the work pool",
     "pmsync/cli/automations.py": "`pmsync automations apply` validates and writes Prefect automations",
     "pmsync/cli/integration.py": "`pmsync integration add|remove|list` saves and deletes blocks, deploys, starts runs",
-    "pmsync/enrollment.py": "adding and removing a company is made of Prefect blocks, deployments and runs",
-    "pmsync/sync_slots.py": "an integration's one sync at a time is a Prefect concurrency limit its deployments share",
+    "pmsync/integrations/enrollment.py": "adding and removing a company is made of Prefect blocks, deployments and runs",
+    "pmsync/runs/sync_slots.py": "an integration's one sync at a time is a Prefect concurrency limit its deployments share",
 }
 SHELL_PACKAGES = ("prefect", "flows", "tasks")
 
@@ -92,10 +92,35 @@ def test_tasks_and_flows_hold_no_sql_http_or_pandas_code():
 
 def test_tasks_and_flows_never_import_the_cli():
     """The Prefect shell wraps the library; the CLI is another shell beside it (deployment logic lives in
-    pmsync/deployments.py, not in `pmsync deploy`)."""
+    pmsync/runs/deployments.py, not in `pmsync deploy`)."""
     offenders = {}
     for path in sorted([*(ROOT / "tasks").glob("*.py"), *(ROOT / "flows").glob("*.py")]):
         found = {m for m in imported_modules(path) if m == "pmsync.cli" or m.startswith("pmsync.cli.")}
         if found:
             offenders[path.relative_to(ROOT).as_posix()] = sorted(found)
     assert offenders == {}, "tasks/ and flows/ import the library, never pmsync.cli"
+
+
+CONCERNS = {
+    "source": "the source systems: the engine's view of one, the shared offset kit, one package per vendor",
+    "sync": "the engine: rule tables, the pipelined loop, quality gate, policy, page apply, run lifecycle",
+    "push": "work orders made on the platform and their push to the source",
+    "reconcile": "the monthly reconciliation: listings compared, guarded, confirmed, committed",
+    "exports": "the analysts' CSV and Excel files",
+    "imports": "CSV imports of owners and service providers",
+    "platform": "the platform database: engine, migrations, settings",
+    "integrations": "one source account each: identity, block, enrollment, re-pointing, retirement",
+    "runs": "run bookkeeping, locks, sync slots, schedules, deployments, parameters",
+    "jobs": "one function per flow, composing steps",
+    "journal": "the change journal",
+    "cli": "the command line",
+}
+TOP_LEVEL_MODULES = {"__init__.py", "settings.py", "hosts.py", "one_line.py"}
+
+
+def test_the_library_is_grouped_by_concern_one_folder_each():
+    library = ROOT / "pmsync"
+    packages = {path.name for path in library.iterdir() if (path / "__init__.py").is_file()}
+    modules = {path.name for path in library.glob("*.py")}
+    assert packages == set(CONCERNS), "a new concern gets its folder here and a line in the README's layout"
+    assert modules == TOP_LEVEL_MODULES, "a module belongs in its concern's folder"

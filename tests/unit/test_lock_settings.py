@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from pmsync.cli.common import EXIT_CONFIGURATION
-from pmsync.platform_settings import PlatformSettings, _warn_lease_minutes
+from pmsync.platform.settings import PlatformSettings, _warn_lease_minutes
 from tests.flows.test_cli import run_pmsync
 
 

@@ -6,7 +6,7 @@ import time
 
 import sqlalchemy as sa
 
-from pmsync.platform import refresh_statistics
+from pmsync.platform.database import refresh_statistics
 
 
 def test_a_table_that_grew_is_analysed_once(platform_engine):

@@ -12,10 +12,10 @@ import pytest
 import sqlalchemy as sa
 from pydantic import SecretStr
 
-from pmsync.integrations import Integration
-from pmsync.locks import acquire, release
-from pmsync.platform_settings import PlatformSettings
-from pmsync.runs import ensure_integration, run_counts, start_run, utc_now
+from pmsync.integrations.integration import Integration
+from pmsync.runs.locks import acquire, release
+from pmsync.platform.settings import PlatformSettings
+from pmsync.runs.bookkeeping import ensure_integration, run_counts, start_run, utc_now
 from pmsync.source import SourcePage
 from pmsync.sync.apply import apply_page
 from pmsync.sync.changes import SKIPPED_COUNTS, drop_unchanged, hash_salt, payload_hash

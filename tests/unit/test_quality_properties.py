@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from pmsync.rules import PROPERTYWARE_RULES
+from pmsync.sync.rules import PROPERTYWARE_RULES
 from pmsync.source import SourcePage
 from pmsync.source.answers import parse_records
 from pmsync.sync.gate import DataQualityError, QualityGate, check_pages

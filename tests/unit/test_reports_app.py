@@ -16,10 +16,10 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from pmsync.export import PROPERTY_DEACTIVATED, UNIT_DEACTIVATED, UNIT_REACTIVATED
-from pmsync.integrations import Integration
-from pmsync.platform import migrate
-from pmsync.runs import ensure_integration, start_run
+from pmsync.exports.snapshots import PROPERTY_DEACTIVATED, UNIT_DEACTIVATED, UNIT_REACTIVATED
+from pmsync.integrations.integration import Integration
+from pmsync.platform.database import migrate
+from pmsync.runs.bookkeeping import ensure_integration, start_run
 from reports.access import host_header_is_loopback
 from reports.app import ReportsRefused, check_binding, create_app
 from reports.sections import snapshot_section

@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from pmsync.platform import make_engine
+from pmsync.platform.database import make_engine
 from reports.access import Sessions
 from reports.app import create_app
 from reports.signin import FAILURE_WINDOW_SECONDS, SignInThrottle

@@ -18,8 +18,8 @@ from prefect.server.events.actions import RunDeployment
 from prefect.utilities.schema_tools.hydration import HydrationContext, hydrate
 from pydantic import TypeAdapter
 
-from pmsync.deployments import deployment_spec
-from pmsync.schedules import SPREAD_MINUTES, minute_offset, staggered_cron
+from pmsync.runs.deployments import deployment_spec
+from pmsync.runs.schedules import SPREAD_MINUTES, minute_offset, staggered_cron
 from tasks.events import integration_resource
 from tasks.work_order_events import PUSH_EVENTS
 from tests.unit.test_cli_exit_codes import run_pmsync
@@ -31,7 +31,7 @@ PROJECT_CRONS = ["2 * * * *", "30 23 * * *", "0 3 27 * *", "40 4 * * *"]
 
 
 def test_the_offset_is_the_same_in_every_process_whatever_pythons_hash_seed():
-    command = "from pmsync.schedules import minute_offset; print([minute_offset(n) for n in ('acme-west', 'acme-east')])"
+    command = "from pmsync.runs.schedules import minute_offset; print([minute_offset(n) for n in ('acme-west', 'acme-east')])"
     seen = {
         subprocess.run([sys.executable, "-c", command], env={"PYTHONHASHSEED": seed, "PYTHONPATH": str(REPO)},
                        capture_output=True, text=True, check=True).stdout.strip()

@@ -9,7 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 
-from pmsync.platform import MIGRATIONS_DIR, migrate
+from pmsync.platform.database import MIGRATIONS_DIR, migrate
 from schemas.entity_rows import ENTITY_ROWS, platform_tables
 from schemas.tables import SYNCED_TABLES, metadata
 

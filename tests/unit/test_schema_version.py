@@ -7,8 +7,8 @@ import sqlalchemy as sa
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-from pmsync.schema_version import head_revision, schema_is_current
-from pmsync.platform import MIGRATIONS_DIR, migrate
+from pmsync.platform.schema_version import head_revision, schema_is_current
+from pmsync.platform.database import MIGRATIONS_DIR, migrate
 
 VERSIONS = MIGRATIONS_DIR / "versions"
 

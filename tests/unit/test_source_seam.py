@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from pmsync.jobs.reconcile import plan_reconciliation
 from pmsync.jobs.steps import PLAIN_STEPS
 from pmsync.jobs.sync import sync_integration
-from pmsync.progress import RunProgress
-from pmsync.reconciliation import MassGuard
+from pmsync.runs.progress import RunProgress
+from pmsync.reconcile.parts import MassGuard
 from pmsync.settings import PlatformSettings
 from pmsync.source.registry import RULE_TABLES, SOURCE_PACKAGES
 from pmsync.sync.scope import run_scope
@@ -32,7 +32,7 @@ NOT_YET_NEUTRAL = {
 """Outside the engine proper, still tied to Propertyware (issue 26, item 2: configuration per source)."""
 
 KEPT_FOR_OLDER_IMPORTS = {
-    "rules.py": "re-exports Propertyware's rule table and the registry's RULE_TABLES as pmsync.rules",
+    "sync/rules.py": "re-exports Propertyware's rule table and the registry's RULE_TABLES as pmsync.sync.rules",
     "source/client.py": "re-exports PropertywareClient where it used to live",
     "source/workorders.py": "re-exports Propertyware's work-order endpoints where they used to live",
     "source/__init__.py": "loads PropertywareClient lazily for `from pmsync.source import PropertywareClient`",
@@ -46,8 +46,9 @@ PROPERTYWARE_WORDS = (
 """Propertyware's filters, headers, paths and error field: its package's own business."""
 
 ENGINE_MODULES = (
-    "sync", "jobs", "reconciliation.py", "reconcile_plan.py", "lease_balance.py", "explain.py", "push_sender.py",
-    "integrations.py", "runs.py", "identity.py", "repoint.py", "state.py", "rule_types.py",
+    "sync", "jobs", "reconcile/parts.py", "reconcile/plan.py", "sync/lease_balance.py", "sync/explain.py",
+    "push/sender.py", "integrations/integration.py", "runs/bookkeeping.py", "integrations/identity.py",
+    "integrations/repoint.py", "sync/state.py", "sync/rule_types.py",
     "source/protocol.py", "source/paging.py", "source/listing.py", "source/http.py", "source/offset_client.py",
     "source/answers.py", "source/dialect.py", "source/errors.py", "source/scrub.py", "source/retry.py",
 )
@@ -78,7 +79,7 @@ def test_no_module_outside_a_source_package_imports_a_vendor_or_the_vendor_aggre
     for path in engine_files():
         for module, names in imported_modules(ast.parse(path.read_text(), str(path))):
             vendor = any(module == f"pmsync.source.{v}" or module.startswith(f"pmsync.source.{v}.") for v in VENDOR_PACKAGES)
-            aggregate = module in ("pmsync.rules", "pmsync.source.client", "pmsync.source.workorders")
+            aggregate = module in ("pmsync.sync.rules", "pmsync.source.client", "pmsync.source.workorders")
             named = "PropertywareClient" in names
             if vendor or aggregate or named:
                 offenders.append(f"{path.relative_to(PMSYNC)}: {module} {names}")

@@ -17,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from pmsync.csv_import import KINDS, check_file
+from pmsync.imports.kinds import KINDS, check_file
 from reports.app import create_app
 from tests.e2e.test_deployments import free_port
 

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from pmsync.rule_types import EntityRule, SetsColumnsOf, Stream
+from pmsync.sync.rule_types import EntityRule, SetsColumnsOf, Stream
 from pmsync.source.buildium.ledger import LEASE_TRANSACTIONS
 from pmsync.source.buildium.parts import LEASE, OWNERSHIP_ACCOUNT, BuildiumId, BuildiumRecord, balance_candidate
 from schemas.records import Candidate

@@ -12,7 +12,7 @@ from typing import Any
 import requests
 from pydantic import Field, SecretStr
 
-from pmsync.rule_types import Stream
+from pmsync.sync.rule_types import Stream
 from pmsync.source.answers import parse_records
 from pmsync.source.budget import DEFAULT_CONCURRENCY
 from pmsync.source.buildium.dialect import (BUILDIUM_DIALECT, LISTING_KEYS, MAX_PAGE_SIZE, MAX_QUERY_CHARACTERS,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pmsync.rule_types import Exclusion, Inclusion
+from pmsync.sync.rule_types import Exclusion, Inclusion
 from schemas.records import Candidate
 
 

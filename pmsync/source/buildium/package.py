@@ -8,7 +8,7 @@ from pmsync.source.buildium.credentials import BuildiumCredentials
 from pmsync.source.buildium.rules import BUILDIUM_RULES
 
 if TYPE_CHECKING:
-    from pmsync.integrations import Integration
+    from pmsync.integrations.integration import Integration
     from pmsync.source.buildium.client import BuildiumClient
 
 

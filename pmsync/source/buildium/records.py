@@ -107,7 +107,7 @@ class LeaseRecord(BuildiumRecord):
 
     Every tenant becomes a candidate, with the facts a rule decides on: `role` is "tenant" only for a tenant whose
     status is Current ("movedout tenant", "future tenant" otherwise), `lease_active` is whether the lease's status is
-    Active (so pmsync.rules.LivesOnActiveLease excludes the others with a reason). A current tenant listed only in
+    Active (so pmsync.sync.rules.LivesOnActiveLease excludes the others with a reason). A current tenant listed only in
     CurrentTenants (not in Tenants) is a candidate with no status. Names and contacts come from CurrentTenants; the
     lease's move-in is its tenants' earliest, its move-out their latest (MoveOutData); its balance comes from the
     outstanding-balance list (balances.LeaseBalanceRecord), so a lease read leaves it as it is."""

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from pmsync.association_rules import ASSOCIATION_RULES
-from pmsync.rule_types import (INTEGRATION_DATA, AdoptByMarker, EntityRule, GoesWhenInactive, LivesOnActiveLease,
+from pmsync.sync.association_rules import ASSOCIATION_RULES
+from pmsync.sync.rule_types import (INTEGRATION_DATA, AdoptByMarker, EntityRule, GoesWhenInactive, LivesOnActiveLease,
                                ParentLink, Reconciled, RuleTable, Stream)
 from pmsync.source.buildium.balances import BALANCE_RULES, BALANCE_STREAMS, LEASE_LEDGER
 from pmsync.source.buildium.inclusions import ActiveAtSource, AllOf, AssignedToStaffUser, ParentOfKind
@@ -90,7 +90,7 @@ a rental that turns inactive deactivates its property and units (GoesWhenInactiv
 residents are Current tenants of Active leases, and only their unit, lease and move dates change on update; a work
 order syncs when its task is assigned to the staff user and its property is on the platform, and a sync never
 changes it; owners and vendors are synced, since Buildium lists them. The association side is
-pmsync.association_rules' (one definition), with an inactive association left out, and one turning inactive deactivated, as a rental is. A work
+pmsync.sync.association_rules' (one definition), with an inactive association left out, and one turning inactive deactivated, as a rental is. A work
 order's property and unit are a rental's or an association's, as its task's Property.Type says (ids repeat across
 the two): each link resolves against that kind's rows only (ParentLink.or_kinds); a property of no known type is
 excluded (property_kind_not_synced)."""

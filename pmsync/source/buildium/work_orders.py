@@ -22,7 +22,7 @@ from schemas.source_values import MoneyAmount, SourceDate
 
 
 PUSH_MARKER = re.compile(r"pmsync-wo-[0-9a-f]{16}")
-"""The marker pmsync writes into a work order it pushes (pmsync.workorders: `pmsync-wo-` and 16 hex digits)."""
+"""The marker pmsync writes into a work order it pushes (pmsync.push.workorders: `pmsync-wo-` and 16 hex digits)."""
 MARKER_LINE = re.compile(r"\n*\[(pmsync-[a-z]+-[0-9a-f]{16})\]\s*$")
 """How the push appends a change's marker to the text it writes (a work order's WorkDetails, a task update's
 Message): a last line `[pmsync-…]`."""

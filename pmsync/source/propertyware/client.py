@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator, Mapping
 import requests
 from pydantic import SecretStr
 
-from pmsync.rule_types import Stream
+from pmsync.sync.rule_types import Stream
 from pmsync.source.budget import DEFAULT_CONCURRENCY
 from pmsync.source.exchange import AnswerLimits
 from pmsync.source.offset_client import OffsetClient

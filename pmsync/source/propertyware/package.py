@@ -8,7 +8,7 @@ from pmsync.source.propertyware.credentials import PropertywareCredentials
 from pmsync.source.propertyware.rules import CONTACT_UPDATING_RULES, PROPERTYWARE_RULES
 
 if TYPE_CHECKING:
-    from pmsync.integrations import Integration
+    from pmsync.integrations.integration import Integration
     from pmsync.source.propertyware.client import PropertywareClient
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from pmsync.rule_types import (
+from pmsync.sync.rule_types import (
     INTEGRATION_DATA,
     AdoptByMarker,
     EntityRule,

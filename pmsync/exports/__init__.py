@@ -1,0 +1,1 @@
+"""Exports: reconciliation snapshots and tables as the analysts' CSV and Excel files."""

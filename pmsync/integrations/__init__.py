@@ -1,0 +1,1 @@
+"""Integrations: one source account each, its identity, block, enrollment, re-pointing and retirement."""

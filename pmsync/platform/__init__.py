@@ -1,0 +1,1 @@
+"""The platform database: engine, migrations, settings, durable commits."""

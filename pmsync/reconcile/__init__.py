@@ -1,0 +1,1 @@
+"""Reconciliation: the source's full lists compared with the platform, guarded, confirmed, committed."""

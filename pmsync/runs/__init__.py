@@ -1,0 +1,1 @@
+"""Runs: bookkeeping, locks and sync slots, schedules, deployments and their parameters."""
