@@ -112,9 +112,18 @@ def watch_until(env: dict[str, str], deployment_ids: list[str], done: Callable[[
 
 def wait_for_state(env: dict[str, str], flow_run_id: str, state: str, timeout: float) -> None:
     deadline = time.monotonic() + timeout
-    while (current := api(env, "GET", f"/flow_runs/{flow_run_id}")["state_type"]) != state:
-        assert current not in FINAL_STATES and time.monotonic() < deadline, f"flow run {flow_run_id} is {current}, not {state}"
+    while (run := api(env, "GET", f"/flow_runs/{flow_run_id}"))["state_type"] != state:
+        assert run["state_type"] not in FINAL_STATES and time.monotonic() < deadline, why_not(env, run, state)
         time.sleep(0.5)
+
+
+def why_not(env: dict[str, str], run: dict, wanted: str) -> str:
+    """What a run that did not reach `wanted` went through: its states with their messages, and its last log lines."""
+    states = api(env, "GET", f"/flow_run_states/?flow_run_id={run['id']}")
+    history = [f"{s['timestamp']} {s['type']}/{s['name']}: {s.get('message') or ''}" for s in states]
+    logs = api(env, "POST", "/logs/filter", {"logs": {"flow_run_id": {"any_": [run["id"]]}}, "sort": "TIMESTAMP_ASC", "limit": 200})
+    lines = [f"{entry['timestamp']} {entry['level']} {entry['message'][:300]}" for entry in logs][-15:]
+    return "\n".join([f"flow run {run['id']} is {run['state_type']}, not {wanted}", "states:", *history, "logs:", *lines])
 
 
 def stop(workers: list[subprocess.Popen]) -> None:

@@ -55,9 +55,9 @@ def prefect_server(platform_url: str, tmp_path: Path, report_measurement) -> Ite
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_WORKER_QUERY_SECONDS": "2",
         "PREFECT_SERVER_DEPLOYMENTS_CONCURRENCY_SLOT_WAIT_SECONDS": "5",
-        # A run a worker picks up just as the server marks it Late can be Cancelled by Prefect itself: marking a
-        # CANCEL_NEW deployment's run Late reads the slot the worker has just taken for that very run (CI saw the
-        # held delta of sync_slot.py so cancelled while its worker was starting). No run here waits that long.
+        # No run here is marked Late: marking a CANCEL_NEW deployment's run Late cancels it when its slot is full
+        # (EnforceDeploymentConcurrencyOnLate), one more way for sync_slot.py's held delta to end Cancelled, which CI
+        # saw once (cause not known; wait_for_state now prints the run's states and logs). No run here waits 900 s.
         "PREFECT_SERVER_SERVICES_LATE_RUNS_AFTER_SECONDS": "900",
         "PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE": "prefect.server.concurrency.lease_storage.filesystem",
         "PMSYNC_PROJECT_DIR": str(REPO),
