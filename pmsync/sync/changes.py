@@ -15,6 +15,7 @@ import orjson
 from sqlalchemy import select
 
 from pmsync.platform.database import among
+from pmsync.sync.held import HELD_UNCHANGED, still_held
 from pmsync.sync.rule_types import RuleTable, Stream
 from pmsync.source import SourcePage
 from pmsync.sync.scope import SyncSession
@@ -98,10 +99,12 @@ def page_hashes(page: SourcePage, salt: str) -> dict[int, str]:
 
 def drop_unchanged(session: SyncSession, stream: Stream, pages: list[SourcePage]) -> list[SourcePage]:
     """The pages without the records whose payload hash equals their platform row's (an active row, or one whose
-    `active` is the source's own and matches); one SELECT for the whole batch.
+    `active` is the source's own and matches); one SELECT for the whole batch. In a stream of one entity, records
+    held back (excluded or parked) with the payload they have now leave too, unless their verdict may have changed
+    (pmsync.sync.held.still_held); they count as held again.
 
-    Each returned page carries the hashes of the records left (SOURCE_HASHES) and what the dropped ones count for
-    (SKIPPED_COUNTS); apply_page uses both."""
+    Each returned page carries the hashes of the records left (SOURCE_HASHES), what the dropped ones count for
+    (SKIPPED_COUNTS) and the held ones dropped (HELD_UNCHANGED); apply_page uses all three."""
     entity = hashed_entity(stream)
     if entity is None:
         return pages
@@ -113,6 +116,7 @@ def drop_unchanged(session: SyncSession, stream: Stream, pages: list[SourcePage]
         return pages
     rows = rows_of(entity)
     table = rows.table
+    active_of = ACTIVE_FROM_SOURCE.get(entity, lambda record: True)
     with session.engine.connect() as connection:
         stored = {
             row.source_id: (row.source_hash, row.active)
@@ -124,22 +128,38 @@ def drop_unchanged(session: SyncSession, stream: Stream, pages: list[SourcePage]
                 )
             )
         }
-    active_of = ACTIVE_FROM_SOURCE.get(entity, lambda record: True)
+        same = {
+            record.id for page, mine in zip(pages, hashes) for record in page.records
+            if stored.get(record.id) == (mine[record.id], active_of(record))
+        }
+        pending = {source_id: digest for mine in hashes for source_id, digest in mine.items() if source_id not in same}
+        held = still_held(connection, session.integration_id, entity, pending) if len(stream.entities) == 1 else {}
     result = []
     for page, mine in zip(pages, hashes):
-        kept, skipped = [], []
+        kept, skipped, still = [], [], {}
         for record, raw in zip(page.records, page.raw):
-            current = stored.get(record.id)
-            same = current is not None and current == (mine[record.id], active_of(record))
-            (skipped if same else kept).append((record, raw))
+            if record.id in held:
+                still[record.id] = held[record.id]
+            else:
+                (skipped if record.id in same else kept).append((record, raw))
         counts = _skipped_counts(stream, integration.rules, integration.integration_user, skipped)
+        if still:
+            counts.setdefault(entity, Counter()).update(fetched=len(still), **Counter(still.values()))
         result.append(replace(
             page,
             records=[record for record, _ in kept],
             raw=[raw for _, raw in kept],
-            extra={**page.extra, SOURCE_HASHES: {record.id: mine[record.id] for record, _ in kept}, SKIPPED_COUNTS: counts},
+            extra={**page.extra, SOURCE_HASHES: {record.id: mine[record.id] for record, _ in kept},
+                   SKIPPED_COUNTS: counts, HELD_UNCHANGED: {entity: still}},
         ))
     return result
+
+
+def unchecked(page: SourcePage, entity: str) -> int:
+    """How many of the page's `entity` records drop_unchanged took off unchecked: unchanged, or held unchanged (the
+    quality gate's failure share counts them among the page's records)."""
+    counted = page.extra.get(SKIPPED_COUNTS, {}).get(entity, {}).get("unchanged", 0)
+    return counted + len(page.extra.get(HELD_UNCHANGED, {}).get(entity, {}))
 
 
 def _skipped_counts(stream: Stream, rules: RuleTable, integration_user: str, skipped: list[tuple]) -> dict[str, Counter]:
