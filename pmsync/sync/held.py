@@ -3,14 +3,17 @@ unless what its verdict also depends on may have changed."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
 from pmsync.platform.database import among
-from schemas.entity_rows import rows_of
+from pmsync.sync.rule_types import RuleTable
+from schemas.entity_rows import addressed, rows_of
+from schemas.source_values import storable
 from schemas.tables import quarantine, unapplied_records
 
 HELD_UNCHANGED = "held_unchanged"
@@ -54,6 +57,64 @@ def still_held(connection: Connection, integration_id: int, entity: str, wanted:
         row.source_id: row.status for row in held
         if row.source_id not in recheck and (row.parent_entity, row.parent_source_id) not in arrived
     }
+
+
+def derived_still_held(
+    connection: Connection, integration_id: int, rules: RuleTable, integration_user: str, derived: tuple[str, ...],
+    records: dict[int, tuple[Any, dict]], hash_of: Callable[[dict], str],
+) -> dict[int, dict[str, dict[int, str]]]:
+    """For records held unchanged as their own entity, of a stream whose records make rows of `derived` entities too
+    (a lease's residents): {record id: {entity: {source id: status}}} of those whose every derived row checking them
+    again would hold as it is: excluded by its rule (which reads the payload only), or parked with this very payload
+    (`hash_of` its stored payload is the record's) while its parent is absent; and none with a platform row or an
+    open quarantine item. A record missing from the answer is checked again."""
+    verdicts: dict[int, dict[tuple[str, int], bool]] = {}
+    for record_id, (record, raw) in records.items():
+        mine: dict[tuple[str, int], bool] = {}
+        for candidate in addressed(record.rows(raw)):  # as _skipped_counts reads them
+            if candidate.entity in derived:
+                candidate.facts = storable(candidate.facts)
+                key = (candidate.entity, candidate.source_id)
+                included = rules.rules[candidate.entity].include.exclusion(candidate, integration_user) is None
+                mine[key] = mine.get(key, False) or included
+        verdicts[record_id] = mine
+    wanted: dict[str, set[int]] = {}
+    for mine in verdicts.values():
+        for entity, source_id in mine:
+            wanted.setdefault(entity, set()).add(source_id)
+    recheck: set[tuple[str, int]] = set()
+    parked: dict[tuple[str, int], Any] = {}
+    for entity, source_ids in wanted.items():
+        ids = sorted(source_ids)
+        rows = rows_of(entity)
+        recheck.update((entity, i) for i in connection.scalars(select(rows.table.c.source_id).where(
+            rows.mine(integration_id), among(connection, rows.table.c.source_id, ids))))
+        recheck.update((entity, int(i)) for i in connection.scalars(select(quarantine.c.source_id).where(
+            quarantine.c.integration_id == integration_id, quarantine.c.entity == entity,
+            quarantine.c.released_at.is_(None), among(connection, quarantine.c.source_id, [str(i) for i in ids]),
+        )) if i.isdigit())
+        table = unapplied_records
+        parked.update(((entity, row.source_id), row) for row in connection.execute(
+            select(table.c.source_id, table.c.status, table.c.payload, table.c.parent_entity,
+                   table.c.parent_source_id).where(
+                table.c.integration_id == integration_id, table.c.entity == entity,
+                among(connection, table.c.source_id, ids), table.c.status == "parked",
+            )))
+    arrived = _arrived_parents(connection, integration_id, parked.values())
+    found: dict[int, dict[str, dict[int, str]]] = {}
+    for record_id, mine in verdicts.items():
+        record_hash = hash_of(records[record_id][1])
+        statuses: dict[str, dict[int, str]] = {}
+        for (entity, source_id), included in mine.items():
+            row = parked.get((entity, source_id))
+            if (entity, source_id) in recheck or (included and (
+                    row is None or row.payload is None or hash_of(row.payload) != record_hash
+                    or (row.parent_entity, row.parent_source_id) in arrived)):
+                break
+            statuses.setdefault(entity, {})[source_id] = "parked" if included else "excluded"
+        else:
+            found[record_id] = statuses
+    return found
 
 
 def _arrived_parents(connection: Connection, integration_id: int, held: Iterable) -> set[tuple[str, int]]:
