@@ -167,3 +167,44 @@ def test_editing_a_quality_suite_checks_held_records_again(platform_engine, stor
 
     assert drop_unchanged(session, RULES.stream("workorders"), [page_of("workorders", [foreign])])[0].raw == [foreign]
     finish(session)
+
+
+def test_a_parked_lease_and_its_residents_listed_unchanged_leave_and_land_with_their_unit(platform_engine, store):
+    buildings, unit_list, lease_list = active_portfolio(store)
+    lease = next(lease for lease in lease_list if lease["active"] and len(lease["contacts"]) > 1)
+    unit = next(u for u in unit_list if u["id"] == lease["unitID"])
+    session = new_run(platform_engine)
+    sync(session, "buildings", buildings)
+    first = sync(session, "leases", [lease])
+    assert first["lease"]["parked"] == 1 and first["resident"]["parked"] >= 1
+
+    page = drop_unchanged(session, RULES.stream("leases"), [page_of("leases", [lease])])[0]
+
+    assert page.raw == [] and set(page.extra[HELD_UNCHANGED]) == {"lease", "resident"}
+    again = apply_page(session, RULES.stream("leases"), checked("leases", page))
+    assert {entity: {name: n for name, n in numbers.items() if n} for entity, numbers in again.items()} == \
+        {entity: {name: n for name, n in numbers.items() if n} for entity, numbers in first.items()}, \
+        "counted as checking them again counts them"
+
+    landed = sync(session, "units", [unit])
+
+    assert landed["lease"]["created"] == 1 and landed["resident"]["created"] == first["resident"]["parked"]
+    assert not any(key[0] in ("lease", "resident") and row.status == "parked"
+                   for key, row in held_rows(platform_engine).items())
+
+
+def test_a_parked_lease_whose_resident_was_parked_from_another_payload_is_checked_again(platform_engine, store):
+    """A resident on two leases keeps the payload of the last one checked: the lease whose payload it is not is not
+    skipped (skipping it would keep the other lease's facts for that resident)."""
+    buildings, _, lease_list = active_portfolio(store)
+    lease = next(lease for lease in lease_list if lease["active"] and lease["contacts"])
+    session = new_run(platform_engine)
+    sync(session, "buildings", buildings)
+    sync(session, "leases", [lease])
+    contact = lease["contacts"][0]
+    other = {**lease, "id": lease["id"] + 900_000, "contacts": [contact]}
+    sync(session, "leases", [other])
+    assert held_rows(platform_engine)[("resident", contact["id"])].payload["id"] == other["id"]
+
+    assert drop_unchanged(session, RULES.stream("leases"), [page_of("leases", [lease])])[0].raw == [lease]
+    assert drop_unchanged(session, RULES.stream("leases"), [page_of("leases", [other])])[0].raw == []
