@@ -147,7 +147,7 @@ def drop_unchanged(session: SyncSession, stream: Stream, pages: list[SourcePage]
     for page, mine in zip(pages, hashes):
         kept, skipped, still = [], [], {entity: {}}
         for record, raw in zip(page.records, page.raw):
-            if record.id in derived:
+            if record.id in derived and mine[record.id] == pending[record.id]:  # not a copy changed in between
                 still[entity][record.id] = held[record.id]
                 for other, statuses in derived[record.id].items():
                     still.setdefault(other, {}).update(statuses)
