@@ -188,6 +188,7 @@ unapplied_records = Table(
     Column("parent_entity", String(40)),
     Column("parent_source_id", BigInteger),
     Column("payload", Json),
+    Column("source_hash", String(32)),  # the payload's hash while it alone keeps the record held (pmsync.sync.held)
     Column("run_id", Key, ForeignKey("sync_runs.id"), nullable=False),
     Column("first_seen_at", UtcDateTime(), nullable=False),
     Column("last_seen_at", UtcDateTime(), nullable=False),

@@ -23,7 +23,7 @@ from pmsync.runs.locks import acquire, release
 from pmsync.platform.database import migrate
 from pmsync.integrations.retirement import integration_tables
 from pmsync.runs.bookkeeping import utc_now
-from schemas.tables import integrations, properties, property_logs, sync_state
+from schemas.tables import integrations, properties, property_logs, sync_state, unapplied_records
 
 REPOINT_FLOW = "repoint"
 LOCK_LEASE = timedelta(minutes=10)
@@ -78,6 +78,7 @@ def _repoint(connection: Connection, integration: Integration) -> Repointing:
         return Repointing(integration.name, before, after, changed=False)
     connection.execute(update(integrations).where(integrations.c.id == row.id).values(values))
     hashes = {table.name: _clear_hashes(connection, table, row.id) for table in integration_tables() if "source_hash" in table.c}
+    _clear_hashes(connection, unapplied_records, row.id)  # the records held back are checked again too
     marks = connection.execute(delete(sync_state).where(sync_state.c.integration_id == row.id)).rowcount
     _log_on_properties(connection, row.id, now, f"integration {integration.name!r} re-pointed from {before} to {after} "
                        "(pmsync integration repoint): rows kept; its next sync reads every stream in full and applies "

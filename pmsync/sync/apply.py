@@ -16,6 +16,7 @@ from pmsync.source.paging import SourcePage
 from pmsync.sync.state import mark_stream_complete
 from pmsync.sync.changes import SKIPPED_COUNTS, hashed_entity, page_hashes, record_salt
 from pmsync.sync.gate import CheckedPage
+from pmsync.sync.held import HELD_UNCHANGED, mark_held_seen
 from pmsync.sync.policy import LoadContext, PageOutcome, apply_candidates
 from pmsync.sync.scope import SyncSession
 from schemas.source_values import is_source_id
@@ -58,6 +59,7 @@ def apply_page(
         if whole_listing:
             renew(connection, integration.name, session.lock_holder, session.lock_lease)
         quarantine_records(connection, session.integration_id, session.run_id, context.now, held)
+        mark_held_seen(connection, session.integration_id, session.run_id, context.now, page.extra.get(HELD_UNCHANGED, {}))
         for entity in stream.entities:
             passed = checked.candidates.get(entity, [])
             failed = sum(failure.entity == entity for failure in checked.failures)

@@ -15,6 +15,7 @@ import orjson
 from sqlalchemy import select
 
 from pmsync.platform.database import among
+from pmsync.sync.held import HELD_UNCHANGED, derived_still_held, still_held
 from pmsync.sync.rule_types import RuleTable, Stream
 from pmsync.source import SourcePage
 from pmsync.sync.scope import SyncSession
@@ -83,9 +84,11 @@ def _suites_digest(files: tuple[tuple[str, int, int], ...]) -> str:
 
 
 def hashed_entity(stream: Stream) -> str | None:
-    """The entity whose rows are the stream's records' own rows, if its table keeps a source hash."""
+    """The entity whose rows are the stream's records' own rows, if the sync keeps its records' payload hashes: its
+    table keeps a source hash, or it is the stream's only entity (a record held back keeps its hash on
+    unapplied_records, whatever its table)."""
     rows = ENTITY_ROWS.get(stream.entities[0])
-    return stream.entities[0] if rows is not None and rows.hashed else None
+    return stream.entities[0] if rows is not None and (rows.hashed or len(stream.entities) == 1) else None
 
 
 def page_hashes(page: SourcePage, salt: str) -> dict[int, str]:
@@ -98,10 +101,12 @@ def page_hashes(page: SourcePage, salt: str) -> dict[int, str]:
 
 def drop_unchanged(session: SyncSession, stream: Stream, pages: list[SourcePage]) -> list[SourcePage]:
     """The pages without the records whose payload hash equals their platform row's (an active row, or one whose
-    `active` is the source's own and matches); one SELECT for the whole batch.
+    `active` is the source's own and matches; a table without hashes has none); one SELECT for the whole batch.
+    Records held back (excluded or parked) with the payload they have now leave too, unless their verdict, or a
+    derived row's, may have changed (pmsync.sync.held); they and their derived rows count as held again.
 
-    Each returned page carries the hashes of the records left (SOURCE_HASHES) and what the dropped ones count for
-    (SKIPPED_COUNTS); apply_page uses both."""
+    Each returned page carries the hashes of the records left (SOURCE_HASHES), what the dropped ones count for
+    (SKIPPED_COUNTS) and the held ones dropped (HELD_UNCHANGED); apply_page uses all three."""
     entity = hashed_entity(stream)
     if entity is None:
         return pages
@@ -113,6 +118,7 @@ def drop_unchanged(session: SyncSession, stream: Stream, pages: list[SourcePage]
         return pages
     rows = rows_of(entity)
     table = rows.table
+    active_of = ACTIVE_FROM_SOURCE.get(entity, lambda record: True)
     with session.engine.connect() as connection:
         stored = {
             row.source_id: (row.source_hash, row.active)
@@ -123,23 +129,49 @@ def drop_unchanged(session: SyncSession, stream: Stream, pages: list[SourcePage]
                     table.c.source_hash.is_not(None),
                 )
             )
+        } if rows.hashed else {}
+        same = {
+            record.id for page, mine in zip(pages, hashes) for record in page.records
+            if stored.get(record.id) == (mine[record.id], active_of(record))
         }
-    active_of = ACTIVE_FROM_SOURCE.get(entity, lambda record: True)
+        pending = {source_id: digest for mine in hashes for source_id, digest in mine.items() if source_id not in same}
+        held = still_held(connection, session.integration_id, entity, pending)
+        derived = {record_id: {} for record_id in held}
+        if held and len(stream.entities) > 1:
+            records = {record.id: (record, raw) for page in pages for record, raw in zip(page.records, page.raw)
+                       if record.id in held}
+            derived = derived_still_held(connection, session.integration_id, integration.rules,
+                                         integration.integration_user, stream.entities[1:], records,
+                                         lambda raw: payload_hash(raw, salt))
     result = []
     for page, mine in zip(pages, hashes):
-        kept, skipped = [], []
+        kept, skipped, still = [], [], {entity: {}}
         for record, raw in zip(page.records, page.raw):
-            current = stored.get(record.id)
-            same = current is not None and current == (mine[record.id], active_of(record))
-            (skipped if same else kept).append((record, raw))
+            if record.id in derived and mine[record.id] == pending[record.id]:  # not a copy changed in between
+                still[entity][record.id] = held[record.id]
+                for other, statuses in derived[record.id].items():
+                    still.setdefault(other, {}).update(statuses)
+            else:
+                (skipped if record.id in same else kept).append((record, raw))
         counts = _skipped_counts(stream, integration.rules, integration.integration_user, skipped)
+        for held_entity, statuses in still.items():
+            if statuses:
+                counts.setdefault(held_entity, Counter()).update(fetched=len(statuses), **Counter(statuses.values()))
         result.append(replace(
             page,
             records=[record for record, _ in kept],
             raw=[raw for _, raw in kept],
-            extra={**page.extra, SOURCE_HASHES: {record.id: mine[record.id] for record, _ in kept}, SKIPPED_COUNTS: counts},
+            extra={**page.extra, SOURCE_HASHES: {record.id: mine[record.id] for record, _ in kept},
+                   SKIPPED_COUNTS: counts, HELD_UNCHANGED: still},
         ))
     return result
+
+
+def unchecked(page: SourcePage, entity: str) -> int:
+    """How many of the page's `entity` records drop_unchanged took off unchecked: unchanged, or held unchanged (the
+    quality gate's failure share counts them among the page's records)."""
+    counted = page.extra.get(SKIPPED_COUNTS, {}).get(entity, {}).get("unchanged", 0)
+    return counted + len(page.extra.get(HELD_UNCHANGED, {}).get(entity, {}))
 
 
 def _skipped_counts(stream: Stream, rules: RuleTable, integration_user: str, skipped: list[tuple]) -> dict[str, Counter]:

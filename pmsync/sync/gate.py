@@ -17,7 +17,7 @@ from typing import Any
 
 from pmsync.sync.rule_types import Stream
 from pmsync.source import SourcePage
-from pmsync.sync.changes import KNOWN_ROWS, SKIPPED_COUNTS
+from pmsync.sync.changes import KNOWN_ROWS, unchecked
 from pmsync.sync.gate_frame import candidate_frame, columns_read
 from pmsync.sync.gate_results import CheckedPage, DataQualityError, QualityFailure, held_summaries, refused_failure
 from schemas.entity_rows import addressed
@@ -260,7 +260,7 @@ def check_pages(gate: QualityGate, stream: Stream, pages: list[SourcePage], now:
         refused = [[refused_failure(own, record) for record in page.refused] for page in pages]
         for entity in stream.entities:
             unchanged = [
-                page.extra.get(SKIPPED_COUNTS, {}).get(entity, {}).get("unchanged", 0) + len(mine.get(entity, []))
+                unchecked(page, entity) + len(mine.get(entity, []))
                 for page, mine in zip(pages, known)
             ]
             outcomes = gate.check(

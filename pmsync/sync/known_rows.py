@@ -21,7 +21,8 @@ def mark_known_rows(session: SyncSession, stream: Stream, pages: list[SourcePage
     quarantine item, and would not change by applying them.
 
     drop_unchanged already took off the records whose hash matches; a row without a hash is one the platform made
-    (a pushed work order coming back from the source) or one whose last payload did not apply cleanly. Comparing
+    (a pushed work order coming back from the source), one whose last payload did not apply cleanly, or one of a
+    table that keeps no hashes (owners, service providers, association owners). Comparing
     such a row with its record costs two small queries, where the gate would import Great Expectations (seconds)
     for a delta that changes nothing. Streams whose records make rows of several entities are left to the gate."""
     entity = hashed_entity(stream)
@@ -34,7 +35,7 @@ def mark_known_rows(session: SyncSession, stream: Stream, pages: list[SourcePage
     with session.engine.connect() as connection:
         hashless = set(connection.scalars(select(table.c.source_id).where(
             rows.mine(session.integration_id), among(connection, table.c.source_id, ids),
-            table.c.source_hash.is_(None), table.c.active,
+            *([table.c.source_hash.is_(None)] if rows.hashed else []), table.c.active,
         )))
         if hashless:
             flagged = set(connection.scalars(select(quarantine.c.source_id).where(

@@ -90,7 +90,7 @@ def apply_candidates(
     ready = _link_parents(connection, context, rule, included, held, unlinked)
     hashes = {source_id: None if source_id in unlinked else digest for source_id, digest in (hashes or {}).items()}
     created, updated, unchanged = _write(connection, context, rule, ready, hashes)
-    _record_held(connection, context, rule.entity, held)
+    _record_held(connection, context, rule.entity, held, hashes)
     _note_unclean(context, rule.entity, held, outcome)
     applied = [row["source_id"] for row in ready]
     if rule.comes_back_when_listed:
@@ -281,7 +281,9 @@ def _write(
     return len(inserts), len(updates), unchanged
 
 
-def _record_held(connection: Connection, context: LoadContext, entity: str, held: list[_Held]) -> None:
+def _record_held(
+    connection: Connection, context: LoadContext, entity: str, held: list[_Held], hashes: dict[int, str | None]
+) -> None:
     rows = [
         {
             "integration_id": context.integration_id,
@@ -293,13 +295,15 @@ def _record_held(connection: Connection, context: LoadContext, entity: str, held
             "parent_entity": h.parent[0] if h.parent else None,
             "parent_source_id": h.parent[1] if h.parent else None,
             "payload": h.candidate.payload if h.status == "parked" else None,
+            "source_hash": hashes.get(h.candidate.source_id),
             "run_id": context.run_id,
             "first_seen_at": context.now,
             "last_seen_at": context.now,
         }
         for h in held
     ]
-    changing = ["status", "reason", "detail", "parent_entity", "parent_source_id", "payload", "run_id", "last_seen_at"]
+    changing = ["status", "reason", "detail", "parent_entity", "parent_source_id", "payload", "source_hash", "run_id",
+                "last_seen_at"]
     upsert(connection, unapplied_records, rows, ["integration_id", "entity", "source_id"], changing)
 
 

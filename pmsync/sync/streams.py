@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 from datetime import datetime
@@ -111,24 +112,31 @@ def sync_streams(
     """Sync the streams in order (parents first): everything, or with `overlap_hours` each stream's delta window.
 
     Pipelined: while a batch of up to PAGES_PER_BATCH pages is checked and loaded, a background thread fetches the
-    next one (up to the integration's concurrency of pages in flight) and no further — memory stays bounded by two batches. The last page of a stream's listing advances its high-water mark in that page's transaction.
+    next one (up to the integration's concurrency of pages in flight) and no further — memory stays bounded by two
+    batches; a listing's last batch is checked and loaded while the next stream's first is fetched. The last page of a
+    stream's listing advances its high-water mark in that page's transaction.
     `progress` (when given) hears of each stream's start and of each batch loaded."""
     windows = steps.plan_windows(session, streams, overlap_hours) if overlap_hours is not None else {}
     gate = steps.open_quality_gate(session, [entity for stream in streams for entity in stream.entities])
     if overlap_hours is None:
         gate.warm_up()  # a full read brings records: Great Expectations loads while the first pages arrive
-    for stream in streams:
-        if progress is not None:
-            progress.stream_started(stream.name)
-        window = listing_window(session.source, stream, windows.get(stream.name), session.started_at)
-        listing = batched_pages(session.source.pages(stream, window), PAGES_PER_BATCH)
-        settling = settles_absent(session.integration.rules, stream) is not None and window is None
-        listed: set[int] = set()
-        complete = unreadable = False
-        with prefetch(listing) as batches:
+    with contextlib.ExitStack() as listings:
+        following: tuple[Window | None, Iterator[list[SourcePage]]] | None = None
+        for position, stream in enumerate(streams):
+            if progress is not None:
+                progress.stream_started(stream.name)
+            window, batches = following or _open_listing(listings, session, stream, windows)
+            following = None
+            settling = settles_absent(session.integration.rules, stream) is not None and window is None
+            listed: set[int] = set()
+            complete = unreadable = False
             for number in itertools.count(1):
                 if (pages := steps.extract_batch(batches, stream, number)) is None:
                     break
+                if pages[-1].next_cursor is None and following is None and position + 1 < len(streams):
+                    # the listing has ended: the next one's first batch is fetched while this batch is checked and
+                    # loaded (still two batches in memory at most)
+                    following = _open_listing(listings, session, streams[position + 1], windows)
                 if settling:
                     listed.update(source_id for page in pages for source_id in page.listed_ids())
                     unreadable = unreadable or any(r.source_id is None for page in pages for r in page.refused)
@@ -137,8 +145,17 @@ def sync_streams(
                 if progress is not None:
                     progress.batch_loaded(sum(len(page.raw) + len(page.refused) for page in pages), pages[0].total,
                                           listing_ended=pages[-1].next_cursor is None)
-        if settling and complete and not unreadable:
-            settle_absent(session, stream, listed)
-        elif settling:
-            log.warning("%s: listing not proven complete, or a record in it without a readable id; the rows it left "
-                        "out keep their values", stream.name)
+            if settling and complete and not unreadable:
+                settle_absent(session, stream, listed)
+            elif settling:
+                log.warning("%s: listing not proven complete, or a record in it without a readable id; the rows it "
+                            "left out keep their values", stream.name)
+
+
+def _open_listing(
+    listings: contextlib.ExitStack, session: SyncSession, stream: Stream, windows: Mapping[str, datetime | None]
+) -> tuple[Window | None, Iterator[list[SourcePage]]]:
+    """The stream's window and its batches, fetched by a prefetcher that `listings` closes (its thread joined)."""
+    window = listing_window(session.source, stream, windows.get(stream.name), session.started_at)
+    listing = batched_pages(session.source.pages(stream, window), PAGES_PER_BATCH)
+    return window, listings.enter_context(prefetch(listing))
