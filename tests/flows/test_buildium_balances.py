@@ -166,3 +166,44 @@ def test_pmsync_balance_prints_the_charges_and_payments_it_read_from_the_lease_t
         line = rows["payments"][t["Id"]]
         assert t["Date"][:10] in line and f"{abs(t['TotalAmount']):,.2f}" in line and t["TransactionTypeEnum"] in line
         assert (t.get("CheckNumber") or "") in line
+
+
+def test_the_first_complete_list_counts_only_real_changes_and_still_zeroes_the_leases_it_leaves_out(
+        buildium_env, buildium, platform_engine):
+    """The leases and accounts an initial sync creates get balance 0 when the list leaves them out, without counting
+    that as an update (the row is new: its creation is counted); a balance that was something else, or unknown since
+    an earlier run, is an update."""
+    store = buildium.store
+    on_leases, on_accounts = platform_leases_and_accounts(store)
+    lease_entries = listed(store, "leasebalances", "LeaseId")
+    account_entries = listed(store, "ownershipaccountbalances", "OwnershipAccountId")
+    assert on_leases - set(lease_entries) and on_accounts - set(account_entries), "some are left out of the lists"
+
+    first = initial_sync()
+
+    assert first["counts"]["lease_balance"]["updated"] == len(set(lease_entries) & on_leases)
+    assert first["counts"]["ownership_account_balance"]["updated"] == len(set(account_entries) & on_accounts)
+    assert balances(platform_engine, leases) == {lease: lease_entries.get(lease, money(0)) for lease in on_leases}
+    assert balances(platform_engine, ownership_accounts) == {
+        account: account_entries.get(account, money(0)) for account in on_accounts}
+    with platform_engine.connect() as connection:
+        actions = dict(connection.execute(sa.select(record_changes.c.source_id, record_changes.c.action).where(
+            record_changes.c.entity == "lease", record_changes.c.run_id == first["run_id"])).all())
+    assert actions == {lease: "created" for lease in on_leases}
+
+    again = lease_sync()
+
+    assert again["counts"]["lease_balance"]["updated"] == 0 and again["counts"]["ownership_account_balance"]["updated"] == 0
+
+    paid_off = min(set(lease_entries) & on_leases)
+    store.delete("leasebalances", paid_off)
+    with platform_engine.connect() as connection:  # a lease whose balance is unknown since an earlier run
+        unknown = connection.execute(sa.select(leases.c.source_id).where(
+            leases.c.source_id.in_(on_leases - set(lease_entries)))).scalars().first()
+    with platform_engine.begin() as connection:
+        connection.execute(sa.update(leases).where(leases.c.source_id == unknown).values(balance=None))
+
+    nightly = lease_sync()
+
+    assert nightly["counts"]["lease_balance"]["updated"] == 2
+    assert balances(platform_engine, leases)[paid_off] == money(0) and balances(platform_engine, leases)[unknown] == money(0)
