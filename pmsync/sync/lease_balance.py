@@ -112,9 +112,9 @@ def ledger_read(page: SourcePage) -> dict[str, list[dict[str, Any]]]:
 
 
 def with_ledger_read(ledger: dict[str, Any], read: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
-    """The lease's ledger as on the platform, with what its source's ledger read but keeps no rows of (Buildium's
-    transactions) as its charges and payments, oldest first; the lease's charged and paid are then theirs, and its
-    open charges unknown (a ledger says nothing due per charge)."""
+    """The lease's ledger as on the platform, with what its source's ledger read but keeps no rows of (transactions
+    added up into the balance) as its charges and payments, oldest first; the lease's charged and paid are then
+    theirs, and its open charges unknown (such a ledger says nothing due per charge)."""
     if ledger.get("lease") is None or not any(read.values()):
         return ledger
     lease = {**ledger["lease"], "open_charges": None,

@@ -160,7 +160,7 @@ class BuildiumWorkOrders:
 
     def create(self, order: PushedWorkOrder, marker: str) -> int:
         body = creation_body(order, marker, self.staff_user_id, self.vendor_id)
-        if getattr(order, "building_kind", None) == ASSOCIATION:
+        if order.building_kind == ASSOCIATION:
             self._check_association_id(order)
         return _id_of(self.client.send_write("POST", WORK_ORDERS, body, entity=ENTITY), f"POST {WORK_ORDERS}")
 
@@ -234,7 +234,7 @@ class BuildiumWorkOrders:
         if association is None or self.client.get_one(record_path(RENTALS, association), _Rental, entity="rental") is None:
             return
         raise SourceRequestRejected(
-            f"work order {getattr(order, 'id', '?')} is on association {association}, but Buildium's task names its "
+            f"work order {order.id} is on association {association}, but Buildium's task names its "
             f"property by Task.PropertyId alone (no rental or association type) and rental {association} of this "
             f"account has the same id, so Buildium could file it under the rental; create it in Buildium on association "
             f"{association}, its task assigned to the staff user {self.staff_user_id} (the delta sync brings it to the "
