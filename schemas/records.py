@@ -81,6 +81,11 @@ class SourceRecord(BaseModel):
     def rows(self, raw: dict[str, Any]) -> list[Candidate]:
         raise NotImplementedError(f"{type(self).__name__} must say which platform rows it becomes")
 
+    def ledger_read(self, raw: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+        """The charges and payments a ledger record read without making rows of them (a lease's transactions added
+        up into its balance), each in a platform charge's or payment's fields: {"charges": [...], "payments": [...]}."""
+        return {}
+
 
 class Address(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)

@@ -82,9 +82,10 @@ def balance(
     if ledger.get("lease") is None:
         fail(f"lease {lease_id} is not on the platform: {ledger.get('why') or 'unknown reason'}")
     lease = ledger["lease"]
+    open_charges = "" if lease["open_charges"] is None else f"open charges {_money(lease['open_charges'])}, "
     console.print(
         f"lease {lease_id} · {lease['lease_name']} · balance {_money(lease['balance'])} "
-        f"(open charges {_money(lease['open_charges'])}, charged {_money(lease['charged'])}, paid {_money(lease['paid'])})"
+        f"({open_charges}charged {_money(lease['charged'])}, paid {_money(lease['paid'])})"
         f" · fetched from the source at {ledger['fetched_at']:%Y-%m-%d %H:%M:%S} UTC (run {result['run_id']})",
         highlight=False,
     )
@@ -92,13 +93,13 @@ def balance(
     for name in ("id", "date", "amount", "due", "paid", "gl account", "ref"):
         charges.add_column(name, justify="right" if name in ("amount", "due", "paid") else "left")
     for c in ledger["charges"]:
-        charges.add_row(str(c["source_id"]), str(c["post_date"]), _money(c["amount"]), _money(c["amount_due"]),
+        charges.add_row(str(c["source_id"]), str(c["post_date"] or ""), _money(c["amount"]), _money(c["amount_due"]),
                         _money(c["amount_paid"]), str(c["gl_account_source_id"] or ""), c["ref_no"] or "")
     payments = Table(title="payments", title_justify="left")
     for name in ("id", "date", "amount", "type", "ref"):
         payments.add_column(name, justify="right" if name == "amount" else "left")
     for p in ledger["payments"]:
-        payments.add_row(str(p["source_id"]), str(p["post_date"]), _money(p["amount"]), p["payment_type"] or "",
+        payments.add_row(str(p["source_id"]), str(p["post_date"] or ""), _money(p["amount"]), p["payment_type"] or "",
                          p["ref_no"] or "")
     console.print(charges)
     console.print(payments)

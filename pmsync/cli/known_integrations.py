@@ -19,6 +19,7 @@ def check_integration_known(integration: str | None, *, needs_block: bool = True
     server's integration blocks (any vendor's); otherwise (no server, or a job that needs only the name,
     `needs_block` False) it must be the PMSYNC_* environment's integration, one on the platform, or a block. A
     configured server that does not answer ends it with exit 3 (`check_prefect_server`)."""
+    from pmsync.integrations.block_wording import block_kind
     from pmsync.runs import parameters
     from pmsync.platform.settings import IntegrationNameSettings
 
@@ -37,7 +38,7 @@ def check_integration_known(integration: str | None, *, needs_block: bool = True
         return
     if blocks is not None and needs_block:
         known = sorted(blocks) or ["(none: `pmsync integration add NAME` creates one)"]
-        fail(f"unknown integration {integration!r}: the Prefect server at {url} has no Propertyware Integration block of "
+        fail(f"unknown integration {integration!r}: the Prefect server at {url} has no {block_kind()} of "
              f"that name; name one of: {', '.join(known)} (`pmsync integration list`)", EXIT_CONFIGURATION)
     if integration == environments or integration in on_platform:
         return

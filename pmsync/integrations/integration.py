@@ -168,9 +168,10 @@ def integration_from_block(block_name: str) -> Integration:
 
 def _load_block(block_name: str) -> Any:
     """The integration block of that name, of whichever vendor's block type holds it (pmsync.integrations.blocks, in the source
-    registry's order); when none does, the message is the one Propertyware-only pmsync always gave (operators'
-    runbooks match it)."""
+    registry's order); when none does, the message names the environment's source system's block type (for
+    Propertyware the line Propertyware-only pmsync always gave: operators' runbooks match it)."""
     from pmsync.integrations.blocks import INTEGRATION_BLOCKS
+    from pmsync.integrations.block_wording import block_kind
 
     for block_type in INTEGRATION_BLOCKS.values():
         try:
@@ -182,7 +183,7 @@ def _load_block(block_name: str) -> Any:
             raise IntegrationNotConfigured(f"block {block_name!r} is invalid: {problems}; fix it in the Prefect UI") from None
         except ValueError:
             continue
-    raise IntegrationNotConfigured(f"no Propertyware Integration block named {block_name!r}: create it in the Prefect UI")
+    raise IntegrationNotConfigured(f"no {block_kind()} named {block_name!r}: create it in the Prefect UI")
 
 
 def answer_limits(settings: IntegrationSettings) -> AnswerLimits:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pmsync.integrations.integration import resolve_integration
 from pmsync.jobs.steps import Steps
-from pmsync.sync.lease_balance import balance_entities
+from pmsync.sync.lease_balance import balance_entities, ledger_read, with_ledger_read
 from pmsync.runs.parameters import IntegrationName, LeaseId, checked_parameters
 from pmsync.settings import PlatformSettings
 from pmsync.source.paging import PageCursor
@@ -28,6 +28,7 @@ def lease_balance(steps: Steps, lease_id: LeaseId, integration: IntegrationName 
         gate = steps.open_quality_gate(session, entities)
         page = steps.fetch_lease(session.source, leases, lease_id)
         steps.load_lease_page(session, leases, steps.validate_pages(session, gate, leases, [page])[0])
+        read: dict[str, list] = {}
         for stream in ledger:
             listed: list[int] = []
             cursor: PageCursor | None = PageCursor()
@@ -35,10 +36,13 @@ def lease_balance(steps: Steps, lease_id: LeaseId, integration: IntegrationName 
                 page = steps.extract_page(session.source, stream, cursor, None, {"lease": lease_id})
                 steps.load_lease_page(session, stream, steps.validate_pages(session, gate, stream, [page])[0])
                 listed += page.listed_ids()
+                for name, entries in ledger_read(page).items():
+                    read.setdefault(name, []).extend(entries)
                 cursor = page.next_cursor
             if rules.rules[stream.entities[0]].sets_columns_of is None:  # its records are rows: retire the gone
                 steps.retire_missing_entries(session, stream, lease_id, listed, page.complete)
     try:
-        return {**session.summary.result(), "ledger": steps.read_lease_ledger(session, lease_id)}
+        return {**session.summary.result(),
+                "ledger": with_ledger_read(steps.read_lease_ledger(session, lease_id), read)}
     finally:
         session.engine.dispose()

@@ -43,6 +43,7 @@ def work_order_for_push(engine: Engine, work_order_id: int) -> Row:
         select(
             work_orders,
             properties.c.source_id.label("building_source_id"),
+            properties.c.kind.label("building_kind"),
             units.c.source_id.label("unit_source_id"),
             residents.c.source_id.label("resident_source_id"),
         )

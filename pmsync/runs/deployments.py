@@ -206,13 +206,12 @@ def _job_env(deployment: dict) -> dict:
 
 def check_registered(names: list[str]) -> None:
     """Raise DeployMisconfigured, naming them, when blocks given with --integration are not on the server."""
+    from pmsync.integrations.block_wording import block_kind, other_block_kinds
     from pmsync.integrations.enrollment import integration_blocks
-    from pmsync.source.registry import integration_block_types
 
     check_block_names(names)
     missing = sorted(set(names) - set(integration_blocks()))
     if missing:
-        first, *others = integration_block_types().values()
-        nor = "".join(f", nor a {other} block" for other in others)
-        raise DeployMisconfigured(f"no {first} block named {', '.join(missing)} on the Prefect server{nor}; create it "
+        nor = "".join(f", nor a {other}" for other in other_block_kinds())
+        raise DeployMisconfigured(f"no {block_kind()} named {', '.join(missing)} on the Prefect server{nor}; create it "
                                   "in the Prefect UI (Blocks) or with `pmsync integration add`")

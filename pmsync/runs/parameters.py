@@ -22,7 +22,7 @@ OVERLAP_HOURS_MAX = 8760
 MAX_ID = 2**63 - 1
 """The largest id the platform database stores (BIGINT), and the largest the source's ids are read as."""
 INTEGRATION_NAME_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
-"""A Propertyware Integration block's name (a block slug), as `pmsync integration add` checks it."""
+"""An integration block's name (a block slug, every vendor's), as `pmsync integration add` checks it."""
 INTEGRATION_NAME_MAX = 120
 """The platform's integrations.name column."""
 IMPORT_PATH_MAX = 1024
@@ -40,7 +40,7 @@ DeactivationShare = Annotated[float, Field(
 )]
 IntegrationName = Annotated[str, Field(
     pattern=INTEGRATION_NAME_PATTERN, max_length=INTEGRATION_NAME_MAX,
-    description="a Propertyware Integration block's name: lowercase letters, digits and dashes, starting with a "
+    description="an integration block's name: lowercase letters, digits and dashes, starting with a "
                 f"letter or digit, at most {INTEGRATION_NAME_MAX} characters",
 )]
 PlatformIntegrationName = Annotated[str, Field(

@@ -92,8 +92,12 @@ def one_record(page: SourcePage) -> Any:
 class PushedWorkOrder(Protocol):
     """A platform work order as the push hands it to a source: its parents' source ids and its own fields."""
 
+    id: int
     source_id: int | None
     building_source_id: int | None
+    building_kind: str | None
+    """The kind of the work order's property row ('rental', 'association'): a source whose ids repeat across kinds
+    names the property by more than its id."""
     unit_source_id: int | None
     resident_source_id: int | None
     title: str | None

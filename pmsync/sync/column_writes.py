@@ -76,8 +76,10 @@ def settles_absent(rules: RuleTable, stream: Stream) -> EntityRule | None:
 
 def settle_absent(session: SyncSession, stream: Stream, listed: set[int]) -> int:
     """After a complete listing of `stream`: every row of the target entity the listing did not name gets the rule's
-    `absent` values (a balance missing from a list that leaves out zero balances is zero), journaled, counted as
-    updates of the stream's entity in the run. How many rows changed."""
+    `absent` values (a balance missing from a list that leaves out zero balances is zero). A row that held another
+    value, or none since an earlier run, changed: journaled, counted as an update of the stream's entity in the run.
+    A row this run created, still without a value, gets its first one: no update (its creation is journaled and
+    counted). How many rows changed."""
     rule = settles_absent(session.integration.rules, stream)
     if rule is None or rule.sets_columns_of is None:
         return 0
@@ -87,19 +89,23 @@ def settle_absent(session: SyncSession, stream: Stream, listed: set[int]) -> int
     columns = sorted(absent)
     now = utc_now()
     with session.engine.begin() as connection:
-        current = connection.execute(select(table.c.id, table.c.source_id, *(table.c[name] for name in columns)).where(
-            rows.mine(session.integration_id), table.c.source_id.is_not(None))).all()
+        current = connection.execute(select(
+            table.c.id, table.c.source_id, table.c.created_at, *(table.c[name] for name in columns),
+        ).where(rows.mine(session.integration_id), table.c.source_id.is_not(None))).all()
         stale = [row for row in current if row.source_id not in listed and _differs(row, absent)]
+        changed = [row for row in stale
+                   if row.created_at < session.started_at or any(getattr(row, name) is not None for name in columns)]
         context = _Stamp(session.integration_id, session.run_id, now)
         _update_rows(connection, context, table, columns,
                      [{"b_id": row.id, **{f"b_{name}": absent[name] for name in columns}} for row in stale])
         journal.record(connection, session.run_id, session.integration_id, now,
-                       [journal.update_entry(target, row.source_id, row, dict(absent), columns) for row in stale])
-        if stale:
-            add_counts(connection, session.run_id, {rule.entity: Counter(updated=len(stale))})
+                       [journal.update_entry(target, row.source_id, row, dict(absent), columns) for row in changed])
+        if changed:
+            add_counts(connection, session.run_id, {rule.entity: Counter(updated=len(changed))})
     if stale:
-        log.info("%s: %d %s row(s) the listing left out set to %s", stream.name, len(stale), target, dict(absent))
-    return len(stale)
+        log.info("%s: %d %s row(s) the listing left out set to %s (%d of them created by this run)", stream.name,
+                 len(stale), target, dict(absent), len(stale) - len(changed))
+    return len(changed)
 
 
 class _Stamp:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select, text, update
@@ -99,3 +100,26 @@ def read_lease_ledger(session: SyncSession, lease_id: int) -> dict[str, Any]:
             ).mappings()
             ledger[name] = [{k: v for k, v in row.items() if k != "source_data"} for row in rows]
     return ledger
+
+
+def ledger_read(page: SourcePage) -> dict[str, list[dict[str, Any]]]:
+    """The charges and payments a ledger page read without rows of their own (pmsync.source's `ledger_read`)."""
+    read: dict[str, list[dict[str, Any]]] = {"charges": [], "payments": []}
+    for record, raw in zip(page.records, page.raw):
+        for name, entries in record.ledger_read(raw).items():
+            read.setdefault(name, []).extend(entries)
+    return read
+
+
+def with_ledger_read(ledger: dict[str, Any], read: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """The lease's ledger as on the platform, with what its source's ledger read but keeps no rows of (transactions
+    added up into the balance) as its charges and payments, oldest first; the lease's charged and paid are then
+    theirs, and its open charges unknown (such a ledger says nothing due per charge)."""
+    if ledger.get("lease") is None or not any(read.values()):
+        return ledger
+    lease = {**ledger["lease"], "open_charges": None,
+             "charged": sum(Decimal(str(c["amount"])) for c in read.get("charges", [])),
+             "paid": sum(Decimal(str(p["amount"])) for p in read.get("payments", []))}
+    ordered = {name: sorted([*ledger.get(name, []), *entries], key=lambda e: (str(e["post_date"]), e["source_id"]))
+               for name, entries in read.items()}
+    return {**ledger, **ordered, "lease": lease}

@@ -103,7 +103,8 @@ class AdoptByMarker:
 class GoesWhenInactive:
     """A record the source marks inactive (`facts[fact] is False`) deactivates its entity's active platform row and
     the active rows of `children` under it (each child entity's rule links to this one), each logged on the property
-    as reconciliation logs; the record itself is left to the rule's inclusion (an inactive one is not imported)."""
+    as reconciliation logs; the record itself is left to the rule's inclusion (an inactive one is not imported). When
+    the source marks it active again, the rows that deactivation took (their stored reason its) come back, logged."""
 
     children: tuple[str, ...] = ()
     fact: str = "source_active"

@@ -99,18 +99,28 @@ class WorkOrderWrites:
         if record_id is not None and record_id not in self.store.table(entity).by_id:
             raise BadRequest(422, key, f"{what} {record_id} does not exist.")
 
-    def _place(self, fields: dict, prefix: str) -> dict | None:
-        """The task's Property (rental or association) from PropertyId and UnitId, checked against the account."""
+    def _place(self, fields: dict, prefix: str, current: dict | None = None) -> dict | None:
+        """The task's Property (rental or association) from PropertyId and UnitId, checked as the spec says: the
+        property must be active and the unit the property's. The spec's PropertyId has no type and this sandbox
+        repeats ids across kinds: an id both kinds have is the rental's, unless it is the task's `current` property
+        (a PUT naming the property the task has keeps it)."""
         property_id, unit_id = fields.get("PropertyId"), fields.get("UnitId")
         if property_id is None:
             if unit_id is not None:
                 raise BadRequest(422, prefix + "UnitId", f"{prefix}UnitId needs {prefix}PropertyId (the unit's property).")
             return None
-        for kind, properties, units, link in (("Rental", "rentals", "rentalunits", "PropertyId"),
-                                              ("Association", "associations", "associationunits", "AssociationId")):
-            if property_id in self.store.table(properties).by_id:
+        kinds = [("Rental", "rentals", "rentalunits", "PropertyId"),
+                 ("Association", "associations", "associationunits", "AssociationId")]
+        if current and current.get("Id") == property_id:
+            kinds.sort(key=lambda kind: kind[0] != current.get("Type"))
+        for kind, properties, units, link in kinds:
+            found = self.store.table(properties).by_id.get(property_id)
+            if found is not None:
                 unit = self.store.table(units).by_id.get(unit_id) if unit_id is not None else None
                 if unit_id is None or (unit is not None and unit[link] == property_id):
+                    if found.get("IsActive") is False:
+                        raise BadRequest(422, prefix + "PropertyId", f"{prefix}PropertyId {property_id} is an inactive "
+                                         f"{kind.lower()}: the assigned property must be active.")
                     return {"Id": property_id, "Type": kind, "Href": None}
         raise BadRequest(422, prefix + "PropertyId",
                          f"{prefix}PropertyId {property_id} is not a rental or association"
@@ -192,7 +202,8 @@ class WorkOrderWrites:
                             "FileIds": [], "CreatedDateTIme": now, "CreatedByUser": staff,
                             "LastUpdatedDateTime": now, "LastUpdatedByUser": staff})
             self.store.update("tasks", task_id, Title=fields["Title"], Category=category,
-                              Property=self._place(fields, ""), UnitId=fields["UnitId"],
+                              Property=self._place(fields, "", self.store.table("tasks").by_id[task_id].get("Property")),
+                              UnitId=fields["UnitId"],
                               AssignedToUserId=fields["AssignedToUserId"], TaskStatus=fields["TaskStatus"],
                               Priority=fields["Priority"], DueDate=fields["DueDate"], _history=history)
             orders = self.store.table("workorders").by_id

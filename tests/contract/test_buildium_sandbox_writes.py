@@ -222,3 +222,28 @@ def test_the_bodies_the_push_builds_fit_the_spec_and_carry_what_was_read(sandbox
     assert spec.errors(TODO_BODY, body) == []
     assert body == {"Title": "Leak", "PropertyId": unit["PropertyId"], "UnitId": unit["Id"],
                     "AssignedToUserId": SANDBOX_STAFF_USER_ID, "TaskStatus": "New", "Priority": "High"}
+
+
+def test_a_task_on_an_inactive_property_answers_422_and_a_put_keeps_the_kind_of_the_property_it_names(http, spec):
+    """The spec: "The assigned property must be active" (Task.PropertyId of a new work order, PropertyId of a to-do
+    PUT). Its PropertyId has no type: a PUT naming the property the task has keeps that property's kind, where this
+    sandbox gives a rental and an association one id."""
+    with BuildiumSandboxServer(units=12, seed=3, rate_limit=None) as sandbox:
+        store = sandbox.store
+        rentals = {r["Id"] for r in store.records("rentals") if r["IsActive"]}
+        shared = next(a for a in store.records("associations") if a["IsActive"] and a["Id"] in rentals)
+        body = new_order(sandbox)
+        store.deactivate("rentals", body["Task"]["PropertyId"])
+        refused = assert_error_body(spec, http.post(sandbox.base_url + "/v1/workorders", json=body), 422)
+        assert refused["Errors"][0]["Key"] == "Task.PropertyId" and "must be active" in refused["Errors"][0]["Value"]
+
+        task = store.add("tasks", {"TaskType": "Todo", "Category": None, "Title": "Gate", "Description": None,
+                                   "Property": {"Id": shared["Id"], "Type": "Association", "Href": None}, "UnitId": None,
+                                   "AssignedToUserId": SANDBOX_STAFF_USER_ID, "TaskStatus": "New", "Priority": "Low",
+                                   "DueDate": None})
+        put = {"Title": "Gate sticks", "TaskStatus": "InProgress", "Priority": "Low",
+               "AssignedToUserId": SANDBOX_STAFF_USER_ID, "PropertyId": shared["Id"]}
+        assert spec.errors(TODO_BODY, put) == []
+        answer = http.put(f"{sandbox.base_url}/v1/tasks/todorequests/{task['Id']}", json=put)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["Property"] == {"Id": shared["Id"], "Type": "Association", "Href": None}

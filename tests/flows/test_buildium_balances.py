@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
+import requests
 import sqlalchemy as sa
 
 from pmsync.jobs import JOBS
@@ -123,3 +124,86 @@ def test_balances_land_absent_ones_become_zero_and_pmsync_balance_adds_up_the_le
     missing = run_pmsync("balance", "999999", env=buildium_env)
     assert missing.returncode == 2, missing.stderr
     assert "404" in missing.stderr and "check the lease id" in missing.stderr
+
+
+def test_pmsync_balance_prints_the_charges_and_payments_it_read_from_the_lease_transactions(
+        buildium_env, buildium, platform_engine):
+    from pmsync.source.buildium.ledger import OWED_LESS, OWED_MORE
+
+    store = buildium.store
+    on_leases, _ = platform_leases_and_accounts(store)
+    initial_sync()
+    headers = {"x-buildium-client-id": buildium_env["PMSYNC_BUILDIUM_CLIENT_ID"],
+               "x-buildium-client-secret": buildium_env["PMSYNC_BUILDIUM_CLIENT_SECRET"]}
+
+    def transactions(lease_id: int) -> list[dict]:
+        answer = requests.get(f"{buildium.base_url}/v1/leases/{lease_id}/transactions",
+                              params={"limit": 1000, "orderby": "Id"}, headers=headers, timeout=10)
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    lease_id, read = next((lease, found) for lease in sorted(on_leases) if (found := transactions(lease))
+                          and {t["TransactionTypeEnum"] for t in found} & OWED_MORE
+                          and {t["TransactionTypeEnum"] for t in found} & OWED_LESS)
+    charges = [t for t in read if t["TransactionTypeEnum"] in OWED_MORE]
+    payments = [t for t in read if t["TransactionTypeEnum"] in OWED_LESS]
+
+    shown = run_pmsync("balance", str(lease_id), env=buildium_env)
+
+    assert shown.returncode == 0, shown.stdout[-2000:] + shown.stderr[-2000:]
+    header, _, tables = shown.stdout.partition("\ncharges")
+    charge_table, _, payment_table = tables.partition("\npayments")
+    charged, paid = sum(money(abs(t["TotalAmount"])) for t in charges), sum(money(abs(t["TotalAmount"])) for t in payments)
+    assert f"charged {charged:,.2f}, paid {paid:,.2f}" in header and "open charges" not in header
+    assert f"balance {charged - paid:,.2f}" in header
+    rows = {kind: {int(line.split("│")[1]): line for line in table.splitlines()
+                   if line.count("│") > 2 and line.split("│")[1].strip().isdigit()}
+            for kind, table in (("charges", charge_table), ("payments", payment_table))}
+    assert set(rows["charges"]) == {t["Id"] for t in charges} and set(rows["payments"]) == {t["Id"] for t in payments}
+    for t in charges:
+        assert t["Date"][:10] in rows["charges"][t["Id"]] and f"{abs(t['TotalAmount']):,.2f}" in rows["charges"][t["Id"]]
+    for t in payments:
+        line = rows["payments"][t["Id"]]
+        assert t["Date"][:10] in line and f"{abs(t['TotalAmount']):,.2f}" in line and t["TransactionTypeEnum"] in line
+        assert (t.get("CheckNumber") or "") in line
+
+
+def test_the_first_complete_list_counts_only_real_changes_and_still_zeroes_the_leases_it_leaves_out(
+        buildium_env, buildium, platform_engine):
+    """The leases and accounts an initial sync creates get balance 0 when the list leaves them out, without counting
+    that as an update (the row is new: its creation is counted); a balance that was something else, or unknown since
+    an earlier run, is an update."""
+    store = buildium.store
+    on_leases, on_accounts = platform_leases_and_accounts(store)
+    lease_entries = listed(store, "leasebalances", "LeaseId")
+    account_entries = listed(store, "ownershipaccountbalances", "OwnershipAccountId")
+    assert on_leases - set(lease_entries) and on_accounts - set(account_entries), "some are left out of the lists"
+
+    first = initial_sync()
+
+    assert first["counts"]["lease_balance"]["updated"] == len(set(lease_entries) & on_leases)
+    assert first["counts"]["ownership_account_balance"]["updated"] == len(set(account_entries) & on_accounts)
+    assert balances(platform_engine, leases) == {lease: lease_entries.get(lease, money(0)) for lease in on_leases}
+    assert balances(platform_engine, ownership_accounts) == {
+        account: account_entries.get(account, money(0)) for account in on_accounts}
+    with platform_engine.connect() as connection:
+        actions = dict(connection.execute(sa.select(record_changes.c.source_id, record_changes.c.action).where(
+            record_changes.c.entity == "lease", record_changes.c.run_id == first["run_id"])).all())
+    assert actions == {lease: "created" for lease in on_leases}
+
+    again = lease_sync()
+
+    assert again["counts"]["lease_balance"]["updated"] == 0 and again["counts"]["ownership_account_balance"]["updated"] == 0
+
+    paid_off = min(set(lease_entries) & on_leases)
+    store.delete("leasebalances", paid_off)
+    with platform_engine.connect() as connection:  # a lease whose balance is unknown since an earlier run
+        unknown = connection.execute(sa.select(leases.c.source_id).where(
+            leases.c.source_id.in_(on_leases - set(lease_entries)))).scalars().first()
+    with platform_engine.begin() as connection:
+        connection.execute(sa.update(leases).where(leases.c.source_id == unknown).values(balance=None))
+
+    nightly = lease_sync()
+
+    assert nightly["counts"]["lease_balance"]["updated"] == 2
+    assert balances(platform_engine, leases)[paid_off] == money(0) and balances(platform_engine, leases)[unknown] == money(0)

@@ -13,10 +13,10 @@ import requests
 import sqlalchemy as sa
 
 from pmsync.jobs import JOBS
-from pmsync.reconcile.parts import IncompleteListing, MassDeactivationRefused
+from pmsync.reconcile.parts import IncompleteListing, MassDeactivationRefused, set_property_disabled_by_hand
 from sandbox.faults import drop_page_fault
-from schemas.tables import (properties, property_logs, reconciliation_snapshots, snapshot_deactivated_units, sync_runs,
-                            units)
+from schemas.tables import (properties, property_logs, reconciliation_snapshots, record_changes,
+                            snapshot_deactivated_units, sync_runs, units)
 from tests.flows.test_buildium_sync import buildium, buildium_env  # noqa: F401  (fixtures)
 
 initial_sync, delta_sync, reconcile = JOBS["initial-sync"], JOBS["delta-sync"], JOBS["property-reconciliation"]
@@ -223,3 +223,83 @@ def test_a_property_turning_inactive_deactivates_it_and_its_units_on_the_next_sy
 
     assert len(logs_of(platform_engine, property_id, kind)) == len(logs), "deactivated once, logged once"
     assert reconcile()["deactivated_units"] == []
+
+
+def journal(engine: sa.Engine, run_id: int) -> set[tuple[str, int, str]]:
+    with engine.connect() as connection:
+        return {(row.entity, row.source_id, row.action) for row in connection.execute(
+            sa.select(record_changes).where(record_changes.c.run_id == run_id))}
+
+
+@pytest.mark.parametrize("entity, kind, units_entity, parent_field, unit_entity", [
+    ("rentals", "rental", "rentalunits", "PropertyId", "unit"),
+    ("associations", "association", "associationunits", "AssociationId", "association_unit"),
+])
+def test_a_property_turning_active_again_brings_back_the_units_its_deactivation_took_only(
+        buildium_env, buildium, platform_engine, entity, kind, units_entity, parent_field, unit_entity):
+    store = buildium.store
+    initial_sync()
+    with platform_engine.connect() as connection:
+        counted = connection.execute(
+            sa.select(properties.c.source_id, sa.func.count()).join(units, units.c.property_id == properties.c.id)
+            .where(properties.c.kind == kind, properties.c.active.is_(True)).group_by(properties.c.source_id)).all()
+    property_id = min(source_id for source_id, n in counted if n >= 2)
+    its_units = {u["Id"] for u in store.records(units_entity) if u[parent_field] == property_id}
+    deleted = min(its_units)
+    store.delete(units_entity, deleted)
+    assert [row["unit id"] for row in reconcile()["deactivated_units"]] == [deleted]
+    deleted_reason = one(platform_engine, units, deleted, kind).deactivation_reason
+    store.deactivate(entity, property_id)
+    delta_sync()
+    assert not active_units(platform_engine, kind) & its_units and one(platform_engine, properties, property_id, kind).active is False
+    logged = len(logs_of(platform_engine, property_id, kind))
+    others_before = active_units(platform_engine, "association" if kind == "rental" else "rental")
+
+    store.update(entity, property_id, IsActive=True)
+    result = delta_sync()
+
+    prop = one(platform_engine, properties, property_id, kind)
+    assert prop.active is True and prop.deactivated_at is None and prop.deactivation_reason is None
+    back = its_units - {deleted}
+    assert active_units(platform_engine, kind) & its_units == back
+    for unit_id in back:
+        unit = one(platform_engine, units, unit_id, kind)
+        assert unit.deactivated_at is None and unit.deactivation_reason is None and unit.last_sync_run_id == result["run_id"]
+    still = one(platform_engine, units, deleted, kind)
+    assert still.active is False and still.deactivation_reason == deleted_reason, "reconciliation's deactivation stays"
+    assert active_units(platform_engine, "association" if kind == "rental" else "rental") == others_before
+    logs = logs_of(platform_engine, property_id, kind)[logged:]
+    assert [log.event for log in logs] == ["property_reactivated", *["unit_reactivated"] * len(back)]
+    assert all(f"by sync run {result['run_id']}" in log.message for log in logs)
+    assert all(f"{'property' if kind == 'rental' else 'association'} {property_id} is active in the source again"
+               in log.message for log in logs[1:])
+    assert {(e, s) for e, s, action in journal(platform_engine, result["run_id"]) if action == "reactivated"} == {
+        ("property" if kind == "rental" else "association", property_id), *((unit_entity, u) for u in back)}
+
+    delta_sync()
+    initial_sync()
+    again = reconcile()
+
+    assert len(logs_of(platform_engine, property_id, kind)) == logged + len(logs), "reactivated once, logged once"
+    assert again["reactivated_units"] == [] and again["deactivated_units"] == []
+    assert one(platform_engine, units, deleted, kind).active is False
+
+
+def test_units_of_a_property_disabled_by_hand_stay_inactive_when_its_rental_turns_active_again(
+        buildium_env, buildium, platform_engine):
+    store = buildium.store
+    initial_sync()
+    with platform_engine.connect() as connection:
+        property_id = min(connection.execute(
+            sa.select(properties.c.source_id).join(units, units.c.property_id == properties.c.id)
+            .where(properties.c.kind == "rental", properties.c.active.is_(True))).scalars())
+    its_units = {u["Id"] for u in store.records("rentalunits") if u["PropertyId"] == property_id}
+    store.deactivate("rentals", property_id)
+    delta_sync()
+    set_property_disabled_by_hand(platform_engine, "default", property_id, True)
+    store.update("rentals", property_id, IsActive=True)
+
+    delta_sync()
+
+    assert one(platform_engine, properties, property_id, "rental").active is False
+    assert not active_units(platform_engine, "rental") & its_units

@@ -248,3 +248,72 @@ def test_a_source_without_field_updates_still_gets_a_field_edit_as_a_progress_ta
     assert writes(store) == [("POST", f"/workorders/{source_id}/tasks")]
     assert store.writes_log[0]["body"]["description"] == (
         "Changed on the platform: priority: MEDIUM → HIGH; title: (none) → Kitchen tap")
+
+
+def an_association_unit(engine: sa.Engine, store, rental_too: bool):
+    """An active association unit on the platform whose association's id a rental of the sandbox has too (or not)."""
+    rentals = {rental["Id"] for rental in store.records("rentals")}
+    with engine.connect() as connection:
+        found = connection.execute(
+            sa.select(units.c.id.label("unit_id"), units.c.source_id.label("unit_source_id"),
+                      properties.c.id.label("property_id"), properties.c.source_id.label("property_source_id"))
+            .join(properties, properties.c.id == units.c.property_id)
+            .where(units.c.active, properties.c.active, properties.c.kind == "association").order_by(units.c.id)).all()
+    return next(place for place in found if (place.property_source_id in rentals) == rental_too)
+
+
+def test_a_work_order_on_an_association_names_it_as_its_tasks_property_and_comes_back_linked_to_it(
+    buildium_env, buildium, platform_engine
+):
+    """The spec's property ids span rentals and associations (a property group's "association and/or rental property
+    unique identifiers"): the association's id is the task's PropertyId, and the task is the association's."""
+    store, spec = buildium.store, buildium_spec()
+    initial_sync()
+    place = an_association_unit(platform_engine, store, rental_too=True)
+    store.delete("rentals", place.property_source_id)
+    work_order_id = create_work_order(platform_engine, "default", property_id=place.property_id, unit_id=place.unit_id,
+                                      description="Pool gate sticks")
+    store.clear_requests_log()
+
+    assert work_order_push(work_order_id=work_order_id)["work_orders"][0]["sync_status"] == "synced"
+
+    assert writes(store) == [("POST", "/v1/workorders")]
+    body = store.writes_log[0]["body"]
+    assert spec.errors("#/components/schemas/WorkOrderPostMessage", body) == []
+    assert (body["Task"]["PropertyId"], body["Task"]["UnitId"]) == (place.property_source_id, place.unit_source_id)
+    assert ("GET", f"/v1/rentals/{place.property_source_id}") in {(m, p) for m, p, _ in store.requests_log}
+    [created] = marked(store, marker_of(platform_engine, work_order_id))
+    task = store.get("tasks", created["_task_id"])
+    assert (task["Property"]["Id"], task["Property"]["Type"], task["UnitId"]) == (
+        place.property_source_id, "Association", place.unit_source_id)
+
+    update_work_order(platform_engine, work_order_id, title="Pool gate")
+    assert work_order_push(work_order_id=work_order_id)["work_orders"][0]["sync_status"] == "synced"
+    assert store.get("tasks", task["Id"])["Property"]["Type"] == "Association"
+    rows_before = work_order_rows(platform_engine)
+    delta_sync()
+    assert work_order_rows(platform_engine) == rows_before
+    with platform_engine.connect() as connection:
+        row = connection.execute(sa.select(work_orders).where(work_orders.c.id == work_order_id)).one()
+    assert (row.source_id, row.property_id, row.unit_id) == (created["Id"], place.property_id, place.unit_id)
+
+
+def test_a_work_order_on_an_association_whose_id_a_rental_has_too_is_refused_unsent_saying_what_to_do(
+    buildium_env, buildium, platform_engine
+):
+    store = buildium.store
+    initial_sync()
+    place = an_association_unit(platform_engine, store, rental_too=True)
+    work_order_id = create_work_order(platform_engine, "default", property_id=place.property_id, unit_id=place.unit_id,
+                                      description="Roof leak over the lobby")
+
+    refused = work_order_push(work_order_id=work_order_id)["work_orders"][0]
+
+    assert refused["sync_status"] == "failed"
+    assert store.writes_log == [] and marked(store, marker_of(platform_engine, work_order_id)) == []
+    status = work_order_status(platform_engine, work_order_id)
+    assert (status.sync_status, status.source_id) == ("failed", None)
+    for said in (f"work order {work_order_id} is on association {place.property_source_id}", "Task.PropertyId",
+                 f"rental {place.property_source_id} of this account has the same id",
+                 f"create it in Buildium on association {place.property_source_id}"):
+        assert said in status.sync_error and said in refused["error"]

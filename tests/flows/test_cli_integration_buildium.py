@@ -85,3 +85,33 @@ def test_a_buildium_company_is_added_synced_listed_and_removed_by_the_cli(platfo
     for done in (added, synced, listed, again, as_propertyware, removed):
         assert SANDBOX_CLIENT_SECRET not in done.stdout + done.stderr
         assert "another-secret-value" not in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("platform_url", ["sqlite"], indirect=True)
+def test_a_block_not_found_is_named_by_the_setups_vendor(platform_url, monkeypatch):
+    """Each message that no integration block has a name names the block type of the environment's source system:
+    Buildium's in a Buildium setup; Propertyware's wording, as pinned by its tests, otherwise; every vendor's for a
+    source system no package reads."""
+    from pmsync.integrations.integration import IntegrationNotConfigured, _load_block
+    from pmsync.runs.deployments import DeployMisconfigured, check_registered
+
+    env = {"PMSYNC_DATABASE_URL": platform_url, "PMSYNC_SOURCE_SYSTEM": "buildium"}
+    refused = pmsync("sync", "delta", "--integration", "no-such-block", env=env)
+
+    assert refused.returncode == 2 and refused.stdout == "", refused.stderr[-2000:]
+    [line] = refused.stderr.splitlines()
+    assert line.startswith(f"error: unknown integration 'no-such-block': the Prefect server at {PREFECT_API_URL.value()} "
+                           "has no Buildium Integration block of that name; name one of: "), line
+    for system, said in (("buildium", "no Buildium Integration block named 'no-such-block'"),
+                         ("propertyware", "no Propertyware Integration block named 'no-such-block'"),
+                         ("gone-vendor", "no integration block (Propertyware Integration or Buildium Integration) "
+                                         "named 'no-such-block'")):
+        monkeypatch.setenv("PMSYNC_SOURCE_SYSTEM", system)
+        with pytest.raises(IntegrationNotConfigured) as missing:
+            _load_block("no-such-block")
+        assert str(missing.value) == f"{said}: create it in the Prefect UI"
+    monkeypatch.setenv("PMSYNC_SOURCE_SYSTEM", "buildium")
+    with pytest.raises(DeployMisconfigured) as undeployable:
+        check_registered(["no-such-block"])
+    assert str(undeployable.value).startswith("no Buildium Integration block named no-such-block on the Prefect server, "
+                                              "nor a Propertyware Integration block; create it")

@@ -49,6 +49,11 @@ class LeaseBalanceRecord(OutstandingBalance):
 
     id: BuildiumId = Field(alias="LeaseId")
 
+    def ledger_read(self, raw: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+        """The transactions a lease's ledger (buildium.ledger) counted, as charges and payments; none on a list entry."""
+        read = raw.get("FromTransactions") or {}
+        return {"charges": list(read.get("Charges") or []), "payments": list(read.get("Payments") or [])}
+
 
 class OwnershipAccountBalanceRecord(OutstandingBalance):
     """GET /v1/associations/ownershipaccounts/outstandingbalances, keyed by OwnershipAccountId →

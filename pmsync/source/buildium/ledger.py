@@ -28,15 +28,23 @@ OWED_LESS = frozenset({
 reversed."""
 
 
+class GLAccountRef(Part):
+    """The spec's GLAccountMessage: only its id is shown here."""
+
+    Id: BuildiumId | None = None
+
+
 class JournalLineMessage(Part):
-    """The spec's JournalLineMessage: only its amount counts here."""
+    """The spec's JournalLineMessage: its amount counts, its account is shown."""
 
     Amount: MoneyAmount | None = None
+    GLAccount: GLAccountRef | None = None
 
 
 class JournalMessage(Part):
     """The spec's JournalMessage."""
 
+    Memo: str | None = None
     Lines: list[JournalLineMessage] | None = None
 
 
@@ -49,6 +57,9 @@ class LeaseTransactionRecord(BuildiumRecord):
     TransactionType: str | None = None
     TransactionTypeEnum: str | None = None
     TotalAmount: MoneyAmount | None = None
+    Date: str | None = None
+    CheckNumber: str | None = None
+    PaymentMethod: str | None = None
     Journal: JournalMessage | None = None
 
     def kind(self) -> str:
@@ -63,6 +74,23 @@ class LeaseTransactionRecord(BuildiumRecord):
     def rows(self, raw: dict[str, Any]) -> list:
         return []
 
+    def as_charge(self) -> dict[str, Any]:
+        """What `pmsync balance` shows of a transaction that adds to the balance, in a platform charge's fields (a
+        ledger says nothing due or paid per charge); its type in the reference unless it is a plain Charge."""
+        kind = self.kind()
+        lines = (self.Journal.Lines if self.Journal else None) or []
+        account = next((line.GLAccount.Id for line in lines if line.GLAccount and line.GLAccount.Id), None)
+        ref = " · ".join(part for part in (None if kind == "Charge" else kind, self.CheckNumber,
+                                           self.Journal.Memo if self.Journal else None) if part)
+        return {"source_id": self.id, "post_date": self.Date, "amount": float(self.amount()), "amount_due": None,
+                "amount_paid": None, "gl_account_source_id": account, "ref_no": ref or None}
+
+    def as_payment(self) -> dict[str, Any]:
+        """What `pmsync balance` shows of a transaction that takes from the balance, in a platform payment's fields."""
+        method = f" ({self.PaymentMethod})" if self.PaymentMethod else ""
+        return {"source_id": self.id, "post_date": self.Date, "amount": float(self.amount()),
+                "payment_type": f"{self.kind()}{method}", "ref_no": self.CheckNumber}
+
 
 @dataclass
 class LedgerTotals:
@@ -73,13 +101,17 @@ class LedgerTotals:
     owed_less: Decimal = Decimal(0)
     counted: Counter = field(default_factory=Counter)
     not_counted: Counter = field(default_factory=Counter)
+    charges: list[dict[str, Any]] = field(default_factory=list)
+    payments: list[dict[str, Any]] = field(default_factory=list)
 
     def add(self, transaction: LeaseTransactionRecord) -> None:
         kind = transaction.kind()
         if kind in OWED_MORE:
             self.owed_more += transaction.amount()
+            self.charges.append(transaction.as_charge())
         elif kind in OWED_LESS:
             self.owed_less += transaction.amount()
+            self.payments.append(transaction.as_payment())
         else:
             self.not_counted[kind] += 1
             return
@@ -91,9 +123,11 @@ class LedgerTotals:
 
     def as_balance_record(self) -> dict[str, Any]:
         """The totals as an outstanding-balance entry (the spec's LeaseOutstandingBalanceMessage shape, keyed by
-        LeaseId, so it reads and parks like one), with what made it beside."""
+        LeaseId, so it reads and parks like one), with what made it beside: the transactions counted, as charges
+        (adding) and payments (taking away)."""
         return {
             "LeaseId": self.lease_id, "TotalBalance": float(self.balance),
             "FromTransactions": {"OwedMore": float(self.owed_more), "OwedLess": float(self.owed_less),
-                                 "Counted": dict(self.counted), "NotCounted": dict(self.not_counted)},
+                                 "Counted": dict(self.counted), "NotCounted": dict(self.not_counted),
+                                 "Charges": self.charges, "Payments": self.payments},
         }

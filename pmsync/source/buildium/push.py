@@ -11,16 +11,18 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from pmsync.source.buildium.dialect import format_day, record_path
+from pmsync.source.buildium.parts import ASSOCIATION
 from pmsync.source.buildium.work_orders import marker_in, with_marker
 from pmsync.source.errors import SourceDataError, SourceRequestRejected
-from pmsync.source.protocol import PushedWorkOrder
+from pmsync.source.protocol import PresenceRecord, PushedWorkOrder
+from schemas.source_values import Int32
 
 if TYPE_CHECKING:
     from pmsync.source.buildium.client import BuildiumClient
 
 log = logging.getLogger("pmsync.push")
 
-WORK_ORDERS, TASKS, TO_DOS = "/v1/workorders", "/v1/tasks", "/v1/tasks/todorequests"
+WORK_ORDERS, TASKS, TO_DOS, RENTALS = "/v1/workorders", "/v1/tasks", "/v1/tasks/todorequests", "/v1/rentals"
 ENTITY, TASK = "work order", "task"
 LOOKUP = "pushed work order"
 """The entity name of the push's own work-order listing: the client lists it as it is, not joined with the tasks."""
@@ -39,6 +41,10 @@ class _ListedWorkOrder(BaseModel):
     model_config = ConfigDict(extra="ignore")
     id: int = Field(alias="Id")
     WorkDetails: str | None = None
+
+
+class _Rental(PresenceRecord):
+    id: Int32 = Field(alias="Id")
 
 
 class _HistoryEntry(BaseModel):
@@ -154,6 +160,8 @@ class BuildiumWorkOrders:
 
     def create(self, order: PushedWorkOrder, marker: str) -> int:
         body = creation_body(order, marker, self.staff_user_id, self.vendor_id)
+        if order.building_kind == ASSOCIATION:
+            self._check_association_id(order)
         return _id_of(self.client.send_write("POST", WORK_ORDERS, body, entity=ENTITY), f"POST {WORK_ORDERS}")
 
     def find_created(self, order: PushedWorkOrder, marker: str, since: datetime) -> int | None:
@@ -216,6 +224,21 @@ class BuildiumWorkOrders:
     def set_custom_fields(self, source_id: int, fields: Mapping[str, str]) -> None:
         log.warning("work order %s: custom fields %s kept on the platform only: Buildium's work orders have no custom "
                     "fields", source_id, ", ".join(sorted(fields)))
+
+    def _check_association_id(self, order: PushedWorkOrder) -> None:
+        """An association's work order names the association as its task's PropertyId: the spec's property ids span
+        rentals and associations (a property group lists "association and/or rental property unique identifiers") and
+        the task's POST takes no type. Refused, unsent, when a rental of the account answers to that id too: Buildium
+        could file the work order under the rental."""
+        association = order.building_source_id
+        if association is None or self.client.get_one(record_path(RENTALS, association), _Rental, entity="rental") is None:
+            return
+        raise SourceRequestRejected(
+            f"work order {order.id} is on association {association}, but Buildium's task names its "
+            f"property by Task.PropertyId alone (no rental or association type) and rental {association} of this "
+            f"account has the same id, so Buildium could file it under the rental; create it in Buildium on association "
+            f"{association}, its task assigned to the staff user {self.staff_user_id} (the delta sync brings it to the "
+            "platform), and leave this one unsent", request=f"POST {WORK_ORDERS} (not sent)", status=422)
 
     def _work_order(self, source_id: int) -> dict[str, Any]:
         return self.client.read_object(record_path(WORK_ORDERS, source_id), ENTITY)
