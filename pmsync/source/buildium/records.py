@@ -157,7 +157,8 @@ class LeaseRecord(BuildiumRecord):
         )
         listed = {tenant.Id for tenant in self.Tenants or []}
         people = {tenant.Id: tenant for tenant in current}
-        entries = [*(self.Tenants or []), *(LeaseTenantMessage(Id=t.Id) for t in current if t.Id not in listed)]
+        unlisted = [tenant_id for tenant_id in dict.fromkeys(t.Id for t in current) if tenant_id not in listed]
+        entries = [*(self.Tenants or []), *(LeaseTenantMessage(Id=tenant_id) for tenant_id in unlisted)]
         residents = [self._resident(entry, people.get(entry.Id), moves_out.get(entry.Id), raw) for entry in entries]
         return [lease, *residents]
 
