@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 
 MAX_CONCURRENCY = 4
@@ -36,7 +38,8 @@ class RequestBudget:
     a client; and a pause nobody sends through (the source said "retry after").
 
     Each request takes the next free slot (slots are 1/per_second apart; up to `burst` may fall due together; none
-    before the pause ends) and waits for it outside the lock, so threads are paced, never starved."""
+    before the pause ends; never more than `per_second` in any second, as a source counting a sliding second sees
+    them) and waits for it outside the lock, so threads are paced, never starved."""
 
     def __init__(self, per_second: float | None, burst: int = 1, *, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep) -> None:
@@ -47,6 +50,8 @@ class RequestBudget:
         self._lock = threading.Lock()
         self._next_due = -math.inf
         self._resume_at = -math.inf
+        whole = int(per_second) if per_second is not None and per_second >= 1 else 0
+        self._last_second: deque[float] | None = deque(maxlen=whole) if whole else None
 
     def pause(self, seconds: float) -> None:
         """No thread of the client sends a request in the next `seconds` (a later pause already set stands)."""
@@ -58,8 +63,30 @@ class RequestBudget:
         with self._lock:
             now = self._clock()
             start = max(now, self._resume_at, self._next_due - self._tolerance)
+            window = self._last_second
+            if window is not None and len(window) == window.maxlen:
+                start = max(start, window[0] + 1.0)
             self._next_due = max(self._next_due, start) + self.interval
+            if window is not None:
+                window.append(start)
         wait = start - now
         if wait > 0:
             (sleep or self._sleep)(wait)
         return max(wait, 0.0)
+
+
+_ACCOUNT_BUDGETS: dict[tuple[str, float | None, int], RequestBudget] = {}
+_ACCOUNT_BUDGETS_LOCK = threading.Lock()
+
+
+def account_budget(base_url: str, client_id: str, per_second: float | None, burst: int) -> RequestBudget:
+    """The budget every client of one account (base URL and client id) shares in this process: its threads, and the
+    clients of the runs, pushes and balances after or beside it, so a new client does not start a burst the source
+    still counts against the last one's requests."""
+    account = hashlib.blake2b(f"{base_url}\0{client_id}".encode(), digest_size=16).hexdigest()
+    key = (account, per_second, burst)
+    with _ACCOUNT_BUDGETS_LOCK:
+        budget = _ACCOUNT_BUDGETS.get(key)
+        if budget is None:
+            budget = _ACCOUNT_BUDGETS[key] = RequestBudget(per_second, burst=burst)
+        return budget

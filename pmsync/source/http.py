@@ -14,7 +14,7 @@ import requests
 
 from pmsync.source.answers import error_message, parse_json, rejection
 from pmsync.source.base_url import check_base_url
-from pmsync.source.budget import DEFAULT_CONCURRENCY, RequestBudget, check_concurrency
+from pmsync.source.budget import DEFAULT_CONCURRENCY, RequestBudget, account_budget, check_concurrency
 from pmsync.source.dialect import OffsetDialect
 from pmsync.source.errors import FetchAbandoned, SourceError, SourceOutcomeUnknown, SourceUnavailable
 from pmsync.source.exchange import Answer, AnswerLimits, AnswerOverLimit, exchange
@@ -43,13 +43,17 @@ class HttpTransport:
         max_requests_per_second: float | None = None,
         limits: AnswerLimits = AnswerLimits(),
         clock: Callable[[], float] = time.monotonic,
+        account: str | None = None,
     ) -> None:
         self.base_url = check_base_url(base_url, "base_url").rstrip("/")
         self.dialect = dialect
         self.retry = retry
         self.limits = limits
         self.concurrency = check_concurrency(concurrency)
-        self._budget = RequestBudget(max_requests_per_second, burst=self.concurrency, clock=clock, sleep=sleep)
+        if account is not None and clock is time.monotonic and sleep is time.sleep:
+            self._budget = account_budget(self.base_url, account, max_requests_per_second, self.concurrency)
+        else:
+            self._budget = RequestBudget(max_requests_per_second, burst=self.concurrency, clock=clock, sleep=sleep)
         self._scrubber = CredentialScrubber(secrets)
         self._requests_made = 0
         self._count_lock = threading.Lock()

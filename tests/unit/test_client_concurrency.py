@@ -137,6 +137,29 @@ def test_the_budget_paces_requests_shared_by_all_threads_after_a_burst():
     assert shared.spend() == pytest.approx(0.8), "eight requests from eight threads took eight slots"
 
 
+def test_the_budget_never_starts_more_than_its_rate_in_any_second():
+    """A source counting a sliding second (Buildium: 10 per second per account) never sees more, burst included."""
+    now = [0.0]
+    budget = RequestBudget(10, burst=2, clock=lambda: now[0], sleep=lambda _s: None)
+    starts = [now[0] + budget.spend() for _ in range(25)]
+    assert starts[:11] == pytest.approx([0, 0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0])
+    assert all(sum(1 for t in starts if begin <= t < begin + 1) <= 10 for begin in starts)
+
+
+def test_clients_of_one_account_share_its_budget_and_other_accounts_do_not():
+    from pmsync.source import PropertywareClient
+    from pmsync.source.buildium.client import BuildiumClient
+
+    first, again = (BuildiumClient("http://127.0.0.1:9", "account-a", "secret-value", 7) for _ in range(2))
+    other = BuildiumClient("http://127.0.0.1:9", "account-b", "secret-value", 7)
+    assert first._budget is again._budget and first._budget is not other._budget
+    pw = [PropertywareClient("http://127.0.0.1:9", SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_SYSTEM_ID)
+          for _ in range(2)]
+    assert pw[0]._budget is pw[1]._budget and pw[0]._budget is not first._budget
+    paced = BuildiumClient("http://127.0.0.1:9", "account-a", "secret-value", 7, sleep=lambda _s: None)
+    assert paced._budget is not first._budget, "a client given its own sleep (a test's clock) keeps its own budget"
+
+
 def test_the_integration_opens_a_client_within_its_concurrency_and_budget(integration_env, monkeypatch):
     monkeypatch.setenv("PMSYNC_PW_CONCURRENCY", "3")
     monkeypatch.setenv("PMSYNC_PW_MAX_REQUESTS_PER_SECOND", "12.5")

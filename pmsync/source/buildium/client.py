@@ -87,6 +87,7 @@ class BuildiumClient(OffsetClient):
             base_url, BUILDIUM_DIALECT, headers(client_id, secret), [secret, client_id],
             page_size=check_page_size(page_size), retry=retry, sleep=sleep, session=session, rng=rng,
             concurrency=concurrency, max_requests_per_second=max_requests_per_second, limits=limits, clock=clock,
+            account=client_id,
         )
         self.staff_user_id, self.vendor_id = staff_user_id, vendor_id
         self._staff_tasks: dict[int, dict[str, Any]] | None = None

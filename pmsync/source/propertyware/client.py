@@ -60,6 +60,7 @@ class PropertywareClient(OffsetClient):
             base_url, PROPERTYWARE_DIALECT, headers(client_id, secret, system_id), [secret, client_id],
             page_size=check_page_size(page_size), retry=retry, sleep=sleep, session=session, rng=rng,
             concurrency=concurrency, max_requests_per_second=max_requests_per_second, limits=limits, clock=clock,
+            account=client_id,
         )
 
     def __repr__(self) -> str:
