@@ -15,7 +15,7 @@ from sandbox import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_INTEGRATIO
 from sandbox.slowdowns import Slowdown
 from schemas.tables import integrations, quarantine, reconciliation_snapshots, residents, sync_runs, sync_state, units
 from tests.conftest import _postgres_database, source_env
-from tests.e2e.prefect_api import BIN, FINAL_STATES, REPO, api, deployment, pmsync, prefect, python
+from tests.e2e.prefect_api import BIN, FINAL_STATES, REPO, api, deployment, pmsync, python
 from tests.e2e.test_deployments import prefect_server, stop  # noqa: F401  (prefect_server is a fixture)
 from tests.flows.three_companies import a_lease_with_a_tenant, give_own_names, keep_stamp, synced_units
 
@@ -27,9 +27,9 @@ BLOCKS = (*GOOD, BAD)
 QUARANTINED = "birch"
 BAD_EMAIL = "mail@@x"
 RUN_TIMEOUT_SECONDS = 120
-SLOW_LEASES_SECONDS = 6.0
-"""How long each good source's first lease listing waits: the two initial syncs then last long enough to overlap even
-when one is picked up a worker poll (2 s) and a slow process start later than the other."""
+HOLD_SECONDS = 300.0
+"""The most each good source's first lease listing waits: both waits are cut short once both initial syncs are in
+their lease listings (so they overlap, however much later a worker poll and a slow process start one of them)."""
 
 
 @pytest.fixture
@@ -65,14 +65,13 @@ def test_three_integrations_sync_concurrently_on_two_workers_each_into_its_own_r
 ):
     begun = time.monotonic()
     env = {**prefect_server, **source_env(platform_url, sources["acme"]), "PMSYNC_REPORTS_URL": "http://reports.e2e.invalid"}
-    prefect(env, "block", "register", "-m", "pmsync.integrations.blocks")
+    # Saving a block registers its type; `pmsync deploy` creates the work pool (test_integration_lifecycle checks it).
     python(env, "from pmsync.integrations.blocks import PropertywareIntegration as P\n" + "".join(
         f"P(base_url={sources[name].base_url!r}, client_id={SANDBOX_CLIENT_ID!r}, "
         f"client_secret={(SANDBOX_CLIENT_SECRET if name != BAD else WRONG_SECRET)!r}, "
         f"system_id={SANDBOX_SYSTEM_ID!r}, integration_user={SANDBOX_INTEGRATION_USER!r}).save({name!r}, overwrite=True)\n"
         for name in BLOCKS
     ))
-    prefect(env, "work-pool", "create", "pmsync", "--type", "process")
     done = pmsync(env, "deploy")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert f"for 3 integration(s): {', '.join(sorted(BLOCKS))}" in done.stdout
@@ -84,9 +83,9 @@ def test_three_integrations_sync_concurrently_on_two_workers_each_into_its_own_r
     ]
     try:
         for name in GOOD:
-            sources[name].store.slowdowns.add(Slowdown(SLOW_LEASES_SECONDS, "/leases", "GET", times=1))
+            sources[name].store.slowdowns.add(Slowdown(HOLD_SECONDS, "/leases", "GET", times=1))
         started = time.monotonic()
-        initial = run_all_at_once(env, "initial-sync", "initial")
+        initial = run_all_at_once(env, "initial-sync", "initial", meanwhile=release_once_both_list_leases(sources))
         report_measurement(f"e2e many: 3 initial syncs at once on 2 workers final in {time.monotonic() - started:.1f} s")
         started = time.monotonic()
         delta = run_all_at_once(env, "delta-sync", "now")
@@ -110,12 +109,32 @@ def test_three_integrations_sync_concurrently_on_two_workers_each_into_its_own_r
     report_measurement(f"e2e many: whole test after the server was up {time.monotonic() - begun:.1f} s")
 
 
-def run_all_at_once(env: dict[str, str], flow: str, prefix: str, blocks: tuple[str, ...] = BLOCKS) -> dict[str, dict]:
-    """Runs of `<flow>/<prefix>-<block>` for every block, created back to back, once all of them are final."""
+def release_once_both_list_leases(sources: dict[str, SandboxServer]):
+    """Called at each poll: once both good sources' held lease listings are waiting (their slowdowns taken), ends both
+    waits. A wait still queued after HOLD_SECONDS - 60 is dropped, so a run that never came is not held later."""
+    deadline = time.monotonic() + HOLD_SECONDS - 60
+    stores = [sources[name].store for name in GOOD]
+    held = list(stores)
+
+    def poll() -> None:
+        if not held or (any(store.slowdowns.listed() for store in stores) and time.monotonic() < deadline):
+            return
+        for store in stores:
+            store.slowdowns.clear()
+            store.slowdowns.cut_short()
+        held.clear()
+    return poll
+
+
+def run_all_at_once(env: dict[str, str], flow: str, prefix: str, blocks: tuple[str, ...] = BLOCKS,
+                    meanwhile=lambda: None) -> dict[str, dict]:
+    """Runs of `<flow>/<prefix>-<block>` for every block, created back to back, once all of them are final (calling
+    `meanwhile` at each poll)."""
     created = {name: api(env, "POST", f"/deployments/{deployment(env, flow, f'{prefix}-{name}')['id']}/create_flow_run", {})["id"]
                for name in blocks}
     deadline = time.monotonic() + RUN_TIMEOUT_SECONDS
     while True:
+        meanwhile()
         runs = {name: api(env, "GET", f"/flow_runs/{run_id}") for name, run_id in created.items()}
         if all(run["state_type"] in FINAL_STATES for run in runs.values()):
             return runs
