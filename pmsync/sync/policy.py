@@ -139,35 +139,40 @@ def _link_parents(
     rows = {c.source_id: {**c.columns, "source_id": c.source_id} for c in included}
     waiting = {c.source_id: c for c in included}
     for link in rule.parents:
-        found = _resolve(connection, context, link, list(waiting.values()), rows)
+        named = {source_id: link.named_by(candidate) for source_id, candidate in waiting.items()}
+        found = _resolve(connection, context, link, list(waiting.values()), rows, named)
+        inherit = list(link.inherit.items())
         for source_id, candidate in list(waiting.items()):
             parent = found.get(source_id)
-            parent_entity, parent_source_id = link.named_by(candidate)
-            if parent is None and link.required:
-                detail = (
-                    f"{parent_entity} {parent_source_id} is not on the platform yet"
-                    if parent_source_id is not None
-                    else f"the record names no {parent_entity}"
-                )
-                held.append(_Held(candidate, "parked", Exclusion("parent_missing", detail), (parent_entity, parent_source_id)))
-                del waiting[source_id], rows[source_id]
-                continue
-            if parent is None and parent_source_id is not None:
-                unlinked.add(source_id)
-            rows[source_id][link.column] = parent["id"] if parent else None
-            for column, parent_column in link.inherit.items():
-                rows[source_id][column] = parent[parent_column] if parent else None
+            if parent is None:
+                parent_entity, parent_source_id = named[source_id]
+                if link.required:
+                    detail = (
+                        f"{parent_entity} {parent_source_id} is not on the platform yet"
+                        if parent_source_id is not None
+                        else f"the record names no {parent_entity}"
+                    )
+                    held.append(_Held(candidate, "parked", Exclusion("parent_missing", detail),
+                                      (parent_entity, parent_source_id)))
+                    del waiting[source_id], rows[source_id]
+                    continue
+                if parent_source_id is not None:
+                    unlinked.add(source_id)
+            row = rows[source_id]
+            row[link.column] = parent["id"] if parent else None
+            for column, parent_column in inherit:
+                row[column] = parent[parent_column] if parent else None
     return list(rows.values())
 
 
 def _resolve(
-    connection: Connection, context: LoadContext, link: ParentLink, candidates: list[Candidate], rows: dict
+    connection: Connection, context: LoadContext, link: ParentLink, candidates: list[Candidate], rows: dict,
+    named: dict[int, tuple[str, int | None]],
 ) -> dict[int, dict[str, Any]]:
     """Platform parent row (id and inherited columns) per candidate source id, each looked up among the rows of the
-    entity (kind) the candidate names for the link."""
+    entity (kind) the candidate names for the link (`named`: link.named_by of each)."""
     if link.resolve == "primary_resident_of_named_lease":
         return _primary_resident_of_named_lease(connection, context, candidates, rows)
-    named = {c.source_id: link.named_by(c) for c in candidates}
     found: dict[int, dict[str, Any]] = {}
     for entity in link.entities:
         wanted = {parent_id for parent_entity, parent_id in named.values() if parent_entity == entity} - {None}
@@ -234,7 +239,10 @@ def _write(
         return 0, 0, 0
     rows = rows_of(rule.entity)
     table, hashed = rows.table, rows.hashed
-    ready = [{**row, **rows.stamp()} for row in ready]
+    kind = rows.stamp()
+    if kind:
+        for row in ready:  # the rows _link_parents made for this write alone
+            row.update(kind)
     compared = [name for name in ready[0] if name != "source_id"]
     query = select(
         table.c.id, table.c.source_id, *(table.c[name] for name in compared), *([table.c.source_hash] if hashed else [])
@@ -246,11 +254,15 @@ def _write(
     stamp = {"integration_id": context.integration_id, "last_sync_run_id": context.run_id}
     inserts, updates, rehashed, unchanged, journaled = [], [], [], 0, []
     updatable = [name for name in compared if rule.updatable(name)]
+    created = {**stamp, "created_at": context.now, "updated_at": context.now}
     for row in ready:
         current = existing.get(row["source_id"])
         wanted = {"source_hash": hashes.get(row["source_id"])} if hashed else {}
         if current is None:
-            inserts.append({"active": True, **row, **stamp, "created_at": context.now, "updated_at": context.now, **wanted})
+            inserted = {"active": True, **row}
+            inserted.update(created)
+            inserted.update(wanted)
+            inserts.append(inserted)
             journaled.append(journal.entry(rule.entity, row["source_id"], journal.CREATED))
         elif any(getattr(current, name) != row[name] for name in updatable):
             journaled.append(journal.update_entry(rule.entity, row["source_id"], current, row, updatable))

@@ -73,7 +73,7 @@ def extract_pages(
     return pages
 
 
-def extract_batch(batches: Iterator[list[SourcePage]], stream: Stream, number: int) -> list[SourcePage] | None:
+def extract_batch(batches: Iterator[list[SourcePage] | None], stream: Stream, number: int) -> list[SourcePage] | None:
     """The next batch of a listing's pages, fetched ahead by the prefetcher (waiting for it if it is not there yet);
     None once the listing has ended. `stream` and `number` (1, 2, … within the listing) name the step where it is
     shown (a task run under Prefect)."""
@@ -111,34 +111,54 @@ def sync_streams(
     """Sync the streams in order (parents first): everything, or with `overlap_hours` each stream's delta window.
 
     Pipelined: while a batch of up to PAGES_PER_BATCH pages is checked and loaded, a background thread fetches the
-    next one (up to the integration's concurrency of pages in flight) and no further — memory stays bounded by two batches. The last page of a stream's listing advances its high-water mark in that page's transaction.
+    next one (up to the integration's concurrency of pages in flight), the next stream's first batch once a listing
+    has ended (a listing reads nothing from the platform), and no further — memory stays bounded by two batches. The
+    last page of a stream's listing advances its high-water mark in that page's transaction.
     `progress` (when given) hears of each stream's start and of each batch loaded."""
     windows = steps.plan_windows(session, streams, overlap_hours) if overlap_hours is not None else {}
     gate = steps.open_quality_gate(session, [entity for stream in streams for entity in stream.entities])
     if overlap_hours is None:
         gate.warm_up()  # a full read brings records: Great Expectations loads while the first pages arrive
+    listed_windows = {
+        stream.name: listing_window(session.source, stream, windows.get(stream.name), session.started_at)
+        for stream in streams
+    }
+    with prefetch(_listings(session.source, streams, listed_windows)) as batches:
+        for stream in streams:
+            _sync_stream(session, stream, listed_windows[stream.name], steps, gate, batches, progress)
+
+
+def _listings(source: Source, streams: tuple[Stream, ...], windows: dict[str, Window | None]) -> Iterator[list[SourcePage] | None]:
+    """Each stream's listing in batches, in order, each listing followed by None (its end)."""
     for stream in streams:
+        yield from batched_pages(source.pages(stream, windows[stream.name]), PAGES_PER_BATCH)
+        yield None
+
+
+def _sync_stream(
+    session: SyncSession, stream: Stream, window: Window | None, steps: Steps, gate: QualityGate,
+    batches: Iterator[list[SourcePage] | None], progress: RunProgress | None,
+) -> None:
+    """One stream's batches, checked and loaded in order; a whole listing proven complete settles the rows it left
+    out, where the stream's rule says so."""
+    if progress is not None:
+        progress.stream_started(stream.name)
+    settling = settles_absent(session.integration.rules, stream) is not None and window is None
+    listed: set[int] = set()
+    complete = unreadable = False
+    for number in itertools.count(1):
+        if (pages := steps.extract_batch(batches, stream, number)) is None:
+            break
+        if settling:
+            listed.update(source_id for page in pages for source_id in page.listed_ids())
+            unreadable = unreadable or any(r.source_id is None for page in pages for r in page.refused)
+            complete = pages[-1].complete
+        steps.load_pages(session, stream, steps.validate_pages(session, gate, stream, pages))
         if progress is not None:
-            progress.stream_started(stream.name)
-        window = listing_window(session.source, stream, windows.get(stream.name), session.started_at)
-        listing = batched_pages(session.source.pages(stream, window), PAGES_PER_BATCH)
-        settling = settles_absent(session.integration.rules, stream) is not None and window is None
-        listed: set[int] = set()
-        complete = unreadable = False
-        with prefetch(listing) as batches:
-            for number in itertools.count(1):
-                if (pages := steps.extract_batch(batches, stream, number)) is None:
-                    break
-                if settling:
-                    listed.update(source_id for page in pages for source_id in page.listed_ids())
-                    unreadable = unreadable or any(r.source_id is None for page in pages for r in page.refused)
-                    complete = pages[-1].complete
-                steps.load_pages(session, stream, steps.validate_pages(session, gate, stream, pages))
-                if progress is not None:
-                    progress.batch_loaded(sum(len(page.raw) + len(page.refused) for page in pages), pages[0].total,
-                                          listing_ended=pages[-1].next_cursor is None)
-        if settling and complete and not unreadable:
-            settle_absent(session, stream, listed)
-        elif settling:
-            log.warning("%s: listing not proven complete, or a record in it without a readable id; the rows it left "
-                        "out keep their values", stream.name)
+            progress.batch_loaded(sum(len(page.raw) + len(page.refused) for page in pages), pages[0].total,
+                                  listing_ended=pages[-1].next_cursor is None)
+    if settling and complete and not unreadable:
+        settle_absent(session, stream, listed)
+    elif settling:
+        log.warning("%s: listing not proven complete, or a record in it without a readable id; the rows it left "
+                    "out keep their values", stream.name)
