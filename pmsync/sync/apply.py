@@ -15,7 +15,8 @@ from pmsync.runs.bookkeeping import add_counts, utc_now
 from pmsync.source.paging import SourcePage
 from pmsync.sync.state import mark_stream_complete
 from pmsync.sync.changes import SKIPPED_COUNTS, hashed_entity, page_hashes, record_salt
-from pmsync.sync.gate import CheckedPage, collector_paused
+from pmsync.sync.collector import collector_paused
+from pmsync.sync.gate import CheckedPage
 from pmsync.sync.policy import LoadContext, PageOutcome, apply_candidates
 from pmsync.sync.scope import SyncSession
 from schemas.source_values import is_source_id

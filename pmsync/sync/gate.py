@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import gc
 import json
 import logging
 import threading
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Iterator
 from datetime import datetime
 from itertools import accumulate
 from pathlib import Path
@@ -18,6 +16,7 @@ from typing import Any
 from pmsync.sync.rule_types import Stream
 from pmsync.source import SourcePage
 from pmsync.sync.changes import KNOWN_ROWS, SKIPPED_COUNTS
+from pmsync.sync.collector import collector_paused, freeze_long_lived_objects
 from pmsync.sync.gate_frame import candidate_frame, columns_read
 from pmsync.sync.gate_results import CheckedPage, DataQualityError, QualityFailure, held_summaries, refused_failure
 from schemas.entity_rows import addressed
@@ -125,7 +124,7 @@ class QualityGate:
                 .add_dataframe_asset(f"page-{entity}")
                 .add_batch_definition_whole_dataframe(f"page-{entity}")
             )
-        _freeze_long_lived_objects()
+        freeze_long_lived_objects()
 
     def check(
         self, entity: str, pages: list[tuple[list[Candidate], str]], now: datetime, unchanged: list[int] | None = None,
@@ -221,19 +220,6 @@ class QualityGate:
             )
 
 
-_FROZEN = threading.Event()
-
-
-def _freeze_long_lived_objects() -> None:
-    """Once per process, once GX is loaded: every object alive now (the modules of GX, pandas, Prefect, SQLAlchemy)
-    leaves the cycle collector's view (gc.freeze). Each full collection walked them all, over a million objects, while
-    a sync's pages and rows keep triggering collections: a third of an initial sync's CPU went there. They are still
-    freed by reference counting; only cyclic garbage alive at this moment is never collected."""
-    if not _FROZEN.is_set():
-        _FROZEN.set()
-        gc.freeze()
-
-
 def _raised(outcome: Any) -> str | None:
     """What GX raised evaluating an expectation, if it did; its exception info is flat, or keyed by the metric that
     raised (a column the frame lacks)."""
@@ -286,21 +272,6 @@ def check_pages(gate: QualityGate, stream: Stream, pages: list[SourcePage], now:
                 page_checked.failures.extend(failures)
                 page_checked.warnings.extend(warnings)
     return checked
-
-
-@contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
-    """Python's cycle collector off while a batch is checked: its candidates, rows and frame cells form no cycles,
-    yet each full collection walks every live object of the process (GX, pandas, the batch's pages), which cost a
-    third of the gate's time. Cyclic garbage made meanwhile waits for the next collection."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def _candidates_by_entity(page: SourcePage, *, known: bool = False) -> dict[str, list[Candidate]]:
