@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from sqlalchemy import ColumnElement, Table, and_
 
@@ -90,6 +91,7 @@ def platform_tables() -> list[Table]:
     return list(dict.fromkeys(rows.table for rows in ENTITY_ROWS.values()))
 
 
+@lru_cache(maxsize=None)
 def _entity_for(named: str, kind: object) -> str:
     """The entity a record names as `named` (a table's entity) with its source kind: the kind's own entity when its
     rows live in the same table (an association's unit is an association_unit), else `named` (a rental's is a unit)."""
@@ -104,11 +106,37 @@ def addressed(candidates: Iterable[Candidate]) -> list[Candidate]:
     ("property") and says its kind in facts["source_kind"], its parents' in facts["parent_kinds"]."""
     found = []
     for candidate in candidates:
-        kinds = candidate.facts.get("parent_kinds") or {}
-        entity = _entity_for(candidate.entity, candidate.facts.get("source_kind"))
-        parents = {_entity_for(parent, kinds.get(parent)): source_id for parent, source_id in candidate.parents.items()}
-        if entity == candidate.entity and parents == candidate.parents and list(parents) == list(candidate.parents):
+        facts = candidate.facts
+        kinds = facts.get("parent_kinds") or {}
+        kind = facts.get("source_kind")
+        entity = _entity_for(candidate.entity, kind) if isinstance(kind, str) else candidate.entity
+        renamed = _renamed_parents(tuple(candidate.parents), tuple(kinds.items()) if kinds else ()) if kinds else None
+        if entity == candidate.entity and renamed is None:
             found.append(candidate)
         else:
+            parents = candidate.parents if renamed is None else dict(zip(renamed, candidate.parents.values()))
             found.append(replace(candidate, entity=entity, parents=parents))
     return found
+
+
+def _renamed_parents(names: tuple[str, ...], kinds: tuple[tuple[str, object], ...]) -> tuple[str, ...] | None:
+    """The platform entities a candidate's parents (`names`, in order) are, given their kinds; None when each is its
+    own name (the candidate keeps its parents as they are). Two parents naming one entity keep the later's id."""
+    try:
+        return _renamed_cached(names, kinds)
+    except TypeError:  # a kind that cannot be hashed (a record model's odd fact): the same answer, uncached
+        return _renamed_uncached(names, dict(kinds))
+
+
+@lru_cache(maxsize=4096)
+def _renamed_cached(names: tuple[str, ...], kinds: tuple[tuple[str, object], ...]) -> tuple[str, ...] | None:
+    return _renamed_uncached(names, dict(kinds))
+
+
+def _renamed_uncached(names: tuple[str, ...], kinds: dict[str, object]) -> tuple[str, ...] | None:
+    renamed = tuple(_entity_for_any(name, kinds.get(name)) for name in names)
+    return None if renamed == names else renamed
+
+
+def _entity_for_any(named: str, kind: object) -> str:
+    return _entity_for(named, kind) if isinstance(kind, str) else named

@@ -15,6 +15,7 @@ from pmsync.runs.bookkeeping import add_counts, utc_now
 from pmsync.source.paging import SourcePage
 from pmsync.sync.state import mark_stream_complete
 from pmsync.sync.changes import SKIPPED_COUNTS, hashed_entity, page_hashes, record_salt
+from pmsync.sync.collector import collector_paused
 from pmsync.sync.gate import CheckedPage
 from pmsync.sync.held import HELD_UNCHANGED, mark_held_seen
 from pmsync.sync.policy import LoadContext, PageOutcome, apply_candidates
@@ -55,7 +56,7 @@ def apply_page(
             for source_id, digest in page_hashes(page, record_salt(session)).items()
         }
         outcome.unclean.setdefault(hashed, set()).update(dirty)
-    with session.engine.begin() as connection:
+    with collector_paused(), session.engine.begin() as connection:
         if whole_listing:
             renew(connection, integration.name, session.lock_holder, session.lock_lease)
         quarantine_records(connection, session.integration_id, session.run_id, context.now, held)

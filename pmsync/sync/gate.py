@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import gc
 import json
 import logging
 import threading
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Iterator
 from datetime import datetime
 from itertools import accumulate
 from pathlib import Path
@@ -18,6 +16,7 @@ from typing import Any
 from pmsync.sync.rule_types import Stream
 from pmsync.source import SourcePage
 from pmsync.sync.changes import KNOWN_ROWS, unchecked
+from pmsync.sync.collector import collector_paused, freeze_long_lived_objects
 from pmsync.sync.gate_frame import candidate_frame, columns_read
 from pmsync.sync.gate_results import CheckedPage, DataQualityError, QualityFailure, held_summaries, refused_failure
 from schemas.entity_rows import addressed
@@ -125,6 +124,7 @@ class QualityGate:
                 .add_dataframe_asset(f"page-{entity}")
                 .add_batch_definition_whole_dataframe(f"page-{entity}")
             )
+        freeze_long_lived_objects()
 
     def check(
         self, entity: str, pages: list[tuple[list[Candidate], str]], now: datetime, unchanged: list[int] | None = None,
@@ -274,30 +274,18 @@ def check_pages(gate: QualityGate, stream: Stream, pages: list[SourcePage], now:
     return checked
 
 
-@contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
-    """Python's cycle collector off while a batch is checked: its candidates, rows and frame cells form no cycles,
-    yet each full collection walks every live object of the process (GX, pandas, the batch's pages), which cost a
-    third of the gate's time. Cyclic garbage made meanwhile waits for the next collection."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-
-
 def _candidates_by_entity(page: SourcePage, *, known: bool = False) -> dict[str, list[Candidate]]:
     """The candidates of the page's records per entity: those the gate checks or, `known`, those of the records that
     pass unchecked (KNOWN_ROWS: already on the platform as they are)."""
-    storable_already = is_storable(page.raw)
     known_ids = page.extra.get(KNOWN_ROWS, ())
+    if known and not known_ids:
+        return {}
+    chosen = [(record, raw) for record, raw in zip(page.records, page.raw) if (record.id in known_ids) == known]
+    if not chosen:
+        return {}
+    storable_already = is_storable([raw for _, raw in chosen]) if known_ids else is_storable(page.raw)
     found: dict[str, list[Candidate]] = {}
-    for record, raw in zip(page.records, page.raw):
-        if (record.id in known_ids) != known:
-            continue
+    for record, raw in chosen:
         for candidate in addressed(record.candidates(raw, storable_already=storable_already)):
             found.setdefault(candidate.entity, []).append(candidate)
     return found

@@ -8,18 +8,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.engine import Connection
 
 from pmsync.journal import record as journal
 from pmsync.platform.database import among, insert_ignoring_existing, upsert
 from pmsync.reconcile.parts import reactivate_listed_units
-from pmsync.sync.rule_types import EntityRule, Exclusion, ParentLink, RuleTable
+from pmsync.sync.parents import Held, link_parents
+from pmsync.sync.rule_types import EntityRule, Exclusion, RuleTable
 from pmsync.sync.inactive import deactivate_inactive_at_source
 from pmsync.sync.column_writes import apply_column_writes
 from schemas.records import Candidate
 from schemas.entity_rows import addressed, rows_of
-from schemas.tables import leases, residents, unapplied_records
+from schemas.tables import unapplied_records
 
 
 @dataclass(frozen=True)
@@ -43,14 +44,6 @@ class PageOutcome:
 
     def add(self, entity: str, **numbers: int) -> None:
         self.counts.setdefault(entity, Counter()).update(numbers)
-
-
-@dataclass
-class _Held:
-    candidate: Candidate
-    status: str
-    exclusion: Exclusion
-    parent: tuple[str, int | None] | None = None
 
 
 def apply_candidates(
@@ -82,12 +75,12 @@ def apply_candidates(
     if rule.goes_when_inactive is not None:
         deactivate_inactive_at_source(connection, context.integration_id, context.rules, rule, candidates,
                                       context.run_id, context.now)
-    held = [_Held(candidate, "excluded", exclusion) for candidate, exclusion in verdicts.values() if exclusion]
+    held = [Held(candidate, "excluded", exclusion) for candidate, exclusion in verdicts.values() if exclusion]
     included = [candidate for candidate, exclusion in verdicts.values() if exclusion is None]
     if rule.adopt is not None:
         _adopt_platform_rows(connection, context, rule, included)
     unlinked: set[int] = set()
-    ready = _link_parents(connection, context, rule, included, held, unlinked)
+    ready = link_parents(connection, context, rule, included, held, unlinked)
     hashes = {source_id: None if source_id in unlinked else digest for source_id, digest in (hashes or {}).items()}
     created, updated, unchanged = _write(connection, context, rule, ready, hashes)
     _record_held(connection, context, rule.entity, held, hashes)
@@ -101,7 +94,7 @@ def apply_candidates(
     _release_parked_children(connection, context, rule.entity, applied, outcome)
 
 
-def _note_unclean(context: LoadContext, entity: str, held: list[_Held], outcome: PageOutcome) -> None:
+def _note_unclean(context: LoadContext, entity: str, held: list[Held], outcome: PageOutcome) -> None:
     """A held record's own row (a hashed table's) loses its hash: excluded or parked, its payload did not apply; so
     does the record a parked derived row comes from (a lease whose resident waits for its unit)."""
     hashed = rows_of(entity).hashed
@@ -130,100 +123,6 @@ def _adopt_platform_rows(connection: Connection, context: LoadContext, rule: Ent
         connection.execute(statement, adopted)
 
 
-def _link_parents(
-    connection: Connection, context: LoadContext, rule: EntityRule, included: list[Candidate], held: list[_Held],
-    unlinked: set[int],
-) -> list[dict[str, Any]]:
-    """Rows with their parents' ids; a missing required parent parks the record (into `held`), a missing optional
-    one it names leaves the link empty and the record in `unlinked` (its next listing may link it: no hash)."""
-    rows = {c.source_id: {**c.columns, "source_id": c.source_id} for c in included}
-    waiting = {c.source_id: c for c in included}
-    for link in rule.parents:
-        found = _resolve(connection, context, link, list(waiting.values()), rows)
-        for source_id, candidate in list(waiting.items()):
-            parent = found.get(source_id)
-            parent_entity, parent_source_id = link.named_by(candidate)
-            if parent is None and link.required:
-                detail = (
-                    f"{parent_entity} {parent_source_id} is not on the platform yet"
-                    if parent_source_id is not None
-                    else f"the record names no {parent_entity}"
-                )
-                held.append(_Held(candidate, "parked", Exclusion("parent_missing", detail), (parent_entity, parent_source_id)))
-                del waiting[source_id], rows[source_id]
-                continue
-            if parent is None and parent_source_id is not None:
-                unlinked.add(source_id)
-            rows[source_id][link.column] = parent["id"] if parent else None
-            for column, parent_column in link.inherit.items():
-                rows[source_id][column] = parent[parent_column] if parent else None
-    return list(rows.values())
-
-
-def _resolve(
-    connection: Connection, context: LoadContext, link: ParentLink, candidates: list[Candidate], rows: dict
-) -> dict[int, dict[str, Any]]:
-    """Platform parent row (id and inherited columns) per candidate source id, each looked up among the rows of the
-    entity (kind) the candidate names for the link."""
-    if link.resolve == "primary_resident_of_named_lease":
-        return _primary_resident_of_named_lease(connection, context, candidates, rows)
-    named = {c.source_id: link.named_by(c) for c in candidates}
-    found: dict[int, dict[str, Any]] = {}
-    for entity in link.entities:
-        wanted = {parent_id for parent_entity, parent_id in named.values() if parent_entity == entity} - {None}
-        if not wanted:
-            continue
-        parents = _parent_rows(connection, context, entity, link, wanted)
-        found.update((source_id, parents[parent_id]) for source_id, (parent_entity, parent_id) in named.items()
-                     if parent_entity == entity and parent_id in parents)
-    return found
-
-
-def _parent_rows(
-    connection: Connection, context: LoadContext, entity: str, link: ParentLink, wanted: set[int]
-) -> dict[int, dict[str, Any]]:
-    """The integration's `entity` rows of the wanted source ids (id and the link's inherited columns), by source id."""
-    parent_rows = rows_of(entity)
-    table = parent_rows.table
-    columns = [table.c.id, table.c.source_id, *(table.c[name] for name in link.inherit.values())]
-    query = select(*columns).where(
-        parent_rows.mine(context.integration_id), among(connection, table.c.source_id, sorted(wanted))
-    )
-    result = connection.execute(query)
-    names = list(result.keys())
-    return {row[1]: dict(zip(names, row)) for row in result}
-
-
-def _primary_resident_of_named_lease(
-    connection: Connection, context: LoadContext, candidates: list[Candidate], rows: dict
-) -> dict[int, dict[str, Any]]:
-    named: dict[tuple, list[int]] = {}
-    for c in candidates:
-        key = (rows[c.source_id].get("unit_id"), c.columns.get("lease_name"))
-        if None not in key:
-            named.setdefault(key, []).append(c.source_id)
-    if not named:
-        return {}
-    found: dict[int, dict[str, Any]] = {}
-    unit_ids = sorted({unit_id for unit_id, _ in named})
-    if unit_ids:
-        query = (
-            select(leases.c.unit_id, leases.c.name, residents.c.id)
-            .join(
-                residents,
-                and_(
-                    residents.c.integration_id == leases.c.integration_id,
-                    residents.c.source_id == leases.c.primary_contact_source_id,
-                ),
-            )
-            .where(leases.c.integration_id == context.integration_id, among(connection, leases.c.unit_id, unit_ids))
-        )
-        for row in connection.execute(query):
-            for source_id in named.get((row.unit_id, row.name), ()):
-                found[source_id] = {"id": row.id}
-    return found
-
-
 def _write(
     connection: Connection, context: LoadContext, rule: EntityRule, ready: list[dict[str, Any]], hashes: dict[int, str | None]
 ) -> tuple[int, int, int]:
@@ -234,7 +133,10 @@ def _write(
         return 0, 0, 0
     rows = rows_of(rule.entity)
     table, hashed = rows.table, rows.hashed
-    ready = [{**row, **rows.stamp()} for row in ready]
+    kind = rows.stamp()
+    if kind:
+        for row in ready:  # the rows _link_parents made for this write alone
+            row.update(kind)
     compared = [name for name in ready[0] if name != "source_id"]
     query = select(
         table.c.id, table.c.source_id, *(table.c[name] for name in compared), *([table.c.source_hash] if hashed else [])
@@ -246,11 +148,15 @@ def _write(
     stamp = {"integration_id": context.integration_id, "last_sync_run_id": context.run_id}
     inserts, updates, rehashed, unchanged, journaled = [], [], [], 0, []
     updatable = [name for name in compared if rule.updatable(name)]
+    created = {**stamp, "created_at": context.now, "updated_at": context.now}
     for row in ready:
         current = existing.get(row["source_id"])
         wanted = {"source_hash": hashes.get(row["source_id"])} if hashed else {}
         if current is None:
-            inserts.append({"active": True, **row, **stamp, "created_at": context.now, "updated_at": context.now, **wanted})
+            inserted = {"active": True, **row}
+            inserted.update(created)
+            inserted.update(wanted)
+            inserts.append(inserted)
             journaled.append(journal.entry(rule.entity, row["source_id"], journal.CREATED))
         elif any(getattr(current, name) != row[name] for name in updatable):
             journaled.append(journal.update_entry(rule.entity, row["source_id"], current, row, updatable))
@@ -282,7 +188,7 @@ def _write(
 
 
 def _record_held(
-    connection: Connection, context: LoadContext, entity: str, held: list[_Held], hashes: dict[int, str | None]
+    connection: Connection, context: LoadContext, entity: str, held: list[Held], hashes: dict[int, str | None]
 ) -> None:
     rows = [
         {
@@ -353,7 +259,7 @@ def unchanged_by_apply(connection: Connection, context: LoadContext, rule: Entit
     if not included:
         return set()
     unlinked: set[int] = set()
-    ready = [row for row in _link_parents(connection, context, rule, included, [], unlinked) if row["source_id"] not in unlinked]
+    ready = [row for row in link_parents(connection, context, rule, included, [], unlinked) if row["source_id"] not in unlinked]
     if not ready:
         return set()
     rows = rows_of(rule.entity)

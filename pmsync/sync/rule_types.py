@@ -84,9 +84,11 @@ class ParentLink:
     def named_by(self, candidate: Candidate) -> tuple[str, int | None]:
         """The parent entity the candidate names for this link and its source id (the link's own entity and None when
         it names none)."""
-        for entity in self.entities:
-            if candidate.parents.get(entity) is not None:
-                return entity, candidate.parents[entity]
+        parents = candidate.parents
+        for entity in (self.entity, *self.or_kinds) if self.or_kinds else (self.entity,):
+            source_id = parents.get(entity)
+            if source_id is not None:
+                return entity, source_id
         return self.entity, None
 
 
