@@ -33,6 +33,11 @@ def check_request_rate(per_second: float) -> float:
     return float(per_second)
 
 
+SECOND_MARGIN = 0.05
+"""Added to the second in which a budget starts at most its rate: requests reach the source a little later or earlier
+than they start, and a source counting a sliding second of arrivals would refuse the one that lands inside it."""
+
+
 class RequestBudget:
     """At most `per_second` requests a second on average (None: no cap), `burst` of them at once, across all threads of
     a client; and a pause nobody sends through (the source said "retry after").
@@ -65,7 +70,7 @@ class RequestBudget:
             start = max(now, self._resume_at, self._next_due - self._tolerance)
             window = self._last_second
             if window is not None and len(window) == window.maxlen:
-                start = max(start, window[0] + 1.0)
+                start = max(start, window[0] + 1.0 + SECOND_MARGIN)
             self._next_due = max(self._next_due, start) + self.interval
             if window is not None:
                 window.append(start)
