@@ -42,15 +42,15 @@ def reconcile(
     platform = PlatformSettings()
     guard = MassGuard(max_deactivation_share, allow_mass_deactivation)
     if dry_run:
-        with run_scope(account, platform, "reconcile-dry-run", flow_run_id=steps.flow_run_id) as session:
-            progress = _progress(session, steps, "reconcile-dry-run")
+        with (run_scope(account, platform, "reconcile-dry-run", flow_run_id=steps.flow_run_id) as session,
+              _progress(session, steps, "reconcile-dry-run") as progress):
             summary = plan_reconciliation(session, guard, steps, progress).summary(dry_run=True)
         progress.succeeded()
         return summary
     reports_url = ReportsSettings().url
-    with run_scope(account, platform, "reconcile", flow_run_id=steps.flow_run_id,
-                   publish=steps.publish_run_summary) as session:
-        progress = _progress(session, steps, "reconcile")
+    with (run_scope(account, platform, "reconcile", flow_run_id=steps.flow_run_id,
+                    publish=steps.publish_run_summary) as session,
+          _progress(session, steps, "reconcile") as progress):
         plan = plan_reconciliation(session, guard, steps, progress)
         snapshot_id = steps.commit_reconciliation(session, plan)
         steps.publish_reconciliation(session, plan, snapshot_id, reports_url)

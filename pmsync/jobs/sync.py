@@ -20,9 +20,9 @@ def sync_integration(
     Its progress goes to `steps.report_progress` as each stream starts and after each batch; 100 % only once the
     run has ended recorded as succeeded (a failed run's last report stays where it stopped)."""
     with run_scope(account, PlatformSettings(), flow, flow_run_id=steps.flow_run_id,
-                   publish=steps.publish_run_summary) as session:
-        progress = RunProgress(steps.report_progress, session.run_id, session.integration_name, flow,
-                               [stream.name for stream in streams])
+                   publish=steps.publish_run_summary) as session, RunProgress(
+            steps.report_progress, session.run_id, session.integration_name, flow, [stream.name for stream in streams]
+    ) as progress:
         sync_streams(session, streams, steps, overlap_hours, progress)
     progress.succeeded()
     return session.summary.result()

@@ -91,6 +91,19 @@ class RunProgress:
         self._percent = 100.0
         self._tell(finished=True)
 
+    def __enter__(self) -> RunProgress:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """The run has ended (succeeded or not): a report that sends in the background (it has `flush`) has sent
+        everything it was handed, so a failed run's progress stays where it stopped, for anyone reading it now."""
+        flush = getattr(self._report, "flush", None)
+        if flush is not None:
+            flush()
+
     def _current_share(self) -> float:
         if self._streams_total == 0:
             return 0.0

@@ -96,12 +96,34 @@ def test_what_creating_and_updating_the_progress_artifact_costs(report_measureme
         created = time.perf_counter()
         for done in range(1, updates + 1):
             report(SyncProgress(1, "cost", "initial", "units", done * 100, updates * 100, 1, 6, 16.67 + done))
-        return created - started, (time.perf_counter() - created) / updates
+        handed = time.perf_counter()
+        report.flush()
+        return created - started, (handed - created) / updates, time.perf_counter() - handed
 
     state = report_progress(return_state=True)
 
-    create_seconds, update_seconds = state.result()
+    create_seconds, update_seconds, flush_seconds = state.result()
     [artifact] = progress_artifacts(state.state_details.flow_run_id)
-    assert float(artifact.data) == 16.67 + updates
-    report_measurement(f"progress artifact: create {create_seconds * 1000:.1f} ms, "
-                       f"update {update_seconds * 1000:.1f} ms each (mean of {updates})")
+    assert float(artifact.data) == 16.67 + updates, "the last update handed over is on the server once flushed"
+    report_measurement(f"progress artifact: create {create_seconds * 1000:.1f} ms, update {update_seconds * 1000:.1f} "
+                       f"ms each to hand over (mean of {updates}), {flush_seconds * 1000:.1f} ms to flush the rest")
+
+
+def test_an_update_the_server_refuses_in_the_background_fails_the_flow_when_flushed():
+    """Updates are sent from a thread of their own; one the server refuses is raised in the flow by `flush()`."""
+    from uuid import uuid4
+
+    from prefect.exceptions import PrefectHTTPStatusError
+
+    @flow(name="progress-artifact-refused")
+    def report_progress() -> None:
+        report = ProgressArtifact()
+        report(SyncProgress(1, "refused", "initial", "units", 0, None, 0, 6, 0.0))
+        report.artifact_id = uuid4()  # an artifact the server does not have
+        report(SyncProgress(1, "refused", "initial", "units", 100, 200, 0, 6, 8.3))
+        report.flush()
+
+    state = report_progress(return_state=True)
+    assert state.is_failed()
+    with pytest.raises(PrefectHTTPStatusError, match="404 Not Found"):
+        state.result()
