@@ -127,3 +127,29 @@ def test_an_update_the_server_refuses_in_the_background_fails_the_flow_when_flus
     assert state.is_failed()
     with pytest.raises(PrefectHTTPStatusError, match="404 Not Found"):
         state.result()
+
+
+class SlowProgressArtifact(ProgressArtifact):
+    """A progress artifact whose background updates take three seconds to reach the server."""
+
+    def _update(self, progress: SyncProgress) -> None:
+        time.sleep(3)
+        super()._update(progress)
+
+
+def test_a_run_that_fails_waits_for_its_last_progress_update_before_it_ends():
+    """RunProgress's end flushes the report: the artifact read as soon as the failed flow returns shows its last batch."""
+    from pmsync.runs.progress import RunProgress
+
+    @flow(name="progress-artifact-failed-run")
+    def fail_halfway() -> None:
+        with RunProgress(SlowProgressArtifact(), 1, "slow", "initial", ["units"]) as progress:
+            progress.stream_started("units")
+            progress.batch_loaded(50, 100, listing_ended=False)
+            raise RuntimeError("the source went away")
+
+    state = fail_halfway(return_state=True)
+
+    assert state.is_failed()
+    [artifact] = progress_artifacts(state.state_details.flow_run_id)
+    assert float(artifact.data) == 50.0, "the update handed over before the failure is on the server when the run ends"
