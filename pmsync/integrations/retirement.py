@@ -4,8 +4,9 @@ Removal is one transaction. It first deletes the integration's lock row, so a ru
 renewal (the first statement of each page's transaction: on PostgreSQL a page already under way finishes before the
 delete goes on, and a page starting meanwhile waits for the removal to commit, then finds no lock and rolls back). It
 then stamps `integrations.removed_at` and deactivates every active row of the integration with `updated_at` = that
-same moment, so bringing it back makes exactly those rows active again. Every row's content hash is cleared: the first
-sync after it comes back applies every record again instead of skipping unchanged ones. Syncs, reconciliations and
+same moment, so bringing it back makes exactly those rows active again. Every row's content hash is cleared, the held
+records' too (`unapplied_records.source_hash`): the first sync after it comes back applies or checks every record again
+instead of skipping unchanged ones. Syncs, reconciliations and
 pushes of a removed integration are refused (`refuse_removed`). An integration the PMSYNC_* environment configures is
 never removed (RetirementRefused): removal serves integrations configured by blocks.
 """
@@ -21,7 +22,7 @@ from sqlalchemy.engine import Connection
 from pmsync.integrations.integration import CONFIGURED_IN_ENVIRONMENT
 from pmsync.platform.database import migrate
 from pmsync.runs.bookkeeping import utc_now
-from schemas.tables import integration_locks, integrations, metadata, property_logs, properties
+from schemas.tables import integration_locks, integrations, metadata, property_logs, properties, unapplied_records
 
 REMOVAL_REASON = "integration removed"
 
@@ -106,6 +107,8 @@ def retire_integration(engine: Engine, name: str, *, environment_integration: st
             return Retirement(name, on_platform=True, already_removed=True, removed_at=removed_at)
         _log_on_properties(connection, found.id, now)
         rows = {table.name: _deactivate(connection, table, found.id, now) for table in integration_tables()}
+        connection.execute(update(unapplied_records).where(unapplied_records.c.integration_id == found.id)
+                           .values(source_hash=None))
         return Retirement(name, on_platform=True, already_removed=False, removed_at=now, rows=rows, stopped_sync=stopped)
 
 

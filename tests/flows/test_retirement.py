@@ -31,7 +31,9 @@ from pmsync.integrations.retirement import (
 from pmsync.runs.bookkeeping import utc_now
 from sandbox import SandboxServer
 from sandbox.slowdowns import Slowdown
-from schemas.tables import integration_locks, integrations, leases, properties, property_logs, sync_runs, units
+from schemas.tables import (
+    integration_locks, integrations, leases, properties, property_logs, sync_runs, unapplied_records, units,
+)
 from tests.flows.three_companies import SharedPlatform
 from tests.unit.test_cli_exit_codes import run_pmsync
 
@@ -48,6 +50,15 @@ def sync_as_block(platform: SharedPlatform, name: str, flow: str = "initial") ->
     account = replace(platform.integration(name), configured_in=CONFIGURED_IN_BLOCK)
     streams = account.rules.streams if flow != "lease" else (account.rules.stream("leases"),)
     return sync_integration(PLAIN_STEPS, account, flow, streams, 72.0 if flow == "delta" else None)
+
+
+def held_hashes(platform: SharedPlatform, name: str) -> set:
+    """The payload hashes of the records the integration's syncs held back (parked or excluded): at least one."""
+    with platform.engine.connect() as connection:
+        hashes = set(connection.execute(sa.select(unapplied_records.c.source_hash).where(
+            unapplied_records.c.integration_id == platform.id_of(name))).scalars())
+    assert hashes, f"{name}'s source holds records its syncs hold back"
+    return hashes
 
 
 def retire(platform: SharedPlatform, name: str):
@@ -88,6 +99,8 @@ def test_removal_keeps_rows_inactive_refuses_syncs_and_reinstating_restores_them
     untouched = counts(platform, "birch")
     assert before["units"][0] == 12 and before["leases"][0] > 0 and before["residents"][0] > 0
 
+    assert held_hashes(platform, "acme") - {None}, "records held back keep their payload's hash"
+
     removed = retire(platform, "acme")
 
     assert removed.on_platform and not removed.already_removed and removed.removed_at is not None
@@ -99,6 +112,7 @@ def test_removal_keeps_rows_inactive_refuses_syncs_and_reinstating_restores_them
     assert reasons == {REMOVAL_REASON, "missing from source"}
     hashes = {row.source_hash for row in platform.rows("acme", leases, leases.c.source_hash)}
     assert hashes == {None}, "the next sync after a comeback applies every lease again"
+    assert held_hashes(platform, "acme") == {None}, "and checks every record it held back again"
     with platform.engine.connect() as connection:
         logged = connection.execute(
             sa.select(sa.func.count()).select_from(property_logs).join(properties)
