@@ -20,7 +20,8 @@ from .control import control_router
 from .errors import error_response
 from .faults import CONNECTION_KINDS, Fault
 from .query import QueryError, ResultCache, parse_list_query
-from .store import SandboxStore, clone
+from .entity_tables import clone
+from .store import SandboxStore
 from .writes import add_work_order_write_routes
 
 BY_ID_ROUTES = (

@@ -3,36 +3,18 @@
 from __future__ import annotations
 
 import bisect
-import random
 from datetime import datetime
 from typing import Any
 
 from .clock import now_text, to_vendor
 from .constants import ENTITIES, PATH_ENTITIES
 from .data import FIRST_IDS, generate_portfolio
-from .traffic import Traffic
+from .entity_tables import EntityTables, RecordTable, clone
 
 _NESTED_ID_SEQUENCES = {"leases": ("contacts", "contacts"), "portfolios": ("owners", "owners")}
 
 
-def clone(value: Any) -> Any:
-    """Deep copy of JSON-like data (dicts and lists; scalars are shared)."""
-    if isinstance(value, dict):
-        return {k: clone(v) if isinstance(v, (dict, list)) else v for k, v in value.items()}
-    if isinstance(value, list):
-        return [clone(v) if isinstance(v, (dict, list)) else v for v in value]
-    return value
-
-
-class _Table:
-    def __init__(self, records: list[dict]):
-        self.by_id: dict[int, dict] = {}
-        for record in records:
-            self.by_id[record["id"]] = record
-        self.ids: list[int] = sorted(self.by_id)
-
-
-class SandboxStore(Traffic):
+class SandboxStore(EntityTables):
     """Records per entity sorted by id. The store takes ownership of the dicts it is given (no copy is made)."""
 
     def __init__(self, data: dict[str, list[dict]] | None = None, *, units: int = 50, seed: int = 7,
@@ -42,40 +24,14 @@ class SandboxStore(Traffic):
         unknown = set(data) - set(ENTITIES)
         if unknown:
             raise KeyError(f"unknown entities: {', '.join(sorted(unknown))}")
-        Traffic.__init__(self)
-        self._tables = {entity: _Table(data.get(entity, [])) for entity in ENTITIES}
+        super().__init__(ENTITIES, {entity: RecordTable(data.get(entity, [])) for entity in ENTITIES})
         self._sequences = {entity: max(table.ids[-1] + 1 if table.ids else 0, FIRST_IDS[entity])
                            for entity, table in self._tables.items()}
         for entity, (key, sequence) in _NESTED_ID_SEQUENCES.items():
             nested = [item.get("id") or 0 for r in self._tables[entity].by_id.values() for item in r.get(key) or ()]
             self._sequences[sequence] = max(max(nested, default=0) + 1, FIRST_IDS[sequence])
-        self._version = 0
         self.work_order_tasks: dict[int, list[dict]] = {}
         self._task_ids = 70_000_001
-
-    @property
-    def version(self) -> int:
-        return self._version
-
-    def table(self, entity: str) -> _Table:
-        """The live table (hold `lock` while reading it; never mutate it directly)."""
-        try:
-            return self._tables[entity]
-        except KeyError:
-            raise KeyError(f"unknown entity {entity!r}; expected one of {', '.join(ENTITIES)}") from None
-
-    def count(self, entity: str) -> int:
-        return len(self.table(entity).ids)
-
-    def records(self, entity: str) -> list[dict]:
-        with self.lock:
-            table = self.table(entity)
-            return [clone(table.by_id[i]) for i in table.ids]
-
-    def get(self, entity: str, id: int | str) -> dict | None:
-        with self.lock:
-            record = self.table(entity).by_id.get(int(id))
-            return clone(record) if record is not None else None
 
     def next_id(self, entity: str) -> int:
         with self.lock:
@@ -121,15 +77,6 @@ class SandboxStore(Traffic):
             self._version += 1
             return clone(record)
 
-    def delete(self, entity: str, id: int | str) -> None:
-        with self.lock:
-            table = self.table(entity)
-            record_id = int(id)
-            if table.by_id.pop(record_id, None) is None:
-                raise KeyError(f"{entity} {id} does not exist")
-            del table.ids[bisect.bisect_left(table.ids, record_id)]
-            self._version += 1
-
     def deactivate(self, entity: str, id: int | str, at: datetime | None = None, *, cascade: bool = False) -> dict:
         """active=false; with cascade a building's units are deactivated too."""
         with self.lock:
@@ -160,35 +107,6 @@ class SandboxStore(Traffic):
                     record["name"] = f"{record['name']} (new {self._sequences[entity]})"
                 added.append(self.add(entity, record, at))
             return added
-
-    def sample_ids(self, entity: str, share: float, seed: int = 5) -> list[int]:
-        """A reproducible random `share` (0..1) of the entity's ids, ascending (at least one when share > 0)."""
-        if not 0 <= share <= 1:
-            raise ValueError("share must be between 0 and 1")
-        with self.lock:
-            ids = self.table(entity).ids
-            count = min(len(ids), max(1, round(len(ids) * share))) if share > 0 else 0
-            return sorted(random.Random(seed).sample(ids, count))
-
-    def touch_sample(self, entity: str, share: float, seed: int = 5, at: datetime | None = None) -> list[int]:
-        """Marks a share of the records modified now (as a user editing them in the source would)."""
-        with self.lock:
-            touched = self.sample_ids(entity, share, seed)
-            for record_id in touched:
-                self.update(entity, record_id, at)
-            return touched
-
-    def delete_sample(self, entity: str, share: float, seed: int = 5) -> list[int]:
-        """Deletes a share of the records (they leave every listing, as units removed in the source do)."""
-        with self.lock:
-            doomed = self.sample_ids(entity, share, seed)
-            table = self.table(entity)
-            for record_id in doomed:
-                del table.by_id[record_id]
-            kept = set(doomed)
-            table.ids = [record_id for record_id in table.ids if record_id not in kept]
-            self._version += 1
-            return doomed
 
     def delete_front(self, entity: str, count: int) -> list[int]:
         with self.lock:

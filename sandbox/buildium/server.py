@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..server import SandboxApp, _set_path
-from ..store import clone
+from ..entity_tables import clone
 from .constants import (API_PREFIX, BY_ID_PATHS, ENTITY_PATHS, MAX_QUERY_STRING, SANDBOX_CLIENT_ID,
                         SANDBOX_CLIENT_SECRET, SINGULAR)
 from .control import buildium_control_router

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import bisect
 import collections
-import random
 import time
 from datetime import datetime, timezone
 from typing import Any
 
 from ..clock import format_datetime
-from ..store import clone
-from ..traffic import Traffic
+from ..entity_tables import EntityTables, RecordTable, clone
 from .constants import ENTITIES, RATE_LIMIT_PER_SECOND, key_field
 from .data import FIRST_IDS, UPDATED, generate_account
 
@@ -26,58 +24,25 @@ def _epoch(at: datetime | None) -> int:
     return int((at if at.tzinfo else at.replace(tzinfo=timezone.utc)).timestamp())
 
 
-class _Table:
-    def __init__(self, entity: str, records: list[dict]):
-        self.key = key_field(entity)
-        self.by_id: dict[int, dict] = {record[self.key]: record for record in records}
-        self.ids: list[int] = sorted(self.by_id)
-
-
-class BuildiumStore(Traffic):
+class BuildiumStore(EntityTables):
     """The account's records per entity, sorted by key. Records keep their hidden change time under `_updated`."""
 
     def __init__(self, data: dict[str, list[dict]] | None = None, *, units: int = 50, seed: int = 7,
                  anchor: datetime | None = None, rate_limit: int | None = RATE_LIMIT_PER_SECOND):
-        super().__init__()
         if data is None:
             data = generate_account(units, seed, anchor)
         unknown = set(data) - set(ENTITIES)
         if unknown:
             raise KeyError(f"unknown Buildium sandbox entities: {', '.join(sorted(unknown))}")
-        self._tables = {entity: _Table(entity, data.get(entity, [])) for entity in ENTITIES}
+        super().__init__(ENTITIES, {entity: RecordTable(data.get(entity, []), key_field(entity)) for entity in ENTITIES})
         self._sequences = {entity: max(table.ids[-1] + 1 if table.ids else 1, FIRST_IDS.get(entity, 1))
                            for entity, table in self._tables.items()}
-        self._version = 0
         self.unlisted: dict[str, set[int]] = {entity: set() for entity in ENTITIES}
         """Records left out of their listing but still read by id (`unlist`)."""
         self.rate_limit = rate_limit
         """Requests per second per client id beyond which the sandbox answers 429 (None: no limit)."""
         self._recent: dict[str, collections.deque] = {}
         self.rate_limited = 0
-
-    @property
-    def version(self) -> int:
-        return self._version
-
-    def table(self, entity: str) -> _Table:
-        try:
-            return self._tables[entity]
-        except KeyError:
-            raise KeyError(f"unknown entity {entity!r}; expected one of {', '.join(ENTITIES)}") from None
-
-    def count(self, entity: str) -> int:
-        return len(self.table(entity).ids)
-
-    def records(self, entity: str) -> list[dict]:
-        """Every record of the entity in key order, as stored (with `_updated` and other hidden fields)."""
-        with self.lock:
-            table = self.table(entity)
-            return [clone(table.by_id[i]) for i in table.ids]
-
-    def get(self, entity: str, record_id: int | str) -> dict | None:
-        with self.lock:
-            record = self.table(entity).by_id.get(int(record_id))
-            return clone(record) if record is not None else None
 
     def next_id(self, entity: str) -> int:
         with self.lock:
@@ -118,15 +83,8 @@ class BuildiumStore(Traffic):
             self._changed(record, at)
             return clone(record)
 
-    def delete(self, entity: str, record_id: int | str) -> None:
-        """Removes the record without a trace, as Buildium deletions do."""
-        with self.lock:
-            table = self.table(entity)
-            if table.by_id.pop(int(record_id), None) is None:
-                raise KeyError(f"{entity} {record_id} does not exist")
-            del table.ids[bisect.bisect_left(table.ids, int(record_id))]
-            self.unlisted[entity].discard(int(record_id))
-            self._version += 1
+    def _forget(self, entity: str, record_ids: list[int]) -> None:
+        self.unlisted[entity].difference_update(record_ids)
 
     def unlist(self, entity: str, record_id: int | str) -> None:
         """Leaves the record out of its listing while GET by id still answers it (a listing that lost a record: a
@@ -141,28 +99,6 @@ class BuildiumStore(Traffic):
         if entity not in DEACTIVATABLE:
             raise ValueError(f"{entity} have no IsActive; deactivatable: {', '.join(DEACTIVATABLE)}")
         return self.update(entity, record_id, at, IsActive=False)
-
-    def sample_ids(self, entity: str, share: float, seed: int = 5) -> list[int]:
-        if not 0 <= share <= 1:
-            raise ValueError("share must be between 0 and 1")
-        with self.lock:
-            ids = self.table(entity).ids
-            count = min(len(ids), max(1, round(len(ids) * share))) if share > 0 else 0
-            return sorted(random.Random(seed).sample(ids, count))
-
-    def touch_sample(self, entity: str, share: float, seed: int = 5, at: datetime | None = None) -> list[int]:
-        with self.lock:
-            touched = self.sample_ids(entity, share, seed)
-            for record_id in touched:
-                self.update(entity, record_id, at)
-            return touched
-
-    def delete_sample(self, entity: str, share: float, seed: int = 5) -> list[int]:
-        with self.lock:
-            doomed = self.sample_ids(entity, share, seed)
-            for record_id in doomed:
-                self.delete(entity, record_id)
-            return doomed
 
     def spawn(self, entity: str, count: int, at: datetime | None = None) -> list[dict]:
         """Adds `count` copies of the newest record under new keys (changed now)."""
