@@ -143,16 +143,7 @@ def recent_snapshots(engine: Engine, limit: int = 20, integration: str | None = 
         .scalar_subquery()
         .label("deactivated_units")
     )
-    query = (
-        select(snap, integrations.c.name.label("integration"), deactivated)
-        .join(integrations, integrations.c.id == snap.c.integration_id)
-        .order_by(snap.c.taken_at.desc(), snap.c.id.desc())
-        .limit(limit)
-    )
-    if integration is not None:
-        query = query.where(integrations.c.name == integration)
-    with engine.connect() as connection:
-        return [row._asdict() for row in connection.execute(query)]
+    return _newest_snapshots(engine, [snap, integrations.c.name.label("integration"), deactivated], integration, limit)
 
 
 def deactivations_over_time(
@@ -167,9 +158,16 @@ def deactivations_over_time(
         of_property = select(properties.c.id).where(properties.c.source_id == property_id, *rows_of("property").of_kind())
         unit_count = unit_count.where(sdu.c.property_id.in_(of_property))
         property_count = property_count.where(sdp.c.property_id.in_(of_property))
+    columns = [snap.c.id, snap.c.taken_at, unit_count.scalar_subquery().label("deactivated_units"),
+               property_count.scalar_subquery().label("deactivated_properties")]
+    return _newest_snapshots(engine, columns, integration, limit)[::-1]
+
+
+def _newest_snapshots(engine: Engine, columns: list, integration: str | None, limit: int) -> list[dict[str, Any]]:
+    """`columns` of the newest `limit` snapshots (of one integration, or all), newest first."""
+    snap = reconciliation_snapshots
     query = (
-        select(snap.c.id, snap.c.taken_at, unit_count.scalar_subquery().label("deactivated_units"),
-               property_count.scalar_subquery().label("deactivated_properties"))
+        select(*columns)
         .join(integrations, integrations.c.id == snap.c.integration_id)
         .order_by(snap.c.taken_at.desc(), snap.c.id.desc())
         .limit(limit)
@@ -177,7 +175,7 @@ def deactivations_over_time(
     if integration is not None:
         query = query.where(integrations.c.name == integration)
     with engine.connect() as connection:
-        return [row._asdict() for row in connection.execute(query)][::-1]
+        return [row._asdict() for row in connection.execute(query)]
 
 
 def find_snapshot(connection: Connection, snapshot_id: int | None, integration: str | None) -> dict[str, Any]:
