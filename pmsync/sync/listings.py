@@ -112,6 +112,12 @@ class Listings:
 
     def _opened(self, stream: Stream, head_first: bool = False) -> Listing:
         window = listing_window(self._source, stream, self._windows.get(stream.name), self._started_at)
-        pages = self._source.pages(stream, window)
+        pages = _listed(self._source, stream, window)
         batches = head_then_batches(pages, self._pages_per_batch) if head_first else batched_pages(pages, self._pages_per_batch)
         return Listing(window, self._stack.enter_context(prefetch(batches)), head_first)
+
+
+def _listed(source: Source, stream: Stream, window: Window | None) -> Iterator[SourcePage]:
+    """The listing's pages, asked of the source only once iterated: whatever it does before its first page (Buildium
+    lists the staff user's tasks before work orders) happens in the prefetcher's thread, beside the other listings."""
+    yield from source.pages(stream, window)
