@@ -30,23 +30,32 @@ class Listing:
         self._head_first = head_first
         self._head: list[SourcePage] | None = None
         self._head_read = False
+        self._head_failure: Exception | None = None
         self.batches: Iterator[list[SourcePage]] = self._rejoined() if head_first else prefetched
 
     def nothing_listed(self) -> bool:
         """For a listing opened ahead: waits for its first page and says whether the listing ended on it with no
-        record at all (nothing in its window). False for any other listing (nothing waited for)."""
+        record at all (nothing in its window). False for any other listing (nothing waited for), and for one whose
+        first page failed: the failure is raised by the step that takes the first batch, as for any listing."""
         if not self._head_first:
             return False
-        head = self._first_page()
+        self._read_head()
+        head = self._head
         return head is not None and head[-1].next_cursor is None and not any(page.raw or page.refused for page in head)
 
-    def _first_page(self) -> list[SourcePage] | None:
+    def _read_head(self) -> None:
         if not self._head_read:
-            self._head, self._head_read = next(self._prefetched, None), True
-        return self._head
+            self._head_read = True
+            try:
+                self._head = next(self._prefetched, None)
+            except Exception as failure:  # noqa: BLE001 -- raised again, unchanged, where the first batch is taken
+                self._head_failure = failure
 
     def _rejoined(self) -> Iterator[list[SourcePage]]:
-        head = self._first_page()
+        self._read_head()
+        if self._head_failure is not None:
+            raise self._head_failure
+        head = self._head
         if head is None:
             return
         if head[-1].next_cursor is not None:
@@ -60,8 +69,7 @@ def head_then_batches(pages: Iterator[SourcePage], pages_per_batch: int) -> Iter
     """The listing's first page alone, then the rest of its first batch (`pages_per_batch` − 1 pages), then batches of
     `pages_per_batch`: a prefetcher at depth 1 over it fetches only the first page until that page is taken."""
     if pages_per_batch < 2:
-        yield from batched_pages(pages, pages_per_batch)
-        return
+        raise ValueError(f"a listing opened ahead needs batches of at least 2 pages, got {pages_per_batch!r}")
     try:
         head = next(pages, None)
         if head is None:
@@ -98,7 +106,7 @@ class Listings:
         self._windows, self._started_at, self._pages_per_batch = windows, started_at, pages_per_batch
         self._open: dict[int, Listing] = {}
         for position, stream in enumerate(streams):
-            if windows.get(stream.name) is not None and source.filters(stream):
+            if windows.get(stream.name) is not None and source.filters(stream) and pages_per_batch > 1:
                 self._open[position] = self._opened(stream, head_first=True)
 
     def take(self, position: int) -> Listing:
