@@ -15,7 +15,9 @@ from pmsync.integrations.integration import integration_from_environment
 from pmsync.jobs import JOBS
 from pmsync.jobs.steps import PLAIN_STEPS
 from pmsync.source.buildium.dialect import filters_by_window
+from pmsync.source.errors import SourceUnavailable
 from sandbox.buildium import BuildiumSandboxServer, buildium_sandbox_settings
+from sandbox.faults import status_fault
 from sandbox.slowdowns import Slowdown
 from schemas.tables import sync_runs, sync_state
 
@@ -76,3 +78,24 @@ def test_a_listing_with_nothing_in_its_window_takes_no_step_and_still_advances_i
         run_id = connection.execute(sa.select(sa.func.max(sync_runs.c.id))).scalar_one()
         marked = set(connection.execute(sa.select(sync_state.c.stream).where(sync_state.c.run_id == run_id)).scalars())
     assert marked == {stream.name for stream in streams if not stream.nightly}, "every stream's mark advanced"
+
+
+def test_a_failing_listing_opened_ahead_fails_the_run_at_its_turn_after_the_streams_before_it(
+        integration_env, sandbox, platform_engine):
+    initial_sync()
+    sandbox.store.inject(status_fault("/workorders", 503, times=1000))
+    extracted: list[str] = []
+
+    def extract_batch(batches, stream, number):
+        extracted.append(stream.name)
+        return PLAIN_STEPS.extract_batch(batches, stream, number)
+
+    with pytest.raises(SourceUnavailable) as failed:
+        delta_sync.function(replace(PLAIN_STEPS, extract_batch=extract_batch))
+
+    assert "/workorders" in str(failed.value)
+    assert extracted == ["workorders"], "the failure is raised by the step taking the listing's first batch"
+    with platform_engine.connect() as connection:
+        run_id = connection.execute(sa.select(sa.func.max(sync_runs.c.id))).scalar_one()
+        marked = set(connection.execute(sa.select(sync_state.c.stream).where(sync_state.c.run_id == run_id)).scalars())
+    assert marked == {"buildings", "units", "leases"}, "the streams before it were loaded, none after"
