@@ -6,7 +6,7 @@
 A fresh sandbox, a running Prefect server and an initial sync (untimed), then `--runs` deltas with nothing changed,
 each run as users run it (a child process); prints each one's wall seconds, the CPU seconds of its process (user +
 system, children included) and the source requests its run made. Cheaper than `pmsync bench` for a change that touches
-only the quiet delta; `--keep FILE` writes the environment (`export …` lines) and waits for Ctrl-C, for
+only the quiet delta; `--keep FILE` writes the environment (`export …` lines) and waits for Ctrl-C or SIGTERM (then stops its servers), for
 `python -X importtime` or a profiler by hand.
 """
 
@@ -16,6 +16,7 @@ import argparse
 import os
 import resource
 import shlex
+import signal
 import statistics
 import tempfile
 import time
@@ -79,7 +80,8 @@ def main() -> None:
             if options.keep:
                 exported = {key: env[key] for key in env if key.startswith(("PMSYNC_", "PREFECT_")) or key == "PATH"}
                 options.keep.write_text("".join(f"export {k}={shlex.quote(v)}\n" for k, v in exported.items()))
-                print(f"environment in {options.keep}; Ctrl-C ends", flush=True)
+                print(f"environment in {options.keep}; Ctrl-C (or SIGTERM) ends", flush=True)
+                signal.signal(signal.SIGTERM, signal.default_int_handler)  # a background job ignores Ctrl-C
                 try:
                     while True:
                         time.sleep(3600)
