@@ -6,7 +6,8 @@
 A fresh sandbox, a running Prefect server and an initial sync (untimed), then `--runs` deltas with nothing changed,
 each run as users run it (a child process); prints each one's wall seconds, the CPU seconds of its process (user +
 system, children included) and the source requests its run made. Cheaper than `pmsync bench` for a change that touches
-only the quiet delta; `--keep FILE` writes the environment (`export …` lines) and waits for Ctrl-C or SIGTERM (then stops its servers), for
+only the quiet delta; `--keep FILE` writes the environment (`export …` lines) and waits for Ctrl-C or SIGTERM
+(then stops its servers), for
 `python -X importtime` or a profiler by hand.
 """
 

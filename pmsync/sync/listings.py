@@ -1,5 +1,5 @@
-"""A run's listings, each fetched by a prefetcher: a delta's windowed listings all opened at once, their first page only,
-so their requests start together (within the account's request budget) instead of one stream after another."""
+"""A run's listings, each fetched by a prefetcher: a delta's windowed listings all opened at once, their first page
+only, so their requests start together (within the account's request budget) instead of one stream after another."""
 
 from __future__ import annotations
 
@@ -121,7 +121,8 @@ class Listings:
     def _opened(self, stream: Stream, head_first: bool = False) -> Listing:
         window = listing_window(self._source, stream, self._windows.get(stream.name), self._started_at)
         pages = _listed(self._source, stream, window)
-        batches = head_then_batches(pages, self._pages_per_batch) if head_first else batched_pages(pages, self._pages_per_batch)
+        size = self._pages_per_batch
+        batches = head_then_batches(pages, size) if head_first else batched_pages(pages, size)
         return Listing(window, self._stack.enter_context(prefetch(batches)), head_first)
 
 
