@@ -80,6 +80,13 @@ class RequestBudget:
         return max(wait, 0.0)
 
 
+def account_burst(per_second: float | None, concurrency: int) -> int:
+    """How many requests of one account may start at once: as many as its rate allows in a second (10 at Buildium's
+    10 a second, so a delta's windowed listings open together in a fresh second), never fewer than one listing has in
+    flight. The budget still starts no more than `per_second` in any second."""
+    return max(concurrency, int(per_second) if per_second is not None else 0)
+
+
 _ACCOUNT_BUDGETS: dict[tuple[str, float | None, int], RequestBudget] = {}
 _ACCOUNT_BUDGETS_LOCK = threading.Lock()
 

@@ -14,7 +14,7 @@ import requests
 
 from pmsync.source.answers import error_message, parse_json, rejection
 from pmsync.source.base_url import check_base_url
-from pmsync.source.budget import DEFAULT_CONCURRENCY, RequestBudget, account_budget, check_concurrency
+from pmsync.source.budget import DEFAULT_CONCURRENCY, RequestBudget, account_budget, account_burst, check_concurrency
 from pmsync.source.dialect import OffsetDialect
 from pmsync.source.errors import FetchAbandoned, SourceError, SourceOutcomeUnknown, SourceUnavailable
 from pmsync.source.exchange import Answer, AnswerLimits, AnswerOverLimit, exchange
@@ -51,9 +51,12 @@ class HttpTransport:
         self.limits = limits
         self.concurrency = check_concurrency(concurrency)
         if account is not None and clock is time.monotonic and sleep is time.sleep:
-            self._budget = account_budget(self.base_url, account, max_requests_per_second, self.concurrency)
+            self._budget = account_budget(self.base_url, account, max_requests_per_second,
+                                          account_burst(max_requests_per_second, self.concurrency))
         else:
-            self._budget = RequestBudget(max_requests_per_second, burst=self.concurrency, clock=clock, sleep=sleep)
+            self._budget = RequestBudget(max_requests_per_second, burst=account_burst(max_requests_per_second,
+                                                                                      self.concurrency),
+                                         clock=clock, sleep=sleep)
         self._scrubber = CredentialScrubber(secrets)
         self._requests_made = 0
         self._count_lock = threading.Lock()

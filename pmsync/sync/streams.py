@@ -14,7 +14,7 @@ from pmsync.platform.database import refresh_statistics
 from pmsync.runs.progress import RunProgress
 from pmsync.sync.rule_types import Stream
 from pmsync.runs.bookkeeping import record_window_start, utc_now
-from pmsync.source.paging import PageCursor, SourcePage, batched_pages
+from pmsync.source.paging import PageCursor, SourcePage
 from pmsync.source.protocol import NO_SCOPE, Source, Window
 from pmsync.sync.state import high_water_marks, window_start
 from pmsync.sync.apply import apply_page
@@ -22,7 +22,7 @@ from pmsync.sync.changes import drop_unchanged
 from pmsync.sync.column_writes import settle_absent, settles_absent
 from pmsync.sync.gate import CheckedPage, QualityGate, check_pages, held_summaries
 from pmsync.sync.known_rows import mark_known_rows
-from pmsync.sync.prefetch import prefetch
+from pmsync.sync.listings import Listings
 from pmsync.sync.scope import SyncSession
 
 if TYPE_CHECKING:
@@ -34,12 +34,6 @@ PAGES_PER_BATCH = 20
 """Pages checked (one GX run per entity: it costs about the same for 500 records or 10,000) and loaded per batch (a
 task run under Prefect). Memory holds at most two batches: the one being checked and loaded, and the next, being
 fetched or ready."""
-
-
-def listing_window(source: Source, stream: Stream, modified_from: datetime | None, modified_until: datetime) -> Window | None:
-    """The window a stream's listing reads, its upper bound frozen at run start so the listing cannot grow under us;
-    None for a stream its source cannot filter (read whole)."""
-    return Window(modified_from, modified_until) if source.filters(stream) else None
 
 
 def plan_windows(session: SyncSession, streams: tuple[Stream, ...], overlap_hours: float) -> dict[str, datetime | None]:
@@ -113,30 +107,38 @@ def sync_streams(
 
     Pipelined: while a batch of up to PAGES_PER_BATCH pages is checked and loaded, a background thread fetches the
     next one (up to the integration's concurrency of pages in flight) and no further — memory stays bounded by two
-    batches; a listing's last batch is checked and loaded while the next stream's first is fetched. The last page of a
-    stream's listing advances its high-water mark in that page's transaction.
-    `progress` (when given) hears of each stream's start and of each batch loaded."""
+    batches; a listing's last batch is checked and loaded while the next stream's first is fetched. A delta opens its
+    windowed listings all at once, each fetching its first page (pmsync.sync.listings.Listings); a listing that
+    ended on that page with no record is loaded without steps of its own (no task runs under Prefect): its load only
+    advances the high-water mark. The last page of a stream's listing advances its high-water mark in that page's
+    transaction. `progress` (when given) hears of each stream's start and of each batch loaded."""
     windows = steps.plan_windows(session, streams, overlap_hours) if overlap_hours is not None else {}
     gate = steps.open_quality_gate(session, [entity for stream in streams for entity in stream.entities])
     if overlap_hours is None:
         gate.warm_up()  # a full read brings records: Great Expectations loads while the first pages arrive
-    with contextlib.ExitStack() as listings:
-        following: tuple[Window | None, Iterator[list[SourcePage]]] | None = None
+    with contextlib.ExitStack() as stack:
+        listings = Listings(stack, session.source, streams, windows, session.started_at, PAGES_PER_BATCH)
         for position, stream in enumerate(streams):
             if progress is not None:
                 progress.stream_started(stream.name)
-            window, batches = following or _open_listing(listings, session, stream, windows)
-            following = None
-            settling = settles_absent(session.integration.rules, stream) is not None and window is None
+            listing = listings.take(position)
+            if listing.nothing_listed():
+                listings.open_ahead(position + 1)
+                pages = next(listing.batches)
+                load_pages(session, stream, validate_pages(session, gate, stream, pages))
+                if progress is not None:
+                    progress.batch_loaded(0, pages[0].total, listing_ended=True)
+                continue
+            settling = settles_absent(session.integration.rules, stream) is not None and listing.window is None
             listed: set[int] = set()
             complete = unreadable = False
             for number in itertools.count(1):
-                if (pages := steps.extract_batch(batches, stream, number)) is None:
+                if (pages := steps.extract_batch(listing.batches, stream, number)) is None:
                     break
-                if pages[-1].next_cursor is None and following is None and position + 1 < len(streams):
+                if pages[-1].next_cursor is None:
                     # the listing has ended: the next one's first batch is fetched while this batch is checked and
                     # loaded (still two batches in memory at most)
-                    following = _open_listing(listings, session, streams[position + 1], windows)
+                    listings.open_ahead(position + 1)
                 if settling:
                     listed.update(source_id for page in pages for source_id in page.listed_ids())
                     unreadable = unreadable or any(r.source_id is None for page in pages for r in page.refused)
@@ -150,12 +152,3 @@ def sync_streams(
             elif settling:
                 log.warning("%s: listing not proven complete, or a record in it without a readable id; the rows it "
                             "left out keep their values", stream.name)
-
-
-def _open_listing(
-    listings: contextlib.ExitStack, session: SyncSession, stream: Stream, windows: Mapping[str, datetime | None]
-) -> tuple[Window | None, Iterator[list[SourcePage]]]:
-    """The stream's window and its batches, fetched by a prefetcher that `listings` closes (its thread joined)."""
-    window = listing_window(session.source, stream, windows.get(stream.name), session.started_at)
-    listing = batched_pages(session.source.pages(stream, window), PAGES_PER_BATCH)
-    return window, listings.enter_context(prefetch(listing))
