@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 from sqlalchemy import BigInteger, Column, Engine, String, Table, any_, bindparam, create_engine, event, func, select, text
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -246,6 +247,20 @@ def among(connection: Connection, column: ColumnElement, values: list) -> Column
         return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(element)))
     listed = func.json_each(bindparam(None, json.dumps(list(values)), type_=String())).table_valued("value")
     return column.in_(select(listed.c.value))
+
+
+def id_rows(connection: Connection, values: list[int]) -> Any:
+    """The ids as a table of one column, `value`, from one parameter (PostgreSQL: unnest of an array; SQLite:
+    json_each of a JSON list): what a set-based statement selects its rows from."""
+    if connection.dialect.name == "postgresql":
+        return func.unnest(bindparam(None, list(values), type_=postgresql.ARRAY(BigInteger()))).table_valued(
+            "value").render_derived()
+    return func.json_each(bindparam(None, json.dumps(list(values)), type_=String())).table_valued("value")
+
+
+def insert_on_conflict(connection: Connection) -> Callable[[Table], Any]:
+    """The dialect's `insert` that has `on_conflict_do_update` (PostgreSQL's or SQLite's)."""
+    return postgresql.insert if connection.dialect.name == "postgresql" else sqlite_insert
 
 
 STALE_STATISTICS = text(
