@@ -7,11 +7,11 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, String, delete, literal, null, select, true
 from sqlalchemy.engine import Connection
 
-from pmsync.platform.database import among, upsert
-from schemas.tables import record_changes, sync_runs
+from pmsync.platform.database import among, id_rows, insert_on_conflict, upsert
+from schemas.tables import Key, UtcDateTime, record_changes, sync_runs
 
 CREATED, UPDATED, DEACTIVATED, REACTIVATED = "created", "updated", "deactivated", "reactivated"
 ACTIONS = (CREATED, UPDATED, DEACTIVATED, REACTIVATED)
@@ -94,6 +94,29 @@ def record(connection: Connection, run_id: int, integration_id: int, now: dateti
         for (entity, source_id), item in merged.items()
     ]
     upsert(connection, table, rows, ["run_id", "entity", "source_id"], ["action", "changes", "changed_at"])
+
+
+def record_created(
+    connection: Connection, run_id: int, integration_id: int, now: datetime, entity: str, source_ids: list[int]
+) -> None:
+    """Journal the creation of these `entity` records in one statement, the ids one parameter: what `record` does
+    with their `entry(..., CREATED)`s. A record the run journaled before becomes created, its earlier changes kept
+    (as `_merge` keeps them: stored changes are already those whose old and new values differ)."""
+    if not source_ids:
+        return
+    table = record_changes
+    listed = id_rows(connection, source_ids)
+    created = select(
+        literal(run_id, Key), literal(integration_id, Key), literal(entity, String), listed.c.value,
+        literal(CREATED, String), null(), literal(now, UtcDateTime()),
+    ).where(true())  # SQLite reads `ON CONFLICT` after a bare FROM as a join's
+    columns = ["run_id", "integration_id", "entity", "source_id", "action", "changes", "changed_at"]
+    statement = insert_on_conflict(connection)(table).from_select(columns, created)
+    statement = statement.on_conflict_do_update(
+        index_elements=["run_id", "entity", "source_id"],
+        set_={"action": statement.excluded.action, "changed_at": statement.excluded.changed_at},
+    )
+    connection.execute(statement)
 
 
 def _merge(earlier: dict[str, Any], later: dict[str, Any]) -> dict[str, Any]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -13,11 +12,12 @@ from typing import Any
 import orjson
 from sqlalchemy import BigInteger, Column, Engine, String, Table, any_, bindparam, create_engine, event, func, select, text
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.sql.elements import ColumnElement
 
+from pmsync.platform.bulk_parameters import bind_converter, bind_processor, parameter_builder  # noqa: F401 (bind_converter: re-exported)
 from pmsync.platform.schema_version import schema_is_current
-from schemas.tables import UtcDateTime
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -226,70 +226,17 @@ def _statement(dialect: Any, table: Table, names: tuple[str, ...], keys: tuple[s
         on_conflict += "DO UPDATE SET " + ", ".join(f"{quote(name)} = excluded.{quote(name)}" for name in update)
     else:
         on_conflict += "DO NOTHING"
-    converters = [bind_converter(table.c[name], dialect) for name in names]
+    processors = [bind_processor(table.c[name], dialect) for name in names]
     defaults = tuple(
-        column.default.arg if convert is None else convert(column.default.arg)
-        for column, convert in ((column, bind_converter(column, dialect)) for column in defaulted)
+        column.default.arg if process is None else process(column.default.arg)
+        for column, process in ((column, bind_processor(column, dialect)) for column in defaulted)
     )
     found = _STATEMENTS[cache_key] = _Insert(
         dialect.identifier_preparer.format_table(table), ", ".join(quote(c.name) for c in columns),
         ", ".join(["?" if dialect.paramstyle == "qmark" else "%s"] * len(columns)), on_conflict,
-        _parameter_builder(names, converters, defaults),
+        parameter_builder(names, processors, defaults),
     )
     return found
-
-
-def _parameter_builder(
-    names: tuple[str, ...], converters: list[Callable[[Any], Any] | None], defaults: tuple
-) -> Callable[[list[dict[str, Any]]], list[tuple]]:
-    values_of = itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
-    converted = [(index, convert) for index, convert in enumerate(converters) if convert is not None]
-
-    def parameters(rows: list[dict[str, Any]]) -> list[tuple]:
-        if not converted:
-            return [(*values_of(row), *defaults) for row in rows]
-        built = []
-        for row in rows:
-            values = list(values_of(row))
-            for index, convert in converted:
-                values[index] = convert(values[index])
-            built.append((*values, *defaults))
-        return built
-
-    return parameters
-
-
-def bind_converter(column: Column, dialect: Any) -> Callable[[Any], Any] | None:
-    """What SQLAlchemy does to a Python value of `column` before the driver gets it (None: nothing), remembering the
-    last value it converted (a page's rows share their `created_at`/`updated_at`)."""
-    process = column.type.dialect_impl(dialect).bind_processor(dialect)
-    if process is None:
-        return None
-    if isinstance(column.type, UtcDateTime) and dialect.name == "sqlite":
-        process = _sqlite_utc_text
-    last: list[Any] = [_NOTHING, None]
-
-    def convert(value: Any) -> Any:
-        if value is last[0]:
-            return last[1]
-        last[1] = process(value)
-        last[0] = value
-        return last[1]
-
-    return convert
-
-
-_NOTHING = object()
-
-
-def _sqlite_utc_text(value: datetime | None) -> str | None:
-    """UtcDateTime's bind value on SQLite, as SQLAlchemy's own processors make it (UTC, "YYYY-MM-DD HH:MM:SS.ffffff")
-    at a fraction of their cost."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        raise ValueError(f"naive datetime {value!r}: pmsync stores timezone-aware UTC only")
-    return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def among(connection: Connection, column: ColumnElement, values: list) -> ColumnElement[bool]:
@@ -300,6 +247,20 @@ def among(connection: Connection, column: ColumnElement, values: list) -> Column
         return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(element)))
     listed = func.json_each(bindparam(None, json.dumps(list(values)), type_=String())).table_valued("value")
     return column.in_(select(listed.c.value))
+
+
+def id_rows(connection: Connection, values: list[int]) -> Any:
+    """The ids as a table of one column, `value`, from one parameter (PostgreSQL: unnest of an array; SQLite:
+    json_each of a JSON list): what a set-based statement selects its rows from."""
+    if connection.dialect.name == "postgresql":
+        return func.unnest(bindparam(None, list(values), type_=postgresql.ARRAY(BigInteger()))).table_valued(
+            "value").render_derived()
+    return func.json_each(bindparam(None, json.dumps(list(values)), type_=String())).table_valued("value")
+
+
+def insert_on_conflict(connection: Connection) -> Callable[[Table], Any]:
+    """The dialect's `insert` that has `on_conflict_do_update` (PostgreSQL's or SQLite's)."""
+    return postgresql.insert if connection.dialect.name == "postgresql" else sqlite_insert
 
 
 STALE_STATISTICS = text(

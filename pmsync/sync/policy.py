@@ -157,7 +157,6 @@ def _write(
             inserted.update(created)
             inserted.update(wanted)
             inserts.append(inserted)
-            journaled.append(journal.entry(rule.entity, row["source_id"], journal.CREATED))
         elif any(getattr(current, name) != row[name] for name in updatable):
             journaled.append(journal.update_entry(rule.entity, row["source_id"], current, row, updatable))
             changed = {f"b_{name}": row[name] for name in updatable}
@@ -184,6 +183,8 @@ def _write(
         statement = update(table).where(table.c.id == bindparam("b_id")).values(source_hash=bindparam("b_source_hash"))
         connection.execute(statement, rehashed)
     journal.record(connection, context.run_id, context.integration_id, context.now, journaled)
+    journal.record_created(connection, context.run_id, context.integration_id, context.now, rule.entity,
+                           [row["source_id"] for row in inserts])
     return len(inserts), len(updates), unchanged
 
 
