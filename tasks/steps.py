@@ -44,8 +44,21 @@ def as_task(function: Callable, name: str) -> Callable:
     return call
 
 
+NOT_TASKS = ("flow_run_id", "report_progress", "sync_one_delta")
+"""Steps that are no task run: the lock holder's id, the progress artifact (tasks/progress.py) and a batch's
+integration, which is a subflow of its own (`delta_subflow`)."""
+
+
+def delta_subflow(_: Steps, integration: str, overlap_hours: float) -> dict:
+    """One integration of a delta batch: the delta-sync flow as a subflow of the batch (its own flow run, named for the
+    integration, with its own steps, progress and summary artifacts); a failed one raises its error here."""
+    from flows.delta_sync import delta_sync
+
+    return delta_sync(integration=integration, overlap_hours=overlap_hours)
+
+
 def _task_steps() -> dict[str, Callable]:
-    plain = {f.name: getattr(PLAIN_STEPS, f.name) for f in fields(Steps) if f.name != "flow_run_id"}
+    plain = {f.name: getattr(PLAIN_STEPS, f.name) for f in fields(Steps) if f.name not in NOT_TASKS}
     functions = {**{name: fn for name, fn in plain.items() if fn is not publish_nothing}, **PUBLISHERS}
     return {name: as_task(function, name) for name, function in functions.items()}
 
@@ -75,4 +88,4 @@ def prefect_steps() -> Steps:
     show_library_logs()
     flow_run_id = prefect.runtime.flow_run.id
     return replace(PLAIN_STEPS, flow_run_id=str(flow_run_id) if flow_run_id else None, **TASK_STEPS,
-                   report_progress=ProgressArtifact())
+                   report_progress=ProgressArtifact(), sync_one_delta=delta_subflow)

@@ -18,6 +18,7 @@ from pmsync.cli.prefect_config import configured_api_url
 FLOWS: dict[str, tuple[str, str]] = {
     "initial-sync": ("flows.initial_sync", "initial_sync"),
     "delta-sync": ("flows.delta_sync", "delta_sync"),
+    "delta-batch": ("flows.delta_batch", "delta_batch"),
     "lease-sync": ("flows.lease_sync", "lease_sync"),
     "lease-balance": ("flows.lease_balance", "lease_balance"),
     "property-reconciliation": ("flows.reconciliation", "reconcile"),
@@ -50,7 +51,7 @@ def run_job(flow_name: str, **params: object) -> dict:
     from pmsync.runs.parameters import check_parameters
 
     params = check_parameters(JOBS[flow_name].function, params)  # type: ignore[attr-defined]
-    if runs_in_process(params.get("integration")):
+    if runs_in_process(params.get("integration") or (params.get("integrations") and "blocks")):
         from pmsync.jobs.steps import PLAIN_STEPS
 
         _log_to_stderr()

@@ -1,0 +1,106 @@
+"""The delta batch (issue 27): several integrations' deltas in one flow run, each its own locked run, subflow and
+artifacts; one whose source fails holds up no other; a batch refuses a name twice and leaves late starters."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+import sqlalchemy as sa
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, FlowRunFilterParentFlowRunId
+from pydantic import SecretStr
+
+from flows.delta_batch import delta_batch
+from flows.initial_sync import initial_sync
+from pmsync.integrations.blocks import PropertywareIntegration
+from pmsync.jobs import JOBS
+from pmsync.jobs.batch import run_batch
+from pmsync.runs.parameters import ParameterRejected
+from sandbox import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_INTEGRATION_USER, SANDBOX_SYSTEM_ID, SandboxServer
+from schemas.tables import integrations, sync_runs
+
+
+def save_block(name: str, base_url: str) -> None:
+    PropertywareIntegration(base_url=base_url, client_id=SANDBOX_CLIENT_ID, client_secret=SecretStr(SANDBOX_CLIENT_SECRET),
+                            system_id=SANDBOX_SYSTEM_ID, integration_user=SANDBOX_INTEGRATION_USER).save(name, overwrite=True)
+
+
+def delta_runs(engine: sa.Engine) -> dict[str, tuple[str, str | None]]:
+    """Integration → (status, Prefect flow run id) of its delta runs' latest."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(integrations.c.name, sync_runs.c.status, sync_runs.c.prefect_flow_run_id)
+            .join(integrations, integrations.c.id == sync_runs.c.integration_id)
+            .where(sync_runs.c.flow == "delta").order_by(sync_runs.c.id)).all()
+    return {name: (status, flow_run) for name, status, flow_run in rows}
+
+
+@pytest.mark.flow
+def test_a_batch_syncs_each_integration_in_its_own_subflow_and_one_failing_source_stops_no_other(
+        integration_env, platform_engine, monkeypatch):
+    monkeypatch.setenv("PMSYNC_PW_MAX_ATTEMPTS", "1")
+    with SandboxServer(units=20, seed=3) as first, SandboxServer(units=20, seed=4) as second:
+        save_block("batch-first", first.base_url)
+        save_block("batch-second", second.base_url)
+        save_block("batch-gone", "http://127.0.0.1:9/pw/api/rest/v1")  # nothing answers there
+        for name in ("batch-first", "batch-second"):
+            assert initial_sync(integration=name, return_state=True).is_completed()
+
+        state = delta_batch(integrations=["batch-first", "batch-gone", "batch-second"], return_state=True)
+
+    assert state.is_failed()
+    assert "2 of 3 integrations synced" in state.message and "batch-gone" in state.message
+    runs = delta_runs(platform_engine)
+    assert runs["batch-first"][0] == runs["batch-second"][0] == "succeeded"
+    with get_client(sync_client=True) as client:
+        children = client.read_flow_runs(flow_run_filter=FlowRunFilter(
+            parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[state.state_details.flow_run_id])))
+        by_integration = {run.parameters["integration"]: run for run in children}
+        assert set(by_integration) == {"batch-first", "batch-gone", "batch-second"}
+        for name in ("batch-first", "batch-second"):
+            run = by_integration[name]
+            assert run.state.is_completed() and run.name.startswith(f"delta-sync · {name} · ")
+            assert runs[name][1] == str(run.id)  # its own run record names its own flow run (the lock holder too)
+            artifacts = client.read_artifacts(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id])))
+            assert {a.key for a in artifacts} >= {f"delta-sync-{name}", f"delta-sync-progress-{name}"}
+        assert by_integration["batch-gone"].state.is_failed()
+
+
+@pytest.mark.flow
+def test_a_batch_naming_an_integration_twice_or_none_is_refused_before_anything_runs(integration_env, platform_engine):
+    for integrations_given in (["acme", "acme"], [], ["Not A Name"]):
+        state = delta_batch(integrations=integrations_given, return_state=True)
+        assert state.is_failed()
+    with pytest.raises(ParameterRejected, match="more than once"):
+        JOBS["delta-batch"](integrations=["acme", "acme"])
+    with pytest.raises(ParameterRejected, match="integrations"):
+        JOBS["delta-batch"](integrations=["x"] * 201)
+    assert not sa.inspect(platform_engine).has_table("sync_runs")  # no run started: the platform was never opened
+
+
+def test_a_slow_integration_holds_only_its_own_place_and_late_starters_are_left_to_the_next_run():
+    release = threading.Event()
+    started: list[str] = []
+    finished: list[str] = []
+
+    def sync_one(name: str) -> dict:
+        started.append(name)
+        if name == "slow":
+            release.wait(10)
+        elif name == "broken":
+            raise RuntimeError("the source answered 500")
+        finished.append(name)
+        return {"run_id": name}
+
+    threading.Timer(1.0, release.set).start()
+    results, failed = run_batch(sync_one, ["slow", "broken", "a", "b", "c"], 2, time.monotonic() + 0.5)
+    assert set(results) == {"slow", "a", "b", "c"} and failed == {"broken": "RuntimeError: the source answered 500"}
+    assert finished == ["a", "b", "c", "slow"]  # the others went on beside the slow one, not after it
+
+    release.clear()
+    started.clear()
+    threading.Timer(1.0, release.set).start()
+    results, failed = run_batch(sync_one, ["slow", "a", "b"], 1, time.monotonic() + 0.3)
+    assert (set(results), failed, started) == ({"slow"}, {}, ["slow"])  # a and b: left, the start window had passed
