@@ -13,6 +13,7 @@ from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, FlowR
 from pydantic import SecretStr
 
 from flows.delta_batch import delta_batch
+from flows.delta_sync import delta_sync
 from flows.initial_sync import initial_sync
 from pmsync.integrations.blocks import PropertywareIntegration
 from pmsync.jobs import JOBS
@@ -20,6 +21,7 @@ from pmsync.jobs.batch import run_batch
 from pmsync.runs.parameters import ParameterRejected
 from sandbox import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_INTEGRATION_USER, SANDBOX_SYSTEM_ID, SandboxServer
 from schemas.tables import integrations, sync_runs
+from tests.flows.test_run_names import task_run_names_of
 
 
 def save_block(name: str, base_url: str) -> None:
@@ -104,3 +106,22 @@ def test_a_slow_integration_holds_only_its_own_place_and_late_starters_are_left_
     threading.Timer(1.0, release.set).start()
     results, failed = run_batch(sync_one, ["slow", "a", "b"], 1, time.monotonic() + 0.3)
     assert (set(results), failed, started) == ({"slow"}, {}, ["slow"])  # a and b: left, the start window had passed
+
+
+QUIET_DELTA_TASK_RUNS = ["look for work orders to push", "open the quality gate", "plan the windows",
+                         "publish the run's summary"]
+
+
+@pytest.mark.flow
+def test_a_delta_with_nothing_in_its_windows_makes_no_task_run_for_its_streams(integration_env, platform_engine):
+    JOBS["initial-sync"]()
+    state = delta_sync(overlap_hours=0, return_state=True)  # each window from its stream's mark: nothing in any
+    assert state.is_completed()
+    names = task_run_names_of(state.state_details.flow_run_id, set(QUIET_DELTA_TASK_RUNS))
+    time.sleep(2)  # a task run recorded late would show here
+    names = task_run_names_of(state.state_details.flow_run_id, set(QUIET_DELTA_TASK_RUNS))
+    assert sorted(name.rsplit("-", 1)[0] if name.startswith("look") else name for name in names) == \
+        QUIET_DELTA_TASK_RUNS, names
+    with platform_engine.connect() as connection:
+        statuses = connection.execute(sa.select(sync_runs.c.status).where(sync_runs.c.flow == "delta")).scalars().all()
+    assert statuses == ["succeeded"]
