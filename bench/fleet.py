@@ -21,7 +21,7 @@ from bench.fleet_buildium import (buildium_block_names, deploy_buildium, landed_
                                   start_buildium_sandboxes)
 from bench.fleet_report import write_fleet_report
 from bench.fleet_sampling import Sampler, cpu_by_group
-from bench.fleet_traffic import phase_traffic
+from bench.fleet_traffic import settled_traffic
 from bench.portfolio import drop_postgres_database, fresh_database
 from bench.processes import BIN, Service, run_measured, start_prefect_server, start_sandbox
 from pmsync.platform.database import make_engine
@@ -272,8 +272,7 @@ def measure_worker_count(count: int, runs_per_worker: int, env: dict[str, str], 
             outcomes = [RunOutcome(created[run["id"]], run["state_type"], run["state_name"],
                                    (run.get("state") or {}).get("message") or "", run.get("total_run_time"))
                         for run in runs]
-            time.sleep(2)  # the runs' last events and logs reach the server
-            traffic = phase_traffic(api, since, datetime.now(timezone.utc))
+            traffic = settled_traffic(api, since, datetime.now(timezone.utc))
             phases.append(Phase(phase, count, seconds, len(names) / seconds * 60, len(names) * units / seconds,
                                 [peak / 2**20 for peak in sampler.samples.peak_rss_bytes],
                                 sampler.samples.peak_connections, cpu,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 
 import requests
@@ -21,6 +22,20 @@ def _paged(url: str, body: dict) -> list[dict]:
 
 def _count(api: str, path: str, body: dict) -> int:
     return int(requests.post(f"{api}/{path}/count", json=body, timeout=60).json())
+
+
+def settled_traffic(api: str, since: datetime, until: datetime, patience: float = 60.0) -> dict[str, int]:
+    """`phase_traffic`, read again every 2 s until two reads agree (Prefect 3 records task runs from their events a
+    while after the flow ends; longer on a loaded server), or after `patience` seconds."""
+    deadline = time.monotonic() + patience
+    last = phase_traffic(api, since, until)
+    while time.monotonic() < deadline:
+        time.sleep(2)
+        now = phase_traffic(api, since, until)
+        if now == last:
+            return now
+        last = now
+    return last
 
 
 def phase_traffic(api: str, since: datetime, until: datetime) -> dict[str, int]:
