@@ -75,6 +75,8 @@ class Phase:
     """Integrations synced in the phase (a batch flow run syncs several)."""
     traffic: dict[str, int] = field(default_factory=dict)
     """What the phase sent the Prefect server (bench/fleet_traffic.py)."""
+    idle_cpu_per_second: dict[str, float] = field(default_factory=dict)
+    """CPU seconds per wall second of each group just before the phase, with no run going (what it costs anyway)."""
 
     @property
     def failed(self) -> list[RunOutcome]:
@@ -258,6 +260,7 @@ def measure_worker_count(count: int, runs_per_worker: int, env: dict[str, str], 
             worker_pids = [w.process.pid for w in workers]
             groups = {"sandboxes": sandbox_pids, "workers": worker_pids, "prefect server": [server_pid]}
             progress(f"{count} worker(s): {len(names)} {phase} syncs in {len(requests_to_create)} flow runs")
+            idle = idle_cpu(groups, {"worker processes": worker_pids})
             cpu_before, own_before = cpu_by_group(groups, {"worker processes": worker_pids}), sum(os.times()[:2])
             since = datetime.now(timezone.utc)
             with Sampler(worker_pids, postgres_url, database) as sampler:
@@ -277,7 +280,7 @@ def measure_worker_count(count: int, runs_per_worker: int, env: dict[str, str], 
                                 [peak / 2**20 for peak in sampler.samples.peak_rss_bytes],
                                 sampler.samples.peak_connections, cpu,
                                 sorted(outcomes, key=lambda o: o.integration), sampler.samples.connection_timeline,
-                                syncs=len(names), traffic=traffic))
+                                syncs=len(names), traffic=traffic, idle_cpu_per_second=idle))
             done = phases[-1]
             progress(f"{count} worker(s): {phase} in {seconds:.1f} s, {len(done.failed)} not completed, "
                      f"peak connections {done.peak_connections}, peak RSS {', '.join(f'{m:.0f}' for m in done.peak_rss_mb)} MB")
@@ -285,6 +288,18 @@ def measure_worker_count(count: int, runs_per_worker: int, env: dict[str, str], 
         for worker in workers:
             worker.stop()
     return phases
+
+
+IDLE_SECONDS = 10.0
+
+
+def idle_cpu(groups: dict[str, list[int]], alone: dict[str, list[int]]) -> dict[str, float]:
+    """Each group's CPU seconds per wall second over IDLE_SECONDS with no run going: the Prefect server's services
+    and the workers' polls cost this whatever runs."""
+    before, started = cpu_by_group(groups, alone), time.perf_counter()
+    time.sleep(IDLE_SECONDS)
+    after, seconds = cpu_by_group(groups, alone), time.perf_counter() - started
+    return {group: (after[group] - before[group]) / seconds for group in after}
 
 
 def flow_runs_to_create(api: str, flow: str, prefix: str, names: list[str],

@@ -88,8 +88,8 @@ def delta_cost_table(result: FleetResult) -> list[str]:
     platform's queries and the Prefect server's), the source; and what each sync sent the Prefect server."""
     lines = [
         "| workers | round | flow runs | flow-run processes | worker processes | Prefect server | PostgreSQL | "
-        "source | total | task runs | log lines | artifacts | events | syncs/min |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "source | total | of which the server idle | task runs | log lines | artifacts | events | syncs/min |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for phase in result.phases:
         if not phase.name.startswith("delta"):
@@ -102,6 +102,7 @@ def delta_cost_table(result: FleetResult) -> list[str]:
         sent = [traffic.get("task runs", 0), traffic.get("logs", 0), traffic.get("artifacts", 0), events]
         lines.append(f"| {phase.workers} | {phase.name} | {len(phase.runs)} | "
                      + " | ".join(f"{part / syncs:.2f}" for part in parts) + f" | {sum(parts) / syncs:.2f} | "
+                     + f"{phase.idle_cpu_per_second.get('prefect server', 0.0) * phase.seconds / syncs:.2f} | "
                      + " | ".join(f"{count / syncs:.1f}" for count in sent) + f" | {phase.syncs_per_minute:,.1f} |")
     return lines
 
@@ -294,7 +295,9 @@ def write_fleet_report(result: FleetResult, path: Path, chart: Path) -> str:
         "while the round ran, bench/fleet_traffic.py)" + (
             f". The `delta batch` round runs the same deltas as `delta-batch/hourly` flow runs of {result.batch_size} "
             f"integrations each ({result.batch_concurrency} at once in each), every integration a delta-sync subflow "
-            "of it" if result.batch_size else "") + ":",
+            "of it" if result.batch_size else "") + ". The server idle: its CPU per second in the 10 s before the "
+        "round with no run going (its services), × the round's wall ÷ its syncs: a cost per hour, not per sync, that "
+        "a faster round shares among fewer seconds:",
         "",
         *delta_cost_table(result),
         "",
