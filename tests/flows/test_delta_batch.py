@@ -3,6 +3,9 @@ artifacts; one whose source fails holds up no other; a batch refuses a name twic
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
 import threading
 import time
 
@@ -10,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, FlowRunFilterParentFlowRunId
+from prefect.settings import PREFECT_API_URL
 from pydantic import SecretStr
 
 from flows.delta_batch import delta_batch
@@ -21,6 +25,7 @@ from pmsync.jobs.batch import run_batch
 from pmsync.runs.parameters import ParameterRejected
 from sandbox import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_INTEGRATION_USER, SANDBOX_SYSTEM_ID, SandboxServer
 from schemas.tables import integrations, sync_runs
+from tests.flows.test_cli import PMSYNC
 from tests.flows.test_run_names import task_run_names_of
 
 
@@ -125,3 +130,22 @@ def test_a_delta_with_nothing_in_its_windows_makes_no_task_run_for_its_streams(i
     with platform_engine.connect() as connection:
         statuses = connection.execute(sa.select(sync_runs.c.status).where(sync_runs.c.flow == "delta")).scalars().all()
     assert statuses == ["succeeded"]
+
+
+@pytest.mark.flow
+def test_pmsync_sync_batch_runs_the_batch_and_prints_each_integrations_counts(integration_env, platform_engine):
+    env = {k: v for k, v in os.environ.items() if k != "PMSYNC_INTEGRATION_NAME"}
+    env.update({"PREFECT_API_URL": PREFECT_API_URL.value(), "COLUMNS": "200"})
+    with SandboxServer(units=20, seed=5) as first, SandboxServer(units=20, seed=6) as second:
+        save_block("cli-first", first.base_url)
+        save_block("cli-second", second.base_url)
+        done = subprocess.run([PMSYNC, "sync", "batch", "--integration", "cli-first", "--integration", "cli-second"],
+                              env=env, capture_output=True, text=True, timeout=600)
+        twice = subprocess.run([PMSYNC, "sync", "batch", "--integration", "cli-first", "--integration", "cli-first"],
+                               env=env, capture_output=True, text=True, timeout=600)
+
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    assert re.search(r"delta sync of cli-first — run \d+ · cli-first", done.stdout), done.stdout
+    assert re.search(r"delta sync of cli-second — run \d+ · cli-second", done.stdout), done.stdout
+    assert set(delta_runs(platform_engine)) == {"cli-first", "cli-second"}
+    assert twice.returncode == 2 and "more than once" in twice.stderr, twice.stderr[-2000:]
