@@ -8,6 +8,7 @@ import os
 import subprocess
 import tempfile
 import time
+from datetime import datetime, timezone
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
@@ -20,6 +21,7 @@ from bench.fleet_buildium import (buildium_block_names, deploy_buildium, landed_
                                   start_buildium_sandboxes)
 from bench.fleet_report import write_fleet_report
 from bench.fleet_sampling import Sampler, cpu_by_group
+from bench.fleet_traffic import settled_traffic
 from bench.portfolio import drop_postgres_database, fresh_database
 from bench.processes import BIN, Service, run_measured, start_prefect_server, start_sandbox
 from pmsync.platform.database import make_engine
@@ -41,6 +43,9 @@ PREFECT_SETTINGS = {
 }
 PHASES = (("initial", "initial-sync", "initial"), ("delta", "delta-sync", "delta"))
 """(phase, flow, deployment prefix): every integration's initial sync, then one round of its hourly delta."""
+BATCH_PHASE = ("delta batch", "delta-batch", "hourly")
+"""With --batch-size: one more no-change delta round, the integrations in batches of that many, one `delta-batch/hourly`
+flow run (one flow-run process) each."""
 
 
 @dataclass
@@ -66,6 +71,12 @@ class Phase:
     cpu_seconds: dict[str, float]
     runs: list[RunOutcome] = field(default_factory=list)
     connection_timeline: list[tuple[float, int]] = field(default_factory=list)
+    syncs: int = 0
+    """Integrations synced in the phase (a batch flow run syncs several)."""
+    traffic: dict[str, int] = field(default_factory=dict)
+    """What the phase sent the Prefect server (bench/fleet_traffic.py)."""
+    idle_cpu_per_second: dict[str, float] = field(default_factory=dict)
+    """CPU seconds per wall second of each group just before the phase, with no run going (what it costs anyway)."""
 
     @property
     def failed(self) -> list[RunOutcome]:
@@ -89,6 +100,9 @@ class FleetResult:
     load: tuple[float, float] = (0.0, 0.0)
     buildium: int = 0
     """How many of the integrations are Buildium accounts (the rest Propertyware)."""
+    batch_size: int = 0
+    """Integrations per `delta-batch` flow run in the batch round (0: no batch round)."""
+    batch_concurrency: int = 2
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -118,7 +132,7 @@ def fleet_names(integrations: int, buildium: int) -> tuple[list[str], list[str]]
 
 def run_fleet(integrations: int, units: int, workers: list[int], runs_per_worker: int, out_dir: Path,
               postgres_url: str, command: str = "pmsync bench --integrations", progress=print,
-              buildium: int = 0) -> FleetResult:
+              buildium: int = 0, batch_size: int = 0, batch_concurrency: int = 2) -> FleetResult:
     """Runs the whole fleet bench, `buildium` of the integrations Buildium accounts and the rest Propertyware ones;
     writes FLEET.md, fleet.png and fleet.json into `out_dir`."""
     if integrations < 1 or units < 1 or runs_per_worker < 1 or not workers or min(workers) < 1:
@@ -128,8 +142,10 @@ def run_fleet(integrations: int, units: int, workers: list[int], runs_per_worker
     out_dir.mkdir(parents=True, exist_ok=True)
     pw_names, buildium_names = fleet_names(integrations, buildium)
     names = pw_names + buildium_names
+    if batch_size < 0 or not 1 <= batch_concurrency <= 8:
+        raise ValueError("--batch-size must be 0 (no batch round) or more, --batch-concurrency from 1 to 8")
     result = FleetResult(integrations, units, runs_per_worker, command, load=(os.getloadavg()[0], 0.0),
-                         buildium=buildium)
+                         buildium=buildium, batch_size=batch_size, batch_concurrency=batch_concurrency)
     prefix = f"pmsync_fleet_{os.getpid()}"  # two benches at once (CI, a user) never share a database
     prefect_database = f"{prefix}_prefect"
     with tempfile.TemporaryDirectory(prefix="pmsync-fleet-") as scratch, ExitStack() as stack:
@@ -166,7 +182,8 @@ def run_fleet(integrations: int, units: int, workers: list[int], runs_per_worker
                 worker_env = {**env, "PMSYNC_DATABASE_URL": platform_url}
                 result.phases += measure_worker_count(count, runs_per_worker, worker_env, api, names, units, work,
                                                       [s.process.pid for s, _ in sandboxes], server.process.pid,
-                                                      postgres_url, database, progress)
+                                                      postgres_url, database, progress,
+                                                      (batch_size, batch_concurrency))
                 result.platform_units[str(count)] = units_per_integration(platform_url)
             finally:
                 drop_postgres_database(database, postgres_url)
@@ -232,33 +249,38 @@ def start_workers(count: int, runs_per_worker: int, env: dict[str, str], work: P
 
 def measure_worker_count(count: int, runs_per_worker: int, env: dict[str, str], api: str, names: list[str],
                          units: int, work: Path, sandbox_pids: list[int], server_pid: int, postgres_url: str,
-                         database: str, progress) -> list[Phase]:
-    """Both phases with `count` workers, each taking `runs_per_worker` flow runs at once."""
+                         database: str, progress, batch: tuple[int, int] = (0, 2)) -> list[Phase]:
+    """The phases with `count` workers, each taking `runs_per_worker` flow runs at once; `batch` (size, concurrency)
+    adds the batch round when its size is not 0."""
     workers = start_workers(count, runs_per_worker, env, work, api)
     phases = []
     try:
-        for phase, flow, prefix in PHASES:
-            deployment_ids = [requests.get(f"{api}/deployments/name/{flow}/{prefix}-{name}", timeout=60).json()["id"]
-                              for name in names]
-            groups = {"sandboxes": sandbox_pids, "workers": [w.process.pid for w in workers], "prefect server": [server_pid]}
-            progress(f"{count} worker(s): {len(names)} {phase} runs")
-            cpu_before, own_before = cpu_by_group(groups), sum(os.times()[:2])
-            with Sampler([w.process.pid for w in workers], postgres_url, database) as sampler:
+        for phase, flow, prefix in PHASES + ((BATCH_PHASE,) if batch[0] else ()):
+            requests_to_create = flow_runs_to_create(api, flow, prefix, names, batch)
+            worker_pids = [w.process.pid for w in workers]
+            groups = {"sandboxes": sandbox_pids, "workers": worker_pids, "prefect server": [server_pid]}
+            progress(f"{count} worker(s): {len(names)} {phase} syncs in {len(requests_to_create)} flow runs")
+            idle = idle_cpu(groups, {"worker processes": worker_pids})
+            cpu_before, own_before = cpu_by_group(groups, {"worker processes": worker_pids}), sum(os.times()[:2])
+            since = datetime.now(timezone.utc)
+            with Sampler(worker_pids, postgres_url, database) as sampler:
                 started = time.perf_counter()
-                created = {requests.post(f"{api}/deployments/{deployment_id}/create_flow_run", json={},
-                                         timeout=60).json()["id"]: name for deployment_id, name in zip(deployment_ids, names)}
+                created = {requests.post(f"{api}/deployments/{deployment_id}/create_flow_run", json=body,
+                                         timeout=60).json()["id"]: label for deployment_id, body, label in requests_to_create}
                 runs = wait_until_final(api, created, timeout=max(1800.0, 10.0 * len(names)))
                 seconds = time.perf_counter() - started
-            cpu_after = cpu_by_group(groups)
+            cpu_after = cpu_by_group(groups, {"worker processes": worker_pids})
             cpu = {group: cpu_after[group] - cpu_before[group] for group in cpu_after}
             cpu["bench (this process)"] = sum(os.times()[:2]) - own_before
             outcomes = [RunOutcome(created[run["id"]], run["state_type"], run["state_name"],
                                    (run.get("state") or {}).get("message") or "", run.get("total_run_time"))
                         for run in runs]
+            traffic = settled_traffic(api, since, datetime.now(timezone.utc))
             phases.append(Phase(phase, count, seconds, len(names) / seconds * 60, len(names) * units / seconds,
                                 [peak / 2**20 for peak in sampler.samples.peak_rss_bytes],
                                 sampler.samples.peak_connections, cpu,
-                                sorted(outcomes, key=lambda o: o.integration), sampler.samples.connection_timeline))
+                                sorted(outcomes, key=lambda o: o.integration), sampler.samples.connection_timeline,
+                                syncs=len(names), traffic=traffic, idle_cpu_per_second=idle))
             done = phases[-1]
             progress(f"{count} worker(s): {phase} in {seconds:.1f} s, {len(done.failed)} not completed, "
                      f"peak connections {done.peak_connections}, peak RSS {', '.join(f'{m:.0f}' for m in done.peak_rss_mb)} MB")
@@ -266,6 +288,32 @@ def measure_worker_count(count: int, runs_per_worker: int, env: dict[str, str], 
         for worker in workers:
             worker.stop()
     return phases
+
+
+IDLE_SECONDS = 10.0
+
+
+def idle_cpu(groups: dict[str, list[int]], alone: dict[str, list[int]]) -> dict[str, float]:
+    """Each group's CPU seconds per wall second over IDLE_SECONDS with no run going: the Prefect server's services
+    and the workers' polls cost this whatever runs."""
+    before, started = cpu_by_group(groups, alone), time.perf_counter()
+    time.sleep(IDLE_SECONDS)
+    after, seconds = cpu_by_group(groups, alone), time.perf_counter() - started
+    return {group: (after[group] - before[group]) / seconds for group in after}
+
+
+def flow_runs_to_create(api: str, flow: str, prefix: str, names: list[str],
+                        batch: tuple[int, int]) -> list[tuple[str, dict, str]]:
+    """(deployment id, create_flow_run body, label) of each flow run of a phase: one per integration on its own
+    deployment, or for the batch round one `delta-batch/hourly` run per `batch[0]` integrations."""
+    if flow != BATCH_PHASE[1]:
+        return [(requests.get(f"{api}/deployments/name/{flow}/{prefix}-{name}", timeout=60).json()["id"], {}, name)
+                for name in names]
+    deployment_id = requests.get(f"{api}/deployments/name/{flow}/{prefix}", timeout=60).json()["id"]
+    size, concurrency = batch
+    chunks = [names[first:first + size] for first in range(0, len(names), size)]
+    return [(deployment_id, {"parameters": {"integrations": chunk, "concurrency": concurrency}},
+             f"batch of {chunk[0]}…{chunk[-1]}") for chunk in chunks]
 
 
 def wait_until_final(api: str, created: dict[str, str], timeout: float) -> list[dict]:

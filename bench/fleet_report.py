@@ -49,12 +49,12 @@ def results_table(result: FleetResult) -> list[str]:
         "|---:|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for phase in result.phases:
-        completed = len(phase.runs) - len(phase.failed)
+        completed = f"{len(phase.runs) - len(phase.failed)}/{len(phase.runs)}"
         shares = " | ".join(f"{cpu_share(phase, group):.0%}" for group in ("sandboxes", "workers", "prefect server",
                                                                          "postgres", "other", "machine"))
         lines.append(
             f"| {phase.workers} | {phase.workers * result.runs_per_worker} | {phase.name} | {phase.seconds:,.1f} | "
-            f"{phase.syncs_per_minute:,.1f} | {phase.units_per_second:,.0f} | {completed}/{result.integrations} | "
+            f"{phase.syncs_per_minute:,.1f} | {phase.units_per_second:,.0f} | {completed} | "
             f"{median_run_seconds(phase):,.1f} | {slots_in_flow(phase, result.runs_per_worker):.0%} | "
             f"{', '.join(f'{mb:,.0f}' for mb in phase.peak_rss_mb)} | {phase.peak_connections} | {shares} |")
     return lines
@@ -70,10 +70,40 @@ def per_sync_table(result: FleetResult) -> list[str]:
         "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for phase in result.phases:
-        each = {group: phase.cpu_seconds.get(group, 0.0) / max(len(phase.runs), 1) for group in GROUPS}
+        each = {group: phase.cpu_seconds.get(group, 0.0) / max(syncs_of(phase), 1) for group in GROUPS}
         total = sum(each.values())
         lines.append(f"| {phase.workers} | {phase.name} | " + " | ".join(f"{each[g]:.1f}" for g in GROUPS)
                      + f" | {total:.1f} | {cores * 60 / total:,.1f} | {phase.syncs_per_minute:,.1f} |")
+    return lines
+
+
+def syncs_of(phase: Phase) -> int:
+    """Integrations synced in the phase: its flow runs, unless a batch flow run synced several."""
+    return phase.syncs or len(phase.runs)
+
+
+def delta_cost_table(result: FleetResult) -> list[str]:
+    """CPU seconds per no-change delta (issue 27), by where they went: the flow-run processes (the workers' trees less
+    the workers themselves), the workers' own polling, the Prefect server, PostgreSQL (the whole server: the
+    platform's queries and the Prefect server's), the source; and what each sync sent the Prefect server."""
+    lines = [
+        "| workers | round | flow runs | flow-run processes | worker processes | Prefect server | PostgreSQL | "
+        "source | total | of which the server idle | task runs | log lines | artifacts | events | syncs/min |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for phase in result.phases:
+        if not phase.name.startswith("delta"):
+            continue
+        syncs, cpu, traffic = syncs_of(phase), phase.cpu_seconds, phase.traffic
+        worker_own = cpu.get("worker processes", 0.0)
+        parts = [cpu.get("workers", 0.0) - worker_own, worker_own, cpu.get("prefect server", 0.0),
+                 cpu.get("postgres", 0.0), cpu.get("sandboxes", 0.0)]
+        events = sum(count for kind, count in traffic.items() if kind.startswith("events"))
+        sent = [traffic.get("task runs", 0), traffic.get("logs", 0), traffic.get("artifacts", 0), events]
+        lines.append(f"| {phase.workers} | {phase.name} | {len(phase.runs)} | "
+                     + " | ".join(f"{part / syncs:.2f}" for part in parts) + f" | {sum(parts) / syncs:.2f} | "
+                     + f"{phase.idle_cpu_per_second.get('prefect server', 0.0) * phase.seconds / syncs:.2f} | "
+                     + " | ".join(f"{count / syncs:.1f}" for count in sent) + f" | {phase.syncs_per_minute:,.1f} |")
     return lines
 
 
@@ -157,7 +187,7 @@ def own_share(phase: Phase) -> float:
 
 
 def cpu_per_sync(phase: Phase) -> float:
-    return sum(phase.cpu_seconds.get(group, 0.0) for group in GROUPS) / max(len(phase.runs), 1)
+    return sum(phase.cpu_seconds.get(group, 0.0) for group in GROUPS) / max(syncs_of(phase), 1)
 
 
 def scaling_lines(result: FleetResult) -> list[str]:
@@ -255,6 +285,21 @@ def write_fleet_report(result: FleetResult, path: Path, chart: Path) -> str:
         "this CPU cost allows if nothing else ran on the machine and the syncs kept every core busy:",
         "",
         *per_sync_table(result),
+        "",
+        "### CPU per no-change delta (issue 27)",
+        "",
+        "Each delta round syncs every integration once with nothing changed at its source since its initial sync. "
+        "CPU seconds per sync: the flow-run processes (each worker's process tree less the worker itself: process "
+        "start, imports, the flow), the workers' own polling, the Prefect server, PostgreSQL (the whole server) and the "
+        "source; then what each sync sent the Prefect server (task runs, log lines, artifacts and events recorded "
+        "while the round ran, bench/fleet_traffic.py)" + (
+            f". The `delta batch` round runs the same deltas as `delta-batch/hourly` flow runs of {result.batch_size} "
+            f"integrations each ({result.batch_concurrency} at once in each), every integration a delta-sync subflow "
+            "of it" if result.batch_size else "") + ". The server idle: its CPU per second in the 10 s before the "
+        "round with no run going (its services), × the round's wall ÷ its syncs: a cost per hour, not per sync, that "
+        "a faster round shares among fewer seconds:",
+        "",
+        *delta_cost_table(result),
         "",
         "Runs not completed:",
         "",

@@ -15,8 +15,8 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 SAMPLE_SECONDS = 0.5
 
 
-def process_table() -> dict[int, tuple[int, str, float]]:
-    """pid → (parent pid, command name, CPU seconds of the process and of its reaped children)."""
+def process_table() -> dict[int, tuple[int, str, float, float]]:
+    """pid → (parent pid, command name, CPU seconds of the process and of its reaped children, of the process alone)."""
     table = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
@@ -29,15 +29,16 @@ def process_table() -> dict[int, tuple[int, str, float]]:
         name = raw[raw.index(b"(") + 1: raw.rindex(b")")].decode(errors="replace")
         fields = raw.rsplit(b")", 1)[1].split()
         ticks = sum(int(fields[i]) for i in (11, 12, 13, 14))  # utime, stime, cutime, cstime
-        table[int(entry.name)] = (int(fields[1]), name, ticks / CLOCK_TICKS)
+        own = int(fields[11]) + int(fields[12])
+        table[int(entry.name)] = (int(fields[1]), name, ticks / CLOCK_TICKS, own / CLOCK_TICKS)
     return table
 
 
-def tree_cpu_seconds(table: dict[int, tuple[int, str, float]], roots: list[int]) -> float:
+def tree_cpu_seconds(table: dict[int, tuple[int, str, float, float]], roots: list[int]) -> float:
     """CPU seconds of the live processes under `roots` (a process's reaped children are in its cutime/cstime, so an
     exited flow-run process still counts through the worker that waited for it)."""
     children: dict[int, list[int]] = {}
-    for pid, (parent, _, _) in table.items():
+    for pid, (parent, *_) in table.items():
         children.setdefault(parent, []).append(pid)
     total, stack = 0.0, list(roots)
     while stack:
@@ -55,12 +56,14 @@ def machine_busy_seconds() -> float:
     return (sum(values[:8]) - idle) / CLOCK_TICKS
 
 
-def cpu_by_group(groups: dict[str, list[int]]) -> dict[str, float]:
-    """Cumulative CPU seconds per group of process trees; `postgres` is every process named postgres (the whole
-    server, whichever database it works for); `machine` is every core's busy time."""
+def cpu_by_group(groups: dict[str, list[int]], alone: dict[str, list[int]] | None = None) -> dict[str, float]:
+    """Cumulative CPU seconds per group of process trees, and per group of `alone` processes without their children
+    (a worker's own polling, apart from its flow-run processes); `postgres` is every process named postgres (the
+    whole server, whichever database it works for); `machine` is every core's busy time."""
     table = process_table()
     totals = {name: tree_cpu_seconds(table, roots) for name, roots in groups.items()}
-    postgres = [pid for pid, (_, name, _) in table.items() if name == "postgres"]
+    totals |= {name: sum(table[pid][3] for pid in pids if pid in table) for name, pids in (alone or {}).items()}
+    postgres = [pid for pid, (_, name, *_) in table.items() if name == "postgres"]
     postgres_roots = [pid for pid in postgres if table[pid][0] not in postgres]
     totals["postgres"] = tree_cpu_seconds(table, postgres_roots)
     totals["machine"] = machine_busy_seconds()

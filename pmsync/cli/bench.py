@@ -47,6 +47,11 @@ def bench(
     runs_per_worker: int = typer.Option(
         2, "--runs-per-worker", help="Fleet benchmark: flow runs each worker takes at once (`prefect worker start "
                                      "--limit`); syncs at once = workers × this."),
+    batch_size: int = typer.Option(
+        0, "--batch-size", min=0, help="Fleet benchmark: also a delta round in `delta-batch` flow runs of this many "
+                                       "integrations each (0: none)."),
+    batch_concurrency: int = typer.Option(
+        2, "--batch-concurrency", min=1, max=8, help="Fleet benchmark: syncs at once inside each batch flow run."),
 ) -> None:
     """Floor, initial sync, deltas (nothing and 1 % changed) and reconciliation (0.5 % removed) per size and database;
     with --integrations, the fleet benchmark instead (bench/FLEET.md)."""
@@ -61,7 +66,8 @@ def bench(
         buildium_sizes = list(BUILDIUM_UNITS)
     command = "pmsync " + " ".join(shlex.quote(arg) for arg in sys.argv[1:])
     if integrations is not None:
-        fleet(integrations, sizes, workers, runs_per_worker, out, postgres_url, command, buildium_integrations)
+        fleet(integrations, sizes, workers, runs_per_worker, out, postgres_url, command, buildium_integrations,
+              (batch_size, batch_concurrency))
         return
     try:
         run_bench(sizes, [d.strip() for d in databases.split(",") if d.strip()], out, postgres_url, ledger, command,
@@ -81,7 +87,7 @@ def whole_numbers(option: str, value: str) -> list[int]:
 
 
 def fleet(integrations: int, sizes: list[int], workers: str, runs_per_worker: int, out: Path, postgres_url: str,
-          command: str, buildium: int = 0) -> None:
+          command: str, buildium: int = 0, batch: tuple[int, int] = (0, 2)) -> None:
     """`pmsync bench --integrations N --units M`: the many-integrations benchmark."""
     from bench.fleet import run_fleet
 
@@ -93,7 +99,8 @@ def fleet(integrations: int, sizes: list[int], workers: str, runs_per_worker: in
         fail(f"--workers must be whole numbers separated by commas, not {workers!r}", EXIT_CONFIGURATION)
     try:
         run_fleet(integrations, sizes[0], counts, runs_per_worker, out, postgres_url, command,
-                  progress=lambda line: console.print(line, style="dim", highlight=False), buildium=buildium)
+                  progress=lambda line: console.print(line, style="dim", highlight=False), buildium=buildium,
+                  batch_size=batch[0], batch_concurrency=batch[1])
     except (ValueError, RuntimeError) as failure:
         fail(str(failure))
     print((out / "FLEET.md").read_text())

@@ -18,6 +18,7 @@ from pmsync.cli.prefect_config import configured_api_url
 FLOWS: dict[str, tuple[str, str]] = {
     "initial-sync": ("flows.initial_sync", "initial_sync"),
     "delta-sync": ("flows.delta_sync", "delta_sync"),
+    "delta-batch": ("flows.delta_batch", "delta_batch"),
     "lease-sync": ("flows.lease_sync", "lease_sync"),
     "lease-balance": ("flows.lease_balance", "lease_balance"),
     "property-reconciliation": ("flows.reconciliation", "reconcile"),
@@ -32,8 +33,9 @@ EPHEMERAL_STARTUP_SECONDS = 180
 database (measured 16–25 s; Prefect's own default of 20 s fails there)."""
 
 
-def runs_in_process(integration: str | None) -> bool:
-    """True when the job runs as a plain function here: no Prefect server configured and no block named."""
+def runs_in_process(integration: str | list[str] | None) -> bool:
+    """True when the job runs as a plain function here: no Prefect server configured and no block named (one, or a
+    batch's list)."""
     return not integration and configured_api_url() is None
 
 
@@ -50,7 +52,7 @@ def run_job(flow_name: str, **params: object) -> dict:
     from pmsync.runs.parameters import check_parameters
 
     params = check_parameters(JOBS[flow_name].function, params)  # type: ignore[attr-defined]
-    if runs_in_process(params.get("integration")):
+    if runs_in_process(params.get("integration") or params.get("integrations")):
         from pmsync.jobs.steps import PLAIN_STEPS
 
         _log_to_stderr()

@@ -37,6 +37,7 @@ class Job:
 JOBS: dict[str, Callable[..., dict]] = {
     "initial-sync": Job("pmsync.jobs.sync", "initial_sync"),
     "delta-sync": Job("pmsync.jobs.sync", "delta_sync"),
+    "delta-batch": Job("pmsync.jobs.batch", "delta_batch"),
     "lease-sync": Job("pmsync.jobs.sync", "lease_sync"),
     "lease-balance": Job("pmsync.jobs.balance", "lease_balance"),
     "property-reconciliation": Job("pmsync.jobs.reconcile", "reconcile"),

@@ -23,6 +23,13 @@ def publish_nothing(*_: Any) -> None:
     """A run without Prefect publishes no artifact: its counts and errors are in sync_runs (`pmsync runs`)."""
 
 
+def sync_one_delta(steps: Steps, integration: str, overlap_hours: float) -> dict:
+    """One integration's delta sync in a batch, with the batch's steps (under Prefect: a delta-sync subflow)."""
+    from pmsync.jobs.sync import delta_sync
+
+    return delta_sync(steps, integration, overlap_hours)
+
+
 @dataclass(frozen=True)
 class Steps:
     """What a job calls for each step; `flow_run_id` names the Prefect flow run in the lock holder, when there is one."""
@@ -55,6 +62,7 @@ class Steps:
     publish_fix_up: Callable = publish_nothing
     publish_import: Callable = publish_nothing
     report_progress: Callable = publish_nothing
+    sync_one_delta: Callable = sync_one_delta
 
 
 PLAIN_STEPS = Steps()

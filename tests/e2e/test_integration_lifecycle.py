@@ -28,7 +28,7 @@ OTHER = "fjord"
 """The first hour's second company: added, synced and reconciled next to dune; the rest of the test is dune's."""
 TAG = f"integration:{NAME}"
 PER_INTEGRATION = 9
-"""The deployments of prefect.yaml that are copied per integration (all but the platform's: enroll, retire and work-order-push/changed)."""
+"""The deployments of prefect.yaml that are copied per integration (all but the platform's: enroll, retire, delta-batch/hourly and work-order-push/changed)."""
 RUN_TIMEOUT_SECONDS = 120
 CRONS = {"delta": "2 * * * *", "leases": "30 23 * * *", "reconcile": "0 3 27 * *", "sweep": "40 4 * * *"}
 
@@ -65,7 +65,7 @@ def test_a_company_added_and_removed_by_the_cli_and_by_its_block(no_scheduled_ru
     ], platform_only.stdout
     assert api(env, "GET", "/work_pools/pmsync")["type"] == "process"
     assert "deploying only the platform's deployments" in platform_only.stderr
-    assert "deployed 3 deployments for 0 integration(s)" in platform_only.stdout
+    assert "deployed 4 deployments for 0 integration(s)" in platform_only.stdout
     python(env, "from prefect.blocks.notifications import CustomWebhookNotificationBlock as W\n"
                 "W(name='pmsync', url='http://127.0.0.1:9/alerts').save('pmsync-alerts', overwrite=True)\n")
     applied = pmsync(env, "automations", "apply")

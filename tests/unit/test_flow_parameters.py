@@ -36,12 +36,16 @@ UNBOUNDED = {
     ("csv-import", "errors_out"): "where the operator writes the fix-up file; no deployment runs this flow",
 }
 """Flow parameters whose schema states no bound, and why (booleans take true or false and need none)."""
-BOUNDS = ("minimum", "maximum", "pattern", "enum", "maxLength")
+BOUNDS = ("minimum", "maximum", "pattern", "enum", "maxLength", "maxItems")
 BAD_VALUES = {
     "delta-sync": [{"overlap_hours": -1}, {"overlap_hours": math.nan}, {"overlap_hours": math.inf},
                    {"overlap_hours": -math.inf}, {"overlap_hours": 8761}, {"overlap_hours": "72 hours"},
                    {"integration": "Acme Corp"}, {"integration": "../acme"}, {"integration": "a" * 121}],
     "initial-sync": [{"integration": "-acme"}],
+    "delta-batch": [{"integrations": []}, {"integrations": ["Acme Corp"]}, {"integrations": ["a"] * 201},
+                    {"concurrency": 0, "integrations": ["acme"]}, {"concurrency": 9, "integrations": ["acme"]},
+                    {"start_within_minutes": 0, "integrations": ["acme"]},
+                    {"overlap_hours": -1, "integrations": ["acme"]}],
     "lease-sync": [{"integration": ""}],
     "property-reconciliation": [{"max_deactivation_share": 1.01}, {"max_deactivation_share": -0.1},
                                 {"max_deactivation_share": math.nan}],
@@ -101,6 +105,10 @@ def test_the_schemas_carry_each_bound():
     assert flows["csv_import"]["path"]["maxLength"] == 1024
     assert flows["csv_import"]["content"]["maxLength"] == 64 * 1024 * 1024
     assert flows["enroll_integration"]["integration"] == flows["retire_integration"]["integration"]
+    batch = flows["delta_batch"]["integrations"]
+    assert (batch["type"], batch["minItems"], batch["maxItems"]) == ("array", 1, 200)
+    assert block.items() <= batch["items"].items()
+    assert {"type": "integer", "minimum": 1, "maximum": 8}.items() <= flows["delta_batch"]["concurrency"].items()
 
 
 def test_the_import_kinds_the_type_offers_are_the_importers_kinds():

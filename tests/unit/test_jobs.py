@@ -162,6 +162,7 @@ def test_every_job_takes_exactly_its_flows_parameters():
 
     flows = {
         "initial-sync": "flows.initial_sync:initial_sync", "delta-sync": "flows.delta_sync:delta_sync",
+        "delta-batch": "flows.delta_batch:delta_batch",
         "lease-sync": "flows.lease_sync:lease_sync", "lease-balance": "flows.lease_balance:lease_balance",
         "property-reconciliation": "flows.reconciliation:reconcile", "work-order-push": "flows.work_order_push:work_order_push",
         "csv-import": "flows.csv_import:csv_import", "csv-import-operator-file": "flows.csv_import:csv_import_operator_file",
