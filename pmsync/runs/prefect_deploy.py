@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import io
 import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 DEPLOYMENTS_AT_ONCE = 4
@@ -22,11 +24,20 @@ class PrefectDeployRefused(Exception):
 def apply_deployment_file(prefect_file: Path, root: Path, timeout: float) -> None:
     """Every deployment of `prefect_file` created or updated as `prefect --no-prompt deploy --all --prefect-file FILE`
     run in `root` with PMSYNC_PROJECT_DIR=root makes it (entrypoints are relative to root; the file's `{{ $NAME }}`
-    take this environment). Raises TimeoutError after `timeout` seconds, PrefectDeployRefused when a step refuses."""
-    from prefect.utilities.asyncutils import run_coro_as_sync
+    take this environment). Raises TimeoutError after `timeout` seconds, PrefectDeployRefused when a step refuses.
 
-    with _in_project(root):
-        run_coro_as_sync(_apply_all(prefect_file, timeout))
+    The steps run on an event loop of their own, in a thread of their own, outside any Prefect flow or task run (the
+    enrollment flow calls this from a task: in a run's context Prefect's `apply` would not return an awaitable)."""
+    from prefect.context import FlowRunContext, TaskRunContext
+
+    def outside_any_run() -> None:
+        FlowRunContext.__var__.set(None)
+        TaskRunContext.__var__.set(None)
+
+    context = contextvars.copy_context()  # this one's Prefect settings, without its flow or task run
+    context.run(outside_any_run)
+    with _in_project(root), ThreadPoolExecutor(max_workers=1, thread_name_prefix="pmsync-deploy") as thread:
+        thread.submit(context.run, asyncio.run, _apply_all(prefect_file, timeout)).result()
 
 
 async def _apply_all(prefect_file: Path, timeout: float) -> None:
