@@ -6,14 +6,12 @@ from __future__ import annotations
 import copy
 import os
 import re
-import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pmsync.integrations.enrollment import check_block_names
-from pmsync.one_line import SEPARATOR, one_line
+from pmsync.one_line import one_line
 from pmsync.runs.schedules import staggered_cron
 from pmsync.runs.sync_slots import SYNC_LIMIT, SYNC_TAG
 
@@ -97,25 +95,26 @@ def deployment_spec(root: Path, names: list[str], *, platform_wide: bool) -> dic
 
 def run_prefect_deploy(spec: dict, root: Path) -> None:
     """`prefect deploy --all` of the spec, written to a scratch file, from the project directory (it imports every
-    entrypoint); the deployments' pull step takes PMSYNC_PROJECT_DIR = root."""
+    entrypoint), in this process (pmsync/runs/prefect_deploy.py); the deployments' pull step takes
+    PMSYNC_PROJECT_DIR = root."""
+    import httpx
     import yaml
 
-    env = {**os.environ, "PMSYNC_PROJECT_DIR": str(root)}
+    from pmsync.runs.prefect_deploy import PrefectDeployRefused, apply_deployment_file
+
+    timeout = max(DEPLOY_TIMEOUT_SECONDS, SECONDS_PER_DEPLOYMENT * len(spec["deployments"]))
     with tempfile.TemporaryDirectory(prefix="pmsync-deploy-") as scratch:
         generated = Path(scratch) / PROJECT_FILE
         generated.write_text(yaml.safe_dump(spec, sort_keys=False, allow_unicode=True), encoding="utf-8")
-        command = [str(Path(sys.executable).parent / "prefect"), "--no-prompt", "deploy", "--all", "--prefect-file", str(generated)]
-        timeout = max(DEPLOY_TIMEOUT_SECONDS, SECONDS_PER_DEPLOYMENT * len(spec["deployments"]))
         try:
-            done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=timeout)
-        except subprocess.TimeoutExpired:
+            apply_deployment_file(generated, root, timeout)
+        except TimeoutError:
             raise DeployFailed(f"prefect deploy took longer than {timeout} s; check that the Prefect server "
                                "answers (`curl $PREFECT_API_URL/health`)") from None
-    if done.returncode != 0:
-        tail = SEPARATOR.join(one_line(done.stdout + done.stderr).split(SEPARATOR)[-5:])
-        raise DeployFailed(f"prefect deploy failed (exit {done.returncode}): {tail}; for all it says, run "
-                           f"`pmsync deploy --show > deployments.yaml` and `prefect deploy --all --prefect-file "
-                           f"deployments.yaml` in {root}")
+        except (PrefectDeployRefused, httpx.HTTPError) as refused:
+            raise DeployFailed(f"prefect deploy failed ({type(refused).__name__}: {one_line(str(refused))}); for all "
+                               f"it says, run `pmsync deploy --show > deployments.yaml` and `prefect deploy --all "
+                               f"--prefect-file deployments.yaml` in {root}") from None
 
 
 def is_platform_wide(deployment: dict) -> bool:

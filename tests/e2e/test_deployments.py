@@ -18,7 +18,7 @@ import requests
 import sqlalchemy as sa
 import yaml
 
-from pmsync.runs.schedules import minute_offset
+from pmsync.runs.schedules import minute_offset, staggered_cron
 from sandbox import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_INTEGRATION_USER, SANDBOX_SYSTEM_ID
 from sandbox.faults import status_fault
 from sandbox.slowdowns import Slowdown
@@ -271,8 +271,35 @@ def check_deploy_per_integration(env: dict[str, str], sandbox) -> None:
             time.sleep(1)
         assert scheduled and all(run["parameters"] == {"integration": name} for run in scheduled)
         assert all(datetime.fromisoformat(run["expected_start_time"]).minute == 2 + minute_offset(name) for run in scheduled)
+    check_deployed_as_prefect_deploy_makes_them(env, BLOCKS[0])
     missing = pmsync(env, "deploy", "--integration", "no-such-block")
     assert missing.returncode == 2 and "no Propertyware Integration block named no-such-block" in missing.stderr
+
+
+PER_INTEGRATION_FIELDS = {"name", "parameters", "tags", "description", "schedules", "global_concurrency_limit"}
+"""What `pmsync deploy` sets per integration; every other field of a deployment but those the server sets itself is
+what `prefect deploy --all` made of prefect.yaml as written."""
+SERVER_FIELDS = {"id", "created", "updated", "created_by", "updated_by", "last_polled", "status", "paused"}
+"""`paused`: the test paused the hourly `delta` that `prefect deploy --all` made."""
+SCHEDULE_SERVER_FIELDS = {"id", "created", "updated", "deployment_id"}
+
+
+def check_deployed_as_prefect_deploy_makes_them(env: dict[str, str], name: str) -> None:
+    """`pmsync deploy` applies prefect.yaml in its own process (pmsync/runs/prefect_deploy.py): each of a block's
+    deployments is, but for its per-integration fields, the one `prefect deploy --all` made from prefect.yaml."""
+    written = [d["name"] for d in yaml.safe_load((REPO / "prefect.yaml").read_text(encoding="utf-8"))["deployments"]
+               if "platform" not in d["tags"]]
+    found = {d["name"]: d for d in api(env, "POST", "/deployments/filter", {"limit": 200})}
+    for base in written:
+        by_prefect, by_pmsync = found[base], found[f"{base}-{name}"]
+        differing = {key for key in by_prefect.keys() | by_pmsync.keys() if by_prefect.get(key) != by_pmsync.get(key)}
+        assert not differing - PER_INTEGRATION_FIELDS - SERVER_FIELDS, {
+            key: (by_prefect.get(key), by_pmsync.get(key)) for key in differing - PER_INTEGRATION_FIELDS - SERVER_FIELDS}
+        [by_prefect_schedules, by_pmsync_schedules] = [
+            [{k: v for k, v in s.items() if k not in SCHEDULE_SERVER_FIELDS} for s in d["schedules"]] for d in (by_prefect, by_pmsync)]
+        assert by_pmsync_schedules == [{**s, "schedule": {**s["schedule"], "cron": staggered_cron(s["schedule"]["cron"], name)}}
+                                       for s in by_prefect_schedules], base
+        assert by_pmsync["description"].startswith(by_prefect["description"].rstrip()), base
 
 
 def check_a_changed_work_order_starts_its_push(env: dict[str, str], sandbox, platform_engine) -> None:

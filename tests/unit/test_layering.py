@@ -18,6 +18,7 @@ PREFECT_ALLOWED = {
     "pmsync/cli/integration.py": "`pmsync integration add|remove|list` saves and deletes blocks, deploys, starts runs",
     "pmsync/integrations/enrollment.py": "adding and removing a company is made of Prefect blocks, deployments and runs",
     "pmsync/runs/sync_slots.py": "an integration's one sync at a time is a Prefect concurrency limit its deployments share",
+    "pmsync/runs/prefect_deploy.py": "`pmsync deploy` applies prefect.yaml's deployments by Prefect's own deploy steps",
 }
 SHELL_PACKAGES = ("prefect", "flows", "tasks")
 
