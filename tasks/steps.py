@@ -16,7 +16,6 @@ from prefect.utilities.annotations import quote
 
 from pmsync.jobs.steps import PLAIN_STEPS, Steps, publish_nothing
 from tasks import artifacts
-from tasks.empty_steps import QuietExtract, quiet_when_empty
 from tasks.events import publish_run_summary_and_events
 from tasks.progress import ProgressArtifact
 from tasks.run_names import task_names
@@ -58,23 +57,10 @@ def delta_subflow(_: Steps, integration: str, overlap_hours: float) -> dict:
     return delta_sync(integration=integration, overlap_hours=overlap_hours)
 
 
-PAGES_AT = {"validate_pages": 3, "load_pages": 2}
-"""The steps over a batch's pages, and where the pages are among their arguments: no task run for pages without a
-record (tasks/empty_steps.py)."""
-
-
 def _task_steps() -> dict[str, Callable]:
     plain = {f.name: getattr(PLAIN_STEPS, f.name) for f in fields(Steps) if f.name not in NOT_TASKS}
     functions = {**{name: fn for name, fn in plain.items() if fn is not publish_nothing}, **PUBLISHERS}
-    steps = {name: as_task(function, name) for name, function in functions.items()}
-    for name, position in PAGES_AT.items():
-        steps[name] = quiet_when_empty(steps[name], functions[name], position)
-    return steps
-
-
-def prefect_extract() -> QuietExtract:
-    """The extract step of one flow run (it remembers the run's empty listings)."""
-    return QuietExtract(TASK_STEPS["extract_batch"])
+    return {name: as_task(function, name) for name, function in functions.items()}
 
 
 TASK_STEPS = _task_steps()
@@ -102,5 +88,5 @@ def prefect_steps() -> Steps:
     show_library_logs()
     flow_run_id = prefect.runtime.flow_run.id
     return replace(PLAIN_STEPS, flow_run_id=str(flow_run_id) if flow_run_id else None,
-                   **{**TASK_STEPS, "extract_batch": prefect_extract()}, report_progress=ProgressArtifact(),
+                   **TASK_STEPS, report_progress=ProgressArtifact(),
                    sync_one_delta=delta_subflow)
