@@ -41,8 +41,7 @@ def sync_delta(
 
 @sync_app.command("batch")
 def sync_batch(
-    integrations: list[str] = typer.Option(..., "--integration", metavar="NAME",
-                                           help="An integration block to sync; give it once per integration."),
+    integrations: list[str] = typer.Argument(..., metavar="NAME...", help="The integration blocks to sync, each once."),
     concurrency: int = typer.Option(2, help="How many of them sync at once (1 to 8)."),
     start_within_minutes: float = typer.Option(
         50.0, help="Minutes after the batch's start during which an integration may still start; the rest are left "

@@ -49,7 +49,7 @@ class HttpTransport:
         self.dialect = dialect
         self.retry = retry
         self.limits = limits
-        self.concurrency = check_concurrency(concurrency)
+        self.concurrency = concurrency
         if account is not None and clock is time.monotonic and sleep is time.sleep:
             self._budget = account_budget(self.base_url, account, max_requests_per_second,
                                           account_burst(max_requests_per_second, self.concurrency))
@@ -65,6 +65,16 @@ class HttpTransport:
         self._rng = rng or random.Random()
         self._session = session or requests.Session()
         self._session.headers.update({**dialect.headers, **headers})
+
+    @property
+    def concurrency(self) -> int:
+        """How many of this client's requests may be in flight at once, whatever listings they serve (1–4)."""
+        return self._concurrency
+
+    @concurrency.setter
+    def concurrency(self, concurrency: int) -> None:
+        self._concurrency = check_concurrency(concurrency)
+        self._in_flight = threading.BoundedSemaphore(self._concurrency)
 
     @property
     def requests_made(self) -> int:
@@ -182,12 +192,14 @@ class HttpTransport:
 
     def _request(self, method: str, path: str, request: str, *, session: requests.Session | None = None,
                  cancelled: threading.Event | None = None, **kwargs: Any) -> Answer:
-        """One HTTP exchange (pmsync.source.exchange) once the request budget lets it go: no redirect followed, its
-        body read within the deadline and the size cap."""
-        self._budget.spend(lambda seconds: self._pause(seconds, cancelled))
-        if cancelled is not None and cancelled.is_set():
-            raise FetchAbandoned(request)
-        with self._count_lock:
-            self._requests_made += 1
-        return exchange(session or self._session, method, self.base_url + path, request, retry=self.retry,
-                        limits=self.limits, settings=self.dialect, clock=self._clock, **kwargs)
+        """One HTTP exchange (pmsync.source.exchange) once fewer than `concurrency` of this client's requests are in
+        flight (whatever listing they serve) and the request budget lets it go: no redirect followed, its body read
+        within the deadline and the size cap."""
+        with self._in_flight:
+            self._budget.spend(lambda seconds: self._pause(seconds, cancelled))
+            if cancelled is not None and cancelled.is_set():
+                raise FetchAbandoned(request)
+            with self._count_lock:
+                self._requests_made += 1
+            return exchange(session or self._session, method, self.base_url + path, request, retry=self.retry,
+                            limits=self.limits, settings=self.dialect, clock=self._clock, **kwargs)

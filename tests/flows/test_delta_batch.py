@@ -139,9 +139,9 @@ def test_pmsync_sync_batch_runs_the_batch_and_prints_each_integrations_counts(in
     with SandboxServer(units=20, seed=5) as first, SandboxServer(units=20, seed=6) as second:
         save_block("cli-first", first.base_url)
         save_block("cli-second", second.base_url)
-        done = subprocess.run([PMSYNC, "sync", "batch", "--integration", "cli-first", "--integration", "cli-second"],
+        done = subprocess.run([PMSYNC, "sync", "batch", "cli-first", "cli-second"],
                               env=env, capture_output=True, text=True, timeout=600)
-        twice = subprocess.run([PMSYNC, "sync", "batch", "--integration", "cli-first", "--integration", "cli-first"],
+        twice = subprocess.run([PMSYNC, "sync", "batch", "cli-first", "cli-first"],
                                env=env, capture_output=True, text=True, timeout=600)
 
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]

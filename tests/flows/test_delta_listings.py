@@ -25,6 +25,8 @@ initial_sync, delta_sync = JOBS["initial-sync"], JOBS["delta-sync"]
 FIRST_PAGE_SECONDS = 1.0
 """How long the sandbox holds every first page of the delta: listings opened one after another would never have two
 in flight; opened together, they are in flight at once."""
+IN_FLIGHT = 4
+"""The client's requests in flight at most (PMSYNC_BUILDIUM_CONCURRENCY), whatever listings they serve."""
 
 
 @pytest.mark.parametrize("rate", [5, 10])  # fewer, and more, than the delta's windowed listings
@@ -33,7 +35,8 @@ def test_a_deltas_windowed_listings_start_together_within_the_accounts_budget(ra
         for name in [name for name in os.environ if name.startswith("PMSYNC_")]:
             monkeypatch.delenv(name)
         for name, value in {**buildium_sandbox_settings(buildium.base_url), "PMSYNC_DATABASE_URL": platform_url,
-                            "PMSYNC_BUILDIUM_MAX_REQUESTS_PER_SECOND": str(rate)}.items():
+                            "PMSYNC_BUILDIUM_MAX_REQUESTS_PER_SECOND": str(rate),
+                            "PMSYNC_BUILDIUM_CONCURRENCY": str(IN_FLIGHT)}.items():
             monkeypatch.setenv(name, value)
         store = buildium.store
         initial_sync()
@@ -51,8 +54,8 @@ def test_a_deltas_windowed_listings_start_together_within_the_accounts_budget(ra
         # the budget starts the (rate + 1)-th request 1.05 s after the first: within half a second (room for arrival
         # jitter on a loaded machine) never more than `rate` arrive; without it all nine would arrive at once
         assert max(sum(1 for t in arrivals if start <= t < start + 0.5) for start in arrivals) <= rate
-        together = min(rate, len(windowed))  # 9 listings: at 5 a second the budget holds 4 back for a second
-        assert store.most_in_flight >= together, (
+        together = min(rate, len(windowed), IN_FLIGHT)  # 9 listings, at most 4 requests in flight
+        assert store.most_in_flight == together, (
             f"{store.most_in_flight} requests in flight at most: the windowed listings' first pages did not start "
             f"together ({rate} may start in a second)")
         assert arrivals[together - 1] - arrivals[0] < 0.5, "as many as the budget allows in a second start at once"

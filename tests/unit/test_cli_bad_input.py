@@ -48,6 +48,7 @@ ROWS: dict[str, list[Bad]] = {
             {"PREFECT_API_URL": UNREACHABLE_PREFECT}),
     ],
     "sync leases": [Bad(("--integration", "acm"), EXIT_CONFIGURATION, MISSPELLED)],
+    "sync batch": [Bad(("default", "acm"), EXIT_CONFIGURATION, MISSPELLED)],
     "sync now": [Bad(("--integration", "acm"), EXIT_CONFIGURATION, MISSPELLED)],
     "reconcile": [Bad(("--integration", "acm"), EXIT_CONFIGURATION, MISSPELLED)],
     "balance": [Bad(("1", "--integration", "acm"), EXIT_CONFIGURATION, MISSPELLED)],

@@ -30,6 +30,7 @@ WITHOUT_INTEGRATION = {
     "integration remove": "the integration to remove is its argument, NAME",
     "integration list": "lists every integration, blocks and platform side by side",
     "integration repoint": "the integration to re-point is its argument, NAME",
+    "sync batch": "the integrations to sync are its arguments, NAME...",
 }
 """Commands without the one shared option, and why."""
 ADOPTING_THE_SHARED_OPTION: set[str] = set()
