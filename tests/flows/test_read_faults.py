@@ -57,7 +57,7 @@ def test_a_balance_does_not_retire_charges_on_a_listing_that_made_no_progress(
         if charge["id"] in synced:
             per_lease.setdefault(charge["leaseID"], []).append(charge["id"])
     lease_id, charge_ids = max(per_lease.items(), key=lambda item: len(item[1]))
-    assert len(charge_ids) >= 4
+    assert len(charge_ids) > 2, "the lease's charges must span more than one page of 2"
     store.inject(ignore_offset_fault("/leases/charges", times=10_000))
 
     with pytest.raises(SourcePagingBroken, match=r"charges page at offset 1 brought no record not already seen.*leaseID"):
