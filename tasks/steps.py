@@ -15,6 +15,7 @@ from prefect.logging.handlers import APILogHandler
 from prefect.utilities.annotations import quote
 
 from pmsync.jobs.steps import PLAIN_STEPS, Steps, publish_nothing
+from pmsync.runs.process_exit import skip_final_collection
 from tasks import artifacts
 from tasks.events import publish_run_summary_and_events
 from tasks.progress import ProgressArtifact
@@ -84,8 +85,10 @@ def show_library_logs() -> None:
 
 def prefect_steps() -> Steps:
     """The steps of the current flow run: tasks, the flow run's id for the lock holder, and its progress artifact
-    (a plain call per batch, not a task run)."""
+    (a plain call per batch, not a task run). A worker's flow-run process skips the last garbage collection at exit
+    (pmsync.runs.process_exit)."""
     show_library_logs()
+    skip_final_collection()
     flow_run_id = prefect.runtime.flow_run.id
     return replace(PLAIN_STEPS, flow_run_id=str(flow_run_id) if flow_run_id else None,
                    **TASK_STEPS, report_progress=ProgressArtifact(),

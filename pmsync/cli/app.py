@@ -18,6 +18,7 @@ from pmsync.cli.deploy import deploy
 from pmsync.cli.integration import integration_app
 from pmsync.cli.sandbox import sandbox_app
 from pmsync.cli.sync import sync_app
+from pmsync.runs.process_exit import skip_final_collection
 
 
 @contextmanager
@@ -57,6 +58,7 @@ class PmsyncGroup(TyperGroup):
             return super().make_context(info_name, args, parent, **extra)
 
     def invoke(self, ctx: Any) -> Any:
+        skip_final_collection()
         with usage_errors_in_one_line(), unexpected_failures_in_one_line():
             return super().invoke(ctx)
 

@@ -33,15 +33,15 @@ class Listing:
         self._head_failure: Exception | None = None
         self.batches: Iterator[list[SourcePage]] = self._rejoined() if head_first else prefetched
 
-    def nothing_listed(self) -> bool:
-        """For a listing opened ahead: waits for its first page and says whether the listing ended on it with no
-        record at all (nothing in its window). False for any other listing (nothing waited for), and for one whose
-        first page failed: the failure is raised by the step that takes the first batch, as for any listing."""
+    def only_batch(self) -> list[SourcePage] | None:
+        """For a listing opened ahead: waits for its first page and returns it when the listing ended on it (the whole
+        listing, in one page). None for any other listing (nothing waited for), and for one whose first page failed:
+        the failure is raised by the step that takes the first batch, as for any listing."""
         if not self._head_first:
-            return False
+            return None
         self._read_head()
         head = self._head
-        return head is not None and head[-1].next_cursor is None and not any(page.raw or page.refused for page in head)
+        return head if head is not None and head[-1].next_cursor is None else None
 
     def _read_head(self) -> None:
         if not self._head_read:

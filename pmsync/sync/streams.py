@@ -99,6 +99,19 @@ def load_pages(session: SyncSession, stream: Stream, pages: list[CheckedPage]) -
     refresh_statistics(session.engine)
 
 
+def listed_count(pages: list[SourcePage]) -> int:
+    """Records the pages listed, those refused at parsing included."""
+    return sum(len(page.raw) + len(page.refused) for page in pages)
+
+
+def nothing_to_apply(session: SyncSession, stream: Stream, pages: list[SourcePage]) -> bool:
+    """Whether applying the pages would change no row: nothing refused, and every record one whose content the
+    platform already holds (pmsync.sync.changes.drop_unchanged; an empty window has none at all)."""
+    if any(page.refused for page in pages):
+        return False
+    return not any(page.raw for page in drop_unchanged(session, stream, pages))
+
+
 def sync_streams(
     session: SyncSession, streams: tuple[Stream, ...], steps: Steps, overlap_hours: float | None = None,
     progress: RunProgress | None = None,
@@ -109,8 +122,9 @@ def sync_streams(
     next one (up to the integration's concurrency of pages in flight) and no further — memory stays bounded by two
     batches; a listing's last batch is checked and loaded while the next stream's first is fetched. A delta opens its
     windowed listings all at once, each fetching its first page (pmsync.sync.listings.Listings); a listing that
-    ended on that page with no record is loaded without steps of its own (no task runs under Prefect): its load only
-    advances the high-water mark. The last page of a stream's listing advances its high-water mark in that page's
+    ended on that page with nothing to apply (no record, or only records the platform holds as they are) is loaded
+    without steps of its own (no task runs under Prefect): its load counts them unchanged and advances the high-water
+    mark. The last page of a stream's listing advances its high-water mark in that page's
     transaction. `progress` (when given) hears of each stream's start and of each batch loaded."""
     windows = steps.plan_windows(session, streams, overlap_hours) if overlap_hours is not None else {}
     gate = steps.open_quality_gate(session, [entity for stream in streams for entity in stream.entities])
@@ -122,12 +136,11 @@ def sync_streams(
             if progress is not None:
                 progress.stream_started(stream.name)
             listing = listings.take(position)
-            if listing.nothing_listed():
+            if (whole := listing.only_batch()) is not None and nothing_to_apply(session, stream, whole):
                 listings.open_ahead(position + 1)
-                pages = next(listing.batches)
-                load_pages(session, stream, validate_pages(session, gate, stream, pages))
+                load_pages(session, stream, validate_pages(session, gate, stream, next(listing.batches)))
                 if progress is not None:
-                    progress.batch_loaded(0, pages[0].total, listing_ended=True)
+                    progress.batch_loaded(listed_count(whole), whole[0].total, listing_ended=True)
                 continue
             settling = settles_absent(session.integration.rules, stream) is not None and listing.window is None
             listed: set[int] = set()
@@ -145,8 +158,10 @@ def sync_streams(
                     complete = pages[-1].complete
                 steps.load_pages(session, stream, steps.validate_pages(session, gate, stream, pages))
                 if progress is not None:
-                    progress.batch_loaded(sum(len(page.raw) + len(page.refused) for page in pages), pages[0].total,
+                    progress.batch_loaded(listed_count(pages), pages[0].total,
                                           listing_ended=pages[-1].next_cursor is None)
+                if pages[-1].next_cursor is None:
+                    break
             if settling and complete and not unreadable:
                 settle_absent(session, stream, listed)
             elif settling:

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from pmsync.integrations.integration import integration_from_environment
 from pmsync.jobs import JOBS
 from pmsync.jobs.steps import PLAIN_STEPS
+from pmsync.runs.parameters import OVERLAP_HOURS_MAX
 from pmsync.source.buildium.dialect import filters_by_window
 from pmsync.source.errors import SourceUnavailable
 from sandbox.buildium import BuildiumSandboxServer, buildium_sandbox_settings
@@ -102,3 +103,29 @@ def test_a_failing_listing_opened_ahead_fails_the_run_at_its_turn_after_the_stre
         run_id = connection.execute(sa.select(sa.func.max(sync_runs.c.id))).scalar_one()
         marked = set(connection.execute(sa.select(sync_state.c.stream).where(sync_state.c.run_id == run_id)).scalars())
     assert marked == {"buildings", "units", "leases"}, "the streams before it were loaded, none after"
+
+
+def test_a_listing_of_records_the_platform_holds_as_they_are_takes_no_step_and_counts_them_unchanged(
+        integration_env, sandbox, platform_engine, monkeypatch):
+    monkeypatch.setenv("PMSYNC_PW_PAGE_SIZE", "500")  # each listing one page
+    initial_sync()
+    extracted: list[str] = []
+
+    def extract_batch(batches, stream, number):
+        extracted.append(stream.name)
+        return PLAIN_STEPS.extract_batch(batches, stream, number)
+
+    result = delta_sync.function(replace(PLAIN_STEPS, extract_batch=extract_batch), overlap_hours=OVERLAP_HOURS_MAX)
+
+    counts = result["counts"]
+    streams = integration_from_environment().rules.streams
+    listed = {stream.name for stream in streams if counts.get(stream.entities[0], {}).get("fetched")}
+    retried = {stream.name for stream in streams if any(counts.get(entity, {}).get("parked") for entity in stream.entities)}
+    assert len(listed - retried) >= 4, counts
+    assert set(extracted) == retried, (
+        "a listing takes steps only when it holds a record to apply: here the parked ones, tried again")
+    assert all(kinds.get(kind, 0) == 0 for kinds in counts.values() for kind in ("created", "updated")), counts
+    with platform_engine.connect() as connection:
+        run_id = connection.execute(sa.select(sa.func.max(sync_runs.c.id))).scalar_one()
+        marked = set(connection.execute(sa.select(sync_state.c.stream).where(sync_state.c.run_id == run_id)).scalars())
+    assert marked == {stream.name for stream in streams if not stream.nightly}, "every stream's mark advanced"
