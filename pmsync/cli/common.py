@@ -56,6 +56,7 @@ EXIT_CODES: dict[str, int] = {
     "pmsync.runs.locks.IntegrationBusy": EXIT_SOURCE_UNAVAILABLE,
     "pmsync.runs.locks.LockLost": EXIT_SOURCE_UNAVAILABLE,
     "pmsync.sync.gate_results.DataQualityError": EXIT_REFUSED,
+    "pmsync.sync.gate_process.QualityGateStopped": EXIT_SOURCE_UNAVAILABLE,
     "pmsync.reconcile.parts.MassDeactivationRefused": EXIT_REFUSED,
     "pmsync.reconcile.parts.ChangeRefused": EXIT_REFUSED,
     "pmsync.imports.kinds.CsvRejected": EXIT_REFUSED,

@@ -8,6 +8,7 @@ from pmsync.cli.bounded import bounded
 from pmsync.cli.changes import print_run_changes, run_of_flow_run
 from pmsync.cli.common import EXIT_CONFIGURATION, INTEGRATION, console, fail, preflight, print_result, run_flow
 from pmsync.cli.known_integrations import check_integration_known
+from pmsync.sync.gate_process import start_gate_process
 
 FORCED_SYNC = "delta-sync/now"
 sync_app = typer.Typer(no_args_is_help=True, help="Run a sync flow now, in this process.")
@@ -17,6 +18,7 @@ sync_app = typer.Typer(no_args_is_help=True, help="Run a sync flow now, in this 
 def sync_initial(integration: str | None = INTEGRATION) -> None:
     """Full pull of properties, units, leases, residents and work orders into the platform."""
     preflight(integration)
+    start_gate_process()  # GX loads in the quality gate's process while this one loads Prefect
     print_result("initial sync", run_flow("initial-sync", integration=integration))
 
 

@@ -8,6 +8,7 @@ from pmsync.runs.parameters import IntegrationName, OverlapHours, checked_parame
 from pmsync.runs.progress import RunProgress
 from pmsync.sync.rule_types import Stream
 from pmsync.settings import PlatformSettings
+from pmsync.sync.gate_process import start_gate_process
 from pmsync.sync.scope import run_scope
 from pmsync.sync.streams import sync_streams
 
@@ -18,7 +19,10 @@ def sync_integration(
     """One locked sync run of `account` over `streams`; its run id, counts per entity and long-parked records.
 
     Its progress goes to `steps.report_progress` as each stream starts and after each batch; 100 % only once the
-    run has ended recorded as succeeded (a failed run's last report stays where it stopped)."""
+    run has ended recorded as succeeded (a failed run's last report stays where it stopped). A full read (no
+    `overlap_hours`) starts the quality gate's process first: its pages bring records to check."""
+    if overlap_hours is None:
+        start_gate_process()
     with run_scope(account, PlatformSettings(), flow, flow_run_id=steps.flow_run_id,
                    publish=steps.publish_run_summary) as session, RunProgress(
             steps.report_progress, session.run_id, session.integration_name, flow, [stream.name for stream in streams]

@@ -3,41 +3,40 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
-import logging
 import threading
 from bisect import bisect_right
 from collections import Counter
 from datetime import datetime
 from itertools import accumulate
 from pathlib import Path
-from typing import Any
 
 from pmsync.sync.rule_types import Stream
 from pmsync.source import SourcePage
 from pmsync.sync.changes import KNOWN_ROWS, unchecked
 from pmsync.sync.collector import collector_paused, freeze_long_lived_objects
-from pmsync.sync.gate_frame import candidate_frame, columns_read
+from pmsync.sync.gate_frame import candidate_columns, columns_read
+from pmsync.sync.gate_process import GateProcess, gate_process
 from pmsync.sync.gate_results import CheckedPage, DataQualityError, QualityFailure, held_summaries, refused_failure
 from schemas.entity_rows import addressed
 from schemas.records import Candidate, is_storable
 
 __all__ = ["CheckedPage", "DataQualityError", "QualityFailure", "QualityGate", "check_pages", "held_summaries"]
 
-VERDICTS_ONLY = {"result_format": "BOOLEAN_ONLY"}
-FAILING_ROWS = {"result_format": "COMPLETE"}
-"""GX result formats: a verdict per expectation, then (for a failed one) every failing row's index."""
 SEVERITIES = ("error", "warning")
 """An expectation's meta "severity": "error" (the default) quarantines a failing record; "warning" lets it load and
 records it (quarantine status "warning"), reported in the run summary and `pmsync quality`."""
 
 
 class QualityGate:
-    """The suites of `expectations/`, read once per run; GX itself loads only when a page brings records to check.
+    """The suites of `expectations/`, read once per run; GX itself loads only when a page brings records to check,
+    and in a process of its own (pmsync.sync.gate_process): the frames go there, the failing rows come back.
 
     Importing Great Expectations and building the suites costs seconds, which an hourly delta with nothing changed
-    need not pay (records unchanged by hash, or known rows, never reach it). `warm_up()` starts it in a background
-    thread, to overlap fetching (a full read: its first pages bring records); `check` waits for it.
+    need not pay (records unchanged by hash, or known rows, never reach it). `warm_up()` opens the suites from a
+    background thread (starting the gate's process, which imports GX on another core), to overlap fetching (a full
+    read: its first pages bring records); `check` waits for it.
     """
 
     def __init__(self, directory: Path, entities: list[str], max_failure_share: float, min_rows_for_share: int = 10):
@@ -58,9 +57,8 @@ class QualityGate:
                         f"{path}: {expectation.get('type')} has severity {severity!r}; use one of {', '.join(SEVERITIES)}"
                     )
             self._frame_columns[entity] = columns_read(expectations)
-        self._suites: dict[str, Any] = {}
-        self._batches: dict[str, Any] = {}
-        self._validator: Any = None
+        self._process: GateProcess | None = None
+        self._key = ""
         self._opening = threading.Lock()
         self._starting = threading.Lock()
         self._opened = False
@@ -95,35 +93,12 @@ class QualityGate:
             self._opened = True
 
     def _open(self) -> None:
-        """Build the ephemeral GX context with every suite."""
-        import great_expectations as gx
-        from great_expectations.data_context.types.base import ProgressBarsConfig
-
-        for name in [n for n in logging.root.manager.loggerDict if n.startswith("great_expectations")]:
-            logging.getLogger(name).setLevel(logging.WARNING)
-        # What `Batch.validate` and `ValidationDefinition.run` use; either would load (and fingerprint) the frame
-        # twice, or keep every result in the context's store.
-        from great_expectations.validator.v1_validator import Validator
-
-        self._validator = Validator
-        context = gx.get_context(mode="ephemeral")
-        context.variables.progress_bars = ProgressBarsConfig(globally=False)
-        for entity, (path, data) in self._definitions.items():
-            try:
-                suite = gx.ExpectationSuite(name=data["name"], expectations=data["expectations"], meta=data.get("meta"))
-            except Exception as refused:  # GX raises pydantic, KeyError or its own errors for a malformed suite
-                raise DataQualityError(f"{path}: the suite cannot be built ({type(refused).__name__}: {refused})") from refused
-            if len(suite.expectations) != len(data["expectations"]):
-                raise DataQualityError(
-                    f"{path}: only {len(suite.expectations)} of {len(data['expectations'])} expectations are valid "
-                    "(an unknown expectation type?)"
-                )
-            self._suites[entity] = context.suites.add(suite)
-            self._batches[entity] = (
-                context.data_sources.add_pandas(f"pandas-{entity}")
-                .add_dataframe_asset(f"page-{entity}")
-                .add_batch_definition_whole_dataframe(f"page-{entity}")
-            )
+        """Every suite built in the gate's process (started if it is not running), known there by a digest of the
+        suites' contents; a suite GX cannot build raises DataQualityError naming its file."""
+        definitions = {entity: (str(path), data) for entity, (path, data) in self._definitions.items()}
+        self._key = hashlib.sha256(json.dumps(definitions, sort_keys=True, default=str).encode()).hexdigest()
+        self._process = gate_process()
+        self._process.ask("open", self._key, definitions)
         freeze_long_lived_objects()
 
     def check(
@@ -171,39 +146,11 @@ class QualityGate:
     def _broken_rows(
         self, entity: str, candidates: list[Candidate], request: str, now: datetime
     ) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
-        """Rows that broke an expectation of severity "error", and rows that broke one of severity "warning".
-
-        The suite first runs for a verdict per expectation only (BOOLEAN_ONLY: counts, half the cost of naming
-        rows); only the expectations that failed run again on the same loaded batch, naming their rows (COMPLETE).
-        """
-        frame = candidate_frame(candidates, now, self._frame_columns[entity])
-        suite = self._suites[entity]
-        validator = self._validator(
-            batch_definition=self._batches[entity], batch_parameters={"dataframe": frame}, result_format=VERDICTS_ONLY
-        )
-        failed = [outcome for outcome in validator.validate_expectation_suite(suite).results if not outcome.success]
-        if not failed:
-            return {}, {}
-        validator.result_format = FAILING_ROWS
-        expectations = {expectation.id: expectation for expectation in suite.expectations}
-        broken: dict[int, list[str]] = {}
-        warned: dict[int, list[str]] = {}
-        for verdict in failed:
-            raised = _raised(verdict)
-            outcome = verdict if raised else validator.validate_expectation(expectations[verdict.expectation_config.id])
-            if outcome.success:
-                continue
-            label = _label(outcome.expectation_config)
-            rows = (outcome.result or {}).get("unexpected_index_list")
-            raised = raised or _raised(outcome)
-            if raised or rows is None:
-                detail = raised or "it applies to the whole batch"
-                raise DataQualityError(f"{entity}: expectation {label} could not be evaluated row by row ({detail}) [{request}]")
-            severity = (outcome.expectation_config.meta or {}).get("severity", "error")
-            held = warned if severity == "warning" else broken
-            for row in rows:
-                held.setdefault(row, []).append(label)
-        return broken, warned
+        """Rows that broke an expectation of severity "error", and rows that broke one of severity "warning"
+        (pmsync.sync.gate_suites.GxSuites.broken_rows, in the gate's process)."""
+        assert self._process is not None
+        columns = candidate_columns(candidates, now, self._frame_columns[entity])
+        return self._process.ask("check", self._key, entity, columns, request)
 
     def _stop_if_too_many(self, entity: str, broken: list[list[str]], rows: int, request: str) -> None:
         """Stop the run (DataQualityError) when the quarantined share of a page's `rows` records exceeds the limit;
@@ -220,16 +167,6 @@ class QualityGate:
             )
 
 
-def _raised(outcome: Any) -> str | None:
-    """What GX raised evaluating an expectation, if it did; its exception info is flat, or keyed by the metric that
-    raised (a column the frame lacks)."""
-    info = outcome.exception_info or {}
-    for entry in [info, *(value for value in info.values() if isinstance(value, dict))]:
-        if entry.get("raised_exception"):
-            return str(entry.get("exception_message") or "an exception without a message")
-    return None
-
-
 def _by_page(rows: dict[int, list[str]], starts: list[int]) -> dict[int, dict[int, list[str]]]:
     """Rows of the whole frame, per page number, numbered within their page (`starts`: each page's first row)."""
     pages: dict[int, dict[int, list[str]]] = {}
@@ -237,14 +174,6 @@ def _by_page(rows: dict[int, list[str]], starts: list[int]) -> dict[int, dict[in
         number = bisect_right(starts, row) - 1
         pages.setdefault(number, {})[row - starts[number]] = labels
     return pages
-
-
-def _label(config: Any) -> str:
-    kwargs = config.kwargs
-    columns = kwargs.get("column") or ",".join(
-        str(c) for c in (kwargs.get("column_list") or [kwargs.get("column_A"), kwargs.get("column_B")]) if c
-    )
-    return f"{config.type}({columns})"
 
 
 def check_pages(gate: QualityGate, stream: Stream, pages: list[SourcePage], now: datetime) -> list[CheckedPage]:

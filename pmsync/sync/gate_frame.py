@@ -1,4 +1,4 @@
-"""The frame the quality gate validates: one row per candidate, built column by column (pandas loads only here)."""
+"""The frame the quality gate validates: one row per candidate, built column by column (pandas loads only in `pmsync.sync.gate_suites.frame_of`)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from itertools import chain, repeat
 from operator import attrgetter
 from typing import TYPE_CHECKING
 
+from pmsync.sync.gate_suites import frame_of
 from schemas.records import Candidate
 
 if TYPE_CHECKING:
@@ -31,14 +32,18 @@ def columns_read(expectations: list[dict]) -> frozenset[str] | None:
 
 
 def candidate_frame(candidates: list[Candidate], now: datetime, columns: frozenset[str] | None = None) -> pd.DataFrame:
-    """One row per candidate: its columns, its parents' source ids, and how far its last change is ahead of now.
+    """One row per candidate: its columns, its parents' source ids, and how far its last change is ahead of now
+    (`candidate_columns` as a frame)."""
+    return frame_of(candidate_columns(candidates, now, columns))
+
+
+def candidate_columns(candidates: list[Candidate], now: datetime, columns: frozenset[str] | None = None) -> dict[str, list]:
+    """The frame's columns, each a list with a value per candidate (plain values: what the gate's process is sent).
 
     Built column by column (C-level `map`s over the candidates' dicts); with `columns` (those a suite reads), only
     those that candidates have. Where names meet, the later wins: source_id, then the candidate's columns, its
     parents' `<parent>_source_id`, `modified_seconds_ahead`.
     """
-    import pandas as pd
-
     own_columns = list(map(attrgetter("columns"), candidates))
     own_parents = list(map(attrgetter("parents"), candidates))
     own = [name for name in _keys_in_order(own_columns) if name not in NOT_IN_FRAME]
@@ -56,7 +61,7 @@ def candidate_frame(candidates: list[Candidate], now: datetime, columns: frozens
             frame[name] = [float(v) if type(v) is Decimal else v for v in values] if Decimal in set(map(type, values)) else values
         else:
             frame[name] = list(map(attrgetter("source_id"), candidates))
-    return pd.DataFrame(frame, columns=list(frame))
+    return frame
 
 
 def _keys_in_order(dicts: list[dict]) -> list[str]:

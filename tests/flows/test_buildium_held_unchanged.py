@@ -1,6 +1,6 @@
 """A Buildium delta with nothing changed checks nothing again, the records it re-reads that were held back (a work order
 parked while its rental is not on the platform, one excluded by its property's kind) included: the second delta never
-imports Great Expectations and counts them held as the first did; the parked one lands when its rental arrives; a
+starts the quality gate (Great Expectations) and counts them held as the first did; the parked one lands when its rental arrives; a
 changed held record is checked again (the sandbox over HTTP, SQLite and PostgreSQL)."""
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def test_a_second_quiet_delta_checks_no_held_record_again_a_parked_one_lands_and
 
     quiet = delta_in_its_own_process(env, report_measurement, "second quiet Buildium delta (held work orders re-read)")
 
-    assert "great_expectations imported: False" in quiet, "the held records, unchanged, never reach the quality gate"
+    assert "quality gate started: False" in quiet, "the held records, unchanged, never reach the quality gate"
     counts = last_run_counts(platform_engine)
     assert counts["work_order"] == {**ZERO, **{name: first[name] for name in ("fetched", "unchanged", "parked",
                                                                            "excluded")}}
@@ -78,6 +78,6 @@ def test_a_second_quiet_delta_checks_no_held_record_again_a_parked_one_lands_and
     store.update("workorders", excluded_id, WorkDetails=f"{order.get('WorkDetails') or ''} Edited in Buildium.")
     changed = delta_in_its_own_process(env, report_measurement, "delta with the excluded work order edited")
 
-    assert "great_expectations imported: True" in changed, "a changed held record is checked again"
+    assert "quality gate started: True" in changed, "a changed held record is checked again"
     assert last_run_counts(platform_engine)["work_order"]["excluded"] == 1
     assert held(platform_engine)[excluded_id].source_hash != now_held[excluded_id].source_hash

@@ -1,6 +1,6 @@
 """Nothing heavy when nothing changed: a delta whose records are all on the platform as they are (pushed work orders
-coming back, their rows without a hash yet) never imports Great Expectations; one changed record does (direct CLI
-runs, no Prefect, on SQLite and PostgreSQL)."""
+coming back, their rows without a hash yet) never starts the quality gate's process (Great Expectations); one changed
+record does, and the CLI's own process never imports GX (direct CLI runs, no Prefect, on SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -19,14 +19,17 @@ from tests.flows.test_work_order_push import a_unit_with_its_property
 
 GX_IMPORTED_PROBE = """
 import atexit, sys
-atexit.register(lambda: sys.stderr.write(f"great_expectations imported: {'great_expectations' in sys.modules}\\n"))
+from pmsync.sync.gate_process import started
+atexit.register(lambda: sys.stderr.write(
+    f"great_expectations imported: {'great_expectations' in sys.modules}; quality gate started: {started()}\\n"))
 from pmsync.cli import app
 app()
 """
 
 
 def delta_in_its_own_process(env: dict[str, str], report_measurement, what: str) -> str:
-    """`pmsync sync delta` run directly (no Prefect server): its stderr, which ends saying whether GX was imported."""
+    """`pmsync sync delta` run directly (no Prefect server): its stderr, which ends saying whether GX was imported in
+    its process and whether it started the quality gate's process."""
     started = time.monotonic()
     ran = subprocess.run([sys.executable, "-c", GX_IMPORTED_PROBE, "sync", "delta"], env=env, capture_output=True,
                          text=True, timeout=600)
@@ -41,7 +44,7 @@ def last_run_counts(engine: sa.Engine) -> dict[str, dict[str, int]]:
         return {entity: numbers for entity, numbers in run_counts(connection, run_id).items() if numbers.get("fetched")}
 
 
-def test_a_delta_that_changes_nothing_never_imports_great_expectations_and_one_change_does(
+def test_a_delta_that_changes_nothing_never_starts_the_quality_gate_and_one_change_does(
     integration_env, sandbox, platform_engine, tmp_path, report_measurement
 ):
     JOBS["initial-sync"]()
@@ -58,7 +61,7 @@ def test_a_delta_that_changes_nothing_never_imports_great_expectations_and_one_c
 
     quiet = delta_in_its_own_process(env, report_measurement, "quiet delta (2 pushed work orders back, unchanged)")
 
-    assert "great_expectations imported: False" in quiet
+    assert "great_expectations imported: False; quality gate started: False" in quiet
     assert last_run_counts(platform_engine) == {"work_order": {**ZERO, "fetched": 2, "unchanged": 2}}
     with platform_engine.connect() as connection:
         hashes = connection.execute(sa.select(work_orders.c.source_hash).where(work_orders.c.id.in_(made))).scalars()
@@ -67,7 +70,7 @@ def test_a_delta_that_changes_nothing_never_imports_great_expectations_and_one_c
     sandbox.store.update("units", place.unit_source_id)  # edited in the source: its modification time moves
     changed = delta_in_its_own_process(env, report_measurement, "delta with 1 changed unit")
 
-    assert "great_expectations imported: True" in changed
+    assert "great_expectations imported: False; quality gate started: True" in changed
     assert last_run_counts(platform_engine) == {
         "unit": {**ZERO, "fetched": 1, "updated": 1}, "work_order": {**ZERO, "fetched": 2, "unchanged": 2},
     }

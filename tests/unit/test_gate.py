@@ -16,7 +16,6 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
-import great_expectations
 import pandas as pd
 import pydantic
 import pytest
@@ -26,6 +25,7 @@ from pmsync.source import SourcePage
 from pmsync.sync.changes import SKIPPED_COUNTS
 from pmsync.sync.gate import DataQualityError, QualityGate, check_pages
 from pmsync.sync.gate_frame import candidate_frame, columns_read
+from pmsync.sync.gate_process import GateProcess
 from sandbox import generate_portfolio
 from schemas.records import LeaseRecord, is_storable
 
@@ -169,18 +169,19 @@ def test_warm_up_loads_in_the_background_and_check_gives_the_same_verdicts(gate,
     warmed = QualityGate(EXPECTATIONS, ["property", "unit"], 0.2)
     loading, released, loads = threading.Event(), threading.Event(), []
     caller = threading.current_thread()
+    ask = GateProcess.ask
 
-    def held_get_context(*args, **kwargs):
-        """Great Expectations' own, held until the test lets the load go on: notes the thread loading, and whether
-        the test let it go on (never, when the load runs in the test's own thread: warm_up would have held it up).
-        The wait is long because a loaded CI machine may not run the test's thread for seconds."""
-        loading.set()
-        in_background = threading.current_thread() is not caller
-        loads.append((threading.current_thread().name, in_background and released.wait(timeout=120)))
-        return get_context(*args, **kwargs)
+    def held_ask(process, *request):
+        """The gate process's own `ask`, its `open` held until the test lets the load go on: notes the thread
+        opening, and whether the test let it go on (never, when the open runs in the test's own thread: warm_up would
+        have held it up). The wait is long because a loaded CI machine may not run the test's thread for seconds."""
+        if request[0] == "open" and set(request[2]) == {"property", "unit"}:  # this test's gate, no other's
+            loading.set()
+            in_background = threading.current_thread() is not caller
+            loads.append((threading.current_thread().name, in_background and released.wait(timeout=120)))
+        return ask(process, *request)
 
-    get_context = great_expectations.get_context
-    monkeypatch.setattr(great_expectations, "get_context", held_get_context)
+    monkeypatch.setattr(GateProcess, "ask", held_ask)
 
     warmed.warm_up()
     warmed.warm_up()

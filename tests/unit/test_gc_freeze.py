@@ -1,4 +1,5 @@
-"""Once Great Expectations is loaded, the process's long-lived objects leave the cycle collector's view, once."""
+"""Once the quality gate has opened its suites, the process's long-lived objects leave the cycle collector's view, once
+(Great Expectations' own, in the gate's process, there)."""
 
 from __future__ import annotations
 
@@ -28,11 +29,11 @@ for _ in range(2):
     [checked] = check_pages(gate, PROPERTYWARE_RULES.stream("units"), [page], datetime.now(timezone.utc))
     assert [c.source_id for c in checked.candidates["unit"]] == [7] and len(checked.failures) == 1, checked
     counts.append(gc.get_freeze_count())
-    assert counts[-1] > 100_000, counts
+    assert counts[-1] > 50_000, counts  # pmsync's, pydantic's and SQLAlchemy's objects (GX's are in the gate's process)
     kept = [[n] for n in range(50_000)]  # alive, cyclic-collectable: would be frozen by a second freeze
-print(counts[0] == counts[1])
+print(0 <= counts[0] - counts[1] < 1_000, counts)  # frozen ones may be freed since; a second freeze would add the 50,000 kept
 """
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     ran = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert ran.returncode == 0, ran.stderr
-    assert ran.stdout.strip() == "True"
+    assert ran.stdout.strip().startswith("True"), ran.stdout
