@@ -16,5 +16,6 @@ def delta_sync(integration: IntegrationName | None = None, overlap_hours: Overla
     """Each stream from min(now − overlap, its high-water mark − overlap) to the run's start; never-synced streams in full.
     Then, when work orders wait to be pushed (written to the platform with no event), it starts one push of them."""
     result = sync.delta_sync(prefect_steps(), integration, overlap_hours)
-    announce_pending_work_orders(integration)
+    if result["work_orders_pending"]:
+        announce_pending_work_orders(integration, result["integration"], result["work_orders_pending"])
     return result

@@ -39,28 +39,11 @@ def announce_work_order_change(work_order_id: int, integration: str | None = Non
     return sent is not None
 
 
-@task(name="look for work orders to push", cache_policy=NONE, persist_result=False)
-def announce_pending_work_orders(integration: str | None = None) -> int:
-    """How many work orders of the integration wait to be pushed (changes written to the platform database with no
-    event); when any do, a `pmsync.work-orders.pending` event starts one push of them all. A failure to look is logged
-    and leaves the run alone (the daily sweep pushes them then)."""
-    from pmsync.platform.database import make_engine
-    from pmsync.push.sender import count_sweepable
-    from pmsync.settings import PlatformSettings
-
-    name = _integration_name(integration)
-    try:
-        engine = make_engine(PlatformSettings().database_url)
-        try:
-            pending = count_sweepable(engine, name)
-        finally:
-            engine.dispose()
-    except Exception as failure:  # the sync itself succeeded; this is a courtesy for what it did not touch
-        get_run_logger().warning(f"could not look for work orders to push ({type(failure).__name__}); the daily sweep "
-                                 "pushes them")
-        return 0
-    if pending:
-        emit_event(WORK_ORDERS_PENDING, resource=integration_resource(name),
-                   payload={"pending": pending, "integration": integration, "work_order_id": None})
-        get_run_logger().info(f"{pending} work order(s) of {name} wait to be pushed: a push starts now")
-    return pending
+@task(name="start a push of waiting work orders", cache_policy=NONE, persist_result=False)
+def announce_pending_work_orders(integration: str | None, name: str, pending: int) -> None:
+    """A `pmsync.work-orders.pending` event, which starts one push of all the `pending` work orders of the
+    integration `name` (block `integration`, or None for the PMSYNC_* environment's) waiting to be pushed: changes
+    written to the platform database with no event, counted by the sync run (`work_orders_pending`)."""
+    emit_event(WORK_ORDERS_PENDING, resource=integration_resource(name),
+               payload={"pending": pending, "integration": integration, "work_order_id": None})
+    get_run_logger().info(f"{pending} work order(s) of {name} wait to be pushed: a push starts now")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pmsync.integrations.integration import Integration, resolve_integration
 from pmsync.jobs.steps import Steps
+from pmsync.push.sender import count_sweepable
 from pmsync.runs.parameters import IntegrationName, OverlapHours, checked_parameters
 from pmsync.runs.progress import RunProgress
 from pmsync.sync.rule_types import Stream
@@ -16,7 +17,9 @@ from pmsync.sync.streams import sync_streams
 def sync_integration(
     steps: Steps, account: Integration, flow: str, streams: tuple[Stream, ...], overlap_hours: float | None = None
 ) -> dict:
-    """One locked sync run of `account` over `streams`; its run id, counts per entity and long-parked records.
+    """One locked sync run of `account` over `streams`; its run id, counts per entity, long-parked records, its
+    integration's name and how many of its work orders wait to be pushed (`work_orders_pending`: changes the platform
+    app wrote to the database with no event; one count query at the run's end, which the delta-sync flow announces).
 
     Its progress goes to `steps.report_progress` as each stream starts and after each batch; 100 % only once the
     run has ended recorded as succeeded (a failed run's last report stays where it stopped). A full read (no
@@ -28,8 +31,9 @@ def sync_integration(
             steps.report_progress, session.run_id, session.integration_name, flow, [stream.name for stream in streams]
     ) as progress:
         sync_streams(session, streams, steps, overlap_hours, progress)
+        pending = count_sweepable(session.engine, session.integration_name)
     progress.succeeded()
-    return session.summary.result()
+    return {**session.summary.result(), "integration": session.integration_name, "work_orders_pending": pending}
 
 
 @checked_parameters
