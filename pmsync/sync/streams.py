@@ -84,7 +84,12 @@ def validate_pages(session: SyncSession, gate: QualityGate, stream: Stream, page
     """Records whose content is unchanged since they were last applied leave the batch (counted unchanged), and those
     a hashless row already holds as they are pass unchecked; the rest become candidates per entity and go through the
     gate (one GX run per entity for the batch); held records are logged per kind with their top expectations."""
-    pages = mark_known_rows(session, stream, drop_unchanged(session, stream, pages))
+    return check_changed(session, gate, stream, drop_unchanged(session, stream, pages))
+
+
+def check_changed(session: SyncSession, gate: QualityGate, stream: Stream, pages: list[SourcePage]) -> list[CheckedPage]:
+    """`validate_pages` for pages already through `drop_unchanged`."""
+    pages = mark_known_rows(session, stream, pages)
     checked = check_pages(gate, stream, pages, utc_now())
     for line in held_summaries(stream, checked):
         log.warning(line)
@@ -104,12 +109,10 @@ def listed_count(pages: list[SourcePage]) -> int:
     return sum(len(page.raw) + len(page.refused) for page in pages)
 
 
-def nothing_to_apply(session: SyncSession, stream: Stream, pages: list[SourcePage]) -> bool:
-    """Whether applying the pages would change no row: nothing refused, and every record one whose content the
-    platform already holds (pmsync.sync.changes.drop_unchanged; an empty window has none at all)."""
-    if any(page.refused for page in pages):
-        return False
-    return not any(page.raw for page in drop_unchanged(session, stream, pages))
+def nothing_left(changed: list[SourcePage]) -> bool:
+    """Whether pages through `drop_unchanged` would change no row: no record refused, none left (every one was one
+    whose content the platform already holds; an empty window had none at all)."""
+    return not any(page.raw or page.refused for page in changed)
 
 
 def sync_streams(
@@ -136,9 +139,11 @@ def sync_streams(
             if progress is not None:
                 progress.stream_started(stream.name)
             listing = listings.take(position)
-            if (whole := listing.only_batch()) is not None and nothing_to_apply(session, stream, whole):
+            whole = listing.only_batch()
+            if whole is not None and nothing_left(changed := drop_unchanged(session, stream, whole)):
                 listings.open_ahead(position + 1)
-                load_pages(session, stream, validate_pages(session, gate, stream, next(listing.batches)))
+                next(listing.batches)  # `whole`, taken from the listing
+                load_pages(session, stream, check_changed(session, gate, stream, changed))
                 if progress is not None:
                     progress.batch_loaded(listed_count(whole), whole[0].total, listing_ended=True)
                 continue
