@@ -35,15 +35,20 @@ def python(env: dict[str, str], code: str) -> None:
 
 
 def api(env: dict[str, str], method: str, path: str, body: dict | None = None) -> dict | list:
-    """One read of the server's REST API (GET, or a POST …/filter), asked again when the server does not answer in
-    time: CI has seen a SQLite-backed server busy for over a minute while four test workers share two cores."""
+    """One call of the server's REST API, asked again when the server does not answer in time (CI has seen a
+    SQLite-backed server busy for over a minute while four test workers share two cores) or answers 503, which the
+    Prefect server sends for a database lock it rolled back ("errors clients can retry on": nothing was written;
+    Prefect's own client retries them too)."""
     for attempt in range(1, API_READ_ATTEMPTS + 1):
         try:
             response = requests.request(method, f"{env['PREFECT_API_URL']}{path}", json=body, timeout=API_TIMEOUT_SECONDS)
-            break
         except requests.ReadTimeout:
             if attempt == API_READ_ATTEMPTS:
                 raise
+            continue
+        if response.status_code != 503 or attempt == API_READ_ATTEMPTS:
+            break
+        time.sleep(attempt)
     assert response.ok, f"{method} {path}: {response.status_code} {response.text[:1000]}"
     return response.json()
 
